@@ -1,0 +1,114 @@
+using System.Buffers;
+using KeyspacePubSub.Engine.PubSub;
+using KeyspacePubSub.Protocol;
+
+namespace KeyspacePubSub.Engine;
+
+public enum ReplyMode { On, Off, Skip, SkipNext }
+
+/// <summary>
+/// The state of one connection as Redis's client struct: protocol, database, name, subscriptions,
+/// reply mode, transaction. Mutated only under <see cref="Engine.Gate"/>.
+/// </summary>
+public sealed class Client
+{
+    private static readonly NullBufferWriter Discard = new();
+    private long _unsent;
+
+    internal Client(long id, IClientTransport transport, bool authenticated)
+    {
+        Id = id;
+        Transport = transport;
+        Authenticated = authenticated;
+        Reply = new RespWriter(transport.Output);
+        Pushes = new RespWriter(transport.Output);
+        CreatedAt = Environment.TickCount64;
+        LastInteraction = CreatedAt;
+    }
+
+    public long Id { get; }
+    public IClientTransport Transport { get; }
+
+    /// <summary>The command's reply; discarded while CLIENT REPLY is OFF or SKIP.</summary>
+    public RespWriter Reply { get; }
+
+    /// <summary>Pub/sub frames for this client: never suppressed by CLIENT REPLY (as Redis 7.2).</summary>
+    public RespWriter Pushes { get; }
+
+    public int Protocol
+    {
+        get => Reply.Protocol;
+        set
+        {
+            Reply.Protocol = value;
+            Pushes.Protocol = value;
+        }
+    }
+
+    public int Db { get; set; }
+    public string? Name { get; set; }
+    public string? LibName { get; set; }
+    public string? LibVersion { get; set; }
+    public bool Authenticated { get; set; }
+    public ReplyMode ReplyMode { get; set; }
+    public bool NoEvict { get; set; }
+    public bool NoTouch { get; set; }
+    public bool IsMonitor { get; set; }
+    public long CreatedAt { get; }
+    public long LastInteraction { get; set; }
+    public string LastCommand { get; set; } = "NULL";
+
+    /// <summary>Set by QUIT and protocol errors: the reply is sent, then the connection closes.</summary>
+    public bool CloseAfterReply { get; set; }
+
+    /// <summary>Set when the server decided to drop this client; no more output is produced for it.</summary>
+    public bool Closed { get; internal set; }
+
+    public Subscriptions Subs { get; } = new();
+
+    /// <summary>RESP2 connections with any subscription accept only subscribe-family commands.</summary>
+    public bool InPubSubMode => Subs.Total > 0;
+
+    internal bool Dirty { get; set; }
+    internal long SoftLimitSince { get; set; } = -1;
+
+    /// <summary>Pushes for this client produced while its own command runs; written after the reply.</summary>
+    internal ArrayBufferWriter<byte> Deferred { get; } = new(256);
+
+    /// <summary>Bytes handed to the transport and not yet sent.</summary>
+    public long UnsentBytes => Interlocked.Read(ref _unsent);
+
+    /// <summary>Called by the transport after a socket write.</summary>
+    public void OnSent(long bytes) => Interlocked.Add(ref _unsent, -bytes);
+
+    internal void OnFlushed(long bytes) => Interlocked.Add(ref _unsent, bytes);
+
+    internal void BeginCommand()
+    {
+        Reply.Output = ReplyMode is ReplyMode.Off or ReplyMode.Skip ? Discard : Transport.Output;
+    }
+
+    internal void EndCommand()
+    {
+        if (ReplyMode == ReplyMode.Skip) ReplyMode = ReplyMode.On;
+        else if (ReplyMode == ReplyMode.SkipNext) ReplyMode = ReplyMode.Skip;
+        Reply.Output = Transport.Output;
+    }
+
+    private sealed class NullBufferWriter : IBufferWriter<byte>
+    {
+        private byte[] _scratch = new byte[4096];
+
+        public void Advance(int count) { }
+
+        public Memory<byte> GetMemory(int sizeHint = 0) => Scratch(sizeHint);
+
+        public Span<byte> GetSpan(int sizeHint = 0) => Scratch(sizeHint).Span;
+
+        private Memory<byte> Scratch(int sizeHint)
+        {
+            if (sizeHint > _scratch.Length) _scratch = new byte[sizeHint];
+            return _scratch;
+        }
+    }
+}

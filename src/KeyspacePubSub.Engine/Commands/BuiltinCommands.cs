@@ -1,0 +1,18 @@
+namespace KeyspacePubSub.Engine.Commands;
+
+/// <summary>The complete command table, one registration call per command family.</summary>
+public static class BuiltinCommands
+{
+    public static CommandTable Create()
+    {
+        var t = new CommandTable();
+        ConnectionCommands.Register(t);
+        ClientCommands.Register(t);
+        ServerCommands.Register(t);
+        ConfigCommands.Register(t);
+        InfoCommand.Register(t);
+        CommandCommand.Register(t);
+        PubSubCommands.Register(t);
+        return t;
+    }
+}

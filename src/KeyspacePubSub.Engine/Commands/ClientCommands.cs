@@ -1,0 +1,283 @@
+using System.Text;
+using KeyspacePubSub.Protocol;
+using static KeyspacePubSub.Engine.Commands.CommandFlags;
+
+namespace KeyspacePubSub.Engine.Commands;
+
+/// <summary>CLIENT and its subcommands (src/networking.c clientCommand).</summary>
+internal static class ClientCommands
+{
+    public static void Register(CommandTable t)
+    {
+        const CommandFlags Conn = NoScript | Loading | Stale;
+        t.AddContainer(new() { Name = "client", Arity = -2, Group = "connection", Summary = "A container for client connection commands." },
+            new() { Name = "id", Arity = 2, Flags = Conn, Handler = static (CommandContext x) => x.Reply.Integer(x.Client.Id), Group = "connection", Since = "5.0.0" },
+            new() { Name = "setname", Arity = 3, Flags = Conn, Handler = SetName, Group = "connection", Since = "2.6.9" },
+            new() { Name = "getname", Arity = 2, Flags = Conn, Handler = GetName, Group = "connection", Since = "2.6.9" },
+            new() { Name = "list", Arity = -2, Flags = Admin | Conn, Handler = List, Group = "connection", Since = "2.4.0" },
+            new() { Name = "info", Arity = 2, Flags = Conn, Handler = static (CommandContext x) => x.Reply.Verbatim(Describe(x.Engine, x.Client)), Group = "connection", Since = "6.2.0" },
+            new() { Name = "kill", Arity = -3, Flags = Admin | Conn, Handler = Kill, Group = "connection", Since = "2.4.0" },
+            new() { Name = "setinfo", Arity = 4, Flags = Conn, Handler = SetInfo, Group = "connection", Since = "7.2.0" },
+            new() { Name = "reply", Arity = 3, Flags = Conn, Handler = SetReplyMode, Group = "connection", Since = "3.2.0" },
+            new() { Name = "no-evict", Arity = 3, Flags = Admin | Conn, Handler = static (CommandContext x) => OnOff(x, v => x.Client.NoEvict = v), Group = "connection", Since = "7.0.0" },
+            new() { Name = "no-touch", Arity = 3, Flags = Conn, Handler = static (CommandContext x) => OnOff(x, v => x.Client.NoTouch = v), Group = "connection", Since = "7.2.0" },
+            new() { Name = "help", Arity = 2, Flags = Loading | Stale, Handler = HelpReply, Group = "connection", Since = "5.0.0" });
+    }
+
+    /// <summary>As validateClientName: printable ASCII from '!' to '~' only.</summary>
+    public static bool IsValidName(ReadOnlySpan<byte> name)
+    {
+        foreach (byte b in name)
+        {
+            if (b < '!' || b > '~') return false;
+        }
+        return true;
+    }
+
+    private static void SetName(CommandContext x)
+    {
+        var name = x.Args[2];
+        if (!IsValidName(name))
+        {
+            x.Reply.Error(Errors.ClientNameInvalid);
+            return;
+        }
+        x.Client.Name = name.Length == 0 ? null : CommandTable.Latin1(name);
+        x.Reply.Ok();
+    }
+
+    private static void GetName(CommandContext x)
+    {
+        if (x.Client.Name is null) x.Reply.NullBulk();
+        else x.Reply.Bulk(Encoding.Latin1.GetBytes(x.Client.Name));
+    }
+
+    private static void SetInfo(CommandContext x)
+    {
+        var value = x.Args[3];
+        bool isName = x.Args.Is(2, "LIB-NAME");
+        if (!isName && !x.Args.Is(2, "LIB-VER"))
+        {
+            x.Reply.Error($"ERR Unrecognized option '{CommandTable.Latin1(x.Args[2])}'");
+            return;
+        }
+        if (!IsValidName(value))
+        {
+            x.Reply.Error($"ERR {(isName ? "lib-name" : "lib-ver")} cannot contain spaces, newlines or special characters.");
+            return;
+        }
+        string? text = value.Length == 0 ? null : CommandTable.Latin1(value);
+        if (isName) x.Client.LibName = text;
+        else x.Client.LibVersion = text;
+        x.Reply.Ok();
+    }
+
+    private static void SetReplyMode(CommandContext x)
+    {
+        if (x.Args.Is(2, "ON"))
+        {
+            x.Client.ReplyMode = KeyspacePubSub.Engine.ReplyMode.On;
+            x.Client.BeginCommand(); // the +OK of REPLY ON is sent, as in Redis
+            x.Reply.Ok();
+        }
+        else if (x.Args.Is(2, "OFF"))
+        {
+            x.Client.ReplyMode = KeyspacePubSub.Engine.ReplyMode.Off;
+        }
+        else if (x.Args.Is(2, "SKIP"))
+        {
+            if (x.Client.ReplyMode != KeyspacePubSub.Engine.ReplyMode.Off) x.Client.ReplyMode = KeyspacePubSub.Engine.ReplyMode.SkipNext;
+        }
+        else
+        {
+            x.Reply.Error(Errors.Syntax);
+        }
+    }
+
+    private static void OnOff(CommandContext x, Action<bool> set)
+    {
+        if (x.Args.Is(2, "ON")) set(true);
+        else if (x.Args.Is(2, "OFF")) set(false);
+        else
+        {
+            x.Reply.Error(Errors.Syntax);
+            return;
+        }
+        x.Reply.Ok();
+    }
+
+    private static void List(CommandContext x)
+    {
+        IEnumerable<Client> clients = x.Engine.Clients.OrderBy(c => c.Id);
+        if (x.Args.Count == 4 && x.Args.Is(2, "TYPE"))
+        {
+            string? type = ParseType(x.Args[3]);
+            if (type is null)
+            {
+                x.Reply.Error($"ERR Unknown client type '{CommandTable.Latin1(x.Args[3])}'");
+                return;
+            }
+            clients = clients.Where(c => TypeOf(c) == type);
+        }
+        else if (x.Args.Count >= 4 && x.Args.Is(2, "ID"))
+        {
+            var ids = new HashSet<long>();
+            for (int i = 3; i < x.Args.Count; i++)
+            {
+                if (!x.Args.TryGetInt64(i, out long id) || id <= 0)
+                {
+                    x.Reply.Error("ERR Invalid client ID");
+                    return;
+                }
+                ids.Add(id);
+            }
+            clients = clients.Where(c => ids.Contains(c.Id));
+        }
+        else if (x.Args.Count != 2)
+        {
+            x.Reply.Error(Errors.Syntax);
+            return;
+        }
+        var sb = new StringBuilder();
+        foreach (var c in clients) sb.Append(Describe(x.Engine, c));
+        x.Reply.Verbatim(sb.ToString());
+    }
+
+    private static string? ParseType(ReadOnlySpan<byte> t) =>
+        CommandArgs.EqualsIgnoreCase(t, "NORMAL") ? "normal" :
+        CommandArgs.EqualsIgnoreCase(t, "PUBSUB") ? "pubsub" :
+        CommandArgs.EqualsIgnoreCase(t, "MASTER") ? "master" :
+        CommandArgs.EqualsIgnoreCase(t, "REPLICA") || CommandArgs.EqualsIgnoreCase(t, "SLAVE") ? "replica" : null;
+
+    private static string TypeOf(Client c) => c.InPubSubMode ? "pubsub" : "normal";
+
+    private static void Kill(CommandContext x)
+    {
+        var e = x.Engine;
+        if (x.Args.Count == 3)
+        {
+            // Old form: CLIENT KILL addr:port.
+            string addr = CommandTable.Latin1(x.Args[2]);
+            var target = e.Clients.FirstOrDefault(c => c.Transport.RemoteAddress == addr && !c.Closed);
+            if (target is null)
+            {
+                x.Reply.Error(Errors.NoSuchClient);
+                return;
+            }
+            x.Reply.Ok();
+            KillOne(e, x.Client, target);
+            return;
+        }
+        long? id = null;
+        string? type = null, addrFilter = null, laddr = null, user = null;
+        bool skipMe = true;
+        if (x.Args.Count % 2 != 0)
+        {
+            x.Reply.Error(Errors.Syntax);
+            return;
+        }
+        for (int i = 2; i < x.Args.Count; i += 2)
+        {
+            var value = x.Args[i + 1];
+            if (x.Args.Is(i, "ID"))
+            {
+                if (!Strict.TryParseInt64(value, out long v) || v <= 0)
+                {
+                    x.Reply.Error("ERR client-id should be greater than 0");
+                    return;
+                }
+                id = v;
+            }
+            else if (x.Args.Is(i, "TYPE"))
+            {
+                type = ParseType(value);
+                if (type is null)
+                {
+                    x.Reply.Error($"ERR Unknown client type '{CommandTable.Latin1(value)}'");
+                    return;
+                }
+            }
+            else if (x.Args.Is(i, "ADDR")) addrFilter = CommandTable.Latin1(value);
+            else if (x.Args.Is(i, "LADDR")) laddr = CommandTable.Latin1(value);
+            else if (x.Args.Is(i, "USER"))
+            {
+                user = CommandTable.Latin1(value);
+                if (user != "default")
+                {
+                    x.Reply.Error($"ERR No such user '{user}'");
+                    return;
+                }
+            }
+            else if (x.Args.Is(i, "SKIPME"))
+            {
+                if (CommandArgs.EqualsIgnoreCase(value, "YES")) skipMe = true;
+                else if (CommandArgs.EqualsIgnoreCase(value, "NO")) skipMe = false;
+                else
+                {
+                    x.Reply.Error(Errors.Syntax);
+                    return;
+                }
+            }
+            else
+            {
+                x.Reply.Error(Errors.Syntax);
+                return;
+            }
+        }
+        var victims = e.Clients.Where(c => !c.Closed
+            && (id is null || c.Id == id)
+            && (type is null || TypeOf(c) == type)
+            && (addrFilter is null || c.Transport.RemoteAddress == addrFilter)
+            && (laddr is null || c.Transport.LocalAddress == laddr)
+            && !(skipMe && ReferenceEquals(c, x.Client))).ToList();
+        x.Reply.Integer(victims.Count);
+        foreach (var v in victims) KillOne(e, x.Client, v);
+    }
+
+    private static void KillOne(Engine e, Client self, Client victim)
+    {
+        // As Redis: killing yourself closes after the reply has been written.
+        if (ReferenceEquals(self, victim)) self.CloseAfterReply = true;
+        else e.Kill(victim);
+    }
+
+    private static void HelpReply(CommandContext x) => Help.Reply(x.Reply, "CLIENT",
+        "GETNAME", "    Return the name of the current connection.",
+        "ID", "    Return the ID of the current connection.",
+        "INFO", "    Return information about the current client connection.",
+        "KILL <ip:port>", "    Kill connection made from <ip:port>.",
+        "KILL <option> <value> [<option> <value> [...]]", "    Kill connections. Options are:",
+        "    * ADDR (<ip:port>|<unixsocket>:0)", "      Kill connections made from the specified address",
+        "    * LADDR (<ip:port>|<unixsocket>:0)", "      Kill connections made to specified local address",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)", "      Kill connections by type.",
+        "    * USER <username>", "      Kill connections authenticated by <username>.",
+        "    * SKIPME (YES|NO)", "      Skip killing current connection (default: yes).",
+        "LIST [options ...]", "    Return information about client connections. Options:",
+        "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)", "      Return clients of specified type.",
+        "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
+        "SETNAME <name>", "    Assign the name <name> to the current connection.",
+        "SETINFO <option> <value>", "    Set client meta attr. Options are:",
+        "    * LIB-NAME: the client lib name.", "    * LIB-VER: the client lib version.",
+        "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
+        "NO-TOUCH (ON|OFF)", "    Will not touch LRU/LFU stats when this mode is on.");
+
+    /// <summary>One CLIENT LIST line, in Redis 7's field order (plus 7.2's lib-name/lib-ver).</summary>
+    public static string Describe(Engine e, Client c)
+    {
+        long now = Environment.TickCount64;
+        var flags = new StringBuilder();
+        if (c.IsMonitor) flags.Append('O');
+        if (c.InPubSubMode) flags.Append('P');
+        if (c.CloseAfterReply) flags.Append('c');
+        if (c.NoEvict) flags.Append('e');
+        if (c.NoTouch) flags.Append('T');
+        if (flags.Length == 0) flags.Append('N');
+        long omem = c.UnsentBytes;
+        return $"id={c.Id} addr={c.Transport.RemoteAddress} laddr={c.Transport.LocalAddress} fd={c.Id + 7} name={c.Name} " +
+               $"age={(now - c.CreatedAt) / 1000} idle={(now - c.LastInteraction) / 1000} flags={flags} db={c.Db} " +
+               $"sub={c.Subs.Channels} psub={c.Subs.Patterns} ssub={c.Subs.ShardChannels} multi=-1 " +
+               $"qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={omem} tot-mem={omem + 2048} " +
+               $"events=r cmd={c.LastCommand.ToLowerInvariant()} user=default redir=-1 resp={c.Protocol} " +
+               $"lib-name={c.LibName} lib-ver={c.LibVersion}\n";
+    }
+}

@@ -1,0 +1,145 @@
+using KeyspacePubSub.Protocol;
+using static KeyspacePubSub.Engine.Commands.CommandFlags;
+
+namespace KeyspacePubSub.Engine.Commands;
+
+/// <summary>COMMAND, COMMAND COUNT / INFO / DOCS / LIST / HELP (src/server.c commandCommand and friends).</summary>
+internal static class CommandCommand
+{
+    public static void Register(CommandTable t)
+    {
+        const CommandFlags F = Loading | Stale | Sentinel;
+        t.AddContainer(new() { Name = "command", Arity = -1, Flags = F, Handler = All, Group = "server", Since = "2.8.13", Summary = "Returns detailed information about all commands." },
+            new() { Name = "count", Arity = 2, Flags = F, Handler = static (CommandContext x) => x.Reply.Integer(x.Engine.Commands.All.Count), Group = "server", Since = "2.8.13" },
+            new() { Name = "info", Arity = -2, Flags = F, Handler = Info, Group = "server", Since = "2.8.13" },
+            new() { Name = "docs", Arity = -2, Flags = F, Handler = Docs, Group = "server", Since = "7.0.0" },
+            new() { Name = "list", Arity = -2, Flags = F, Handler = List, Group = "server", Since = "7.0.0" },
+            new() { Name = "help", Arity = 2, Flags = Loading | Stale, Handler = HelpReply, Group = "server", Since = "5.0.0" });
+    }
+
+    private static void All(CommandContext x)
+    {
+        var all = x.Engine.Commands.All;
+        x.Reply.Array(all.Count);
+        foreach (var def in all) WriteInfo(x.Reply, def);
+    }
+
+    private static void Info(CommandContext x)
+    {
+        if (x.Args.Count == 2)
+        {
+            All(x);
+            return;
+        }
+        x.Reply.Array(x.Args.Count - 2);
+        for (int i = 2; i < x.Args.Count; i++)
+        {
+            var def = Lookup(x.Engine.Commands, x.Args.GetString(i));
+            if (def is null) x.Reply.NullArray();
+            else WriteInfo(x.Reply, def);
+        }
+    }
+
+    /// <summary>"name" or "container|sub".</summary>
+    private static CommandDef? Lookup(CommandTable table, string name)
+    {
+        int bar = name.IndexOf('|');
+        if (bar < 0) return table.Find(name);
+        var parent = table.Find(name[..bar]);
+        return parent?.Subcommands?.GetValueOrDefault(name[(bar + 1)..]);
+    }
+
+    private static void WriteInfo(RespWriter r, CommandDef def)
+    {
+        r.Array(10);
+        r.Bulk(def.FullName);
+        r.Integer(def.Arity);
+        var flags = def.FlagNames().ToList();
+        r.Set(flags.Count);
+        foreach (var f in flags) r.SimpleString(f);
+        r.Integer(def.FirstKey);
+        r.Integer(def.LastKey);
+        r.Integer(def.Step);
+        r.Set(1);
+        r.SimpleString("@" + def.Group);
+        r.Set(0);
+        r.Array(0);
+        var subs = def.Subcommands?.Values.ToList() ?? [];
+        r.Array(subs.Count);
+        foreach (var s in subs) WriteInfo(r, s);
+    }
+
+    private static void Docs(CommandContext x)
+    {
+        var table = x.Engine.Commands;
+        var defs = new List<CommandDef>();
+        if (x.Args.Count == 2) defs.AddRange(table.All);
+        else
+        {
+            for (int i = 2; i < x.Args.Count; i++)
+            {
+                var def = Lookup(table, x.Args.GetString(i));
+                if (def != null) defs.Add(def);
+            }
+        }
+        x.Reply.Map(defs.Count);
+        foreach (var def in defs)
+        {
+            x.Reply.Bulk(def.FullName);
+            WriteDoc(x.Reply, def);
+        }
+    }
+
+    private static void WriteDoc(RespWriter r, CommandDef def)
+    {
+        var subs = def.Subcommands?.Values.ToList() ?? [];
+        r.Map(subs.Count > 0 ? 4 : 3);
+        r.Bulk("summary"u8); r.Bulk(def.Summary);
+        r.Bulk("since"u8); r.Bulk(def.Since);
+        r.Bulk("group"u8); r.Bulk(def.Group);
+        if (subs.Count == 0) return;
+        r.Bulk("subcommands"u8);
+        r.Map(subs.Count);
+        foreach (var s in subs)
+        {
+            r.Bulk(s.FullName);
+            WriteDoc(r, s);
+        }
+    }
+
+    private static void List(CommandContext x)
+    {
+        IEnumerable<CommandDef> defs = x.Engine.Commands.All;
+        if (x.Args.Count == 5 && x.Args.Is(2, "FILTERBY"))
+        {
+            string value = x.Args.GetString(4);
+            if (x.Args.Is(3, "PATTERN")) defs = defs.Where(d => KeyspacePubSub.Engine.PubSub.GlobPattern.IsMatch(x.Args[4], System.Text.Encoding.ASCII.GetBytes(d.Name)));
+            else if (x.Args.Is(3, "ACLCAT")) defs = defs.Where(d => d.Group == value);
+            else if (x.Args.Is(3, "MODULE")) defs = [];
+            else
+            {
+                x.Reply.Error(Errors.Syntax);
+                return;
+            }
+        }
+        else if (x.Args.Count != 2)
+        {
+            x.Reply.Error(Errors.Syntax);
+            return;
+        }
+        var list = defs.ToList();
+        x.Reply.Array(list.Count);
+        foreach (var d in list) x.Reply.Bulk(d.Name);
+    }
+
+    private static void HelpReply(CommandContext x) => Help.Reply(x.Reply, "COMMAND",
+        "(no subcommand)", "    Return details about all Redis commands.",
+        "COUNT", "    Return the total number of commands in this Redis server.",
+        "LIST", "    Return a list of all commands in this Redis server.",
+        "INFO [<command-name> ...]", "    Return details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.",
+        "DOCS [<command-name> ...]", "    Return documentation details about multiple Redis commands.",
+        "    If no command names are given, documentation details for all",
+        "    commands are returned.");
+}

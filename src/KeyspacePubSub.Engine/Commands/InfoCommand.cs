@@ -1,0 +1,196 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using static KeyspacePubSub.Engine.Commands.CommandFlags;
+
+namespace KeyspacePubSub.Engine.Commands;
+
+/// <summary>INFO with Redis 7.0's section and field names (src/server.c genRedisInfoString).</summary>
+internal static class InfoCommand
+{
+    private static readonly string[] DefaultSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace"];
+
+    public static void Register(CommandTable t) =>
+        t.Add(new() { Name = "info", Arity = -1, Flags = Loading | Stale | Sentinel, Handler = Info, Group = "server", Summary = "Returns information and statistics about the server." });
+
+    private static void Info(CommandContext x)
+    {
+        var wanted = new List<string>();
+        for (int i = 1; i < x.Args.Count; i++)
+        {
+            string s = x.Args.GetString(i).ToLowerInvariant();
+            if (s is "all" or "everything" or "default") wanted.AddRange(DefaultSections);
+            else wanted.Add(s);
+        }
+        if (wanted.Count == 0) wanted.AddRange(DefaultSections);
+        x.Reply.Verbatim(Build(x.Engine, wanted));
+    }
+
+    public static string Build(Engine e, IEnumerable<string> sections)
+    {
+        var sb = new StringBuilder();
+        foreach (var section in DefaultSections.Where(sections.Contains))
+        {
+            if (sb.Length > 0) sb.Append("\r\n");
+            switch (section)
+            {
+                case "server": Server(e, sb); break;
+                case "clients": Clients(e, sb); break;
+                case "memory": Memory(sb); break;
+                case "persistence": Persistence(sb); break;
+                case "stats": Stats(e, sb); break;
+                case "replication": Replication(e, sb); break;
+                case "cpu": Cpu(sb); break;
+                case "keyspace": Keyspace(e, sb); break;
+            }
+        }
+        return sb.ToString();
+    }
+
+    private static void Line(StringBuilder sb, string name, object value) =>
+        sb.Append(name).Append(':').Append(Convert.ToString(value, CultureInfo.InvariantCulture)).Append("\r\n");
+
+    private static void Server(Engine e, StringBuilder sb)
+    {
+        long uptime = (Environment.TickCount64 - e.Stats.StartedAt) / 1000;
+        sb.Append("# Server\r\n");
+        Line(sb, "redis_version", Engine.RedisVersion);
+        Line(sb, "redis_git_sha1", "00000000");
+        Line(sb, "redis_git_dirty", 0);
+        Line(sb, "redis_build_id", "keyspacepubsub");
+        Line(sb, "redis_mode", "standalone");
+        Line(sb, "os", System.Runtime.InteropServices.RuntimeInformation.OSDescription);
+        Line(sb, "arch_bits", IntPtr.Size * 8);
+        Line(sb, "monotonic_clock", "POSIX clock_gettime");
+        Line(sb, "multiplexing_api", "epoll");
+        Line(sb, "process_id", Environment.ProcessId);
+        Line(sb, "process_supervised", "no");
+        Line(sb, "run_id", e.RunId);
+        Line(sb, "tcp_port", e.ListeningPort);
+        Line(sb, "server_time_usec", (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / 10);
+        Line(sb, "uptime_in_seconds", uptime);
+        Line(sb, "uptime_in_days", uptime / 86400);
+        Line(sb, "hz", 10);
+        Line(sb, "configured_hz", 10);
+        Line(sb, "executable", Environment.ProcessPath ?? "");
+        Line(sb, "config_file", e.ConfigFilePath ?? "");
+        Line(sb, "io_threads_active", 0);
+    }
+
+    private static void Clients(Engine e, StringBuilder sb)
+    {
+        sb.Append("# Clients\r\n");
+        Line(sb, "connected_clients", e.Clients.Count);
+        Line(sb, "cluster_connections", 0);
+        Line(sb, "maxclients", e.Config.MaxClients);
+        Line(sb, "client_recent_max_input_buffer", 0);
+        Line(sb, "client_recent_max_output_buffer", e.Clients.Select(c => c.UnsentBytes).DefaultIfEmpty(0).Max());
+        Line(sb, "blocked_clients", 0);
+        Line(sb, "tracking_clients", 0);
+        Line(sb, "pubsub_clients", e.Clients.Count(c => c.InPubSubMode));
+        Line(sb, "clients_in_timeout_table", 0);
+    }
+
+    private static void Memory(StringBuilder sb)
+    {
+        long used = GC.GetTotalMemory(false);
+        using var p = Process.GetCurrentProcess();
+        long rss = p.WorkingSet64;
+        sb.Append("# Memory\r\n");
+        Line(sb, "used_memory", used);
+        Line(sb, "used_memory_human", Human(used));
+        Line(sb, "used_memory_rss", rss);
+        Line(sb, "used_memory_rss_human", Human(rss));
+        Line(sb, "used_memory_peak", p.PeakWorkingSet64);
+        Line(sb, "used_memory_peak_human", Human(p.PeakWorkingSet64));
+        Line(sb, "maxmemory", 0);
+        Line(sb, "maxmemory_human", "0B");
+        Line(sb, "maxmemory_policy", "noeviction");
+        Line(sb, "mem_fragmentation_ratio", (used == 0 ? 0 : (double)rss / used).ToString("0.00", CultureInfo.InvariantCulture));
+        Line(sb, "mem_allocator", "dotnet-gc");
+    }
+
+    private static void Persistence(StringBuilder sb)
+    {
+        sb.Append("# Persistence\r\n");
+        Line(sb, "loading", 0);
+        Line(sb, "async_loading", 0);
+        Line(sb, "rdb_changes_since_last_save", 0);
+        Line(sb, "rdb_bgsave_in_progress", 0);
+        Line(sb, "rdb_last_save_time", DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        Line(sb, "rdb_last_bgsave_status", "ok");
+        Line(sb, "aof_enabled", 0);
+        Line(sb, "aof_rewrite_in_progress", 0);
+        Line(sb, "aof_last_write_status", "ok");
+    }
+
+    private static void Stats(Engine e, StringBuilder sb)
+    {
+        var s = e.Stats;
+        sb.Append("# Stats\r\n");
+        Line(sb, "total_connections_received", s.ConnectionsReceived);
+        Line(sb, "total_commands_processed", s.CommandsProcessed);
+        Line(sb, "instantaneous_ops_per_sec", 0);
+        Line(sb, "total_net_input_bytes", s.NetInputBytes);
+        Line(sb, "total_net_output_bytes", s.NetOutputBytes);
+        Line(sb, "rejected_connections", s.RejectedConnections);
+        Line(sb, "expired_keys", s.ExpiredKeys);
+        Line(sb, "evicted_keys", s.EvictedKeys);
+        Line(sb, "keyspace_hits", s.KeyspaceHits);
+        Line(sb, "keyspace_misses", s.KeyspaceMisses);
+        Line(sb, "pubsub_channels", e.Broker.ChannelCount);
+        Line(sb, "pubsub_patterns", e.Broker.PatternCount);
+        Line(sb, "pubsubshard_channels", e.Broker.ShardChannelCount);
+        Line(sb, "pubsub_slow_disconnects", s.PubSubSlowDisconnects);
+        Line(sb, "client_output_buffer_limit_disconnections", s.PubSubSlowDisconnects);
+        Line(sb, "total_error_replies", s.ErrorReplies);
+    }
+
+    private static void Replication(Engine e, StringBuilder sb)
+    {
+        sb.Append("# Replication\r\n");
+        Line(sb, "role", "master");
+        Line(sb, "connected_slaves", 0);
+        Line(sb, "master_failover_state", "no-failover");
+        Line(sb, "master_replid", e.RunId);
+        Line(sb, "master_replid2", new string('0', 40));
+        Line(sb, "master_repl_offset", 0);
+        Line(sb, "second_repl_offset", -1);
+        Line(sb, "repl_backlog_active", 0);
+        Line(sb, "repl_backlog_size", 1048576);
+        Line(sb, "repl_backlog_first_byte_offset", 0);
+        Line(sb, "repl_backlog_histlen", 0);
+    }
+
+    private static void Cpu(StringBuilder sb)
+    {
+        using var p = Process.GetCurrentProcess();
+        sb.Append("# CPU\r\n");
+        Line(sb, "used_cpu_sys", ServerCommands.Seconds(p.PrivilegedProcessorTime.TotalSeconds));
+        Line(sb, "used_cpu_user", ServerCommands.Seconds(p.UserProcessorTime.TotalSeconds));
+        Line(sb, "used_cpu_sys_children", "0.000000");
+        Line(sb, "used_cpu_user_children", "0.000000");
+    }
+
+    private static void Keyspace(Engine e, StringBuilder sb)
+    {
+        sb.Append("# Keyspace\r\n");
+        foreach (var db in e.Databases)
+        {
+            if (db.Count > 0) Line(sb, $"db{db.Index}", $"keys={db.Count},expires=0,avg_ttl=0");
+        }
+    }
+
+    private static string Human(long bytes)
+    {
+        string[] units = ["B", "K", "M", "G", "T"];
+        double v = bytes;
+        int u = 0;
+        while (v >= 1024 && u < units.Length - 1)
+        {
+            v /= 1024;
+            u++;
+        }
+        return u == 0 ? $"{bytes}B" : v.ToString("0.00", CultureInfo.InvariantCulture) + units[u];
+    }
+}

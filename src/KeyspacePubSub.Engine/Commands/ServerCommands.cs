@@ -1,0 +1,149 @@
+using System.Globalization;
+using KeyspacePubSub.Engine.Keyspace;
+using KeyspacePubSub.Protocol;
+using Microsoft.Extensions.Logging;
+using static KeyspacePubSub.Engine.Commands.CommandFlags;
+
+namespace KeyspacePubSub.Engine.Commands;
+
+/// <summary>TIME, DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, SHUTDOWN, DEBUG, MONITOR, FUNCTION/SCRIPT FLUSH.</summary>
+internal static class ServerCommands
+{
+    public static void Register(CommandTable t)
+    {
+        t.Add(new() { Name = "time", Arity = 1, Flags = Loading | Stale | Fast, Handler = Time, Group = "server", Since = "2.6.0", Summary = "Returns the server time." });
+        t.Add(new() { Name = "dbsize", Arity = 1, Flags = ReadOnly | Fast, Handler = static (CommandContext x) => x.Reply.Integer(x.Engine.Databases[x.Client.Db].Count), Group = "server", Summary = "Returns the number of keys in the database." });
+        t.Add(new() { Name = "flushdb", Arity = -1, Flags = Write, Handler = FlushDb, Group = "server", Summary = "Remove all keys from the current database." });
+        t.Add(new() { Name = "flushall", Arity = -1, Flags = Write, Handler = FlushAll, Group = "server", Summary = "Removes all keys from all databases." });
+        t.Add(new() { Name = "swapdb", Arity = 3, Flags = Write | Fast, Handler = SwapDb, Group = "server", Since = "4.0.0", Summary = "Swaps two Redis databases." });
+        t.Add(new() { Name = "shutdown", Arity = -1, Flags = Admin | NoScript | Loading | Stale | NoMulti | Sentinel | AllowBusy, Handler = Shutdown, Group = "server", Summary = "Synchronously saves the database(s) to disk and shuts down the Redis server." });
+        t.Add(new() { Name = "monitor", Arity = 1, Flags = Admin | NoScript | Loading | Stale, Handler = Monitor, Group = "server", Summary = "Listens for all requests received by the server in real-time." });
+        t.Add(new() { Name = "debug", Arity = -2, Flags = Admin | NoScript | Loading | Stale, Handler = Debug, Group = "server", Summary = "A container for debugging commands." });
+        t.AddContainer(new() { Name = "function", Arity = -2, Group = "scripting", Since = "7.0.0", Summary = "A container for function commands." },
+            new CommandDef { Name = "flush", Arity = -2, Flags = Write | NoScript, Handler = FlushScripts, Group = "scripting", Since = "7.0.0" });
+        t.AddContainer(new() { Name = "script", Arity = -2, Group = "scripting", Since = "2.6.0", Summary = "A container for Lua scripts management commands." },
+            new CommandDef { Name = "flush", Arity = -2, Flags = NoScript, Handler = FlushScripts, Group = "scripting", Since = "2.6.0" });
+    }
+
+    private static void Time(CommandContext x)
+    {
+        long micros = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / 10;
+        x.Reply.Array(2);
+        x.Reply.Bulk(micros / 1_000_000);
+        x.Reply.Bulk(micros % 1_000_000);
+    }
+
+    /// <summary>FLUSHDB/FLUSHALL accept one optional ASYNC or SYNC (src/db.c getFlushCommandFlags).</summary>
+    private static bool FlushFlagsOk(CommandContext x)
+    {
+        if (x.Args.Count == 1) return true;
+        if (x.Args.Count == 2 && (x.Args.Is(1, "ASYNC") || x.Args.Is(1, "SYNC"))) return true;
+        x.Reply.Error(Errors.Syntax);
+        return false;
+    }
+
+    private static void FlushDb(CommandContext x)
+    {
+        if (!FlushFlagsOk(x)) return;
+        x.Engine.Databases[x.Client.Db].Clear();
+        x.Reply.Ok();
+    }
+
+    private static void FlushAll(CommandContext x)
+    {
+        if (!FlushFlagsOk(x)) return;
+        foreach (var db in x.Engine.Databases) db.Clear();
+        x.Reply.Ok();
+    }
+
+    private static void SwapDb(CommandContext x)
+    {
+        if (!x.Args.TryGetInt64(1, out long a))
+        {
+            x.Reply.Error(Errors.InvalidFirstDb);
+            return;
+        }
+        if (!x.Args.TryGetInt64(2, out long b))
+        {
+            x.Reply.Error(Errors.InvalidSecondDb);
+            return;
+        }
+        var dbs = x.Engine.Databases;
+        if (a < 0 || a >= dbs.Length || b < 0 || b >= dbs.Length)
+        {
+            x.Reply.Error(Errors.DbIndexOutOfRange);
+            return;
+        }
+        if (a != b) Database.Swap(dbs[a], dbs[b]);
+        x.Reply.Ok();
+    }
+
+    private static void Shutdown(CommandContext x)
+    {
+        for (int i = 1; i < x.Args.Count; i++)
+        {
+            if (x.Args.Is(i, "ABORT"))
+            {
+                x.Reply.Error("ERR No shutdown in progress.");
+                return;
+            }
+            if (!(x.Args.Is(i, "NOSAVE") || x.Args.Is(i, "SAVE") || x.Args.Is(i, "NOW") || x.Args.Is(i, "FORCE")))
+            {
+                x.Reply.Error(Errors.Syntax);
+                return;
+            }
+        }
+        x.Engine.Logger.LogWarning("User requested shutdown...");
+        // As Redis: a successful SHUTDOWN sends no reply; the connection just closes.
+        x.Client.CloseAfterReply = true;
+        x.Engine.RequestShutdown();
+    }
+
+    private static void Monitor(CommandContext x)
+    {
+        x.Engine.AddMonitor(x.Client);
+        x.Reply.Ok();
+    }
+
+    private static void Debug(CommandContext x)
+    {
+        if (x.Args.Is(1, "SLEEP") && x.Args.Count == 3)
+        {
+            if (!Strict.TryParseDouble(x.Args[2], out double seconds) || seconds < 0)
+            {
+                x.Reply.Error(Errors.NotFloat);
+                return;
+            }
+            // As Redis: the whole server sleeps (the gate is held), capped so a typo cannot hang it for long.
+            Thread.Sleep(TimeSpan.FromSeconds(Math.Min(seconds, 60)));
+            x.Reply.Ok();
+        }
+        else if (x.Args.Is(1, "LOG") && x.Args.Count == 3)
+        {
+            x.Engine.Logger.LogWarning("DEBUG LOG: {Message}", x.Args.GetString(2));
+            x.Reply.Ok();
+        }
+        else if (x.Args.Is(1, "HELP"))
+        {
+            Help.Reply(x.Reply, "DEBUG",
+                "LOG <message>", "    Write <message> to the server log.",
+                "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.");
+        }
+        else
+        {
+            PubSubCommands.SubcommandSyntaxError(x);
+        }
+    }
+
+    private static void FlushScripts(CommandContext x)
+    {
+        if (x.Args.Count > 3 || (x.Args.Count == 3 && !(x.Args.Is(2, "ASYNC") || x.Args.Is(2, "SYNC"))))
+        {
+            x.Reply.Error(Errors.Syntax);
+            return;
+        }
+        x.Reply.Ok();
+    }
+
+    internal static string Seconds(double s) => s.ToString("0.000000", CultureInfo.InvariantCulture);
+}

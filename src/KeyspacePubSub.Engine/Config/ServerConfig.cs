@@ -1,0 +1,132 @@
+using System.Globalization;
+using KeyspacePubSub.Engine.PubSub;
+
+namespace KeyspacePubSub.Engine.Config;
+
+/// <summary>
+/// Runtime configuration under Redis's own parameter names. The host applies its configuration file,
+/// environment and command line through <see cref="TrySet"/>, the same path CONFIG SET takes,
+/// so every value is validated once, in one place.
+/// </summary>
+public sealed class ServerConfig
+{
+    private readonly Dictionary<string, Param> _params = new(StringComparer.OrdinalIgnoreCase);
+    private readonly List<Param> _ordered = [];
+
+    public ServerConfig()
+    {
+        Add("port", () => Port.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, 65535, x => Port = (int)x), immutable: true);
+        Add("bind", () => Bind, v => { Bind = v; return null; }, immutable: true);
+        Add("requirepass", () => RequirePass, v => { RequirePass = v; return null; });
+        Add("databases", () => Databases.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 1, 1024, x => Databases = (int)x), immutable: true);
+        Add("notify-keyspace-events", () => NotifyFlagsText.Render(NotifyKeyspaceEvents), v =>
+        {
+            var flags = NotifyFlagsText.Parse(v);
+            if (flags is null) return "Invalid event class character. Use 'Ag$lshzxeKEtmdn'.";
+            NotifyKeyspaceEvents = flags.Value;
+            return null;
+        });
+        Add("client-output-buffer-limit", () => OutputLimits.ToString(), OutputLimits.TryApply);
+        Add("timeout", () => Timeout.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, int.MaxValue, x => Timeout = x));
+        Add("maxclients", () => MaxClients.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 1, uint.MaxValue, x => MaxClients = x));
+        Add("proto-max-bulk-len", () => ProtoMaxBulkLen.ToString(CultureInfo.InvariantCulture), v => SetMemory(v, 1 << 20, long.MaxValue, x => ProtoMaxBulkLen = x));
+        Add("hz", () => "10", v => SetInt(v, 0, int.MaxValue, _ => { }));
+        Add("maxmemory", () => "0", v => SetMemory(v, 0, long.MaxValue, _ => { }));
+        Add("maxmemory-policy", () => "noeviction", v => SetEnum(v, ["noeviction"], _ => { }));
+        Add("appendonly", () => "no", v => SetBool(v, _ => { }));
+        Add("appendfsync", () => AppendFsync, v => SetEnum(v, ["always", "everysec", "no"], x => AppendFsync = x));
+        Add("save", () => "", v => { return null; });
+        Add("dir", () => Dir, v => { Dir = v; return null; });
+        Add("dbfilename", () => "dump.rdb", v => null);
+        Add("loglevel", () => LogLevel, v => SetEnum(v, ["debug", "verbose", "notice", "warning", "nothing"], x => LogLevel = x));
+        Add("tcp-keepalive", () => "300", v => SetInt(v, 0, int.MaxValue, _ => { }));
+        Add("replica-read-only", () => "yes", v => SetBool(v, _ => { }));
+        Add("slave-read-only", () => "yes", v => SetBool(v, _ => { }));
+        Add("cluster-enabled", () => "no", v => null, immutable: true);
+        Add("enable-debug-command", () => "yes", v => null, immutable: true);
+    }
+
+    public int Port { get; private set; } = 6379;
+    public string Bind { get; private set; } = "127.0.0.1";
+    public string RequirePass { get; private set; } = "";
+    public int Databases { get; private set; } = 16;
+    public NotifyFlags NotifyKeyspaceEvents { get; private set; }
+    public OutputBufferLimits OutputLimits { get; } = new();
+    public long Timeout { get; private set; }
+    public long MaxClients { get; private set; } = 10000;
+    public long ProtoMaxBulkLen { get; private set; } = 512L * 1024 * 1024;
+    public string AppendFsync { get; private set; } = "everysec";
+    public string Dir { get; private set; } = Directory.GetCurrentDirectory();
+    public string LogLevel { get; private set; } = "notice";
+
+    public bool AuthEnabled => RequirePass.Length > 0;
+
+    /// <summary>Parameters matching a glob, in registration order, as name/value pairs.</summary>
+    public List<(string Name, string Value)> Get(ReadOnlySpan<byte> pattern)
+    {
+        var result = new List<(string, string)>();
+        foreach (var p in _ordered)
+        {
+            if (GlobPattern.IsMatch(pattern, System.Text.Encoding.ASCII.GetBytes(p.Name))) result.Add((p.Name, p.Get()));
+        }
+        return result;
+    }
+
+    public bool Exists(string name) => _params.ContainsKey(name);
+
+    /// <summary>Sets one parameter; returns null, or Redis's reason text for CONFIG SET's error.</summary>
+    public string? TrySet(string name, string value, bool startup = false)
+    {
+        if (!_params.TryGetValue(name, out var p)) return "unknown";
+        if (p.Immutable && !startup) return "can't set immutable config";
+        return p.Set(value);
+    }
+
+    public bool IsImmutable(string name) => _params.TryGetValue(name, out var p) && p.Immutable;
+
+    private void Add(string name, Func<string> get, Func<string, string?> set, bool immutable = false)
+    {
+        var p = new Param(name, get, set, immutable);
+        _params.Add(name, p);
+        _ordered.Add(p);
+    }
+
+    private static string? SetInt(string v, long min, long max, Action<long> apply)
+    {
+        if (!long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long x))
+        {
+            return "argument couldn't be parsed into an integer";
+        }
+        if (x < min || x > max) return $"argument must be between {min} and {max} inclusive";
+        apply(x);
+        return null;
+    }
+
+    private static string? SetMemory(string v, long min, long max, Action<long> apply)
+    {
+        if (!OutputBufferLimits.TryParseMemory(v, out long x)) return "argument must be a memory value";
+        if (x < min || x > max) return $"argument must be between {min} and {max} inclusive";
+        apply(x);
+        return null;
+    }
+
+    private static string? SetBool(string v, Action<bool> apply)
+    {
+        switch (v.ToLowerInvariant())
+        {
+            case "yes": apply(true); return null;
+            case "no": apply(false); return null;
+            default: return "argument must be 'yes' or 'no'";
+        }
+    }
+
+    private static string? SetEnum(string v, string[] allowed, Action<string> apply)
+    {
+        string lower = v.ToLowerInvariant();
+        if (!allowed.Contains(lower)) return "argument(s) must be one of the following: " + string.Join(", ", allowed);
+        apply(lower);
+        return null;
+    }
+
+    private sealed record Param(string Name, Func<string> Get, Func<string, string?> Set, bool Immutable);
+}

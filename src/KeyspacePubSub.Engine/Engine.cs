@@ -1,0 +1,301 @@
+using System.Buffers;
+using KeyspacePubSub.Engine.Commands;
+using KeyspacePubSub.Engine.Config;
+using KeyspacePubSub.Engine.Keyspace;
+using KeyspacePubSub.Engine.PubSub;
+using KeyspacePubSub.Protocol;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace KeyspacePubSub.Engine;
+
+/// <summary>
+/// The one ordered execution point: every command, publish and expiry runs under <see cref="Gate"/>,
+/// so Redis's ordering and atomicity guarantees hold by construction. Replies and pushes are appended
+/// to per-client buffers and flushed once per batch (<see cref="FlushDirty"/>).
+/// </summary>
+public sealed partial class Engine : IPushSink
+{
+    /// <summary>The Redis version this server answers as (the conformance baseline).</summary>
+    public const string RedisVersion = "7.0.15";
+
+    private readonly Dictionary<long, Client> _clients = [];
+    private readonly List<Client> _dirty = [];
+    private readonly List<Client> _monitors = [];
+    private long _nextClientId;
+    private Client? _current;
+
+    public Engine(ServerConfig? config = null, ILogger? logger = null)
+    {
+        Config = config ?? new ServerConfig();
+        Logger = logger ?? NullLogger.Instance;
+        Broker = new PubSubBroker(this);
+        Databases = new Database[Config.Databases];
+        for (int i = 0; i < Databases.Length; i++) Databases[i] = new Database(i);
+        Commands = BuiltinCommands.Create();
+    }
+
+    public object Gate { get; } = new();
+    public ServerConfig Config { get; }
+    public ILogger Logger { get; }
+    public PubSubBroker Broker { get; }
+    public Database[] Databases { get; }
+    public ServerStats Stats { get; } = new();
+    public CommandTable Commands { get; }
+    public string RunId { get; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20)).ToLowerInvariant();
+
+    /// <summary>The JSON configuration file CONFIG REWRITE updates; null when started without one.</summary>
+    public string? ConfigFilePath { get; set; }
+
+    /// <summary>Port the server actually listens on (set by the host; useful when configured as 0).</summary>
+    public int ListeningPort { get; set; }
+
+    /// <summary>Raised (under the gate) by SHUTDOWN; the host stops.</summary>
+    public event Action? ShutdownRequested;
+
+    public IReadOnlyCollection<Client> Clients => _clients.Values;
+
+    /// <summary>Registers a connection; null when maxclients is reached (the caller replies and closes).</summary>
+    public Client? Connect(IClientTransport transport)
+    {
+        lock (Gate)
+        {
+            if (_clients.Count >= Config.MaxClients)
+            {
+                Stats.RejectedConnections++;
+                return null;
+            }
+            var client = new Client(++_nextClientId, transport, !Config.AuthEnabled);
+            _clients.Add(client.Id, client);
+            Stats.ConnectionsReceived++;
+            return client;
+        }
+    }
+
+    /// <summary>Forgets a connection and every subscription it held. Call once, when its transport ends.</summary>
+    public void Disconnect(Client client)
+    {
+        lock (Gate)
+        {
+            client.Closed = true;
+            Broker.RemoveClient(client);
+            _clients.Remove(client.Id);
+            _monitors.Remove(client);
+        }
+    }
+
+    /// <summary>Runs one command for a client, as Redis's processCommand. Caller holds <see cref="Gate"/>.</summary>
+    public void Execute(Client c, CommandArgs args)
+    {
+        if (c.Closed) return;
+        c.LastInteraction = Environment.TickCount64;
+        MarkForFlush(c);
+
+        // As Redis 7.0 processCommand: QUIT replies +OK and closes, whatever its arguments.
+        if (args.Is(0, "QUIT"))
+        {
+            c.BeginCommand();
+            c.Reply.Ok();
+            c.EndCommand();
+            c.CloseAfterReply = true;
+            return;
+        }
+
+        var cmd = Commands.Resolve(args, out bool unknownSub);
+        if (cmd is null)
+        {
+            Reject(c, unknownSub
+                ? Errors.UnknownSubcommand(CommandTable.Latin1(args[1]), CommandTable.Latin1(args[0]))
+                : UnknownCommandError(args));
+            return;
+        }
+        if ((cmd.Arity > 0 && cmd.Arity != args.Count) || args.Count < -cmd.Arity)
+        {
+            Reject(c, Errors.WrongArity(cmd.FullName));
+            return;
+        }
+        if (!c.Authenticated && Config.AuthEnabled && !cmd.Has(CommandFlags.NoAuth))
+        {
+            Reject(c, Errors.NoAuth);
+            return;
+        }
+        if (c.Protocol == 2 && c.InPubSubMode && !cmd.Has(CommandFlags.SubscribedContext))
+        {
+            Reject(c, Errors.SubscribedContext(cmd.FullName));
+            return;
+        }
+        c.LastCommand = cmd.FullName;
+        Call(c, cmd, args);
+    }
+
+    private void Call(Client c, CommandDef cmd, CommandArgs args)
+    {
+        var previous = _current;
+        _current = c;
+        c.BeginCommand();
+        try
+        {
+            cmd.Handler!(new CommandContext(this, c, args, cmd));
+        }
+        finally
+        {
+            c.EndCommand();
+            _current = previous;
+        }
+        Stats.CommandsProcessed++;
+        if (previous is null && c.Deferred.WrittenCount > 0)
+        {
+            // Pushes addressed to the running client follow its reply (Redis 7.2, redis#12326).
+            c.Transport.Output.Write(c.Deferred.WrittenSpan);
+            c.Deferred.ResetWrittenCount();
+        }
+        if (_monitors.Count > 0 && !cmd.Has(CommandFlags.Admin)) FeedMonitors(c, args);
+    }
+
+    private void Reject(Client c, string error)
+    {
+        c.BeginCommand();
+        c.Reply.Error(error);
+        c.EndCommand();
+        Stats.ErrorReplies++;
+    }
+
+    private static string UnknownCommandError(CommandArgs args)
+    {
+        // As Redis: each argument quoted and followed by a space, stopping once 128 characters are written.
+        var sb = new System.Text.StringBuilder();
+        for (int i = 1; i < args.Count && sb.Length < 128; i++)
+        {
+            var a = CStr(args[i]);
+            int room = 128 - sb.Length;
+            sb.Append('\'').Append(CommandTable.Latin1(a[..Math.Min(a.Length, room)])).Append("' ");
+        }
+        var name = CStr(args[0]);
+        return $"ERR unknown command '{CommandTable.Latin1(name[..Math.Min(name.Length, 128)])}', with args beginning with: {sb}";
+    }
+
+    // printf's %s stops at the first NUL byte.
+    private static ReadOnlySpan<byte> CStr(ReadOnlySpan<byte> s)
+    {
+        int nul = s.IndexOf((byte)0);
+        return nul < 0 ? s : s[..nul];
+    }
+
+    /// <summary>Schedules the client's buffer for the next <see cref="FlushDirty"/>.</summary>
+    public void MarkForFlush(Client c)
+    {
+        if (c.Dirty) return;
+        c.Dirty = true;
+        _dirty.Add(c);
+    }
+
+    /// <inheritdoc />
+    public void Deliver(Client client, ReadOnlySpan<byte> frame)
+    {
+        if (client.Closed) return;
+        IBufferWriter<byte> dest = ReferenceEquals(client, _current) ? client.Deferred : client.Transport.Output;
+        var span = dest.GetSpan(frame.Length);
+        frame.CopyTo(span);
+        if (client.Protocol == 3) span[0] = (byte)'>';
+        dest.Advance(frame.Length);
+        MarkForFlush(client);
+    }
+
+    /// <summary>Hands every buffer written since the last call to its transport and enforces output limits. Caller holds <see cref="Gate"/>.</summary>
+    public void FlushDirty()
+    {
+        long now = Environment.TickCount64;
+        foreach (var c in _dirty)
+        {
+            c.Dirty = false;
+            if (c.Closed) continue;
+            var output = c.Transport.Output;
+            long pending = output.UnflushedBytes;
+            if (pending > 0)
+            {
+                c.OnFlushed(pending);
+                Stats.NetOutputBytes += pending;
+                var flush = output.FlushAsync();
+                if (flush.IsCompleted) flush.GetAwaiter().GetResult();
+                else _ = flush.AsTask();
+            }
+            CheckOutputLimit(c, now);
+        }
+        _dirty.Clear();
+    }
+
+    private void CheckOutputLimit(Client c, long now)
+    {
+        var limit = c.InPubSubMode ? Config.OutputLimits.PubSub : Config.OutputLimits.Normal;
+        long used = c.UnsentBytes;
+        bool hard = limit.Hard > 0 && used >= limit.Hard;
+        bool soft = limit.Soft > 0 && used >= limit.Soft;
+        if (soft && !hard)
+        {
+            if (c.SoftLimitSince < 0)
+            {
+                c.SoftLimitSince = now;
+                soft = false;
+            }
+            else
+            {
+                soft = now - c.SoftLimitSince > limit.SoftSeconds * 1000;
+            }
+        }
+        else if (!soft)
+        {
+            c.SoftLimitSince = -1;
+        }
+        if (!hard && !soft) return;
+        if (c.InPubSubMode) Stats.PubSubSlowDisconnects++;
+        Logger.LogWarning("Client id={Id} addr={Addr} closed for overcoming of output buffer limits ({Used} bytes pending, {Kind} limit).",
+            c.Id, c.Transport.RemoteAddress, used, hard ? "hard" : "soft");
+        Kill(c);
+    }
+
+    /// <summary>Closes a client now; its transport ends and calls <see cref="Disconnect"/>.</summary>
+    public void Kill(Client c)
+    {
+        if (c.Closed) return;
+        c.Closed = true;
+        c.Transport.Abort();
+    }
+
+    /// <summary>Periodic work (10 Hz): soft output limits that expire without new writes, idle timeouts.</summary>
+    public void Cron()
+    {
+        lock (Gate)
+        {
+            long now = Environment.TickCount64;
+            foreach (var c in _clients.Values.ToList())
+            {
+                if (c.Closed) continue;
+                if (c.SoftLimitSince >= 0 || c.UnsentBytes > 0) CheckOutputLimit(c, now);
+                if (Config.Timeout > 0 && !c.InPubSubMode && !c.IsMonitor && now - c.LastInteraction > Config.Timeout * 1000)
+                {
+                    Logger.LogInformation("Closing idle client id={Id}", c.Id);
+                    Kill(c);
+                }
+            }
+        }
+    }
+
+    internal void RequestShutdown() => ShutdownRequested?.Invoke();
+
+    internal void AddMonitor(Client c)
+    {
+        if (c.IsMonitor) return;
+        c.IsMonitor = true;
+        _monitors.Add(c);
+    }
+
+    internal void RemoveMonitor(Client c)
+    {
+        c.IsMonitor = false;
+        _monitors.Remove(c);
+    }
+
+    internal bool IsExecuting(Client c) => ReferenceEquals(_current, c);
+
+    internal Client? FindClient(long id) => _clients.GetValueOrDefault(id);
+}

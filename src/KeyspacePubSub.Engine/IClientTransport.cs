@@ -1,0 +1,19 @@
+using System.IO.Pipelines;
+
+namespace KeyspacePubSub.Engine;
+
+/// <summary>What the engine needs from a connection: somewhere to write, and a way to end it.</summary>
+public interface IClientTransport
+{
+    /// <summary>The outbound buffer. Written only under <see cref="Engine.Gate"/>; never blocks the writer.</summary>
+    PipeWriter Output { get; }
+
+    /// <summary>Peer address as "ip:port".</summary>
+    string RemoteAddress { get; }
+
+    /// <summary>Local address as "ip:port".</summary>
+    string LocalAddress { get; }
+
+    /// <summary>Ends the connection now, dropping unsent output (CLIENT KILL, output buffer limits, SHUTDOWN).</summary>
+    void Abort();
+}

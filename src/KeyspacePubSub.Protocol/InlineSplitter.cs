@@ -1,0 +1,111 @@
+namespace KeyspacePubSub.Protocol;
+
+/// <summary>Splits an inline request line exactly as Redis's sdssplitargs.</summary>
+public static class InlineSplitter
+{
+    /// <summary>
+    /// Appends the arguments of <paramref name="line"/> to the batch as one partial command and returns
+    /// their count, or -1 for unbalanced quotes (a closing quote not followed by a space also counts).
+    /// </summary>
+    public static int Split(ReadOnlySpan<byte> line, RequestBatch batch)
+    {
+        Span<byte> token = line.Length <= 1024 ? stackalloc byte[line.Length] : new byte[line.Length];
+        int p = 0, argc = 0;
+        while (true)
+        {
+            while (p < line.Length && IsSpace(line[p])) p++;
+            if (p >= line.Length) return argc;
+            bool inq = false, insq = false, done = false;
+            int t = 0;
+            while (!done)
+            {
+                byte c = p < line.Length ? line[p] : (byte)0;
+                byte next = p + 1 < line.Length ? line[p + 1] : (byte)0;
+                if (inq)
+                {
+                    if (c == '\\' && next == 'x' && p + 3 < line.Length && IsHex(line[p + 2]) && IsHex(line[p + 3]))
+                    {
+                        token[t++] = (byte)(HexValue(line[p + 2]) * 16 + HexValue(line[p + 3]));
+                        p += 3;
+                    }
+                    else if (c == '\\' && next != 0)
+                    {
+                        p++;
+                        token[t++] = line[p] switch
+                        {
+                            (byte)'n' => (byte)'\n',
+                            (byte)'r' => (byte)'\r',
+                            (byte)'t' => (byte)'\t',
+                            (byte)'b' => (byte)'\b',
+                            (byte)'a' => (byte)'\a',
+                            var other => other,
+                        };
+                    }
+                    else if (c == '"')
+                    {
+                        // Closing quote must be followed by a space or nothing at all.
+                        if (next != 0 && !IsSpace(next)) return -1;
+                        done = true;
+                    }
+                    else if (c == 0)
+                    {
+                        return -1;
+                    }
+                    else
+                    {
+                        token[t++] = c;
+                    }
+                }
+                else if (insq)
+                {
+                    if (c == '\\' && next == '\'')
+                    {
+                        p++;
+                        token[t++] = (byte)'\'';
+                    }
+                    else if (c == '\'')
+                    {
+                        if (next != 0 && !IsSpace(next)) return -1;
+                        done = true;
+                    }
+                    else if (c == 0)
+                    {
+                        return -1;
+                    }
+                    else
+                    {
+                        token[t++] = c;
+                    }
+                }
+                else
+                {
+                    switch (c)
+                    {
+                        case (byte)' ' or (byte)'\n' or (byte)'\r' or (byte)'\t' or 0:
+                            done = true;
+                            break;
+                        case (byte)'"':
+                            inq = true;
+                            break;
+                        case (byte)'\'':
+                            insq = true;
+                            break;
+                        default:
+                            token[t++] = c;
+                            break;
+                    }
+                }
+                if (p < line.Length) p++;
+            }
+            token[..t].CopyTo(batch.AddArg(t));
+            argc++;
+        }
+    }
+
+    // C isspace in the "C" locale.
+    private static bool IsSpace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\v' or (byte)'\f' or (byte)'\r';
+
+    private static bool IsHex(byte b) => b is >= (byte)'0' and <= (byte)'9' or >= (byte)'a' and <= (byte)'f' or >= (byte)'A' and <= (byte)'F';
+
+    private static int HexValue(byte b) => b <= '9' ? b - '0' : (b | 0x20) - 'a' + 10;
+}

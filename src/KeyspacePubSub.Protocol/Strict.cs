@@ -1,0 +1,71 @@
+using System.Buffers.Text;
+using System.Globalization;
+using System.Text;
+
+namespace KeyspacePubSub.Protocol;
+
+/// <summary>Number parsing with Redis's exact acceptance rules.</summary>
+public static class Strict
+{
+    /// <summary>
+    /// As Redis's string2ll: optional '-', no '+', no spaces, no leading zeros, fits in a signed 64-bit integer.
+    /// </summary>
+    public static bool TryParseInt64(ReadOnlySpan<byte> s, out long value)
+    {
+        value = 0;
+        if (s.Length == 0 || s.Length > 20) return false;
+        if (s.Length == 1 && s[0] == (byte)'0') return true;
+        int i = 0;
+        bool negative = false;
+        if (s[0] == (byte)'-')
+        {
+            negative = true;
+            i = 1;
+            if (s.Length == 1) return false;
+        }
+        if (s[i] < (byte)'1' || s[i] > (byte)'9') return false;
+        ulong v = 0;
+        for (; i < s.Length; i++)
+        {
+            uint d = (uint)(s[i] - (byte)'0');
+            if (d > 9) return false;
+            if (v > (ulong.MaxValue - d) / 10) return false;
+            v = v * 10 + d;
+        }
+        if (negative)
+        {
+            if (v > (ulong)long.MaxValue + 1) return false;
+            value = (long)(0 - v);
+        }
+        else
+        {
+            if (v > long.MaxValue) return false;
+            value = (long)v;
+        }
+        return true;
+    }
+
+    /// <summary>As Redis's string2ld/strtold use in getLongDoubleFromObject: no spaces, not NaN.</summary>
+    public static bool TryParseDouble(ReadOnlySpan<byte> s, out double value)
+    {
+        value = 0;
+        if (s.Length == 0 || s.Length > 5120) return false;
+        if (IsSpace(s[0]) || IsSpace(s[^1])) return false;
+        string text = Encoding.ASCII.GetString(s);
+        switch (text.ToLowerInvariant())
+        {
+            case "inf" or "+inf" or "infinity" or "+infinity": value = double.PositiveInfinity; return true;
+            case "-inf" or "-infinity": value = double.NegativeInfinity; return true;
+        }
+        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value)) return false;
+        return !double.IsNaN(value);
+    }
+
+    private static bool IsSpace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'\v' or (byte)'\f';
+
+    public static int FormatInt64(long v, Span<byte> dest)
+    {
+        Utf8Formatter.TryFormat(v, dest, out int n);
+        return n;
+    }
+}
