@@ -35,7 +35,7 @@ internal static class CommandCommand
         for (int i = 2; i < x.Args.Count; i++)
         {
             var def = Lookup(x.Engine.Commands, x.Args.GetString(i));
-            if (def is null) x.Reply.NullArray();
+            if (def is null) x.Reply.NullBulk();
             else WriteInfo(x.Reply, def);
         }
     }

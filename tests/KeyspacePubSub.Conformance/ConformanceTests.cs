@@ -1,0 +1,63 @@
+using FluentAssertions;
+using KeyspacePubSub.Testing;
+using Xunit;
+
+namespace KeyspacePubSub.Conformance;
+
+/// <summary>Starts a real redis-server and our server once for all cases.</summary>
+public sealed class ServersFixture : IAsyncLifetime
+{
+    public RedisProcess? Redis { get; private set; }
+    public InProcessServer? Ours { get; private set; }
+
+    public async Task InitializeAsync()
+    {
+        if (RedisProcess.SkipReason != null) return;
+        Redis = RedisProcess.Start();
+        Ours = await InProcessServer.StartAsync();
+    }
+
+    public async Task DisposeAsync()
+    {
+        Redis?.Dispose();
+        if (Ours != null) await Ours.DisposeAsync();
+    }
+}
+
+/// <summary>A [Theory] that is skipped, with the reason, where redis-server is missing (never under CI).</summary>
+public sealed class ConformanceTheoryAttribute : TheoryAttribute
+{
+    public ConformanceTheoryAttribute() => Skip = RedisProcess.SkipReason;
+}
+
+public sealed class ConformanceTests(ServersFixture servers) : IClassFixture<ServersFixture>
+{
+    public static IEnumerable<object[]> Cases()
+    {
+        var dir = Path.Combine(AppContext.BaseDirectory, "cases");
+        foreach (var file in Directory.GetFiles(dir, "*.txt").Order())
+        {
+            foreach (var c in ScriptParser.Parse(Path.GetFileName(file), File.ReadAllText(file)))
+            {
+                yield return [c.File, c.Name];
+            }
+        }
+    }
+
+    [ConformanceTheory]
+    [MemberData(nameof(Cases))]
+    public void Replies_AreByteIdenticalToRedis(string file, string name)
+    {
+        var path = Path.Combine(AppContext.BaseDirectory, "cases", file);
+        var c = ScriptParser.Parse(file, File.ReadAllText(path)).Single(x => x.Name == name);
+        var reference = ScriptRunner.RunReference(c, servers.Redis!.Port);
+        var ours = ScriptRunner.RunOurs(c, servers.Ours!.Port, reference);
+        ScriptRunner.Compare(c, reference, ours).Should().BeNull();
+    }
+
+    [Fact]
+    public void CaseFiles_AreNotEmpty()
+    {
+        Cases().Count().Should().BeGreaterThan(50);
+    }
+}

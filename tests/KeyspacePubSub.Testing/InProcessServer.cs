@@ -1,0 +1,30 @@
+using KeyspacePubSub.Engine.Config;
+using KeyspacePubSub.Server;
+
+namespace KeyspacePubSub.Testing;
+
+/// <summary>Our server, started in-process on a free loopback port.</summary>
+public sealed class InProcessServer : IAsyncDisposable
+{
+    private InProcessServer(KeyspaceServer server) => Server = server;
+
+    public KeyspaceServer Server { get; }
+    public Engine.Engine Engine => Server.Engine;
+    public int Port => Server.Port;
+
+    public static async Task<InProcessServer> StartAsync(params (string Name, string Value)[] settings)
+    {
+        var config = new ServerConfig();
+        config.TrySet("port", "0", startup: true);
+        foreach (var (name, value) in settings)
+        {
+            var error = config.TrySet(name, value, startup: true);
+            if (error != null) throw new ArgumentException($"{name}: {error}");
+        }
+        var server = new KeyspaceServer(new Engine.Engine(config));
+        await server.StartAsync();
+        return new InProcessServer(server);
+    }
+
+    public ValueTask DisposeAsync() => Server.DisposeAsync();
+}
