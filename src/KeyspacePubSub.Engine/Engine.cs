@@ -218,6 +218,7 @@ public sealed partial class Engine : IPushSink
                 var flush = output.FlushAsync();
                 if (flush.IsCompleted) flush.GetAwaiter().GetResult();
                 else _ = flush.AsTask();
+                c.Transport.OutputReady();
             }
             CheckOutputLimit(c, now);
         }

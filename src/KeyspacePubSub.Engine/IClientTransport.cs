@@ -14,6 +14,12 @@ public interface IClientTransport
     /// <summary>Local address as "ip:port".</summary>
     string LocalAddress { get; }
 
+    /// <summary>
+    /// Called under the gate after new output was flushed into <see cref="Output"/>: the transport sends it
+    /// soon (inline after the client's own batch, or from the thread pool for pushes from others).
+    /// </summary>
+    void OutputReady();
+
     /// <summary>Ends the connection now, dropping unsent output (CLIENT KILL, output buffer limits, SHUTDOWN).</summary>
     void Abort();
 }

@@ -35,73 +35,58 @@ public sealed class RequestParser
     /// <summary>Error text for the last <see cref="ParseStatus.Error"/>.</summary>
     public string? Error { get; private set; }
 
+    /// <summary>Parses from a sequence (copied when it has several segments); advances it past what was consumed.</summary>
     public ParseStatus Parse(ref ReadOnlySequence<byte> buffer, RequestBatch batch, int maxCommands)
     {
-        var reader = new SequenceReader<byte>(buffer);
-        try
+        ReadOnlySpan<byte> span = buffer.IsSingleSegment ? buffer.FirstSpan : buffer.ToArray();
+        int consumed = 0;
+        var status = Parse(span, ref consumed, batch, maxCommands);
+        buffer = buffer.Slice(consumed);
+        return status;
+    }
+
+    /// <summary>Parses <paramref name="data"/> from <paramref name="consumed"/>, advancing it past every byte used.</summary>
+    public ParseStatus Parse(ReadOnlySpan<byte> data, ref int consumed, RequestBatch batch, int maxCommands)
+    {
+        while (true)
         {
-            while (true)
-            {
-                if (batch.CommandCount >= maxCommands) return ParseStatus.Full;
-                if (_argsRemaining == 0)
-                {
-                    if (!reader.TryPeek(out byte first)) return ParseStatus.NeedMore;
-                    var status = first == (byte)'*'
-                        ? ParseMultibulkHeader(ref reader)
-                        : ParseInline(ref reader, batch);
-                    if (status != null) return status.Value;
-                    continue;
-                }
-                var bulk = ParseBulk(ref reader, batch);
-                if (bulk != null) return bulk.Value;
-            }
-        }
-        finally
-        {
-            buffer = buffer.Slice(reader.Position);
+            if (batch.CommandCount >= maxCommands) return ParseStatus.Full;
+            var rest = data[consumed..];
+            if (rest.IsEmpty) return ParseStatus.NeedMore;
+            ParseStatus? status;
+            int used;
+            if (_argsRemaining > 0) status = ParseBulk(rest, batch, out used);
+            else if (rest[0] == (byte)'*') status = ParseMultibulkHeader(rest, out used);
+            else status = ParseInline(rest, batch, out used);
+            consumed += used;
+            if (status != null) return status.Value;
         }
     }
 
-    private ParseStatus? ParseMultibulkHeader(ref SequenceReader<byte> reader)
+    private ParseStatus? ParseMultibulkHeader(ReadOnlySpan<byte> rest, out int used)
     {
-        var line = TryReadHeader(ref reader, out bool tooBig, out bool ok, out long count);
-        if (line < 0)
-        {
-            return tooBig ? Fail(Errors.ProtoTooBigMbulk) : ParseStatus.NeedMore;
-        }
-        if (!ok || count > int.MaxValue)
-        {
-            return Fail(Errors.ProtoInvalidMbulk);
-        }
+        used = 0;
+        int line = TryReadHeader(rest, out bool tooBig, out bool ok, out long count);
+        if (line < 0) return tooBig ? Fail(Errors.ProtoTooBigMbulk) : ParseStatus.NeedMore;
+        if (!ok || count > int.MaxValue) return Fail(Errors.ProtoInvalidMbulk);
         if (count > UnauthMaxArgs && AuthRequired) return Fail(Errors.ProtoUnauthMbulk);
-        reader.Advance(line);
+        used = line;
         // As Redis: "Multibulk processing could see a <= 0 length" — nothing to execute.
         if (count > 0) _argsRemaining = count;
         return null;
     }
 
-    private ParseStatus? ParseBulk(ref SequenceReader<byte> reader, RequestBatch batch)
+    private ParseStatus? ParseBulk(ReadOnlySpan<byte> rest, RequestBatch batch, out int used)
     {
-        var line = TryReadHeader(ref reader, out bool tooBig, out bool ok, out long length);
-        if (line < 0)
-        {
-            return tooBig ? Fail(Errors.ProtoTooBigBulk) : ParseStatus.NeedMore;
-        }
-        reader.TryPeek(out byte kind);
-        if (kind != (byte)'$') return Fail(Errors.ProtoExpectedDollar(kind));
-        if (!ok || length < 0 || length > MaxBulkLength)
-        {
-            return Fail(Errors.ProtoInvalidBulk);
-        }
+        used = 0;
+        int line = TryReadHeader(rest, out bool tooBig, out bool ok, out long length);
+        if (line < 0) return tooBig ? Fail(Errors.ProtoTooBigBulk) : ParseStatus.NeedMore;
+        if (rest[0] != (byte)'$') return Fail(Errors.ProtoExpectedDollar(rest[0]));
+        if (!ok || length < 0 || length > MaxBulkLength) return Fail(Errors.ProtoInvalidBulk);
         if (length > UnauthMaxBulk && AuthRequired) return Fail(Errors.ProtoUnauthBulk);
-        if (reader.Remaining < line + length + 2)
-        {
-            return ParseStatus.NeedMore;
-        }
-        reader.Advance(line);
-        var dest = batch.AddArg((int)length);
-        reader.TryCopyTo(dest);
-        reader.Advance(length + 2); // as Redis, the two bytes after the payload are not checked
+        if (rest.Length < line + length + 2) return ParseStatus.NeedMore;
+        rest.Slice(line, (int)length).CopyTo(batch.AddArg((int)length));
+        used = line + (int)length + 2; // as Redis, the two bytes after the payload are not checked
         if (--_argsRemaining == 0) batch.CompleteCommand();
         return null;
     }
@@ -111,63 +96,35 @@ public sealed class RequestParser
     /// Returns its full length including both terminator bytes, or -1 when incomplete; parses the
     /// number after the type byte with string2ll's rules.
     /// </summary>
-    private static long TryReadHeader(ref SequenceReader<byte> reader, out bool tooBig, out bool numberOk, out long number)
+    private static int TryReadHeader(ReadOnlySpan<byte> rest, out bool tooBig, out bool numberOk, out long number)
     {
-        tooBig = false;
         numberOk = false;
         number = 0;
-        var unread = reader.UnreadSequence;
-        var pos = unread.PositionOf((byte)'\r');
-        if (pos == null)
-        {
-            tooBig = reader.Remaining > InlineMaxSize;
-            return -1;
-        }
-        long cr = unread.Slice(0, pos.Value).Length;
-        if (reader.Remaining < cr + 2) return -1;
-        if (cr - 1 <= 24)
-        {
-            Span<byte> scratch = stackalloc byte[24];
-            int n = (int)Math.Max(cr - 1, 0);
-            unread.Slice(1, n).CopyTo(scratch);
-            numberOk = Strict.TryParseInt64(scratch[..n], out number);
-        }
+        int cr = rest.IndexOf((byte)'\r');
+        tooBig = cr < 0 && rest.Length > InlineMaxSize;
+        if (cr < 0 || rest.Length < cr + 2) return -1;
+        numberOk = cr - 1 <= 24 && Strict.TryParseInt64(rest[1..cr], out number);
         return cr + 2;
     }
 
-    private ParseStatus? ParseInline(ref SequenceReader<byte> reader, RequestBatch batch)
+    private ParseStatus? ParseInline(ReadOnlySpan<byte> rest, RequestBatch batch, out int used)
     {
-        var unread = reader.UnreadSequence;
-        var pos = unread.PositionOf((byte)'\n');
-        if (pos == null)
+        used = 0;
+        int nl = rest.IndexOf((byte)'\n');
+        if (nl < 0) return rest.Length > InlineMaxSize ? Fail(Errors.ProtoTooBigInline) : ParseStatus.NeedMore;
+        var line = rest[..nl];
+        if (line.Length > 0 && line[^1] == (byte)'\r') line = line[..^1];
+        int nul = line.IndexOf((byte)0); // sdssplitargs works on a C string
+        if (nul >= 0) line = line[..nul];
+        int argc = InlineSplitter.Split(line, batch);
+        if (argc < 0)
         {
-            return reader.Remaining > InlineMaxSize ? Fail(Errors.ProtoTooBigInline) : ParseStatus.NeedMore;
+            batch.DiscardPartial();
+            return Fail(Errors.ProtoUnbalancedQuotes);
         }
-        var lineSeq = unread.Slice(0, pos.Value);
-        long consumed = lineSeq.Length + 1;
-        int len = (int)lineSeq.Length;
-        byte[]? rented = null;
-        Span<byte> line = len <= 512 ? stackalloc byte[len] : (rented = ArrayPool<byte>.Shared.Rent(len)).AsSpan(0, len);
-        try
-        {
-            lineSeq.CopyTo(line);
-            if (len > 0 && line[len - 1] == (byte)'\r') line = line[..(len - 1)];
-            int nul = line.IndexOf((byte)0); // sdssplitargs works on a C string
-            if (nul >= 0) line = line[..nul];
-            int argc = InlineSplitter.Split(line, batch);
-            if (argc < 0)
-            {
-                batch.DiscardPartial();
-                return Fail(Errors.ProtoUnbalancedQuotes);
-            }
-            reader.Advance(consumed);
-            if (argc > 0) batch.CompleteCommand();
-            return null;
-        }
-        finally
-        {
-            if (rented != null) ArrayPool<byte>.Shared.Return(rented);
-        }
+        used = nl + 1;
+        if (argc > 0) batch.CompleteCommand();
+        return null;
     }
 
     private ParseStatus Fail(string error)

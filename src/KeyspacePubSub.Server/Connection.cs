@@ -11,13 +11,12 @@ namespace KeyspacePubSub.Server;
 
 /// <summary>
 /// One TCP connection: a receive loop that parses every complete command in the buffer and executes
-/// them under the engine gate in one go, and a send loop that drains the output pipe with one socket
-/// write per wake-up, so everything queued since the last write (replies and pushes) shares one syscall.
+/// them under the engine gate in one go, then sends the replies itself (no thread hand-off); pushes from
+/// other clients' commands wake a thread-pool drain. Whatever is queued when a drain runs shares one write.
 /// </summary>
 internal sealed class Connection : IClientTransport
 {
     private const int MaxCommandsPerBatch = 512;
-    private const long OwnOutputHighWater = 4L << 20;
     private const long QueryBufferLimit = 1L << 30; // client-query-buffer-limit
 
     private static readonly PipeOptions OutputOptions = new(
@@ -34,8 +33,13 @@ internal sealed class Connection : IClientTransport
     private readonly RequestParser _parser = new();
     private readonly RequestBatch _batch = new();
     private volatile bool _aborted;
-    private TaskCompletionSource? _drained;
+    private readonly List<ArraySegment<byte>> _segments = [];
     private Client? _client;
+    private long _flushSeq;
+    private int _sending;
+    private int _drainScheduled;
+    private bool _inOwnBatch;
+    private bool _outputDone;
 
     public Connection(Socket socket, Engine.Engine engine, ILogger logger)
     {
@@ -54,6 +58,24 @@ internal sealed class Connection : IClientTransport
     {
         _aborted = true;
         _output.Reader.CancelPendingRead();
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>After the writer is completed: send what is left (unless aborted), then let the socket go.</summary>
+    private async Task FinalDrainAsync()
+    {
+        var deadline = Environment.TickCount64 + 10_000;
+        while (!_aborted && !_outputDone && Environment.TickCount64 < deadline)
+        {
+            await DrainAsync();
+            if (!_outputDone) await Task.Delay(1);
+        }
         try
         {
             _socket.Shutdown(SocketShutdown.Both);
@@ -85,7 +107,6 @@ internal sealed class Connection : IClientTransport
             return;
         }
         _client = client;
-        var sending = Task.Run(SendLoopAsync);
         try
         {
             await ReceiveLoopAsync(client);
@@ -101,7 +122,8 @@ internal sealed class Connection : IClientTransport
         {
             _engine.Disconnect(client);
             lock (_engine.Gate) _output.Writer.Complete();
-            await sending;
+            Interlocked.Increment(ref _flushSeq);
+            await FinalDrainAsync();
             _socket.Dispose();
         }
     }
@@ -133,9 +155,8 @@ internal sealed class Connection : IClientTransport
                 int n = await _socket.ReceiveAsync(buffer.AsMemory(end), SocketFlags.None);
                 if (n == 0) return;
                 end += n;
-                var pending = new ReadOnlySequence<byte>(buffer, start, end - start);
-                bool close = Process(client, ref pending, n);
-                start = end - (int)pending.Length;
+                Volatile.Write(ref _inOwnBatch, true);
+                bool close = Process(client, buffer.AsSpan(0, end), ref start, n);
                 if (start == end)
                 {
                     start = end = 0;
@@ -145,8 +166,9 @@ internal sealed class Connection : IClientTransport
                         buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
                     }
                 }
+                Volatile.Write(ref _inOwnBatch, false);
+                await DrainAsync(); // replies go out on this thread: no hand-off for request/response traffic
                 if (close) return;
-                if (client.UnsentBytes > OwnOutputHighWater) await WaitForDrainAsync(client);
             }
         }
         finally
@@ -156,7 +178,7 @@ internal sealed class Connection : IClientTransport
     }
 
     /// <summary>Parses and executes everything complete; returns true when the connection must close.</summary>
-    private bool Process(Client client, ref ReadOnlySequence<byte> pending, int received)
+    private bool Process(Client client, ReadOnlySpan<byte> data, ref int consumed, int received)
     {
         bool first = true;
         while (true)
@@ -164,7 +186,7 @@ internal sealed class Connection : IClientTransport
             _parser.AuthRequired = !client.Authenticated && _engine.Config.AuthEnabled;
             _parser.MaxBulkLength = _engine.Config.ProtoMaxBulkLen;
             // While authentication is pending, one command at a time: AUTH changes the limits that apply.
-            var status = _parser.Parse(ref pending, _batch, _parser.AuthRequired ? 1 : MaxCommandsPerBatch);
+            var status = _parser.Parse(data, ref consumed, _batch, _parser.AuthRequired ? 1 : MaxCommandsPerBatch);
             if (_batch.ArenaBytes > QueryBufferLimit)
             {
                 _logger.LogWarning("Closing client {Addr}: query buffer over limit", RemoteAddress);
@@ -200,65 +222,80 @@ internal sealed class Connection : IClientTransport
         }
     }
 
-    private async Task WaitForDrainAsync(Client client)
+    /// <inheritdoc />
+    public void OutputReady()
     {
-        var tcs = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        Volatile.Write(ref _drained, tcs);
-        if (client.UnsentBytes > OwnOutputHighWater / 2 && !_aborted) await tcs.Task;
-        Volatile.Write(ref _drained, null);
+        Interlocked.Increment(ref _flushSeq);
+        // The receive loop drains its own output right after its batch; pushes from others go via the pool.
+        if (Volatile.Read(ref _inOwnBatch)) return;
+        if (Interlocked.Exchange(ref _drainScheduled, 1) == 0)
+        {
+            ThreadPool.UnsafeQueueUserWorkItem(static c => _ = c.DrainScheduledAsync(), this, preferLocal: false);
+        }
     }
 
-    private async Task SendLoopAsync()
+    private async Task DrainScheduledAsync()
+    {
+        Volatile.Write(ref _drainScheduled, 0);
+        await DrainAsync();
+    }
+
+    /// <summary>
+    /// Sends everything flushed so far, one socket write per contiguous chunk. Only one thread drains at a
+    /// time; a drain that overlaps new flushes (seen through _flushSeq) goes round again, so no wake-up
+    /// is lost and everything queued meanwhile shares the next write.
+    /// </summary>
+    private async ValueTask DrainAsync()
     {
         var reader = _output.Reader;
-        var segments = new List<ArraySegment<byte>>();
-        var client = _client!;
-        try
+        while (true)
         {
-            while (true)
-            {
-                var result = await reader.ReadAsync();
-                if (result.IsCanceled || _aborted) break;
-                var buffer = result.Buffer;
-                if (!buffer.IsEmpty)
-                {
-                    if (buffer.IsSingleSegment)
-                    {
-                        await _socket.SendAsync(buffer.First, SocketFlags.None);
-                    }
-                    else
-                    {
-                        segments.Clear();
-                        foreach (var mem in buffer)
-                        {
-                            if (!MemoryMarshal.TryGetArray(mem, out var seg)) seg = new ArraySegment<byte>(mem.ToArray());
-                            segments.Add(seg);
-                        }
-                        await _socket.SendAsync(segments, SocketFlags.None);
-                    }
-                    client.OnSent(buffer.Length);
-                    if (client.UnsentBytes <= OwnOutputHighWater / 2) Volatile.Read(ref _drained)?.TrySetResult();
-                }
-                reader.AdvanceTo(buffer.End);
-                if (result.IsCompleted) break;
-            }
-        }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or InvalidOperationException)
-        {
-            Abort();
-        }
-        finally
-        {
-            Volatile.Read(ref _drained)?.TrySetResult();
-            await reader.CompleteAsync();
+            if (Interlocked.CompareExchange(ref _sending, 1, 0) != 0) return;
+            long seen;
             try
             {
-                _socket.Shutdown(SocketShutdown.Both);
+                do
+                {
+                    seen = Volatile.Read(ref _flushSeq);
+                    while (!_aborted && reader.TryRead(out var result))
+                    {
+                        var buffer = result.Buffer;
+                        if (buffer.IsEmpty)
+                        {
+                            reader.AdvanceTo(buffer.End);
+                            if (result.IsCompleted) _outputDone = true;
+                            break;
+                        }
+                        await SendAsync(buffer);
+                        _client!.OnSent(buffer.Length);
+                        reader.AdvanceTo(buffer.End);
+                    }
+                }
+                while (!_aborted && seen != Volatile.Read(ref _flushSeq));
             }
-            catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+            catch (Exception ex) when (ex is SocketException or ObjectDisposedException or InvalidOperationException)
             {
+                Abort();
+                return;
             }
+            finally
+            {
+                Volatile.Write(ref _sending, 0);
+            }
+            if (_aborted || seen == Volatile.Read(ref _flushSeq)) return;
         }
+    }
+
+    private ValueTask<int> SendAsync(ReadOnlySequence<byte> buffer)
+    {
+        if (buffer.IsSingleSegment) return _socket.SendAsync(buffer.First, SocketFlags.None);
+        _segments.Clear();
+        foreach (var mem in buffer)
+        {
+            if (!MemoryMarshal.TryGetArray(mem, out var seg)) seg = new ArraySegment<byte>(mem.ToArray());
+            _segments.Add(seg);
+        }
+        return new ValueTask<int>(_socket.SendAsync(_segments, SocketFlags.None));
     }
 
     private async Task SendRawAsync(byte[] bytes)
