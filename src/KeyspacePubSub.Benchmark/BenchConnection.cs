@@ -1,0 +1,173 @@
+using System.Buffers.Binary;
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Text;
+
+namespace KeyspacePubSub.Benchmark;
+
+/// <summary>
+/// A raw RESP connection for load generation. As a subscriber it parses pushed frames and checks each
+/// payload's sequence number (per channel, so loss and reordering are caught) and its send timestamp.
+/// </summary>
+public sealed class BenchConnection : IDisposable
+{
+    private readonly Socket _socket = new(SocketType.Stream, ProtocolType.Tcp);
+    private byte[] _buffer = new byte[256 * 1024];
+    private int _start, _end;
+    private readonly Dictionary<string, long> _nextSeq = [];
+
+    public BenchConnection(ServerUnderTest server)
+    {
+        _socket.NoDelay = true;
+        _socket.Connect(server.Host, server.Port);
+    }
+
+    public long Received;
+    public long Errors;
+    public List<long>? LatencyTicks;
+
+    public void Send(byte[] bytes) => _socket.Send(bytes);
+
+
+    public static byte[] Command(params object[] args)
+    {
+        var ms = new MemoryStream();
+        ms.Write(Encoding.ASCII.GetBytes($"*{args.Length}\r\n"));
+        foreach (var a in args)
+        {
+            byte[] b = a as byte[] ?? Encoding.UTF8.GetBytes(a.ToString()!);
+            ms.Write(Encoding.ASCII.GetBytes($"${b.Length}\r\n"));
+            ms.Write(b);
+            ms.Write("\r\n"u8);
+        }
+        return ms.ToArray();
+    }
+
+    /// <summary>Reads complete frames until <paramref name="frames"/> have arrived (synchronously).</summary>
+    public void ReadFrames(int frames)
+    {
+        int got = 0;
+        while (got < frames)
+        {
+            got += ParseAvailable(countOnly: true, frames - got);
+            if (got < frames) Fill();
+        }
+    }
+
+    /// <summary>Runs until cancelled, handling pushed messages.</summary>
+    public async Task RunSubscriberAsync(CancellationToken ct)
+    {
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                if (_end == _buffer.Length) Compact();
+                int n = await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, ct);
+                if (n == 0) return;
+                _end += n;
+                ParseAvailable(countOnly: false, int.MaxValue);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (SocketException)
+        {
+        }
+    }
+
+    private void Fill()
+    {
+        if (_end == _buffer.Length) Compact();
+        int n = _socket.Receive(_buffer, _end, _buffer.Length - _end, SocketFlags.None);
+        if (n == 0) throw new IOException("server closed the connection");
+        _end += n;
+    }
+
+    private void Compact()
+    {
+        if (_start > 0)
+        {
+            Buffer.BlockCopy(_buffer, _start, _buffer, 0, _end - _start);
+            _end -= _start;
+            _start = 0;
+        }
+        else
+        {
+            Array.Resize(ref _buffer, _buffer.Length * 2);
+        }
+    }
+
+    private int ParseAvailable(bool countOnly, int max)
+    {
+        int frames = 0;
+        while (frames < max)
+        {
+            var span = _buffer.AsSpan(_start, _end - _start);
+            int pos = 0;
+            if (!TryFrame(span, ref pos, out var channel, out var payload)) break;
+            _start += pos;
+            frames++;
+            if (!countOnly && payload.Length >= 16) OnMessage(channel, payload);
+        }
+        return frames;
+    }
+
+    private void OnMessage(ReadOnlySpan<byte> channel, ReadOnlySpan<byte> payload)
+    {
+        long now = Stopwatch.GetTimestamp();
+        long seq = BinaryPrimitives.ReadInt64LittleEndian(payload);
+        long sent = BinaryPrimitives.ReadInt64LittleEndian(payload[8..]);
+        string ch = Encoding.ASCII.GetString(channel);
+        long expected = _nextSeq.GetValueOrDefault(ch);
+        if (seq != expected) Interlocked.Increment(ref Errors);
+        _nextSeq[ch] = seq + 1;
+        LatencyTicks?.Add(now - sent);
+        Interlocked.Increment(ref Received);
+    }
+
+    /// <summary>One complete top-level frame; for message/pmessage pushes also its channel and payload.</summary>
+    private static bool TryFrame(ReadOnlySpan<byte> s, ref int pos, out ReadOnlySpan<byte> channel, out ReadOnlySpan<byte> payload)
+    {
+        channel = payload = default;
+        if (!Line(s, ref pos, out byte type, out long n)) return false;
+        if (type is (byte)'+' or (byte)'-' or (byte)':' or (byte)'_') return true;
+        if (type == (byte)'$')
+        {
+            if (n < 0) return true;
+            if (pos + n + 2 > s.Length) return false;
+            pos += (int)n + 2;
+            return true;
+        }
+        // Array or push: read n bulk/integer elements; message = [kind, channel, payload], pmessage = [kind, pattern, channel, payload].
+        ReadOnlySpan<byte> last = default, prev = default;
+        for (long i = 0; i < n; i++)
+        {
+            if (!Line(s, ref pos, out byte t, out long len)) return false;
+            if (t != (byte)'$') continue;
+            if (len < 0) continue;
+            if (pos + len + 2 > s.Length) return false;
+            prev = last;
+            last = s.Slice(pos, (int)len);
+            pos += (int)len + 2;
+        }
+        channel = prev;
+        payload = last;
+        return true;
+    }
+
+    private static bool Line(ReadOnlySpan<byte> s, ref int pos, out byte type, out long number)
+    {
+        type = 0;
+        number = 0;
+        int cr = s[pos..].IndexOf((byte)'\r');
+        if (cr < 0 || pos + cr + 2 > s.Length) return false;
+        type = s[pos];
+        var digits = s.Slice(pos + 1, cr - 1);
+        if (type is (byte)'$' or (byte)'*' or (byte)'>' or (byte)':') number = long.Parse(Encoding.ASCII.GetString(digits));
+        pos += cr + 2;
+        return true;
+    }
+
+    public void Dispose() => _socket.Dispose();
+}

@@ -1,0 +1,114 @@
+using System.Globalization;
+using KeyspacePubSub.Benchmark;
+
+// Side-by-side benchmark: starts real redis-server and our server (each its own process, so CPU and
+// RSS come from /proc), runs every scenario against both in alternation and prints ratios (ours / redis).
+//   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,patterns,rss]
+//   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- --target 127.0.0.1:6379   (one server, no ratios)
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+bool quick = args.Contains("--quick");
+string only = ArgValue("--only") ?? "ping,fanout,patterns,rss";
+string? target = ArgValue("--target");
+var duration = TimeSpan.FromSeconds(quick ? 1.5 : 3);
+
+var servers = new List<ServerUnderTest>();
+try
+{
+    if (target != null) servers.Add(ServerUnderTest.External("target", target));
+    else
+    {
+        servers.Add(ServerUnderTest.StartRedis());
+        servers.Add(ServerUnderTest.StartOurs());
+    }
+    Console.WriteLine($"# KeyspacePubSub benchmark, {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores{(quick ? ", quick" : "")}");
+    Console.WriteLine();
+
+    if (only.Contains("ping"))
+    {
+        Header("redis-benchmark -t ping_inline,ping_mbulk -c 50", "requests/s");
+        foreach (int pipeline in new[] { 1, 16 })
+        {
+            int n = pipeline == 1 ? (quick ? 100_000 : 300_000) : (quick ? 1_000_000 : 3_000_000);
+            var results = servers.ToDictionary(s => s.Name, s => RedisBenchmarkRunner.Run(s, "ping_inline,ping_mbulk", pipeline, n));
+            foreach (var test in new[] { "PING_INLINE", "PING_MBULK" })
+            {
+                Row($"{test} -P {pipeline}", results.ToDictionary(kv => kv.Key, kv => kv.Value.GetValueOrDefault(test)), "N0");
+            }
+        }
+        Console.WriteLine();
+    }
+
+    if (only.Contains("fanout"))
+    {
+        Console.WriteLine("| shape | payload | server | deliveries/s | CPU µs/delivery | p50 µs | p99 µs | p99.9 µs | lost/reordered |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+        var shapes = new[]
+        {
+            new FanoutShape("1 → 1", 1, 1, false),
+            new FanoutShape("1 → 100", 100, 1, false),
+            new FanoutShape("1000 subs / 10 channels", 1000, 10, false),
+            new FanoutShape("100 pattern subs", 100, 1, true),
+        };
+        foreach (var shape in shapes)
+        {
+            foreach (int size in new[] { 64, 4096 })
+            {
+                var r = new Dictionary<string, FanoutResult>();
+                foreach (var s in servers) r[s.Name] = FanoutBench.Run(s, shape, size, duration);
+                foreach (var s in servers)
+                {
+                    var x = r[s.Name];
+                    Console.WriteLine($"| {shape.Name} | {size} B | {s.Name} | {x.DeliveriesPerSec:N0} | {x.CpuMicrosPerDelivery:F3} | {x.P50Us:F0} | {x.P99Us:F0} | {x.P999Us:F0} | {x.Lost} |");
+                }
+                if (r.Count == 2)
+                {
+                    var (a, b) = (r["ours"], r["redis"]);
+                    Console.WriteLine($"| {shape.Name} | {size} B | **ratio** | **{a.DeliveriesPerSec / b.DeliveriesPerSec:F2}×** | {a.CpuMicrosPerDelivery / b.CpuMicrosPerDelivery:F2}× | {a.P50Us / b.P50Us:F2}× | {a.P99Us / b.P99Us:F2}× | {a.P999Us / b.P999Us:F2}× | |");
+                }
+            }
+        }
+        Console.WriteLine();
+    }
+
+    if (only.Contains("patterns"))
+    {
+        Header("PUBLISH to a channel no pattern matches (pipeline 64)", "publishes/s");
+        foreach (int patterns in new[] { 0, 1000, 10000 })
+        {
+            Row($"{patterns} patterns", servers.ToDictionary(s => s.Name, s => PatternScanBench.Run(s, patterns, duration)), "N0");
+        }
+        Console.WriteLine();
+    }
+
+    if (only.Contains("rss"))
+    {
+        Header("Memory: 10,000 subscribers × 10 channels (1,000 distinct)", "value");
+        var rss = servers.ToDictionary(s => s.Name, s => RssBench.Run(s, 10_000, 10));
+        Row("idle RSS (MB)", rss.ToDictionary(kv => kv.Key, kv => kv.Value.IdleMb), "F1");
+        Row("RSS per subscription (bytes)", rss.ToDictionary(kv => kv.Key, kv => kv.Value.BytesPerSubscription), "F0");
+        Console.WriteLine();
+    }
+}
+finally
+{
+    foreach (var s in servers) s.Dispose();
+}
+
+string? ArgValue(string name)
+{
+    int i = Array.IndexOf(args, name);
+    return i >= 0 && i + 1 < args.Length ? args[i + 1] : null;
+}
+
+void Header(string title, string unit)
+{
+    Console.WriteLine($"| {title} | {string.Join(" | ", servers.Select(s => s.Name + " " + unit))} |{(servers.Count == 2 ? " ours/redis |" : "")}");
+    Console.WriteLine($"| --- |{string.Concat(servers.Select(_ => " --- |"))}{(servers.Count == 2 ? " --- |" : "")}");
+}
+
+void Row(string label, Dictionary<string, double> values, string format)
+{
+    var cells = servers.Select(s => values[s.Name].ToString(format, CultureInfo.InvariantCulture));
+    string ratio = values.Count == 2 ? $" **{values["ours"] / values["redis"]:F2}×** |" : "";
+    Console.WriteLine($"| {label} | {string.Join(" | ", cells)} |{ratio}");
+}
