@@ -24,7 +24,7 @@ internal sealed class Connection : IClientTransport
         readerScheduler: PipeScheduler.ThreadPool,
         writerScheduler: PipeScheduler.Inline,
         useSynchronizationContext: false,
-        minimumSegmentSize: 16 * 1024);
+        minimumSegmentSize: 4096);
 
     private readonly Socket _socket;
     private readonly Engine.Engine _engine;
@@ -33,6 +33,10 @@ internal sealed class Connection : IClientTransport
     private readonly RequestParser _parser = new();
     private readonly RequestBatch _batch = new();
     private volatile bool _aborted;
+    [ThreadStatic]
+    private static List<Connection>? t_drainsAfterBatch;
+
+    private readonly List<Connection> _othersToDrain = [];
     private readonly List<ArraySegment<byte>> _segments = [];
     private Client? _client;
     private long _flushSeq;
@@ -156,7 +160,31 @@ internal sealed class Connection : IClientTransport
                 if (n == 0) return;
                 end += n;
                 Volatile.Write(ref _inOwnBatch, true);
-                bool close = Process(client, buffer.AsSpan(0, end), ref start, n);
+                t_drainsAfterBatch = _othersToDrain;
+                bool close;
+                try
+                {
+                    close = Process(client, buffer.AsSpan(0, end), ref start, n);
+                }
+                finally
+                {
+                    t_drainsAfterBatch = null;
+                }
+                if (_othersToDrain.Count > 0)
+                {
+                    // One work item sends to every subscriber this batch wrote to: the other core does the
+                    // fan-out writes while this thread goes back to parsing (one hand-off per batch, not per subscriber).
+                    var targets = _othersToDrain.ToArray();
+                    _othersToDrain.Clear();
+                    ThreadPool.UnsafeQueueUserWorkItem(static targets =>
+                    {
+                        foreach (var c in targets)
+                        {
+                            Volatile.Write(ref c._drainScheduled, 0);
+                            _ = c.DrainAsync();
+                        }
+                    }, targets, preferLocal: false);
+                }
                 if (start == end)
                 {
                     start = end = 0;
@@ -226,8 +254,14 @@ internal sealed class Connection : IClientTransport
     public void OutputReady()
     {
         Interlocked.Increment(ref _flushSeq);
-        // The receive loop drains its own output right after its batch; pushes from others go via the pool.
+        // The receive loop drains its own output right after its batch.
         if (Volatile.Read(ref _inOwnBatch)) return;
+        // Pushes caused by another connection's batch are collected and sent by one work item per batch.
+        if (t_drainsAfterBatch != null)
+        {
+            if (Interlocked.Exchange(ref _drainScheduled, 1) == 0) t_drainsAfterBatch.Add(this);
+            return;
+        }
         if (Interlocked.Exchange(ref _drainScheduled, 1) == 0)
         {
             ThreadPool.UnsafeQueueUserWorkItem(static c => _ = c.DrainScheduledAsync(), this, preferLocal: false);
