@@ -83,7 +83,18 @@ try
     if (only.Contains("rss"))
     {
         Header("Memory: 10,000 subscribers × 10 channels (1,000 distinct)", "value");
-        var rss = servers.ToDictionary(s => s.Name, s => RssBench.Run(s, 10_000, 10));
+        // Fresh server processes, so "idle" means just started.
+        var rss = new Dictionary<string, (double IdleMb, double BytesPerSubscription)>();
+        foreach (var s in servers)
+        {
+            if (target != null)
+            {
+                rss[s.Name] = RssBench.Run(s, 10_000, 10);
+                continue;
+            }
+            using var fresh = s.Name == "redis" ? ServerUnderTest.StartRedis() : ServerUnderTest.StartOurs();
+            rss[s.Name] = RssBench.Run(fresh, 10_000, 10);
+        }
         Row("idle RSS (MB)", rss.ToDictionary(kv => kv.Key, kv => kv.Value.IdleMb), "F1");
         Row("RSS per subscription (bytes)", rss.ToDictionary(kv => kv.Key, kv => kv.Value.BytesPerSubscription), "F0");
         Console.WriteLine();

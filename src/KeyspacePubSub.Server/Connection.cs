@@ -17,6 +17,8 @@ namespace KeyspacePubSub.Server;
 internal sealed class Connection : IClientTransport
 {
     private const int MaxCommandsPerBatch = 512;
+    private const int SmallBuffer = 1024;
+    private const int LargeBuffer = 16 * 1024;
     private const long QueryBufferLimit = 1L << 30; // client-query-buffer-limit
 
     private static readonly PipeOptions OutputOptions = new(
@@ -134,7 +136,9 @@ internal sealed class Connection : IClientTransport
 
     private async Task ReceiveLoopAsync(Client client)
     {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        // Idle connections keep a small buffer (10,000 subscribers must not cost 16 KiB each); it doubles
+        // while a large request arrives and shrinks back once everything in it has been executed.
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(SmallBuffer);
         int start = 0, end = 0;
         try
         {
@@ -150,7 +154,7 @@ internal sealed class Connection : IClientTransport
                     }
                     else
                     {
-                        var bigger = ArrayPool<byte>.Shared.Rent(buffer.Length * 2);
+                        var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(buffer.Length * 2, LargeBuffer));
                         Buffer.BlockCopy(buffer, 0, bigger, 0, end);
                         ArrayPool<byte>.Shared.Return(buffer);
                         buffer = bigger;
@@ -159,39 +163,26 @@ internal sealed class Connection : IClientTransport
                 int n = await _socket.ReceiveAsync(buffer.AsMemory(end), SocketFlags.None);
                 if (n == 0) return;
                 end += n;
+                int executed = 0;
                 Volatile.Write(ref _inOwnBatch, true);
                 t_drainsAfterBatch = _othersToDrain;
                 bool close;
                 try
                 {
-                    close = Process(client, buffer.AsSpan(0, end), ref start, n);
+                    close = Process(client, buffer.AsSpan(0, end), ref start, n, ref executed);
                 }
                 finally
                 {
                     t_drainsAfterBatch = null;
                 }
-                if (_othersToDrain.Count > 0)
-                {
-                    // One work item sends to every subscriber this batch wrote to: the other core does the
-                    // fan-out writes while this thread goes back to parsing (one hand-off per batch, not per subscriber).
-                    var targets = _othersToDrain.ToArray();
-                    _othersToDrain.Clear();
-                    ThreadPool.UnsafeQueueUserWorkItem(static targets =>
-                    {
-                        foreach (var c in targets)
-                        {
-                            Volatile.Write(ref c._drainScheduled, 0);
-                            _ = c.DrainAsync();
-                        }
-                    }, targets, preferLocal: false);
-                }
+                if (_othersToDrain.Count > 0) DrainOthers(executed);
                 if (start == end)
                 {
                     start = end = 0;
-                    if (buffer.Length > 1 << 20)
+                    if (buffer.Length > SmallBuffer)
                     {
                         ArrayPool<byte>.Shared.Return(buffer);
-                        buffer = ArrayPool<byte>.Shared.Rent(16 * 1024);
+                        buffer = ArrayPool<byte>.Shared.Rent(SmallBuffer);
                     }
                 }
                 Volatile.Write(ref _inOwnBatch, false);
@@ -205,8 +196,38 @@ internal sealed class Connection : IClientTransport
         }
     }
 
+    /// <summary>
+    /// Sends the pushes this batch produced for other clients. A batch of one command is request/response
+    /// traffic (a light publisher): its writes are done here and now, which keeps publish→receive latency
+    /// low. A pipelined batch is bulk traffic: one work item does the writes on another core while this
+    /// thread goes back to parsing, and queued messages coalesce into fewer, larger writes.
+    /// </summary>
+    private void DrainOthers(int commandsInBatch)
+    {
+        if (commandsInBatch <= 1)
+        {
+            foreach (var c in _othersToDrain)
+            {
+                Volatile.Write(ref c._drainScheduled, 0);
+                _ = c.DrainAsync();
+            }
+            _othersToDrain.Clear();
+            return;
+        }
+        var targets = _othersToDrain.ToArray();
+        _othersToDrain.Clear();
+        ThreadPool.UnsafeQueueUserWorkItem(static targets =>
+        {
+            foreach (var c in targets)
+            {
+                Volatile.Write(ref c._drainScheduled, 0);
+                _ = c.DrainAsync();
+            }
+        }, targets, preferLocal: false);
+    }
+
     /// <summary>Parses and executes everything complete; returns true when the connection must close.</summary>
-    private bool Process(Client client, ReadOnlySpan<byte> data, ref int consumed, int received)
+    private bool Process(Client client, ReadOnlySpan<byte> data, ref int consumed, int received, ref int executed)
     {
         bool first = true;
         while (true)
@@ -234,6 +255,7 @@ internal sealed class Connection : IClientTransport
                 for (int i = 0; i < _batch.CommandCount && !client.CloseAfterReply && !client.Closed; i++)
                 {
                     _engine.Execute(client, _batch[i]);
+                    executed++;
                 }
                 if (status == ParseStatus.Error && !client.CloseAfterReply && !client.Closed)
                 {
