@@ -85,15 +85,21 @@ public sealed class Client
 
     internal void BeginCommand()
     {
-        Reply.Output = ReplyMode is ReplyMode.Off or ReplyMode.Skip ? Discard : Transport.Output;
+        if (ReplyMode is ReplyMode.Off or ReplyMode.Skip) Reply.Output = Discard;
+        else if (_replyRedirected) Reply.Output = Transport.Output;
+        _replyRedirected = ReplyMode is ReplyMode.Off or ReplyMode.Skip;
     }
 
     internal void EndCommand()
     {
+        if (ReplyMode == ReplyMode.On && !_replyRedirected) return;
         if (ReplyMode == ReplyMode.Skip) ReplyMode = ReplyMode.On;
         else if (ReplyMode == ReplyMode.SkipNext) ReplyMode = ReplyMode.Skip;
         Reply.Output = Transport.Output;
+        _replyRedirected = false;
     }
+
+    private bool _replyRedirected;
 
     private sealed class NullBufferWriter : IBufferWriter<byte>
     {

@@ -50,11 +50,27 @@ public sealed class CommandDef
     public string Group { get; init; } = "generic";
     public string Summary { get; init; } = "";
     public string Since { get; init; } = "1.0.0";
-    public CommandDef? Parent { get; internal set; }
+    public CommandDef? Parent
+    {
+        get => _parent;
+        internal set
+        {
+            _parent = value;
+            FullName = value is null ? Name : $"{value.Name}|{Name}";
+        }
+    }
+
+    private CommandDef? _parent;
     public Dictionary<string, CommandDef>? Subcommands { get; internal set; }
 
     /// <summary>As Redis's fullname: "client|kill" for subcommands.</summary>
-    public string FullName => Parent is null ? Name : $"{Parent.Name}|{Name}";
+    public string FullName
+    {
+        get => _fullName ?? Name;
+        private set => _fullName = value;
+    }
+
+    private string? _fullName;
 
     public bool Has(CommandFlags flag) => (Flags & flag) != 0;
 

@@ -7,16 +7,21 @@ namespace KeyspacePubSub.Engine.Commands;
 public sealed class CommandTable
 {
     private readonly Dictionary<string, CommandDef> _commands = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Dictionary<string, CommandDef>.AlternateLookup<ReadOnlySpan<char>> _lookup;
 
-    public CommandTable()
-    {
-        _lookup = _commands.GetAlternateLookup<ReadOnlySpan<char>>();
-    }
+    // Hot-path lookup from raw bytes: bucket by (length, upper-cased first byte), then compare in place.
+    private readonly Dictionary<int, (byte[] Upper, CommandDef Def)[]> _buckets = [];
 
     public IReadOnlyCollection<CommandDef> All => _commands.Values;
 
-    public void Add(CommandDef def) => _commands.Add(def.Name, def);
+    public void Add(CommandDef def)
+    {
+        _commands.Add(def.Name, def);
+        var upper = System.Text.Encoding.ASCII.GetBytes(def.Name.ToUpperInvariant());
+        int key = BucketKey(upper);
+        _buckets[key] = [.. _buckets.GetValueOrDefault(key) ?? [], (upper, def)];
+    }
+
+    private static int BucketKey(ReadOnlySpan<byte> name) => name.Length << 8 | (name[0] & 0xDF);
 
     /// <summary>Adds a container command (CLIENT, CONFIG, PUBSUB...) and its subcommands.</summary>
     public void AddContainer(CommandDef container, params CommandDef[] subcommands)
@@ -32,10 +37,23 @@ public sealed class CommandTable
 
     public CommandDef? Find(ReadOnlySpan<byte> name)
     {
-        if (name.Length > 64) return null;
-        Span<char> chars = stackalloc char[name.Length];
-        for (int i = 0; i < name.Length; i++) chars[i] = (char)name[i];
-        return _lookup.TryGetValue(chars, out var def) ? def : null;
+        if (name.Length == 0 || !_buckets.TryGetValue(BucketKey(name), out var bucket)) return null;
+        foreach (var (upper, def) in bucket)
+        {
+            if (EqualsUpper(name, upper)) return def;
+        }
+        return null;
+    }
+
+    private static bool EqualsUpper(ReadOnlySpan<byte> name, byte[] upper)
+    {
+        for (int i = 0; i < name.Length; i++)
+        {
+            int c = name[i];
+            if (c >= 'a' && c <= 'z') c -= 32;
+            if (c != upper[i]) return false;
+        }
+        return true;
     }
 
     public CommandDef? Find(string name) => _commands.GetValueOrDefault(name);

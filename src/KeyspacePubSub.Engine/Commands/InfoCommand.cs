@@ -108,6 +108,9 @@ internal static class InfoCommand
         Line(sb, "maxmemory_policy", "noeviction");
         Line(sb, "mem_fragmentation_ratio", (used == 0 ? 0 : (double)rss / used).ToString("0.00", CultureInfo.InvariantCulture));
         Line(sb, "mem_allocator", "dotnet-gc");
+        // Ours, not Redis's: managed bytes allocated since start, to verify the hot path allocates nothing.
+        Line(sb, "total_allocated_bytes", GC.GetTotalAllocatedBytes(false));
+        Line(sb, "gc_collections", $"{GC.CollectionCount(0)},{GC.CollectionCount(1)},{GC.CollectionCount(2)}");
     }
 
     private static void Persistence(StringBuilder sb)
