@@ -11,7 +11,7 @@ public sealed class NodeFactAttribute : FactAttribute
     public NodeFactAttribute() => Skip = NodeClientTests.SkipReason;
 }
 
-/// <summary>Real Node.js clients (ioredis) run unchanged against the server started in-process.</summary>
+/// <summary>Real Node.js clients (ioredis, node-redis) run unchanged against the server started in-process.</summary>
 public class NodeClientTests
 {
     public static string ClientsDir
@@ -64,5 +64,14 @@ public class NodeClientTests
         var (exit, output) = await RunNodeAsync(server.Port, "--test", "ioredis-pubsub.test.js");
         exit.Should().Be(0, output);
         output.Should().Contain("# fail 0").And.Contain("# pass 5");
+    }
+
+    [NodeFact]
+    public async Task NodeRedisSuite_Resp2AndResp3_Passes()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        var (exit, output) = await RunNodeAsync(server.Port, "--test", "node-redis.test.js");
+        exit.Should().Be(0, output);
+        output.Should().Contain("# fail 0").And.Contain("# pass 4");
     }
 }
