@@ -42,6 +42,9 @@ public static class Errors
     public static string SubscribedContext(string fullName) =>
         $"ERR Can't execute '{fullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context";
 
+    /// <summary>As addReplyErrorExpireTime: "ERR invalid expire time in 'set' command".</summary>
+    public static string InvalidExpireTime(string fullName) => $"ERR invalid expire time in '{fullName}' command";
+
     public static string HelloOption(string opt) => $"ERR Syntax error in HELLO option '{opt}'";
 
     /// <summary>As Redis's addReplyErrorFormat: CR and LF become spaces so the reply stays one line.</summary>

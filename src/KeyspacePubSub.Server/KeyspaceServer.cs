@@ -59,6 +59,7 @@ public sealed class KeyspaceServer : IAsyncDisposable
         Engine.ListeningPort = Port;
         foreach (var l in _listeners) _acceptLoops.Add(Task.Run(() => AcceptLoopAsync(l)));
         _cron = new Timer(_ => Engine.Cron(), null, 100, 100);
+        Engine.StartExpiry();
         _logger.LogInformation("Ready to accept connections tcp on {EndPoints}", string.Join(", ", EndPoints));
         return Task.CompletedTask;
     }
@@ -110,6 +111,7 @@ public sealed class KeyspaceServer : IAsyncDisposable
         _stopping.Cancel();
         foreach (var l in _listeners) l.Dispose();
         _cron?.Dispose();
+        Engine.StopExpiry();
         foreach (var c in _connections.Keys) c.CloseGracefully();
         var all = Task.WhenAll(_connections.Values);
         if (await Task.WhenAny(all, Task.Delay(5000)) != all)

@@ -13,6 +13,8 @@ public static class BuiltinCommands
         InfoCommand.Register(t);
         CommandCommand.Register(t);
         PubSubCommands.Register(t);
+        StringCommands.Register(t);
+        KeyCommands.Register(t);
         return t;
     }
 }

@@ -74,7 +74,7 @@ internal static class ServerCommands
             x.Reply.Error(Errors.DbIndexOutOfRange);
             return;
         }
-        if (a != b) Database.Swap(dbs[a], dbs[b]);
+        if (a != b) x.Engine.SwapDatabases((int)a, (int)b);
         x.Reply.Ok();
     }
 

@@ -1,0 +1,192 @@
+using KeyspacePubSub.Engine.Config;
+using KeyspacePubSub.Engine.Keyspace;
+using KeyspacePubSub.Engine.PubSub;
+using KeyspacePubSub.Protocol;
+using static KeyspacePubSub.Engine.Commands.CommandFlags;
+
+namespace KeyspacePubSub.Engine.Commands;
+
+/// <summary>Generic key commands (src/db.c, src/expire.c): DEL, EXISTS, TYPE, KEYS, the EXPIRE and TTL families, PERSIST.</summary>
+internal static class KeyCommands
+{
+    [Flags]
+    private enum ExpireFlags { None = 0, NX = 1, XX = 2, GT = 4, LT = 8 }
+
+    public static void Register(CommandTable t)
+    {
+        t.Add(new() { Name = "del", Arity = -2, Flags = Write, Handler = Del, FirstKey = 1, LastKey = -1, Step = 1, Group = "generic", Summary = "Deletes one or more keys." });
+        t.Add(new() { Name = "unlink", Arity = -2, Flags = Write | Fast, Handler = Del, FirstKey = 1, LastKey = -1, Step = 1, Group = "generic", Since = "4.0.0", Summary = "Asynchronously deletes one or more keys." });
+        t.Add(new() { Name = "exists", Arity = -2, Flags = ReadOnly | Fast, Handler = Exists, FirstKey = 1, LastKey = -1, Step = 1, Group = "generic", Summary = "Determines whether one or more keys exist." });
+        t.Add(new() { Name = "type", Arity = 2, Flags = ReadOnly | Fast, Handler = Type, FirstKey = 1, LastKey = 1, Step = 1, Group = "generic", Summary = "Determines the type of value stored at a key." });
+        t.Add(new() { Name = "keys", Arity = 2, Flags = ReadOnly, Handler = Keys, Group = "generic", Summary = "Returns all key names that match a pattern." });
+        t.Add(new() { Name = "expire", Arity = -3, Flags = Write | Fast, Handler = static x => Expire(x, 1000, relative: true), FirstKey = 1, LastKey = 1, Step = 1, Group = "generic", Summary = "Sets the expiration time of a key in seconds." });
+        t.Add(new() { Name = "pexpire", Arity = -3, Flags = Write | Fast, Handler = static x => Expire(x, 1, relative: true), FirstKey = 1, LastKey = 1, Step = 1, Group = "generic", Since = "2.6.0", Summary = "Sets the expiration time of a key in milliseconds." });
+        t.Add(new() { Name = "expireat", Arity = -3, Flags = Write | Fast, Handler = static x => Expire(x, 1000, relative: false), FirstKey = 1, LastKey = 1, Step = 1, Group = "generic", Since = "1.2.0", Summary = "Sets the expiration time of a key to a Unix timestamp." });
+        t.Add(new() { Name = "pexpireat", Arity = -3, Flags = Write | Fast, Handler = static x => Expire(x, 1, relative: false), FirstKey = 1, LastKey = 1, Step = 1, Group = "generic", Since = "2.6.0", Summary = "Sets the expiration time of a key to a Unix milliseconds timestamp." });
+        t.Add(new() { Name = "ttl", Arity = 2, Flags = ReadOnly | Fast, Handler = static x => Ttl(x, ms: false, absolute: false), FirstKey = 1, LastKey = 1, Step = 1, Group = "generic", Summary = "Returns the expiration time in seconds of a key." });
+        t.Add(new() { Name = "pttl", Arity = 2, Flags = ReadOnly | Fast, Handler = static x => Ttl(x, ms: true, absolute: false), FirstKey = 1, LastKey = 1, Step = 1, Group = "generic", Since = "2.6.0", Summary = "Returns the expiration time in milliseconds of a key." });
+        t.Add(new() { Name = "expiretime", Arity = 2, Flags = ReadOnly | Fast, Handler = static x => Ttl(x, ms: false, absolute: true), FirstKey = 1, LastKey = 1, Step = 1, Group = "generic", Since = "7.0.0", Summary = "Returns the expiration time of a key as a Unix timestamp." });
+        t.Add(new() { Name = "pexpiretime", Arity = 2, Flags = ReadOnly | Fast, Handler = static x => Ttl(x, ms: true, absolute: true), FirstKey = 1, LastKey = 1, Step = 1, Group = "generic", Since = "7.0.0", Summary = "Returns the expiration time of a key as a Unix milliseconds timestamp." });
+        t.Add(new() { Name = "persist", Arity = 2, Flags = Write | Fast, Handler = Persist, FirstKey = 1, LastKey = 1, Step = 1, Group = "generic", Since = "2.2.0", Summary = "Removes the expiration time of a key." });
+    }
+
+    private static Database Db(CommandContext x) => x.Engine.Databases[x.Client.Db];
+
+    private static void Del(CommandContext x)
+    {
+        var db = Db(x);
+        int deleted = 0;
+        for (int i = 1; i < x.Args.Count; i++)
+        {
+            x.Engine.ExpireIfNeeded(db, x.Args[i]);
+            var stored = db.KeyOf(x.Args[i]);
+            if (stored is null) continue;
+            db.Remove(stored);
+            x.Engine.Notify(NotifyFlags.Generic, "del", stored, db.Index);
+            deleted++;
+        }
+        x.Reply.Integer(deleted);
+    }
+
+    private static void Exists(CommandContext x)
+    {
+        var db = Db(x);
+        int count = 0;
+        for (int i = 1; i < x.Args.Count; i++)
+        {
+            if (x.Engine.LookupRead(db, x.Args[i]) != null) count++;
+        }
+        x.Reply.Integer(count);
+    }
+
+    /// <summary>Redis's type name for a stored value.</summary>
+    public static string TypeName(object? value) => value switch
+    {
+        null => "none",
+        byte[] => "string",
+        _ => "none",
+    };
+
+    private static void Type(CommandContext x) => x.Reply.SimpleString(TypeName(x.Engine.LookupRead(Db(x), x.Args[1])));
+
+    private static void Keys(CommandContext x)
+    {
+        var db = Db(x);
+        var pattern = x.Args.ToArray(1);
+        long now = Engine.NowMs;
+        var keys = db.Data.Keys.Where(k => !db.IsExpired(k, now) && GlobPattern.IsMatch(pattern, k)).ToList();
+        x.Reply.Array(keys.Count);
+        foreach (var k in keys) x.Reply.Bulk(k);
+    }
+
+    /// <summary>As expireGenericCommand: options first, then the time; a time already past deletes ("del").</summary>
+    private static void Expire(CommandContext x, long unitMs, bool relative)
+    {
+        var flags = ExpireFlags.None;
+        for (int j = 3; j < x.Args.Count; j++)
+        {
+            if (x.Args.Is(j, "NX")) flags |= ExpireFlags.NX;
+            else if (x.Args.Is(j, "XX")) flags |= ExpireFlags.XX;
+            else if (x.Args.Is(j, "GT")) flags |= ExpireFlags.GT;
+            else if (x.Args.Is(j, "LT")) flags |= ExpireFlags.LT;
+            else
+            {
+                x.Reply.Error($"ERR Unsupported option {CommandTable.Latin1(x.Args[j])}");
+                return;
+            }
+        }
+        if ((flags & ExpireFlags.NX) != 0 && (flags & (ExpireFlags.XX | ExpireFlags.GT | ExpireFlags.LT)) != 0)
+        {
+            x.Reply.Error("ERR NX and XX, GT or LT options at the same time are not compatible");
+            return;
+        }
+        if ((flags & ExpireFlags.GT) != 0 && (flags & ExpireFlags.LT) != 0)
+        {
+            x.Reply.Error("ERR GT and LT options at the same time are not compatible");
+            return;
+        }
+        if (!x.Args.TryGetInt64(2, out long when))
+        {
+            x.Reply.Error(Errors.NotInteger);
+            return;
+        }
+        if (unitMs == 1000)
+        {
+            if (when > long.MaxValue / 1000 || when < long.MinValue / 1000)
+            {
+                x.Reply.Error(Errors.InvalidExpireTime(x.Command.FullName));
+                return;
+            }
+            when *= 1000;
+        }
+        long now = Engine.NowMs;
+        long basetime = relative ? now : 0;
+        if (when > long.MaxValue - basetime)
+        {
+            x.Reply.Error(Errors.InvalidExpireTime(x.Command.FullName));
+            return;
+        }
+        when += basetime;
+        var db = Db(x);
+        var e = x.Engine;
+        if (e.LookupWrite(db, x.Args[1]) is null)
+        {
+            x.Reply.Integer(0);
+            return;
+        }
+        long current = db.GetExpire(x.Args[1]);
+        bool refused = ((flags & ExpireFlags.NX) != 0 && current != -1)
+            || ((flags & ExpireFlags.XX) != 0 && current == -1)
+            || ((flags & ExpireFlags.GT) != 0 && (when <= current || current == -1))
+            || ((flags & ExpireFlags.LT) != 0 && current != -1 && when >= current);
+        if (refused)
+        {
+            x.Reply.Integer(0);
+            return;
+        }
+        var stored = db.KeyOf(x.Args[1])!;
+        if (when <= now)
+        {
+            db.Remove(stored);
+            e.Notify(NotifyFlags.Generic, "del", stored, db.Index);
+        }
+        else
+        {
+            e.SetExpire(db, stored, when);
+            e.Notify(NotifyFlags.Generic, "expire", stored, db.Index);
+        }
+        x.Reply.Integer(1);
+    }
+
+    private static void Ttl(CommandContext x, bool ms, bool absolute)
+    {
+        var db = Db(x);
+        // As ttlGenericCommand: LOOKUP_NOTOUCH, and no keyspace hit/miss accounting.
+        x.Engine.ExpireIfNeeded(db, x.Args[1]);
+        if (db.Get(x.Args[1]) is null)
+        {
+            x.Reply.Integer(-2);
+            return;
+        }
+        long expire = db.GetExpire(x.Args[1]);
+        if (expire == -1)
+        {
+            x.Reply.Integer(-1);
+            return;
+        }
+        long ttl = Math.Max(0, absolute ? expire : expire - Engine.NowMs);
+        x.Reply.Integer(ms ? ttl : (ttl + 500) / 1000);
+    }
+
+    private static void Persist(CommandContext x)
+    {
+        var db = Db(x);
+        if (x.Engine.LookupWrite(db, x.Args[1]) != null && db.RemoveExpire(x.Args[1]))
+        {
+            x.Engine.Notify(NotifyFlags.Generic, "persist", db.KeyOf(x.Args[1])!, db.Index);
+            x.Reply.Integer(1);
+            return;
+        }
+        x.Reply.Integer(0);
+    }
+}

@@ -1,0 +1,141 @@
+using KeyspacePubSub.Engine.Config;
+using KeyspacePubSub.Engine.Keyspace;
+
+namespace KeyspacePubSub.Engine;
+
+/// <summary>
+/// Key access for command handlers, as Redis's db.c: lookups expire keys whose time has passed (lazy
+/// expiry, emitting "expired"), writes emit "new" for added keys, and every TTL goes into the
+/// <see cref="ExpiryIndex"/> so the expiry loop can delete keys when their time comes.
+/// </summary>
+public sealed partial class Engine
+{
+    private readonly ExpiryIndex _expiryIndex = new();
+    private readonly AutoResetEvent _expiryWake = new(false);
+    private KeyspaceNotifier? _notifier;
+    private Thread? _expiryThread;
+    private volatile bool _stopping;
+
+    public KeyspaceNotifier Notifier => _notifier ??= new KeyspaceNotifier(Config, Broker);
+
+    /// <summary>Unix time in milliseconds, as the commands see it.</summary>
+    public static long NowMs => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    /// <summary>Keys with a TTL still waiting in the index (including superseded entries).</summary>
+    public int PendingExpiries => _expiryIndex.Count;
+
+    public void Notify(NotifyFlags type, string evt, ReadOnlySpan<byte> key, int db) => Notifier.Notify(type, evt, key, db);
+
+    /// <summary>As expireIfNeeded: deletes the key if its time has passed; true if it did.</summary>
+    public bool ExpireIfNeeded(Database db, ReadOnlySpan<byte> key)
+    {
+        if (!db.IsExpired(key, NowMs)) return false;
+        var stored = db.KeyOf(key)!;
+        db.Remove(key);
+        Stats.ExpiredKeys++;
+        Notify(NotifyFlags.Expired, "expired", stored, db.Index);
+        return true;
+    }
+
+    /// <summary>As lookupKeyRead: expiry, hit/miss statistics and the "keymiss" event.</summary>
+    public object? LookupRead(Database db, ReadOnlySpan<byte> key)
+    {
+        ExpireIfNeeded(db, key);
+        var value = db.Get(key);
+        if (value is null)
+        {
+            Stats.KeyspaceMisses++;
+            Notify(NotifyFlags.KeyMiss, "keymiss", key, db.Index);
+        }
+        else
+        {
+            Stats.KeyspaceHits++;
+        }
+        return value;
+    }
+
+    /// <summary>As lookupKeyWrite: expiry only.</summary>
+    public object? LookupWrite(Database db, ReadOnlySpan<byte> key)
+    {
+        ExpireIfNeeded(db, key);
+        return db.Get(key);
+    }
+
+    /// <summary>As setKey: adds ("new" event) or overwrites; drops the TTL unless <paramref name="keepTtl"/>.</summary>
+    public byte[] SetKey(Database db, ReadOnlySpan<byte> key, object value, bool keepTtl = false)
+    {
+        bool existed = LookupWrite(db, key) != null;
+        var stored = db.Set(key, value);
+        if (!existed) Notify(NotifyFlags.New, "new", stored, db.Index);
+        else if (!keepTtl) db.RemoveExpire(stored);
+        return stored;
+    }
+
+    /// <summary>Sets an absolute expiry (Unix ms) on an existing key and schedules it.</summary>
+    public void SetExpire(Database db, byte[] storedKey, long atMs)
+    {
+        db.SetExpire(storedKey, atMs);
+        bool earliest = _expiryIndex.NextDeadline is not { } next || atMs < next;
+        _expiryIndex.Add(db.Index, storedKey, atMs);
+        if (earliest) _expiryWake.Set();
+    }
+
+    /// <summary>SWAPDB: the keys change database, so their deadlines are indexed again under the new one.</summary>
+    public void SwapDatabases(int a, int b)
+    {
+        Database.Swap(Databases[a], Databases[b]);
+        foreach (var db in new[] { Databases[a], Databases[b] })
+        {
+            foreach (var (key, at) in db.Expires) _expiryIndex.Add(db.Index, key, at);
+        }
+        _expiryWake.Set();
+    }
+
+    /// <summary>Starts the loop that expires keys when their deadline passes.</summary>
+    public void StartExpiry()
+    {
+        if (_expiryThread != null) return;
+        _expiryThread = new Thread(ExpiryLoop) { IsBackground = true, Name = "expiry" };
+        _expiryThread.Start();
+    }
+
+    public void StopExpiry()
+    {
+        _stopping = true;
+        _expiryWake.Set();
+        _expiryThread?.Join(2000);
+    }
+
+    private void ExpiryLoop()
+    {
+        while (!_stopping)
+        {
+            int wait;
+            lock (Gate)
+            {
+                ExpireDue(maxKeys: 1000);
+                FlushDirty();
+                long? next = _expiryIndex.NextDeadline;
+                wait = next is null ? 1000 : (int)Math.Clamp(next.Value - NowMs, 0, 1000);
+            }
+            // A bounded slice per gate hold: a million keys expiring at once cannot stall other clients.
+            if (wait > 0) _expiryWake.WaitOne(wait);
+            else Thread.Yield();
+        }
+    }
+
+    /// <summary>Deletes up to <paramref name="maxKeys"/> keys whose deadline has passed. Caller holds the gate.</summary>
+    public int ExpireDue(int maxKeys)
+    {
+        long now = NowMs;
+        int done = 0;
+        while (done < maxKeys && _expiryIndex.TryPopDue(now, out var e))
+        {
+            var db = Databases[e.Db];
+            // Skip entries made stale by PERSIST, a newer EXPIRE, overwrite, delete, FLUSH or SWAPDB.
+            if (db.GetExpire(e.Key) != e.At) continue;
+            if (ExpireIfNeeded(db, e.Key)) done++;
+        }
+        return done;
+    }
+}

@@ -1,0 +1,82 @@
+using FluentAssertions;
+using KeyspacePubSub.Testing;
+using Xunit;
+
+namespace KeyspacePubSub.Tests;
+
+/// <summary>Keyspace behaviour Redis 7.0 does not show deterministically: active expiry on time, own pushes after replies.</summary>
+public class KeyspaceTests
+{
+    [Fact]
+    public async Task KeyWithTtl_ExpiresByItselfAndEmitsExpired()
+    {
+        await using var server = await InProcessServer.StartAsync(("notify-keyspace-events", "Ex"));
+        using var listener = new RawClient(server.Port);
+        using var writer = new RawClient(server.Port);
+        listener.Send("SUBSCRIBE", "__keyevent@0__:expired");
+        listener.Read();
+        writer.Call("SET", "session:1", "x", "PX", "50").Should().Be("+OK\r\n");
+        // Nobody touches the key: the expiry index deletes it when its time comes.
+        listener.Read(timeoutMs: 2000).Should().Be("*3\r\n$7\r\nmessage\r\n$22\r\n__keyevent@0__:expired\r\n$9\r\nsession:1\r\n");
+        writer.Call("EXISTS", "session:1").Should().Be(":0\r\n");
+        writer.Call("INFO", "stats").Should().Contain("expired_keys:1\r\n");
+    }
+
+    [Fact]
+    public async Task ManyKeysExpiringTogether_AllExpireAndEachEmitsOneEvent()
+    {
+        await using var server = await InProcessServer.StartAsync(("notify-keyspace-events", "Ex"));
+        using var listener = new RawClient(server.Port);
+        using var writer = new RawClient(server.Port);
+        listener.Send("SUBSCRIBE", "__keyevent@0__:expired");
+        listener.Read();
+        const int n = 20000;
+        for (int i = 0; i < n; i += 500)
+        {
+            for (int j = i; j < i + 500; j++) writer.Send("SET", $"k{j}", "v", "PX", "200");
+            writer.Read(500);
+        }
+        var events = listener.Read(n, timeoutMs: 20000);
+        for (int i = 0; i < n; i += 997) events.Should().Contain($"\r\nk{i}\r\n");
+        writer.Call("DBSIZE").Should().Be(":0\r\n");
+        listener.IsSilent().Should().BeTrue();
+    }
+
+    [Fact]
+    public async Task ExpiredKey_ReadsAsMissingAndIsDeletedOnAccess()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        server.Engine.StopExpiry(); // only lazy expiry can remove it now
+        using var c = new RawClient(server.Port);
+        c.Call("SET", "k", "v", "PX", "1").Should().Be("+OK\r\n");
+        await Task.Delay(20);
+        c.Call("DBSIZE").Should().Be(":1\r\n");
+        c.Call("GET", "k").Should().Be("$-1\r\n");
+        c.Call("DBSIZE").Should().Be(":0\r\n");
+    }
+
+    [Fact]
+    public async Task SwapDb_KeysWithTtlStillExpireInTheirNewDatabase()
+    {
+        await using var server = await InProcessServer.StartAsync(("notify-keyspace-events", "Ex"));
+        using var listener = new RawClient(server.Port);
+        using var c = new RawClient(server.Port);
+        listener.Send("PSUBSCRIBE", "__keyevent@*__:expired");
+        listener.Read();
+        c.Call("SET", "k", "v", "PX", "100").Should().Be("+OK\r\n");
+        c.Call("SWAPDB", "0", "1").Should().Be("+OK\r\n");
+        listener.Read(timeoutMs: 2000).Should().Contain("__keyevent@1__:expired");
+    }
+
+    [Fact]
+    public async Task Resp3_OwnWriteNotification_FollowsTheReply()
+    {
+        await using var server = await InProcessServer.StartAsync(("notify-keyspace-events", "K$"));
+        using var c = new RawClient(server.Port);
+        c.Send("HELLO", "3");
+        c.Read();
+        c.Call("SUBSCRIBE", "__keyspace@0__:mykey").Should().StartWith(">3\r\n");
+        c.Send("SET", "mykey", "1");
+        c.Read(2).Should().Be("+OK\r\n>3\r\n$7\r\nmessage\r\n$20\r\n__keyspace@0__:mykey\r\n$3\r\nset\r\n");
+    }
+}
