@@ -15,6 +15,7 @@ public static class BuiltinCommands
         PubSubCommands.Register(t);
         StringCommands.Register(t);
         KeyCommands.Register(t);
+        ListCommands.Register(t);
         return t;
     }
 }

@@ -64,6 +64,7 @@ internal static class KeyCommands
     {
         null => "none",
         byte[] => "string",
+        ListValue => "list",
         _ => "none",
     };
 
