@@ -66,6 +66,19 @@ public sealed class Client
 
     public Subscriptions Subs { get; } = new();
 
+    /// <summary>Commands queued since MULTI; null outside a transaction.</summary>
+    public List<QueuedCommand>? Queue { get; internal set; }
+
+    public bool InMulti => Queue != null;
+
+    /// <summary>A command was rejected while queueing: EXEC will answer EXECABORT.</summary>
+    public bool MultiError { get; internal set; }
+
+    /// <summary>A watched key was touched: EXEC will answer a null array.</summary>
+    public bool WatchDirty { get; internal set; }
+
+    internal List<(int Db, byte[] Key)> Watched { get; } = [];
+
     /// <summary>RESP2 connections with any subscription accept only subscribe-family commands.</summary>
     public bool InPubSubMode => Subs.Total > 0;
 

@@ -80,6 +80,7 @@ public sealed partial class Engine : IPushSink
             client.Closed = true;
             Broker.RemoveClient(client);
             _clients.Remove(client.Id);
+            ResetWatch(client);
             _monitors.Remove(client);
         }
     }
@@ -124,6 +125,19 @@ public sealed partial class Engine : IPushSink
             Reject(c, Errors.SubscribedContext(cmd.FullName));
             return;
         }
+        if (c.InMulti && !cmd.Has(CommandFlags.NotQueued))
+        {
+            if (cmd.Has(CommandFlags.NoMulti))
+            {
+                Reject(c, "ERR Command not allowed inside a transaction");
+                return;
+            }
+            c.Queue!.Add(new QueuedCommand(cmd, RequestBatch.FromArgs(args)));
+            c.BeginCommand();
+            c.Reply.Raw("+QUEUED\r\n"u8);
+            c.EndCommand();
+            return;
+        }
         c.LastCommand = cmd.FullName;
         Call(c, cmd, args);
     }
@@ -154,6 +168,8 @@ public sealed partial class Engine : IPushSink
 
     private void Reject(Client c, string error)
     {
+        // As rejectCommand: inside MULTI a rejected command also dooms the transaction (EXECABORT).
+        if (c.InMulti) c.MultiError = true;
         c.BeginCommand();
         c.Reply.Error(error);
         c.EndCommand();
@@ -259,6 +275,10 @@ public sealed partial class Engine : IPushSink
     {
         if (c.Closed) return;
         c.Closed = true;
+        // As freeClient: its subscriptions and watches go now, not when the socket finishes closing.
+        Broker.RemoveClient(c);
+        ResetWatch(c);
+        _monitors.Remove(c);
         c.Transport.Abort();
     }
 

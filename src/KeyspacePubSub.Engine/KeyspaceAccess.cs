@@ -18,18 +18,36 @@ public sealed partial class Engine
 
     public KeyspaceNotifier Notifier => _notifier ??= new KeyspaceNotifier(Config, Broker);
 
-    /// <summary>Unix time in milliseconds, as the commands see it.</summary>
-    public static long NowMs => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+    private long _frozenNowMs = -1;
+
+    /// <summary>Unix time in milliseconds (deadlines, TTLs).</summary>
+    public long NowMs => DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+
+    /// <summary>
+    /// The time expiry decisions use: frozen while an EXEC runs, so no key expires mid-transaction
+    /// (as Redis 7.0's fixed_time_expire; TTL and new deadlines still read the real clock there).
+    /// </summary>
+    public long ExpiryClockMs => _frozenNowMs >= 0 ? _frozenNowMs : NowMs;
+
+    internal void FreezeTime(bool frozen) => _frozenNowMs = frozen ? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() : -1;
 
     /// <summary>Keys with a TTL still waiting in the index (including superseded entries).</summary>
     public int PendingExpiries => _expiryIndex.Count;
 
-    public void Notify(NotifyFlags type, string evt, ReadOnlySpan<byte> key, int db) => Notifier.Notify(type, evt, key, db);
+    /// <summary>
+    /// Called at every mutation site, one call per event, in Redis's order. Every event but "keymiss" marks
+    /// a real change of the key, so this is also where WATCH learns that a key was touched.
+    /// </summary>
+    public void Notify(NotifyFlags type, string evt, ReadOnlySpan<byte> key, int db)
+    {
+        if (type != NotifyFlags.KeyMiss) SignalModifiedKey(db, key);
+        Notifier.Notify(type, evt, key, db);
+    }
 
     /// <summary>As expireIfNeeded: deletes the key if its time has passed; true if it did.</summary>
     public bool ExpireIfNeeded(Database db, ReadOnlySpan<byte> key)
     {
-        if (!db.IsExpired(key, NowMs)) return false;
+        if (!db.IsExpired(key, ExpiryClockMs)) return false;
         var stored = db.KeyOf(key)!;
         db.Remove(key);
         Stats.ExpiredKeys++;
@@ -127,7 +145,7 @@ public sealed partial class Engine
     /// <summary>Deletes up to <paramref name="maxKeys"/> keys whose deadline has passed. Caller holds the gate.</summary>
     public int ExpireDue(int maxKeys)
     {
-        long now = NowMs;
+        long now = ExpiryClockMs;
         int done = 0;
         while (done < maxKeys && _expiryIndex.TryPopDue(now, out var e))
         {

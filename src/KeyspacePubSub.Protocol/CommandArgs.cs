@@ -113,6 +113,15 @@ public sealed class RequestBatch
         _partialFirstArg = _argCount;
     }
 
+    /// <summary>A batch holding one command, a copy of <paramref name="args"/> (MULTI's queue).</summary>
+    public static RequestBatch FromArgs(CommandArgs args)
+    {
+        var batch = new RequestBatch();
+        for (int i = 0; i < args.Count; i++) args[i].CopyTo(batch.AddArg(args[i].Length));
+        batch.CompleteCommand();
+        return batch;
+    }
+
     internal void DiscardPartial()
     {
         if (_argCount > _partialFirstArg) _arenaUsed = _args[_partialFirstArg].Offset;

@@ -16,6 +16,7 @@ public static class BuiltinCommands
         StringCommands.Register(t);
         KeyCommands.Register(t);
         ListCommands.Register(t);
+        TransactionCommands.Register(t);
         return t;
     }
 }

@@ -108,7 +108,7 @@ internal static class ClientCommands
 
     private static void List(CommandContext x)
     {
-        IEnumerable<Client> clients = x.Engine.Clients.OrderBy(c => c.Id);
+        IEnumerable<Client> clients = x.Engine.Clients.Where(c => !c.Closed).OrderBy(c => c.Id);
         if (x.Args.Count == 4 && x.Args.Is(2, "TYPE"))
         {
             string? type = ParseType(x.Args[3]);
@@ -268,6 +268,7 @@ internal static class ClientCommands
         var flags = new StringBuilder();
         if (c.IsMonitor) flags.Append('O');
         if (c.InPubSubMode) flags.Append('P');
+        if (c.InMulti) flags.Append('x');
         if (c.CloseAfterReply) flags.Append('c');
         if (c.NoEvict) flags.Append('e');
         if (c.NoTouch) flags.Append('T');
@@ -275,7 +276,7 @@ internal static class ClientCommands
         long omem = c.UnsentBytes;
         return $"id={c.Id} addr={c.Transport.RemoteAddress} laddr={c.Transport.LocalAddress} fd={c.Id + 7} name={c.Name} " +
                $"age={(now - c.CreatedAt) / 1000} idle={(now - c.LastInteraction) / 1000} flags={flags} db={c.Db} " +
-               $"sub={c.Subs.Channels} psub={c.Subs.Patterns} ssub={c.Subs.ShardChannels} multi=-1 " +
+               $"sub={c.Subs.Channels} psub={c.Subs.Patterns} ssub={c.Subs.ShardChannels} multi={(c.InMulti ? c.Queue!.Count : -1)} " +
                $"qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={omem} tot-mem={omem + 2048} " +
                $"events=r cmd={c.LastCommand.ToLowerInvariant()} user=default redir=-1 resp={c.Protocol} " +
                $"lib-name={c.LibName} lib-ver={c.LibVersion}\n";

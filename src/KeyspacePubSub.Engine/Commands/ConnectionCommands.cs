@@ -175,6 +175,7 @@ internal static class ConnectionCommands
         c.Protocol = 2;
         c.Name = null;
         c.Authenticated = !e.Config.AuthEnabled;
+        e.ResetTransaction(c);
         e.Broker.RemoveClient(c);
         c.ReplyMode = ReplyMode.On;
         c.BeginCommand(); // RESET clears CLIENT REPLY OFF before replying, as Redis does

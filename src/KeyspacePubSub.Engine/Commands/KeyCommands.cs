@@ -74,7 +74,7 @@ internal static class KeyCommands
     {
         var db = Db(x);
         var pattern = x.Args.ToArray(1);
-        long now = Engine.NowMs;
+        long now = x.Engine.ExpiryClockMs;
         var keys = db.Data.Keys.Where(k => !db.IsExpired(k, now) && GlobPattern.IsMatch(pattern, k)).ToList();
         x.Reply.Array(keys.Count);
         foreach (var k in keys) x.Reply.Bulk(k);
@@ -120,7 +120,7 @@ internal static class KeyCommands
             }
             when *= 1000;
         }
-        long now = Engine.NowMs;
+        long now = x.Engine.NowMs;
         long basetime = relative ? now : 0;
         if (when > long.MaxValue - basetime)
         {
@@ -175,7 +175,7 @@ internal static class KeyCommands
             x.Reply.Integer(-1);
             return;
         }
-        long ttl = Math.Max(0, absolute ? expire : expire - Engine.NowMs);
+        long ttl = Math.Max(0, absolute ? expire : expire - x.Engine.NowMs);
         x.Reply.Integer(ms ? ttl : (ttl + 500) / 1000);
     }
 

@@ -45,6 +45,7 @@ internal static class ServerCommands
     private static void FlushDb(CommandContext x)
     {
         if (!FlushFlagsOk(x)) return;
+        x.Engine.SignalFlushedDb(x.Client.Db);
         x.Engine.Databases[x.Client.Db].Clear();
         x.Reply.Ok();
     }
@@ -52,7 +53,11 @@ internal static class ServerCommands
     private static void FlushAll(CommandContext x)
     {
         if (!FlushFlagsOk(x)) return;
-        foreach (var db in x.Engine.Databases) db.Clear();
+        foreach (var db in x.Engine.Databases)
+        {
+            x.Engine.SignalFlushedDb(db.Index);
+            db.Clear();
+        }
         x.Reply.Ok();
     }
 
@@ -74,7 +79,12 @@ internal static class ServerCommands
             x.Reply.Error(Errors.DbIndexOutOfRange);
             return;
         }
-        if (a != b) x.Engine.SwapDatabases((int)a, (int)b);
+        if (a != b)
+        {
+            x.Engine.SignalFlushedDb((int)a, (int)b);
+            x.Engine.SignalFlushedDb((int)b, (int)a);
+            x.Engine.SwapDatabases((int)a, (int)b);
+        }
         x.Reply.Ok();
     }
 

@@ -96,7 +96,7 @@ internal static class StringCommands
         if (seconds) v *= 1000;
         if ((unit & (SetFlags.EX | SetFlags.PX)) != 0)
         {
-            long now = Engine.NowMs;
+            long now = x.Engine.NowMs;
             if (v > long.MaxValue - now)
             {
                 x.Reply.Error(Errors.InvalidExpireTime(x.Command.FullName));
@@ -212,7 +212,7 @@ internal static class StringCommands
         }
         x.Reply.Bulk(s);
         var stored = db.KeyOf(x.Args[1])!;
-        if ((flags & (SetFlags.EXAT | SetFlags.PXAT)) != 0 && at <= Engine.NowMs)
+        if ((flags & (SetFlags.EXAT | SetFlags.PXAT)) != 0 && at <= x.Engine.NowMs)
         {
             db.Remove(stored);
             e.Notify(NotifyFlags.Generic, "del", stored, db.Index);

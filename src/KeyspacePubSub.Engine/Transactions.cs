@@ -1,0 +1,110 @@
+using KeyspacePubSub.Engine.Commands;
+using KeyspacePubSub.Protocol;
+
+namespace KeyspacePubSub.Engine;
+
+/// <summary>One command queued by MULTI, with its own copy of the arguments.</summary>
+public sealed record QueuedCommand(CommandDef Command, RequestBatch Args);
+
+/// <summary>
+/// MULTI / EXEC / DISCARD / WATCH / UNWATCH (src/multi.c). Queued commands run back to back under the gate
+/// with time frozen; pushes they address to the client itself follow the EXEC reply.
+/// </summary>
+public sealed partial class Engine
+{
+    // db → key → clients watching it (client → keys is kept on the client).
+    private readonly Dictionary<int, Dictionary<byte[], List<Client>>> _watchers = [];
+
+    /// <summary>As signalModifiedKey → touchWatchedKey: every client watching the key will fail its EXEC.</summary>
+    public void SignalModifiedKey(int db, ReadOnlySpan<byte> key)
+    {
+        if (_watchers.Count == 0 || !_watchers.TryGetValue(db, out var keys)) return;
+        if (!keys.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out var clients)) return;
+        foreach (var c in clients) c.WatchDirty = true;
+    }
+
+    /// <summary>FLUSHDB/FLUSHALL/SWAPDB: watched keys that exist in (or move into) the database are touched.</summary>
+    public void SignalFlushedDb(int db, int? otherDb = null)
+    {
+        if (!_watchers.TryGetValue(db, out var keys)) return;
+        foreach (var (key, clients) in keys)
+        {
+            bool exists = Databases[db].Get(key) != null || (otherDb is { } o && Databases[o].Get(key) != null);
+            if (!exists) continue;
+            foreach (var c in clients) c.WatchDirty = true;
+        }
+    }
+
+    internal void WatchKey(Client c, ReadOnlySpan<byte> key)
+    {
+        foreach (var (db, k) in c.Watched)
+        {
+            if (db == c.Db && k.AsSpan().SequenceEqual(key)) return;
+        }
+        if (!_watchers.TryGetValue(c.Db, out var keys)) _watchers[c.Db] = keys = new(ByteKeyComparer.Instance);
+        var lookup = keys.GetAlternateLookup<ReadOnlySpan<byte>>();
+        if (!lookup.TryGetValue(key, out var stored, out var clients))
+        {
+            stored = key.ToArray();
+            clients = [];
+            keys.Add(stored, clients);
+        }
+        clients.Add(c);
+        c.Watched.Add((c.Db, stored));
+    }
+
+    internal void ResetWatch(Client c)
+    {
+        foreach (var (db, key) in c.Watched)
+        {
+            var keys = _watchers[db];
+            var clients = keys[key];
+            clients.Remove(c);
+            if (clients.Count == 0) keys.Remove(key);
+            if (keys.Count == 0) _watchers.Remove(db);
+        }
+        c.Watched.Clear();
+        c.WatchDirty = false;
+    }
+
+    /// <summary>As discardTransaction: forget the queue and the watched keys.</summary>
+    public void ResetTransaction(Client c)
+    {
+        c.Queue = null;
+        c.MultiError = false;
+        ResetWatch(c);
+    }
+
+    internal void Exec(Client c)
+    {
+        var queue = c.Queue!;
+        // As Redis: a watched key that has logically expired counts as modified.
+        bool expiredWatch = c.Watched.Any(w => Databases[w.Db].IsExpired(w.Key, ExpiryClockMs));
+        if (c.MultiError)
+        {
+            c.Reply.Error("EXECABORT Transaction discarded because of previous errors.");
+            ResetTransaction(c);
+            return;
+        }
+        if (c.WatchDirty || expiredWatch)
+        {
+            c.Reply.NullArray();
+            ResetTransaction(c);
+            return;
+        }
+        // As execCommand: unwatch first; the client stays flagged MULTI while its queue runs.
+        ResetWatch(c);
+        c.Reply.Array(queue.Count);
+        FreezeTime(true);
+        try
+        {
+            foreach (var q in queue) Call(c, q.Command, q.Args[0]);
+        }
+        finally
+        {
+            FreezeTime(false);
+            c.Queue = null;
+            c.MultiError = false;
+        }
+    }
+}
