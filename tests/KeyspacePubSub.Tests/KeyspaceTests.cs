@@ -79,4 +79,27 @@ public class KeyspaceTests
         c.Send("SET", "mykey", "1");
         c.Read(2).Should().Be("+OK\r\n>3\r\n$7\r\nmessage\r\n$20\r\n__keyspace@0__:mykey\r\n$3\r\nset\r\n");
     }
+
+    [Fact]
+    public async Task Scan_VisitsEveryKeyOnceAcrossPages()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        using var c = new RawClient(server.Port);
+        for (int i = 0; i < 1000; i++) c.Send("SET", $"key:{i}", "v");
+        c.Read(1000);
+        var seen = new List<string>();
+        string cursor = "0";
+        int pages = 0;
+        do
+        {
+            var reply = c.Call("SCAN", cursor, "COUNT", "37");
+            var parts = reply.Split("\r\n");
+            cursor = parts[2];
+            for (int i = 4; i + 1 < parts.Length; i += 2) seen.Add(parts[i + 1]);
+            pages++;
+        }
+        while (cursor != "0");
+        pages.Should().BeGreaterThan(20);
+        seen.Should().OnlyHaveUniqueItems().And.HaveCount(1000);
+    }
 }

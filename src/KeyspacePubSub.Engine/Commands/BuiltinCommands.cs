@@ -15,6 +15,7 @@ public static class BuiltinCommands
         PubSubCommands.Register(t);
         StringCommands.Register(t);
         KeyCommands.Register(t);
+        KeyMoveCommands.Register(t);
         ListCommands.Register(t);
         TransactionCommands.Register(t);
         return t;
