@@ -17,6 +17,8 @@ public static class BuiltinCommands
         KeyCommands.Register(t);
         KeyMoveCommands.Register(t);
         ListCommands.Register(t);
+        HashCommands.Register(t);
+        SetCommands.Register(t);
         TransactionCommands.Register(t);
         return t;
     }

@@ -65,6 +65,8 @@ internal static class KeyCommands
         null => "none",
         byte[] => "string",
         ListValue => "list",
+        HashValue => "hash",
+        SetValue => "set",
         _ => "none",
     };
 

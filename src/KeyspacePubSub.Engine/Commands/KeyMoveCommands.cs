@@ -161,6 +161,14 @@ internal static class KeyMoveCommands
                 var copy = new ListValue();
                 for (int i = 0; i < l.Count; i++) copy.PushTail(l[i]);
                 return copy;
+            case HashValue h:
+                var hash = new HashValue();
+                foreach (var (k, v) in h.Fields) hash.Fields.Add(k, v);
+                return hash;
+            case SetValue s:
+                var set = new SetValue();
+                foreach (var m in s.Members.Keys) set.Members.Add(m, true);
+                return set;
             default:
                 throw new InvalidOperationException("unknown value type");
         }

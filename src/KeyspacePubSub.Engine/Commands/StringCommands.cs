@@ -32,6 +32,7 @@ internal static class StringCommands
         t.Add(new() { Name = "incr", Arity = 2, Flags = W | Fast, Handler = static x => IncrBy(x, 1), FirstKey = 1, LastKey = 1, Step = 1, Group = "string", Summary = "Increments the integer value of a key by one. Uses 0 as initial value if the key doesn't exist." });
         t.Add(new() { Name = "decr", Arity = 2, Flags = W | Fast, Handler = static x => IncrBy(x, -1), FirstKey = 1, LastKey = 1, Step = 1, Group = "string", Summary = "Decrements the integer value of a key by one. Uses 0 as initial value if the key doesn't exist." });
         t.Add(new() { Name = "incrby", Arity = 3, Flags = W | Fast, Handler = static x => IncrByArg(x, negate: false), FirstKey = 1, LastKey = 1, Step = 1, Group = "string", Summary = "Increments the integer value of a key by a number. Uses 0 as initial value if the key doesn't exist." });
+        t.Add(new() { Name = "incrbyfloat", Arity = 3, Flags = W | Fast, Handler = IncrByFloat, FirstKey = 1, LastKey = 1, Step = 1, Group = "string", Since = "2.6.0", Summary = "Increment the floating point value of a key by a number. Uses 0 as initial value if the key doesn't exist." });
         t.Add(new() { Name = "decrby", Arity = 3, Flags = W | Fast, Handler = static x => IncrByArg(x, negate: true), FirstKey = 1, LastKey = 1, Step = 1, Group = "string", Summary = "Decrements a number from the integer value of a key. Uses 0 as initial value if the key doesn't exist." });
     }
 
@@ -354,5 +355,33 @@ internal static class StringCommands
         var stored = old is null ? e.SetKey(db, x.Args[1], bytes) : db.Set(x.Args[1], bytes);
         e.Notify(NotifyFlags.String, "incrby", stored, db.Index);
         x.Reply.Integer(value);
+    }
+
+    /// <summary>As incrbyfloatCommand: events "new" (if added) then "incrbyfloat"; the TTL is kept.</summary>
+    private static void IncrByFloat(CommandContext x)
+    {
+        var db = Db(x);
+        var e = x.Engine;
+        var old = e.LookupWrite(db, x.Args[1]);
+        double value = 0;
+        if (old != null && (old is not byte[] s || !Strict.TryParseDouble(s, out value)))
+        {
+            x.Reply.Error(old is byte[] ? Errors.NotFloat : Errors.WrongType);
+            return;
+        }
+        if (!Strict.TryParseDouble(x.Args[2], out double by))
+        {
+            x.Reply.Error(Errors.NotFloat);
+            return;
+        }
+        if (!FloatFormat.TryAdd(value, by, old as byte[] ?? [], x.Args[2], out string text))
+        {
+            x.Reply.Error("ERR increment would produce NaN or Infinity");
+            return;
+        }
+        var bytes = System.Text.Encoding.ASCII.GetBytes(text);
+        var stored = old is null ? e.SetKey(db, x.Args[1], bytes) : db.Set(x.Args[1], bytes);
+        e.Notify(NotifyFlags.String, "incrbyfloat", stored, db.Index);
+        x.Reply.Bulk(bytes);
     }
 }
