@@ -7,7 +7,7 @@ using KeyspacePubSub.Benchmark;
 //   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- --target 127.0.0.1:6379   (one server, no ratios)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick");
-string only = ArgValue("--only") ?? "ping,fanout,patterns,rss";
+string only = ArgValue("--only") ?? "ping,fanout,patterns,rss,kv,expiry";
 string? target = ArgValue("--target");
 var duration = TimeSpan.FromSeconds(quick ? 1.5 : 3);
 
@@ -76,6 +76,33 @@ try
         foreach (int patterns in new[] { 0, 1000, 10000 })
         {
             Row($"{patterns} patterns", servers.ToDictionary(s => s.Name, s => PatternScanBench.Run(s, patterns, duration)), "N0");
+        }
+        Console.WriteLine();
+    }
+
+    if (only.Contains("kv"))
+    {
+        Header("redis-benchmark -t set,get -c 50", "requests/s");
+        foreach (int pipeline in new[] { 1, 16 })
+        {
+            int n = pipeline == 1 ? (quick ? 100_000 : 300_000) : (quick ? 1_000_000 : 2_000_000);
+            var results = servers.ToDictionary(s => s.Name, s => RedisBenchmarkRunner.Run(s, "set,get", pipeline, n));
+            foreach (var test in new[] { "SET", "GET" }) Row($"{test} -P {pipeline}", results.ToDictionary(kv => kv.Key, kv => kv.Value.GetValueOrDefault(test)), "N0");
+        }
+        Console.WriteLine();
+    }
+
+    if (only.Contains("expiry"))
+    {
+        Console.WriteLine("| expiry lateness (probe deadline → `expired` event) | server | p50 ms | p99 ms | max ms | missing |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- |");
+        foreach (int n in quick ? new[] { 10_000, 100_000 } : new[] { 10_000, 100_000, 1_000_000 })
+        {
+            foreach (var s in servers)
+            {
+                var r = ExpiryBench.Run(s, n);
+                Console.WriteLine($"| {n:N0} keys with TTLs | {s.Name} | {r.P50Ms:F0} | {r.P99Ms:F0} | {r.MaxMs:F0} | {r.Missing} |");
+            }
         }
         Console.WriteLine();
     }
