@@ -28,15 +28,7 @@ internal static class HashCommands
 
     private static Database Db(CommandContext x) => x.Engine.Databases[x.Client.Db];
 
-    private static bool TryGet(CommandContext x, bool write, out HashValue? hash)
-    {
-        var db = Db(x);
-        var value = write ? x.Engine.LookupWrite(db, x.Args[1]) : x.Engine.LookupRead(db, x.Args[1]);
-        hash = value as HashValue;
-        if (value is null || hash is not null) return true;
-        x.Reply.Error(Errors.WrongType);
-        return false;
-    }
+    private static bool TryGet(CommandContext x, bool write, out HashValue? hash) => TypedLookup.TryGet(x, x.Args[1], write, out hash);
 
     private static HashValue GetOrCreate(CommandContext x, HashValue? hash)
     {

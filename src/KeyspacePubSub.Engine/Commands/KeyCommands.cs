@@ -48,7 +48,8 @@ internal static class KeyCommands
         x.Reply.Integer(deleted);
     }
 
-    private static void Exists(CommandContext x)
+    /// <summary>EXISTS, and TOUCH (the same reply; we keep no access times).</summary>
+    internal static void Exists(CommandContext x)
     {
         var db = Db(x);
         int count = 0;

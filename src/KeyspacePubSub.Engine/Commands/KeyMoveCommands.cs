@@ -17,7 +17,7 @@ internal static class KeyMoveCommands
         t.Add(new() { Name = "renamenx", Arity = 3, Flags = Write | Fast, Handler = static x => Rename(x, nx: true), FirstKey = 1, LastKey = 2, Step = 1, Group = "generic", Summary = "Renames a key only when the target key name doesn't exist." });
         t.Add(new() { Name = "move", Arity = 3, Flags = Write | Fast, Handler = Move, FirstKey = 1, LastKey = 1, Step = 1, Group = "generic", Summary = "Moves a key to another database." });
         t.Add(new() { Name = "copy", Arity = -3, Flags = Write | DenyOom, Handler = Copy, FirstKey = 1, LastKey = 2, Step = 1, Group = "generic", Since = "6.2.0", Summary = "Copies the value of a key to a new key." });
-        t.Add(new() { Name = "touch", Arity = -2, Flags = ReadOnly | Fast, Handler = Touch, FirstKey = 1, LastKey = -1, Step = 1, Group = "generic", Since = "3.2.1", Summary = "Returns the number of existing keys out of those specified after updating the time they were last accessed." });
+        t.Add(new() { Name = "touch", Arity = -2, Flags = ReadOnly | Fast, Handler = KeyCommands.Exists, FirstKey = 1, LastKey = -1, Step = 1, Group = "generic", Since = "3.2.1", Summary = "Returns the number of existing keys out of those specified after updating the time they were last accessed." });
         t.Add(new() { Name = "randomkey", Arity = 1, Flags = ReadOnly, Handler = RandomKey, Group = "generic", Summary = "Returns a random key name from the database." });
         t.Add(new() { Name = "scan", Arity = -2, Flags = ReadOnly, Handler = Scan, Group = "generic", Since = "2.8.0", Summary = "Iterates over the key names in the database." });
     }
@@ -172,17 +172,6 @@ internal static class KeyMoveCommands
             default:
                 throw new InvalidOperationException("unknown value type");
         }
-    }
-
-    private static void Touch(CommandContext x)
-    {
-        var db = Db(x);
-        int count = 0;
-        for (int i = 1; i < x.Args.Count; i++)
-        {
-            if (x.Engine.LookupRead(db, x.Args[i]) != null) count++;
-        }
-        x.Reply.Integer(count);
     }
 
     private static void RandomKey(CommandContext x)

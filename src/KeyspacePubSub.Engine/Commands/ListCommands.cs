@@ -31,15 +31,8 @@ internal static class ListCommands
 
     private static Database Db(CommandContext x) => x.Engine.Databases[x.Client.Db];
 
-    /// <summary>Looks up a list for writing; false (reply written) on a wrong type.</summary>
-    private static bool TryGetList(CommandContext x, Database db, ReadOnlySpan<byte> key, bool write, out ListValue? list)
-    {
-        var value = write ? x.Engine.LookupWrite(db, key) : x.Engine.LookupRead(db, key);
-        list = value as ListValue;
-        if (value is null || list is not null) return true;
-        x.Reply.Error(Errors.WrongType);
-        return false;
-    }
+    private static bool TryGetList(CommandContext x, Database db, ReadOnlySpan<byte> key, bool write, out ListValue? list) =>
+        TypedLookup.TryGet(x, key, write, out list);
 
     private static void Push(CommandContext x, bool head, bool onlyExisting)
     {

@@ -25,15 +25,7 @@ internal static class SetCommands
 
     private static Database Db(CommandContext x) => x.Engine.Databases[x.Client.Db];
 
-    private static bool TryGet(CommandContext x, ReadOnlySpan<byte> key, bool write, out SetValue? set)
-    {
-        var db = Db(x);
-        var value = write ? x.Engine.LookupWrite(db, key) : x.Engine.LookupRead(db, key);
-        set = value as SetValue;
-        if (value is null || set is not null) return true;
-        x.Reply.Error(Errors.WrongType);
-        return false;
-    }
+    private static bool TryGet(CommandContext x, ReadOnlySpan<byte> key, bool write, out SetValue? set) => TypedLookup.TryGet(x, key, write, out set);
 
     private static void SAdd(CommandContext x)
     {
