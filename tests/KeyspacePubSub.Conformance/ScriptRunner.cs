@@ -15,7 +15,7 @@ public sealed record Received(byte[] Bytes, int Frames, bool Closed);
 /// </summary>
 public sealed class ScriptRunner
 {
-    private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(40);
+    private static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan ReplyTimeout = TimeSpan.FromSeconds(5);
 
     public static List<Dictionary<string, Received>> RunReference(ConformanceCase c, int port)
@@ -30,12 +30,16 @@ public sealed class ScriptRunner
                 var got = new Dictionary<string, Received>();
                 var deadline = DateTime.UtcNow + ReplyTimeout;
                 // Wait until every connection has been silent for the quiet period.
+                // The step ends only after a poll round that found nothing once the quiet period has passed,
+                // so a stall of this process between polls cannot cut a reply off into the next step.
                 var lastData = DateTime.UtcNow;
-                while (DateTime.UtcNow - lastData < Quiet && DateTime.UtcNow < deadline)
+                while (DateTime.UtcNow < deadline)
                 {
+                    bool quietLongEnough = DateTime.UtcNow - lastData >= Quiet;
                     bool any = false;
                     foreach (var (name, conn) in conns) any |= conn.Poll(TimeSpan.FromMilliseconds(5));
                     if (any) lastData = DateTime.UtcNow;
+                    else if (quietLongEnough) break;
                 }
                 foreach (var (name, conn) in conns) got[name] = conn.Take(-1);
                 transcript.Add(got);
