@@ -316,7 +316,4 @@ public sealed partial class Engine : IPushSink
         _monitors.Remove(c);
     }
 
-    internal bool IsExecuting(Client c) => ReferenceEquals(_current, c);
-
-    internal Client? FindClient(long id) => _clients.GetValueOrDefault(id);
 }

@@ -31,9 +31,6 @@ public sealed partial class Engine
 
     internal void FreezeTime(bool frozen) => _frozenNowMs = frozen ? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() : -1;
 
-    /// <summary>Keys with a TTL still waiting in the index (including superseded entries).</summary>
-    public int PendingExpiries => _expiryIndex.Count;
-
     /// <summary>
     /// Called at every mutation site, one call per event, in Redis's order. Every event but "keymiss" marks
     /// a real change of the key, so this is also where WATCH learns that a key was touched.

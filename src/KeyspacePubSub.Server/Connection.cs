@@ -63,7 +63,6 @@ internal sealed class Connection : IClientTransport
     public void Abort()
     {
         _aborted = true;
-        _output.Reader.CancelPendingRead();
         try
         {
             _socket.Shutdown(SocketShutdown.Both);

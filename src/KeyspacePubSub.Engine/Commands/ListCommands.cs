@@ -31,13 +31,10 @@ internal static class ListCommands
 
     private static Database Db(CommandContext x) => x.Engine.Databases[x.Client.Db];
 
-    private static bool TryGetList(CommandContext x, Database db, ReadOnlySpan<byte> key, bool write, out ListValue? list) =>
-        TypedLookup.TryGet(x, key, write, out list);
-
     private static void Push(CommandContext x, bool head, bool onlyExisting)
     {
         var db = Db(x);
-        if (!TryGetList(x, db, x.Args[1], write: true, out var list)) return;
+        if (!TypedLookup.TryGet(x, x.Args[1], write: true, out ListValue? list)) return;
         if (list is null)
         {
             if (onlyExisting)
@@ -82,7 +79,7 @@ internal static class ListCommands
             return;
         }
         var db = Db(x);
-        if (!TryGetList(x, db, x.Args[1], write: true, out var list)) return;
+        if (!TypedLookup.TryGet(x, x.Args[1], write: true, out ListValue? list)) return;
         if (list is null)
         {
             if (hasCount) x.Reply.NullArray();
@@ -119,7 +116,7 @@ internal static class ListCommands
     {
         if (!TryGetRange(x, 2, 3, out long start, out long end)) return;
         var db = Db(x);
-        if (!TryGetList(x, db, x.Args[1], write: false, out var list)) return;
+        if (!TypedLookup.TryGet(x, x.Args[1], write: false, out ListValue? list)) return;
         if (list is null)
         {
             x.Reply.Array(0);
@@ -140,7 +137,7 @@ internal static class ListCommands
 
     private static void LLen(CommandContext x)
     {
-        if (TryGetList(x, Db(x), x.Args[1], write: false, out var list)) x.Reply.Integer(list?.Count ?? 0);
+        if (TypedLookup.TryGet(x, x.Args[1], write: false, out ListValue? list)) x.Reply.Integer(list?.Count ?? 0);
     }
 
     private static void LIndex(CommandContext x)
@@ -150,7 +147,7 @@ internal static class ListCommands
             x.Reply.Error(Errors.NotInteger);
             return;
         }
-        if (!TryGetList(x, Db(x), x.Args[1], write: false, out var list)) return;
+        if (!TypedLookup.TryGet(x, x.Args[1], write: false, out ListValue? list)) return;
         if (list is not null && index < 0) index += list.Count;
         if (list is null || index < 0 || index >= list.Count) x.Reply.NullBulk();
         else x.Reply.Bulk(list[(int)index]);
@@ -164,7 +161,7 @@ internal static class ListCommands
             return;
         }
         var db = Db(x);
-        if (!TryGetList(x, db, x.Args[1], write: true, out var list)) return;
+        if (!TypedLookup.TryGet(x, x.Args[1], write: true, out ListValue? list)) return;
         if (list is null)
         {
             x.Reply.Error("ERR no such key");
@@ -192,7 +189,7 @@ internal static class ListCommands
             return;
         }
         var db = Db(x);
-        if (!TryGetList(x, db, x.Args[1], write: true, out var list)) return;
+        if (!TypedLookup.TryGet(x, x.Args[1], write: true, out ListValue? list)) return;
         if (list is null)
         {
             x.Reply.Integer(0);
@@ -217,7 +214,7 @@ internal static class ListCommands
             return;
         }
         var db = Db(x);
-        if (!TryGetList(x, db, x.Args[1], write: true, out var list)) return;
+        if (!TypedLookup.TryGet(x, x.Args[1], write: true, out ListValue? list)) return;
         if (list is null)
         {
             x.Reply.Integer(0);
@@ -257,7 +254,7 @@ internal static class ListCommands
     {
         if (!TryGetRange(x, 2, 3, out long start, out long end)) return;
         var db = Db(x);
-        if (!TryGetList(x, db, x.Args[1], write: true, out var list)) return;
+        if (!TypedLookup.TryGet(x, x.Args[1], write: true, out ListValue? list)) return;
         if (list is null)
         {
             x.Reply.Ok();
@@ -318,7 +315,7 @@ internal static class ListCommands
                 return;
             }
         }
-        if (!TryGetList(x, Db(x), x.Args[1], write: false, out var list)) return;
+        if (!TypedLookup.TryGet(x, x.Args[1], write: false, out ListValue? list)) return;
         var matches = new List<long>();
         if (list is not null)
         {
@@ -364,13 +361,13 @@ internal static class ListCommands
     private static void Move(CommandContext x, bool fromHead, bool toHead)
     {
         var db = Db(x);
-        if (!TryGetList(x, db, x.Args[1], write: true, out var source)) return;
+        if (!TypedLookup.TryGet(x, x.Args[1], write: true, out ListValue? source)) return;
         if (source is null)
         {
             x.Reply.NullBulk();
             return;
         }
-        if (!TryGetList(x, db, x.Args[2], write: true, out var dest)) return;
+        if (!TypedLookup.TryGet(x, x.Args[2], write: true, out ListValue? dest)) return;
         var value = fromHead ? source.PopHead() : source.PopTail();
         var sourceKey = db.KeyOf(x.Args[1])!;
         if (dest is null)
