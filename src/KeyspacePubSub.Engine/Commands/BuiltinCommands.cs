@@ -14,6 +14,7 @@ public static class BuiltinCommands
         CommandCommand.Register(t);
         PubSubCommands.Register(t);
         StringCommands.Register(t);
+        BitRangeCommands.Register(t);
         KeyCommands.Register(t);
         KeyMoveCommands.Register(t);
         ListCommands.Register(t);

@@ -1,0 +1,165 @@
+using KeyspacePubSub.Engine.Config;
+using KeyspacePubSub.Engine.Keyspace;
+using KeyspacePubSub.Protocol;
+using static KeyspacePubSub.Engine.Commands.CommandFlags;
+
+namespace KeyspacePubSub.Engine.Commands;
+
+/// <summary>GETRANGE, SETRANGE (src/t_string.c); GETBIT, SETBIT, BITCOUNT (src/bitops.c).</summary>
+internal static class BitRangeCommands
+{
+    private const long MaxStringBytes = 512L * 1024 * 1024;
+
+    public static void Register(CommandTable t)
+    {
+        t.Add(new() { Name = "getrange", Arity = 4, Flags = ReadOnly, Handler = GetRange, FirstKey = 1, LastKey = 1, Step = 1, Group = "string", Since = "2.4.0", Summary = "Returns a substring of the string stored at a key." });
+        t.Add(new() { Name = "setrange", Arity = 4, Flags = Write | DenyOom, Handler = SetRange, FirstKey = 1, LastKey = 1, Step = 1, Group = "string", Since = "2.2.0", Summary = "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist." });
+        t.Add(new() { Name = "getbit", Arity = 3, Flags = ReadOnly | Fast, Handler = GetBit, FirstKey = 1, LastKey = 1, Step = 1, Group = "bitmap", Since = "2.2.0", Summary = "Returns a bit value by offset." });
+        t.Add(new() { Name = "setbit", Arity = 4, Flags = Write | DenyOom, Handler = SetBit, FirstKey = 1, LastKey = 1, Step = 1, Group = "bitmap", Since = "2.2.0", Summary = "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist." });
+        t.Add(new() { Name = "bitcount", Arity = -2, Flags = ReadOnly, Handler = BitCount, FirstKey = 1, LastKey = 1, Step = 1, Group = "bitmap", Since = "2.6.0", Summary = "Counts the number of set bits (population counting) in a string." });
+    }
+
+    private static Database Db(CommandContext x) => x.Engine.Databases[x.Client.Db];
+
+    /// <summary>As getrangeCommand's clamping; an empty range is (0, -1).</summary>
+    private static (long Start, long End) Clamp(long start, long end, long len)
+    {
+        if (start < 0 && end < 0 && start > end) return (0, -1);
+        if (start < 0) start += len;
+        if (end < 0) end += len;
+        if (start < 0) start = 0;
+        if (end < 0) end = 0;
+        if (end >= len) end = len - 1;
+        return start > end || len == 0 ? (0, -1) : (start, end);
+    }
+
+    private static void GetRange(CommandContext x)
+    {
+        if (!x.Args.TryGetInt64(2, out long start) || !x.Args.TryGetInt64(3, out long end))
+        {
+            x.Reply.Error(Errors.NotInteger);
+            return;
+        }
+        if (!TypedLookup.TryGet(x, x.Args[1], write: false, out byte[]? s)) return;
+        s ??= [];
+        var (a, b) = Clamp(start, end, s.Length);
+        x.Reply.Bulk(s.AsSpan((int)a, (int)(b - a + 1)));
+    }
+
+    private static void SetRange(CommandContext x)
+    {
+        if (!x.Args.TryGetInt64(2, out long offset))
+        {
+            x.Reply.Error(Errors.NotInteger);
+            return;
+        }
+        if (offset < 0)
+        {
+            x.Reply.Error("ERR offset is out of range");
+            return;
+        }
+        var value = x.Args[3];
+        var db = Db(x);
+        if (!TypedLookup.TryGet(x, x.Args[1], write: true, out byte[]? old)) return;
+        if (value.Length == 0)
+        {
+            x.Reply.Integer(old?.Length ?? 0);
+            return;
+        }
+        if (offset + value.Length > MaxStringBytes)
+        {
+            x.Reply.Error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+            return;
+        }
+        var result = new byte[Math.Max(old?.Length ?? 0, offset + value.Length)];
+        old?.CopyTo(result, 0);
+        value.CopyTo(result.AsSpan((int)offset));
+        var stored = old is null ? x.Engine.SetKey(db, x.Args[1], result) : db.Set(x.Args[1], result);
+        x.Engine.Notify(NotifyFlags.String, "setrange", stored, db.Index);
+        x.Reply.Integer(result.Length);
+    }
+
+    private static bool TryBitOffset(CommandContext x, int arg, out long offset)
+    {
+        if (x.Args.TryGetInt64(arg, out offset) && offset >= 0 && offset < MaxStringBytes * 8) return true;
+        x.Reply.Error("ERR bit offset is not an integer or out of range");
+        return false;
+    }
+
+    private static void GetBit(CommandContext x)
+    {
+        if (!TryBitOffset(x, 2, out long offset)) return;
+        if (!TypedLookup.TryGet(x, x.Args[1], write: false, out byte[]? s)) return;
+        long index = offset >> 3;
+        x.Reply.Integer(s != null && index < s.Length && (s[index] & (0x80 >> (int)(offset & 7))) != 0 ? 1 : 0);
+    }
+
+    private static void SetBit(CommandContext x)
+    {
+        if (!TryBitOffset(x, 2, out long offset)) return;
+        bool on;
+        if (x.Args.Is(3, "1")) on = true;
+        else if (x.Args.Is(3, "0")) on = false;
+        else
+        {
+            x.Reply.Error("ERR bit is not an integer or out of range");
+            return;
+        }
+        var db = Db(x);
+        if (!TypedLookup.TryGet(x, x.Args[1], write: true, out byte[]? old)) return;
+        long index = offset >> 3;
+        var result = old is not null && index < old.Length ? old : new byte[index + 1];
+        if (!ReferenceEquals(result, old)) old?.CopyTo(result, 0);
+        int mask = 0x80 >> (int)(offset & 7);
+        int previous = (result[index] & mask) != 0 ? 1 : 0;
+        result[index] = (byte)(on ? result[index] | mask : result[index] & ~mask);
+        var stored = old is null ? x.Engine.SetKey(db, x.Args[1], result) : db.Set(x.Args[1], result);
+        // As Redis 7.0: an event when the string was created or grown, or the bit flipped; not otherwise.
+        bool grown = old is null || index >= old.Length;
+        if (grown || previous != (on ? 1 : 0)) x.Engine.Notify(NotifyFlags.String, "setbit", stored, db.Index);
+        x.Reply.Integer(previous);
+    }
+
+    private static void BitCount(CommandContext x)
+    {
+        // As bitcountCommand: the key is looked up before the range is parsed (a missing key is 0).
+        if (!TypedLookup.TryGet(x, x.Args[1], write: false, out byte[]? s)) return;
+        if (s is null)
+        {
+            x.Reply.Integer(0);
+            return;
+        }
+        long start = 0, end = -1;
+        bool bits = false;
+        if (x.Args.Count == 4 || x.Args.Count == 5)
+        {
+            if (!x.Args.TryGetInt64(2, out start) || !x.Args.TryGetInt64(3, out end))
+            {
+                x.Reply.Error(Errors.NotInteger);
+                return;
+            }
+            if (x.Args.Count == 5)
+            {
+                if (x.Args.Is(4, "BIT")) bits = true;
+                else if (!x.Args.Is(4, "BYTE"))
+                {
+                    x.Reply.Error(Errors.Syntax);
+                    return;
+                }
+            }
+        }
+        else if (x.Args.Count != 2)
+        {
+            x.Reply.Error(Errors.Syntax);
+            return;
+        }
+        long total = bits ? s.Length * 8L : s.Length;
+        var (a, b) = Clamp(start, end, total);
+        long count = 0;
+        for (long i = a; i <= b; i++)
+        {
+            count += bits ? ((s[i >> 3] >> (7 - (int)(i & 7))) & 1) : System.Numerics.BitOperations.PopCount(s[i]);
+        }
+        x.Reply.Integer(count);
+    }
+}
