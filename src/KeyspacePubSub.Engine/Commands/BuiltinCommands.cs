@@ -17,6 +17,7 @@ public static class BuiltinCommands
         BitRangeCommands.Register(t);
         KeyCommands.Register(t);
         KeyMoveCommands.Register(t);
+        ObjectCommand.Register(t);
         ListCommands.Register(t);
         HashCommands.Register(t);
         SetCommands.Register(t);
