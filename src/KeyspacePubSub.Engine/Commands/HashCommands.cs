@@ -22,6 +22,7 @@ internal static class HashCommands
         t.Add(new() { Name = "hexists", Arity = 3, Flags = ReadOnly | Fast, Handler = HExists, FirstKey = 1, LastKey = 1, Step = 1, Group = "hash", Since = "2.0.0", Summary = "Determines whether a field exists in a hash." });
         t.Add(new() { Name = "hlen", Arity = 2, Flags = ReadOnly | Fast, Handler = static x => { if (TryGet(x, write: false, out var h)) x.Reply.Integer(h?.Count ?? 0); }, FirstKey = 1, LastKey = 1, Step = 1, Group = "hash", Since = "2.0.0", Summary = "Returns the number of fields in a hash." });
         t.Add(new() { Name = "hstrlen", Arity = 3, Flags = ReadOnly | Fast, Handler = HStrLen, FirstKey = 1, LastKey = 1, Step = 1, Group = "hash", Since = "3.2.0", Summary = "Returns the length of the value of a field." });
+        t.Add(new() { Name = "hscan", Arity = -3, Flags = ReadOnly, Handler = HScan, FirstKey = 1, LastKey = 1, Step = 1, Group = "hash", Since = "2.8.0", Summary = "Iterates over fields and values of a hash." });
         t.Add(new() { Name = "hincrby", Arity = 4, Flags = Write | DenyOom | Fast, Handler = HIncrBy, FirstKey = 1, LastKey = 1, Step = 1, Group = "hash", Since = "2.0.0", Summary = "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist." });
         t.Add(new() { Name = "hincrbyfloat", Arity = 4, Flags = Write | DenyOom | Fast, Handler = HIncrByFloat, FirstKey = 1, LastKey = 1, Step = 1, Group = "hash", Since = "2.6.0", Summary = "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist." });
     }
@@ -197,5 +198,22 @@ internal static class HashCommands
     private static void Store(CommandContext x, HashValue hash, byte[] value)
     {
         hash.Fields[x.Args.ToArray(2)] = value;
+    }
+
+    /// <summary>HSCAN: the hash is returned whole with cursor 0, as Redis does for its listpack encoding.</summary>
+    private static void HScan(CommandContext x)
+    {
+        if (!ScanArgs.TryCursor(x, 2) || !TryGet(x, write: false, out var hash)) return;
+        byte[]? pattern = null;
+        if (hash != null && !ScanArgs.TryOptions(x, 3, out pattern)) return;
+        var fields = (hash?.Fields.ToList() ?? []).Where(f => pattern is null || PubSub.GlobPattern.IsMatch(pattern, f.Key)).ToList();
+        x.Reply.Array(2);
+        x.Reply.Bulk("0"u8);
+        x.Reply.Array(fields.Count * 2);
+        foreach (var (k, v) in fields)
+        {
+            x.Reply.Bulk(k);
+            x.Reply.Bulk(v);
+        }
     }
 }

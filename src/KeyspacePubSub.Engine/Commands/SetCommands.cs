@@ -16,6 +16,9 @@ internal static class SetCommands
         t.Add(new() { Name = "sismember", Arity = 3, Flags = ReadOnly | Fast, Handler = SIsMember, FirstKey = 1, LastKey = 1, Step = 1, Group = "set", Summary = "Determines whether a member belongs to a set." });
         t.Add(new() { Name = "smismember", Arity = -3, Flags = ReadOnly | Fast, Handler = SMIsMember, FirstKey = 1, LastKey = 1, Step = 1, Group = "set", Since = "6.2.0", Summary = "Determines whether multiple members belong to a set." });
         t.Add(new() { Name = "scard", Arity = 2, Flags = ReadOnly | Fast, Handler = static x => { if (TryGet(x, x.Args[1], false, out var s)) x.Reply.Integer(s?.Count ?? 0); }, FirstKey = 1, LastKey = 1, Step = 1, Group = "set", Summary = "Returns the number of members in a set." });
+        t.Add(new() { Name = "spop", Arity = -2, Flags = Write | Fast, Handler = SPop, FirstKey = 1, LastKey = 1, Step = 1, Group = "set", Summary = "Returns one or more random members from a set after removing them. Deletes the set if the last member was popped." });
+        t.Add(new() { Name = "srandmember", Arity = -2, Flags = ReadOnly, Handler = SRandMember, FirstKey = 1, LastKey = 1, Step = 1, Group = "set", Summary = "Get one or multiple random members from a set" });
+        t.Add(new() { Name = "sscan", Arity = -3, Flags = ReadOnly, Handler = SScan, FirstKey = 1, LastKey = 1, Step = 1, Group = "set", Since = "2.8.0", Summary = "Iterates over members of a set." });
         t.Add(new() { Name = "sinter", Arity = -2, Flags = ReadOnly, Handler = static x => Combine(x, SetOp.Inter), FirstKey = 1, LastKey = -1, Step = 1, Group = "set", Summary = "Returns the intersect of multiple sets." });
         t.Add(new() { Name = "sunion", Arity = -2, Flags = ReadOnly, Handler = static x => Combine(x, SetOp.Union), FirstKey = 1, LastKey = -1, Step = 1, Group = "set", Summary = "Returns the union of multiple sets." });
         t.Add(new() { Name = "sdiff", Arity = -2, Flags = ReadOnly, Handler = static x => Combine(x, SetOp.Diff), FirstKey = 1, LastKey = -1, Step = 1, Group = "set", Summary = "Returns the difference of multiple sets." });
@@ -124,5 +127,118 @@ internal static class SetCommands
                 break;
         }
         Reply(x, result.Ordered());
+    }
+
+    private static bool TryCount(CommandContext x, out long count, out bool hasCount, bool allowNegative)
+    {
+        count = 1;
+        hasCount = x.Args.Count == 3;
+        if (x.Args.Count > 3)
+        {
+            x.Reply.Error(Errors.Syntax);
+            return false;
+        }
+        if (!hasCount) return true;
+        bool parsed = x.Args.TryGetInt64(2, out count);
+        if (parsed && allowNegative) return true;
+        if (!parsed && allowNegative)
+        {
+            x.Reply.Error(Errors.NotInteger);
+            return false;
+        }
+        // As getPositiveLongFromObjectOrReply with SPOP's message: also for a count that is not a number.
+        if (!parsed || count < 0)
+        {
+            x.Reply.Error("ERR value is out of range, must be positive");
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>As spopCommand: "spop", then "del" if the set is now empty.</summary>
+    private static void SPop(CommandContext x)
+    {
+        if (!TryCount(x, out long count, out bool hasCount, allowNegative: false)) return;
+        if (!TryGet(x, x.Args[1], true, out var set)) return;
+        if (set is null)
+        {
+            if (hasCount) x.Reply.Set(0);
+            else x.Reply.NullBulk();
+            return;
+        }
+        if (hasCount && count == 0)
+        {
+            x.Reply.Set(0);
+            return;
+        }
+        var popped = new List<byte[]>();
+        // As Redis: asking for at least the whole set returns it whole (in reply order); otherwise random picks.
+        var members = count >= set.Count ? [] : set.Members.Keys.ToList();
+        if (count >= set.Count) popped.AddRange(set.Ordered());
+        for (long i = 0; i < count && members.Count > 0; i++)
+        {
+            int k = Random.Shared.Next(members.Count);
+            popped.Add(members[k]);
+            members[k] = members[^1];
+            members.RemoveAt(members.Count - 1);
+        }
+        foreach (var m in popped) set.Members.Remove(m);
+        if (hasCount) Reply(x, popped);
+        else x.Reply.Bulk(popped[0]);
+        var db = Db(x);
+        x.Engine.Notify(NotifyFlags.Set, "spop", x.Args[1], db.Index);
+        if (set.Count == 0)
+        {
+            var stored = db.KeyOf(x.Args[1])!;
+            db.Remove(stored);
+            x.Engine.Notify(NotifyFlags.Generic, "del", stored, db.Index);
+        }
+    }
+
+    private static void SRandMember(CommandContext x)
+    {
+        if (!TryCount(x, out long count, out bool hasCount, allowNegative: true)) return;
+        if (!TryGet(x, x.Args[1], false, out var set)) return;
+        if (set is null)
+        {
+            if (hasCount) x.Reply.Array(0);
+            else x.Reply.NullBulk();
+            return;
+        }
+        var members = set.Ordered();
+        if (!hasCount)
+        {
+            x.Reply.Bulk(members[Random.Shared.Next(members.Count)]);
+            return;
+        }
+        if (count < 0)
+        {
+            // Negative: that many picks, repeats allowed.
+            x.Reply.Array((int)Math.Min(-count, int.MaxValue));
+            for (long i = 0; i < -count; i++) x.Reply.Bulk(members[Random.Shared.Next(members.Count)]);
+            return;
+        }
+        if (count >= members.Count)
+        {
+            x.Reply.Array(members.Count);
+            foreach (var m in members) x.Reply.Bulk(m);
+            return;
+        }
+        var picked = members.OrderBy(_ => Random.Shared.Next()).Take((int)count).ToList();
+        x.Reply.Array(picked.Count);
+        foreach (var m in picked) x.Reply.Bulk(m);
+    }
+
+    /// <summary>SSCAN: small sets are returned whole with cursor 0, as Redis does for its compact encodings.</summary>
+    private static void SScan(CommandContext x)
+    {
+        if (!ScanArgs.TryCursor(x, 2) || !TryGet(x, x.Args[1], false, out var set)) return;
+        byte[]? pattern = null;
+        if (set != null && !ScanArgs.TryOptions(x, 3, out pattern)) return;
+        var members = (set?.Ordered() ?? []).Where(m => pattern is null || PubSub.GlobPattern.IsMatch(pattern, m)).ToList();
+        x.Reply.Array(2);
+        x.Reply.Bulk("0"u8);
+        x.Reply.Array(members.Count);
+        foreach (var m in members) x.Reply.Bulk(m);
     }
 }
