@@ -86,6 +86,15 @@ public sealed partial class Engine
         return stored;
     }
 
+    /// <summary>As the "del when a container becomes empty" step of list, hash and set commands.</summary>
+    public void DeleteIfEmpty(Database db, ReadOnlySpan<byte> key, int count)
+    {
+        if (count > 0) return;
+        var stored = db.KeyOf(key)!;
+        db.Remove(stored);
+        Notify(NotifyFlags.Generic, "del", stored, db.Index);
+    }
+
     /// <summary>Sets an absolute expiry (Unix ms) on an existing key and schedules it.</summary>
     public void SetExpire(Database db, byte[] storedKey, long atMs)
     {

@@ -242,15 +242,12 @@ internal sealed class Connection : IClientTransport
             }
             if (_batch.CommandCount == 0 && status != ParseStatus.Error)
             {
-                if (first)
-                {
-                    lock (_engine.Gate) _engine.Stats.NetInputBytes += received;
-                }
+                if (first) Interlocked.Add(ref _engine.Stats.NetInputBytes, received);
                 return false;
             }
             lock (_engine.Gate)
             {
-                if (first) _engine.Stats.NetInputBytes += received;
+                if (first) Interlocked.Add(ref _engine.Stats.NetInputBytes, received);
                 for (int i = 0; i < _batch.CommandCount && !client.CloseAfterReply && !client.Closed; i++)
                 {
                     _engine.Execute(client, _batch[i]);

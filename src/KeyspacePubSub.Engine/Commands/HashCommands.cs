@@ -124,12 +124,7 @@ internal static class HashCommands
         {
             var db = Db(x);
             x.Engine.Notify(NotifyFlags.Hash, "hdel", x.Args[1], db.Index);
-            if (hash!.Count == 0)
-            {
-                var stored = db.KeyOf(x.Args[1])!;
-                db.Remove(stored);
-                x.Engine.Notify(NotifyFlags.Generic, "del", stored, db.Index);
-            }
+            x.Engine.DeleteIfEmpty(db, x.Args[1], hash!.Count);
         }
         x.Reply.Integer(removed);
     }

@@ -58,10 +58,7 @@ internal static class ListCommands
     private static void Removed(CommandContext x, Database db, ReadOnlySpan<byte> key, ListValue list, string evt)
     {
         x.Engine.Notify(NotifyFlags.List, evt, key, db.Index);
-        if (list.Count > 0) return;
-        var stored = db.KeyOf(key)!;
-        db.Remove(stored);
-        x.Engine.Notify(NotifyFlags.Generic, "del", stored, db.Index);
+        x.Engine.DeleteIfEmpty(db, key, list.Count);
     }
 
     private static void Pop(CommandContext x, bool head)

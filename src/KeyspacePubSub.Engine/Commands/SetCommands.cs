@@ -62,12 +62,7 @@ internal static class SetCommands
         {
             var db = Db(x);
             x.Engine.Notify(NotifyFlags.Set, "srem", x.Args[1], db.Index);
-            if (set!.Count == 0)
-            {
-                var stored = db.KeyOf(x.Args[1])!;
-                db.Remove(stored);
-                x.Engine.Notify(NotifyFlags.Generic, "del", stored, db.Index);
-            }
+            x.Engine.DeleteIfEmpty(db, x.Args[1], set!.Count);
         }
         x.Reply.Integer(removed);
     }
@@ -187,12 +182,7 @@ internal static class SetCommands
         else x.Reply.Bulk(popped[0]);
         var db = Db(x);
         x.Engine.Notify(NotifyFlags.Set, "spop", x.Args[1], db.Index);
-        if (set.Count == 0)
-        {
-            var stored = db.KeyOf(x.Args[1])!;
-            db.Remove(stored);
-            x.Engine.Notify(NotifyFlags.Generic, "del", stored, db.Index);
-        }
+        x.Engine.DeleteIfEmpty(db, x.Args[1], set.Count);
     }
 
     private static void SRandMember(CommandContext x)

@@ -6,35 +6,34 @@ namespace KeyspacePubSub.Engine.Keyspace;
 
 /// <summary>
 /// As src/notify.c notifyKeyspaceEvent: for an enabled class, PUBLISH __keyspace@db__:key with the event,
-/// then __keyevent@db__:event with the key, through the broker like any other message.
+/// then __keyevent@db__:event with the key, through the broker like any other message. Channel prefixes and
+/// event names are encoded once and cached, so a notified write allocates nothing. Used under the gate only.
 /// </summary>
 public sealed class KeyspaceNotifier(ServerConfig config, PubSubBroker broker)
 {
+    private readonly Dictionary<string, byte[]> _eventBytes = [];
+    private readonly Dictionary<int, (byte[] Keyspace, byte[] Keyevent)> _prefixes = [];
     private byte[] _scratch = new byte[256];
 
     public void Notify(NotifyFlags type, string evt, ReadOnlySpan<byte> key, int db)
     {
         var flags = config.NotifyKeyspaceEvents;
         if ((flags & type) == 0) return;
-        if ((flags & NotifyFlags.Keyspace) != 0)
+        if (!_eventBytes.TryGetValue(evt, out var evtBytes)) _eventBytes[evt] = evtBytes = Encoding.ASCII.GetBytes(evt);
+        if (!_prefixes.TryGetValue(db, out var prefix))
         {
-            int n = Channel("__keyspace@", db, key);
-            broker.Publish(_scratch.AsSpan(0, n), Encoding.ASCII.GetBytes(evt), shard: false);
+            _prefixes[db] = prefix = (Encoding.ASCII.GetBytes($"__keyspace@{db}__:"), Encoding.ASCII.GetBytes($"__keyevent@{db}__:"));
         }
-        if ((flags & NotifyFlags.Keyevent) != 0)
-        {
-            int n = Channel("__keyevent@", db, Encoding.ASCII.GetBytes(evt));
-            broker.Publish(_scratch.AsSpan(0, n), key, shard: false);
-        }
+        if ((flags & NotifyFlags.Keyspace) != 0) broker.Publish(Channel(prefix.Keyspace, key), evtBytes, shard: false);
+        if ((flags & NotifyFlags.Keyevent) != 0) broker.Publish(Channel(prefix.Keyevent, evtBytes), key, shard: false);
     }
 
-    private int Channel(string prefix, int db, ReadOnlySpan<byte> suffix)
+    private ReadOnlySpan<byte> Channel(byte[] prefix, ReadOnlySpan<byte> suffix)
     {
-        string head = $"{prefix}{db}__:";
-        int need = head.Length + suffix.Length;
+        int need = prefix.Length + suffix.Length;
         if (_scratch.Length < need) _scratch = new byte[need * 2];
-        int n = Encoding.ASCII.GetBytes(head, _scratch);
-        suffix.CopyTo(_scratch.AsSpan(n));
-        return need;
+        prefix.CopyTo(_scratch, 0);
+        suffix.CopyTo(_scratch.AsSpan(prefix.Length));
+        return _scratch.AsSpan(0, need);
     }
 }
