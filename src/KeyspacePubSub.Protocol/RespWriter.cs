@@ -144,13 +144,13 @@ public sealed class RespWriter
         Raw(Crlf);
     }
 
-    /// <summary>As Redis's %.17g for doubles, with inf/-inf.</summary>
+    /// <summary>As Redis 7.0's addReplyDouble: C's %.17g, with inf/-inf.</summary>
     public static string FormatDouble(double value)
     {
         if (double.IsPositiveInfinity(value)) return "inf";
         if (double.IsNegativeInfinity(value)) return "-inf";
-        if (value == Math.Floor(value) && Math.Abs(value) < 1e17) return ((long)value).ToString(CultureInfo.InvariantCulture);
-        return value.ToString("R", CultureInfo.InvariantCulture).Replace("E+", "e+").Replace("E-", "e-");
+        if (double.IsNaN(value)) return "nan";
+        return value.ToString("G17", CultureInfo.InvariantCulture).Replace('E', 'e');
     }
 
     private void SimpleLine(byte type, string text)

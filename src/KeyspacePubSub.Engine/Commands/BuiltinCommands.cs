@@ -21,6 +21,8 @@ public static class BuiltinCommands
         ListCommands.Register(t);
         HashCommands.Register(t);
         SetCommands.Register(t);
+        SortedSetCommands.Register(t);
+        SortedSetRangeCommands.Register(t);
         TransactionCommands.Register(t);
         return t;
     }

@@ -68,6 +68,7 @@ internal static class KeyCommands
         ListValue => "list",
         HashValue => "hash",
         SetValue => "set",
+        SortedSetValue => "zset",
         _ => "none",
     };
 

@@ -169,6 +169,8 @@ internal static class KeyMoveCommands
                 var set = new SetValue();
                 foreach (var m in s.Members.Keys) set.Members.Add(m, true);
                 return set;
+            case SortedSetValue z:
+                return z.Clone();
             default:
                 throw new InvalidOperationException("unknown value type");
         }

@@ -45,6 +45,7 @@ internal static class ObjectCommand
         byte[] s => s.Length <= 44 ? "embstr" : "raw",
         ListValue => "quicklist",
         HashValue h => h.Count <= 128 && h.Fields.All(f => f.Key.Length <= 64 && f.Value.Length <= 64) ? "listpack" : "hashtable",
+        SortedSetValue z => z.IsSkiplistEncoded ? "skiplist" : "listpack",
         SetValue s => s.Count <= 512 && s.Members.Keys.All(m => IsInteger(m, out _)) ? "intset" : "hashtable",
         _ => "unknown",
     };

@@ -1,0 +1,240 @@
+namespace KeyspacePubSub.Engine.Keyspace;
+
+/// <summary>
+/// Redis's zskiplist (src/t_zset.c): members ordered by (score, member bytes), every forward link
+/// carrying its span so that rank lookups and rank ranges are O(log n).
+/// </summary>
+public sealed class SkipList
+{
+    public const int MaxLevel = 32;
+    private const double P = 0.25;
+
+    public sealed class Node(int level, double score, byte[]? member)
+    {
+        public readonly double Score = score;
+        public readonly byte[]? Member = member;
+        public Node? Backward;
+        public readonly Node?[] Forward = new Node?[level];
+        public readonly long[] Span = new long[level];
+
+        public Node? Next => Forward[0];
+    }
+
+    private readonly Node _header = new(MaxLevel, 0, null);
+    private Node? _tail;
+    private int _level = 1;
+
+    public long Length { get; private set; }
+
+    public Node? First => _header.Forward[0];
+
+    public Node? Last => _tail;
+
+    /// <summary>sdscmp: unsigned bytes, then length.</summary>
+    public static int Compare(double s1, byte[] m1, double s2, byte[] m2) =>
+        s1 < s2 ? -1 : s1 > s2 ? 1 : m1.AsSpan().SequenceCompareTo(m2);
+
+    private static bool Before(Node n, double score, byte[] member) =>
+        n.Score < score || (n.Score == score && n.Member.AsSpan().SequenceCompareTo(member) < 0);
+
+    private static int RandomLevel()
+    {
+        int level = 1;
+        while (level < MaxLevel && Random.Shared.NextDouble() < P) level++;
+        return level;
+    }
+
+    /// <summary>Inserts a member that is not present.</summary>
+    public Node Insert(double score, byte[] member)
+    {
+        Span<long> rank = stackalloc long[MaxLevel];
+        var update = new Node[MaxLevel];
+        var x = _header;
+        for (int i = _level - 1; i >= 0; i--)
+        {
+            rank[i] = i == _level - 1 ? 0 : rank[i + 1];
+            while (x.Forward[i] is { } f && Before(f, score, member))
+            {
+                rank[i] += x.Span[i];
+                x = f;
+            }
+            update[i] = x;
+        }
+        int level = RandomLevel();
+        if (level > _level)
+        {
+            for (int i = _level; i < level; i++)
+            {
+                rank[i] = 0;
+                update[i] = _header;
+                update[i].Span[i] = Length;
+            }
+            _level = level;
+        }
+        var node = new Node(level, score, member);
+        for (int i = 0; i < level; i++)
+        {
+            node.Forward[i] = update[i].Forward[i];
+            update[i].Forward[i] = node;
+            node.Span[i] = update[i].Span[i] - (rank[0] - rank[i]);
+            update[i].Span[i] = (rank[0] - rank[i]) + 1;
+        }
+        for (int i = level; i < _level; i++) update[i].Span[i]++;
+        node.Backward = update[0] == _header ? null : update[0];
+        if (node.Forward[0] is { } next) next.Backward = node;
+        else _tail = node;
+        Length++;
+        return node;
+    }
+
+    private void Unlink(Node x, Node[] update)
+    {
+        for (int i = 0; i < _level; i++)
+        {
+            if (update[i].Forward[i] == x)
+            {
+                update[i].Span[i] += x.Span[i] - 1;
+                update[i].Forward[i] = x.Forward[i];
+            }
+            else
+            {
+                update[i].Span[i]--;
+            }
+        }
+        if (x.Forward[0] is { } next) next.Backward = x.Backward;
+        else _tail = x.Backward;
+        while (_level > 1 && _header.Forward[_level - 1] == null) _level--;
+        Length--;
+    }
+
+    /// <summary>Removes the member with this score; false when absent.</summary>
+    public bool Delete(double score, byte[] member)
+    {
+        var update = new Node[MaxLevel];
+        var x = _header;
+        for (int i = _level - 1; i >= 0; i--)
+        {
+            while (x.Forward[i] is { } f && Before(f, score, member)) x = f;
+            update[i] = x;
+        }
+        var target = x.Forward[0];
+        if (target is null || target.Score != score || !target.Member.AsSpan().SequenceEqual(member)) return false;
+        Unlink(target, update);
+        return true;
+    }
+
+    /// <summary>1-based rank of the member, 0 when absent.</summary>
+    public long GetRank(double score, byte[] member)
+    {
+        long rank = 0;
+        var x = _header;
+        for (int i = _level - 1; i >= 0; i--)
+        {
+            while (x.Forward[i] is { } f && (Before(f, score, member) || (f.Score == score && f.Member.AsSpan().SequenceEqual(member))))
+            {
+                rank += x.Span[i];
+                x = f;
+            }
+            if (x.Member != null && x.Score == score && x.Member.AsSpan().SequenceEqual(member)) return rank;
+        }
+        return 0;
+    }
+
+    /// <summary>The node at a 1-based rank, or null.</summary>
+    public Node? GetByRank(long rank)
+    {
+        long traversed = 0;
+        var x = _header;
+        for (int i = _level - 1; i >= 0; i--)
+        {
+            while (x.Forward[i] is { } f && traversed + x.Span[i] <= rank)
+            {
+                traversed += x.Span[i];
+                x = f;
+            }
+            if (traversed == rank) return x == _header ? null : x;
+        }
+        return null;
+    }
+
+    /// <summary>The first node inside the range, or null.</summary>
+    public Node? FirstInRange(in ZRange range)
+    {
+        if (!range.IsNonEmpty()) return null;
+        if (_tail is null || !range.AboveMin(_tail) || First is not { } first || !range.BelowMax(first)) return null;
+        var x = _header;
+        for (int i = _level - 1; i >= 0; i--)
+        {
+            while (x.Forward[i] is { } f && !range.AboveMin(f)) x = f;
+        }
+        var n = x.Forward[0]!;
+        return range.BelowMax(n) ? n : null;
+    }
+
+    /// <summary>The last node inside the range, or null.</summary>
+    public Node? LastInRange(in ZRange range)
+    {
+        if (!range.IsNonEmpty()) return null;
+        if (_tail is null || !range.AboveMin(_tail) || First is not { } first || !range.BelowMax(first)) return null;
+        var x = _header;
+        for (int i = _level - 1; i >= 0; i--)
+        {
+            while (x.Forward[i] is { } f && range.BelowMax(f)) x = f;
+        }
+        return range.AboveMin(x) ? x : null;
+    }
+
+    /// <summary>Deletes every node in the range, calling <paramref name="removed"/> for each; returns the count.</summary>
+    public long DeleteRange(in ZRange range, Action<Node> removed)
+    {
+        if (!range.IsNonEmpty()) return 0;
+        var update = new Node[MaxLevel];
+        var x = _header;
+        for (int i = _level - 1; i >= 0; i--)
+        {
+            while (x.Forward[i] is { } f && !range.AboveMin(f)) x = f;
+            update[i] = x;
+        }
+        long deleted = 0;
+        var n = x.Forward[0];
+        while (n != null && range.BelowMax(n))
+        {
+            var next = n.Forward[0];
+            Unlink(n, update);
+            removed(n);
+            deleted++;
+            n = next;
+        }
+        return deleted;
+    }
+
+    /// <summary>Deletes ranks start..end (1-based, inclusive).</summary>
+    public long DeleteRangeByRank(long start, long end, Action<Node> removed)
+    {
+        var update = new Node[MaxLevel];
+        long traversed = 0;
+        var x = _header;
+        for (int i = _level - 1; i >= 0; i--)
+        {
+            while (x.Forward[i] is { } f && traversed + x.Span[i] < start)
+            {
+                traversed += x.Span[i];
+                x = f;
+            }
+            update[i] = x;
+        }
+        traversed++;
+        long deleted = 0;
+        var n = x.Forward[0];
+        while (n != null && traversed <= end)
+        {
+            var next = n.Forward[0];
+            Unlink(n, update);
+            removed(n);
+            deleted++;
+            traversed++;
+            n = next;
+        }
+        return deleted;
+    }
+}

@@ -1,0 +1,89 @@
+namespace KeyspacePubSub.Engine.Keyspace;
+
+/// <summary>
+/// A Redis sorted set: member → score for O(1) lookups, and a <see cref="SkipList"/> for order and rank,
+/// as Redis's skiplist encoding. Replies are the same for small sets (Redis's listpack keeps the same order).
+/// </summary>
+public sealed class SortedSetValue
+{
+    /// <summary>Redis 7.0's zset-max-listpack-entries / zset-max-listpack-value defaults.</summary>
+    public const int ListpackMaxEntries = 128, ListpackMaxValue = 64;
+
+    public Dictionary<byte[], double> Scores { get; } = new(ByteKeyComparer.Instance);
+
+    public SkipList List { get; } = new();
+
+    public int Count => Scores.Count;
+
+    /// <summary>Redis converts to a skiplist once a limit is passed and never back; OBJECT ENCODING reports it.</summary>
+    public bool IsSkiplistEncoded { get; private set; }
+
+    public bool TryGetScore(ReadOnlySpan<byte> member, out double score) =>
+        Scores.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(member, out score);
+
+    /// <summary>Adds a new member or moves an existing one to a new score.</summary>
+    public void Set(ReadOnlySpan<byte> member, double score)
+    {
+        var lookup = Scores.GetAlternateLookup<ReadOnlySpan<byte>>();
+        if (lookup.TryGetValue(member, out var stored, out double old))
+        {
+            if (old == score) return;
+            List.Delete(old, stored);
+            List.Insert(score, stored);
+            Scores[stored] = score;
+            return;
+        }
+        var key = member.ToArray();
+        Scores.Add(key, score);
+        List.Insert(score, key);
+        if (Scores.Count > ListpackMaxEntries || key.Length > ListpackMaxValue) IsSkiplistEncoded = true;
+    }
+
+    public bool Remove(ReadOnlySpan<byte> member)
+    {
+        var lookup = Scores.GetAlternateLookup<ReadOnlySpan<byte>>();
+        if (!lookup.TryGetValue(member, out var stored, out double score)) return false;
+        lookup.Remove(member);
+        List.Delete(score, stored);
+        return true;
+    }
+
+    /// <summary>0-based rank from the lowest (or highest when <paramref name="reverse"/>), or -1.</summary>
+    public long Rank(ReadOnlySpan<byte> member, bool reverse)
+    {
+        var lookup = Scores.GetAlternateLookup<ReadOnlySpan<byte>>();
+        if (!lookup.TryGetValue(member, out var stored, out double score)) return -1;
+        long rank = List.GetRank(score, stored);
+        return reverse ? List.Length - rank : rank - 1;
+    }
+
+    /// <summary>
+    /// Deletes the members inside the range. A small (listpack) set first checks its ends against the range as
+    /// zzlFirstInLexRange does; it only matters for lex ranges over mixed scores, where Redis's two encodings differ.
+    /// </summary>
+    public long DeleteRange(in ZRange range)
+    {
+        if (!IsSkiplistEncoded && List.FirstInRange(range) is null) return 0;
+        return List.DeleteRange(range, n => Scores.Remove(n.Member!));
+    }
+
+    /// <summary>Deletes 0-based ranks start..end inclusive.</summary>
+    public long DeleteRangeByRank(long start, long end) => List.DeleteRangeByRank(start + 1, end + 1, n => Scores.Remove(n.Member!));
+
+    /// <summary>Number of members inside the range (zsetRank arithmetic, no walk).</summary>
+    public long CountInRange(in ZRange range)
+    {
+        var first = List.FirstInRange(range);
+        if (first is null) return 0;
+        var last = List.LastInRange(range)!;
+        return List.GetRank(last.Score, last.Member!) - List.GetRank(first.Score, first.Member!) + 1;
+    }
+
+    public SortedSetValue Clone()
+    {
+        var copy = new SortedSetValue();
+        for (var n = List.First; n != null; n = n.Next) copy.Set(n.Member, n.Score);
+        copy.IsSkiplistEncoded = IsSkiplistEncoded;
+        return copy;
+    }
+}

@@ -1,0 +1,120 @@
+using System.Text;
+using FluentAssertions;
+using KeyspacePubSub.Engine.Keyspace;
+using Xunit;
+
+namespace KeyspacePubSub.Tests;
+
+/// <summary>
+/// The skiplist against a plain sorted model, over enough members to use many levels (conformance cases only
+/// reach small sets): ranks, rank lookups, range bounds and range deletes must agree after every step.
+/// </summary>
+public class SortedSetTests
+{
+    private static byte[] B(string s) => Encoding.ASCII.GetBytes(s);
+
+    private static List<(double Score, string Member)> Model(SortedSetValue z)
+    {
+        var list = new List<(double, string)>();
+        for (var n = z.List.First; n != null; n = n.Next) list.Add((n.Score, Encoding.ASCII.GetString(n.Member!)));
+        return list;
+    }
+
+    private static int Cmp((double S, string M) a, (double S, string M) b) =>
+        a.S != b.S ? a.S.CompareTo(b.S) : string.CompareOrdinal(a.M, b.M);
+
+    [Fact]
+    public void RandomOperations_AgreeWithASortedModel()
+    {
+        var rng = new Random(1234);
+        var z = new SortedSetValue();
+        var model = new Dictionary<string, double>();
+        for (int step = 0; step < 20000; step++)
+        {
+            string member = "m" + rng.Next(3000);
+            double score = rng.Next(200);
+            switch (rng.Next(10))
+            {
+                case < 6:
+                    z.Set(B(member), score);
+                    model[member] = score;
+                    break;
+                case < 8:
+                    z.Remove(B(member)).Should().Be(model.Remove(member));
+                    break;
+                case 8:
+                    double lo = rng.Next(200), hi = lo + rng.Next(5);
+                    ZRange.TryParseScore(B("(" + lo), B(hi.ToString()), out var range).Should().BeTrue();
+                    long removed = z.DeleteRange(range);
+                    var gone = model.Where(p => p.Value > lo && p.Value <= hi).Select(p => p.Key).ToList();
+                    removed.Should().Be(gone.Count);
+                    gone.ForEach(g => model.Remove(g));
+                    break;
+                default:
+                    if (z.Count > 10)
+                    {
+                        long start = rng.Next(z.Count), end = start + rng.Next(5);
+                        var sorted = model.Select(p => (p.Value, p.Key)).ToList();
+                        sorted.Sort(Cmp);
+                        long n = z.DeleteRangeByRank(start, Math.Min(end, z.Count - 1));
+                        n.Should().Be(Math.Min(end, sorted.Count - 1) - start + 1);
+                        for (long i = start; i <= Math.Min(end, sorted.Count - 1); i++) model.Remove(sorted[(int)i].Key);
+                    }
+                    break;
+            }
+            if (step % 500 == 0) Check(z, model, rng);
+        }
+        Check(z, model, rng);
+    }
+
+    private static void Check(SortedSetValue z, Dictionary<string, double> model, Random rng)
+    {
+        var expected = model.Select(p => (p.Value, p.Key)).ToList();
+        expected.Sort(Cmp);
+        Model(z).Should().Equal(expected);
+        z.Count.Should().Be(expected.Count);
+        z.List.Length.Should().Be(expected.Count);
+        for (int i = 0; i < expected.Count; i += 1 + rng.Next(20))
+        {
+            z.Rank(B(expected[i].Key), reverse: false).Should().Be(i);
+            z.Rank(B(expected[i].Key), reverse: true).Should().Be(expected.Count - 1 - i);
+            z.List.GetByRank(i + 1)!.Member.Should().Equal(B(expected[i].Key));
+        }
+        if (expected.Count == 0) return;
+        z.List.Last!.Member.Should().Equal(B(expected[^1].Key));
+        double lo = rng.Next(200), hi = lo + rng.Next(50);
+        ZRange.TryParseScore(B(lo.ToString()), B("(" + hi), out var range).Should().BeTrue();
+        var inRange = expected.Where(e => e.Value >= lo && e.Value < hi).ToList();
+        z.CountInRange(range).Should().Be(inRange.Count);
+        if (inRange.Count > 0)
+        {
+            z.List.FirstInRange(range)!.Member.Should().Equal(B(inRange[0].Key));
+            z.List.LastInRange(range)!.Member.Should().Equal(B(inRange[^1].Key));
+        }
+        else
+        {
+            z.List.FirstInRange(range).Should().BeNull();
+        }
+    }
+
+    [Theory]
+    [InlineData("1.5", true, 1.5)]
+    [InlineData("(2", true, 2)]
+    [InlineData("-inf", true, double.NegativeInfinity)]
+    [InlineData("+inf", true, double.PositiveInfinity)]
+    [InlineData(" 3", true, 3)]
+    [InlineData("", true, 0)]
+    [InlineData("0x10", true, 16)]
+    [InlineData("1e400", true, double.PositiveInfinity)]
+    [InlineData("3 ", false, 0)]
+    [InlineData("nan", false, 0)]
+    [InlineData("abc", false, 0)]
+    public void ScoreBounds_ParseAsStrtod(string text, bool ok, double expected)
+    {
+        ZRange.TryParseScore(B(text), B("+inf"), out var range).Should().Be(ok);
+        if (!ok) return;
+        bool exclusive = text.StartsWith('(');
+        range.AboveMin(expected, B("x")).Should().Be(!exclusive);
+        if (!double.IsInfinity(expected)) range.AboveMin(expected + 1, B("x")).Should().BeTrue();
+    }
+}
