@@ -15,6 +15,7 @@ public static class BuiltinCommands
         PubSubCommands.Register(t);
         StringCommands.Register(t);
         BitRangeCommands.Register(t);
+        LcsCommand.Register(t);
         KeyCommands.Register(t);
         KeyMoveCommands.Register(t);
         ObjectCommand.Register(t);
