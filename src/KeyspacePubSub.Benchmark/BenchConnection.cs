@@ -26,6 +26,9 @@ public sealed class BenchConnection : IDisposable
     public long Errors;
     public List<long>? LatencyTicks;
 
+    /// <summary>Count every pushed frame without reading sequence numbers (payloads that are not ours, e.g. key names).</summary>
+    public bool CountOnly;
+
     public void Send(byte[] bytes) => _socket.Send(bytes);
 
 
@@ -108,7 +111,8 @@ public sealed class BenchConnection : IDisposable
             if (!TryFrame(span, ref pos, out var channel, out var payload)) break;
             _start += pos;
             frames++;
-            if (!countOnly && payload.Length >= 16) OnMessage(channel, payload);
+            if (!countOnly && CountOnly) Interlocked.Increment(ref Received);
+            else if (!countOnly && payload.Length >= 16) OnMessage(channel, payload);
         }
         return frames;
     }

@@ -3,11 +3,11 @@ using KeyspacePubSub.Benchmark;
 
 // Side-by-side benchmark: starts real redis-server and our server (each its own process, so CPU and
 // RSS come from /proc), runs every scenario against both in alternation and prints ratios (ours / redis).
-//   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,patterns,rss]
+//   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,patterns,rss,kv,notify,keymem,expiry]
 //   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- --target 127.0.0.1:6379   (one server, no ratios)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick");
-string only = ArgValue("--only") ?? "ping,fanout,patterns,rss,kv,expiry";
+string only = ArgValue("--only") ?? "ping,fanout,patterns,rss,kv,notify,keymem,expiry";
 string? target = ArgValue("--target");
 var duration = TimeSpan.FromSeconds(quick ? 1.5 : 3);
 
@@ -89,6 +89,42 @@ try
             var results = servers.ToDictionary(s => s.Name, s => RedisBenchmarkRunner.Run(s, "set,get", pipeline, n));
             foreach (var test in new[] { "SET", "GET" }) Row($"{test} -P {pipeline}", results.ToDictionary(kv => kv.Key, kv => kv.Value.GetValueOrDefault(test)), "N0");
         }
+        Console.WriteLine();
+    }
+
+    if (only.Contains("notify"))
+    {
+        Header("SET with notify-keyspace-events KEA, subscribers on `__keyevent@0__:*` (redis-benchmark -c 50)", "SET/s");
+        foreach (int subscribers in new[] { 1, 10 })
+        {
+            foreach (int pipeline in new[] { 1, 16 })
+            {
+                int n = pipeline == 1 ? (quick ? 100_000 : 300_000) : (quick ? 500_000 : 1_000_000);
+                var r = servers.ToDictionary(s => s.Name, s => NotifyBench.Run(s, subscribers, pipeline, n));
+                Row($"{subscribers} subscriber(s), -P {pipeline}", r.ToDictionary(kv => kv.Key, kv => kv.Value.SetsPerSec), "N0");
+                foreach (var (name, v) in r.Where(kv => kv.Value.Delivered < 1)) Console.WriteLine($"|   {name}: only {v.Delivered:P1} of the events arrived | | | |");
+            }
+        }
+        Console.WriteLine();
+    }
+
+    if (only.Contains("keymem"))
+    {
+        int keys = quick ? 200_000 : 1_000_000;
+        Header($"Memory per key: {keys:N0} SETs (16-byte values), then EXPIRE on each", "bytes");
+        var mem = new Dictionary<string, (double PerKey, double PerTtl)>();
+        foreach (var s in servers)
+        {
+            if (target != null)
+            {
+                mem[s.Name] = KeyMemoryBench.Run(s, keys);
+                continue;
+            }
+            using var fresh = s.Name == "redis" ? ServerUnderTest.StartRedis() : ServerUnderTest.StartOurs();
+            mem[s.Name] = KeyMemoryBench.Run(fresh, keys);
+        }
+        Row("RSS per key", mem.ToDictionary(kv => kv.Key, kv => kv.Value.PerKey), "F0");
+        Row("RSS per TTL added", mem.ToDictionary(kv => kv.Key, kv => kv.Value.PerTtl), "F0");
         Console.WriteLine();
     }
 

@@ -7,11 +7,11 @@ namespace KeyspacePubSub.Engine.Keyspace;
 /// </summary>
 public sealed class ExpiryIndex
 {
-    private readonly PriorityQueue<(int Db, byte[] Key, long At), long> _heap = new();
+    private readonly PriorityQueue<(int Db, byte[] Key), long> _heap = new(); // the deadline is the priority, stored once
 
     public int Count => _heap.Count;
 
-    public void Add(int db, byte[] key, long atMs) => _heap.Enqueue((db, key, atMs), atMs);
+    public void Add(int db, byte[] key, long atMs) => _heap.Enqueue((db, key), atMs);
 
     /// <summary>The earliest deadline, or null.</summary>
     public long? NextDeadline => _heap.TryPeek(out _, out long at) ? at : null;
@@ -19,9 +19,10 @@ public sealed class ExpiryIndex
     /// <summary>Pops the next entry due at or before <paramref name="nowMs"/>.</summary>
     public bool TryPopDue(long nowMs, out (int Db, byte[] Key, long At) entry)
     {
-        if (_heap.TryPeek(out entry, out long at) && at <= nowMs)
+        if (_heap.TryPeek(out var e, out long at) && at <= nowMs)
         {
             _heap.Dequeue();
+            entry = (e.Db, e.Key, at);
             return true;
         }
         entry = default;
