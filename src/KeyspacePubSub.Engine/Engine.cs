@@ -40,6 +40,15 @@ public sealed partial class Engine : IPushSink
     public ILogger Logger { get; }
     public PubSubBroker Broker { get; }
     public Database[] Databases { get; }
+
+    /// <summary>Durable keys (the SQLite room backlog), or null when persistence is off.</summary>
+    public Persistence.DurableKeys? Durable { get; set; }
+
+    /// <summary>
+    /// Hands everything durable the last commands changed to the store as one unit; the caller sends their
+    /// replies only when the returned task completes. Null when nothing durable changed. Caller holds the gate.
+    /// </summary>
+    public Task? CommitDurable() => Durable?.Commit();
     public ServerStats Stats { get; } = new();
     public CommandTable Commands { get; }
     public string RunId { get; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20)).ToLowerInvariant();
@@ -123,6 +132,11 @@ public sealed partial class Engine : IPushSink
         if (c.Protocol == 2 && c.InPubSubMode && !cmd.Has(CommandFlags.SubscribedContext))
         {
             Reject(c, Errors.SubscribedContext(cmd.FullName));
+            return;
+        }
+        if (Durable != null && Durable.DeniesWrite(cmd, args))
+        {
+            Reject(c, Durable.MisconfError);
             return;
         }
         if (c.InMulti && !cmd.Has(CommandFlags.NotQueued))

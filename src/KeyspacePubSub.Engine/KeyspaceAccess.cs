@@ -107,6 +107,7 @@ public sealed partial class Engine
     /// <summary>SWAPDB: the keys change database, so their deadlines are indexed again under the new one.</summary>
     public void SwapDatabases(int a, int b)
     {
+        Durable?.BeforeSwap(a, b);
         Database.Swap(Databases[a], Databases[b]);
         foreach (var db in new[] { Databases[a], Databases[b] })
         {
@@ -139,6 +140,7 @@ public sealed partial class Engine
             {
                 ExpireDue(maxKeys: 1000);
                 FlushDirty();
+                Durable?.Commit(); // deletions of expired durable keys; nobody waits for them
                 long? next = _expiryIndex.NextDeadline;
                 wait = next is null ? 1000 : (int)Math.Clamp(next.Value - NowMs, 0, 1000);
             }

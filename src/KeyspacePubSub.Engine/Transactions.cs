@@ -18,6 +18,7 @@ public sealed partial class Engine
     /// <summary>As signalModifiedKey → touchWatchedKey: every client watching the key will fail its EXEC.</summary>
     public void SignalModifiedKey(int db, ReadOnlySpan<byte> key)
     {
+        Durable?.MarkDirty(db, key);
         if (_watchers.Count == 0 || !_watchers.TryGetValue(db, out var keys)) return;
         if (!keys.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out var clients)) return;
         foreach (var c in clients) c.WatchDirty = true;

@@ -166,14 +166,16 @@ internal sealed class Connection : IClientTransport
                 Volatile.Write(ref _inOwnBatch, true);
                 t_drainsAfterBatch = _othersToDrain;
                 bool close;
+                Task? commit = null;
                 try
                 {
-                    close = Process(client, buffer.AsSpan(0, end), ref start, n, ref executed);
+                    close = Process(client, buffer.AsSpan(0, end), ref start, n, ref executed, ref commit);
                 }
                 finally
                 {
                     t_drainsAfterBatch = null;
                 }
+                if (commit != null && !await Committed(commit)) return;
                 if (_othersToDrain.Count > 0) DrainOthers(executed);
                 if (start == end)
                 {
@@ -226,7 +228,29 @@ internal sealed class Connection : IClientTransport
     }
 
     /// <summary>Parses and executes everything complete; returns true when the connection must close.</summary>
-    private bool Process(Client client, ReadOnlySpan<byte> data, ref int consumed, int received, ref int executed)
+    /// <summary>
+    /// Durable changes of the batch are committed before any of its replies or pushes leave: a client that
+    /// saw its reply can count on the change. When the commit fails the client gets no reply at all: the
+    /// connection is closed (the change stays queued for retry; further writes get MISCONF).
+    /// </summary>
+    private async ValueTask<bool> Committed(Task commit)
+    {
+        try
+        {
+            await commit.ConfigureAwait(false);
+            return true;
+        }
+        catch (IOException ex)
+        {
+            _logger.LogWarning("Closing client {Addr} without a reply: its durable changes were not committed ({Reason})", RemoteAddress, ex.Message);
+            _othersToDrain.Clear();
+            Volatile.Write(ref _inOwnBatch, false);
+            Abort();
+            return false;
+        }
+    }
+
+    private bool Process(Client client, ReadOnlySpan<byte> data, ref int consumed, int received, ref int executed, ref Task? commit)
     {
         bool first = true;
         while (true)
@@ -260,6 +284,7 @@ internal sealed class Connection : IClientTransport
                     _engine.MarkForFlush(client);
                 }
                 _engine.FlushDirty();
+                commit = _engine.CommitDurable() ?? commit;
             }
             first = false;
             _batch.Reset();

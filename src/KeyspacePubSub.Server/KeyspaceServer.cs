@@ -1,3 +1,4 @@
+using KeyspacePubSub.Persistence;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
@@ -30,11 +31,15 @@ public sealed class KeyspaceServer : IAsyncDisposable
         }
     }
 
-    public KeyspaceServer(Engine.Engine engine, ILogger<KeyspaceServer>? logger = null)
+    public KeyspaceServer(Engine.Engine engine, ILogger<KeyspaceServer>? logger = null, PersistenceOptions? persistence = null)
     {
         Engine = engine;
         _logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
+        _persistence = persistence;
     }
+
+    private readonly PersistenceOptions? _persistence;
+    private SqliteStore? _store;
 
     public Engine.Engine Engine { get; }
 
@@ -45,6 +50,8 @@ public sealed class KeyspaceServer : IAsyncDisposable
 
     public Task StartAsync()
     {
+        // Durable keys are loaded before the first client can connect.
+        if (_persistence is { Enabled: true } p) _store = p.Attach(Engine, _logger);
         int port = Engine.Config.Port;
         foreach (var address in ParseBind(Engine.Config.Bind))
         {
@@ -119,6 +126,7 @@ public sealed class KeyspaceServer : IAsyncDisposable
             foreach (var c in _connections.Keys) c.Abort();
             await Task.WhenAny(all, Task.Delay(2000));
         }
+        _store?.Dispose(); // after the connections: every queued commit is written first
         _logger.LogInformation("Server stopped; all connections closed");
     }
 

@@ -34,7 +34,20 @@ foreach (var entry in builder.Configuration.GetSection("Server").GetChildren())
     }
 }
 
+var section = builder.Configuration.GetSection("Persistence");
+var persistence = KeyspacePubSub.Persistence.PersistenceOptions.Parse(
+    section["Enabled"], section["Path"],
+    section.GetSection("KeyPatterns").GetChildren().Select(c => c.Value!).Where(v => !string.IsNullOrEmpty(v)).ToList() is { Count: > 0 } list ? list
+        : section["KeyPatterns"]?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+    section["Fsync"], out string? persistenceError);
+if (persistenceError != null)
+{
+    Console.Error.WriteLine($"*** FATAL CONFIG FILE ERROR *** {persistenceError}");
+    return 1;
+}
+
 builder.Services.AddSingleton(config);
+builder.Services.AddSingleton(persistence);
 builder.Services.AddSingleton(sp => new KeyspacePubSub.Engine.Engine(config, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Engine"))
 {
     ConfigFilePath = configFile is null ? null : Path.GetFullPath(configFile),

@@ -12,7 +12,9 @@ public sealed class InProcessServer : IAsyncDisposable
     public Engine.Engine Engine => Server.Engine;
     public int Port => Server.Port;
 
-    public static async Task<InProcessServer> StartAsync(params (string Name, string Value)[] settings)
+    public static Task<InProcessServer> StartAsync(params (string Name, string Value)[] settings) => StartAsync(null, settings);
+
+    public static async Task<InProcessServer> StartAsync(KeyspacePubSub.Persistence.PersistenceOptions? persistence, params (string Name, string Value)[] settings)
     {
         var config = new ServerConfig();
         config.TrySet("port", "0", startup: true);
@@ -21,7 +23,7 @@ public sealed class InProcessServer : IAsyncDisposable
             var error = config.TrySet(name, value, startup: true);
             if (error != null) throw new ArgumentException($"{name}: {error}");
         }
-        var server = new KeyspaceServer(new Engine.Engine(config));
+        var server = new KeyspaceServer(new Engine.Engine(config), persistence: persistence);
         await server.StartAsync();
         return new InProcessServer(server);
     }

@@ -37,7 +37,7 @@ internal static class InfoCommand
                 case "server": Server(e, sb); break;
                 case "clients": Clients(e, sb); break;
                 case "memory": Memory(sb); break;
-                case "persistence": Persistence(sb); break;
+                case "persistence": Persistence(e, sb); break;
                 case "stats": Stats(e, sb); break;
                 case "replication": Replication(e, sb); break;
                 case "cpu": Cpu(sb); break;
@@ -113,7 +113,7 @@ internal static class InfoCommand
         Line(sb, "gc_collections", $"{GC.CollectionCount(0)},{GC.CollectionCount(1)},{GC.CollectionCount(2)}");
     }
 
-    private static void Persistence(StringBuilder sb)
+    private static void Persistence(Engine e, StringBuilder sb)
     {
         sb.Append("# Persistence\r\n");
         Line(sb, "loading", 0);
@@ -125,6 +125,12 @@ internal static class InfoCommand
         Line(sb, "aof_enabled", 0);
         Line(sb, "aof_rewrite_in_progress", 0);
         Line(sb, "aof_last_write_status", "ok");
+        // The durable room backlog (SQLite), when enabled.
+        Line(sb, "durable_enabled", e.Durable is null ? 0 : 1);
+        if (e.Durable is not { } d) return;
+        Line(sb, "durable_key_patterns", string.Join(",", d.Patterns));
+        Line(sb, "durable_keys", d.StoredKeys);
+        foreach (var (name, value) in d.Store.Info()) Line(sb, name, value);
     }
 
     private static void Stats(Engine e, StringBuilder sb)

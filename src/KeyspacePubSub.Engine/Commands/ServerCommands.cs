@@ -46,6 +46,7 @@ internal static class ServerCommands
     {
         if (!FlushFlagsOk(x)) return;
         x.Engine.SignalFlushedDb(x.Client.Db);
+        x.Engine.Durable?.BeforeFlush(x.Client.Db);
         x.Engine.Databases[x.Client.Db].Clear();
         x.Reply.Ok();
     }
@@ -53,6 +54,7 @@ internal static class ServerCommands
     private static void FlushAll(CommandContext x)
     {
         if (!FlushFlagsOk(x)) return;
+        x.Engine.Durable?.BeforeFlush(null);
         foreach (var db in x.Engine.Databases)
         {
             x.Engine.SignalFlushedDb(db.Index);

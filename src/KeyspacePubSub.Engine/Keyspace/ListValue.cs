@@ -1,6 +1,11 @@
 namespace KeyspacePubSub.Engine.Keyspace;
 
-/// <summary>A Redis list: a growable ring buffer, O(1) at both ends and by index.</summary>
+/// <summary>
+/// A Redis list: a growable ring buffer, O(1) at both ends and by index. Every element also has a stable
+/// position (<see cref="HeadPosition"/> + index) that pushes and pops at the ends never renumber, so a durable
+/// list is stored as (position, element) rows and each change touches only the rows it changed
+/// (<see cref="Durability"/>).
+/// </summary>
 public sealed class ListValue
 {
     private byte[][] _items = new byte[4][];
@@ -8,10 +13,20 @@ public sealed class ListValue
 
     public int Count { get; private set; }
 
+    /// <summary>Position of element 0.</summary>
+    public long HeadPosition { get; private set; }
+
+    /// <summary>Change tracking since the last durable commit; null for lists that are not durable.</summary>
+    public ListChanges? Durability { get; set; }
+
     public byte[] this[int index]
     {
         get => _items[(_head + index) % _items.Length];
-        set => _items[(_head + index) % _items.Length] = value;
+        set
+        {
+            _items[(_head + index) % _items.Length] = value;
+            Durability?.Overwritten.Add(HeadPosition + index);
+        }
     }
 
     public void PushHead(byte[] item)
@@ -20,6 +35,8 @@ public sealed class ListValue
         _head = (_head - 1 + _items.Length) % _items.Length;
         _items[_head] = item;
         Count++;
+        HeadPosition--;
+        if (Durability is { } d) d.HeadWrittenMax = Math.Max(d.HeadWrittenMax, HeadPosition);
     }
 
     public void PushTail(byte[] item)
@@ -27,6 +44,7 @@ public sealed class ListValue
         Grow();
         _items[(_head + Count) % _items.Length] = item;
         Count++;
+        if (Durability is { } d) d.TailWrittenMin = Math.Min(d.TailWrittenMin, HeadPosition + Count - 1);
     }
 
     public byte[] PopHead()
@@ -35,6 +53,7 @@ public sealed class ListValue
         _items[_head] = null!;
         _head = (_head + 1) % _items.Length;
         Count--;
+        HeadPosition++;
         return item;
     }
 
@@ -50,6 +69,7 @@ public sealed class ListValue
     /// <summary>Inserts before position <paramref name="index"/> (0..Count).</summary>
     public void Insert(int index, byte[] item)
     {
+        if (Durability != null) Durability.Renumbered = true;
         PushTail(item);
         for (int i = Count - 1; i > index; i--) this[i] = this[i - 1];
         this[index] = item;
@@ -57,6 +77,7 @@ public sealed class ListValue
 
     public void RemoveAt(int index)
     {
+        if (Durability != null) Durability.Renumbered = true;
         for (int i = index; i < Count - 1; i++) this[i] = this[i + 1];
         PopTail();
     }
@@ -76,5 +97,35 @@ public sealed class ListValue
         for (int i = 0; i < Count; i++) bigger[i] = this[i];
         _items = bigger;
         _head = 0;
+    }
+
+    /// <summary>Sets the position of element 0 (when a durable list is loaded).</summary>
+    public void PlaceAt(long headPosition) => HeadPosition = headPosition;
+}
+
+/// <summary>What changed in a durable list since its last commit, in positions.</summary>
+public sealed class ListChanges
+{
+    /// <summary>The key's id in the durable store.</summary>
+    public long Id;
+
+    /// <summary>Positions stored in the database: [StoredLow, StoredHigh] (empty when low > high).</summary>
+    public long StoredLow, StoredHigh = -1;
+
+    public long HeadWrittenMax = long.MinValue;
+    public long TailWrittenMin = long.MaxValue;
+    public readonly List<long> Overwritten = [];
+
+    /// <summary>A middle insert or removal shifted positions: the list is written again whole.</summary>
+    public bool Renumbered;
+
+    public void Reset(long low, long high)
+    {
+        StoredLow = low;
+        StoredHigh = high;
+        HeadWrittenMax = long.MinValue;
+        TailWrittenMin = long.MaxValue;
+        Overwritten.Clear();
+        Renumbered = false;
     }
 }

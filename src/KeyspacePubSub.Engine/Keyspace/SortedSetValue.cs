@@ -15,6 +15,9 @@ public sealed class SortedSetValue
 
     public int Count => Scores.Count;
 
+    /// <summary>Change tracking since the last durable commit; null when the set is not durable.</summary>
+    public ZsetChanges? Durability { get; set; }
+
     /// <summary>Redis converts to a skiplist once a limit is passed and never back; OBJECT ENCODING reports it.</summary>
     public bool IsSkiplistEncoded { get; private set; }
 
@@ -31,11 +34,13 @@ public sealed class SortedSetValue
             List.Delete(old, stored);
             List.Insert(score, stored);
             Scores[stored] = score;
+            Durability?.Members.Add(stored);
             return;
         }
         var key = member.ToArray();
         Scores.Add(key, score);
         List.Insert(score, key);
+        Durability?.Members.Add(key);
         if (Scores.Count > ListpackMaxEntries || key.Length > ListpackMaxValue) IsSkiplistEncoded = true;
     }
 
@@ -45,6 +50,7 @@ public sealed class SortedSetValue
         if (!lookup.TryGetValue(member, out var stored, out double score)) return false;
         lookup.Remove(member);
         List.Delete(score, stored);
+        Durability?.Members.Add(stored);
         return true;
     }
 
@@ -64,11 +70,17 @@ public sealed class SortedSetValue
     public long DeleteRange(in ZRange range)
     {
         if (!IsSkiplistEncoded && List.FirstInRange(range) is null) return 0;
-        return List.DeleteRange(range, n => Scores.Remove(n.Member!));
+        return List.DeleteRange(range, Removed);
     }
 
     /// <summary>Deletes 0-based ranks start..end inclusive.</summary>
-    public long DeleteRangeByRank(long start, long end) => List.DeleteRangeByRank(start + 1, end + 1, n => Scores.Remove(n.Member!));
+    public long DeleteRangeByRank(long start, long end) => List.DeleteRangeByRank(start + 1, end + 1, Removed);
+
+    private void Removed(SkipList.Node n)
+    {
+        Scores.Remove(n.Member!);
+        Durability?.Members.Add(n.Member!);
+    }
 
     /// <summary>Number of members inside the range (zsetRank arithmetic, no walk).</summary>
     public long CountInRange(in ZRange range)
@@ -86,4 +98,12 @@ public sealed class SortedSetValue
         copy.IsSkiplistEncoded = IsSkiplistEncoded;
         return copy;
     }
+}
+
+/// <summary>Members added, rescored or removed since a durable sorted set's last commit.</summary>
+public sealed class ZsetChanges(long id)
+{
+    public long Id { get; } = id;
+
+    public HashSet<byte[]> Members { get; } = new(ByteKeyComparer.Instance);
 }

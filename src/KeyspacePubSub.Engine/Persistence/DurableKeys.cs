@@ -1,0 +1,274 @@
+using KeyspacePubSub.Engine.Commands;
+using KeyspacePubSub.Engine.Keyspace;
+using KeyspacePubSub.Engine.PubSub;
+using KeyspacePubSub.Protocol;
+
+namespace KeyspacePubSub.Engine.Persistence;
+
+/// <summary>
+/// Which keys are durable (glob patterns over key names) and what to write for them. Every change of a key
+/// already passes through <see cref="Engine.Notify"/>; a durable key seen there is marked dirty, and at the end
+/// of each batch (or EXEC, or expiry slice) the dirty keys' current state is turned into row-level ops, diffed
+/// against what the store holds: appended list elements, changed zset members, whole small values. All ops of
+/// one batch form one unit, which the store commits in a single transaction. Runs under the engine's gate.
+/// </summary>
+public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyList<string> patterns)
+{
+    private sealed class Entry(long id, object value, long expireAt)
+    {
+        public readonly long Id = id;
+        public readonly object Value = value;
+        public readonly long ExpireAt = expireAt;
+    }
+
+    private readonly byte[][] _patterns = patterns.Select(p => System.Text.Encoding.UTF8.GetBytes(p)).ToArray();
+    private readonly Dictionary<byte[], Entry>[] _stored = NewCatalog(engine.Databases.Length);
+    private readonly HashSet<byte[]>[] _dirty = Enumerable.Range(0, engine.Databases.Length).Select(_ => new HashSet<byte[]>(ByteKeyComparer.Instance)).ToArray();
+    private bool _anyDirty;
+    private List<DurableOp> _ops = [];
+    private long _nextId = 1;
+
+    public IDurableStore Store => store;
+
+    public IReadOnlyList<string> Patterns => patterns;
+
+    public int StoredKeys => _stored.Sum(d => d.Count);
+
+    private static Dictionary<byte[], Entry>[] NewCatalog(int n) =>
+        Enumerable.Range(0, n).Select(_ => new Dictionary<byte[], Entry>(ByteKeyComparer.Instance)).ToArray();
+
+    public bool IsDurable(ReadOnlySpan<byte> key)
+    {
+        foreach (var p in _patterns)
+        {
+            if (GlobPattern.IsMatch(p, key)) return true;
+        }
+        return false;
+    }
+
+    /// <summary>From <see cref="Engine.SignalModifiedKey"/>: the key changed.</summary>
+    public void MarkDirty(int db, ReadOnlySpan<byte> key)
+    {
+        if (!IsDurable(key)) return;
+        var set = _dirty[db];
+        if (!set.GetAlternateLookup<ReadOnlySpan<byte>>().Contains(key)) set.Add(key.ToArray());
+        _anyDirty = true;
+    }
+
+    /// <summary>
+    /// MISCONF: while the store fails, commands that may write a durable key are refused (as Redis refuses
+    /// writes when it cannot persist). Flushes and SWAPDB count as writing every key.
+    /// </summary>
+    public bool DeniesWrite(CommandDef cmd, CommandArgs args)
+    {
+        if (store.Failure is null || !cmd.Has(CommandFlags.Write)) return false;
+        if (cmd.FirstKey <= 0) return true;
+        int last = cmd.LastKey < 0 ? args.Count + cmd.LastKey : cmd.LastKey;
+        for (int i = cmd.FirstKey; i <= last && i < args.Count; i += Math.Max(1, cmd.Step))
+        {
+            if (IsDurable(args[i])) return true;
+        }
+        return false;
+    }
+
+    public string MisconfError => $"MISCONF Errors writing durable keys to the SQLite database ({store.Failure}). Commands that may modify durable keys are disabled. Check the server log for details.";
+
+    /// <summary>The unit of everything changed since the last call, handed to the store; null when nothing changed.</summary>
+    public Task? Commit()
+    {
+        BuildPending();
+        if (_ops.Count == 0) return null;
+        var unit = _ops;
+        _ops = [];
+        return store.Commit(unit);
+    }
+
+    public void BeforeFlush(int? db)
+    {
+        BuildPending();
+        for (int i = 0; i < _stored.Length; i++)
+        {
+            if (db is { } d && d != i) continue;
+            foreach (var e in _stored[i].Values) Untrack(e.Value);
+            _stored[i].Clear();
+        }
+        _ops.Add(db is { } only ? new DurableOp(DurableOpKind.FlushDb, 0, only) : new DurableOp(DurableOpKind.FlushAll, 0));
+    }
+
+    public void BeforeSwap(int a, int b)
+    {
+        BuildPending();
+        (_stored[a], _stored[b]) = (_stored[b], _stored[a]);
+        _ops.Add(new DurableOp(DurableOpKind.SwapDb, 0, a, Pos: b));
+    }
+
+    /// <summary>Puts loaded keys back into the databases (no events) and remembers them as stored.</summary>
+    public void Restore(List<DurableRecord> records)
+    {
+        foreach (var r in records)
+        {
+            var db = engine.Databases[r.Db];
+            var stored = db.Set(r.Key, r.Value);
+            if (r.ExpireAt >= 0) engine.SetExpire(db, stored, r.ExpireAt);
+            switch (r.Value)
+            {
+                case ListValue l:
+                    var changes = l.Durability ?? new ListChanges();
+                    changes.Id = r.Id;
+                    if (!changes.Renumbered) changes.Reset(l.HeadPosition, l.HeadPosition + l.Count - 1);
+                    l.Durability = changes;
+                    break;
+                case SortedSetValue z:
+                    z.Durability = new ZsetChanges(r.Id);
+                    break;
+            }
+            _stored[r.Db][stored] = new Entry(r.Id, r.Value, r.ExpireAt);
+            _nextId = Math.Max(_nextId, r.Id + 1);
+        }
+    }
+
+    private static void Untrack(object value)
+    {
+        if (value is ListValue l) l.Durability = null;
+        else if (value is SortedSetValue z) z.Durability = null;
+    }
+
+    private static bool IsContainer(object? v) => v is ListValue or SortedSetValue;
+
+    private void BuildPending()
+    {
+        if (!_anyDirty) return;
+        _anyDirty = false;
+        // Lists and sorted sets that are (still, or now) held by a dirty durable key: their rows can be kept.
+        var held = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        for (int d = 0; d < _dirty.Length; d++)
+        {
+            foreach (var key in _dirty[d])
+            {
+                if (engine.Databases[d].Get(key) is { } v && IsContainer(v)) held.Add(v);
+            }
+        }
+        // Phase 1: stored keys that no longer hold what the store has are deleted, or detached when their
+        // list or set moved to another durable name (RENAME, MOVE), so the rows follow it.
+        for (int d = 0; d < _dirty.Length; d++)
+        {
+            foreach (var key in _dirty[d])
+            {
+                if (!_stored[d].TryGetValue(key, out var e)) continue;
+                var v = engine.Databases[d].Get(key);
+                bool replaced = v is null || (IsContainer(e.Value) ? !ReferenceEquals(e.Value, v) : IsContainer(v));
+                if (!replaced) continue;
+                if (IsContainer(e.Value) && held.Contains(e.Value))
+                {
+                    _ops.Add(new DurableOp(DurableOpKind.DetachKey, e.Id));
+                }
+                else
+                {
+                    _ops.Add(new DurableOp(DurableOpKind.DeleteKey, e.Id));
+                    Untrack(e.Value);
+                }
+                _stored[d].Remove(key);
+            }
+        }
+        // Phase 2: write what each dirty key holds now.
+        for (int d = 0; d < _dirty.Length; d++)
+        {
+            var db = engine.Databases[d];
+            foreach (var key in _dirty[d])
+            {
+                var v = db.Get(key);
+                if (v is null) continue;
+                long expire = db.GetExpire(key);
+                _stored[d].TryGetValue(key, out var e);
+                long id = v switch
+                {
+                    ListValue l => Write(l, d, key, expire, e),
+                    SortedSetValue z => Write(z, d, key, expire, e),
+                    _ => WriteWhole(v, d, key, expire, e),
+                };
+                _stored[d][key] = new Entry(id, v, expire);
+            }
+            _dirty[d].Clear();
+        }
+    }
+
+    private long WriteWhole(object v, int db, byte[] key, long expire, Entry? e)
+    {
+        long id = e?.Id ?? _nextId++;
+        var (type, blob) = v switch
+        {
+            byte[] s => (DurableType.String, s),
+            HashValue h => (DurableType.Hash, DurableBlob.Encode(h)),
+            SetValue s => (DurableType.Set, DurableBlob.Encode(s)),
+            _ => throw new InvalidOperationException("unknown value type"),
+        };
+        _ops.Add(new DurableOp(DurableOpKind.PutKey, id, db, key, type, expire, blob));
+        return id;
+    }
+
+    private long Write(ListValue l, int db, byte[] key, long expire, Entry? e)
+    {
+        long low = l.HeadPosition, high = l.HeadPosition + l.Count - 1;
+        var c = l.Durability;
+        if (c is null)
+        {
+            c = l.Durability = new ListChanges { Id = _nextId++ };
+            c.Renumbered = true;
+        }
+        if (e is null || e.ExpireAt != expire || !ReferenceEquals(e.Value, l))
+        {
+            _ops.Add(new DurableOp(DurableOpKind.PutKey, c.Id, db, key, DurableType.List, expire));
+        }
+        if (c.Renumbered)
+        {
+            _ops.Add(new DurableOp(DurableOpKind.ListDeleteAll, c.Id));
+            for (int i = 0; i < l.Count; i++) _ops.Add(new DurableOp(DurableOpKind.ListPut, c.Id, Pos: low + i, Value: l[i]));
+        }
+        else
+        {
+            if (c.StoredLow <= c.StoredHigh)
+            {
+                if (c.StoredLow < low) _ops.Add(new DurableOp(DurableOpKind.ListDeleteBelow, c.Id, Pos: low));
+                if (c.StoredHigh > high) _ops.Add(new DurableOp(DurableOpKind.ListDeleteAbove, c.Id, Pos: high));
+            }
+            for (long p = low; p <= Math.Min(c.HeadWrittenMax, high); p++) Put(l, c.Id, p);
+            for (long p = Math.Max(c.TailWrittenMin, low); p <= high; p++) Put(l, c.Id, p);
+            foreach (long p in c.Overwritten)
+            {
+                if (p >= low && p <= high) Put(l, c.Id, p);
+            }
+        }
+        c.Reset(low, high);
+        return c.Id;
+    }
+
+    private void Put(ListValue l, long id, long pos) =>
+        _ops.Add(new DurableOp(DurableOpKind.ListPut, id, Pos: pos, Value: l[(int)(pos - l.HeadPosition)]));
+
+    private long Write(SortedSetValue z, int db, byte[] key, long expire, Entry? e)
+    {
+        var c = z.Durability;
+        bool fresh = c is null;
+        c ??= z.Durability = new ZsetChanges(_nextId++);
+        if (fresh || e is null || e.ExpireAt != expire || !ReferenceEquals(e.Value, z))
+        {
+            _ops.Add(new DurableOp(DurableOpKind.PutKey, c.Id, db, key, DurableType.Zset, expire));
+        }
+        if (fresh)
+        {
+            _ops.Add(new DurableOp(DurableOpKind.ZsetDeleteAll, c.Id));
+            for (var n = z.List.First; n != null; n = n.Next) _ops.Add(new DurableOp(DurableOpKind.ZsetPut, c.Id, Value: n.Member, Score: n.Score));
+        }
+        else
+        {
+            foreach (var m in c.Members)
+            {
+                _ops.Add(z.TryGetScore(m, out double score)
+                    ? new DurableOp(DurableOpKind.ZsetPut, c.Id, Value: m, Score: score)
+                    : new DurableOp(DurableOpKind.ZsetDelete, c.Id, Value: m));
+            }
+        }
+        c.Members.Clear();
+        return c.Id;
+    }
+}

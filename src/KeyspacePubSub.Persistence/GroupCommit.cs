@@ -1,0 +1,202 @@
+using System.Diagnostics;
+using KeyspacePubSub.Engine.Persistence;
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace KeyspacePubSub.Persistence;
+
+/// <summary>
+/// The writer thread: every unit queued while the previous transaction was committing goes into the next one
+/// (group commit), in queue order, so concurrent clients share one fsync and each client's units stay in order.
+/// A unit is acknowledged only when its transaction has committed. A failed transaction is rolled back whole,
+/// its units fail (their clients get no reply) and stay queued, retried every second until the disk recovers.
+/// </summary>
+public sealed partial class SqliteStore
+{
+    private sealed record Unit(List<DurableOp> Ops, TaskCompletionSource Done);
+
+    private readonly object _queueLock = new();
+    private List<Unit> _queue = [];
+    private Thread? _writer;
+    private bool _stopping;
+    private long _commits, _unitsCommitted, _lastCommitUnix, _failedCommits;
+    private readonly Dictionary<DurableOpKind, SqliteCommand> _statements = [];
+
+    private int PendingUnits
+    {
+        get { lock (_queueLock) return _queue.Count; }
+    }
+
+    private void StartWriter()
+    {
+        foreach (var (kind, sql) in new[]
+        {
+            (DurableOpKind.PutKey, Schema.PutKey), (DurableOpKind.DeleteKey, Schema.DeleteKey), (DurableOpKind.DetachKey, Schema.DetachKey),
+            (DurableOpKind.ListPut, Schema.ListPut), (DurableOpKind.ListDeleteBelow, Schema.ListDeleteBelow), (DurableOpKind.ListDeleteAbove, Schema.ListDeleteAbove),
+            (DurableOpKind.ListDeleteAll, Schema.ListDeleteAll), (DurableOpKind.ZsetPut, Schema.ZsetPut), (DurableOpKind.ZsetDelete, Schema.ZsetDelete),
+            (DurableOpKind.ZsetDeleteAll, Schema.ZsetDeleteAll), (DurableOpKind.FlushDb, Schema.FlushDb), (DurableOpKind.FlushAll, Schema.FlushAll),
+            (DurableOpKind.SwapDb, Schema.SwapDb),
+        })
+        {
+            var cmd = _db!.CreateCommand();
+            cmd.CommandText = sql;
+            foreach (var p in new[] { "$id", "$db", "$key", "$type", "$exp", "$value", "$pos", "$score" })
+            {
+                if (sql.Contains(p, StringComparison.Ordinal)) cmd.Parameters.Add(new SqliteParameter(p, null));
+            }
+            _statements[kind] = cmd;
+        }
+        _writer = new Thread(WriterLoop) { IsBackground = true, Name = "sqlite-commit" };
+        _writer.Start();
+    }
+
+    /// <inheritdoc />
+    public Task Commit(List<DurableOp> ops)
+    {
+        if (_db is null) return Task.CompletedTask; // never opened: nothing durable exists, writes are refused
+        var unit = new Unit(ops, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        lock (_queueLock)
+        {
+            _queue.Add(unit);
+            if (_queue.Count == 1) Monitor.Pulse(_queueLock);
+        }
+        return unit.Done.Task;
+    }
+
+    private void WriterLoop()
+    {
+        var lastSync = Stopwatch.StartNew();
+        bool unsynced = false;
+        while (true)
+        {
+            List<Unit> group;
+            lock (_queueLock)
+            {
+                while (_queue.Count == 0 && !_stopping)
+                {
+                    if (!Monitor.Wait(_queueLock, 1000)) break;
+                }
+                if (_queue.Count == 0 && _stopping) return;
+                group = _queue;
+                _queue = [];
+            }
+            if (group.Count > 0 && !Apply(group))
+            {
+                lock (_queueLock)
+                {
+                    group.AddRange(_queue);
+                    _queue = group;
+                    if (_stopping) return;
+                }
+                Thread.Sleep(1000);
+                continue;
+            }
+            unsynced |= group.Count > 0;
+            // everysec: synchronous=NORMAL leaves commits in the WAL unsynced; a checkpoint syncs it.
+            if (Fsync == FsyncPolicy.Everysec && unsynced && lastSync.ElapsedMilliseconds >= 1000)
+            {
+                TrySync();
+                unsynced = false;
+                lastSync.Restart();
+            }
+        }
+    }
+
+    private void TrySync()
+    {
+        try
+        {
+            Exec("PRAGMA wal_checkpoint(PASSIVE)");
+        }
+        catch (SqliteException ex)
+        {
+            Fail(ex);
+        }
+    }
+
+    private bool Apply(List<Unit> group)
+    {
+        try
+        {
+            Exec("BEGIN IMMEDIATE");
+            foreach (var unit in group)
+            {
+                foreach (var op in unit.Ops) Run(op);
+            }
+            Exec("COMMIT");
+        }
+        catch (SqliteException ex)
+        {
+            try
+            {
+                Exec("ROLLBACK");
+            }
+            catch (SqliteException)
+            {
+                // No transaction left to roll back (SQLite already did).
+            }
+            Fail(ex);
+            Interlocked.Increment(ref _failedCommits);
+            foreach (var u in group) u.Done.TrySetException(new IOException(_failure));
+            return false;
+        }
+        if (_failure != null)
+        {
+            _logger.LogWarning("Persistence: commits to {Path} succeed again; durable keys are writable", Path);
+            _failure = null;
+        }
+        Interlocked.Increment(ref _commits);
+        Interlocked.Add(ref _unitsCommitted, group.Count);
+        Interlocked.Exchange(ref _lastCommitUnix, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        foreach (var u in group) u.Done.TrySetResult();
+        return true;
+    }
+
+    private void Fail(SqliteException ex)
+    {
+        string reason = Describe(ex);
+        if (_failure != reason) _logger.LogError("Persistence: commit to {Path} failed: {Reason}. Writes to durable keys are refused (MISCONF) until it succeeds; retrying every second.", Path, reason);
+        _failure = reason;
+    }
+
+    private void Run(DurableOp op)
+    {
+        var cmd = _statements[op.Kind];
+        foreach (SqliteParameter p in cmd.Parameters)
+        {
+            p.Value = p.ParameterName switch
+            {
+                "$id" => op.Id,
+                "$db" => op.Db,
+                "$key" => (object?)op.Key ?? DBNull.Value,
+                "$type" => (int)op.Type,
+                "$exp" => op.ExpireAt >= 0 ? op.ExpireAt : DBNull.Value,
+                "$value" => (object?)op.Value ?? DBNull.Value,
+                "$pos" => op.Pos,
+                _ => op.Score,
+            };
+        }
+        cmd.ExecuteNonQuery();
+    }
+
+    public void Dispose()
+    {
+        lock (_queueLock)
+        {
+            _stopping = true;
+            Monitor.PulseAll(_queueLock);
+        }
+        _writer?.Join(10000);
+        if (_db is null) return;
+        try
+        {
+            Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+        }
+        catch (SqliteException)
+        {
+            // The WAL is replayed on the next open.
+        }
+        foreach (var cmd in _statements.Values) cmd.Dispose();
+        _db.Dispose();
+    }
+}

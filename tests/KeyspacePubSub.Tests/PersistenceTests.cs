@@ -1,0 +1,180 @@
+using FluentAssertions;
+using KeyspacePubSub.Persistence;
+using KeyspacePubSub.Testing;
+using Xunit;
+
+namespace KeyspacePubSub.Tests;
+
+/// <summary>
+/// The durable room backlog: what a client saw before a clean restart is what it sees after, for durable keys
+/// of every type; non-durable keys are gone; a store that cannot be used refuses durable writes with MISCONF.
+/// </summary>
+public sealed class PersistenceTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("kps-persist-").FullName;
+
+    private PersistenceOptions Options(FsyncPolicy fsync = FsyncPolicy.Always) =>
+        new() { Enabled = true, Path = Path.Combine(_dir, "store.db"), KeyPatterns = ["room:*:backlog", "durable:*"], Fsync = fsync };
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private static readonly string[] Keys = ["room:a:backlog", "room:b:backlog", "durable:x", "durable:y", "plain"];
+
+    /// <summary>Everything a client can observe about the durable keys of databases 0–2 (TTLs as present/absent).</summary>
+    private static string Snapshot(RawClient c)
+    {
+        var sb = new System.Text.StringBuilder();
+        for (int db = 0; db < 3; db++)
+        {
+            c.Call("SELECT", db.ToString());
+            foreach (var k in Keys.Where(k => k != "plain"))
+            {
+                string type = c.Call("TYPE", k);
+                sb.Append($"{db} {k} {type.Trim()} ttl:{(c.Call("PTTL", k).StartsWith(":-") ? "none" : "set")} ");
+                sb.Append(type switch
+                {
+                    "+list\r\n" => c.Call("LRANGE", k, "0", "-1"),
+                    "+zset\r\n" => c.Call("ZRANGE", k, "0", "-1", "WITHSCORES"),
+                    "+string\r\n" => c.Call("GET", k),
+                    "+hash\r\n" => c.Call("HGETALL", k),
+                    "+set\r\n" => c.Call("SMEMBERS", k),
+                    _ => "",
+                });
+                sb.Append('\n');
+            }
+        }
+        c.Call("SELECT", "0");
+        return sb.ToString();
+    }
+
+    [Fact]
+    public async Task Restart_KeepsDurableKeysWithOrderAndTtl_AndDropsTheRest()
+    {
+        string before;
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            for (int i = 0; i < 20; i++)
+            {
+                c.Send("MULTI");
+                c.Send("LPUSH", "room:a:backlog", $"msg{i}");
+                c.Send("PUBLISH", "room:a", $"msg{i}");
+                c.Send("EXEC");
+                c.Read(4).Should().EndWith("*2\r\n:" + (i + 1) + "\r\n:0\r\n");
+            }
+            c.Call("LTRIM", "room:a:backlog", "0", "14").Should().Be("+OK\r\n");
+            c.Call("RPOP", "room:a:backlog").Should().Be("$4\r\nmsg5\r\n");
+            c.Call("LSET", "room:a:backlog", "2", "edited").Should().Be("+OK\r\n");
+            c.Call("LINSERT", "room:a:backlog", "BEFORE", "edited", "inserted").Should().Be(":15\r\n");
+            c.Call("ZADD", "durable:x", "1700000000", "a", "1700000005", "b", "1700000010", "c").Should().Be(":3\r\n");
+            c.Call("ZREMRANGEBYSCORE", "durable:x", "-inf", "1700000004").Should().Be(":1\r\n");
+            c.Call("SET", "durable:y", "value", "EX", "1000").Should().Be("+OK\r\n");
+            c.Call("HSET", "room:b:backlog", "f", "v", "g", "w").Should().Be(":2\r\n");
+            c.Call("SET", "plain", "gone after restart").Should().Be("+OK\r\n");
+            before = Snapshot(c);
+            c.Call("INFO", "persistence").Should().Contain("durable_enabled:1").And.Contain("durable_status:ok").And.Contain("durable_keys:4");
+        }
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            Snapshot(c).Should().Be(before);
+            c.Call("LRANGE", "room:a:backlog", "0", "2").Should().Be("*3\r\n$5\r\nmsg19\r\n$5\r\nmsg18\r\n$8\r\ninserted\r\n");
+            c.Call("EXISTS", "plain").Should().Be(":0\r\n");
+            long ttl = long.Parse(c.Call("TTL", "durable:y")[1..^2]);
+            ttl.Should().BeInRange(990, 1000);
+            c.Call("INFO", "persistence").Should().Contain("durable_loaded_keys:4");
+        }
+    }
+
+    /// <summary>
+    /// Random writes over durable and plain keys of every type, renames and moves between names and
+    /// databases, flushes, SWAPDB, expiry: after each of several restarts the durable state must be exactly
+    /// what it was.
+    /// </summary>
+    [Fact]
+    public async Task RandomWrites_SurviveRestarts()
+    {
+        var rng = new Random(42);
+        string? expected = null;
+        for (int round = 0; round < 4; round++)
+        {
+            await using var s = await InProcessServer.StartAsync(Options(FsyncPolicy.Everysec));
+            using var c = new RawClient(s.Port);
+            if (expected != null) Snapshot(c).Should().Be(expected, $"restart {round} must restore what the last run saw");
+            for (int i = 0; i < 250; i++)
+            {
+                string k = Keys[rng.Next(Keys.Length)], k2 = Keys[rng.Next(Keys.Length)], v = $"v{rng.Next(50)}";
+                string[] cmd = rng.Next(24) switch
+                {
+                    0 => ["LPUSH", k, v, v + "b"],
+                    1 => ["RPUSH", k, v],
+                    2 => ["LPOP", k],
+                    3 => ["RPOP", k, "2"],
+                    4 => ["LSET", k, "0", v],
+                    5 => ["LTRIM", k, "1", "-2"],
+                    6 => ["LINSERT", k, "AFTER", "v1", v],
+                    7 => ["LREM", k, "0", v],
+                    8 => ["ZADD", k, rng.Next(10).ToString(), v],
+                    9 => ["ZREM", k, v],
+                    10 => ["ZREMRANGEBYSCORE", k, "0", rng.Next(5).ToString()],
+                    11 => ["ZPOPMIN", k],
+                    12 => ["SET", k, v],
+                    13 => ["HSET", k, v, v],
+                    14 => ["SADD", k, v],
+                    15 => ["DEL", k],
+                    16 => ["RENAME", k, k2],
+                    17 => ["EXPIRE", k, "1000"],
+                    18 => ["PERSIST", k],
+                    19 => ["MOVE", k, rng.Next(3).ToString()],
+                    20 => ["SELECT", rng.Next(3).ToString()],
+                    21 => rng.Next(8) == 0 ? ["SWAPDB", "0", rng.Next(1, 3).ToString()] : ["LMOVE", k, k2, "LEFT", "RIGHT"],
+                    22 => rng.Next(10) == 0 ? ["FLUSHDB"] : ["PEXPIRE", k, "1"],
+                    _ => ["COPY", k, k2],
+                };
+                if (rng.Next(6) == 0)
+                {
+                    c.Send("MULTI");
+                    c.Send(cmd);
+                    c.Send("RPUSH", "room:a:backlog", "in-exec");
+                    c.Send("EXEC");
+                    c.Read(4);
+                }
+                else
+                {
+                    c.Call(cmd);
+                }
+            }
+            c.Call("SELECT", "0");
+            Thread.Sleep(20); // let the keys given 1 ms TTLs expire (and be deleted from the store)
+            expected = Snapshot(c);
+            expected.Should().Contain("room:a:backlog +list"); // the run did reach durable lists
+        }
+    }
+
+    [Fact]
+    public async Task SecondServerOnTheSameFile_RefusesDurableWritesWithMisconf()
+    {
+        await using var first = await InProcessServer.StartAsync(Options());
+        using (var c = new RawClient(first.Port)) c.Call("RPUSH", "room:a:backlog", "x").Should().Be(":1\r\n");
+        await using var second = await InProcessServer.StartAsync(Options());
+        using var c2 = new RawClient(second.Port);
+        c2.Call("RPUSH", "room:a:backlog", "y").Should().StartWith("-MISCONF Errors writing durable keys to the SQLite database (SQLite Error 5: 'database is locked'.");
+        c2.Call("SET", "plain", "ok").Should().Be("+OK\r\n", "keys that are not durable are not affected");
+        c2.Call("GET", "plain").Should().Be("$2\r\nok\r\n");
+        c2.Call("MULTI").Should().Be("+OK\r\n");
+        c2.Call("LPUSH", "room:b:backlog", "z").Should().StartWith("-MISCONF");
+        c2.Call("EXEC").Should().Be("-EXECABORT Transaction discarded because of previous errors.\r\n");
+        c2.Call("INFO", "persistence").Should().Contain("durable_status:err").And.Contain("database is locked");
+    }
+
+    [Fact]
+    public async Task CorruptFile_IsReportedAndDurableWritesAreRefused()
+    {
+        var o = Options();
+        File.WriteAllBytes(o.Path, Enumerable.Range(0, 8192).Select(i => (byte)(i * 7)).ToArray());
+        await using var s = await InProcessServer.StartAsync(o);
+        using var c = new RawClient(s.Port);
+        c.Call("LPUSH", "room:a:backlog", "x").Should().StartWith("-MISCONF").And.Contain("file is not a database");
+        c.Call("LRANGE", "room:a:backlog", "0", "-1").Should().Be("*0\r\n");
+    }
+}
