@@ -11,6 +11,18 @@ public sealed class NodeFactAttribute : FactAttribute
     public NodeFactAttribute() => Skip = NodeClientTests.SkipReason;
 }
 
+/// <summary>A [Fact] skipped where Debian's python3-redis is missing (never under CI).</summary>
+public sealed class PythonRedisFactAttribute : FactAttribute
+{
+    public PythonRedisFactAttribute()
+    {
+        if (!File.Exists("/usr/lib/python3/dist-packages/redis/__init__.py") && Environment.GetEnvironmentVariable("CI") != "true")
+        {
+            Skip = "python3-redis is not installed (apt-get install -y python3-redis)";
+        }
+    }
+}
+
 /// <summary>Real Node.js clients (ioredis, node-redis) run unchanged against the server started in-process.</summary>
 public class NodeClientTests
 {
@@ -74,4 +86,52 @@ public class NodeClientTests
         exit.Should().Be(0, output);
         output.Should().Contain("# fail 0").And.Contain("# pass 4");
     }
+}
+
+/// <summary>
+/// The chat backlog recipe from real clients (ioredis multi(), redis-py pipeline(transaction=True)) with
+/// persistence on: what they recorded is still there after a restart.
+/// </summary>
+public sealed class BacklogClientTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("kps-clients-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private KeyspacePubSub.Persistence.PersistenceOptions Options => new() { Enabled = true, Path = Path.Combine(_dir, "b.db"), Fsync = KeyspacePubSub.Persistence.FsyncPolicy.Always };
+
+    private static async Task<(int Exit, string Output)> RunAsync(string file, int port, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { WorkingDirectory = NodeClientTests.ClientsDir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment["REDIS_PORT"] = port.ToString();
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await p.WaitForExitAsync(cts.Token);
+        return (p.ExitCode, await stdout + await stderr);
+    }
+
+    private async Task RecordThenRestart(string program, string script, string marker, string prefix)
+    {
+        await using (var server = await InProcessServer.StartAsync(Options))
+        {
+            var (exit, output) = await RunAsync(program, server.Port, script);
+            exit.Should().Be(0, output);
+            output.Should().Contain(marker);
+        }
+        await using (var server = await InProcessServer.StartAsync(Options))
+        {
+            using var c = new RawClient(server.Port);
+            c.Call("LLEN", "room:chatty:backlog").Should().Be(prefix == "redis-py" ? ":51\r\n" : ":50\r\n");
+            c.Call("LINDEX", "room:chatty:backlog", "-1").Should().Be($"${prefix.Length + 2}\r\n{prefix} 0\r\n");
+        }
+    }
+
+    [NodeFact]
+    public Task IoredisMulti_RecordsTheBacklogDurably() => RecordThenRestart("node", "ioredis-backlog.js", "ioredis backlog ok", "ioredis");
+
+    [PythonRedisFact]
+    public Task RedisPyTransaction_RecordsTheBacklogDurably() => RecordThenRestart("/usr/bin/python3", "redis_py_backlog.py", "redis-py backlog ok", "redis-py");
 }
