@@ -3,11 +3,11 @@ using KeyspacePubSub.Benchmark;
 
 // Side-by-side benchmark: starts real redis-server and our server (each its own process, so CPU and
 // RSS come from /proc), runs every scenario against both in alternation and prints ratios (ours / redis).
-//   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,patterns,rss,kv,notify,keymem,expiry]
+//   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,patterns,rss,kv,notify,keymem,backlog,expiry]
 //   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- --target 127.0.0.1:6379   (one server, no ratios)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick");
-string only = ArgValue("--only") ?? "ping,fanout,patterns,rss,kv,notify,keymem,expiry";
+string only = ArgValue("--only") ?? "ping,fanout,patterns,rss,kv,notify,keymem,backlog,expiry";
 string? target = ArgValue("--target");
 var duration = TimeSpan.FromSeconds(quick ? 1.5 : 3);
 
@@ -125,6 +125,28 @@ try
         }
         Row("RSS per key", mem.ToDictionary(kv => kv.Key, kv => kv.Value.PerKey), "F0");
         Row("RSS per TTL added", mem.ToDictionary(kv => kv.Key, kv => kv.Value.PerTtl), "F0");
+        Console.WriteLine();
+    }
+
+    if (only.Contains("backlog") && target is null)
+    {
+        Header("Backlog EXECs/s (MULTI, LPUSH 200 B, PUBLISH, EXEC); redis: appendonly yes", "EXEC/s");
+        foreach (string fsync in new[] { "always", "everysec" })
+        {
+            foreach (int clients in new[] { 1, 10, 50 })
+            {
+                var r = new Dictionary<string, double>();
+                foreach (string name in new[] { "redis", "ours" })
+                {
+                    string dir = Directory.CreateTempSubdirectory("kps-backlog-").FullName;
+                    using (var s = BacklogBench.Start(name, fsync, dir)) r[name] = BacklogBench.TransactionsPerSec(s, clients, duration);
+                    Directory.Delete(dir, recursive: true);
+                }
+                Row($"fsync {fsync}, {clients} client(s)", r, "N0");
+            }
+        }
+        int entries = quick ? 200_000 : 1_000_000;
+        Row($"restart with {entries:N0} backlog entries (s to first reply)", new[] { "redis", "ours" }.ToDictionary(n => n, n => BacklogBench.RestartSeconds(n, entries)), "F2");
         Console.WriteLine();
     }
 

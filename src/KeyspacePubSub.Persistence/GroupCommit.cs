@@ -21,6 +21,7 @@ public sealed partial class SqliteStore
     private bool _stopping;
     private long _commits, _unitsCommitted, _lastCommitUnix, _failedCommits;
     private readonly Dictionary<DurableOpKind, SqliteCommand> _statements = [];
+    private readonly Dictionary<string, SqliteCommand> _control = []; // prepared once: BEGIN and COMMIT run per group
 
     private int PendingUnits
     {
@@ -45,6 +46,13 @@ public sealed partial class SqliteStore
                 if (sql.Contains(p, StringComparison.Ordinal)) cmd.Parameters.Add(new SqliteParameter(p, null));
             }
             _statements[kind] = cmd;
+        }
+        foreach (var (name, sql) in new[] { ("begin", "BEGIN IMMEDIATE"), ("commit", "COMMIT") })
+        {
+            var cmd = _db!.CreateCommand();
+            cmd.CommandText = sql;
+            cmd.Prepare();
+            _control[name] = cmd;
         }
         _writer = new Thread(WriterLoop) { IsBackground = true, Name = "sqlite-commit" };
         _writer.Start();
@@ -118,12 +126,12 @@ public sealed partial class SqliteStore
     {
         try
         {
-            Exec("BEGIN IMMEDIATE");
+            _control["begin"].ExecuteNonQuery();
             foreach (var unit in group)
             {
                 foreach (var op in unit.Ops) Run(op);
             }
-            Exec("COMMIT");
+            _control["commit"].ExecuteNonQuery();
         }
         catch (SqliteException ex)
         {
@@ -196,7 +204,7 @@ public sealed partial class SqliteStore
         {
             // The WAL is replayed on the next open.
         }
-        foreach (var cmd in _statements.Values) cmd.Dispose();
+        foreach (var cmd in _statements.Values.Concat(_control.Values)) cmd.Dispose();
         _db.Dispose();
     }
 }

@@ -1,0 +1,76 @@
+using System.Diagnostics;
+
+namespace KeyspacePubSub.Benchmark;
+
+/// <summary>
+/// The chat backlog recipe at equal durability: MULTI / LPUSH room:X:backlog / PUBLISH room:X / EXEC with
+/// 200-byte messages from N clients, against our server with the SQLite backlog and redis-server with the AOF,
+/// both at fsync "always" or "everysec". Also the restart time with 1M backlog entries.
+/// </summary>
+public static class BacklogBench
+{
+    public static ServerUnderTest Start(string name, string fsync, string dir) => name == "redis"
+        ? ServerUnderTest.StartRedis("--appendonly", "yes", "--appendfsync", fsync, "--dir", dir)
+        : ServerUnderTest.StartOurs("--Persistence:Enabled=true", $"--Persistence:Path={Path.Combine(dir, "backlog.db")}", $"--Persistence:Fsync={fsync}");
+
+    public static double TransactionsPerSec(ServerUnderTest server, int clients, TimeSpan duration)
+    {
+        var message = new string('m', 200);
+        long done = 0;
+        var stop = DateTime.UtcNow + duration;
+        var threads = Enumerable.Range(0, clients).Select(id => new Thread(() =>
+        {
+            using var c = new BenchConnection(server);
+            var tx = BenchConnection.Command("MULTI")
+                .Concat(BenchConnection.Command("LPUSH", $"room:r{id % 10}:backlog", message))
+                .Concat(BenchConnection.Command("PUBLISH", $"room:r{id % 10}", message))
+                .Concat(BenchConnection.Command("EXEC")).ToArray();
+            while (DateTime.UtcNow < stop)
+            {
+                c.Send(tx);
+                c.ReadFrames(4);
+                Interlocked.Increment(ref done);
+            }
+        })).ToList();
+        var sw = Stopwatch.StartNew();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => t.Join());
+        return done / sw.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Loads <paramref name="entries"/> backlog entries, stops the server, and times a restart to its first PONG.</summary>
+    public static double RestartSeconds(string name, int entries)
+    {
+        string dir = Directory.CreateTempSubdirectory("kps-restart-").FullName;
+        try
+        {
+            using (var s = Start(name, "everysec", dir))
+            {
+                using var c = new BenchConnection(s);
+                const int perCommand = 1000;
+                for (int i = 0; i < entries; i += perCommand)
+                {
+                    var args = new List<object> { "LPUSH", $"room:big{i % 7}:backlog" };
+                    for (int j = 0; j < perCommand; j++) args.Add($"message {i + j} {new string('x', 40)}");
+                    c.Send(BenchConnection.Command([.. args]));
+                    c.ReadFrames(1);
+                }
+                c.Send(BenchConnection.Command("SHUTDOWN"));
+                Thread.Sleep(2000);
+            }
+            var sw = Stopwatch.StartNew();
+            using var again = Start(name, "everysec", dir);
+            while (true)
+            {
+                using var c = new BenchConnection(again);
+                c.Send(BenchConnection.Command("LLEN", "room:big0:backlog"));
+                c.ReadFrames(1);
+                return sw.Elapsed.TotalSeconds;
+            }
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
