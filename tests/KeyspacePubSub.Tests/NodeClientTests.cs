@@ -41,9 +41,12 @@ public class NodeClientTests
             ? null
             : "tests/clients/node_modules is missing (cd tests/clients && npm ci)";
 
-    private static async Task<(int Exit, string Output)> RunNodeAsync(int port, params string[] args)
+    private static Task<(int Exit, string Output)> RunNodeAsync(int port, params string[] args) => RunAsync("node", port, args);
+
+    /// <summary>Runs a client program in tests/clients with REDIS_PORT set; its exit code and all its output.</summary>
+    public static async Task<(int Exit, string Output)> RunAsync(string program, int port, params string[] args)
     {
-        var psi = new ProcessStartInfo("node")
+        var psi = new ProcessStartInfo(program)
         {
             WorkingDirectory = ClientsDir,
             RedirectStandardOutput = true,
@@ -100,24 +103,11 @@ public sealed class BacklogClientTests : IDisposable
 
     private KeyspacePubSub.Persistence.PersistenceOptions Options => new() { Enabled = true, Path = Path.Combine(_dir, "b.db"), Fsync = KeyspacePubSub.Persistence.FsyncPolicy.Always };
 
-    private static async Task<(int Exit, string Output)> RunAsync(string file, int port, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { WorkingDirectory = NodeClientTests.ClientsDir, RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        psi.Environment["REDIS_PORT"] = port.ToString();
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await p.WaitForExitAsync(cts.Token);
-        return (p.ExitCode, await stdout + await stderr);
-    }
-
     private async Task RecordThenRestart(string program, string script, string marker, string prefix)
     {
         await using (var server = await InProcessServer.StartAsync(Options))
         {
-            var (exit, output) = await RunAsync(program, server.Port, script);
+            var (exit, output) = await NodeClientTests.RunAsync(program, server.Port, script);
             exit.Should().Be(0, output);
             output.Should().Contain(marker);
         }
