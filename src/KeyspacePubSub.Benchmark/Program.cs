@@ -128,10 +128,16 @@ try
         Console.WriteLine();
     }
 
-    if (only.Contains("backlog") && target is null)
+    if (only.Contains("backlog") && target != null)
+    {
+        Header("Backlog EXECs/s (MULTI, LPUSH 200 B, PUBLISH, EXEC), as the target is configured", "EXEC/s");
+        foreach (int clients in new[] { 1, 10, 50 }) Row($"{clients} client(s)", new() { ["target"] = BacklogBench.TransactionsPerSec(servers[0], clients, duration) }, "N0");
+        Console.WriteLine();
+    }
+    else if (only.Contains("backlog"))
     {
         Header("Backlog EXECs/s (MULTI, LPUSH 200 B, PUBLISH, EXEC); redis: appendonly yes", "EXEC/s");
-        foreach (string fsync in new[] { "always", "everysec" })
+        foreach (string fsync in (ArgValue("--fsync") ?? "always,everysec").Split(','))
         {
             foreach (int clients in new[] { 1, 10, 50 })
             {

@@ -48,10 +48,19 @@ public sealed partial class Engine : IPushSink
     /// Hands everything durable the last commands changed to the store as one unit; the caller sends their
     /// replies only when the returned task completes. Null when nothing durable changed. Caller holds the gate.
     /// </summary>
-    public Task? CommitDurable() => Durable?.Commit();
+    /// <summary>Queues the batch's durable changes; the caller then calls <see cref="IDurableStore.Drive"/> out of the gate.</summary>
+    public Task? CommitDurable() => Durable?.Commit(willDrive: true);
     public ServerStats Stats { get; } = new();
     public CommandTable Commands { get; }
-    public string RunId { get; } = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(20)).ToLowerInvariant();
+    // Not a secret: Random.Shared keeps OpenSSL (several MB of RSS) out of a server that never needs it.
+    public string RunId { get; } = Convert.ToHexString(RandomBytes(20)).ToLowerInvariant();
+
+    private static byte[] RandomBytes(int n)
+    {
+        var b = new byte[n];
+        Random.Shared.NextBytes(b);
+        return b;
+    }
 
     /// <summary>The JSON configuration file CONFIG REWRITE updates; null when started without one.</summary>
     public string? ConfigFilePath { get; set; }

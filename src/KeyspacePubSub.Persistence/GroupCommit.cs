@@ -6,10 +6,12 @@ using Microsoft.Extensions.Logging;
 namespace KeyspacePubSub.Persistence;
 
 /// <summary>
-/// The writer thread: every unit queued while the previous transaction was committing goes into the next one
-/// (group commit), in queue order, so concurrent clients share one fsync and each client's units stay in order.
-/// A unit is acknowledged only when its transaction has committed. A failed transaction is rolled back whole,
-/// its units fail (their clients get no reply) and stay queued, retried every second until the disk recovers.
+/// Group commit, leader style: a client whose batch queued a unit drives the commit itself, on its own thread,
+/// taking every unit queued so far into one transaction (no thread hand-off when the store is idle). Units that
+/// arrive while a commit runs are taken together by the writer thread (group commit under load), in queue
+/// order, so concurrent clients share one fsync and each client's units stay in order. A unit is acknowledged
+/// only when its transaction has committed. A failed transaction is rolled back whole, its units fail (their
+/// clients get no reply) and stay queued, retried every second by the writer until the disk recovers.
 /// </summary>
 public sealed partial class SqliteStore
 {
@@ -19,6 +21,8 @@ public sealed partial class SqliteStore
     private List<Unit> _queue = [];
     private Thread? _writer;
     private bool _stopping;
+    private bool _committing; // one thread at a time uses the connection: a driving client or the writer
+    private bool _unsynced;
     private long _commits, _unitsCommitted, _lastCommitUnix, _failedCommits;
     private readonly Dictionary<DurableOpKind, SqliteCommand> _statements = [];
     private readonly Dictionary<string, SqliteCommand> _control = []; // prepared once: BEGIN and COMMIT run per group
@@ -33,15 +37,14 @@ public sealed partial class SqliteStore
         foreach (var (kind, sql) in new[]
         {
             (DurableOpKind.PutKey, Schema.PutKey), (DurableOpKind.DeleteKey, Schema.DeleteKey), (DurableOpKind.DetachKey, Schema.DetachKey),
-            (DurableOpKind.ListPut, Schema.ListPut), (DurableOpKind.ListDeleteBelow, Schema.ListDeleteBelow), (DurableOpKind.ListDeleteAbove, Schema.ListDeleteAbove),
-            (DurableOpKind.ListDeleteAll, Schema.ListDeleteAll), (DurableOpKind.ZsetPut, Schema.ZsetPut), (DurableOpKind.ZsetDelete, Schema.ZsetDelete),
+            (DurableOpKind.ListPut, Schema.ListPut), (DurableOpKind.ListDelete, Schema.ListDelete), (DurableOpKind.ZsetPut, Schema.ZsetPut), (DurableOpKind.ZsetDelete, Schema.ZsetDelete),
             (DurableOpKind.ZsetDeleteAll, Schema.ZsetDeleteAll), (DurableOpKind.FlushDb, Schema.FlushDb), (DurableOpKind.FlushAll, Schema.FlushAll),
             (DurableOpKind.SwapDb, Schema.SwapDb),
         })
         {
             var cmd = _db!.CreateCommand();
             cmd.CommandText = sql;
-            foreach (var p in new[] { "$id", "$db", "$key", "$type", "$exp", "$value", "$pos", "$score" })
+            foreach (var p in new[] { "$id", "$db", "$key", "$type", "$exp", "$value", "$pos", "$score", "$seq" })
             {
                 if (sql.Contains(p, StringComparison.Ordinal)) cmd.Parameters.Add(new SqliteParameter(p, null));
             }
@@ -59,54 +62,87 @@ public sealed partial class SqliteStore
     }
 
     /// <inheritdoc />
-    public Task Commit(List<DurableOp> ops)
+    public Task Commit(List<DurableOp> ops, bool willDrive)
     {
         if (_db is null) return Task.CompletedTask; // never opened: nothing durable exists, writes are refused
         var unit = new Unit(ops, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         lock (_queueLock)
         {
             _queue.Add(unit);
-            if (_queue.Count == 1) Monitor.Pulse(_queueLock);
+            if (!willDrive) Monitor.Pulse(_queueLock);
         }
         return unit.Done.Task;
     }
 
+    /// <inheritdoc />
+    public void Drive()
+    {
+        List<Unit> group;
+        lock (_queueLock)
+        {
+            // While commits fail, the writer thread alone retries, once a second.
+            if (_committing || _queue.Count == 0 || _failure != null) return;
+            _committing = true;
+            group = _queue;
+            _queue = [];
+        }
+        bool ok = Apply(group);
+        lock (_queueLock)
+        {
+            _committing = false;
+            if (!ok) Requeue(group);
+            // Units queued meanwhile wait on their own drivers, who found the store busy: the writer takes them.
+            if (_queue.Count > 0) Monitor.Pulse(_queueLock);
+        }
+    }
+
+    private void Requeue(List<Unit> group)
+    {
+        group.AddRange(_queue);
+        _queue = group;
+    }
+
+    /// <summary>
+    /// Commits units nobody drives (expiry, units queued while another thread committed), retries failed
+    /// groups once a second, and under everysec syncs the WAL once a second (a checkpoint).
+    /// </summary>
     private void WriterLoop()
     {
         var lastSync = Stopwatch.StartNew();
-        bool unsynced = false;
         while (true)
         {
-            List<Unit> group;
+            List<Unit>? group = null;
             lock (_queueLock)
             {
-                while (_queue.Count == 0 && !_stopping)
+                if (_queue.Count == 0 || _committing)
                 {
-                    if (!Monitor.Wait(_queueLock, 1000)) break;
+                    if (_stopping && !_committing) return;
+                    Monitor.Wait(_queueLock, 1000);
                 }
+                if (_committing) continue;
                 if (_queue.Count == 0 && _stopping) return;
-                group = _queue;
-                _queue = [];
-            }
-            if (group.Count > 0 && !Apply(group))
-            {
-                lock (_queueLock)
+                _committing = true;
+                if (_queue.Count > 0)
                 {
-                    group.AddRange(_queue);
-                    _queue = group;
-                    if (_stopping) return;
+                    group = _queue;
+                    _queue = [];
                 }
-                Thread.Sleep(1000);
-                continue;
             }
-            unsynced |= group.Count > 0;
+            bool ok = group is null || Apply(group);
             // everysec: synchronous=NORMAL leaves commits in the WAL unsynced; a checkpoint syncs it.
-            if (Fsync == FsyncPolicy.Everysec && unsynced && lastSync.ElapsedMilliseconds >= 1000)
+            if (ok && Fsync == FsyncPolicy.Everysec && _unsynced && lastSync.ElapsedMilliseconds >= 1000)
             {
                 TrySync();
-                unsynced = false;
                 lastSync.Restart();
             }
+            lock (_queueLock)
+            {
+                _committing = false;
+                if (ok) continue;
+                Requeue(group!);
+                if (_stopping) return;
+            }
+            Thread.Sleep(1000);
         }
     }
 
@@ -114,6 +150,7 @@ public sealed partial class SqliteStore
     {
         try
         {
+            _unsynced = false;
             Exec("PRAGMA wal_checkpoint(PASSIVE)");
         }
         catch (SqliteException ex)
@@ -153,6 +190,7 @@ public sealed partial class SqliteStore
             _logger.LogWarning("Persistence: commits to {Path} succeed again; durable keys are writable", Path);
             _failure = null;
         }
+        _unsynced = true;
         Interlocked.Increment(ref _commits);
         Interlocked.Add(ref _unitsCommitted, group.Count);
         Interlocked.Exchange(ref _lastCommitUnix, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
@@ -181,6 +219,7 @@ public sealed partial class SqliteStore
                 "$exp" => op.ExpireAt >= 0 ? op.ExpireAt : DBNull.Value,
                 "$value" => (object?)op.Value ?? DBNull.Value,
                 "$pos" => op.Pos,
+                "$seq" => op.Seq,
                 _ => op.Score,
             };
         }

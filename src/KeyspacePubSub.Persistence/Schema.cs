@@ -1,9 +1,14 @@
 namespace KeyspacePubSub.Persistence;
 
 /// <summary>
-/// The SQLite schema. One row per durable key; list elements and sorted-set members are rows of their own,
-/// keyed by (key id, position) and (key id, member), so an LPUSH is one small insert and a restart reads
-/// each table once in primary-key order. Hashes, sets and strings are stored whole in the key row.
+/// The SQLite schema. One row per durable key; list elements and sorted-set members are rows of their own.
+/// List rows are keyed by a sequence number assigned in commit order, so every push of every list appends
+/// at the end of one b-tree: a commit of many clients' pushes rewrites one or two pages, where a (key,
+/// position) key would rewrite a page per list (and SQLite rebalances index pages on nearly every insert
+/// at the low end). The server keeps each stored element's sequence number, so pops and trims delete rows
+/// by it; a restart reads each table once and orders each list by position in memory.
+/// Sorted-set members are keyed by (key id, member). Hashes, sets and strings are stored whole in the key row.
+/// Version 1 (before sequence numbers) keyed list rows by (kid, pos); <see cref="Migrate"/> converts it.
 /// </summary>
 internal static class Schema
 {
@@ -16,17 +21,25 @@ internal static class Schema
             expire_at INTEGER,      -- Unix ms, NULL for no TTL
             value BLOB);
         CREATE UNIQUE INDEX IF NOT EXISTS keys_name ON keys(db, key);
-        CREATE TABLE IF NOT EXISTS list_items(kid INTEGER NOT NULL, pos INTEGER NOT NULL, value BLOB NOT NULL, PRIMARY KEY(kid, pos)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS list_items(seq INTEGER PRIMARY KEY, kid INTEGER NOT NULL, pos INTEGER NOT NULL, value BLOB NOT NULL);
         CREATE TABLE IF NOT EXISTS zset_items(kid INTEGER NOT NULL, member BLOB NOT NULL, score REAL NOT NULL, PRIMARY KEY(kid, member)) WITHOUT ROWID;
         """;
 
     public const string PutKey = "INSERT OR REPLACE INTO keys(id, db, key, type, expire_at, value) VALUES($id, $db, $key, $type, $exp, $value)";
-    public const string DeleteKey = "DELETE FROM keys WHERE id = $id; DELETE FROM list_items WHERE kid = $id; DELETE FROM zset_items WHERE kid = $id";
+    public const int Version = 2;
+
+    /// <summary>Version 1 list rows, keyed (kid, pos), into sequence-numbered rows in list order.</summary>
+    public const string Migrate = """
+        ALTER TABLE list_items RENAME TO list_items_v1;
+        CREATE TABLE list_items(seq INTEGER PRIMARY KEY, kid INTEGER NOT NULL, pos INTEGER NOT NULL, value BLOB NOT NULL);
+        INSERT INTO list_items(kid, pos, value) SELECT kid, pos, value FROM list_items_v1 ORDER BY kid, pos;
+        DROP TABLE list_items_v1;
+        """;
+
+    public const string DeleteKey = "DELETE FROM keys WHERE id = $id; DELETE FROM zset_items WHERE kid = $id";
     public const string DetachKey = "UPDATE keys SET key = NULL WHERE id = $id";
-    public const string ListPut = "INSERT OR REPLACE INTO list_items(kid, pos, value) VALUES($id, $pos, $value)";
-    public const string ListDeleteBelow = "DELETE FROM list_items WHERE kid = $id AND pos < $pos";
-    public const string ListDeleteAbove = "DELETE FROM list_items WHERE kid = $id AND pos > $pos";
-    public const string ListDeleteAll = "DELETE FROM list_items WHERE kid = $id";
+    public const string ListPut = "INSERT INTO list_items(seq, kid, pos, value) VALUES($seq, $id, $pos, $value)";
+    public const string ListDelete = "DELETE FROM list_items WHERE seq = $seq";
     public const string ZsetPut = "INSERT OR REPLACE INTO zset_items(kid, member, score) VALUES($id, $value, $score)";
     public const string ZsetDelete = "DELETE FROM zset_items WHERE kid = $id AND member = $value";
     public const string ZsetDeleteAll = "DELETE FROM zset_items WHERE kid = $id";

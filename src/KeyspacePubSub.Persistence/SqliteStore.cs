@@ -45,6 +45,9 @@ public sealed partial class SqliteStore : IDurableStore
     public long LoadedEntries { get; private set; }
     public double LoadMs { get; private set; }
 
+    /// <inheritdoc />
+    public long NextListSeq { get; private set; } = 1;
+
     private static string Describe(Exception ex) => ex is SqliteException s ? s.Message.Replace("\r", " ").Replace("\n", " ") : ex.Message;
 
     private void Open()
@@ -61,7 +64,17 @@ public sealed partial class SqliteStore : IDurableStore
         Exec($"PRAGMA synchronous = {Fsync switch { FsyncPolicy.Always => "FULL", FsyncPolicy.Everysec => "NORMAL", _ => "OFF" }}");
         Exec("PRAGMA wal_autocheckpoint = 10000");
         Exec("BEGIN EXCLUSIVE");
+        long version = Convert.ToInt64(Scalar("PRAGMA user_version"), System.Globalization.CultureInfo.InvariantCulture);
+        if (version > Schema.Version) throw new IOException($"the database was written by a newer server (schema version {version}, this server knows {Schema.Version})");
+        bool oldLists = Convert.ToInt64(Scalar("SELECT COUNT(*) FROM pragma_table_info('list_items')"), System.Globalization.CultureInfo.InvariantCulture) > 0
+            && Convert.ToInt64(Scalar("SELECT COUNT(*) FROM pragma_table_info('list_items') WHERE name = 'seq'"), System.Globalization.CultureInfo.InvariantCulture) == 0;
+        if (oldLists)
+        {
+            _logger.LogInformation("Persistence: converting list rows in {Path} to schema version {Version}", Path, Schema.Version);
+            Exec(Schema.Migrate);
+        }
         Exec(Schema.Create);
+        Exec($"PRAGMA user_version = {Schema.Version}");
         Exec("COMMIT");
         string check = Scalar("PRAGMA quick_check")?.ToString() ?? "";
         if (check != "ok") throw new IOException($"database is corrupt: {check}");
@@ -117,28 +130,28 @@ public sealed partial class SqliteStore : IDurableStore
             }
         }
         long entries = 0;
+        var orphans = new List<long>(); // list rows of keys that are gone (expired while down, or left behind)
+        var rows = new Dictionary<long, List<(long Pos, long Seq, byte[] Value)>>();
         using (var cmd = _db.CreateCommand())
         {
-            cmd.CommandText = "SELECT kid, pos, value FROM list_items ORDER BY kid, pos";
+            cmd.CommandText = "SELECT seq, kid, pos, value FROM list_items";
             using var r = cmd.ExecuteReader();
-            ListValue? list = null;
-            long listId = 0, expectedPos = 0;
             while (r.Read())
             {
-                long kid = r.GetInt64(0), pos = r.GetInt64(1);
-                if (list is null || kid != listId)
+                long seq = r.GetInt64(0), kid = r.GetInt64(1);
+                NextListSeq = Math.Max(NextListSeq, seq + 1);
+                if (!lists.ContainsKey(kid))
                 {
-                    listId = kid;
-                    if (!lists.TryGetValue(kid, out list)) continue;
-                    list.PlaceAt(pos);
-                    expectedPos = pos;
+                    orphans.Add(seq);
+                    continue;
                 }
-                // Positions are contiguous by construction; a gap would mean renumbering on the next write.
-                if (pos != expectedPos) list.Durability = new ListChanges { Renumbered = true };
-                expectedPos = pos + 1;
-                list.PushTail((byte[])r.GetValue(2));
-                entries++;
+                if (!rows.TryGetValue(kid, out var items)) rows[kid] = items = [];
+                items.Add((r.GetInt64(2), seq, (byte[])r.GetValue(3)));
             }
+        }
+        foreach (var (kid, items) in rows)
+        {
+            entries += PlaceRows(lists[kid], items, orphans);
         }
         using (var cmd = _db.CreateCommand())
         {
@@ -154,10 +167,13 @@ public sealed partial class SqliteStore : IDurableStore
         // Keys that expired while the server was down go without an event; so do containers left empty.
         foreach (var k in result.Where(k => k.Value is ListValue { Count: 0 } or SortedSetValue { Count: 0 })) expired.Add(k.Id);
         result.RemoveAll(k => k.Value is ListValue { Count: 0 } or SortedSetValue { Count: 0 });
-        if (expired.Count > 0)
+        if (expired.Count > 0 || orphans.Count > 0)
         {
-            var ops = expired.Select(id => new DurableOp(DurableOpKind.DeleteKey, id)).ToList();
-            Commit(ops).Wait();
+            var ops = expired.Select(id => new DurableOp(DurableOpKind.DeleteKey, id))
+                .Concat(orphans.Select(seq => new DurableOp(DurableOpKind.ListDelete, 0, Seq: seq))).ToList();
+            var done = Commit(ops, willDrive: true);
+            Drive();
+            done.Wait();
         }
         LoadedKeys = result.Count;
         LoadedEntries = entries;
@@ -165,6 +181,39 @@ public sealed partial class SqliteStore : IDurableStore
         _logger.LogInformation("Persistence: loaded {Keys} durable keys ({Entries} list/zset entries) from {Path} in {Ms:F0} ms; dropped {Expired} expired keys",
             result.Count, entries, Path, LoadMs, expired.Count);
         return result;
+    }
+
+    /// <summary>
+    /// Lays one list's rows (read in commit order) out by position, with their sequence numbers. Rows are
+    /// contiguous by construction; a gap makes the list renumbered on its next write, and of two rows at one
+    /// position the later wins (the other joins <paramref name="orphans"/>). Returns the elements placed.
+    /// </summary>
+    private static int PlaceRows(ListValue list, List<(long Pos, long Seq, byte[] Value)> items, List<long> orphans)
+    {
+        bool descending = true;
+        for (int i = 1; i < items.Count && descending; i++) descending = items[i].Pos < items[i - 1].Pos;
+        if (descending) items.Reverse(); // LPUSH backlogs: newest row first
+        else items.Sort((a, b) => a.Pos != b.Pos ? a.Pos.CompareTo(b.Pos) : a.Seq.CompareTo(b.Seq));
+        var changes = new ListChanges();
+        list.PlaceAt(items[0].Pos);
+        long expected = items[0].Pos;
+        for (int i = 0; i < items.Count; i++)
+        {
+            var (pos, seq, value) = items[i];
+            if (i + 1 < items.Count && items[i + 1].Pos == pos)
+            {
+                orphans.Add(seq);
+                continue;
+            }
+            if (pos != expected) changes.Renumbered = true;
+            expected = pos + 1;
+            list.PushTail(value);
+            changes.Seqs.PushBack(seq);
+        }
+        changes.StoredLow = items[0].Pos;
+        changes.StoredHigh = items[0].Pos + list.Count - 1;
+        list.Durability = changes; // after the pushes, which would otherwise count as changes
+        return list.Count;
     }
 
     public IEnumerable<(string Name, object Value)> Info()

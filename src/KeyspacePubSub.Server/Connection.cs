@@ -237,6 +237,7 @@ internal sealed class Connection : IClientTransport
     {
         try
         {
+            if (!commit.IsCompleted) _engine.Durable?.Store.Drive();
             await commit.ConfigureAwait(false);
             return true;
         }

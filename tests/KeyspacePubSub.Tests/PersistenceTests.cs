@@ -91,13 +91,43 @@ public sealed class PersistenceTests : IDisposable
     /// databases, flushes, SWAPDB, expiry: after each of several restarts the durable state must be exactly
     /// what it was.
     /// </summary>
+    /// <summary>List rows in the store, and those whose key is gone (a row leaked by a missed delete).</summary>
+    private (long Rows, long Orphans) StoredListRows()
+    {
+        using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Options().Path};Mode=ReadOnly;Pooling=False");
+        db.Open();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "SELECT COUNT(*), COUNT(*) FILTER (WHERE kid NOT IN (SELECT id FROM keys WHERE key IS NOT NULL)) FROM list_items";
+        using var r = cmd.ExecuteReader();
+        r.Read();
+        return (r.GetInt64(0), r.GetInt64(1));
+    }
+
+    private static long DurableListElements(RawClient c)
+    {
+        long n = 0;
+        for (int db = 0; db < 3; db++)
+        {
+            c.Call("SELECT", db.ToString());
+            foreach (var k in Keys.Where(k => k != "plain"))
+            {
+                if (c.Call("TYPE", k) == "+list\r\n") n += long.Parse(c.Call("LLEN", k).Trim(':', '\r', '\n'));
+            }
+        }
+        c.Call("SELECT", "0");
+        return n;
+    }
+
     [Fact]
     public async Task RandomWrites_SurviveRestarts()
     {
         var rng = new Random(42);
         string? expected = null;
-        for (int round = 0; round < 4; round++)
+        long expectedRows = 0;
+        for (int round = 0; round <= 4; round++)
         {
+            if (expected != null) StoredListRows().Should().Be((expectedRows, 0L), "the store holds exactly one row per list element");
+            if (round == 4) break;
             await using var s = await InProcessServer.StartAsync(Options(FsyncPolicy.Everysec));
             using var c = new RawClient(s.Port);
             if (expected != null) Snapshot(c).Should().Be(expected, $"restart {round} must restore what the last run saw");
@@ -131,7 +161,18 @@ public sealed class PersistenceTests : IDisposable
                     22 => rng.Next(10) == 0 ? ["FLUSHDB"] : ["PEXPIRE", k, "1"],
                     _ => ["COPY", k, k2],
                 };
-                if (rng.Next(6) == 0)
+                int shape = rng.Next(6);
+                if (shape == 1)
+                {
+                    // One batch: pops and pushes at both ends of a list within a single commit.
+                    c.Send(cmd);
+                    c.Send("LPOP", "room:b:backlog");
+                    c.Send("LPUSH", "room:b:backlog", v, v + "c");
+                    c.Send("RPOP", "room:b:backlog");
+                    c.Send("RPUSH", "room:b:backlog", v + "d");
+                    c.Read(5);
+                }
+                else if (shape == 0)
                 {
                     c.Send("MULTI");
                     c.Send(cmd);
@@ -148,6 +189,39 @@ public sealed class PersistenceTests : IDisposable
             Thread.Sleep(20); // let the keys given 1 ms TTLs expire (and be deleted from the store)
             expected = Snapshot(c);
             expected.Should().Contain("room:a:backlog +list"); // the run did reach durable lists
+            expectedRows = DurableListElements(c);
+        }
+    }
+
+    [Fact]
+    public async Task Version1File_ListRowsKeyedByPosition_AreConvertedAndKeepTheirOrder()
+    {
+        using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Options().Path};Pooling=False"))
+        {
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = """
+                CREATE TABLE keys(id INTEGER PRIMARY KEY, db INTEGER NOT NULL, key BLOB, type INTEGER NOT NULL, expire_at INTEGER, value BLOB);
+                CREATE UNIQUE INDEX keys_name ON keys(db, key);
+                CREATE TABLE list_items(kid INTEGER NOT NULL, pos INTEGER NOT NULL, value BLOB NOT NULL, PRIMARY KEY(kid, pos)) WITHOUT ROWID;
+                CREATE TABLE zset_items(kid INTEGER NOT NULL, member BLOB NOT NULL, score REAL NOT NULL, PRIMARY KEY(kid, member)) WITHOUT ROWID;
+                INSERT INTO keys VALUES(7, 0, CAST('room:m:backlog' AS BLOB), 1, NULL, NULL);
+                INSERT INTO list_items VALUES(7, -1, CAST('oldest' AS BLOB)), (7, -3, CAST('newest' AS BLOB)), (7, -2, CAST('middle' AS BLOB));
+                """;
+            cmd.ExecuteNonQuery();
+        }
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("LRANGE", "room:m:backlog", "0", "-1").Should().Be("*3\r\n$6\r\nnewest\r\n$6\r\nmiddle\r\n$6\r\noldest\r\n");
+            c.Call("LPUSH", "room:m:backlog", "after").Should().Be(":4\r\n");
+            c.Call("RPOP", "room:m:backlog").Should().Be("$6\r\noldest\r\n");
+        }
+        StoredListRows().Should().Be((3L, 0L));
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("LRANGE", "room:m:backlog", "0", "-1").Should().Be("*3\r\n$5\r\nafter\r\n$6\r\nnewest\r\n$6\r\nmiddle\r\n");
         }
     }
 

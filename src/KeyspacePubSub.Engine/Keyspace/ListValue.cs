@@ -102,30 +102,3 @@ public sealed class ListValue
     /// <summary>Sets the position of element 0 (when a durable list is loaded).</summary>
     public void PlaceAt(long headPosition) => HeadPosition = headPosition;
 }
-
-/// <summary>What changed in a durable list since its last commit, in positions.</summary>
-public sealed class ListChanges
-{
-    /// <summary>The key's id in the durable store.</summary>
-    public long Id;
-
-    /// <summary>Positions stored in the database: [StoredLow, StoredHigh] (empty when low > high).</summary>
-    public long StoredLow, StoredHigh = -1;
-
-    public long HeadWrittenMax = long.MinValue;
-    public long TailWrittenMin = long.MaxValue;
-    public readonly List<long> Overwritten = [];
-
-    /// <summary>A middle insert or removal shifted positions: the list is written again whole.</summary>
-    public bool Renumbered;
-
-    public void Reset(long low, long high)
-    {
-        StoredLow = low;
-        StoredHigh = high;
-        HeadWrittenMax = long.MinValue;
-        TailWrittenMin = long.MaxValue;
-        Overwritten.Clear();
-        Renumbered = false;
-    }
-}

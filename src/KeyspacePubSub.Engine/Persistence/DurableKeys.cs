@@ -27,6 +27,7 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
     private bool _anyDirty;
     private List<DurableOp> _ops = [];
     private long _nextId = 1;
+    private long _nextSeq = 1;
 
     public IDurableStore Store => store;
 
@@ -73,14 +74,17 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
 
     public string MisconfError => $"MISCONF Errors writing durable keys to the SQLite database ({store.Failure}). Commands that may modify durable keys are disabled. Check the server log for details.";
 
-    /// <summary>The unit of everything changed since the last call, handed to the store; null when nothing changed.</summary>
-    public Task? Commit()
+    /// <summary>
+    /// The unit of everything changed since the last call, handed to the store; null when nothing changed.
+    /// With <paramref name="willDrive"/> the caller calls <see cref="IDurableStore.Drive"/> once out of the gate.
+    /// </summary>
+    public Task? Commit(bool willDrive = false)
     {
         BuildPending();
         if (_ops.Count == 0) return null;
         var unit = _ops;
         _ops = [];
-        return store.Commit(unit);
+        return store.Commit(unit, willDrive);
     }
 
     public void BeforeFlush(int? db)
@@ -113,10 +117,7 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
             switch (r.Value)
             {
                 case ListValue l:
-                    var changes = l.Durability ?? new ListChanges();
-                    changes.Id = r.Id;
-                    if (!changes.Renumbered) changes.Reset(l.HeadPosition, l.HeadPosition + l.Count - 1);
-                    l.Durability = changes;
+                    (l.Durability ??= new ListChanges { Renumbered = true }).Id = r.Id;
                     break;
                 case SortedSetValue z:
                     z.Durability = new ZsetChanges(r.Id);
@@ -125,6 +126,7 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
             _stored[r.Db][stored] = new Entry(r.Id, r.Value, r.ExpireAt);
             _nextId = Math.Max(_nextId, r.Id + 1);
         }
+        _nextSeq = Math.Max(_nextSeq, store.NextListSeq);
     }
 
     private static void Untrack(object value)
@@ -165,6 +167,7 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
                 else
                 {
                     _ops.Add(new DurableOp(DurableOpKind.DeleteKey, e.Id));
+                    if (e.Value is ListValue { Durability: { } gone }) DeleteRows(gone);
                     Untrack(e.Value);
                 }
                 _stored[d].Remove(key);
@@ -221,29 +224,60 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
         }
         if (c.Renumbered)
         {
-            _ops.Add(new DurableOp(DurableOpKind.ListDeleteAll, c.Id));
-            for (int i = 0; i < l.Count; i++) _ops.Add(new DurableOp(DurableOpKind.ListPut, c.Id, Pos: low + i, Value: l[i]));
+            DeleteRows(c);
+            c.StoredLow = low;
+            c.StoredHigh = low - 1;
         }
         else
         {
-            if (c.StoredLow <= c.StoredHigh)
+            // Rows of positions that left the list (pops, trims) go; if none is left, the list starts over.
+            while (c.StoredLow <= c.StoredHigh && c.StoredLow < low) Delete(c.Seqs.PopFront(), ref c.StoredLow, +1);
+            while (c.StoredLow <= c.StoredHigh && c.StoredHigh > high) Delete(c.Seqs.PopBack(), ref c.StoredHigh, -1);
+            if (c.StoredLow > c.StoredHigh)
             {
-                if (c.StoredLow < low) _ops.Add(new DurableOp(DurableOpKind.ListDeleteBelow, c.Id, Pos: low));
-                if (c.StoredHigh > high) _ops.Add(new DurableOp(DurableOpKind.ListDeleteAbove, c.Id, Pos: high));
+                c.StoredLow = low;
+                c.StoredHigh = low - 1;
             }
-            for (long p = low; p <= Math.Min(c.HeadWrittenMax, high); p++) Put(l, c.Id, p);
-            for (long p = Math.Max(c.TailWrittenMin, low); p <= high; p++) Put(l, c.Id, p);
+            // Kept positions whose element changed: popped and pushed again at an end, or set in place.
+            for (long p = c.StoredLow; p <= Math.Min(c.HeadWrittenMax, c.StoredHigh); p++) Replace(l, c, p);
+            for (long p = Math.Max(c.TailWrittenMin, c.StoredLow); p <= c.StoredHigh; p++) Replace(l, c, p);
             foreach (long p in c.Overwritten)
             {
-                if (p >= low && p <= high) Put(l, c.Id, p);
+                if (p >= c.StoredLow && p <= c.StoredHigh) Replace(l, c, p);
             }
         }
+        // New positions at either end.
+        for (long p = c.StoredLow - 1; p >= low; p--) c.Seqs.PushFront(Insert(l, c.Id, p));
+        for (long p = c.StoredHigh + 1; p <= high; p++) c.Seqs.PushBack(Insert(l, c.Id, p));
         c.Reset(low, high);
         return c.Id;
     }
 
-    private void Put(ListValue l, long id, long pos) =>
-        _ops.Add(new DurableOp(DurableOpKind.ListPut, id, Pos: pos, Value: l[(int)(pos - l.HeadPosition)]));
+    private void Delete(long seq, ref long bound, int step)
+    {
+        _ops.Add(new DurableOp(DurableOpKind.ListDelete, 0, Seq: seq));
+        bound += step;
+    }
+
+    /// <summary>Deletes every stored row of the list.</summary>
+    private void DeleteRows(ListChanges c)
+    {
+        while (c.Seqs.Count > 0) _ops.Add(new DurableOp(DurableOpKind.ListDelete, 0, Seq: c.Seqs.PopFront()));
+    }
+
+    private void Replace(ListValue l, ListChanges c, long pos)
+    {
+        int i = (int)(pos - c.StoredLow);
+        _ops.Add(new DurableOp(DurableOpKind.ListDelete, 0, Seq: c.Seqs[i]));
+        c.Seqs[i] = Insert(l, c.Id, pos);
+    }
+
+    private long Insert(ListValue l, long id, long pos)
+    {
+        long seq = _nextSeq++;
+        _ops.Add(new DurableOp(DurableOpKind.ListPut, id, Pos: pos, Value: l[(int)(pos - l.HeadPosition)], Seq: seq));
+        return seq;
+    }
 
     private long Write(SortedSetValue z, int db, byte[] key, long expire, Entry? e)
     {

@@ -4,16 +4,14 @@ public enum DurableOpKind : byte
 {
     /// <summary>Upsert the key row (Id, Db, Key, Type, ExpireAt, Value for strings, hashes and sets).</summary>
     PutKey,
-    /// <summary>Delete the key row and all its elements.</summary>
+    /// <summary>Delete the key row and its sorted-set members (list rows go by <see cref="ListDelete"/>).</summary>
     DeleteKey,
     /// <summary>Clear the key row's name while its value moves to another name in the same commit.</summary>
     DetachKey,
+    /// <summary>Insert list row Seq: element Value at position Pos of list Id.</summary>
     ListPut,
-    /// <summary>Delete list rows with position below Pos.</summary>
-    ListDeleteBelow,
-    /// <summary>Delete list rows with position above Pos.</summary>
-    ListDeleteAbove,
-    ListDeleteAll,
+    /// <summary>Delete list row Seq.</summary>
+    ListDelete,
     ZsetPut,
     ZsetDelete,
     ZsetDeleteAll,
@@ -37,7 +35,8 @@ public readonly record struct DurableOp(
     long ExpireAt = -1,
     byte[]? Value = null,
     long Pos = 0,
-    double Score = 0);
+    double Score = 0,
+    long Seq = 0);
 
 /// <summary>One durable key as loaded from the store.</summary>
 public sealed record DurableRecord(long Id, int Db, byte[] Key, DurableType Type, long ExpireAt, object Value);
@@ -45,11 +44,21 @@ public sealed record DurableRecord(long Id, int Db, byte[] Key, DurableType Type
 /// <summary>The storage behind durable keys: commits groups of ops atomically, loads them back on start.</summary>
 public interface IDurableStore : IDisposable
 {
-    /// <summary>Queues one unit (one batch of commands or one EXEC) to be committed in a single transaction; completes when it is.</summary>
-    Task Commit(List<DurableOp> ops);
+    /// <summary>
+    /// Queues one unit (one batch of commands or one EXEC) to be committed in a single transaction; completes
+    /// when it is. With <paramref name="willDrive"/> the caller promises to call <see cref="Drive"/> (outside the
+    /// engine's gate); otherwise the store's own thread commits it.
+    /// </summary>
+    Task Commit(List<DurableOp> ops, bool willDrive);
+
+    /// <summary>Commits the queued units on the calling thread, unless another thread is committing already.</summary>
+    void Drive();
 
     /// <summary>Loads every key whose deadline has not passed (removing the others without events).</summary>
     List<DurableRecord> Load(long nowMs);
+
+    /// <summary>After <see cref="Load"/>: the first list row sequence number not used yet.</summary>
+    long NextListSeq { get; }
 
     /// <summary>Null while the store works; otherwise why it does not (writes to durable keys are refused).</summary>
     string? Failure { get; }

@@ -1,0 +1,96 @@
+namespace KeyspacePubSub.Engine.Keyspace;
+
+/// <summary>
+/// A durable list's stored rows and what changed since its last commit, in positions. Each stored row has a
+/// sequence number (its row id in the store, assigned in commit order, so every insert appends at the end
+/// of one table); <see cref="Seqs"/> holds them for positions [StoredLow, StoredHigh], which is how popped,
+/// trimmed and overwritten elements find the rows to delete without an index on (key, position).
+/// </summary>
+public sealed class ListChanges
+{
+    /// <summary>The key's id in the durable store.</summary>
+    public long Id;
+
+    /// <summary>Positions stored in the database: [StoredLow, StoredHigh] (empty when low > high).</summary>
+    public long StoredLow, StoredHigh = -1;
+
+    /// <summary>Row sequence numbers of the stored positions, StoredLow first.</summary>
+    public readonly LongDeque Seqs = new();
+
+    public long HeadWrittenMax = long.MinValue;
+    public long TailWrittenMin = long.MaxValue;
+    public readonly List<long> Overwritten = [];
+
+    /// <summary>A middle insert or removal shifted positions: the list is written again whole.</summary>
+    public bool Renumbered;
+
+    /// <summary>Forgets the changes once they are written; [low, high] is what the store now holds.</summary>
+    public void Reset(long low, long high)
+    {
+        StoredLow = low;
+        StoredHigh = high;
+        HeadWrittenMax = long.MinValue;
+        TailWrittenMin = long.MaxValue;
+        Overwritten.Clear();
+        Renumbered = false;
+    }
+}
+
+/// <summary>A ring buffer of longs, O(1) at both ends and by index.</summary>
+public sealed class LongDeque
+{
+    private long[] _items = new long[4];
+    private int _head;
+
+    public int Count { get; private set; }
+
+    public long this[int index]
+    {
+        get => _items[(_head + index) & (_items.Length - 1)];
+        set => _items[(_head + index) & (_items.Length - 1)] = value;
+    }
+
+    public void PushFront(long v)
+    {
+        Grow();
+        _head = (_head - 1) & (_items.Length - 1);
+        _items[_head] = v;
+        Count++;
+    }
+
+    public void PushBack(long v)
+    {
+        Grow();
+        _items[(_head + Count) & (_items.Length - 1)] = v;
+        Count++;
+    }
+
+    public long PopFront()
+    {
+        long v = _items[_head];
+        _head = (_head + 1) & (_items.Length - 1);
+        Count--;
+        return v;
+    }
+
+    public long PopBack()
+    {
+        Count--;
+        return _items[(_head + Count) & (_items.Length - 1)];
+    }
+
+    public void Clear()
+    {
+        _head = 0;
+        Count = 0;
+    }
+
+    private void Grow()
+    {
+        if (Count < _items.Length) return;
+        var bigger = new long[_items.Length * 2]; // stays a power of two
+        for (int i = 0; i < Count; i++) bigger[i] = this[i];
+        _items = bigger;
+        _head = 0;
+    }
+}
