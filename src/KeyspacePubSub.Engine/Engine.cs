@@ -48,7 +48,7 @@ public sealed partial class Engine : IPushSink
     /// Hands everything durable the last commands changed to the store as one unit; the caller sends their
     /// replies only when the returned task completes. Null when nothing durable changed. Caller holds the gate.
     /// </summary>
-    /// <summary>Queues the batch's durable changes; the caller then calls <see cref="IDurableStore.Drive"/> out of the gate.</summary>
+    /// <summary>Queues the batch's durable changes; the caller then calls <see cref="Persistence.IDurableStore.Drive(Task)"/> out of the gate.</summary>
     public Task? CommitDurable() => Durable?.Commit(willDrive: true);
     public ServerStats Stats { get; } = new();
     public CommandTable Commands { get; }

@@ -7,9 +7,12 @@ namespace KeyspacePubSub.Persistence;
 
 /// <summary>
 /// Group commit, leader style: a client whose batch queued a unit drives the commit itself, on its own thread,
-/// taking every unit queued so far into one transaction (no thread hand-off when the store is idle). Units that
-/// arrive while a commit runs are taken together by the writer thread (group commit under load), in queue
-/// order, so concurrent clients share one fsync and each client's units stay in order. A unit is acknowledged
+/// taking every unit queued so far into one transaction. The connection first leaves the socket thread, which
+/// goes on to other clients' batches, so their units join the same commit. A client that finds another commit
+/// running waits for it briefly (about twice a recent commit's time, when that is under 50 µs), then leads the
+/// next one with every unit queued meanwhile. When commits are long (an fsync), it hands its unit to the writer
+/// thread at once and waits asynchronously; the writer commits all handed-off units as one group. Units
+/// are taken in queue order, so concurrent clients share one fsync and each client's units stay in order. A unit is acknowledged
 /// only when its transaction has committed. A failed transaction is rolled back whole, its units fail (their
 /// clients get no reply) and stay queued, retried every second by the writer until the disk recovers.
 /// </summary>
@@ -23,6 +26,9 @@ public sealed partial class SqliteStore
     private bool _stopping;
     private bool _committing; // one thread at a time uses the connection: a driving client or the writer
     private bool _unsynced;
+    private bool _handOff; // units wait for the writer thread: nobody drives them
+    private long _avgCommitTicks; // recent commit duration, for how long a driver waits on another's commit
+    private static readonly long MinSpin = Stopwatch.Frequency / 50_000, MaxSpin = Stopwatch.Frequency / 10_000; // 20 µs, 100 µs
     private long _commits, _unitsCommitted, _lastCommitUnix, _failedCommits;
     private readonly Dictionary<DurableOpKind, SqliteCommand> _statements = [];
     private readonly Dictionary<string, SqliteCommand> _control = []; // prepared once: BEGIN and COMMIT run per group
@@ -69,31 +75,62 @@ public sealed partial class SqliteStore
         lock (_queueLock)
         {
             _queue.Add(unit);
-            if (!willDrive) Monitor.Pulse(_queueLock);
+            if (!willDrive) HandOff();
         }
         return unit.Done.Task;
     }
 
     /// <inheritdoc />
-    public void Drive()
+    public void Drive(Task mine)
     {
-        List<Unit> group;
-        lock (_queueLock)
+        long giveUpAt = 0;
+        var spin = new SpinWait();
+        while (!mine.IsCompleted)
         {
-            // While commits fail, the writer thread alone retries, once a second.
-            if (_committing || _queue.Count == 0 || _failure != null) return;
-            _committing = true;
-            group = _queue;
-            _queue = [];
+            List<Unit>? group = null;
+            lock (_queueLock)
+            {
+                // While commits fail, the writer thread alone retries, once a second.
+                if (_failure != null) return;
+                if (!_committing && _queue.Count > 0)
+                {
+                    _committing = true;
+                    group = _queue;
+                    _queue = [];
+                }
+                else if (giveUpAt == 0 && 2 * _avgCommitTicks <= MaxSpin)
+                {
+                    giveUpAt = Stopwatch.GetTimestamp() + Math.Max(2 * _avgCommitTicks, MinSpin);
+                }
+                else if (giveUpAt == 0 || Stopwatch.GetTimestamp() > giveUpAt)
+                {
+                    // A long commit (an fsync) is running: the writer takes what is left, as one group.
+                    HandOff();
+                    return;
+                }
+            }
+            if (group is null)
+            {
+                // Another thread is committing, usually for a few microseconds: wait for it, then lead.
+                spin.SpinOnce(sleep1Threshold: -1);
+                continue;
+            }
+            bool ok = Apply(group);
+            lock (_queueLock)
+            {
+                _committing = false;
+                if (!ok) Requeue(group);
+                if (_handOff && _queue.Count > 0) Monitor.Pulse(_queueLock);
+            }
+            if (!ok) return;
         }
-        bool ok = Apply(group);
-        lock (_queueLock)
-        {
-            _committing = false;
-            if (!ok) Requeue(group);
-            // Units queued meanwhile wait on their own drivers, who found the store busy: the writer takes them.
-            if (_queue.Count > 0) Monitor.Pulse(_queueLock);
-        }
+    }
+
+    /// <summary>Asks the writer thread to commit what is queued (under the queue lock).</summary>
+    private void HandOff()
+    {
+        _handOff = true;
+        Monitor.Pulse(_queueLock);
     }
 
     private void Requeue(List<Unit> group)
@@ -122,6 +159,7 @@ public sealed partial class SqliteStore
                 if (_committing) continue;
                 if (_queue.Count == 0 && _stopping) return;
                 _committing = true;
+                _handOff = false;
                 if (_queue.Count > 0)
                 {
                     group = _queue;
@@ -161,6 +199,7 @@ public sealed partial class SqliteStore
 
     private bool Apply(List<Unit> group)
     {
+        long started = Stopwatch.GetTimestamp();
         try
         {
             _control["begin"].ExecuteNonQuery();
@@ -191,6 +230,7 @@ public sealed partial class SqliteStore
             _failure = null;
         }
         _unsynced = true;
+        _avgCommitTicks += (Stopwatch.GetTimestamp() - started - _avgCommitTicks) / 8;
         Interlocked.Increment(ref _commits);
         Interlocked.Add(ref _unitsCommitted, group.Count);
         Interlocked.Exchange(ref _lastCommitUnix, DateTimeOffset.UtcNow.ToUnixTimeSeconds());

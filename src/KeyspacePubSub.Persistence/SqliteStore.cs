@@ -172,7 +172,7 @@ public sealed partial class SqliteStore : IDurableStore
             var ops = expired.Select(id => new DurableOp(DurableOpKind.DeleteKey, id))
                 .Concat(orphans.Select(seq => new DurableOp(DurableOpKind.ListDelete, 0, Seq: seq))).ToList();
             var done = Commit(ops, willDrive: true);
-            Drive();
+            Drive(done);
             done.Wait();
         }
         LoadedKeys = result.Count;

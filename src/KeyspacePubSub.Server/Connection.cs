@@ -237,7 +237,12 @@ internal sealed class Connection : IClientTransport
     {
         try
         {
-            if (!commit.IsCompleted) _engine.Durable?.Store.Drive();
+            if (!commit.IsCompleted && _engine.Durable is { } durable)
+            {
+                // Off the socket thread first: it goes on to other clients' batches, whose units join this commit.
+                await Task.Yield();
+                durable.Store.Drive(commit);
+            }
             await commit.ConfigureAwait(false);
             return true;
         }

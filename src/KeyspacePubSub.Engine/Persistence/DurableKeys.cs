@@ -76,7 +76,7 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
 
     /// <summary>
     /// The unit of everything changed since the last call, handed to the store; null when nothing changed.
-    /// With <paramref name="willDrive"/> the caller calls <see cref="IDurableStore.Drive"/> once out of the gate.
+    /// With <paramref name="willDrive"/> the caller calls <see cref="IDurableStore.Drive(Task)"/> once out of the gate.
     /// </summary>
     public Task? Commit(bool willDrive = false)
     {

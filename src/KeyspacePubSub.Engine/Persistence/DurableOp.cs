@@ -46,13 +46,16 @@ public interface IDurableStore : IDisposable
 {
     /// <summary>
     /// Queues one unit (one batch of commands or one EXEC) to be committed in a single transaction; completes
-    /// when it is. With <paramref name="willDrive"/> the caller promises to call <see cref="Drive"/> (outside the
+    /// when it is. With <paramref name="willDrive"/> the caller promises to call <see cref="Drive(Task)"/> (outside the
     /// engine's gate); otherwise the store's own thread commits it.
     /// </summary>
     Task Commit(List<DurableOp> ops, bool willDrive);
 
-    /// <summary>Commits the queued units on the calling thread, unless another thread is committing already.</summary>
-    void Drive();
+    /// <summary>
+    /// Commits queued units on the calling thread until <paramref name="mine"/> (a unit's task) is committed,
+    /// or returns early when another thread's long commit will take it; the caller still awaits it.
+    /// </summary>
+    void Drive(Task mine);
 
     /// <summary>Loads every key whose deadline has not passed (removing the others without events).</summary>
     List<DurableRecord> Load(long nowMs);
