@@ -27,6 +27,7 @@ public sealed partial class SqliteStore
     private bool _committing; // one thread at a time uses the connection: a driving client or the writer
     private bool _unsynced;
     private bool _handOff; // units wait for the writer thread: nobody drives them
+    private bool _syncDue; // everysec: the writer's once-a-second sync goes before drivers' next commit
     private long _avgCommitTicks; // recent commit duration, for how long a driver waits on another's commit
     private static readonly long MinSpin = Stopwatch.Frequency / 50_000, MaxSpin = Stopwatch.Frequency / 10_000; // 20 µs, 100 µs
     private long _commits, _unitsCommitted, _lastCommitUnix, _failedCommits;
@@ -92,13 +93,13 @@ public sealed partial class SqliteStore
             {
                 // While commits fail, the writer thread alone retries, once a second.
                 if (_failure != null) return;
-                if (!_committing && _queue.Count > 0)
+                if (!_committing && _queue.Count > 0 && !_syncDue)
                 {
                     _committing = true;
                     group = _queue;
                     _queue = [];
                 }
-                else if (giveUpAt == 0 && 2 * _avgCommitTicks <= MaxSpin)
+                else if (giveUpAt == 0 && 2 * _avgCommitTicks <= MaxSpin && !_syncDue)
                 {
                     giveUpAt = Stopwatch.GetTimestamp() + Math.Max(2 * _avgCommitTicks, MinSpin);
                 }
@@ -151,10 +152,12 @@ public sealed partial class SqliteStore
             List<Unit>? group = null;
             lock (_queueLock)
             {
-                if (_queue.Count == 0 || _committing)
+                // everysec: once a second the writer must get the connection, however busy the drivers keep it.
+                _syncDue = Fsync == FsyncPolicy.Everysec && _unsynced && lastSync.ElapsedMilliseconds >= 1000;
+                if ((_queue.Count == 0 && !_syncDue) || _committing)
                 {
                     if (_stopping && !_committing) return;
-                    Monitor.Wait(_queueLock, 1000);
+                    Monitor.Wait(_queueLock, _syncDue ? 1 : 1000);
                 }
                 if (_committing) continue;
                 if (_queue.Count == 0 && _stopping) return;
@@ -175,6 +178,7 @@ public sealed partial class SqliteStore
             }
             lock (_queueLock)
             {
+                _syncDue = false;
                 _committing = false;
                 if (ok) continue;
                 Requeue(group!);
