@@ -211,7 +211,6 @@ public sealed partial class SqliteStore : IDurableStore
             changes.Seqs.PushBack(seq);
         }
         changes.StoredLow = items[0].Pos;
-        changes.StoredHigh = items[0].Pos + list.Count - 1;
         list.Durability = changes; // after the pushes, which would otherwise count as changes
         return list.Count;
     }

@@ -11,11 +11,14 @@ public sealed class ListChanges
     /// <summary>The key's id in the durable store.</summary>
     public long Id;
 
-    /// <summary>Positions stored in the database: [StoredLow, StoredHigh] (empty when low > high).</summary>
-    public long StoredLow, StoredHigh = -1;
+    /// <summary>First position stored in the database.</summary>
+    public long StoredLow;
 
     /// <summary>Row sequence numbers of the stored positions, StoredLow first.</summary>
     public readonly LongDeque Seqs = new();
+
+    /// <summary>Last position stored (below <see cref="StoredLow"/> when none is).</summary>
+    public long StoredHigh => StoredLow + Seqs.Count - 1;
 
     public long HeadWrittenMax = long.MinValue;
     public long TailWrittenMin = long.MaxValue;
@@ -24,11 +27,9 @@ public sealed class ListChanges
     /// <summary>A middle insert or removal shifted positions: the list is written again whole.</summary>
     public bool Renumbered;
 
-    /// <summary>Forgets the changes once they are written; [low, high] is what the store now holds.</summary>
-    public void Reset(long low, long high)
+    /// <summary>Forgets the changes once they are written (<see cref="Seqs"/> already describes the rows).</summary>
+    public void Reset()
     {
-        StoredLow = low;
-        StoredHigh = high;
         HeadWrittenMax = long.MinValue;
         TailWrittenMin = long.MaxValue;
         Overwritten.Clear();

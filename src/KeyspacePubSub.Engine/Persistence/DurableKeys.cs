@@ -212,63 +212,50 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
     private long Write(ListValue l, int db, byte[] key, long expire, Entry? e)
     {
         long low = l.HeadPosition, high = l.HeadPosition + l.Count - 1;
-        var c = l.Durability;
-        if (c is null)
-        {
-            c = l.Durability = new ListChanges { Id = _nextId++ };
-            c.Renumbered = true;
-        }
+        var c = l.Durability ??= new ListChanges { Id = _nextId++ }; // no rows yet: every element is new
         if (e is null || e.ExpireAt != expire || !ReferenceEquals(e.Value, l))
         {
             _ops.Add(new DurableOp(DurableOpKind.PutKey, c.Id, db, key, DurableType.List, expire));
         }
-        if (c.Renumbered)
+        if (c.Renumbered) DeleteRows(c);
+        // Rows of positions that left the list (pops, trims) go.
+        while (c.Seqs.Count > 0 && c.StoredLow < low)
         {
-            DeleteRows(c);
-            c.StoredLow = low;
-            c.StoredHigh = low - 1;
+            DeleteRow(c.Seqs.PopFront());
+            c.StoredLow++;
         }
-        else
+        while (c.Seqs.Count > 0 && c.StoredHigh > high) DeleteRow(c.Seqs.PopBack());
+        if (c.Seqs.Count == 0) c.StoredLow = low; // nothing kept: the list starts over
+        // Kept positions whose element changed: popped and pushed again at an end, or set in place.
+        for (long p = c.StoredLow; p <= Math.Min(c.HeadWrittenMax, c.StoredHigh); p++) Replace(l, c, p);
+        for (long p = Math.Max(c.TailWrittenMin, c.StoredLow); p <= c.StoredHigh; p++) Replace(l, c, p);
+        foreach (long p in c.Overwritten)
         {
-            // Rows of positions that left the list (pops, trims) go; if none is left, the list starts over.
-            while (c.StoredLow <= c.StoredHigh && c.StoredLow < low) Delete(c.Seqs.PopFront(), ref c.StoredLow, +1);
-            while (c.StoredLow <= c.StoredHigh && c.StoredHigh > high) Delete(c.Seqs.PopBack(), ref c.StoredHigh, -1);
-            if (c.StoredLow > c.StoredHigh)
-            {
-                c.StoredLow = low;
-                c.StoredHigh = low - 1;
-            }
-            // Kept positions whose element changed: popped and pushed again at an end, or set in place.
-            for (long p = c.StoredLow; p <= Math.Min(c.HeadWrittenMax, c.StoredHigh); p++) Replace(l, c, p);
-            for (long p = Math.Max(c.TailWrittenMin, c.StoredLow); p <= c.StoredHigh; p++) Replace(l, c, p);
-            foreach (long p in c.Overwritten)
-            {
-                if (p >= c.StoredLow && p <= c.StoredHigh) Replace(l, c, p);
-            }
+            if (p >= c.StoredLow && p <= c.StoredHigh) Replace(l, c, p);
         }
         // New positions at either end.
-        for (long p = c.StoredLow - 1; p >= low; p--) c.Seqs.PushFront(Insert(l, c.Id, p));
-        for (long p = c.StoredHigh + 1; p <= high; p++) c.Seqs.PushBack(Insert(l, c.Id, p));
-        c.Reset(low, high);
+        while (c.StoredLow > low)
+        {
+            c.StoredLow--;
+            c.Seqs.PushFront(Insert(l, c.Id, c.StoredLow));
+        }
+        while (c.StoredHigh < high) c.Seqs.PushBack(Insert(l, c.Id, c.StoredHigh + 1));
+        c.Reset();
         return c.Id;
     }
 
-    private void Delete(long seq, ref long bound, int step)
-    {
-        _ops.Add(new DurableOp(DurableOpKind.ListDelete, 0, Seq: seq));
-        bound += step;
-    }
+    private void DeleteRow(long seq) => _ops.Add(new DurableOp(DurableOpKind.ListDelete, 0, Seq: seq));
 
     /// <summary>Deletes every stored row of the list.</summary>
     private void DeleteRows(ListChanges c)
     {
-        while (c.Seqs.Count > 0) _ops.Add(new DurableOp(DurableOpKind.ListDelete, 0, Seq: c.Seqs.PopFront()));
+        while (c.Seqs.Count > 0) DeleteRow(c.Seqs.PopFront());
     }
 
     private void Replace(ListValue l, ListChanges c, long pos)
     {
         int i = (int)(pos - c.StoredLow);
-        _ops.Add(new DurableOp(DurableOpKind.ListDelete, 0, Seq: c.Seqs[i]));
+        DeleteRow(c.Seqs[i]);
         c.Seqs[i] = Insert(l, c.Id, pos);
     }
 
