@@ -5,10 +5,12 @@ using KeyspacePubSub.Benchmark;
 // RSS come from /proc), runs every scenario against both in alternation and prints ratios (ours / redis).
 //   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,patterns,rss,kv,notify,keymem,backlog,expiry]
 //   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- --target 127.0.0.1:6379   (one server, no ratios)
+//   --ours-args "--io-threads 2"   extra arguments for every start of our server
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick");
 string only = ArgValue("--only") ?? "ping,fanout,patterns,rss,kv,notify,keymem,backlog,expiry";
 string? target = ArgValue("--target");
+ServerUnderTest.OursArgs = (ArgValue("--ours-args") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
 var duration = TimeSpan.FromSeconds(quick ? 1.5 : 3);
 
 var servers = new List<ServerUnderTest>();

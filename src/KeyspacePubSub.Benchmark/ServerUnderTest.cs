@@ -37,12 +37,15 @@ public sealed class ServerUnderTest : IDisposable
         return Start("redis", psi, port);
     }
 
+    /// <summary>Arguments given to every start of our server (the benchmark's --ours-args).</summary>
+    public static string[] OursArgs { get; set; } = [];
+
     public static ServerUnderTest StartOurs(params string[] extra)
     {
         int port = FreePort();
         string dll = Path.Combine(AppContext.BaseDirectory, "keyspacepubsub-server.dll");
         var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true };
-        foreach (var a in new[] { dll, "--port", port.ToString(CultureInfo.InvariantCulture), "--maxclients", "20000", "--Logging:LogLevel:Default=Warning" }.Concat(extra)) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { dll, "--port", port.ToString(CultureInfo.InvariantCulture), "--maxclients", "20000", "--Logging:LogLevel:Default=Warning" }.Concat(OursArgs).Concat(extra)) psi.ArgumentList.Add(a);
         return Start("ours", psi, port);
     }
 

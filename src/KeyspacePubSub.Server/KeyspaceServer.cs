@@ -14,7 +14,9 @@ namespace KeyspacePubSub.Server;
 public sealed class KeyspaceServer : IAsyncDisposable
 {
     private readonly List<Socket> _listeners = [];
-    private readonly ConcurrentDictionary<Connection, Task> _connections = new();
+    private readonly ConcurrentDictionary<IServerConnection, Task> _connections = new();
+    private readonly List<Linux.EventLoop> _loops = [];
+    private int _nextLoop;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger;
     private readonly List<Task> _acceptLoops = [];
@@ -64,10 +66,15 @@ public sealed class KeyspaceServer : IAsyncDisposable
             EndPoints.Add((IPEndPoint)socket.LocalEndPoint!);
         }
         Engine.ListeningPort = Port;
+        if (Engine.Config.IoTransport == "epoll" && Linux.LinuxNative.Supported)
+        {
+            for (int i = 0; i < Engine.Config.IoThreads; i++) _loops.Add(new Linux.EventLoop(i, _logger));
+        }
         foreach (var l in _listeners) _acceptLoops.Add(Task.Run(() => AcceptLoopAsync(l)));
         _cron = new Timer(_ => Engine.Cron(), null, 100, 100);
         Engine.StartExpiry();
-        _logger.LogInformation("Ready to accept connections tcp on {EndPoints}", string.Join(", ", EndPoints));
+        _logger.LogInformation("Ready to accept connections tcp on {EndPoints} ({Transport})", string.Join(", ", EndPoints),
+            _loops.Count > 0 ? $"{_loops.Count} epoll event loop(s)" : ".NET sockets");
         return Task.CompletedTask;
     }
 
@@ -102,12 +109,24 @@ public sealed class KeyspaceServer : IAsyncDisposable
                 continue;
             }
             socket.NoDelay = true;
-            var connection = new Connection(socket, Engine, _logger);
-            _connections[connection] = Task.Run(async () =>
+            if (_loops.Count > 0)
             {
-                await connection.RunAsync();
-                _connections.TryRemove(connection, out _);
-            });
+                socket.Blocking = false;
+                var loop = _loops[_nextLoop++ % _loops.Count];
+                var connection = new Linux.LoopConnection(socket, loop, Engine, _logger);
+                _connections[connection] = connection.Completion.ContinueWith(
+                    _ => _connections.TryRemove(connection, out Task? _), TaskScheduler.Default);
+                loop.Post(connection.Start);
+            }
+            else
+            {
+                var connection = new SocketConnection(socket, Engine, _logger);
+                _connections[connection] = Task.Run(async () =>
+                {
+                    await connection.RunAsync();
+                    _connections.TryRemove(connection, out _);
+                });
+            }
         }
     }
 
@@ -126,6 +145,7 @@ public sealed class KeyspaceServer : IAsyncDisposable
             foreach (var c in _connections.Keys) c.Abort();
             await Task.WhenAny(all, Task.Delay(2000));
         }
+        foreach (var loop in _loops) loop.Dispose();
         _store?.Dispose(); // after the connections: every queued commit is written first
         _logger.LogInformation("Server stopped; all connections closed");
     }

@@ -44,6 +44,8 @@ public sealed class ServerConfig
         Add("slave-read-only", () => "yes", v => SetBool(v, _ => { }));
         Add("cluster-enabled", () => "no", v => null, immutable: true);
         Add("enable-debug-command", () => "yes", v => null, immutable: true);
+        Add("io-threads", () => IoThreads.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 1, 128, x => IoThreads = (int)x), immutable: true);
+        Add("io-transport", () => IoTransport, v => SetEnum(v, ["epoll", "sockets"], x => IoTransport = x), immutable: true);
     }
 
     public int Port { get; private set; } = 6379;
@@ -58,6 +60,12 @@ public sealed class ServerConfig
     public string AppendFsync { get; private set; } = "everysec";
     public string Dir { get; private set; } = Directory.GetCurrentDirectory();
     public string LogLevel { get; private set; } = "notice";
+
+    /// <summary>Event-loop threads serving connections (epoll transport); Redis's name for its I/O threads.</summary>
+    public int IoThreads { get; private set; } = 1;
+
+    /// <summary>"epoll" (own event loops; Linux) or "sockets" (.NET's socket engine; any platform).</summary>
+    public string IoTransport { get; private set; } = "epoll";
 
     public bool AuthEnabled => RequirePass.Length > 0;
 

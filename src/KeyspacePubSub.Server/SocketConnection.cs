@@ -10,16 +10,14 @@ using Microsoft.Extensions.Logging;
 namespace KeyspacePubSub.Server;
 
 /// <summary>
-/// One TCP connection: a receive loop that parses every complete command in the buffer and executes
+/// One TCP connection on .NET's socket engine (the transport where epoll is not available): a receive loop that parses every complete command in the buffer and executes
 /// them under the engine gate in one go, then sends the replies itself (no thread hand-off); pushes from
 /// other clients' commands wake a thread-pool drain. Whatever is queued when a drain runs shares one write.
 /// </summary>
-internal sealed class Connection : IClientTransport
+internal sealed class SocketConnection : IClientTransport, IServerConnection
 {
-    private const int MaxCommandsPerBatch = 512;
     private const int SmallBuffer = 1024;
     private const int LargeBuffer = 16 * 1024;
-    private const long QueryBufferLimit = 1L << 30; // client-query-buffer-limit
 
     private static readonly PipeOptions OutputOptions = new(
         pauseWriterThreshold: 0, // never block a writer: limits are enforced by the engine, per client class
@@ -32,13 +30,12 @@ internal sealed class Connection : IClientTransport
     private readonly Engine.Engine _engine;
     private readonly ILogger _logger;
     private readonly Pipe _output = new(OutputOptions);
-    private readonly RequestParser _parser = new();
-    private readonly RequestBatch _batch = new();
+    private readonly RequestRunner _runner;
     private volatile bool _aborted;
     [ThreadStatic]
-    private static List<Connection>? t_drainsAfterBatch;
+    private static List<SocketConnection>? t_drainsAfterBatch;
 
-    private readonly List<Connection> _othersToDrain = [];
+    private readonly List<SocketConnection> _othersToDrain = [];
     private readonly List<ArraySegment<byte>> _segments = [];
     private Client? _client;
     private long _flushSeq;
@@ -47,13 +44,14 @@ internal sealed class Connection : IClientTransport
     private bool _inOwnBatch;
     private bool _outputDone;
 
-    public Connection(Socket socket, Engine.Engine engine, ILogger logger)
+    public SocketConnection(Socket socket, Engine.Engine engine, ILogger logger)
     {
         _socket = socket;
         _engine = engine;
         _logger = logger;
-        RemoteAddress = Format(socket.RemoteEndPoint);
-        LocalAddress = Format(socket.LocalEndPoint);
+        RemoteAddress = SocketAddresses.Format(socket.RemoteEndPoint);
+        LocalAddress = SocketAddresses.Format(socket.LocalEndPoint);
+        _runner = new RequestRunner(engine, logger, RemoteAddress);
     }
 
     public PipeWriter Output => _output.Writer;
@@ -169,7 +167,7 @@ internal sealed class Connection : IClientTransport
                 Task? commit = null;
                 try
                 {
-                    close = Process(client, buffer.AsSpan(0, end), ref start, n, ref executed, ref commit);
+                    close = _runner.Run(client, buffer.AsSpan(0, end), ref start, n, ref executed, ref commit);
                 }
                 finally
                 {
@@ -227,7 +225,6 @@ internal sealed class Connection : IClientTransport
         }, targets, preferLocal: false);
     }
 
-    /// <summary>Parses and executes everything complete; returns true when the connection must close.</summary>
     /// <summary>
     /// Durable changes of the batch are committed before any of its replies or pushes leave: a client that
     /// saw its reply can count on the change. When the commit fails the client gets no reply at all: the
@@ -253,49 +250,6 @@ internal sealed class Connection : IClientTransport
             Volatile.Write(ref _inOwnBatch, false);
             Abort();
             return false;
-        }
-    }
-
-    private bool Process(Client client, ReadOnlySpan<byte> data, ref int consumed, int received, ref int executed, ref Task? commit)
-    {
-        bool first = true;
-        while (true)
-        {
-            _parser.AuthRequired = !client.Authenticated && _engine.Config.AuthEnabled;
-            _parser.MaxBulkLength = _engine.Config.ProtoMaxBulkLen;
-            // While authentication is pending, one command at a time: AUTH changes the limits that apply.
-            var status = _parser.Parse(data, ref consumed, _batch, _parser.AuthRequired ? 1 : MaxCommandsPerBatch);
-            if (_batch.ArenaBytes > QueryBufferLimit)
-            {
-                _logger.LogWarning("Closing client {Addr}: query buffer over limit", RemoteAddress);
-                return true;
-            }
-            if (_batch.CommandCount == 0 && status != ParseStatus.Error)
-            {
-                if (first) Interlocked.Add(ref _engine.Stats.NetInputBytes, received);
-                return false;
-            }
-            lock (_engine.Gate)
-            {
-                if (first) Interlocked.Add(ref _engine.Stats.NetInputBytes, received);
-                for (int i = 0; i < _batch.CommandCount && !client.CloseAfterReply && !client.Closed; i++)
-                {
-                    _engine.Execute(client, _batch[i]);
-                    executed++;
-                }
-                if (status == ParseStatus.Error && !client.CloseAfterReply && !client.Closed)
-                {
-                    client.Reply.Error(_parser.Error!);
-                    client.CloseAfterReply = true;
-                    _engine.MarkForFlush(client);
-                }
-                _engine.FlushDirty();
-                commit = _engine.CommitDurable() ?? commit;
-            }
-            first = false;
-            _batch.Reset();
-            if (client.CloseAfterReply || client.Closed) return true;
-            if (status != ParseStatus.Full) return false;
         }
     }
 
@@ -391,12 +345,4 @@ internal sealed class Connection : IClientTransport
         {
         }
     }
-
-    private static string Format(EndPoint? ep) => ep switch
-    {
-        IPEndPoint ip when ip.Address.IsIPv4MappedToIPv6 => $"{ip.Address.MapToIPv4()}:{ip.Port}",
-        IPEndPoint ip when ip.AddressFamily == AddressFamily.InterNetworkV6 => $"{ip.Address}:{ip.Port}",
-        IPEndPoint ip => $"{ip.Address}:{ip.Port}",
-        _ => "?:0",
-    };
 }

@@ -1,0 +1,462 @@
+using System.Buffers;
+using System.IO.Pipelines;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using KeyspacePubSub.Engine;
+using Microsoft.Extensions.Logging;
+using static KeyspacePubSub.Server.Linux.LinuxNative;
+
+namespace KeyspacePubSub.Server.Linux;
+
+/// <summary>
+/// A client connection served by an <see cref="EventLoop"/>. Everything here runs on the loop thread except
+/// <see cref="OutputReady"/>, <see cref="Abort"/> and <see cref="CloseGracefully"/>, which any thread may call.
+/// Idle connections hold no receive buffer: reads land in the loop's shared buffer, and only the bytes of an
+/// incomplete request are kept, in a buffer of the connection's own that goes back to the pool once used up.
+/// </summary>
+internal sealed unsafe class LoopConnection : IClientTransport, IServerConnection, ILoopWork
+{
+    private const int SmallBuffer = 1024;
+    private const long CloseDeadlineMs = 10_000;
+    private const int MaxGather = 64;
+
+    private static readonly PipeOptions OutputOptions = new(
+        pauseWriterThreshold: 0, // never block a writer: limits are enforced by the engine, per client class
+        readerScheduler: PipeScheduler.Inline,
+        writerScheduler: PipeScheduler.Inline,
+        useSynchronizationContext: false,
+        minimumSegmentSize: 4096);
+
+    private static long s_batchSerial;
+
+    [ThreadStatic]
+    private static LoopConnection? t_running;
+
+    private readonly Socket _socket;
+    private readonly int _fd;
+    private readonly EventLoop _loop;
+    private readonly Engine.Engine _engine;
+    private readonly ILogger _logger;
+    private readonly Pipe _output = new(OutputOptions);
+    private readonly RequestRunner _runner;
+    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly List<LoopConnection> _held = [];
+    private Client? _client;
+    private ulong _token;
+    private byte[]? _pending;
+    private int _pendingStart;
+    private int _pendingEnd;
+    private volatile bool _aborted;
+    private int _flushPosted;
+    private bool _flushQueued;
+    private bool _writeBlocked;
+    private bool _commitPending;
+    private bool _closeAfterCommit;
+    private bool _readsDone;
+    private bool _closing;
+    private long _closeDeadline;
+    private bool _closed;
+    private long _batchSerial;
+    private long _heldSerial;
+
+    public LoopConnection(Socket socket, EventLoop loop, Engine.Engine engine, ILogger logger)
+    {
+        _socket = socket;
+        _fd = (int)socket.SafeHandle.DangerousGetHandle();
+        _loop = loop;
+        _engine = engine;
+        _logger = logger;
+        RemoteAddress = SocketAddresses.Format(socket.RemoteEndPoint);
+        LocalAddress = SocketAddresses.Format(socket.LocalEndPoint);
+        _runner = new RequestRunner(engine, logger, RemoteAddress);
+    }
+
+    public PipeWriter Output => _output.Writer;
+    public string RemoteAddress { get; }
+    public string LocalAddress { get; }
+    public Task Completion => _done.Task;
+
+    /// <summary>Loop thread: registers with epoll and with the engine.</summary>
+    public void Start()
+    {
+        _token = _loop.Register(this);
+        if (EpollAdd(_loop.Epoll, _fd, EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, _token) < 0)
+        {
+            _logger.LogWarning("Cannot register client {Addr} with epoll: errno {Errno}", RemoteAddress, Marshal.GetLastPInvokeError());
+            Close();
+            return;
+        }
+        _client = _engine.Connect(this);
+        if (_client is null)
+        {
+            ReadOnlySpan<byte> error = "-ERR max number of clients reached\r\n"u8;
+            fixed (byte* p = error) Send(_fd, p, error.Length);
+            Close();
+        }
+        // Data that arrived before registration is reported by the first epoll_wait (readiness on add).
+    }
+
+    /// <summary>Loop thread: what epoll reported for this socket.</summary>
+    public void OnEvents(uint events)
+    {
+        if (_closed) return;
+        if (_aborted)
+        {
+            Close();
+            return;
+        }
+        if ((events & EPOLLOUT) != 0 && _writeBlocked)
+        {
+            _writeBlocked = false;
+            Flush();
+            if (_closed) return;
+        }
+        if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0) Receive();
+    }
+
+    /// <summary>Reads until the socket is drained (a read that does not fill the buffer), executing as it goes.</summary>
+    private void Receive()
+    {
+        var buffer = _loop.ReadBuffer;
+        while (!_readsDone && !_commitPending && !_closed)
+        {
+            nint n;
+            fixed (byte* p = buffer) n = read(_fd, p, buffer.Length);
+            if (n < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == EINTR) continue;
+                if (errno != EAGAIN) Close(); // reset by peer and the like: nothing more can be sent either
+                return;
+            }
+            if (n == 0)
+            {
+                BeginClose();
+                return;
+            }
+            Execute((int)n);
+            if (n < buffer.Length) return;
+        }
+    }
+
+    private void Execute(int received)
+    {
+        var client = _client!;
+        int executed = 0;
+        Task? commit = null;
+        bool close;
+        _batchSerial = Interlocked.Increment(ref s_batchSerial);
+        t_running = this;
+        try
+        {
+            if (_pending is null)
+            {
+                int consumed = 0;
+                close = _runner.Run(client, _loop.ReadBuffer.AsSpan(0, received), ref consumed, received, ref executed, ref commit);
+                if (consumed < received && !close) KeepPending(_loop.ReadBuffer.AsSpan(consumed, received - consumed));
+            }
+            else
+            {
+                AppendPending(_loop.ReadBuffer.AsSpan(0, received));
+                close = _runner.Run(client, _pending.AsSpan(0, _pendingEnd), ref _pendingStart, received, ref executed, ref commit);
+                if (_pendingStart == _pendingEnd) ReleasePending();
+            }
+        }
+        finally
+        {
+            t_running = null;
+        }
+        if (_aborted)
+        {
+            Close();
+            return;
+        }
+        if (commit is { IsCompleted: false })
+        {
+            // Replies, and pushes this batch caused, leave once the durable change is committed.
+            _commitPending = true;
+            _closeAfterCommit = close;
+            StartCommit(commit);
+            return;
+        }
+        if (commit is { IsFaulted: true })
+        {
+            CommitFailed(commit);
+            return;
+        }
+        ReleaseHeld();
+        QueueFlush();
+        if (close) BeginClose();
+    }
+
+    private void StartCommit(Task commit)
+    {
+        if (_engine.Durable is { } durable)
+        {
+            // The commit is led from a pool thread (other clients' units join it); the loop goes on.
+            ThreadPool.UnsafeQueueUserWorkItem(static s => s.Store.Drive(s.Commit), (durable.Store, Commit: commit), preferLocal: false);
+        }
+        commit.ContinueWith(static (t, s) =>
+        {
+            var c = (LoopConnection)s!;
+            c._loop.Post(() => c.OnCommitted(t));
+        }, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    private void OnCommitted(Task commit)
+    {
+        _commitPending = false;
+        if (_closed) return;
+        if (commit.IsFaulted)
+        {
+            CommitFailed(commit);
+            return;
+        }
+        ReleaseHeld();
+        QueueFlush();
+        if (_closeAfterCommit) BeginClose();
+        else Receive(); // what arrived meanwhile raised no new edge
+    }
+
+    /// <summary>When a commit fails the client gets no reply at all: the change stays queued for retry; further writes get MISCONF.</summary>
+    private void CommitFailed(Task commit)
+    {
+        var ex = commit.Exception?.InnerException;
+        if (ex is IOException)
+        {
+            _logger.LogWarning("Closing client {Addr} without a reply: its durable changes were not committed ({Reason})", RemoteAddress, ex.Message);
+        }
+        else
+        {
+            _logger.LogError(ex, "Durable commit failed for client {Addr}", RemoteAddress);
+        }
+        _held.Clear();
+        _aborted = true;
+        Close();
+    }
+
+    private void KeepPending(ReadOnlySpan<byte> rest)
+    {
+        _pending = ArrayPool<byte>.Shared.Rent(Math.Max(SmallBuffer, rest.Length * 2));
+        rest.CopyTo(_pending);
+        _pendingStart = 0;
+        _pendingEnd = rest.Length;
+    }
+
+    private void AppendPending(ReadOnlySpan<byte> data)
+    {
+        var buffer = _pending!;
+        if (buffer.Length - _pendingEnd < data.Length)
+        {
+            int live = _pendingEnd - _pendingStart;
+            if (buffer.Length - live < data.Length)
+            {
+                var bigger = ArrayPool<byte>.Shared.Rent(Math.Max(buffer.Length * 2, live + data.Length));
+                buffer.AsSpan(_pendingStart, live).CopyTo(bigger);
+                ArrayPool<byte>.Shared.Return(buffer);
+                _pending = buffer = bigger;
+            }
+            else
+            {
+                buffer.AsSpan(_pendingStart, live).CopyTo(buffer);
+            }
+            _pendingStart = 0;
+            _pendingEnd = live;
+        }
+        data.CopyTo(buffer.AsSpan(_pendingEnd));
+        _pendingEnd += data.Length;
+    }
+
+    private void ReleasePending()
+    {
+        if (_pending is null) return;
+        ArrayPool<byte>.Shared.Return(_pending);
+        _pending = null;
+        _pendingStart = _pendingEnd = 0;
+    }
+
+    /// <inheritdoc />
+    public void OutputReady()
+    {
+        // Pushes caused by a batch on a loop thread wait for that batch (and its durable commit, if any).
+        var running = t_running;
+        if (running != null && running != this)
+        {
+            if (_heldSerial != running._batchSerial)
+            {
+                _heldSerial = running._batchSerial;
+                running._held.Add(this);
+            }
+            return;
+        }
+        RequestFlush();
+    }
+
+    private void RequestFlush()
+    {
+        if (_loop.OnLoopThread) QueueFlush();
+        else if (Interlocked.Exchange(ref _flushPosted, 1) == 0) _loop.Post(this);
+    }
+
+    /// <summary>Loop thread: a flush requested from another thread.</summary>
+    void ILoopWork.Run()
+    {
+        Volatile.Write(ref _flushPosted, 0);
+        QueueFlush();
+    }
+
+    private void ReleaseHeld()
+    {
+        if (_held.Count == 0) return;
+        foreach (var c in _held) c.RequestFlush();
+        _held.Clear();
+    }
+
+    private void QueueFlush()
+    {
+        if (_flushQueued || _closed) return;
+        _flushQueued = true;
+        _loop.QueueFlush(this);
+    }
+
+    /// <summary>Loop thread: sends everything queued so far, until done or the socket's buffer is full.</summary>
+    public void Flush()
+    {
+        _flushQueued = false;
+        if (_closed || _commitPending || _writeBlocked) return;
+        var reader = _output.Reader;
+        while (reader.TryRead(out var result))
+        {
+            var buffer = result.Buffer;
+            if (buffer.IsEmpty)
+            {
+                reader.AdvanceTo(buffer.End);
+                if (result.IsCompleted && _closing) Close();
+                return;
+            }
+            long sent = SendBuffer(buffer);
+            if (sent < 0)
+            {
+                reader.AdvanceTo(buffer.Start);
+                _aborted = true;
+                Close();
+                return;
+            }
+            _client?.OnSent(sent);
+            reader.AdvanceTo(buffer.GetPosition(sent));
+            if (sent == 0)
+            {
+                _writeBlocked = true; // the next EPOLLOUT edge resumes
+                return;
+            }
+        }
+    }
+
+    /// <summary>Bytes sent (0 when the socket buffer is full), or -1 when the connection failed.</summary>
+    private long SendBuffer(in ReadOnlySequence<byte> buffer)
+    {
+        while (true)
+        {
+            nint n;
+            if (buffer.IsSingleSegment)
+            {
+                fixed (byte* p = buffer.FirstSpan) n = Send(_fd, p, buffer.FirstSpan.Length);
+            }
+            else
+            {
+                n = SendGathered(buffer);
+            }
+            if (n >= 0) return n;
+            int errno = Marshal.GetLastPInvokeError();
+            if (errno == EINTR) continue;
+            return errno == EAGAIN ? 0 : -1;
+        }
+    }
+
+    private nint SendGathered(in ReadOnlySequence<byte> buffer)
+    {
+        var iov = stackalloc IoVec[MaxGather];
+        var handles = _loop.PinHandles;
+        int count = 0;
+        try
+        {
+            foreach (var segment in buffer)
+            {
+                if (count == MaxGather) break;
+                handles[count] = segment.Pin();
+                iov[count].Base = (byte*)handles[count].Pointer;
+                iov[count].Length = segment.Length;
+                count++;
+            }
+            return SendVector(_fd, iov, count);
+        }
+        finally
+        {
+            for (int i = 0; i < count; i++) handles[i].Dispose();
+        }
+    }
+
+    /// <summary>Stops reading; what is already queued is still sent before the socket closes. Any thread.</summary>
+    public void CloseGracefully() => _loop.Post(BeginClose);
+
+    /// <summary>Ends the connection now, dropping unsent output. Any thread: the loop sees the shutdown and closes.</summary>
+    public void Abort()
+    {
+        _aborted = true;
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+        }
+    }
+
+    /// <summary>Loop thread: no more requests; the output queued so far is sent (for up to 10 s), then the socket closes.</summary>
+    private void BeginClose()
+    {
+        if (_closing || _closed) return;
+        _closing = true;
+        _readsDone = true;
+        _closeDeadline = Environment.TickCount64 + CloseDeadlineMs;
+        if (_client != null) _engine.Disconnect(_client);
+        lock (_engine.Gate) _output.Writer.Complete();
+        _loop.AddClosing(this);
+        Flush();
+    }
+
+    /// <summary>Loop thread, for closing connections: true once closed (closes it when past its deadline).</summary>
+    public bool CheckClosing(long now)
+    {
+        if (!_closed && now >= _closeDeadline) Close();
+        return _closed;
+    }
+
+    private void Close()
+    {
+        if (_closed) return;
+        _closed = true;
+        if (_client != null && !_closing) _engine.Disconnect(_client);
+        if (!_closing)
+        {
+            lock (_engine.Gate) _output.Writer.Complete();
+        }
+        _output.Reader.Complete();
+        if (_token != 0)
+        {
+            EpollDelete(_loop.Epoll, _fd);
+            _loop.Unregister(_token);
+        }
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Both);
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        {
+        }
+        _socket.Dispose();
+        ReleasePending();
+        ReleaseHeld(); // other clients' pushes from this connection's last batch still go out
+        _done.TrySetResult();
+    }
+}

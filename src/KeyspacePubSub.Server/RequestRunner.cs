@@ -1,0 +1,66 @@
+using KeyspacePubSub.Engine;
+using KeyspacePubSub.Protocol;
+using Microsoft.Extensions.Logging;
+
+namespace KeyspacePubSub.Server;
+
+/// <summary>
+/// Parses every complete command in a connection's received bytes and executes them under the engine
+/// gate in one go (one lock per read, not per command). Shared by both transports.
+/// </summary>
+internal sealed class RequestRunner(Engine.Engine engine, ILogger logger, string remoteAddress)
+{
+    private const int MaxCommandsPerBatch = 512;
+    private const long QueryBufferLimit = 1L << 30; // client-query-buffer-limit
+
+    private readonly RequestParser _parser = new();
+    private readonly RequestBatch _batch = new();
+
+    /// <summary>
+    /// Executes what is complete in <paramref name="data"/> from <paramref name="consumed"/> on, advancing it.
+    /// Returns true when the connection must close (QUIT, protocol error, killed). A durable commit the
+    /// batch needs is returned in <paramref name="commit"/>: its replies may leave only once it completed.
+    /// </summary>
+    public bool Run(Client client, ReadOnlySpan<byte> data, ref int consumed, int received, ref int executed, ref Task? commit)
+    {
+        bool first = true;
+        while (true)
+        {
+            _parser.AuthRequired = !client.Authenticated && engine.Config.AuthEnabled;
+            _parser.MaxBulkLength = engine.Config.ProtoMaxBulkLen;
+            // While authentication is pending, one command at a time: AUTH changes the limits that apply.
+            var status = _parser.Parse(data, ref consumed, _batch, _parser.AuthRequired ? 1 : MaxCommandsPerBatch);
+            if (_batch.ArenaBytes > QueryBufferLimit)
+            {
+                logger.LogWarning("Closing client {Addr}: query buffer over limit", remoteAddress);
+                return true;
+            }
+            if (_batch.CommandCount == 0 && status != ParseStatus.Error)
+            {
+                if (first) Interlocked.Add(ref engine.Stats.NetInputBytes, received);
+                return false;
+            }
+            lock (engine.Gate)
+            {
+                if (first) Interlocked.Add(ref engine.Stats.NetInputBytes, received);
+                for (int i = 0; i < _batch.CommandCount && !client.CloseAfterReply && !client.Closed; i++)
+                {
+                    engine.Execute(client, _batch[i]);
+                    executed++;
+                }
+                if (status == ParseStatus.Error && !client.CloseAfterReply && !client.Closed)
+                {
+                    client.Reply.Error(_parser.Error!);
+                    client.CloseAfterReply = true;
+                    engine.MarkForFlush(client);
+                }
+                engine.FlushDirty();
+                commit = engine.CommitDurable() ?? commit;
+            }
+            first = false;
+            _batch.Reset();
+            if (client.CloseAfterReply || client.Closed) return true;
+            if (status != ParseStatus.Full) return false;
+        }
+    }
+}

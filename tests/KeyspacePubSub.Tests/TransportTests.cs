@@ -1,0 +1,178 @@
+using System.Net.Sockets;
+using System.Text;
+using FluentAssertions;
+using KeyspacePubSub.Testing;
+using Xunit;
+
+namespace KeyspacePubSub.Tests;
+
+/// <summary>
+/// The same behaviours against every transport: the epoll event loop (one and several loops) and .NET's
+/// socket engine. These exercise the paths a transport owns: reads that split requests, large values in
+/// both directions, writes that fill the socket buffer and resume, pushes between loops, and closing.
+/// </summary>
+public class TransportTests
+{
+    public static TheoryData<string, string> Transports => new()
+    {
+        { "epoll", "1" },
+        { "epoll", "3" },
+        { "sockets", "1" },
+    };
+
+    private static Task<InProcessServer> Start(string transport, string threads) =>
+        InProcessServer.StartAsync(("io-transport", transport), ("io-threads", threads));
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task LargeValue_RoundTripsInBothDirections(string transport, string threads)
+    {
+        await using var server = await Start(transport, threads);
+        using var c = new RawClient(server.Port);
+        var value = new string('v', 3 * 1024 * 1024 + 17);
+        c.Call("SET", "big", value).Should().Be("+OK\r\n");
+        c.Call("STRLEN", "big").Should().Be($":{value.Length}\r\n");
+        c.Call("GET", "big", "extra").Should().StartWith("-ERR wrong number of arguments");
+        c.Call("GET", "big").Should().Be($"${value.Length}\r\n{value}\r\n");
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task PipelinedBurst_EveryReplyInOrder(string transport, string threads)
+    {
+        await using var server = await Start(transport, threads);
+        using var c = new RawClient(server.Port);
+        var request = new StringBuilder();
+        var expected = new StringBuilder();
+        for (int i = 0; i < 20_000; i++)
+        {
+            request.Append($"*2\r\n$4\r\nINCR\r\n$3\r\nctr\r\n");
+            expected.Append($":{i + 1}\r\n");
+        }
+        c.SendRaw(request.ToString());
+        c.Read(20_000, timeoutMs: 20_000).Should().Be(expected.ToString());
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task RequestSplitAcrossWrites_AtEveryByte_ParsesLikeWhole(string transport, string threads)
+    {
+        await using var server = await Start(transport, threads);
+        using var c = new RawClient(server.Port);
+        var frame = Encoding.ASCII.GetBytes("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\nPING\r\n");
+        for (int split = 1; split < frame.Length; split++)
+        {
+            c.SendRaw(frame[..split]);
+            Thread.Sleep(2); // lets the first part arrive on its own
+            c.SendRaw(frame[split..]);
+            c.Read(2).Should().Be("+OK\r\n+PONG\r\n", $"split at {split}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task ReaderThatPausesThenReads_GetsEverythingInOrder(string transport, string threads)
+    {
+        // A small receive buffer and a paused reader fill the socket: the server's writes must wait for it
+        // and resume where they stopped (nothing dropped, duplicated or reordered).
+        await using var server = await Start(transport, threads);
+        using var sub = new RawClient(server.Port, receiveBuffer: 4096);
+        sub.Call("SUBSCRIBE", "ch").Should().Be("*3\r\n$9\r\nsubscribe\r\n$2\r\nch\r\n:1\r\n");
+        using var pub = new RawClient(server.Port);
+        var payload = new string('p', 1000);
+        const int count = 3000; // ~3 MB: far beyond the socket buffers, below the 8 MB soft limit
+        var request = new StringBuilder();
+        for (int i = 0; i < count; i++) request.Append($"*3\r\n$7\r\nPUBLISH\r\n$2\r\nch\r\n${payload.Length + 6}\r\n{i:D6}{payload}\r\n");
+        pub.SendRaw(request.ToString());
+        pub.Read(count, timeoutMs: 20_000).Should().Be(string.Concat(Enumerable.Repeat(":1\r\n", count)));
+        Thread.Sleep(200);
+        var received = sub.Read(count, timeoutMs: 20_000);
+        var expected = new StringBuilder();
+        for (int i = 0; i < count; i++) expected.Append($"*3\r\n$7\r\nmessage\r\n$2\r\nch\r\n${payload.Length + 6}\r\n{i:D6}{payload}\r\n");
+        received.Should().Be(expected.ToString());
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task PublishToManySubscribers_EveryConnectionGetsEveryMessageInOrder(string transport, string threads)
+    {
+        // With several loops the subscribers sit on other loops than the publisher.
+        await using var server = await Start(transport, threads);
+        var subs = Enumerable.Range(0, 7).Select(_ => new RawClient(server.Port)).ToList();
+        try
+        {
+            foreach (var s in subs) s.Call("SUBSCRIBE", "news").Should().EndWith(":1\r\n");
+            using var pub = new RawClient(server.Port);
+            for (int i = 0; i < 200; i++) pub.Send("PUBLISH", "news", $"m{i}");
+            pub.Read(200).Should().Be(string.Concat(Enumerable.Repeat(":7\r\n", 200)));
+            var expected = string.Concat(Enumerable.Range(0, 200).Select(i => $"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n${$"m{i}".Length}\r\nm{i}\r\n"));
+            foreach (var s in subs) s.Read(200).Should().Be(expected);
+        }
+        finally
+        {
+            foreach (var s in subs) s.Dispose();
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task QuitAndPeerClose_LeaveNoClientBehind(string transport, string threads)
+    {
+        await using var server = await Start(transport, threads);
+        for (int i = 0; i < 30; i++)
+        {
+            using var c = new RawClient(server.Port);
+            c.Call("SUBSCRIBE", $"c{i}");
+            if (i % 2 == 0)
+            {
+                c.Call("QUIT").Should().Be("+OK\r\n");
+                c.WaitClosed().Should().BeTrue();
+            }
+        }
+        using var probe = new RawClient(server.Port);
+        var deadline = DateTime.UtcNow.AddSeconds(5);
+        string clients;
+        do
+        {
+            clients = probe.Call("CLIENT", "LIST");
+        }
+        while (ClientLines(clients) > 1 && DateTime.UtcNow < deadline && Sleep());
+        ClientLines(clients).Should().Be(1, "only the probe is left: " + clients);
+        server.Engine.Clients.Should().HaveCount(1);
+        probe.Call("PUBSUB", "NUMSUB", "c0", "c1").Should().Be("*4\r\n$2\r\nc0\r\n:0\r\n$2\r\nc1\r\n:0\r\n");
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task ClientKill_FromAnotherLoop_ClosesTheTarget(string transport, string threads)
+    {
+        await using var server = await Start(transport, threads);
+        using var victim = new RawClient(server.Port);
+        var id = victim.Call("CLIENT", "ID").Trim(':', '\r', '\n');
+        using var killer = new RawClient(server.Port);
+        killer.Call("CLIENT", "KILL", "ID", id).Should().Be(":1\r\n");
+        victim.WaitClosed().Should().BeTrue();
+        killer.Call("PING").Should().Be("+PONG\r\n");
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task Stop_SendsPendingRepliesThenCloses(string transport, string threads)
+    {
+        var server = await Start(transport, threads);
+        using var c = new RawClient(server.Port);
+        c.Call("PING").Should().Be("+PONG\r\n");
+        await server.DisposeAsync();
+        c.WaitClosed().Should().BeTrue();
+        var act = () => new TcpClient("127.0.0.1", server.Port);
+        act.Should().Throw<SocketException>();
+    }
+
+    private static int ClientLines(string clientList) => clientList.Split('\n').Count(l => l.StartsWith("id=", StringComparison.Ordinal));
+
+    private static bool Sleep()
+    {
+        Thread.Sleep(20);
+        return true;
+    }
+}
