@@ -7,6 +7,24 @@ namespace KeyspacePubSub.Benchmark;
 /// <summary>redis-benchmark against a server; returns requests/s per test name.</summary>
 public static class RedisBenchmarkRunner
 {
+    /// <summary>
+    /// Runs the same redis-benchmark against every server, alternating, <paramref name="rounds"/> times after one
+    /// short uncounted warm-up, and returns each server's median per test: on a 2-core machine single runs
+    /// swing by ±10%, more than the differences being measured.
+    /// </summary>
+    public static Dictionary<string, Dictionary<string, double>> Median(IReadOnlyList<ServerUnderTest> servers, string tests, int pipeline, int requests, int rounds)
+    {
+        foreach (var s in servers) Run(s, tests, pipeline, Math.Max(requests / 10, 10_000));
+        var runs = servers.ToDictionary(s => s.Name, _ => new List<Dictionary<string, double>>());
+        for (int round = 0; round < rounds; round++)
+        {
+            foreach (var s in servers) runs[s.Name].Add(Run(s, tests, pipeline, requests));
+        }
+        return runs.ToDictionary(kv => kv.Key, kv => kv.Value.SelectMany(r => r.Keys).Distinct().ToDictionary(
+            test => test,
+            test => kv.Value.Select(r => r.GetValueOrDefault(test)).Order().ElementAt(kv.Value.Count / 2)));
+    }
+
     public static Dictionary<string, double> Run(ServerUnderTest server, string tests, int pipeline, int requests, int clients = 50, string extra = "")
     {
         var psi = new ProcessStartInfo("redis-benchmark")

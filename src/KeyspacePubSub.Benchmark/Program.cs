@@ -11,6 +11,7 @@ bool quick = args.Contains("--quick");
 string only = ArgValue("--only") ?? "ping,fanout,patterns,rss,kv,notify,keymem,backlog,expiry";
 string? target = ArgValue("--target");
 ServerUnderTest.OursArgs = (ArgValue("--ours-args") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+int rounds = quick ? 1 : 3; // redis-benchmark rows: median of this many alternating runs
 var duration = TimeSpan.FromSeconds(quick ? 1.5 : 3);
 
 var servers = new List<ServerUnderTest>();
@@ -27,11 +28,11 @@ try
 
     if (only.Contains("ping"))
     {
-        Header("redis-benchmark -t ping_inline,ping_mbulk -c 50", "requests/s");
+        Header($"redis-benchmark -t ping_inline,ping_mbulk -c 50 (median of {rounds})", "requests/s");
         foreach (int pipeline in new[] { 1, 16 })
         {
             int n = pipeline == 1 ? (quick ? 100_000 : 300_000) : (quick ? 1_000_000 : 3_000_000);
-            var results = servers.ToDictionary(s => s.Name, s => RedisBenchmarkRunner.Run(s, "ping_inline,ping_mbulk", pipeline, n));
+            var results = RedisBenchmarkRunner.Median(servers, "ping_inline,ping_mbulk", pipeline, n, rounds);
             foreach (var test in new[] { "PING_INLINE", "PING_MBULK" })
             {
                 Row($"{test} -P {pipeline}", results.ToDictionary(kv => kv.Key, kv => kv.Value.GetValueOrDefault(test)), "N0");
@@ -84,11 +85,11 @@ try
 
     if (only.Contains("kv"))
     {
-        Header("redis-benchmark -t set,get -c 50", "requests/s");
+        Header($"redis-benchmark -t set,get -c 50 (median of {rounds})", "requests/s");
         foreach (int pipeline in new[] { 1, 16 })
         {
             int n = pipeline == 1 ? (quick ? 100_000 : 300_000) : (quick ? 1_000_000 : 2_000_000);
-            var results = servers.ToDictionary(s => s.Name, s => RedisBenchmarkRunner.Run(s, "set,get", pipeline, n));
+            var results = RedisBenchmarkRunner.Median(servers, "set,get", pipeline, n, rounds);
             foreach (var test in new[] { "SET", "GET" }) Row($"{test} -P {pipeline}", results.ToDictionary(kv => kv.Key, kv => kv.Value.GetValueOrDefault(test)), "N0");
         }
         Console.WriteLine();
@@ -96,13 +97,20 @@ try
 
     if (only.Contains("notify"))
     {
-        Header("SET with notify-keyspace-events KEA, subscribers on `__keyevent@0__:*` (redis-benchmark -c 50)", "SET/s");
+        Header($"SET with notify-keyspace-events KEA, subscribers on `__keyevent@0__:*` (redis-benchmark -c 50, median of {rounds})", "SET/s");
         foreach (int subscribers in new[] { 1, 10 })
         {
             foreach (int pipeline in new[] { 1, 16 })
             {
                 int n = pipeline == 1 ? (quick ? 100_000 : 300_000) : (quick ? 500_000 : 1_000_000);
-                var r = servers.ToDictionary(s => s.Name, s => NotifyBench.Run(s, subscribers, pipeline, n));
+                var runs = servers.ToDictionary(s => s.Name, _ => new List<(double SetsPerSec, double Delivered)>());
+                for (int round = 0; round < rounds; round++)
+                {
+                    foreach (var s in servers) runs[s.Name].Add(NotifyBench.Run(s, subscribers, pipeline, n));
+                }
+                var r = runs.ToDictionary(kv => kv.Key, kv => (
+                    SetsPerSec: kv.Value.Select(x => x.SetsPerSec).Order().ElementAt(kv.Value.Count / 2),
+                    Delivered: kv.Value.Min(x => x.Delivered)));
                 Row($"{subscribers} subscriber(s), -P {pipeline}", r.ToDictionary(kv => kv.Key, kv => kv.Value.SetsPerSec), "N0");
                 foreach (var (name, v) in r.Where(kv => kv.Value.Delivered < 1)) Console.WriteLine($"|   {name}: only {v.Delivered:P1} of the events arrived | | | |");
             }

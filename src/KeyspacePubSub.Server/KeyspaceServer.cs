@@ -68,7 +68,7 @@ public sealed class KeyspaceServer : IAsyncDisposable
         Engine.ListeningPort = Port;
         if (Engine.Config.IoTransport == "epoll" && Linux.LinuxNative.Supported)
         {
-            for (int i = 0; i < Engine.Config.IoThreads; i++) _loops.Add(new Linux.EventLoop(i, _logger));
+            for (int i = 0; i < Engine.Config.IoThreads; i++) _loops.Add(new Linux.EventLoop(i, Engine.Config.EventLoopSpinMicros, _logger));
         }
         foreach (var l in _listeners) _acceptLoops.Add(Task.Run(() => AcceptLoopAsync(l)));
         _cron = new Timer(_ => Engine.Cron(), null, 100, 100);

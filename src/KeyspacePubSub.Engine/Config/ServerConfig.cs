@@ -45,6 +45,7 @@ public sealed class ServerConfig
         Add("cluster-enabled", () => "no", v => null, immutable: true);
         Add("enable-debug-command", () => "yes", v => null, immutable: true);
         Add("io-threads", () => IoThreads.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 1, 128, x => IoThreads = (int)x), immutable: true);
+        Add("event-loop-spin-us", () => EventLoopSpinMicros.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, 10_000, x => EventLoopSpinMicros = (int)x), immutable: true);
         Add("io-transport", () => IoTransport, v => SetEnum(v, ["epoll", "sockets"], x => IoTransport = x), immutable: true);
     }
 
@@ -61,8 +62,11 @@ public sealed class ServerConfig
     public string Dir { get; private set; } = Directory.GetCurrentDirectory();
     public string LogLevel { get; private set; } = "notice";
 
-    /// <summary>Event-loop threads serving connections (epoll transport); Redis's name for its I/O threads.</summary>
-    public int IoThreads { get; private set; } = 1;
+    /// <summary>Event-loop threads serving connections (epoll transport; connections are dealt round-robin). Redis's name for its I/O threads; 2 lets a fan-out use both cores of a small machine.</summary>
+    public int IoThreads { get; private set; } = 2;
+
+    /// <summary>How long a busy event loop polls before it sleeps (0: never; see EventLoop.Wait).</summary>
+    public int EventLoopSpinMicros { get; private set; } = 50;
 
     /// <summary>"epoll" (own event loops; Linux) or "sockets" (.NET's socket engine; any platform).</summary>
     public string IoTransport { get; private set; } = "epoll";
