@@ -10,7 +10,6 @@ namespace KeyspacePubSub.Engine;
 /// </summary>
 public sealed partial class Engine
 {
-    private readonly ExpiryIndex _expiryIndex = new();
     private readonly AutoResetEvent _expiryWake = new(false);
     private KeyspaceNotifier? _notifier;
     private Thread? _expiryThread;
@@ -98,22 +97,28 @@ public sealed partial class Engine
     /// <summary>Sets an absolute expiry (Unix ms) on an existing key and schedules it.</summary>
     public void SetExpire(Database db, byte[] storedKey, long atMs)
     {
+        bool earliest = NextDeadline() is not { } next || atMs < next;
         db.SetExpire(storedKey, atMs);
-        bool earliest = _expiryIndex.NextDeadline is not { } next || atMs < next;
-        _expiryIndex.Add(db.Index, storedKey, atMs);
         if (earliest) _expiryWake.Set();
     }
 
-    /// <summary>SWAPDB: the keys change database, so their deadlines are indexed again under the new one.</summary>
+    /// <summary>SWAPDB: keys, TTLs and deadline heaps change database together.</summary>
     public void SwapDatabases(int a, int b)
     {
         Durable?.BeforeSwap(a, b);
         Database.Swap(Databases[a], Databases[b]);
-        foreach (var db in new[] { Databases[a], Databases[b] })
-        {
-            foreach (var (key, at) in db.Expires) _expiryIndex.Add(db.Index, key, at);
-        }
         _expiryWake.Set();
+    }
+
+    /// <summary>The earliest deadline of any database (stale entries included), or null.</summary>
+    private long? NextDeadline()
+    {
+        long? earliest = null;
+        foreach (var db in Databases)
+        {
+            if (db.Deadlines.NextDeadline is { } at && (earliest is null || at < earliest)) earliest = at;
+        }
+        return earliest;
     }
 
     /// <summary>Starts the loop that expires keys when their deadline passes.</summary>
@@ -141,7 +146,7 @@ public sealed partial class Engine
                 ExpireDue(maxKeys: 1000);
                 FlushDirty();
                 Durable?.Commit(); // deletions of expired durable keys; nobody waits for them
-                long? next = _expiryIndex.NextDeadline;
+                long? next = NextDeadline();
                 wait = next is null ? 1000 : (int)Math.Clamp(next.Value - NowMs, 0, 1000);
             }
             // A bounded slice per gate hold: a million keys expiring at once cannot stall other clients.
@@ -155,12 +160,23 @@ public sealed partial class Engine
     {
         long now = ExpiryClockMs;
         int done = 0;
-        while (done < maxKeys && _expiryIndex.TryPopDue(now, out var e))
+        while (done < maxKeys)
         {
-            var db = Databases[e.Db];
-            // Skip entries made stale by PERSIST, a newer EXPIRE, overwrite, delete, FLUSH or SWAPDB.
-            if (db.GetExpire(e.Key) != e.At) continue;
-            if (ExpireIfNeeded(db, e.Key)) done++;
+            // Earliest deadline first across databases, so events follow deadline order.
+            Database? db = null;
+            long earliest = long.MaxValue;
+            foreach (var d in Databases)
+            {
+                if (d.Deadlines.NextDeadline is { } at && at < earliest)
+                {
+                    earliest = at;
+                    db = d;
+                }
+            }
+            if (db is null || !db.Deadlines.TryPopDue(now, out var key, out long due)) break;
+            // Skip entries made stale by PERSIST, a newer EXPIRE, overwrite or delete.
+            if (db.GetExpire(key) != due) continue;
+            if (ExpireIfNeeded(db, key)) done++;
         }
         return done;
     }

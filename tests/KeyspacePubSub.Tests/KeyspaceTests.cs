@@ -69,6 +69,54 @@ public class KeyspaceTests
     }
 
     [Fact]
+    public async Task KeysInSeveralDatabases_ExpireInDeadlineOrder()
+    {
+        await using var server = await InProcessServer.StartAsync(("notify-keyspace-events", "Ex"));
+        server.Engine.StopExpiry(); // deadlines pass while nobody expires: then one sweep takes them all
+        using var listener = new RawClient(server.Port);
+        using var c = new RawClient(server.Port);
+        listener.Send("PSUBSCRIBE", "__keyevent@*__:expired");
+        listener.Read();
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var plan = new[] { (Db: 2, Key: "c", At: now + 30), (Db: 0, Key: "a", At: now + 10), (Db: 1, Key: "b", At: now + 20), (Db: 0, Key: "d", At: now + 40) };
+        foreach (var p in plan)
+        {
+            c.Call("SELECT", p.Db.ToString()).Should().Be("+OK\r\n");
+            c.Call("SET", p.Key, "v", "PXAT", p.At.ToString()).Should().Be("+OK\r\n");
+        }
+        await Task.Delay(100);
+        lock (server.Engine.Gate)
+        {
+            server.Engine.ExpireDue(100).Should().Be(4);
+            server.Engine.FlushDirty();
+        }
+        var events = listener.Read(4);
+        var order = plan.OrderBy(p => p.At).Select(p => $"__keyevent@{p.Db}__:expired\r\n$1\r\n{p.Key}\r\n").ToList();
+        for (int i = 1; i < order.Count; i++) events.IndexOf(order[i - 1]).Should().BeLessThan(events.IndexOf(order[i]));
+    }
+
+    [Fact]
+    public async Task ExpiresCount_FollowsTtlChanges()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        using var c = new RawClient(server.Port);
+        c.Call("SET", "a", "1", "EX", "100");
+        c.Call("SET", "b", "1", "EX", "100");
+        c.Call("SET", "c", "1");
+        c.Call("EXPIRE", "c", "100").Should().Be(":1\r\n");
+        c.Call("EXPIRE", "c", "200").Should().Be(":1\r\n"); // a new deadline, still one key with a TTL
+        c.Call("INFO", "keyspace").Should().Contain("db0:keys=3,expires=3,");
+        c.Call("PERSIST", "a").Should().Be(":1\r\n");
+        c.Call("SET", "b", "2").Should().Be("+OK\r\n"); // overwrite drops the TTL
+        c.Call("DEL", "c").Should().Be(":1\r\n");
+        c.Call("INFO", "keyspace").Should().Contain("db0:keys=2,expires=0,");
+        c.Call("SET", "k", "v", "EX", "100");
+        c.Call("SWAPDB", "0", "5").Should().Be("+OK\r\n");
+        c.Call("INFO", "keyspace").Should().Contain("db5:keys=3,expires=1,").And.NotContain("db0:");
+        c.Call("TTL", "b").Should().Be(":-2\r\n");
+    }
+
+    [Fact]
     public async Task Resp3_OwnWriteNotification_FollowsTheReply()
     {
         await using var server = await InProcessServer.StartAsync(("notify-keyspace-events", "K$"));

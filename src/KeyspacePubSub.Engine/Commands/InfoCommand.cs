@@ -186,7 +186,7 @@ internal static class InfoCommand
         sb.Append("# Keyspace\r\n");
         foreach (var db in e.Databases)
         {
-            if (db.Count > 0) Line(sb, $"db{db.Index}", $"keys={db.Count},expires={db.Expires.Count},avg_ttl=0");
+            if (db.Count > 0) Line(sb, $"db{db.Index}", $"keys={db.Count},expires={db.ExpiresCount},avg_ttl=0");
         }
     }
 

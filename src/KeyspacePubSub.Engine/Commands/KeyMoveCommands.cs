@@ -180,7 +180,7 @@ internal static class KeyMoveCommands
     {
         var db = Db(x);
         long now = x.Engine.ExpiryClockMs;
-        var live = db.Data.Keys.Where(k => !db.IsExpired(k, now)).ToList();
+        var live = db.Keys.Where(k => !db.IsExpired(k, now)).ToList();
         if (live.Count == 0) x.Reply.NullBulk();
         else x.Reply.Bulk(live[Random.Shared.Next(live.Count)]);
     }
@@ -226,7 +226,7 @@ internal static class KeyMoveCommands
         }
         var db = Db(x);
         long now = x.Engine.ExpiryClockMs;
-        var page = db.Data.Keys.Select(k => (Hash: Fnv1a(k), Key: k)).Where(p => p.Hash >= cursor).OrderBy(p => p.Hash).ToList();
+        var page = db.Keys.Select(k => (Hash: Fnv1a(k), Key: k)).Where(p => p.Hash >= cursor).OrderBy(p => p.Hash).ToList();
         int take = (int)Math.Min(count, page.Count);
         while (take < page.Count && take > 0 && page[take].Hash == page[take - 1].Hash) take++;
         ulong next = take < page.Count ? page[take].Hash : 0;

@@ -1,39 +1,53 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
 namespace KeyspacePubSub.Engine.Keyspace;
 
 /// <summary>
-/// One of the numbered databases: key → value (byte[] for strings), and key → absolute expiry time in
-/// Unix milliseconds, kept apart as Redis keeps db->dict and db->expires.
+/// One of the numbered databases: key → value (byte[] for strings) and the key's absolute expiry time in
+/// Unix milliseconds, in one entry. Redis keeps a second dictionary (db->expires) for keys with a TTL; here
+/// a TTL costs only its place in the <see cref="Deadlines"/> heap, and each key 8 bytes for the field.
 /// </summary>
 public sealed class Database(int index)
 {
+    private const long NoExpiry = -1;
+
+    private Dictionary<byte[], Entry> _data = new(ByteKeyComparer.Instance);
+
     public int Index { get; } = index;
 
-    public Dictionary<byte[], object> Data { get; private set; } = new(ByteKeyComparer.Instance);
+    public int Count => _data.Count;
 
-    public Dictionary<byte[], long> Expires { get; private set; } = new(ByteKeyComparer.Instance);
+    /// <summary>Keys with a TTL (INFO keyspace's expires=).</summary>
+    public int ExpiresCount { get; private set; }
 
-    public int Count => Data.Count;
+    /// <summary>The deadlines of this database's keys, earliest first (with stale entries; see <see cref="ExpiryIndex"/>).</summary>
+    public ExpiryIndex Deadlines { get; private set; } = new();
+
+    public IEnumerable<byte[]> Keys => _data.Keys;
 
     public void Clear()
     {
-        Data = new Dictionary<byte[], object>(ByteKeyComparer.Instance);
-        Expires = new Dictionary<byte[], long>(ByteKeyComparer.Instance);
+        _data = new Dictionary<byte[], Entry>(ByteKeyComparer.Instance);
+        ExpiresCount = 0;
+        Deadlines = new ExpiryIndex();
     }
 
-    /// <summary>SWAPDB: exchange contents, keep the indexes.</summary>
+    /// <summary>SWAPDB: exchange contents (keys, TTLs and their deadline heaps), keep the indexes.</summary>
     public static void Swap(Database a, Database b)
     {
-        (a.Data, b.Data) = (b.Data, a.Data);
-        (a.Expires, b.Expires) = (b.Expires, a.Expires);
+        (a._data, b._data) = (b._data, a._data);
+        (a.ExpiresCount, b.ExpiresCount) = (b.ExpiresCount, a.ExpiresCount);
+        (a.Deadlines, b.Deadlines) = (b.Deadlines, a.Deadlines);
     }
 
     /// <summary>The value, ignoring expiry (callers check <see cref="IsExpired"/> first).</summary>
-    public object? Get(ReadOnlySpan<byte> key) => Data.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out var v) ? v : null;
+    public object? Get(ReadOnlySpan<byte> key) => Lookup.TryGetValue(key, out var e) ? e.Value : null;
 
     /// <summary>The stored key array (so other maps can share it), or null.</summary>
-    public byte[]? KeyOf(ReadOnlySpan<byte> key) => Data.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out var k, out _) ? k : null;
+    public byte[]? KeyOf(ReadOnlySpan<byte> key) => Lookup.TryGetValue(key, out var k, out _) ? k : null;
 
-    public long GetExpire(ReadOnlySpan<byte> key) => Expires.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out var at) ? at : -1;
+    public long GetExpire(ReadOnlySpan<byte> key) => Lookup.TryGetValue(key, out var e) ? e.ExpireAt : NoExpiry;
 
     public bool IsExpired(ReadOnlySpan<byte> key, long nowMs)
     {
@@ -41,27 +55,54 @@ public sealed class Database(int index)
         return at >= 0 && at <= nowMs;
     }
 
-    /// <summary>Adds or overwrites; returns the stored key array.</summary>
+    /// <summary>Adds or overwrites the value (an existing key keeps its TTL); returns the stored key array.</summary>
     public byte[] Set(ReadOnlySpan<byte> key, object value)
     {
-        var lookup = Data.GetAlternateLookup<ReadOnlySpan<byte>>();
+        var lookup = Lookup;
         if (lookup.TryGetValue(key, out var existing, out _))
         {
-            Data[existing] = value;
+            CollectionsMarshal.GetValueRefOrNullRef(_data, existing).Value = value;
             return existing;
         }
         var k = key.ToArray();
-        Data.Add(k, value);
+        _data.Add(k, new Entry(value, NoExpiry));
         return k;
     }
 
     public bool Remove(ReadOnlySpan<byte> key)
     {
-        Expires.GetAlternateLookup<ReadOnlySpan<byte>>().Remove(key);
-        return Data.GetAlternateLookup<ReadOnlySpan<byte>>().Remove(key);
+        if (!Lookup.Remove(key, out _, out var removed)) return false;
+        if (removed.ExpireAt >= 0) ExpiresCount--;
+        return true;
     }
 
-    public bool RemoveExpire(ReadOnlySpan<byte> key) => Expires.GetAlternateLookup<ReadOnlySpan<byte>>().Remove(key);
+    /// <summary>PERSIST and overwrites: true when the key had a TTL.</summary>
+    public bool RemoveExpire(ReadOnlySpan<byte> key)
+    {
+        var stored = KeyOf(key);
+        if (stored is null) return false;
+        ref var e = ref CollectionsMarshal.GetValueRefOrNullRef(_data, stored);
+        if (e.ExpireAt < 0) return false;
+        e.ExpireAt = NoExpiry;
+        ExpiresCount--;
+        return true;
+    }
 
-    public void SetExpire(byte[] storedKey, long atMs) => Expires[storedKey] = atMs;
+    /// <summary>Gives an existing key its deadline and indexes it.</summary>
+    public void SetExpire(byte[] storedKey, long atMs)
+    {
+        ref var e = ref CollectionsMarshal.GetValueRefOrNullRef(_data, storedKey);
+        if (Unsafe.IsNullRef(ref e)) throw new InvalidOperationException("SetExpire on a missing key");
+        if (e.ExpireAt < 0) ExpiresCount++;
+        e.ExpireAt = atMs;
+        Deadlines.Add(storedKey, atMs);
+    }
+
+    private Dictionary<byte[], Entry>.AlternateLookup<ReadOnlySpan<byte>> Lookup => _data.GetAlternateLookup<ReadOnlySpan<byte>>();
+
+    private struct Entry(object value, long expireAt)
+    {
+        public object Value = value;
+        public long ExpireAt = expireAt;
+    }
 }
