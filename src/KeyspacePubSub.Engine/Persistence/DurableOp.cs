@@ -57,6 +57,12 @@ public interface IDurableStore : IDisposable
     /// </summary>
     void Drive(Task mine);
 
+    /// <summary>
+    /// True when a commit does not wait for the disk (fsync everysec or no): an event loop may then drive
+    /// its clients' commits itself, once per iteration, as Redis writes its AOF buffer before it sleeps.
+    /// </summary>
+    bool CommitsAreShort { get; }
+
     /// <summary>Loads every key whose deadline has not passed (removing the others without events).</summary>
     List<DurableRecord> Load(long nowMs);
 

@@ -31,6 +31,9 @@ internal sealed unsafe class EventLoop : IDisposable
     private readonly Dictionary<ulong, LoopConnection> _connections = [];
     private readonly List<LoopConnection> _toFlush = [];
     private readonly List<LoopConnection> _closing = [];
+    private List<(LoopConnection Connection, Task Commit)> _commits = [];
+    private List<(LoopConnection Connection, Task Commit)> _drivenSpare = [];
+    private KeyspacePubSub.Engine.Persistence.IDurableStore? _commitStore;
     private readonly long _spinTicks;
     private long _averageGapTicks;
     private int _wakePending;
@@ -124,6 +127,7 @@ internal sealed unsafe class EventLoop : IDisposable
                     }
                 }
                 RunPosted();
+                DriveCommits();
                 FlushQueued();
                 if (_closing.Count > 0) CheckClosing();
             }
@@ -147,7 +151,7 @@ internal sealed unsafe class EventLoop : IDisposable
     /// </summary>
     private int Wait(byte* events)
     {
-        if (_toFlush.Count > 0 || !_posted.IsEmpty) return epoll_wait(_epoll, events, MaxEvents, 0);
+        if (_toFlush.Count > 0 || _commits.Count > 0 || !_posted.IsEmpty) return epoll_wait(_epoll, events, MaxEvents, 0);
         int timeout = _closing.Count > 0 ? 100 : -1;
         long idleSince = Stopwatch.GetTimestamp();
         int n = 0;
@@ -184,6 +188,36 @@ internal sealed unsafe class EventLoop : IDisposable
                 _logger.LogError(ex, "Event loop work item failed");
             }
         }
+    }
+
+    /// <summary>
+    /// Loop thread: a client's batch queued a durable commit that does not wait for the disk; the loop commits
+    /// it, with every other unit queued meanwhile, at the end of this iteration, before any reply is sent.
+    /// </summary>
+    public void DeferCommit(LoopConnection connection, KeyspacePubSub.Engine.Persistence.IDurableStore store, Task commit)
+    {
+        _commits.Add((connection, commit));
+        _commitStore = store;
+    }
+
+    private void DriveCommits()
+    {
+        if (_commits.Count == 0) return;
+        try
+        {
+            // Units commit in queue order: driving the last one commits them all (or hands them to the writer).
+            _commitStore!.Drive(_commits[^1].Commit);
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "Driving durable commits failed");
+        }
+        // Swapped out first: a connection whose commit is done reads on, and may defer its next commit.
+        var driven = _commits;
+        _commits = _drivenSpare;
+        _drivenSpare = driven;
+        foreach (var (connection, commit) in driven) connection.AfterDrivenCommit(commit);
+        driven.Clear();
     }
 
     private void FlushQueued()

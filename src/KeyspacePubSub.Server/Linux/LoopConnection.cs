@@ -176,7 +176,8 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
             // Replies, and pushes this batch caused, leave once the durable change is committed.
             _commitPending = true;
             _closeAfterCommit = close;
-            StartCommit(commit);
+            if (_engine.Durable?.Store is { CommitsAreShort: true } store) _loop.DeferCommit(this, store, commit);
+            else StartCommit(commit);
             return;
         }
         if (commit is { IsFaulted: true })
@@ -196,6 +197,18 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
             // The commit is led from a pool thread (other clients' units join it); the loop goes on.
             ThreadPool.UnsafeQueueUserWorkItem(static s => s.Store.Drive(s.Commit), (durable.Store, Commit: commit), preferLocal: false);
         }
+        AwaitCommit(commit);
+    }
+
+    /// <summary>Loop thread, after the loop drove the iteration's commits: this one's outcome, or a wait for it.</summary>
+    public void AfterDrivenCommit(Task commit)
+    {
+        if (commit.IsCompleted) OnCommitted(commit);
+        else AwaitCommit(commit); // a long commit elsewhere (the once-a-second sync) took it over
+    }
+
+    private void AwaitCommit(Task commit)
+    {
         commit.ContinueWith(static (t, s) =>
         {
             var c = (LoopConnection)s!;
