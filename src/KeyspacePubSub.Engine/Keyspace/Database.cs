@@ -79,10 +79,8 @@ public sealed class Database(int index)
     /// <summary>PERSIST and overwrites: true when the key had a TTL.</summary>
     public bool RemoveExpire(ReadOnlySpan<byte> key)
     {
-        var stored = KeyOf(key);
-        if (stored is null) return false;
-        ref var e = ref CollectionsMarshal.GetValueRefOrNullRef(_data, stored);
-        if (e.ExpireAt < 0) return false;
+        ref var e = ref CollectionsMarshal.GetValueRefOrNullRef(Lookup, key);
+        if (Unsafe.IsNullRef(ref e) || e.ExpireAt < 0) return false;
         e.ExpireAt = NoExpiry;
         ExpiresCount--;
         return true;

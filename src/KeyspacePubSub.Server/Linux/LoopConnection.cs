@@ -27,8 +27,6 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
         useSynchronizationContext: false,
         minimumSegmentSize: 4096);
 
-    private static long s_batchSerial;
-
     [ThreadStatic]
     private static LoopConnection? t_running;
 
@@ -57,6 +55,7 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     private long _closeDeadline;
     private bool _closed;
     private long _batchSerial;
+    private LoopConnection? _heldBy;
     private long _heldSerial;
 
     public LoopConnection(Socket socket, EventLoop loop, Engine.Engine engine, ILogger logger)
@@ -145,7 +144,7 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
         int executed = 0;
         Task? commit = null;
         bool close;
-        _batchSerial = Interlocked.Increment(ref s_batchSerial);
+        _batchSerial++;
         t_running = this;
         try
         {
@@ -295,8 +294,10 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
         var running = t_running;
         if (running != null && running != this)
         {
-            if (_heldSerial != running._batchSerial)
+            // Once per batch (marked under the gate, which every OutputReady call holds).
+            if (_heldBy != running || _heldSerial != running._batchSerial)
             {
+                _heldBy = running;
                 _heldSerial = running._batchSerial;
                 running._held.Add(this);
             }
