@@ -303,8 +303,9 @@ internal sealed class SocketConnection : IClientTransport, IServerConnection
                             if (result.IsCompleted) _outputDone = true;
                             break;
                         }
-                        await SendAsync(buffer);
+                        // Counted before the send: a peer that has read the bytes must never see them in omem.
                         _client!.OnSent(buffer.Length);
+                        await SendAsync(buffer);
                         reader.AdvanceTo(buffer.End);
                     }
                 }

@@ -15,15 +15,36 @@ function start(file) {
   return child;
 }
 
+// Event-driven rather than timed, so a loaded machine cannot make it flaky: the publisher starts once the
+// subscriber has confirmed its subscription, runs until it has printed three publishes, and the subscriber
+// then gets 800 ms for the last one to arrive. 20 s is the overall deadline.
+function waitFor(cond, what, then) {
+  const deadline = Date.now() + 20000;
+  const timer = setInterval(() => {
+    if (cond()) {
+      clearInterval(timer);
+      then();
+    } else if (Date.now() > deadline) {
+      clearInterval(timer);
+      sub.kill();
+      if (pub) pub.kill();
+      assert.fail(`timed out waiting for ${what}:\n${sub.out}\n${pub ? pub.out : ""}`);
+    }
+  }, 20);
+}
+
+const publishedLines = (out) => out.split("\n").map((l) => /^Published \{ foo: ([0-9.e-]+) \} to (my-channel-[12])$/.exec(l)).filter(Boolean);
 const sub = start("subscriber.js");
-setTimeout(() => {
-  const pub = start("publisher.js");
-  setTimeout(() => {
-    pub.kill();
+let pub = null;
+waitFor(() => /Subscribed successfully!/.test(sub.out), "the subscription", () => {
+  pub = start("publisher.js");
+  waitFor(() => publishedLines(pub.out).length >= 3, "three publishes", () => {
+    // The third PUBLISH is printed as it is sent: give it 300 ms to leave (the next comes a second later).
+    setTimeout(() => pub.kill(), 300);
     setTimeout(() => {
       sub.kill();
       // Node prints the object with %s as "{ foo: 0.123 }".
-      const published = pub.out.split("\n").map((l) => /^Published \{ foo: ([0-9.e-]+) \} to (my-channel-[12])$/.exec(l)).filter(Boolean);
+      const published = publishedLines(pub.out);
       const received = sub.out.split("\n").filter((l) => l.startsWith("Received "));
       const buffers = sub.out.split("\n").filter((l) => l.startsWith("<Buffer "));
       console.log(sub.out);
@@ -40,6 +61,6 @@ setTimeout(() => {
       // messageBuffer fires for every message too, with channel and message as Buffers.
       assert.strictEqual(buffers.length, published.length);
       console.log(`seed ok: ${published.length} published, ${received.length} received`);
-    }, 500);
-  }, 3600);
-}, 800);
+    }, 800);
+  });
+});

@@ -348,6 +348,8 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
                 if (result.IsCompleted && _closing) Close();
                 return;
             }
+            // Counted as sent before the call: a peer that has read the bytes must never see them in omem.
+            _client?.OnSent(buffer.Length);
             long sent = SendBuffer(buffer);
             if (sent < 0)
             {
@@ -356,7 +358,7 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
                 Close();
                 return;
             }
-            _client?.OnSent(sent);
+            if (sent < buffer.Length) _client?.OnSent(sent - buffer.Length);
             reader.AdvanceTo(buffer.GetPosition(sent));
             if (sent == 0)
             {
