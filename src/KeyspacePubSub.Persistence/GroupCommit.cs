@@ -25,12 +25,16 @@ public sealed partial class SqliteStore
     private Thread? _writer;
     private bool _stopping;
     private bool _committing; // one thread at a time uses the connection: a driving client or the writer
-    private bool _unsynced;
+    private volatile bool _unsynced;
+    private volatile bool _checkpointDue; // the WAL is big: the writer takes the connection for a checkpoint
+    private WalSync? _wal;
+    private long _walFrames; // an estimate of the frames written since the last checkpoint
+    private const int RowsPerFrame = 8; // rows of a few hundred bytes share a page
     private bool _handOff; // units wait for the writer thread: nobody drives them
     private bool _syncDue; // everysec: the writer's once-a-second sync goes before drivers' next commit
     private long _avgCommitTicks; // recent commit duration, for how long a driver waits on another's commit
     private static readonly long MinSpin = Stopwatch.Frequency / 50_000, MaxSpin = Stopwatch.Frequency / 10_000; // 20 µs, 100 µs
-    private long _commits, _unitsCommitted, _lastCommitUnix, _failedCommits;
+    private long _commits, _unitsCommitted, _lastCommitUnix, _failedCommits, _checkpoints;
     private readonly Dictionary<DurableOpKind, SqliteCommand> _statements = [];
     private readonly Dictionary<string, SqliteCommand> _control = []; // prepared once: BEGIN and COMMIT run per group
 
@@ -64,6 +68,8 @@ public sealed partial class SqliteStore
             cmd.Prepare();
             _control[name] = cmd;
         }
+        _wal = WalSync.Open(Path, Fsync == FsyncPolicy.Everysec, TakeUnsynced, ex => Fail(ex.Message));
+        if (_wal != null) Exec("PRAGMA wal_autocheckpoint = 0");
         _writer = new Thread(WriterLoop) { IsBackground = true, Name = "sqlite-commit" };
         _writer.Start();
     }
@@ -121,7 +127,7 @@ public sealed partial class SqliteStore
             {
                 _committing = false;
                 if (!ok) Requeue(group);
-                if (_handOff && _queue.Count > 0) Monitor.Pulse(_queueLock);
+                if ((_handOff && _queue.Count > 0) || _checkpointDue) Monitor.Pulse(_queueLock);
             }
             if (!ok) return;
         }
@@ -142,7 +148,8 @@ public sealed partial class SqliteStore
 
     /// <summary>
     /// Commits units nobody drives (expiry, units queued while another thread committed), retries failed
-    /// groups once a second, and under everysec syncs the WAL once a second (a checkpoint).
+    /// groups once a second, and checkpoints when the WAL is big. (Should the WAL file not be open to
+    /// <see cref="WalSync"/>, everysec syncs here once a second by a checkpoint.)
     /// </summary>
     private void WriterLoop()
     {
@@ -153,7 +160,7 @@ public sealed partial class SqliteStore
             lock (_queueLock)
             {
                 // everysec: once a second the writer must get the connection, however busy the drivers keep it.
-                _syncDue = Fsync == FsyncPolicy.Everysec && _unsynced && lastSync.ElapsedMilliseconds >= 1000;
+                _syncDue = _checkpointDue || (_wal is null && Fsync == FsyncPolicy.Everysec && _unsynced && lastSync.ElapsedMilliseconds >= 1000);
                 if ((_queue.Count == 0 && !_syncDue) || _committing)
                 {
                     if (_stopping && !_committing) return;
@@ -170,10 +177,17 @@ public sealed partial class SqliteStore
                 }
             }
             bool ok = group is null || Apply(group);
-            // everysec: synchronous=NORMAL leaves commits in the WAL unsynced; a checkpoint syncs it.
-            if (ok && Fsync == FsyncPolicy.Everysec && _unsynced && lastSync.ElapsedMilliseconds >= 1000)
+            if (ok && _checkpointDue)
             {
-                TrySync();
+                _checkpointDue = false;
+                _walFrames = 0;
+                TryCheckpoint();
+            }
+            // everysec without WalSync: synchronous=NORMAL leaves commits in the WAL unsynced; a checkpoint syncs it.
+            else if (ok && _wal is null && Fsync == FsyncPolicy.Everysec && _unsynced && lastSync.ElapsedMilliseconds >= 1000)
+            {
+                _unsynced = false;
+                TryCheckpoint();
                 lastSync.Restart();
             }
             lock (_queueLock)
@@ -188,12 +202,13 @@ public sealed partial class SqliteStore
         }
     }
 
-    private void TrySync()
+    /// <summary>WAL pages into the database; under NORMAL and FULL SQLite syncs the WAL before and the database after.</summary>
+    private void TryCheckpoint()
     {
         try
         {
-            _unsynced = false;
             Exec("PRAGMA wal_checkpoint(PASSIVE)");
+            Interlocked.Increment(ref _checkpoints);
         }
         catch (SqliteException ex)
         {
@@ -201,15 +216,25 @@ public sealed partial class SqliteStore
         }
     }
 
+    /// <summary>For <see cref="WalSync"/>: whether anything was committed since the last sync (and now counts as synced).</summary>
+    private bool TakeUnsynced()
+    {
+        if (!_unsynced) return false;
+        _unsynced = false;
+        return true;
+    }
+
     private bool Apply(List<Unit> group)
     {
         long started = Stopwatch.GetTimestamp();
+        int ops = 0;
         try
         {
             _control["begin"].ExecuteNonQuery();
             foreach (var unit in group)
             {
                 foreach (var op in unit.Ops) Run(op);
+                ops += unit.Ops.Count;
             }
             _control["commit"].ExecuteNonQuery();
         }
@@ -234,6 +259,7 @@ public sealed partial class SqliteStore
             _failure = null;
         }
         _unsynced = true;
+        if (_wal != null && (_walFrames += 1 + ops / RowsPerFrame) >= WalSync.CheckpointFrames) _checkpointDue = true;
         _avgCommitTicks += (Stopwatch.GetTimestamp() - started - _avgCommitTicks) / 8;
         Interlocked.Increment(ref _commits);
         Interlocked.Add(ref _unitsCommitted, group.Count);
@@ -242,9 +268,10 @@ public sealed partial class SqliteStore
         return true;
     }
 
-    private void Fail(SqliteException ex)
+    private void Fail(SqliteException ex) => Fail(Describe(ex));
+
+    private void Fail(string reason)
     {
-        string reason = Describe(ex);
         if (_failure != reason) _logger.LogError("Persistence: commit to {Path} failed: {Reason}. Writes to durable keys are refused (MISCONF) until it succeeds; retrying every second.", Path, reason);
         _failure = reason;
     }
@@ -279,6 +306,7 @@ public sealed partial class SqliteStore
         }
         _writer?.Join(10000);
         if (_db is null) return;
+        _wal?.Dispose(); // its thread stops; the handle closes before SQLite's, whose close may delete the file
         try
         {
             Exec("PRAGMA wal_checkpoint(TRUNCATE)");

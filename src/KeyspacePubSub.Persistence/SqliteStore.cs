@@ -232,5 +232,7 @@ public sealed partial class SqliteStore : IDurableStore
         yield return ("durable_units_pending", PendingUnits);
         yield return ("durable_last_commit_time", Interlocked.Read(ref _lastCommitUnix));
         yield return ("durable_failed_commits", Interlocked.Read(ref _failedCommits));
+        yield return ("durable_checkpoints", Interlocked.Read(ref _checkpoints));
+        yield return ("durable_wal_fsyncs", _wal?.Syncs ?? 0);
     }
 }

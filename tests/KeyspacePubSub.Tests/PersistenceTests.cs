@@ -242,6 +242,34 @@ public sealed class PersistenceTests : IDisposable
     }
 
     [Fact]
+    public async Task ManyCommits_AreCheckpointedOffTheEventLoop_AndSurviveRestart()
+    {
+        // Automatic checkpoints are off; the writer thread checkpoints after about 10,000 WAL frames (one
+        // commit writes at least one), and everysec's fsync runs on a thread of its own.
+        const int pushes = 10_500;
+        await using (var s = await InProcessServer.StartAsync(Options(FsyncPolicy.Everysec)))
+        {
+            using var c = new RawClient(s.Port);
+            for (int i = 0; i < pushes; i++) c.Call("RPUSH", "room:big:backlog", $"m{i}").Should().Be($":{i + 1}\r\n");
+            string info = "";
+            for (int tries = 0; tries < 50 && !(info.Contains("durable_checkpoints:1") && !info.Contains("durable_wal_fsyncs:0")); tries++)
+            {
+                await Task.Delay(100);
+                info = c.Call("INFO", "persistence");
+            }
+            info.Should().Contain("durable_checkpoints:1\r\n").And.Contain("durable_failed_commits:0\r\n").And.NotContain("durable_wal_fsyncs:0\r\n");
+        }
+        await using (var s = await InProcessServer.StartAsync(Options(FsyncPolicy.Everysec)))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("LLEN", "room:big:backlog").Should().Be($":{pushes}\r\n");
+            c.Call("LINDEX", "room:big:backlog", "0").Should().Be("$2\r\nm0\r\n");
+            c.Call("LINDEX", "room:big:backlog", "-1").Should().Be($"$6\r\nm{pushes - 1}\r\n");
+        }
+        StoredListRows().Should().Be((pushes, 0L));
+    }
+
+    [Fact]
     public async Task Version1File_ListRowsKeyedByPosition_AreConvertedAndKeepTheirOrder()
     {
         using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Options().Path};Pooling=False"))

@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using Microsoft.Win32.SafeHandles;
+
+namespace KeyspacePubSub.Persistence;
+
+/// <summary>
+/// The WAL as a file, beside SQLite's own use of it. Automatic checkpoints are off: SQLite would run them
+/// inside a commit, on whichever thread commits (an event loop), and under synchronous=NORMAL each one
+/// fsyncs the WAL and the database — measured, that made an average 1-row commit 16.7 µs instead of 7.6.
+/// Instead:
+/// <list type="bullet">
+/// <item>under everysec a thread of its own fsyncs the WAL file once a second, as Redis's background fsync
+/// of its AOF, without taking the connection (committed frames are in the WAL already; fsync makes them
+/// survive a power failure), so commits never wait for the disk;</item>
+/// <item>the writer thread checkpoints (WAL pages into the database, synced as the policy says) after about
+/// <see cref="CheckpointFrames"/> frames (the WAL file's length says nothing: after a checkpoint SQLite
+/// writes it again from the start).</item>
+/// </list>
+/// The handle stays open until the store closes: closing a descriptor of a file drops the process's POSIX
+/// locks on it, so it is never closed while SQLite works.
+/// </summary>
+internal sealed class WalSync : IDisposable
+{
+    /// <summary>As SQLite's default automatic checkpoint (1000 pages) would, but 10× rarer: each costs two fsyncs.</summary>
+    public const long CheckpointFrames = 10_000;
+
+    private readonly SafeFileHandle _wal;
+    private readonly Thread? _thread;
+    private readonly Func<bool> _takeUnsynced;
+    private readonly Action<Exception> _failed;
+    private readonly ManualResetEventSlim _stop = new();
+
+    private WalSync(SafeFileHandle wal, bool syncEverySecond, Func<bool> takeUnsynced, Action<Exception> failed)
+    {
+        _wal = wal;
+        _takeUnsynced = takeUnsynced;
+        _failed = failed;
+        if (!syncEverySecond) return;
+        _thread = new Thread(SyncLoop) { IsBackground = true, Name = "sqlite-wal-fsync" };
+        _thread.Start();
+    }
+
+    /// <summary>Opens the WAL of <paramref name="dbPath"/>; null when it cannot (the caller keeps SQLite's own checkpoints).</summary>
+    public static WalSync? Open(string dbPath, bool syncEverySecond, Func<bool> takeUnsynced, Action<Exception> failed)
+    {
+        try
+        {
+            var handle = File.OpenHandle(dbPath + "-wal", FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite | FileShare.Delete);
+            return new WalSync(handle, syncEverySecond, takeUnsynced, failed);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return null;
+        }
+    }
+
+    private long _syncs;
+
+    /// <summary>fsyncs of the WAL so far.</summary>
+    public long Syncs => Interlocked.Read(ref _syncs);
+
+    /// <summary>Makes every commit so far durable.</summary>
+    public void Sync()
+    {
+        RandomAccess.FlushToDisk(_wal);
+        Interlocked.Increment(ref _syncs);
+    }
+
+    private void SyncLoop()
+    {
+        var last = Stopwatch.StartNew();
+        while (!_stop.Wait(TimeSpan.FromMilliseconds(Math.Max(1, 1000 - last.ElapsedMilliseconds))))
+        {
+            last.Restart();
+            if (!_takeUnsynced()) continue;
+            try
+            {
+                Sync();
+            }
+            catch (IOException ex)
+            {
+                _failed(ex);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop.Set();
+        _thread?.Join(5000);
+        _wal.Dispose();
+        _stop.Dispose();
+    }
+}
