@@ -35,8 +35,8 @@ public sealed partial class SqliteStore
     private long _avgCommitTicks; // recent commit duration, for how long a driver waits on another's commit
     private static readonly long MinSpin = Stopwatch.Frequency / 50_000, MaxSpin = Stopwatch.Frequency / 10_000; // 20 µs, 100 µs
     private long _commits, _unitsCommitted, _lastCommitUnix, _failedCommits, _checkpoints;
-    private readonly Dictionary<DurableOpKind, SqliteCommand> _statements = [];
-    private readonly Dictionary<string, SqliteCommand> _control = []; // prepared once: BEGIN and COMMIT run per group
+    private readonly Dictionary<DurableOpKind, RawStatement[]> _statements = [];
+    private RawStatement? _begin, _commit;
 
     private int PendingUnits
     {
@@ -45,6 +45,7 @@ public sealed partial class SqliteStore
 
     private void StartWriter()
     {
+        var handle = _db!.Handle!;
         foreach (var (kind, sql) in new[]
         {
             (DurableOpKind.PutKey, Schema.PutKey), (DurableOpKind.DeleteKey, Schema.DeleteKey), (DurableOpKind.DetachKey, Schema.DetachKey),
@@ -53,21 +54,10 @@ public sealed partial class SqliteStore
             (DurableOpKind.SwapDb, Schema.SwapDb),
         })
         {
-            var cmd = _db!.CreateCommand();
-            cmd.CommandText = sql;
-            foreach (var p in new[] { "$id", "$db", "$key", "$type", "$exp", "$value", "$pos", "$score", "$seq" })
-            {
-                if (sql.Contains(p, StringComparison.Ordinal)) cmd.Parameters.Add(new SqliteParameter(p, null));
-            }
-            _statements[kind] = cmd;
+            _statements[kind] = RawStatement.PrepareAll(handle, sql);
         }
-        foreach (var (name, sql) in new[] { ("begin", "BEGIN IMMEDIATE"), ("commit", "COMMIT") })
-        {
-            var cmd = _db!.CreateCommand();
-            cmd.CommandText = sql;
-            cmd.Prepare();
-            _control[name] = cmd;
-        }
+        _begin = RawStatement.PrepareAll(handle, "BEGIN IMMEDIATE")[0];
+        _commit = RawStatement.PrepareAll(handle, "COMMIT")[0];
         _wal = WalSync.Open(Path, Fsync == FsyncPolicy.Everysec, TakeUnsynced, ex => Fail(ex.Message));
         if (_wal != null) Exec("PRAGMA wal_autocheckpoint = 0");
         _writer = new Thread(WriterLoop) { IsBackground = true, Name = "sqlite-commit" };
@@ -230,13 +220,13 @@ public sealed partial class SqliteStore
         int ops = 0;
         try
         {
-            _control["begin"].ExecuteNonQuery();
+            _begin!.Run();
             foreach (var unit in group)
             {
                 foreach (var op in unit.Ops) Run(op);
                 ops += unit.Ops.Count;
             }
-            _control["commit"].ExecuteNonQuery();
+            _commit!.Run();
         }
         catch (SqliteException ex)
         {
@@ -276,25 +266,9 @@ public sealed partial class SqliteStore
         _failure = reason;
     }
 
-    private void Run(DurableOp op)
+    private void Run(in DurableOp op)
     {
-        var cmd = _statements[op.Kind];
-        foreach (SqliteParameter p in cmd.Parameters)
-        {
-            p.Value = p.ParameterName switch
-            {
-                "$id" => op.Id,
-                "$db" => op.Db,
-                "$key" => (object?)op.Key ?? DBNull.Value,
-                "$type" => (int)op.Type,
-                "$exp" => op.ExpireAt >= 0 ? op.ExpireAt : DBNull.Value,
-                "$value" => (object?)op.Value ?? DBNull.Value,
-                "$pos" => op.Pos,
-                "$seq" => op.Seq,
-                _ => op.Score,
-            };
-        }
-        cmd.ExecuteNonQuery();
+        foreach (var statement in _statements[op.Kind]) statement.Run(op);
     }
 
     public void Dispose()
@@ -315,7 +289,7 @@ public sealed partial class SqliteStore
         {
             // The WAL is replayed on the next open.
         }
-        foreach (var cmd in _statements.Values.Concat(_control.Values)) cmd.Dispose();
+        foreach (var statement in _statements.Values.SelectMany(s => s).Append(_begin).Append(_commit)) statement?.Dispose();
         _db.Dispose();
     }
 }
