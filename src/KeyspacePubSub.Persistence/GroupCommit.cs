@@ -59,7 +59,12 @@ public sealed partial class SqliteStore
         _begin = RawStatement.PrepareAll(handle, "BEGIN IMMEDIATE")[0];
         _commit = RawStatement.PrepareAll(handle, "COMMIT")[0];
         _wal = WalSync.Open(Path, Fsync == FsyncPolicy.Everysec, TakeUnsynced, ex => Fail(ex.Message));
-        if (_wal != null) Exec("PRAGMA wal_autocheckpoint = 0");
+        if (_wal != null)
+        {
+            Exec("PRAGMA wal_autocheckpoint = 0");
+            // always: SQLite writes the commit, WalSync's fdatasync makes it durable before anyone is answered.
+            if (Fsync == FsyncPolicy.Always) Exec("PRAGMA synchronous = NORMAL");
+        }
         _writer = new Thread(WriterLoop) { IsBackground = true, Name = "sqlite-commit" };
         _writer.Start();
     }
@@ -242,6 +247,22 @@ public sealed partial class SqliteStore
             Interlocked.Increment(ref _failedCommits);
             foreach (var u in group) u.Done.TrySetException(new IOException(_failure));
             return false;
+        }
+        if (_wal != null && Fsync == FsyncPolicy.Always)
+        {
+            try
+            {
+                _wal.Sync();
+            }
+            catch (IOException ex)
+            {
+                // Committed but perhaps not on disk: nobody is told it succeeded, and it is not retried (it is in
+                // the database already); writes to durable keys are refused until a commit and its sync succeed.
+                Fail(ex.Message);
+                Interlocked.Increment(ref _failedCommits);
+                foreach (var u in group) u.Done.TrySetException(new IOException(_failure));
+                return true;
+            }
         }
         if (_failure != null)
         {

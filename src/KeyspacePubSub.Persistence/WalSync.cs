@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 
 namespace KeyspacePubSub.Persistence;
@@ -9,6 +10,8 @@ namespace KeyspacePubSub.Persistence;
 /// fsyncs the WAL and the database — measured, that made an average 1-row commit 16.7 µs instead of 7.6.
 /// Instead:
 /// <list type="bullet">
+/// <item>under always the committing thread fdatasyncs the WAL after each commit (SQLite itself runs at
+/// synchronous=NORMAL, which syncs only around checkpoints);</item>
 /// <item>under everysec a thread of its own fsyncs the WAL file once a second, as Redis's background fsync
 /// of its AOF, without taking the connection (committed frames are in the WAL already; fsync makes them
 /// survive a power failure), so commits never wait for the disk;</item>
@@ -19,7 +22,7 @@ namespace KeyspacePubSub.Persistence;
 /// The handle stays open until the store closes: closing a descriptor of a file drops the process's POSIX
 /// locks on it, so it is never closed while SQLite works.
 /// </summary>
-internal sealed class WalSync : IDisposable
+internal sealed partial class WalSync : IDisposable
 {
     /// <summary>As SQLite's default automatic checkpoint (1000 pages) would, but 10× rarer: each costs two fsyncs.</summary>
     public const long CheckpointFrames = 10_000;
@@ -59,12 +62,36 @@ internal sealed class WalSync : IDisposable
     /// <summary>fsyncs of the WAL so far.</summary>
     public long Syncs => Interlocked.Read(ref _syncs);
 
-    /// <summary>Makes every commit so far durable.</summary>
+    private bool _noFdatasync;
+
+    /// <summary>
+    /// Makes every commit so far durable: fdatasync, as Redis syncs its AOF. (SQLite's own sync in this build
+    /// is a full fsync, which also writes the file's timestamps: measured 213 µs per commit here.)
+    /// </summary>
     public void Sync()
     {
+        if (!_noFdatasync)
+        {
+            try
+            {
+                if (fdatasync((int)_wal.DangerousGetHandle()) != 0)
+                {
+                    throw new IOException($"fdatasync of the WAL failed: errno {Marshal.GetLastPInvokeError()}");
+                }
+                Interlocked.Increment(ref _syncs);
+                return;
+            }
+            catch (Exception ex) when (ex is EntryPointNotFoundException or DllNotFoundException)
+            {
+                _noFdatasync = true; // not Linux: the portable call
+            }
+        }
         RandomAccess.FlushToDisk(_wal);
         Interlocked.Increment(ref _syncs);
     }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int fdatasync(int fd);
 
     private void SyncLoop()
     {

@@ -220,6 +220,14 @@ public sealed class PersistenceTests : IDisposable
             })).ToArray();
             await Task.WhenAll(tasks);
             listener.Read(clients * perClient, timeoutMs: 20_000).Should().Contain("c0-m149");
+            if (fsync == FsyncPolicy.Always)
+            {
+                // always: every commit was fdatasynced before its clients were answered.
+                using var admin = new RawClient(s.Port);
+                var info = admin.Call("INFO", "persistence");
+                string Field(string name) => info.Split("\r\n").Single(l => l.StartsWith(name + ":"))[(name.Length + 1)..];
+                long.Parse(Field("durable_wal_fsyncs")).Should().Be(long.Parse(Field("durable_commits"))).And.BeGreaterThan(0);
+            }
         }
         await using (var s = await InProcessServer.StartAsync(Options(fsync)))
         {
