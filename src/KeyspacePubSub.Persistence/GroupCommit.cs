@@ -31,7 +31,7 @@ public sealed partial class SqliteStore
     private long _walFrames; // an estimate of the frames written since the last checkpoint
     private const int RowsPerFrame = 8; // rows of a few hundred bytes share a page
     private bool _handOff; // units wait for the writer thread: nobody drives them
-    private bool _syncDue; // everysec: the writer's once-a-second sync goes before drivers' next commit
+    private bool _syncDue; // the writer's checkpoint (or fallback everysec sync) goes before drivers' next commit
     private long _avgCommitTicks; // recent commit duration, for how long a driver waits on another's commit
     private static readonly long MinSpin = Stopwatch.Frequency / 50_000, MaxSpin = Stopwatch.Frequency / 10_000; // 20 µs, 100 µs
     private long _commits, _unitsCommitted, _lastCommitUnix, _failedCommits, _checkpoints;
@@ -59,7 +59,11 @@ public sealed partial class SqliteStore
         _begin = RawStatement.PrepareAll(handle, "BEGIN IMMEDIATE")[0];
         _commit = RawStatement.PrepareAll(handle, "COMMIT")[0];
         _wal = WalSync.Open(Path, Fsync == FsyncPolicy.Everysec, TakeUnsynced, ex => Fail(ex.Message));
-        if (_wal != null)
+        if (_wal is null)
+        {
+            _logger.LogWarning("Persistence: cannot open the WAL of {Path} for syncing; SQLite syncs and checkpoints it itself", Path);
+        }
+        else
         {
             Exec("PRAGMA wal_autocheckpoint = 0");
             // always: SQLite writes the commit, WalSync's fdatasync makes it durable before anyone is answered.
@@ -154,7 +158,7 @@ public sealed partial class SqliteStore
             List<Unit>? group = null;
             lock (_queueLock)
             {
-                // everysec: once a second the writer must get the connection, however busy the drivers keep it.
+                // A due checkpoint (or the fallback everysec sync) gets the connection, however busy the drivers keep it.
                 _syncDue = _checkpointDue || (_wal is null && Fsync == FsyncPolicy.Everysec && _unsynced && lastSync.ElapsedMilliseconds >= 1000);
                 if ((_queue.Count == 0 && !_syncDue) || _committing)
                 {
