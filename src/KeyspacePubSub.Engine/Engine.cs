@@ -46,9 +46,9 @@ public sealed partial class Engine : IPushSink
 
     /// <summary>
     /// Hands everything durable the last commands changed to the store as one unit; the caller sends their
-    /// replies only when the returned task completes. Null when nothing durable changed. Caller holds the gate.
+    /// replies only when the returned task completes. Null when nothing durable changed. Caller holds the gate,
+    /// and then calls <see cref="Persistence.IDurableStore.Drive(Task)"/> out of it.
     /// </summary>
-    /// <summary>Queues the batch's durable changes; the caller then calls <see cref="Persistence.IDurableStore.Drive(Task)"/> out of the gate.</summary>
     public Task? CommitDurable() => Durable?.Commit(willDrive: true);
     public ServerStats Stats { get; } = new();
     public CommandTable Commands { get; }

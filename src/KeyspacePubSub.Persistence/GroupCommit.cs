@@ -35,7 +35,7 @@ public sealed partial class SqliteStore
     private long _avgCommitTicks; // recent commit duration, for how long a driver waits on another's commit
     private static readonly long MinSpin = Stopwatch.Frequency / 50_000, MaxSpin = Stopwatch.Frequency / 10_000; // 20 µs, 100 µs
     private long _commits, _unitsCommitted, _lastCommitUnix, _failedCommits, _checkpoints;
-    private readonly Dictionary<DurableOpKind, RawStatement[]> _statements = [];
+    private readonly RawStatement[][] _statements = new RawStatement[Enum.GetValues<DurableOpKind>().Length][]; // by kind
     private RawStatement? _begin, _commit;
 
     private int PendingUnits
@@ -54,7 +54,7 @@ public sealed partial class SqliteStore
             (DurableOpKind.SwapDb, Schema.SwapDb),
         })
         {
-            _statements[kind] = RawStatement.PrepareAll(handle, sql);
+            _statements[(int)kind] = RawStatement.PrepareAll(handle, sql);
         }
         _begin = RawStatement.PrepareAll(handle, "BEGIN IMMEDIATE")[0];
         _commit = RawStatement.PrepareAll(handle, "COMMIT")[0];
@@ -293,7 +293,7 @@ public sealed partial class SqliteStore
 
     private void Run(in DurableOp op)
     {
-        foreach (var statement in _statements[op.Kind]) statement.Run(op);
+        foreach (var statement in _statements[(int)op.Kind]) statement.Run(op);
     }
 
     public void Dispose()
@@ -314,7 +314,7 @@ public sealed partial class SqliteStore
         {
             // The WAL is replayed on the next open.
         }
-        foreach (var statement in _statements.Values.SelectMany(s => s).Append(_begin).Append(_commit)) statement?.Dispose();
+        foreach (var statement in _statements.Where(s => s != null).SelectMany(s => s).Append(_begin).Append(_commit)) statement?.Dispose();
         _db.Dispose();
     }
 }

@@ -90,8 +90,7 @@ internal sealed class RawStatement : IDisposable
         }
         finally
         {
-            raw.sqlite3_reset(_stmt);
-            raw.sqlite3_clear_bindings(_stmt); // no reference to a value outlives the call
+            raw.sqlite3_reset(_stmt); // every parameter is bound again on each run; blobs are copied by SQLite
         }
     }
 

@@ -33,6 +33,8 @@ internal sealed partial class WalSync : IDisposable
     private readonly Func<bool> _takeUnsynced;
     private readonly Action<Exception> _failed;
     private readonly ManualResetEventSlim _stop = new();
+    private long _syncs;
+    private bool _noFdatasync;
 
     private WalSync(SafeFileHandle wal, bool syncEverySecond, Func<bool> takeUnsynced, Action<Exception> failed)
     {
@@ -58,12 +60,8 @@ internal sealed partial class WalSync : IDisposable
         }
     }
 
-    private long _syncs;
-
     /// <summary>fsyncs of the WAL so far.</summary>
     public long Syncs => Interlocked.Read(ref _syncs);
-
-    private bool _noFdatasync;
 
     /// <summary>
     /// Makes every commit so far durable: fdatasync, as Redis syncs its AOF. (SQLite's own sync in this build

@@ -10,9 +10,10 @@ using Microsoft.Extensions.Logging;
 namespace KeyspacePubSub.Server;
 
 /// <summary>
-/// One TCP connection on .NET's socket engine (the transport where epoll is not available): a receive loop that parses every complete command in the buffer and executes
-/// them under the engine gate in one go, then sends the replies itself (no thread hand-off); pushes from
-/// other clients' commands wake a thread-pool drain. Whatever is queued when a drain runs shares one write.
+/// One TCP connection on .NET's socket engine (the transport where epoll is not available): a receive loop
+/// that parses every complete command in the buffer and executes them under the engine gate in one go, then
+/// sends the replies itself (no thread hand-off); pushes from other clients' commands wake a thread-pool
+/// drain. Whatever is queued when a drain runs shares one write.
 /// </summary>
 internal sealed class SocketConnection : IClientTransport, IServerConnection
 {
