@@ -66,10 +66,24 @@ public sealed class Client
 
     public Subscriptions Subs { get; } = new();
 
-    /// <summary>Commands queued since MULTI; null outside a transaction.</summary>
-    public List<QueuedCommand>? Queue { get; internal set; }
+    /// <summary>Commands queued since MULTI (empty outside a transaction; kept for the next one).</summary>
+    public TransactionQueue Queue => _queue ??= new TransactionQueue();
 
-    public bool InMulti => Queue != null;
+    private TransactionQueue? _queue;
+
+    public bool InMulti { get; private set; }
+
+    internal void BeginMulti()
+    {
+        Queue.Clear();
+        InMulti = true;
+    }
+
+    internal void EndMulti()
+    {
+        InMulti = false;
+        _queue?.Clear();
+    }
 
     /// <summary>A command was rejected while queueing: EXEC will answer EXECABORT.</summary>
     public bool MultiError { get; internal set; }

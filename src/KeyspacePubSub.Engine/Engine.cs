@@ -155,7 +155,7 @@ public sealed partial class Engine : IPushSink
                 Reject(c, "ERR Command not allowed inside a transaction");
                 return;
             }
-            c.Queue!.Add(new QueuedCommand(cmd, RequestBatch.FromArgs(args)));
+            c.Queue.Add(cmd, args);
             c.BeginCommand();
             c.Reply.Raw("+QUEUED\r\n"u8);
             c.EndCommand();

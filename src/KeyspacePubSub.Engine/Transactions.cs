@@ -3,8 +3,34 @@ using KeyspacePubSub.Protocol;
 
 namespace KeyspacePubSub.Engine;
 
-/// <summary>One command queued by MULTI, with its own copy of the arguments.</summary>
-public sealed record QueuedCommand(CommandDef Command, RequestBatch Args);
+/// <summary>
+/// The commands queued since MULTI: their definitions, and copies of their arguments in one arena that the
+/// client keeps from one transaction to the next, so queueing allocates nothing in the steady state.
+/// </summary>
+public sealed class TransactionQueue
+{
+    private readonly List<CommandDef> _commands = [];
+    private readonly RequestBatch _args = new();
+
+    public int Count => _commands.Count;
+
+    public void Add(CommandDef command, CommandArgs args)
+    {
+        _args.Append(args);
+        _commands.Add(command);
+    }
+
+    public CommandDef Command(int index) => _commands[index];
+
+    /// <summary>The arguments of a queued command, valid until <see cref="Clear"/>.</summary>
+    public CommandArgs Args(int index) => _args[index];
+
+    public void Clear()
+    {
+        _commands.Clear();
+        _args.Reset();
+    }
+}
 
 /// <summary>
 /// MULTI / EXEC / DISCARD / WATCH / UNWATCH (src/multi.c). Queued commands run back to back under the gate
@@ -71,16 +97,17 @@ public sealed partial class Engine
     /// <summary>As discardTransaction: forget the queue and the watched keys.</summary>
     public void ResetTransaction(Client c)
     {
-        c.Queue = null;
+        c.EndMulti();
         c.MultiError = false;
         ResetWatch(c);
     }
 
     internal void Exec(Client c)
     {
-        var queue = c.Queue!;
+        var queue = c.Queue;
         // As Redis: a watched key that has logically expired counts as modified.
-        bool expiredWatch = c.Watched.Any(w => Databases[w.Db].IsExpired(w.Key, ExpiryClockMs));
+        bool expiredWatch = false;
+        foreach (var (db, key) in c.Watched) expiredWatch |= Databases[db].IsExpired(key, ExpiryClockMs);
         if (c.MultiError)
         {
             c.Reply.Error("EXECABORT Transaction discarded because of previous errors.");
@@ -99,12 +126,13 @@ public sealed partial class Engine
         FreezeTime(true);
         try
         {
-            foreach (var q in queue) Call(c, q.Command, q.Args[0]);
+            // Nothing run here can queue or clear: MULTI, EXEC, DISCARD and RESET are never queued.
+            for (int i = 0; i < queue.Count; i++) Call(c, queue.Command(i), queue.Args(i));
         }
         finally
         {
             FreezeTime(false);
-            c.Queue = null;
+            c.EndMulti();
             c.MultiError = false;
         }
     }

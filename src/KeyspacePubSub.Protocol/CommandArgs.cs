@@ -113,13 +113,11 @@ public sealed class RequestBatch
         _partialFirstArg = _argCount;
     }
 
-    /// <summary>A batch holding one command, a copy of <paramref name="args"/> (MULTI's queue).</summary>
-    public static RequestBatch FromArgs(CommandArgs args)
+    /// <summary>Appends a copy of <paramref name="args"/> as one more complete command (MULTI's queue).</summary>
+    public void Append(CommandArgs args)
     {
-        var batch = new RequestBatch();
-        for (int i = 0; i < args.Count; i++) args[i].CopyTo(batch.AddArg(args[i].Length));
-        batch.CompleteCommand();
-        return batch;
+        for (int i = 0; i < args.Count; i++) args[i].CopyTo(AddArg(args[i].Length));
+        CompleteCommand();
     }
 
     internal void DiscardPartial()
@@ -159,5 +157,9 @@ public sealed class RequestBatch
             Buffer.BlockCopy(_arena, 0, small, 0, _arenaUsed);
             _arena = small;
         }
+        // Likewise the tables of a transaction or pipeline of very many commands (not of a busy pipeline:
+        // one 64 KiB read holds at most ~11,000 commands).
+        if (_args.Length > 1 << 16 && _argCount < 32) Array.Resize(ref _args, 32);
+        if (_commands.Length > 1 << 16) _commands = new (int, int)[16];
     }
 }

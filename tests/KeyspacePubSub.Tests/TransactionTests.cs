@@ -65,4 +65,43 @@ public class TransactionTests
         c.Call("PING");
         c.Call("EXEC").Should().Be("*-1\r\n");
     }
+
+    [Fact]
+    public async Task QueueIsReusedAcrossTransactions_WithoutLeftoversOrCorruptedArguments()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        using var c = new RawClient(server.Port);
+        string big = new('b', 10_000); // grows the queue's arena past its first size
+        c.Call("MULTI");
+        c.Call("SET", "k1", big).Should().Be("+QUEUED\r\n");
+        c.Call("SET", "k2", "two").Should().Be("+QUEUED\r\n");
+        c.Call("APPEND", "k2", big).Should().Be("+QUEUED\r\n");
+        c.Call("EXEC").Should().Be("*3\r\n+OK\r\n+OK\r\n:10003\r\n");
+        c.Call("GET", "k1").Should().Be($"$10000\r\n{big}\r\n");
+        c.Call("GET", "k2").Should().Be($"$10003\r\ntwo{big}\r\n");
+
+        // A shorter transaction after a longer one runs only its own commands.
+        c.Call("MULTI");
+        c.Call("INCR", "n");
+        c.Call("EXEC").Should().Be("*1\r\n:1\r\n");
+        c.Call("MULTI");
+        c.Call("INCR", "n");
+        c.Call("DISCARD").Should().Be("+OK\r\n");
+        c.Call("MULTI");
+        c.Call("EXEC").Should().Be("*0\r\n");
+
+        // A transaction of very many commands (its tables are given back afterwards), then a small one.
+        const int many = 25_000;
+        var pipeline = new System.Text.StringBuilder("MULTI\r\n");
+        for (int i = 0; i < many; i++) pipeline.Append($"RPUSH list {i}\r\n");
+        pipeline.Append("EXEC\r\n");
+        c.SendRaw(pipeline.ToString());
+        c.Read(1 + many).Should().Be("+OK\r\n" + string.Concat(Enumerable.Repeat("+QUEUED\r\n", many)));
+        string exec = c.Read();
+        exec.Should().StartWith($"*{many}\r\n:1\r\n:2\r\n").And.EndWith($":{many}\r\n");
+        c.Call("LINDEX", "list", "-1").Should().Be($"${(many - 1).ToString().Length}\r\n{many - 1}\r\n");
+        c.Call("MULTI");
+        c.Call("GET", "k2");
+        c.Call("EXEC").Should().Be($"*1\r\n$10003\r\ntwo{big}\r\n");
+    }
 }

@@ -23,7 +23,7 @@ internal static class TransactionCommands
             x.Reply.Error("ERR MULTI calls can not be nested");
             return;
         }
-        x.Client.Queue = [];
+        x.Client.BeginMulti();
         x.Reply.Ok();
     }
 
