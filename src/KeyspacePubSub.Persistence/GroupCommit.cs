@@ -28,7 +28,8 @@ public sealed partial class SqliteStore
     private volatile bool _unsynced;
     private volatile bool _checkpointDue; // the WAL is big: the writer takes the connection for a checkpoint
     private WalSync? _wal;
-    private long _walFrames; // an estimate of the frames written since the last checkpoint
+    private WalFill? _walFill; // exact frame counts from SQLite's WAL hook, and the WAL written ahead
+    private long _walFrames; // without the hook: an estimate of the frames written since the last checkpoint
     private const int RowsPerFrame = 8; // rows of a few hundred bytes share a page
     private bool _handOff; // units wait for the writer thread: nobody drives them
     private bool _syncDue; // the writer's checkpoint (or fallback everysec sync) goes before drivers' next commit
@@ -68,6 +69,9 @@ public sealed partial class SqliteStore
             Exec("PRAGMA wal_autocheckpoint = 0");
             // always: SQLite writes the commit, WalSync's fdatasync makes it durable before anyone is answered.
             if (Fsync == FsyncPolicy.Always) Exec("PRAGMA synchronous = NORMAL");
+            int pageSize = Convert.ToInt32(Scalar("PRAGMA page_size"), System.Globalization.CultureInfo.InvariantCulture);
+            // Room for the frames a checkpoint may lag behind its trigger while drivers keep committing.
+            _walFill = WalFill.Install(_wal.Handle, handle.DangerousGetHandle(), pageSize, WalSync.CheckpointFrames * 5 / 4);
         }
         _writer = new Thread(WriterLoop) { IsBackground = true, Name = "sqlite-commit" };
         _writer.Start();
@@ -274,7 +278,8 @@ public sealed partial class SqliteStore
             _failure = null;
         }
         _unsynced = true;
-        if (_wal != null && (_walFrames += 1 + ops / RowsPerFrame) >= WalSync.CheckpointFrames) _checkpointDue = true;
+        long frames = _walFill?.Frames ?? (_walFrames += 1 + ops / RowsPerFrame);
+        if (_wal != null && frames >= WalSync.CheckpointFrames) _checkpointDue = true;
         _avgCommitTicks += (Stopwatch.GetTimestamp() - started - _avgCommitTicks) / 8;
         Interlocked.Increment(ref _commits);
         Interlocked.Add(ref _unitsCommitted, group.Count);
@@ -305,6 +310,7 @@ public sealed partial class SqliteStore
         }
         _writer?.Join(10000);
         if (_db is null) return;
+        _walFill?.Dispose();
         _wal?.Dispose(); // its thread stops; the handle closes before SQLite's, whose close may delete the file
         try
         {

@@ -60,6 +60,9 @@ internal sealed partial class WalSync : IDisposable
         }
     }
 
+    /// <summary>The WAL file, open for as long as the store.</summary>
+    public SafeFileHandle Handle => _wal;
+
     /// <summary>fsyncs of the WAL so far.</summary>
     public long Syncs => Interlocked.Read(ref _syncs);
 

@@ -95,6 +95,11 @@ public sealed class CrashTests : IDisposable
             var started = DateTime.UtcNow.AddSeconds(15);
             while (acked.Any(a => a < 0) && DateTime.UtcNow < started) await Task.Delay(10);
             await Task.Delay(killAfterMs + new Random(seed).Next(200));
+            using (var probe = new RawClient(port))
+            {
+                // The kill hits a WAL written ahead with zeros (WalFill): recovery must stop at the last commit.
+                probe.Call("INFO", "persistence").Should().MatchRegex("durable_wal_prefilled_bytes:[1-9]");
+            }
             server.Kill(); // SIGKILL
             server.WaitForExit();
             stop.Cancel();
