@@ -6,15 +6,16 @@ using Microsoft.Extensions.Logging;
 namespace KeyspacePubSub.Persistence;
 
 /// <summary>
-/// Group commit, leader style: a client whose batch queued a unit drives the commit itself, on its own thread,
-/// taking every unit queued so far into one transaction. The connection first leaves the socket thread, which
-/// goes on to other clients' batches, so their units join the same commit. A client that finds another commit
-/// running waits for it briefly (about twice a recent commit's time, when that is under 50 µs), then leads the
-/// next one with every unit queued meanwhile. When commits are long (an fsync), it hands its unit to the writer
-/// thread at once and waits asynchronously; the writer commits all handed-off units as one group. Units
-/// are taken in queue order, so concurrent clients share one fsync and each client's units stay in order. A unit is acknowledged
-/// only when its transaction has committed. A failed transaction is rolled back whole, its units fail (their
-/// clients get no reply) and stay queued, retried every second by the writer until the disk recovers.
+/// Group commit, leader style: the thread serving a client whose batch queued a unit drives the commit itself
+/// (an event loop, at the end of its iteration, after it has run every ready client's batch), taking every
+/// unit queued so far into one transaction. A driver that finds another commit running waits for it (spinning
+/// about twice a recent commit's time when that is under 50 µs; blocking when commits carry an fsync), then
+/// leads the next one with every unit queued meanwhile. When a checkpoint is due, or commits fail, it hands
+/// its unit to the writer thread and waits asynchronously; the writer commits all handed-off units as one
+/// group. Units are taken in queue order, so concurrent clients share one fsync and each client's units stay
+/// in order. A unit is acknowledged only when its transaction has committed. A failed transaction is rolled
+/// back whole, its units fail (their clients get no reply) and stay queued, retried every second by the
+/// writer until the disk recovers.
 /// </summary>
 public sealed partial class SqliteStore
 {
@@ -32,6 +33,7 @@ public sealed partial class SqliteStore
     private long _walFrames; // without the hook: an estimate of the frames written since the last checkpoint
     private const int RowsPerFrame = 8; // rows of a few hundred bytes share a page
     private bool _handOff; // units wait for the writer thread: nobody drives them
+    private int _driversWaiting; // threads waiting in Drive for another thread's commit with its fsync
     private bool _syncDue; // the writer's checkpoint (or fallback everysec sync) goes before drivers' next commit
     private long _avgCommitTicks; // recent commit duration, for how long a driver waits on another's commit
     private static readonly long MinSpin = Stopwatch.Frequency / 50_000, MaxSpin = Stopwatch.Frequency / 10_000; // 20 µs, 100 µs
@@ -108,13 +110,29 @@ public sealed partial class SqliteStore
                     group = _queue;
                     _queue = [];
                 }
-                else if (giveUpAt == 0 && 2 * _avgCommitTicks <= MaxSpin && !_syncDue)
+                else if (_syncDue)
+                {
+                    // A checkpoint is due or running (two fsyncs, milliseconds): the writer takes what is left
+                    // afterwards, as one group, and this thread goes back to its other clients.
+                    HandOff();
+                    return;
+                }
+                else if (2 * _avgCommitTicks > MaxSpin)
+                {
+                    // Another thread's commit with its fsync (fsync always): wait for it here, as Redis's loop
+                    // waits for its own fsync, then lead the next commit with every unit queued meanwhile.
+                    _driversWaiting++;
+                    Monitor.Wait(_queueLock, 50);
+                    _driversWaiting--;
+                    continue;
+                }
+                else if (giveUpAt == 0)
                 {
                     giveUpAt = Stopwatch.GetTimestamp() + Math.Max(2 * _avgCommitTicks, MinSpin);
                 }
-                else if (giveUpAt == 0 || Stopwatch.GetTimestamp() > giveUpAt)
+                else if (Stopwatch.GetTimestamp() > giveUpAt)
                 {
-                    // A long commit (an fsync) is running: the writer takes what is left, as one group.
+                    // A short commit is taking long: the writer takes what is left, as one group.
                     HandOff();
                     return;
                 }
@@ -130,7 +148,8 @@ public sealed partial class SqliteStore
             {
                 _committing = false;
                 if (!ok) Requeue(group);
-                if ((_handOff && _queue.Count > 0) || _checkpointDue) Monitor.Pulse(_queueLock);
+                // Drivers waiting for this commit, and the writer when it has work.
+                if (_driversWaiting > 0 || (_handOff && _queue.Count > 0) || _checkpointDue) Monitor.PulseAll(_queueLock);
             }
             if (!ok) return;
         }
@@ -140,7 +159,7 @@ public sealed partial class SqliteStore
     private void HandOff()
     {
         _handOff = true;
-        Monitor.Pulse(_queueLock);
+        Monitor.PulseAll(_queueLock); // the writer, among drivers that may be waiting too
     }
 
     private void Requeue(List<Unit> group)
@@ -167,9 +186,9 @@ public sealed partial class SqliteStore
                 if ((_queue.Count == 0 && !_syncDue) || _committing)
                 {
                     if (_stopping && !_committing) return;
-                    Monitor.Wait(_queueLock, _syncDue ? 1 : 1000);
+                    // Woken also when a driver's commit ends while others wait for it: look again.
+                    if (Monitor.Wait(_queueLock, _syncDue ? 1 : 1000) || _committing) continue;
                 }
-                if (_committing) continue;
                 if (_queue.Count == 0 && _stopping) return;
                 _committing = true;
                 _handOff = false;
@@ -197,6 +216,7 @@ public sealed partial class SqliteStore
             {
                 _syncDue = false;
                 _committing = false;
+                if (_driversWaiting > 0) Monitor.PulseAll(_queueLock);
                 if (ok) continue;
                 Requeue(group!);
                 if (_stopping) return;

@@ -53,7 +53,11 @@ public sealed class KeyspaceServer : IAsyncDisposable
     public Task StartAsync()
     {
         // Durable keys are loaded before the first client can connect.
-        if (_persistence is { Enabled: true } p) _store = p.Attach(Engine, _logger);
+        if (_persistence is { Enabled: true } p)
+        {
+            _store = p.Attach(Engine, _logger);
+            Engine.Config.PreferOneLoopForDurableKeys();
+        }
         int port = Engine.Config.Port;
         foreach (var address in ParseBind(Engine.Config.Bind))
         {

@@ -250,6 +250,37 @@ public sealed class PersistenceTests : IDisposable
     }
 
     [Fact]
+    public async Task DurableKeys_UseOneEventLoopByDefault_UnlessIoThreadsIsConfigured()
+    {
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("CONFIG", "GET", "io-threads").Should().Be("*2\r\n$10\r\nio-threads\r\n$1\r\n1\r\n");
+        }
+        await using (var s = await InProcessServer.StartAsync(Options(), ("io-threads", "2")))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("CONFIG", "GET", "io-threads").Should().Be("*2\r\n$10\r\nio-threads\r\n$1\r\n2\r\n");
+            // Two loops: clients dealt to both still commit, in order, one unit per transaction.
+            using var d = new RawClient(s.Port);
+            for (int i = 0; i < 20; i++)
+            {
+                (i % 2 == 0 ? c : d).Call("RPUSH", "room:two:backlog", $"m{i}").Should().Be($":{i + 1}\r\n");
+            }
+        }
+        await using (var s = await InProcessServer.StartAsync())
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("CONFIG", "GET", "io-threads").Should().Be("*2\r\n$10\r\nio-threads\r\n$1\r\n2\r\n");
+        }
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("LRANGE", "room:two:backlog", "0", "-1").Should().Be("*20\r\n" + string.Concat(Enumerable.Range(0, 20).Select(i => $"${($"m{i}").Length}\r\nm{i}\r\n")));
+        }
+    }
+
+    [Fact]
     public async Task ManyCommits_AreCheckpointedOffTheEventLoop_AndSurviveRestart()
     {
         // Automatic checkpoints are off; the writer thread checkpoints after about 10,000 WAL frames (one

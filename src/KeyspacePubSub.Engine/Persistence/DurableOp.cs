@@ -52,16 +52,11 @@ public interface IDurableStore : IDisposable
     Task Commit(List<DurableOp> ops, bool willDrive);
 
     /// <summary>
-    /// Commits queued units on the calling thread until <paramref name="mine"/> (a unit's task) is committed,
-    /// or returns early when another thread's long commit will take it; the caller still awaits it.
+    /// Commits queued units on the calling thread until <paramref name="mine"/> (a unit's task) is committed
+    /// (waiting for another thread's commit first), or returns early when a checkpoint or a failing disk holds
+    /// the store and its writer thread will take the unit; the caller still awaits it.
     /// </summary>
     void Drive(Task mine);
-
-    /// <summary>
-    /// True when a commit does not wait for the disk (fsync everysec or no): an event loop may then drive
-    /// its clients' commits itself, once per iteration, as Redis writes its AOF buffer before it sleeps.
-    /// </summary>
-    bool CommitsAreShort { get; }
 
     /// <summary>Loads every key whose deadline has not passed (removing the others without events).</summary>
     List<DurableRecord> Load(long nowMs);

@@ -191,8 +191,9 @@ internal sealed unsafe class EventLoop : IDisposable
     }
 
     /// <summary>
-    /// Loop thread: a client's batch queued a durable commit that does not wait for the disk; the loop commits
-    /// it, with every other unit queued meanwhile, at the end of this iteration, before any reply is sent.
+    /// Loop thread: a client's batch queued a durable commit; the loop commits it, with every other unit queued
+    /// meanwhile, at the end of this iteration, before any reply is sent (under fsync always, and its fsync:
+    /// as Redis's loop writes and syncs its AOF before it sleeps).
     /// </summary>
     public void DeferCommit(LoopConnection connection, KeyspacePubSub.Engine.Persistence.IDurableStore store, Task commit)
     {

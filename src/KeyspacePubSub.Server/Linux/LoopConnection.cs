@@ -175,8 +175,7 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
             // Replies, and pushes this batch caused, leave once the durable change is committed.
             _commitPending = true;
             _closeAfterCommit = close;
-            if (_engine.Durable?.Store is { CommitsAreShort: true } store) _loop.DeferCommit(this, store, commit);
-            else StartCommit(commit);
+            _loop.DeferCommit(this, _engine.Durable!.Store, commit);
             return;
         }
         if (commit is { IsFaulted: true })
@@ -187,16 +186,6 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
         ReleaseHeld();
         QueueFlush();
         if (close) BeginClose();
-    }
-
-    private void StartCommit(Task commit)
-    {
-        if (_engine.Durable is { } durable)
-        {
-            // The commit is led from a pool thread (other clients' units join it); the loop goes on.
-            ThreadPool.UnsafeQueueUserWorkItem(static s => s.Store.Drive(s.Commit), (durable.Store, Commit: commit), preferLocal: false);
-        }
-        AwaitCommit(commit);
     }
 
     /// <summary>Loop thread, after the loop drove the iteration's commits: this one's outcome, or a wait for it.</summary>
