@@ -41,7 +41,6 @@ public sealed partial class SqliteStore : IDurableStore
 
     public string Path { get; }
     public FsyncPolicy Fsync { get; }
-
     public string? Failure => _failure;
     public int LoadedKeys { get; private set; }
     public long LoadedEntries { get; private set; }

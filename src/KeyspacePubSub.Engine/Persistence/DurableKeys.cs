@@ -137,12 +137,16 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
 
     private static bool IsContainer(object? v) => v is ListValue or SortedSetValue;
 
+    // Lists and sorted sets held by dirty durable keys (BuildPending's scratch set, reused per commit).
+    private readonly HashSet<object> _held = new(ReferenceEqualityComparer.Instance);
+
     private void BuildPending()
     {
         if (!_anyDirty) return;
         _anyDirty = false;
         // Lists and sorted sets that are (still, or now) held by a dirty durable key: their rows can be kept.
-        var held = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        var held = _held;
+        held.Clear(); // empty unless a previous call threw
         for (int d = 0; d < _dirty.Length; d++)
         {
             foreach (var key in _dirty[d])
@@ -173,6 +177,7 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
                 _stored[d].Remove(key);
             }
         }
+        held.Clear(); // holds no value past this commit
         // Phase 2: write what each dirty key holds now.
         for (int d = 0; d < _dirty.Length; d++)
         {
