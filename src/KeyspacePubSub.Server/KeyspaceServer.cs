@@ -1,7 +1,6 @@
 using KeyspacePubSub.Persistence;
 using System.Collections.Concurrent;
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 
 namespace KeyspacePubSub.Server;
@@ -13,25 +12,14 @@ namespace KeyspacePubSub.Server;
 /// </summary>
 public sealed class KeyspaceServer : IAsyncDisposable
 {
-    private readonly List<Socket> _listeners = [];
+    private readonly List<SocketListener> _listeners = []; // io-transport sockets
+    private readonly List<Linux.SocketFd> _nativeListeners = []; // the event loops' (epoll)
     private readonly ConcurrentDictionary<IServerConnection, Task> _connections = new();
     private readonly List<Linux.EventLoop> _loops = [];
     private int _nextLoop;
     private readonly CancellationTokenSource _stopping = new();
     private readonly ILogger _logger;
-    private readonly List<Task> _acceptLoops = [];
     private Timer? _cron;
-
-    static KeyspaceServer()
-    {
-        // Socket continuations run on the epoll thread instead of hopping to the thread pool: the receive
-        // loop parses, executes and replies there. Measured: PING -P 1 from ~60k/s to ~75k/s on 2 cores.
-        // Read once by System.Net.Sockets when its engine starts, so this must precede any async socket use.
-        if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
-        {
-            Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
-        }
-    }
 
     public KeyspaceServer(Engine.Engine engine, ILogger<KeyspaceServer>? logger = null, PersistenceOptions? persistence = null)
     {
@@ -59,22 +47,27 @@ public sealed class KeyspaceServer : IAsyncDisposable
             Engine.Config.PreferOneLoopForDurableKeys();
         }
         int port = Engine.Config.Port;
+        bool epoll = Engine.Config.IoTransport == "epoll" && Linux.LinuxNative.Supported;
         foreach (var address in ParseBind(Engine.Config.Bind))
         {
-            var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            if (address.AddressFamily == AddressFamily.InterNetworkV6) socket.DualMode = false;
-            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            socket.Bind(new IPEndPoint(address, port == 0 && EndPoints.Count > 0 ? EndPoints[0].Port : port));
-            socket.Listen(511);
-            _listeners.Add(socket);
-            EndPoints.Add((IPEndPoint)socket.LocalEndPoint!);
+            int bindPort = port == 0 && EndPoints.Count > 0 ? EndPoints[0].Port : port;
+            if (epoll)
+            {
+                _nativeListeners.Add(Linux.NativeSocket.Listen(address, bindPort, 511, out var bound));
+                EndPoints.Add(bound);
+                continue;
+            }
+            var listener = new SocketListener(address, bindPort, Engine, _logger, _connections, _stopping.Token);
+            _listeners.Add(listener);
+            EndPoints.Add(listener.EndPoint);
         }
         Engine.ListeningPort = Port;
-        if (Engine.Config.IoTransport == "epoll" && Linux.LinuxNative.Supported)
+        if (epoll)
         {
             for (int i = 0; i < Engine.Config.IoThreads; i++) _loops.Add(new Linux.EventLoop(i, Engine.Config.EventLoopSpinMicros, _logger));
+            foreach (var l in _nativeListeners) _loops[0].AddListener(l, AcceptedOnLoop);
         }
-        foreach (var l in _listeners) _acceptLoops.Add(Task.Run(() => AcceptLoopAsync(l)));
+        foreach (var l in _listeners) l.Start();
         _cron = new Timer(_ => Engine.Cron(), null, 100, 100);
         Engine.StartExpiry();
         _logger.LogInformation("Ready to accept connections tcp on {EndPoints} ({Transport})", string.Join(", ", EndPoints),
@@ -98,40 +91,20 @@ public sealed class KeyspaceServer : IAsyncDisposable
         }
     }
 
-    private async Task AcceptLoopAsync(Socket listener)
+    /// <summary>A new client of the event loops (accepted on loop 0): to the next loop, round-robin.</summary>
+    private void AcceptedOnLoop(Linux.SocketFd socket)
     {
-        while (!_stopping.IsCancellationRequested)
+        if (_stopping.IsCancellationRequested)
         {
-            Socket socket;
-            try
-            {
-                socket = await listener.AcceptAsync(_stopping.Token);
-            }
-            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
-            {
-                if (_stopping.IsCancellationRequested) return;
-                continue;
-            }
-            socket.NoDelay = true;
-            if (_loops.Count > 0)
-            {
-                socket.Blocking = false;
-                var loop = _loops[_nextLoop++ % _loops.Count];
-                var connection = new Linux.LoopConnection(socket, loop, Engine, _logger);
-                _connections[connection] = connection.Completion.ContinueWith(
-                    _ => _connections.TryRemove(connection, out Task? _), TaskScheduler.Default);
-                loop.Post(connection.Start);
-            }
-            else
-            {
-                var connection = new SocketConnection(socket, Engine, _logger);
-                _connections[connection] = Task.Run(async () =>
-                {
-                    await connection.RunAsync();
-                    _connections.TryRemove(connection, out _);
-                });
-            }
+            socket.Dispose();
+            return;
         }
+        Linux.NativeSocket.SetNoDelay(socket.Fd);
+        var loop = _loops[_nextLoop++ % _loops.Count];
+        var connection = new Linux.LoopConnection(socket, loop, Engine, _logger);
+        _connections[connection] = connection.Completion.ContinueWith(
+            _ => _connections.TryRemove(connection, out Task? _), TaskScheduler.Default);
+        loop.Post(connection.Start);
     }
 
     /// <summary>Stops accepting, lets each connection send what it has queued, then closes it.</summary>
@@ -139,7 +112,9 @@ public sealed class KeyspaceServer : IAsyncDisposable
     {
         if (_stopping.IsCancellationRequested) return;
         _stopping.Cancel();
+        if (_loops.Count > 0) await Task.WhenAny(_loops[0].RemoveListeners(), Task.Delay(2000)).ConfigureAwait(false);
         foreach (var l in _listeners) l.Dispose();
+        foreach (var l in _nativeListeners) l.Dispose();
         _cron?.Dispose();
         Engine.StopExpiry();
         foreach (var c in _connections.Keys) c.CloseGracefully();

@@ -11,16 +11,23 @@ var translated = RedisStyleArgs.Translate(args);
 var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Args = translated });
 var pre = new ConfigurationBuilder().AddEnvironmentVariables("KPS_").AddCommandLine(translated).Build();
 string? configFile = pre["config"] ?? FindDefaultConfigFile();
-if (configFile != null) builder.Configuration.AddJsonFile(Path.GetFullPath(configFile), optional: false, reloadOnChange: false);
+if (configFile != null)
+{
+    try
+    {
+        ((IConfigurationBuilder)builder.Configuration).Add(new JsonConfigFile(Path.GetFullPath(configFile)));
+    }
+    catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+    {
+        Console.Error.WriteLine($"*** FATAL CONFIG FILE ERROR *** {ex.Message}");
+        return 1;
+    }
+}
 builder.Configuration.AddEnvironmentVariables("KPS_");
 builder.Configuration.AddCommandLine(translated);
 
 builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
-builder.Logging.AddSimpleConsole(o =>
-{
-    o.SingleLine = true;
-    o.TimestampFormat = "yyyy-MM-dd HH:mm:ss.fff ";
-});
+builder.Logging.AddProvider(new LineLoggerProvider());
 
 var config = new ServerConfig();
 foreach (var entry in builder.Configuration.GetSection("Server").GetChildren())
@@ -37,8 +44,7 @@ foreach (var entry in builder.Configuration.GetSection("Server").GetChildren())
 var section = builder.Configuration.GetSection("Persistence");
 var persistence = KeyspacePubSub.Persistence.PersistenceOptions.Parse(
     section["Enabled"], section["Path"],
-    section.GetSection("KeyPatterns").GetChildren().Select(c => c.Value!).Where(v => !string.IsNullOrEmpty(v)).ToList() is { Count: > 0 } list ? list
-        : section["KeyPatterns"]?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries),
+    KeyPatterns(section),
     section["Fsync"], out string? persistenceError);
 if (persistenceError != null)
 {
@@ -57,8 +63,26 @@ builder.Services.AddHostedService<ServerHostedService>();
 builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
 
 using var host = builder.Build();
-await host.RunAsync();
+try
+{
+    await host.RunAsync();
+}
+catch (IOException)
+{
+    return 1; // cannot listen (address in use...) or open the durable store: the host has logged why
+}
 return 0;
+
+// A JSON list (KeyPatterns:0, KeyPatterns:1...) or a comma-separated string (command line, environment).
+static IReadOnlyList<string>? KeyPatterns(IConfigurationSection section)
+{
+    var list = new List<string>();
+    foreach (var child in section.GetSection("KeyPatterns").GetChildren())
+    {
+        if (!string.IsNullOrEmpty(child.Value)) list.Add(child.Value);
+    }
+    return list.Count > 0 ? list : section["KeyPatterns"]?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+}
 
 static string? FindDefaultConfigFile()
 {

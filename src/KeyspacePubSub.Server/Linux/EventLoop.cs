@@ -18,6 +18,8 @@ internal sealed unsafe class EventLoop : IDisposable
 {
     private const int MaxEvents = 256;
     private const ulong WakeToken = ulong.MaxValue;
+    private const ulong ListenerTokenBase = ulong.MaxValue - 1024; // listener i has token base + i
+    private const int MaxAcceptsPerEvent = 1000; // as Redis's MAX_ACCEPTS_PER_CALL
     public const int ReadBufferSize = 64 * 1024;
 
     [ThreadStatic]
@@ -31,6 +33,7 @@ internal sealed unsafe class EventLoop : IDisposable
     private readonly Dictionary<ulong, LoopConnection> _connections = [];
     private readonly List<LoopConnection> _toFlush = [];
     private readonly List<LoopConnection> _closing = [];
+    private readonly List<(SocketFd Listener, Action<SocketFd> Accepted)> _listeners = [];
     private List<(LoopConnection Connection, Task Commit)> _commits = [];
     private List<(LoopConnection Connection, Task Commit)> _drivenSpare = [];
     private KeyspacePubSub.Engine.Persistence.IDurableStore? _commitStore;
@@ -125,6 +128,10 @@ internal sealed unsafe class EventLoop : IDisposable
                     {
                         connection.OnEvents(EventMask(events, i));
                     }
+                    else if (token >= ListenerTokenBase)
+                    {
+                        AcceptReady((int)(token - ListenerTokenBase));
+                    }
                 }
                 RunPosted();
                 DriveCommits();
@@ -171,6 +178,65 @@ internal sealed unsafe class EventLoop : IDisposable
             _averageGapTicks += (Math.Min(gap, 1000 * _spinTicks) - _averageGapTicks) / 8;
         }
         return n;
+    }
+
+    /// <summary>
+    /// Accepts the listener's connections on this loop (level-triggered) instead of on a thread of their own:
+    /// each accepted socket (non-blocking) goes to <paramref name="accepted"/> on this loop's thread.
+    /// </summary>
+    public void AddListener(SocketFd listener, Action<SocketFd> accepted) => Post(() =>
+    {
+        _listeners.Add((listener, accepted));
+        ulong token = ListenerTokenBase + (ulong)(_listeners.Count - 1);
+        if (EpollAdd(_epoll, listener.Fd, EPOLLIN, token) < 0)
+        {
+            _logger.LogCritical("Cannot watch the listening socket with epoll: errno {Errno}", Marshal.GetLastPInvokeError());
+        }
+    });
+
+    /// <summary>Stops accepting (before the listeners are closed, so no closed descriptor stays watched).</summary>
+    public Task RemoveListeners()
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        Post(() =>
+        {
+            foreach (var (listener, _) in _listeners) EpollDelete(_epoll, listener.Fd);
+            _listeners.Clear();
+            done.TrySetResult();
+        });
+        return done.Task;
+    }
+
+    private void AcceptReady(int index)
+    {
+        if (index >= _listeners.Count) return;
+        var (listener, accepted) = _listeners[index];
+        for (int i = 0; i < MaxAcceptsPerEvent; i++)
+        {
+            int fd = NativeSocket.Accept(listener);
+            if (fd < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno == EAGAIN) return;
+                if (errno is EINTR or ECONNABORTED) continue;
+                if (errno is EMFILE or ENFILE or ENOBUFS or ENOMEM)
+                {
+                    // Out of descriptors or memory: the pending connection stays queued and the level-triggered
+                    // listener would fire again at once, so stop watching it for 100 ms (Redis logs each failure).
+                    _logger.LogWarning("Accepting client connection: errno {Errno}; accepting again in 100 ms", errno);
+                    EpollDelete(_epoll, listener.Fd);
+                    ulong token = ListenerTokenBase + (ulong)index;
+                    _ = Task.Delay(100).ContinueWith(_ => Post(() =>
+                    {
+                        if (!_stopped && index < _listeners.Count) EpollAdd(_epoll, listener.Fd, EPOLLIN, token);
+                    }), TaskScheduler.Default);
+                    return;
+                }
+                _logger.LogWarning("Accepting client connection: errno {Errno}", errno);
+                return;
+            }
+            accepted(new SocketFd(fd));
+        }
     }
 
     private void RunPosted()

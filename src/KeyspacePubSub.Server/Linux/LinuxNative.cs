@@ -7,6 +7,11 @@ internal static unsafe partial class LinuxNative
 {
     public const int EAGAIN = 11;
     public const int EINTR = 4;
+    public const int ECONNABORTED = 103;
+    public const int EMFILE = 24;
+    public const int ENFILE = 23;
+    public const int ENOBUFS = 105;
+    public const int ENOMEM = 12;
 
     public const uint EPOLLIN = 0x001;
     public const uint EPOLLOUT = 0x004;

@@ -1,6 +1,5 @@
 using System.Buffers;
 using System.IO.Pipelines;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using KeyspacePubSub.Engine;
 using Microsoft.Extensions.Logging;
@@ -30,7 +29,7 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     [ThreadStatic]
     private static LoopConnection? t_running;
 
-    private readonly Socket _socket;
+    private readonly SocketFd _socket;
     private readonly int _fd;
     private readonly EventLoop _loop;
     private readonly Engine.Engine _engine;
@@ -58,15 +57,15 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     private LoopConnection? _heldBy;
     private long _heldSerial;
 
-    public LoopConnection(Socket socket, EventLoop loop, Engine.Engine engine, ILogger logger)
+    public LoopConnection(SocketFd socket, EventLoop loop, Engine.Engine engine, ILogger logger)
     {
         _socket = socket;
-        _fd = (int)socket.SafeHandle.DangerousGetHandle();
+        _fd = socket.Fd;
         _loop = loop;
         _engine = engine;
         _logger = logger;
-        RemoteAddress = SocketAddresses.Format(socket.RemoteEndPoint);
-        LocalAddress = SocketAddresses.Format(socket.LocalEndPoint);
+        RemoteAddress = NativeSocket.PeerAddress(_fd);
+        LocalAddress = NativeSocket.LocalAddress(_fd);
         _runner = new RequestRunner(engine, logger, RemoteAddress);
     }
 
@@ -408,12 +407,18 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     public void Abort()
     {
         _aborted = true;
+        bool added = false;
         try
         {
-            _socket.Shutdown(SocketShutdown.Both);
+            _socket.DangerousAddRef(ref added); // throws once closed: the descriptor may belong to another socket by then
+            NativeSocket.Shutdown(_fd);
         }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
+        catch (ObjectDisposedException)
         {
+        }
+        finally
+        {
+            if (added) _socket.DangerousRelease();
         }
     }
 
@@ -452,13 +457,7 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
             EpollDelete(_loop.Epoll, _fd);
             _loop.Unregister(_token);
         }
-        try
-        {
-            _socket.Shutdown(SocketShutdown.Both);
-        }
-        catch (Exception ex) when (ex is SocketException or ObjectDisposedException)
-        {
-        }
+        NativeSocket.Shutdown(_fd);
         _socket.Dispose();
         ReleasePending();
         ReleaseHeld(); // other clients' pushes from this connection's last batch still go out

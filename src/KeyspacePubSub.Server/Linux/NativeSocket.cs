@@ -1,0 +1,159 @@
+using System.Net;
+using System.Runtime.InteropServices;
+
+namespace KeyspacePubSub.Server.Linux;
+
+/// <summary>
+/// TCP sockets for the event loops, made with libc directly: listening, accepting, addresses, TCP_NODELAY,
+/// shutdown. The loops never need .NET's <c>Socket</c>, whose first use starts the socket engine (two epoll
+/// threads the loops do not use) and loads System.Net.Sockets: together about 1 MB of idle RSS.
+/// </summary>
+internal static unsafe partial class NativeSocket
+{
+    private const int AF_INET = 2;
+    private const int AF_INET6 = 10;
+    private const int SOCK_STREAM = 1;
+    private const int SOCK_NONBLOCK = 0x800;
+    private const int SOCK_CLOEXEC = 0x80000;
+    private const int SOL_SOCKET = 1;
+    private const int SO_REUSEADDR = 2;
+    private const int IPPROTO_TCP = 6;
+    private const int TCP_NODELAY = 1;
+    private const int IPPROTO_IPV6 = 41;
+    private const int IPV6_V6ONLY = 26;
+    private const int SHUT_RDWR = 2;
+    private const int SockaddrSize = 28; // sockaddr_in6, the larger of the two
+
+    /// <summary>A non-blocking listening socket bound to <paramref name="address"/>:<paramref name="port"/>.</summary>
+    public static SocketFd Listen(IPAddress address, int port, int backlog, out IPEndPoint bound)
+    {
+        bool v6 = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+        int fd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) throw Failure("socket", address, port);
+        var handle = new SocketFd(fd);
+        try
+        {
+            SetOption(fd, SOL_SOCKET, SO_REUSEADDR, 1);
+            if (v6) SetOption(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1);
+            byte* sa = stackalloc byte[SockaddrSize];
+            int length = Write(sa, address, port);
+            if (bind(fd, sa, length) < 0) throw Failure("bind", address, port);
+            if (listen(fd, backlog) < 0) throw Failure("listen", address, port);
+            bound = Read(sa, &getsockname, fd) ?? new IPEndPoint(address, port);
+            return handle;
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Accepts a pending connection (non-blocking, close-on-exec), or -1 with errno set.</summary>
+    public static int Accept(SocketFd listener) => accept4((int)listener.DangerousGetHandle(), null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+    public static void SetNoDelay(int fd)
+    {
+        int on = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(int));
+    }
+
+    /// <summary>"ip:port" of the peer or of the local end, as Redis prints addresses.</summary>
+    public static string PeerAddress(int fd) => Format(ReadAddress(&getpeername, fd));
+
+    public static string LocalAddress(int fd) => Format(ReadAddress(&getsockname, fd));
+
+    public static void Shutdown(int fd) => shutdown(fd, SHUT_RDWR);
+
+    private static IPEndPoint? ReadAddress(delegate*<int, byte*, int*, int> query, int fd)
+    {
+        byte* sa = stackalloc byte[SockaddrSize];
+        return Read(sa, query, fd);
+    }
+
+    private static string Format(IPEndPoint? ep) => ep is null ? "?:0" : SocketAddresses.Format(ep);
+
+    private static IPEndPoint? Read(byte* sa, delegate*<int, byte*, int*, int> query, int fd)
+    {
+        int length = SockaddrSize;
+        if (query(fd, sa, &length) < 0) return null;
+        int family = *(ushort*)sa;
+        int port = (sa[2] << 8) | sa[3];
+        return family switch
+        {
+            AF_INET => new IPEndPoint(new IPAddress(new ReadOnlySpan<byte>(sa + 4, 4)), port),
+            AF_INET6 => new IPEndPoint(new IPAddress(new ReadOnlySpan<byte>(sa + 8, 16), *(uint*)(sa + 24)), port),
+            _ => null,
+        };
+    }
+
+    private static int Write(byte* sa, IPAddress address, int port)
+    {
+        new Span<byte>(sa, SockaddrSize).Clear();
+        sa[2] = (byte)(port >> 8);
+        sa[3] = (byte)port;
+        if (address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6)
+        {
+            *(ushort*)sa = AF_INET6;
+            address.TryWriteBytes(new Span<byte>(sa + 8, 16), out _);
+            *(uint*)(sa + 24) = (uint)address.ScopeId;
+            return 28;
+        }
+        *(ushort*)sa = AF_INET;
+        address.TryWriteBytes(new Span<byte>(sa + 4, 4), out _);
+        return 16;
+    }
+
+    private static void SetOption(int fd, int level, int name, int value)
+    {
+        if (setsockopt(fd, level, name, &value, sizeof(int)) < 0)
+        {
+            throw new IOException($"setsockopt({level}, {name}) failed: {Marshal.GetPInvokeErrorMessage(Marshal.GetLastPInvokeError())}");
+        }
+    }
+
+    private static IOException Failure(string call, IPAddress address, int port)
+    {
+        int errno = Marshal.GetLastPInvokeError();
+        return new IOException($"{call} {address}:{port}: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int socket(int domain, int type, int protocol);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int setsockopt(int fd, int level, int name, void* value, int length);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int bind(int fd, byte* addr, int length);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int listen(int fd, int backlog);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int accept4(int fd, byte* addr, int* length, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int getsockname(int fd, byte* addr, int* length);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int getpeername(int fd, byte* addr, int* length);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int shutdown(int fd, int how);
+}
+
+/// <summary>
+/// A socket descriptor closed exactly once, when its last user is done: another thread's shutdown (Abort)
+/// cannot reach a descriptor number the kernel has already given to a new connection.
+/// </summary>
+internal sealed class SocketFd : SafeHandle
+{
+    public SocketFd(int fd) : base(-1, ownsHandle: true) => SetHandle(fd);
+
+    public override bool IsInvalid => handle == -1;
+
+    public int Fd => (int)handle;
+
+    protected override bool ReleaseHandle() => LinuxNative.close((int)handle) == 0;
+}

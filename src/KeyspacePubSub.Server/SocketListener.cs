@@ -1,0 +1,101 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+
+namespace KeyspacePubSub.Server;
+
+/// <summary>
+/// A listening socket of .NET's socket engine (io-transport sockets, or where epoll is unavailable): accepts
+/// on a task of its own and runs a <see cref="SocketConnection"/> per client. A class of its own so that a
+/// server on the event loops never loads System.Net.Sockets.
+/// </summary>
+internal sealed class SocketListener
+{
+    private readonly Socket _socket;
+    private readonly Engine.Engine _engine;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<IServerConnection, Task> _connections;
+    private readonly CancellationToken _stopping;
+
+    static SocketListener()
+    {
+        // Socket continuations run on the epoll thread instead of hopping to the thread pool: the receive
+        // loop parses, executes and replies there. Measured: PING -P 1 from ~60k/s to ~75k/s on 2 cores.
+        // Read once by System.Net.Sockets when its engine starts, so this must precede any async socket use.
+        if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+        {
+            Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+        }
+    }
+
+    public SocketListener(IPAddress address, int port, Engine.Engine engine, ILogger logger,
+        ConcurrentDictionary<IServerConnection, Task> connections, CancellationToken stopping)
+    {
+        _engine = engine;
+        _logger = logger;
+        _connections = connections;
+        _stopping = stopping;
+        _socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (address.AddressFamily == AddressFamily.InterNetworkV6) _socket.DualMode = false;
+            _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            _socket.Bind(new IPEndPoint(address, port));
+            _socket.Listen(511);
+        }
+        catch (SocketException ex)
+        {
+            _socket.Dispose();
+            throw new IOException($"bind {address}:{port}: {ex.Message}", ex);
+        }
+        EndPoint = (IPEndPoint)_socket.LocalEndPoint!;
+    }
+
+    public IPEndPoint EndPoint { get; }
+
+    public void Start() => _ = Task.Run(AcceptLoopAsync);
+
+    public void Dispose() => _socket.Dispose();
+
+    private async Task AcceptLoopAsync()
+    {
+        while (!_stopping.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await _socket.AcceptAsync(_stopping);
+            }
+            catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException or SocketException)
+            {
+                if (_stopping.IsCancellationRequested) return;
+                continue;
+            }
+            Accepted(socket);
+        }
+    }
+
+    private void Accepted(Socket socket)
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            socket.Dispose();
+            return;
+        }
+        try
+        {
+            socket.NoDelay = true;
+        }
+        catch (SocketException)
+        {
+            // The peer already went away; the connection notices on its first read.
+        }
+        var connection = new SocketConnection(socket, _engine, _logger);
+        _connections[connection] = Task.Run(async () =>
+        {
+            await connection.RunAsync();
+            _connections.TryRemove(connection, out _);
+        });
+    }
+}

@@ -1,0 +1,165 @@
+using System.Diagnostics;
+using System.Globalization;
+using FluentAssertions;
+using KeyspacePubSub.Server;
+using KeyspacePubSub.Testing;
+using Xunit;
+
+namespace KeyspacePubSub.Tests;
+
+/// <summary>
+/// The server as a process: its JSON configuration file (read by <see cref="JsonConfigFile"/>), its log lines,
+/// and how it refuses to start (bad file, address in use).
+/// </summary>
+public sealed class ServerProcessTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("kps-proc-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void JsonConfigFile_FlattensObjectsAndArrays_AsTheJsonProviderDoes()
+    {
+        var data = JsonConfigFile.Parse("""
+            // comments and trailing commas are accepted, as by Microsoft.Extensions.Configuration.Json
+            {
+              "Server": { "port": 6380, "bind": "127.0.0.1 ::1", "quoted": "a\"b\\c\u00e9\n", },
+              "Persistence": { "Enabled": true, "KeyPatterns": ["room:*:backlog", "chat:*"], "Path": null },
+              /* block comment */ "Empty": {}, "None": [],
+              "Number": -1.5e3
+            }
+            """);
+        data.Should().BeEquivalentTo(new Dictionary<string, string?>
+        {
+            ["Server:port"] = "6380",
+            ["Server:bind"] = "127.0.0.1 ::1",
+            ["Server:quoted"] = "a\"b\\c\u00e9\n",
+            ["Persistence:Enabled"] = "true",
+            ["Persistence:KeyPatterns:0"] = "room:*:backlog",
+            ["Persistence:KeyPatterns:1"] = "chat:*",
+            ["Persistence:Path"] = null,
+            ["Empty"] = "",
+            ["None"] = "",
+            ["Number"] = "-1.5e3",
+        });
+        data["server:PORT"].Should().Be("6380", "configuration keys are case-insensitive");
+    }
+
+    [Theory]
+    [InlineData("{\n  \"Server\": {\n    \"port\" 6380\n  }\n}", "expected ':' at line 3, column 12")]
+    [InlineData("{\n  \"a\": \"unterminated\n}", "control character in a string at line 2, column 21")]
+    [InlineData("{ \"a\": 1, \"a\": 2 }", "duplicate key 'a'")]
+    [InlineData("{ \"a\": tru }", "invalid value 'tru' at line 1, column 8")]
+    [InlineData("{ \"a\": 1 } x", "unexpected text after the JSON object")]
+    [InlineData("[1, 2]", "the file must hold a JSON object")]
+    [InlineData("{ \"a\": \"\\q\" }", "invalid escape '\\q'")]
+    [InlineData("{ \"a\": 1", "expected ',' or '}'")]
+    public void JsonConfigFile_RejectsBadJson_NamingLineAndColumn(string text, string message)
+    {
+        var act = () => JsonConfigFile.Parse(text);
+        act.Should().Throw<FormatException>().Which.Message.Should().Contain(message);
+    }
+
+    [Fact]
+    public void JsonConfigFile_RefusesNestingDeeperThan64()
+    {
+        string deep = string.Concat(Enumerable.Repeat("{\"a\":", 100)) + "1" + new string('}', 100);
+        var act = () => JsonConfigFile.Parse(deep);
+        act.Should().Throw<FormatException>().Which.Message.Should().Contain("nesting deeper than 64");
+    }
+
+    [Fact]
+    public async Task ConfigFile_IsApplied_AndTheLogSaysWhereTheServerListens()
+    {
+        int port = RedisProcess.FreePort();
+        string file = Path.Combine(_dir, "good.json");
+        File.WriteAllText(file, $$"""
+            {
+              "Server": { "port": "{{port}}", "notify-keyspace-events": "KEA" },
+              "Persistence": { "Enabled": true, "Path": "{{Path.Combine(_dir, "d.db").Replace("\\", "\\\\")}}", "KeyPatterns": ["a:*", "b:*"] }
+            }
+            """);
+        using var server = Run("--config", file);
+        string? ready = await server.WaitForLine(l => l.Contains("Ready to accept connections", StringComparison.Ordinal));
+        ready.Should().MatchRegex(@"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} info: KeyspacePubSub\.Server\.KeyspaceServer\[0\] Ready to accept connections tcp on 127\.0\.0\.1:" + port + " ");
+        using var c = new RawClient(port);
+        c.Call("CONFIG", "GET", "notify-keyspace-events").Should().Be("*2\r\n$22\r\nnotify-keyspace-events\r\n$3\r\nAKE\r\n");
+        c.Call("INFO", "persistence").Should().Contain("durable_key_patterns:a:*,b:*");
+        c.Call("CLIENT", "INFO").Should().MatchRegex($@"addr=127\.0\.0\.1:\d+ laddr=127\.0\.0\.1:{port} ");
+    }
+
+    [Fact]
+    public async Task BrokenConfigFile_StopsTheServerWithTheLineOfTheError()
+    {
+        string file = Path.Combine(_dir, "bad.json");
+        File.WriteAllText(file, "{\n  \"Server\": {\n    \"port\": \"6390\",,\n  }\n}\n");
+        using var server = Run("--config", file);
+        (await server.ExitCode()).Should().Be(1);
+        server.Stderr.Should().Contain("*** FATAL CONFIG FILE ERROR ***").And.Contain("expected a property name in double quotes at line 3, column 20").And.Contain(file);
+    }
+
+    [Fact]
+    public async Task AddressInUse_IsLoggedAndTheServerExitsWithOne()
+    {
+        using var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        holder.Start();
+        int port = ((System.Net.IPEndPoint)holder.LocalEndpoint).Port;
+        using var server = Run("--port", port.ToString(CultureInfo.InvariantCulture));
+        (await server.ExitCode()).Should().Be(1);
+        server.Stdout.Should().Contain($"bind 127.0.0.1:{port}: Address already in use");
+    }
+
+    private ServerProcess Run(params string[] args) => new(args);
+
+    private sealed class ServerProcess : IDisposable
+    {
+        private readonly Process _process;
+        private readonly List<string> _out = [];
+        private readonly List<string> _err = [];
+
+        public ServerProcess(string[] args)
+        {
+            var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+            psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "keyspacepubsub-server.dll"));
+            foreach (var a in args) psi.ArgumentList.Add(a);
+            _process = Process.Start(psi)!;
+            _process.OutputDataReceived += (_, e) => { if (e.Data != null) lock (_out) _out.Add(e.Data); };
+            _process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (_err) _err.Add(e.Data); };
+            _process.BeginOutputReadLine();
+            _process.BeginErrorReadLine();
+        }
+
+        public string Stdout { get { lock (_out) return string.Join("\n", _out); } }
+
+        public string Stderr { get { lock (_err) return string.Join("\n", _err); } }
+
+        public async Task<string?> WaitForLine(Func<string, bool> match)
+        {
+            var deadline = DateTime.UtcNow.AddSeconds(30);
+            while (DateTime.UtcNow < deadline && !_process.HasExited)
+            {
+                lock (_out)
+                {
+                    foreach (var line in _out) if (match(line)) return line;
+                }
+                await Task.Delay(50);
+            }
+            return null;
+        }
+
+        public async Task<int> ExitCode()
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            await _process.WaitForExitAsync(cts.Token);
+            _process.WaitForExit(); // drains the redirected output
+            return _process.ExitCode;
+        }
+
+        public void Dispose()
+        {
+            if (!_process.HasExited) _process.Kill();
+            _process.WaitForExit();
+            _process.Dispose();
+        }
+    }
+}
