@@ -9,7 +9,8 @@ namespace KeyspacePubSub.Benchmark;
 /// </summary>
 public static class NotifyBench
 {
-    public static (double SetsPerSec, double Delivered) Run(ServerUnderTest server, int subscribers, int pipeline, int requests)
+    /// <summary>SET/s by redis-benchmark, the share of events delivered, and server CPU µs per SET (with its deliveries).</summary>
+    public static (double SetsPerSec, double Delivered, double CpuMicrosPerSet) Run(ServerUnderTest server, int subscribers, int pipeline, int requests)
     {
         using (var admin = new BenchConnection(server))
         {
@@ -29,13 +30,15 @@ public static class NotifyBench
                 s.ReadFrames(1);
                 tasks.Add(Task.Run(() => s.RunSubscriberAsync(cts.Token)));
             }
+            double cpu0 = server.CpuSeconds();
             var result = RedisBenchmarkRunner.Run(server, "set", pipeline, requests, extra: "-r 100000");
             // Every SET emits exactly one keyevent ("set"); wait for the subscribers to catch up.
             long expected = (long)requests * subscribers;
             var deadline = DateTime.UtcNow.AddSeconds(30);
             while (subs.Sum(s => Interlocked.Read(ref s.Received)) < expected && DateTime.UtcNow < deadline) Thread.Sleep(50);
+            double cpu = server.CpuSeconds() - cpu0;
             double delivered = subs.Sum(s => Interlocked.Read(ref s.Received)) / (double)expected;
-            return (result.GetValueOrDefault("SET"), delivered);
+            return (result.GetValueOrDefault("SET"), delivered, cpu * 1e6 / requests);
         }
         finally
         {

@@ -6,12 +6,14 @@ using KeyspacePubSub.Benchmark;
 //   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,patterns,rss,kv,notify,keymem,backlog,expiry]
 //   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- --target 127.0.0.1:6379   (one server, no ratios)
 //   --ours-args "--io-threads 2"   extra arguments for every start of our server
+//   --shape 1000 --payload 64     fan-out: only the shapes whose name contains "1000", only 64-byte payloads
+//   --rounds 3                     redis-benchmark rows: median of this many runs (default 1 with --quick, else 3)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick");
 string only = ArgValue("--only") ?? "ping,fanout,patterns,rss,kv,notify,keymem,backlog,expiry";
 string? target = ArgValue("--target");
 ServerUnderTest.OursArgs = (ArgValue("--ours-args") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
-int rounds = quick ? 1 : 3; // redis-benchmark rows: median of this many alternating runs
+int rounds = int.TryParse(ArgValue("--rounds"), out int r0) && r0 > 0 ? r0 : quick ? 1 : 3; // redis-benchmark rows: median of this many alternating runs
 var duration = TimeSpan.FromSeconds(quick ? 1.5 : 3);
 
 var servers = new List<ServerUnderTest>();
@@ -52,9 +54,11 @@ try
             new FanoutShape("1000 subs / 10 channels", 1000, 10, false),
             new FanoutShape("100 pattern subs", 100, 1, true),
         };
-        foreach (var shape in shapes)
+        string? shapeFilter = ArgValue("--shape"); // e.g. --shape 1000 runs the shapes whose name contains "1000"
+        int[] sizes = ArgValue("--payload") is { } payload ? [int.Parse(payload, CultureInfo.InvariantCulture)] : [64, 4096];
+        foreach (var shape in shapes.Where(x => shapeFilter is null || x.Name.Contains(shapeFilter, StringComparison.Ordinal)))
         {
-            foreach (int size in new[] { 64, 4096 })
+            foreach (int size in sizes)
             {
                 var r = new Dictionary<string, FanoutResult>();
                 foreach (var s in servers) r[s.Name] = FanoutBench.Run(s, shape, size, duration);
@@ -98,20 +102,24 @@ try
     if (only.Contains("notify"))
     {
         Header($"SET with notify-keyspace-events KEA, subscribers on `__keyevent@0__:*` (redis-benchmark -c 50, median of {rounds})", "SET/s");
+        // One uncounted run each first: a fresh server's first seconds include compiling its hot paths.
+        foreach (var s in servers) NotifyBench.Run(s, 10, 1, 50_000);
         foreach (int subscribers in new[] { 1, 10 })
         {
             foreach (int pipeline in new[] { 1, 16 })
             {
                 int n = pipeline == 1 ? (quick ? 100_000 : 300_000) : (quick ? 500_000 : 1_000_000);
-                var runs = servers.ToDictionary(s => s.Name, _ => new List<(double SetsPerSec, double Delivered)>());
+                var runs = servers.ToDictionary(s => s.Name, _ => new List<(double SetsPerSec, double Delivered, double Cpu)>());
                 for (int round = 0; round < rounds; round++)
                 {
                     foreach (var s in servers) runs[s.Name].Add(NotifyBench.Run(s, subscribers, pipeline, n));
                 }
                 var r = runs.ToDictionary(kv => kv.Key, kv => (
                     SetsPerSec: kv.Value.Select(x => x.SetsPerSec).Order().ElementAt(kv.Value.Count / 2),
-                    Delivered: kv.Value.Min(x => x.Delivered)));
+                    Delivered: kv.Value.Min(x => x.Delivered),
+                    Cpu: kv.Value.Select(x => x.Cpu).Order().ElementAt(kv.Value.Count / 2)));
                 Row($"{subscribers} subscriber(s), -P {pipeline}", r.ToDictionary(kv => kv.Key, kv => kv.Value.SetsPerSec), "N0");
+                Row($"{subscribers} subscriber(s), -P {pipeline}: server CPU µs per SET", r.ToDictionary(kv => kv.Key, kv => kv.Value.Cpu), "F2");
                 foreach (var (name, v) in r.Where(kv => kv.Value.Delivered < 1)) Console.WriteLine($"|   {name}: only {v.Delivered:P1} of the events arrived | | | |");
             }
         }
