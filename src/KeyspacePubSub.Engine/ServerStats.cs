@@ -16,11 +16,12 @@ public sealed class ServerStats
     public long KeyspaceHits;
     public long KeyspaceMisses;
     public long ErrorReplies;
+    public long IoThreadedWrites;
 
     public void Reset()
     {
         ConnectionsReceived = CommandsProcessed = RejectedConnections = 0;
         NetInputBytes = NetOutputBytes = PubSubSlowDisconnects = 0;
-        ExpiredKeys = EvictedKeys = KeyspaceHits = KeyspaceMisses = ErrorReplies = 0;
+        ExpiredKeys = EvictedKeys = KeyspaceHits = KeyspaceMisses = ErrorReplies = IoThreadedWrites = 0;
     }
 }

@@ -44,7 +44,6 @@ public sealed class KeyspaceServer : IAsyncDisposable
         if (_persistence is { Enabled: true } p)
         {
             _store = p.Attach(Engine, _logger);
-            Engine.Config.PreferOneLoopForDurableKeys();
         }
         int port = Engine.Config.Port;
         bool epoll = Engine.Config.IoTransport == "epoll" && Linux.LinuxNative.Supported;
@@ -64,7 +63,7 @@ public sealed class KeyspaceServer : IAsyncDisposable
         Engine.ListeningPort = Port;
         if (epoll)
         {
-            for (int i = 0; i < Engine.Config.IoThreads; i++) _loops.Add(new Linux.EventLoop(i, Engine.Config.EventLoopSpinMicros, _logger));
+            for (int i = 0; i < Engine.Config.IoThreads; i++) _loops.Add(new Linux.EventLoop(i, Engine.Config.EventLoopSpinMicros, _logger, Engine.Config.EventLoopWriteHelper ? Engine.Stats : null));
             foreach (var l in _nativeListeners) _loops[0].AddListener(l, AcceptedOnLoop);
         }
         foreach (var l in _listeners) l.Start();

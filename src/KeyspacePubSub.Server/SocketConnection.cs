@@ -21,11 +21,12 @@ internal sealed class SocketConnection : IClientTransport, IServerConnection
     private const int LargeBuffer = 16 * 1024;
 
     private static readonly PipeOptions OutputOptions = new(
+        pool: OutputBlockPool.Instance,
         pauseWriterThreshold: 0, // never block a writer: limits are enforced by the engine, per client class
         readerScheduler: PipeScheduler.ThreadPool,
         writerScheduler: PipeScheduler.Inline,
         useSynchronizationContext: false,
-        minimumSegmentSize: 4096);
+        minimumSegmentSize: OutputBlockPool.BlockSize);
 
     private readonly Socket _socket;
     private readonly Engine.Engine _engine;

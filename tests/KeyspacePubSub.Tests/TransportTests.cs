@@ -116,6 +116,56 @@ public class TransportTests
 
     [Theory]
     [MemberData(nameof(Transports))]
+    public async Task WideFanOut_WithStalledAndVanishingSubscribers_EveryOtherGetsEverythingInOrder(string transport, string threads)
+    {
+        // 150 subscribers: every publish flushes more connections than EventLoop.HelperFlushThreshold, so the
+        // epoll loops share the sends with their write helper. Among them, readers that pause (their writes
+        // block and resume on EPOLLOUT) and readers that vanish mid-stream (their sends fail on whichever
+        // thread made them; the loop closes them).
+        await using var server = await Start(transport, threads);
+        const int count = 300;
+        var subs = new List<RawClient>();
+        try
+        {
+            for (int i = 0; i < 150; i++)
+            {
+                var sub = new RawClient(server.Port, receiveBuffer: i % 10 == 0 ? 4096 : 0);
+                sub.Call("SUBSCRIBE", "wide").Should().EndWith(":1\r\n");
+                subs.Add(sub);
+            }
+            var vanishing = subs.Where((_, i) => i % 10 == 5).ToList();
+            using var pub = new RawClient(server.Port);
+            var payload = new string('w', 2000);
+            for (int i = 0; i < count / 3; i++) pub.Send("PUBLISH", "wide", $"{i:D6}{payload}");
+            pub.Read(count / 3, timeoutMs: 30_000).Should().Be(string.Concat(Enumerable.Repeat(":150\r\n", count / 3)));
+            foreach (var v in vanishing) v.Dispose(); // with unread messages: the server's next sends meet a reset
+            for (int i = count / 3; i < count; i++) pub.Send("PUBLISH", "wide", $"{i:D6}{payload}");
+            // Each reply counts the subscribers still there when that publish ran: from 150 down to 135.
+            var counts = pub.Read(count - (count / 3), timeoutMs: 30_000).Split("\r\n", StringSplitOptions.RemoveEmptyEntries)
+                .Select(r => int.Parse(r[1..], System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            counts.Should().HaveCount(count - (count / 3)).And.BeInDescendingOrder().And.OnlyContain(n => n >= 150 - vanishing.Count && n <= 150);
+            var expected = string.Concat(Enumerable.Range(0, count).Select(i => $"*3\r\n$7\r\nmessage\r\n$4\r\nwide\r\n${payload.Length + 6}\r\n{i:D6}{payload}\r\n"));
+            foreach (var sub in subs.Except(vanishing)) sub.Read(count, timeoutMs: 30_000).Should().Be(expected);
+            for (int i = 0; i < 100 && !pub.Call("PUBSUB", "NUMSUB", "wide").EndsWith($":{150 - vanishing.Count}\r\n", StringComparison.Ordinal); i++) Thread.Sleep(50);
+            pub.Call("PUBSUB", "NUMSUB", "wide").Should().EndWith($":{150 - vanishing.Count}\r\n");
+            if (transport == "epoll")
+            {
+                pub.Call("CONFIG", "GET", "event-loop-write-helper").Should().Be("*2\r\n$23\r\nevent-loop-write-helper\r\n$3\r\nyes\r\n");
+                var written = System.Text.RegularExpressions.Regex.Match(pub.Call("INFO", "stats"), @"io_threaded_writes_processed:(\d+)");
+                long helped = long.Parse(written.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+                // Connections are dealt round-robin: a loop holds 150 / threads subscribers.
+                if (150 / int.Parse(threads, System.Globalization.CultureInfo.InvariantCulture) >= 64) helped.Should().BeGreaterThan(0, "the helper shared the sends");
+                else helped.Should().Be(0, "no loop flushed enough connections at once");
+            }
+        }
+        finally
+        {
+            foreach (var s in subs) s.Dispose();
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Transports))]
     public async Task QuitAndPeerClose_LeaveNoClientBehind(string transport, string threads)
     {
         await using var server = await Start(transport, threads);

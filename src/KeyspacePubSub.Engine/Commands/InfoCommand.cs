@@ -153,6 +153,7 @@ internal static class InfoCommand
         Line(sb, "pubsub_slow_disconnects", s.PubSubSlowDisconnects);
         Line(sb, "client_output_buffer_limit_disconnections", s.PubSubSlowDisconnects);
         Line(sb, "total_error_replies", s.ErrorReplies);
+        Line(sb, "io_threaded_writes_processed", Interlocked.Read(ref s.IoThreadedWrites));
     }
 
     private static void Replication(Engine e, StringBuilder sb)

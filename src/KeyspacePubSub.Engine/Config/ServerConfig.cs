@@ -44,8 +44,9 @@ public sealed class ServerConfig
         Add("slave-read-only", () => "yes", v => SetBool(v, _ => { }));
         Add("cluster-enabled", () => "no", v => null, immutable: true);
         Add("enable-debug-command", () => "yes", v => null, immutable: true);
-        Add("io-threads", () => IoThreads.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 1, 128, x => (IoThreads, _ioThreadsGiven) = ((int)x, true)), immutable: true);
+        Add("io-threads", () => IoThreads.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 1, 128, x => IoThreads = (int)x), immutable: true);
         Add("event-loop-spin-us", () => EventLoopSpinMicros.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, 10_000, x => EventLoopSpinMicros = (int)x), immutable: true);
+        Add("event-loop-write-helper", () => EventLoopWriteHelper ? "yes" : "no", v => SetBool(v, x => EventLoopWriteHelper = x), immutable: true);
         Add("io-transport", () => IoTransport, v => SetEnum(v, ["epoll", "sockets"], x => IoTransport = x), immutable: true);
     }
 
@@ -62,22 +63,24 @@ public sealed class ServerConfig
     public string Dir { get; private set; } = Directory.GetCurrentDirectory();
     public string LogLevel { get; private set; } = "notice";
 
-    /// <summary>Event-loop threads serving connections (epoll transport; connections are dealt round-robin). Redis's name for its I/O threads; 2 lets a fan-out use both cores of a small machine.</summary>
-    public int IoThreads { get; private set; } = 2;
-
-    private bool _ioThreadsGiven;
+    /// <summary>
+    /// Event-loop threads serving connections (epoll transport; connections are dealt round-robin). Default 1,
+    /// as Redis: every command runs under one engine lock, so a second loop adds parallel reads and sends but
+    /// also lock hand-offs, and on a 2-core machine shared with the clients it lost more than it gained
+    /// (measured 2026-11-30, ours/Redis with 1 loop → 2: SET -P 1 1.16 → 0.82, SET -P 16 1.01 → 0.71,
+    /// PING -P 16 1.01 → 0.89–1.04). Wide fan-outs get their parallel sends from the write helper instead.
+    /// With durable keys one loop also groups the units of all its clients into each commit, as Redis's single
+    /// thread groups its clients' writes into one AOF write and fsync (backlog benchmark, 10 clients: fsync
+    /// always 22–25k EXEC/s with one loop, 13–16k with two waiting on each other's commits).
+    /// </summary>
+    public int IoThreads { get; private set; } = 1;
 
     /// <summary>
-    /// With durable keys the default is one event loop, unless io-threads was configured: every durable commit
-    /// goes through one SQLite connection, and one loop groups the units of all its clients into each commit,
-    /// as Redis's single thread groups its clients' writes into one AOF write and fsync. Measured (backlog
-    /// benchmark, 10 clients): fsync always 22-25k EXEC/s with one loop, 13-16k with two waiting on each
-    /// other's commits; everysec 49-51k against 42-44k.
+    /// Whether each event loop has a helper thread that shares the sends of an iteration with many connections
+    /// to flush (EventLoop.HelperFlushThreshold), as Redis's io-threads share writes. On by default where there
+    /// is more than one CPU.
     /// </summary>
-    public void PreferOneLoopForDurableKeys()
-    {
-        if (!_ioThreadsGiven) IoThreads = 1;
-    }
+    public bool EventLoopWriteHelper { get; private set; } = Environment.ProcessorCount > 1;
 
     /// <summary>How long a busy event loop polls before it sleeps (0: never; see EventLoop.Wait).</summary>
     public int EventLoopSpinMicros { get; private set; } = 50;

@@ -20,6 +20,9 @@ internal sealed unsafe class EventLoop : IDisposable
     private const ulong WakeToken = ulong.MaxValue;
     private const ulong ListenerTokenBase = ulong.MaxValue - 1024; // listener i has token base + i
     private const int MaxAcceptsPerEvent = 1000; // as Redis's MAX_ACCEPTS_PER_CALL
+
+    /// <summary>An iteration flushing at least this many connections shares the sends with the write helper.</summary>
+    public const int HelperFlushThreshold = 64;
     public const int ReadBufferSize = 64 * 1024;
 
     [ThreadStatic]
@@ -42,9 +45,13 @@ internal sealed unsafe class EventLoop : IDisposable
     private int _wakePending;
     private volatile bool _stopped;
     private ulong _nextToken;
+    private readonly WriteHelper? _writeHelper;
+    private int _lastFlushCount;
 
-    public EventLoop(int index, int spinMicros, ILogger logger)
+    /// <param name="writeHelperStats">Where the write helper counts its sends; null: no write helper.</param>
+    public EventLoop(int index, int spinMicros, ILogger logger, KeyspacePubSub.Engine.ServerStats? writeHelperStats = null)
     {
+        if (writeHelperStats != null) _writeHelper = new WriteHelper(index, writeHelperStats);
         _logger = logger;
         _spinTicks = spinMicros * Stopwatch.Frequency / 1_000_000;
         _epoll = EpollCreate();
@@ -162,7 +169,9 @@ internal sealed unsafe class EventLoop : IDisposable
         int timeout = _closing.Count > 0 ? 100 : -1;
         long idleSince = Stopwatch.GetTimestamp();
         int n = 0;
-        if (_spinTicks > 0 && _averageGapTicks <= _spinTicks)
+        // No spin after a wide fan-out (an iteration that flushed many connections): its readers need the CPU
+        // more than the loop needs to be awake for the next request.
+        if (_spinTicks > 0 && _averageGapTicks <= _spinTicks && _lastFlushCount < HelperFlushThreshold)
         {
             long until = idleSince + _spinTicks;
             do
@@ -289,8 +298,18 @@ internal sealed unsafe class EventLoop : IDisposable
 
     private void FlushQueued()
     {
+        int start = 0;
+        int count = _toFlush.Count;
+        _lastFlushCount = count;
+        if (_writeHelper != null && count >= HelperFlushThreshold)
+        {
+            // The loop and its helper take the connections one at a time; the loop closes whatever the helper's
+            // sends found must close once it is done.
+            _writeHelper.FlushShared(_toFlush, 0, count);
+            start = count;
+        }
         // A flush may queue further flushes (a connection that closes, output produced meanwhile): by index.
-        for (int i = 0; i < _toFlush.Count; i++) _toFlush[i].Flush();
+        for (int i = start; i < _toFlush.Count; i++) _toFlush[i].Flush();
         _toFlush.Clear();
     }
 
@@ -307,6 +326,7 @@ internal sealed unsafe class EventLoop : IDisposable
     {
         _stopped = true;
         Post(static () => { });
+        _writeHelper?.Dispose();
         if (_thread.Join(2000))
         {
             close(_epoll);

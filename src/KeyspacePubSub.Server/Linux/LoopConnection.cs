@@ -20,11 +20,12 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     private const int MaxGather = 64;
 
     private static readonly PipeOptions OutputOptions = new(
+        pool: OutputBlockPool.Instance,
         pauseWriterThreshold: 0, // never block a writer: limits are enforced by the engine, per client class
         readerScheduler: PipeScheduler.Inline,
         writerScheduler: PipeScheduler.Inline,
         useSynchronizationContext: false,
-        minimumSegmentSize: 4096);
+        minimumSegmentSize: OutputBlockPool.BlockSize);
 
     [ThreadStatic]
     private static LoopConnection? t_running;
@@ -325,7 +326,62 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     public void Flush()
     {
         _flushQueued = false;
-        if (_closed || _commitPending || _writeBlocked) return;
+        FinishFlush(SendQueued(_loop.PinHandles));
+    }
+
+    /// <summary>
+    /// The loop's write helper, while the loop waits for it or flushes other connections: sends like
+    /// <see cref="Flush"/> but leaves what only the loop thread may do (closing) to <see cref="FinishHelperFlush"/>.
+    /// </summary>
+    public void FlushOnHelper(System.Buffers.MemoryHandle[] pins)
+    {
+        try
+        {
+            _helperOutcome = SendQueued(pins);
+        }
+        catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException or IOException)
+        {
+            _logger.LogWarning("Sending to client {Addr} failed: {Message}", RemoteAddress, ex.Message);
+            _helperOutcome = FlushOutcome.Failed;
+        }
+    }
+
+    /// <summary>Loop thread, before a shared flush: the connection may be queued again from here on.</summary>
+    public void ClearFlushQueued() => _flushQueued = false;
+
+    /// <summary>Loop thread, after the helper is done: closes the connection if its flush found it must.</summary>
+    public void FinishHelperFlush()
+    {
+        var outcome = _helperOutcome;
+        _helperOutcome = FlushOutcome.Sent;
+        FinishFlush(outcome);
+    }
+
+    private void FinishFlush(FlushOutcome outcome)
+    {
+        if (outcome == FlushOutcome.Failed)
+        {
+            _aborted = true;
+            Close();
+        }
+        else if (outcome == FlushOutcome.Finished)
+        {
+            Close();
+        }
+    }
+
+    private FlushOutcome _helperOutcome;
+
+    private enum FlushOutcome
+    {
+        Sent,
+        Finished, // everything sent and the output completed while closing
+        Failed,
+    }
+
+    private FlushOutcome SendQueued(System.Buffers.MemoryHandle[] pins)
+    {
+        if (_closed || _commitPending || _writeBlocked) return FlushOutcome.Sent;
         var reader = _output.Reader;
         while (reader.TryRead(out var result))
         {
@@ -333,31 +389,29 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
             if (buffer.IsEmpty)
             {
                 reader.AdvanceTo(buffer.End);
-                if (result.IsCompleted && _closing) Close();
-                return;
+                return result.IsCompleted && _closing ? FlushOutcome.Finished : FlushOutcome.Sent;
             }
             // Counted as sent before the call: a peer that has read the bytes must never see them in omem.
             _client?.OnSent(buffer.Length);
-            long sent = SendBuffer(buffer);
+            long sent = SendBuffer(buffer, pins);
             if (sent < 0)
             {
                 reader.AdvanceTo(buffer.Start);
-                _aborted = true;
-                Close();
-                return;
+                return FlushOutcome.Failed;
             }
             if (sent < buffer.Length) _client?.OnSent(sent - buffer.Length);
             reader.AdvanceTo(buffer.GetPosition(sent));
             if (sent == 0)
             {
                 _writeBlocked = true; // the next EPOLLOUT edge resumes
-                return;
+                return FlushOutcome.Sent;
             }
         }
+        return FlushOutcome.Sent;
     }
 
     /// <summary>Bytes sent (0 when the socket buffer is full), or -1 when the connection failed.</summary>
-    private long SendBuffer(in ReadOnlySequence<byte> buffer)
+    private long SendBuffer(in ReadOnlySequence<byte> buffer, System.Buffers.MemoryHandle[] pins)
     {
         while (true)
         {
@@ -368,7 +422,7 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
             }
             else
             {
-                n = SendGathered(buffer);
+                n = SendGathered(buffer, pins);
             }
             if (n >= 0) return n;
             int errno = Marshal.GetLastPInvokeError();
@@ -377,10 +431,9 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
         }
     }
 
-    private nint SendGathered(in ReadOnlySequence<byte> buffer)
+    private nint SendGathered(in ReadOnlySequence<byte> buffer, System.Buffers.MemoryHandle[] handles)
     {
         var iov = stackalloc IoVec[MaxGather];
-        var handles = _loop.PinHandles;
         int count = 0;
         try
         {

@@ -1,0 +1,100 @@
+namespace KeyspacePubSub.Server.Linux;
+
+/// <summary>
+/// A thread that shares an event loop's sends when one iteration has many connections to flush (a wide
+/// fan-out), as Redis's I/O threads share the writes of <c>handleClientsWithPendingWritesUsingThreads</c>.
+/// The loop and the helper take connections from one list, one at a time, so a helper that wakes late simply
+/// takes fewer; a helper that has not woken by the time the list is done is called off, and the loop never
+/// waits for it to wake. Nothing runs on the helper but sends: what only the loop thread may do (closing a
+/// connection) is done by the loop once the helper is finished.
+/// </summary>
+internal sealed class WriteHelper : IDisposable
+{
+    private const int Posted = 0, Running = 1, CalledOff = 2, Idle = 3;
+
+    private readonly Thread _thread;
+    private readonly SemaphoreSlim _start = new(0);
+    private readonly ManualResetEventSlim _done = new(false, spinCount: 100);
+    private readonly System.Buffers.MemoryHandle[] _pins = new System.Buffers.MemoryHandle[64];
+    private readonly KeyspacePubSub.Engine.ServerStats _stats;
+    private LoopConnection[] _work = new LoopConnection[256];
+    private bool[] _byHelper = new bool[256];
+    private int _count;
+    private int _next;
+    private int _phase = Idle;
+    private volatile bool _stopped;
+
+    public WriteHelper(int loopIndex, KeyspacePubSub.Engine.ServerStats stats)
+    {
+        _stats = stats;
+        _thread = new Thread(Run) { IsBackground = true, Name = $"event-loop-{loopIndex}-w" };
+        _thread.Start();
+    }
+
+    /// <summary>
+    /// Loop thread: flushes <paramref name="work"/>[from..to) together with the helper, then closes what the
+    /// helper's sends found must close. Returns when every one of them was flushed.
+    /// </summary>
+    public void FlushShared(List<LoopConnection> work, int from, int to)
+    {
+        // A copy of its own: flushing may queue more connections into the loop's list meanwhile.
+        int count = to - from;
+        if (_work.Length < count)
+        {
+            _work = new LoopConnection[Math.Max(count, _work.Length * 2)];
+            _byHelper = new bool[_work.Length];
+        }
+        work.CopyTo(from, _work, 0, count);
+        // Cleared here, on the loop thread, not by whichever thread sends: a flush queued meanwhile is never lost.
+        for (int k = 0; k < count; k++) _work[k].ClearFlushQueued();
+        _count = count;
+        _next = 0;
+        _done.Reset();
+        Volatile.Write(ref _phase, Posted);
+        _start.Release(); // a full fence: the helper sees the fields above
+
+        int i;
+        while ((i = Interlocked.Increment(ref _next) - 1) < count) _work[i].Flush();
+
+        // Called off if it has not started; otherwise wait for the connection it is sending to.
+        if (Interlocked.CompareExchange(ref _phase, CalledOff, Posted) != Posted) _done.Wait();
+        int helped = 0;
+        for (int k = 0; k < count; k++)
+        {
+            if (_byHelper[k])
+            {
+                _byHelper[k] = false;
+                helped++;
+                _work[k].FinishHelperFlush();
+            }
+            _work[k] = null!;
+        }
+        if (helped > 0) Interlocked.Add(ref _stats.IoThreadedWrites, helped); // INFO io_threaded_writes_processed
+    }
+
+    private void Run()
+    {
+        while (true)
+        {
+            _start.Wait();
+            if (_stopped) return;
+            // A wake-up for a round the loop already called off (or finished with us) does nothing.
+            if (Interlocked.CompareExchange(ref _phase, Running, Posted) != Posted) continue;
+            int i;
+            while ((i = Interlocked.Increment(ref _next) - 1) < _count)
+            {
+                _work[i].FlushOnHelper(_pins);
+                _byHelper[i] = true;
+            }
+            Volatile.Write(ref _phase, Idle);
+            _done.Set();
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopped = true;
+        _start.Release();
+        _thread.Join(2000);
+    }
+}

@@ -1,0 +1,49 @@
+using FluentAssertions;
+using KeyspacePubSub.Server;
+using Xunit;
+
+namespace KeyspacePubSub.Tests;
+
+public class OutputBlockPoolTests
+{
+    [Fact]
+    public void ReturnedBlocks_AreReused_AndLargeRequestsGetArraysOfTheirOwn()
+    {
+        var pool = new OutputBlockPool();
+        var first = pool.Rent(100);
+        first.Memory.Length.Should().Be(OutputBlockPool.BlockSize);
+        first.Memory.Span[0] = 42;
+        var memory = first.Memory;
+        first.Dispose();
+        pool.Retained.Should().Be(1);
+        var again = pool.Rent();
+        again.Memory.Equals(memory).Should().BeTrue("the same block comes back");
+        pool.Retained.Should().Be(0);
+
+        var big = pool.Rent(OutputBlockPool.BlockSize * 3);
+        big.Memory.Length.Should().Be(OutputBlockPool.BlockSize * 3);
+        big.Dispose();
+        pool.Retained.Should().Be(0, "large arrays are left to the GC");
+        again.Dispose();
+    }
+
+    [Fact]
+    public void ABlockReturnedTwice_IsRefused()
+    {
+        var pool = new OutputBlockPool();
+        var block = pool.Rent();
+        block.Dispose();
+        var act = () => block.Dispose();
+        act.Should().Throw<InvalidOperationException>();
+        pool.Retained.Should().Be(1);
+    }
+
+    [Fact]
+    public void AtMostMaxRetainedBlocksAreKept()
+    {
+        var pool = new OutputBlockPool();
+        var blocks = Enumerable.Range(0, OutputBlockPool.MaxRetained + 10).Select(_ => pool.Rent()).ToList();
+        foreach (var b in blocks) b.Dispose();
+        pool.Retained.Should().Be(OutputBlockPool.MaxRetained);
+    }
+}
