@@ -25,6 +25,9 @@ public static class RedisBenchmarkRunner
             test => kv.Value.Select(r => r.GetValueOrDefault(test)).Order().ElementAt(kv.Value.Count / 2)));
     }
 
+    /// <summary>The key of server CPU ns per request in a run's results.</summary>
+    public const string CpuKey = "server CPU ns/request";
+
     public static Dictionary<string, double> Run(ServerUnderTest server, string tests, int pipeline, int requests, int clients = 50, string extra = "")
     {
         var psi = new ProcessStartInfo("redis-benchmark")
@@ -34,14 +37,19 @@ public static class RedisBenchmarkRunner
             RedirectStandardError = true,
         };
         foreach (var a in $"-h {server.Host} -p {server.Port} -t {tests} -n {requests} -c {clients} -P {pipeline} -q --csv {extra}".Split(' ', StringSplitOptions.RemoveEmptyEntries)) psi.ArgumentList.Add(a);
+        double cpu0 = server.CpuSeconds();
         using var p = Process.Start(psi)!;
         string output = p.StandardOutput.ReadToEnd();
         p.WaitForExit();
+        double cpu = server.CpuSeconds() - cpu0;
         var result = new Dictionary<string, double>();
         foreach (Match m in Regex.Matches(output, "^\"([^\"]+)\",\"([0-9.]+)\"", RegexOptions.Multiline))
         {
             result[m.Groups[1].Value] = double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture);
         }
+        // Server CPU per request over the whole run (every test in it): steadier than requests/s when the
+        // load generator, one thread, saturates its core (it does at -P 16 here, for Redis and for us alike).
+        if (result.Count > 0 && !double.IsNaN(cpu)) result[CpuKey] = cpu * 1e9 / ((double)requests * result.Count);
         return result;
     }
 }

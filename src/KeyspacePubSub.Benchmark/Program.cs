@@ -39,6 +39,7 @@ try
             {
                 Row($"{test} -P {pipeline}", results.ToDictionary(kv => kv.Key, kv => kv.Value.GetValueOrDefault(test)), "N0");
             }
+            if (target is null) Row($"-P {pipeline}: {RedisBenchmarkRunner.CpuKey}", results.ToDictionary(kv => kv.Key, kv => kv.Value.GetValueOrDefault(RedisBenchmarkRunner.CpuKey)), "N0");
         }
         Console.WriteLine();
     }
@@ -95,6 +96,7 @@ try
             int n = pipeline == 1 ? (quick ? 100_000 : 300_000) : (quick ? 1_000_000 : 2_000_000);
             var results = RedisBenchmarkRunner.Median(servers, "set,get", pipeline, n, rounds);
             foreach (var test in new[] { "SET", "GET" }) Row($"{test} -P {pipeline}", results.ToDictionary(kv => kv.Key, kv => kv.Value.GetValueOrDefault(test)), "N0");
+            if (target is null) Row($"-P {pipeline}: {RedisBenchmarkRunner.CpuKey}", results.ToDictionary(kv => kv.Key, kv => kv.Value.GetValueOrDefault(RedisBenchmarkRunner.CpuKey)), "N0");
         }
         Console.WriteLine();
     }

@@ -43,7 +43,13 @@ public sealed partial class Engine
     /// <summary>As expireIfNeeded: deletes the key if its time has passed; true if it did.</summary>
     public bool ExpireIfNeeded(Database db, ReadOnlySpan<byte> key)
     {
-        if (!db.IsExpired(key, ExpiryClockMs)) return false;
+        long at = db.GetExpire(key);
+        return at >= 0 && ExpireIfDue(db, key, at); // the clock is read only for keys with a deadline
+    }
+
+    private bool ExpireIfDue(Database db, ReadOnlySpan<byte> key, long expireAt)
+    {
+        if (expireAt > ExpiryClockMs) return false;
         var stored = db.KeyOf(key)!;
         db.Remove(key);
         Stats.ExpiredKeys++;
@@ -54,8 +60,7 @@ public sealed partial class Engine
     /// <summary>As lookupKeyRead: expiry, hit/miss statistics and the "keymiss" event.</summary>
     public object? LookupRead(Database db, ReadOnlySpan<byte> key)
     {
-        ExpireIfNeeded(db, key);
-        var value = db.Get(key);
+        var value = Lookup(db, key);
         if (value is null)
         {
             Stats.KeyspaceMisses++;
@@ -69,19 +74,30 @@ public sealed partial class Engine
     }
 
     /// <summary>As lookupKeyWrite: expiry only.</summary>
-    public object? LookupWrite(Database db, ReadOnlySpan<byte> key)
+    public object? LookupWrite(Database db, ReadOnlySpan<byte> key) => Lookup(db, key);
+
+    /// <summary>The live value: one dictionary lookup, and the clock only for a key with a deadline.</summary>
+    private object? Lookup(Database db, ReadOnlySpan<byte> key)
     {
-        ExpireIfNeeded(db, key);
-        return db.Get(key);
+        var value = db.GetWithExpire(key, out long at);
+        return value != null && at >= 0 && ExpireIfDue(db, key, at) ? null : value;
     }
 
     /// <summary>As setKey: adds ("new" event) or overwrites; drops the TTL unless <paramref name="keepTtl"/>.</summary>
     public byte[] SetKey(Database db, ReadOnlySpan<byte> key, object value, bool keepTtl = false)
     {
-        bool existed = LookupWrite(db, key) != null;
-        var stored = db.Set(key, value);
+        ExpireIfNeeded(db, key); // an expired key is deleted (its "expired" event) before it is replaced
+        return SetLiveKey(db, key, value, keepTtl);
+    }
+
+    /// <summary>
+    /// <see cref="SetKey"/> for a caller that has just looked the key up for writing (so an expired key is
+    /// already gone): the dictionary is searched once more, not three times.
+    /// </summary>
+    public byte[] SetLiveKey(Database db, ReadOnlySpan<byte> key, object value, bool keepTtl = false)
+    {
+        var stored = db.Set(key, value, keepTtl, out bool existed);
         if (!existed) Notify(NotifyFlags.New, "new", stored, db.Index);
-        else if (!keepTtl) db.RemoveExpire(stored);
         return stored;
     }
 

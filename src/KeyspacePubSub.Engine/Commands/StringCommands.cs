@@ -146,7 +146,7 @@ internal static class StringCommands
             }
             return;
         }
-        var stored = e.SetKey(db, key, value.ToArray(), keepTtl: (flags & SetFlags.KeepTtl) != 0);
+        var stored = e.SetLiveKey(db, key, value.ToArray(), keepTtl: (flags & SetFlags.KeepTtl) != 0);
         e.Notify(NotifyFlags.String, "set", stored, db.Index);
         if (at >= 0)
         {

@@ -49,6 +49,18 @@ public sealed class Database(int index)
 
     public long GetExpire(ReadOnlySpan<byte> key) => Lookup.TryGetValue(key, out var e) ? e.ExpireAt : NoExpiry;
 
+    /// <summary>One lookup: the value and its deadline (negative: none), ignoring expiry; null when absent.</summary>
+    public object? GetWithExpire(ReadOnlySpan<byte> key, out long expireAt)
+    {
+        if (Lookup.TryGetValue(key, out var e))
+        {
+            expireAt = e.ExpireAt;
+            return e.Value;
+        }
+        expireAt = NoExpiry;
+        return null;
+    }
+
     public bool IsExpired(ReadOnlySpan<byte> key, long nowMs)
     {
         long at = GetExpire(key);
@@ -56,14 +68,28 @@ public sealed class Database(int index)
     }
 
     /// <summary>Adds or overwrites the value (an existing key keeps its TTL); returns the stored key array.</summary>
-    public byte[] Set(ReadOnlySpan<byte> key, object value)
+    public byte[] Set(ReadOnlySpan<byte> key, object value) => Set(key, value, keepTtl: true, out _);
+
+    /// <summary>
+    /// Adds or overwrites the value; an overwritten key loses its TTL unless <paramref name="keepTtl"/> (as
+    /// Redis's setKey). Returns the stored key array; <paramref name="existed"/> says whether it was overwritten.
+    /// </summary>
+    public byte[] Set(ReadOnlySpan<byte> key, object value, bool keepTtl, out bool existed)
     {
         var lookup = Lookup;
         if (lookup.TryGetValue(key, out var existing, out _))
         {
-            CollectionsMarshal.GetValueRefOrNullRef(_data, existing).Value = value;
+            ref var e = ref CollectionsMarshal.GetValueRefOrNullRef(_data, existing);
+            e.Value = value;
+            if (!keepTtl && e.ExpireAt >= 0)
+            {
+                e.ExpireAt = NoExpiry; // its place in the deadline heap goes stale (see ExpiryIndex)
+                ExpiresCount--;
+            }
+            existed = true;
             return existing;
         }
+        existed = false;
         var k = key.ToArray();
         _data.Add(k, new Entry(value, NoExpiry));
         return k;
