@@ -7,6 +7,7 @@ using KeyspacePubSub.Benchmark;
 //   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- --target 127.0.0.1:6379   (one server, no ratios)
 //   --ours-args "--io-threads 2"   extra arguments for every start of our server
 //   --shape 1000 --payload 64     fan-out: only the shapes whose name contains "1000", only 64-byte payloads
+//   --clients 10                   backlog rows: only these numbers of clients
 //   --rounds 3                     redis-benchmark rows: median of this many runs (default 1 with --quick, else 3)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick");
@@ -15,6 +16,7 @@ string? target = ArgValue("--target");
 ServerUnderTest.OursArgs = (ArgValue("--ours-args") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
 int rounds = int.TryParse(ArgValue("--rounds"), out int r0) && r0 > 0 ? r0 : quick ? 1 : 3; // redis-benchmark rows: median of this many alternating runs
 var duration = TimeSpan.FromSeconds(quick ? 1.5 : 3);
+int[] backlogClients = ArgValue("--clients") is { } bc ? [.. bc.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture))] : [1, 10, 50];
 
 var servers = new List<ServerUnderTest>();
 try
@@ -151,7 +153,7 @@ try
     if (only.Contains("backlog") && target != null)
     {
         Header("Backlog EXECs/s (MULTI, LPUSH 200 B, PUBLISH, EXEC), as the target is configured", "EXEC/s");
-        foreach (int clients in new[] { 1, 10, 50 }) Row($"{clients} client(s)", new() { ["target"] = BacklogBench.TransactionsPerSec(servers[0], clients, duration) }, "N0");
+        foreach (int clients in backlogClients) Row($"{clients} client(s)", new() { ["target"] = BacklogBench.TransactionsPerSec(servers[0], clients, duration) }, "N0");
         Console.WriteLine();
     }
     else if (only.Contains("backlog"))
@@ -159,7 +161,7 @@ try
         Header("Backlog EXECs/s (MULTI, LPUSH 200 B, PUBLISH, EXEC); redis: appendonly yes", "EXEC/s");
         foreach (string fsync in (ArgValue("--fsync") ?? "always,everysec").Split(','))
         {
-            foreach (int clients in new[] { 1, 10, 50 })
+            foreach (int clients in backlogClients)
             {
                 var r = new Dictionary<string, double>();
                 foreach (string name in new[] { "redis", "ours" })

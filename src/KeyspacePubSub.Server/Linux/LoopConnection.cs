@@ -54,6 +54,7 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     private bool _closing;
     private long _closeDeadline;
     private bool _closed;
+    private bool _readAfterCommit;
     private long _batchSerial;
     private LoopConnection? _heldBy;
     private long _heldSerial;
@@ -113,12 +114,21 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
         if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0) Receive();
     }
 
-    /// <summary>Reads until the socket is drained (a read that does not fill the buffer), executing as it goes.</summary>
+    /// <summary>
+    /// Reads until the socket is drained (a read that does not fill the buffer), executing as it goes. While a
+    /// durable commit is pending nothing is read; whether the socket may hold more is remembered, so the read
+    /// after the commit is made only then (a read that finds nothing costs a system call per transaction).
+    /// </summary>
     private void Receive()
     {
         var buffer = _loop.ReadBuffer;
-        while (!_readsDone && !_commitPending && !_closed)
+        while (!_readsDone && !_closed)
         {
+            if (_commitPending)
+            {
+                _readAfterCommit = true;
+                return;
+            }
             nint n;
             fixed (byte* p = buffer) n = read(_fd, p, buffer.Length);
             if (n < 0)
@@ -216,7 +226,11 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
         ReleaseHeld();
         QueueFlush();
         if (_closeAfterCommit) BeginClose();
-        else Receive(); // what arrived meanwhile raised no new edge
+        else if (_readAfterCommit)
+        {
+            _readAfterCommit = false;
+            Receive(); // what arrived meanwhile raised no new edge
+        }
     }
 
     /// <summary>When a commit fails the client gets no reply at all: the change stays queued for retry; further writes get MISCONF.</summary>
