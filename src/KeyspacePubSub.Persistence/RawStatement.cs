@@ -49,6 +49,19 @@ internal sealed class RawStatement : IDisposable
         }
     }
 
+    /// <summary>The prepared statement, for reading columns between <see cref="NextRow"/> calls.</summary>
+    public sqlite3_stmt Handle => _stmt;
+
+    /// <summary>Steps to the next row: true while there is one (the statement is reset after the last).</summary>
+    public bool NextRow()
+    {
+        int rc = raw.sqlite3_step(_stmt);
+        if (rc == raw.SQLITE_ROW) return true;
+        raw.sqlite3_reset(_stmt);
+        if (rc != raw.SQLITE_DONE) Check(rc, _db);
+        return false;
+    }
+
     /// <summary>Steps through the result rows (read the columns of the yielded statement before the next step).</summary>
     public IEnumerable<sqlite3_stmt> Rows()
     {

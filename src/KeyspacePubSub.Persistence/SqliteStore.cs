@@ -138,22 +138,7 @@ public sealed partial class SqliteStore : IDurableStore
         long entries = 0;
         var orphans = new List<long>(); // list rows of keys that are gone (expired while down, or left behind)
         var rows = new Dictionary<long, List<(long Pos, long Seq, byte[] Value)>>();
-        // The bulk of a backlog: read through the raw API, each value copied once from SQLite's buffer.
-        using (var rowsStmt = RawStatement.PrepareAll(_db.Handle!, "SELECT seq, kid, pos, value FROM list_items")[0])
-        {
-            foreach (var stmt in rowsStmt.Rows())
-            {
-                long seq = raw.sqlite3_column_int64(stmt, 0), kid = raw.sqlite3_column_int64(stmt, 1);
-                NextListSeq = Math.Max(NextListSeq, seq + 1);
-                if (!lists.ContainsKey(kid))
-                {
-                    orphans.Add(seq);
-                    continue;
-                }
-                if (!rows.TryGetValue(kid, out var items)) rows[kid] = items = [];
-                items.Add((raw.sqlite3_column_int64(stmt, 2), seq, raw.sqlite3_column_blob(stmt, 3).ToArray()));
-            }
-        }
+        ReadListRows(lists, rows, orphans);
         foreach (var (kid, items) in rows)
         {
             entries += PlaceRows(lists[kid], items, orphans);
@@ -189,6 +174,38 @@ public sealed partial class SqliteStore : IDurableStore
     }
 
     /// <summary>
+    /// The bulk of a backlog: list rows through the raw API, each value copied once from SQLite's buffer.
+    /// Fully optimized at once: it runs once, at start, before tiered compilation would have promoted it.
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+    private void ReadListRows(Dictionary<long, ListValue> lists, Dictionary<long, List<(long Pos, long Seq, byte[] Value)>> rows, List<long> orphans)
+    {
+        using var rowsStmt = RawStatement.PrepareAll(_db!.Handle!, "SELECT seq, kid, pos, value FROM list_items")[0];
+        var stmt = rowsStmt.Handle;
+        long nextSeq = NextListSeq;
+        long lastKid = long.MinValue;
+        List<(long Pos, long Seq, byte[] Value)>? items = null;
+        while (rowsStmt.NextRow())
+        {
+            long seq = raw.sqlite3_column_int64(stmt, 0), kid = raw.sqlite3_column_int64(stmt, 1);
+            if (seq >= nextSeq) nextSeq = seq + 1;
+            if (kid != lastKid)
+            {
+                lastKid = kid;
+                if (!lists.ContainsKey(kid)) items = null;
+                else if (!rows.TryGetValue(kid, out items)) rows[kid] = items = [];
+            }
+            if (items is null)
+            {
+                orphans.Add(seq);
+                continue;
+            }
+            items.Add((raw.sqlite3_column_int64(stmt, 2), seq, raw.sqlite3_column_blob(stmt, 3).ToArray()));
+        }
+        NextListSeq = nextSeq;
+    }
+
+    /// <summary>
     /// Lays one list's rows (read in commit order) out by position, with their sequence numbers. Rows are
     /// contiguous by construction; a gap makes the list renumbered on its next write, and of two rows at one
     /// position the later wins (the other joins <paramref name="orphans"/>). Returns the elements placed.
@@ -196,27 +213,63 @@ public sealed partial class SqliteStore : IDurableStore
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
     private static int PlaceRows(ListValue list, List<(long Pos, long Seq, byte[] Value)> items, List<long> orphans)
     {
-        bool descending = true;
-        for (int i = 1; i < items.Count && descending; i++) descending = items[i].Pos < items[i - 1].Pos;
-        if (descending) items.Reverse(); // LPUSH backlogs: newest row first
-        else items.Sort((a, b) => a.Pos != b.Pos ? a.Pos.CompareTo(b.Pos) : a.Seq.CompareTo(b.Seq));
-        var changes = new ListChanges();
-        list.PlaceAt(items[0].Pos);
-        long expected = items[0].Pos;
-        for (int i = 0; i < items.Count; i++)
+        long low = long.MaxValue, high = long.MinValue;
+        foreach (var item in items)
         {
-            var (pos, seq, value) = items[i];
-            if (i + 1 < items.Count && items[i + 1].Pos == pos)
+            if (item.Pos < low) low = item.Pos;
+            if (item.Pos > high) high = item.Pos;
+        }
+        // Positions are contiguous by construction: each row goes straight to its slot (no sort; a sort with a
+        // comparison delegate took two thirds of the load of a 200,000-entry backlog).
+        if (high - low + 1 > 2L * items.Count + 16)
+        {
+            items.Sort(static (a, b) => a.Pos != b.Pos ? a.Pos.CompareTo(b.Pos) : a.Seq.CompareTo(b.Seq));
+            var sorted = new (long Seq, byte[]? Value)[items.Count];
+            int n = 0;
+            for (int i = 0; i < items.Count; i++)
             {
-                orphans.Add(seq);
+                if (i + 1 < items.Count && items[i + 1].Pos == items[i].Pos) orphans.Add(items[i].Seq);
+                else sorted[n++] = (items[i].Seq, items[i].Value);
+            }
+            return Place(list, sorted.AsSpan(0, n), low, contiguous: false);
+        }
+        var slots = new (long Seq, byte[]? Value)[high - low + 1];
+        foreach (var (pos, seq, value) in items)
+        {
+            ref var slot = ref slots[pos - low];
+            if (slot.Value != null)
+            {
+                // Two rows at one position: the later one wins, the other is deleted.
+                if (slot.Seq > seq)
+                {
+                    orphans.Add(seq);
+                    continue;
+                }
+                orphans.Add(slot.Seq);
+            }
+            slot = (seq, value);
+        }
+        return Place(list, slots, low, contiguous: true);
+    }
+
+    /// <summary>Pushes the placed rows in position order; a gap makes the list renumbered on its next write.</summary>
+    private static int Place(ListValue list, ReadOnlySpan<(long Seq, byte[]? Value)> slots, long low, bool contiguous)
+    {
+        var changes = new ListChanges();
+        list.PlaceAt(low);
+        bool gaps = !contiguous;
+        foreach (var (seq, value) in slots)
+        {
+            if (value is null)
+            {
+                gaps = true;
                 continue;
             }
-            if (pos != expected) changes.Renumbered = true;
-            expected = pos + 1;
             list.PushTail(value);
             changes.Seqs.PushBack(seq);
         }
-        changes.StoredLow = items[0].Pos;
+        changes.Renumbered = gaps;
+        changes.StoredLow = low;
         list.Durability = changes; // after the pushes, which would otherwise count as changes
         return list.Count;
     }

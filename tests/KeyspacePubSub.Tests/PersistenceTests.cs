@@ -118,6 +118,47 @@ public sealed class PersistenceTests : IDisposable
         return n;
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task StoredRowsWithAGapOrTwoAtOnePosition_LoadInPositionOrder_TheLaterRowWinning(bool sparse)
+    {
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("RPUSH", "room:g:backlog", "a", "b", "c", "d", "e").Should().Be(":5\r\n");
+        }
+        using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Options().Path};Pooling=False"))
+        {
+            db.Open();
+            using var cmd = db.CreateCommand();
+            // A gap where "b" was, a second row at the position of "d" written after it, and (sparse) a row far
+            // beyond the others, which makes the loader sort instead of placing rows by position.
+            cmd.CommandText = """
+                DELETE FROM list_items WHERE value = X'62';
+                INSERT INTO list_items(kid, pos, value) SELECT kid, pos, X'44' FROM list_items WHERE value = X'64';
+                """ + (sparse ? "INSERT INTO list_items(kid, pos, value) SELECT kid, pos + 1000, X'7A' FROM list_items WHERE value = X'65';" : "");
+            cmd.ExecuteNonQuery();
+        }
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            string expected = sparse ? "*5\r\n$1\r\na\r\n$1\r\nc\r\n$1\r\nD\r\n$1\r\ne\r\n$1\r\nz\r\n" : "*4\r\n$1\r\na\r\n$1\r\nc\r\n$1\r\nD\r\n$1\r\ne\r\n";
+            c.Call("LRANGE", "room:g:backlog", "0", "-1").Should().Be(expected);
+            // The list was renumbered: later writes land where they belong and survive another restart.
+            c.Call("RPUSH", "room:g:backlog", "f").Should().Be(sparse ? ":6\r\n" : ":5\r\n");
+            c.Call("LPUSH", "room:g:backlog", "0").Should().Be(sparse ? ":7\r\n" : ":6\r\n");
+        }
+        StoredListRows().Should().Be((sparse ? 7L : 6L, 0L), "the row that lost its position was deleted");
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("LRANGE", "room:g:backlog", "0", "-1").Should().Be(sparse
+                ? "*7\r\n$1\r\n0\r\n$1\r\na\r\n$1\r\nc\r\n$1\r\nD\r\n$1\r\ne\r\n$1\r\nz\r\n$1\r\nf\r\n"
+                : "*6\r\n$1\r\n0\r\n$1\r\na\r\n$1\r\nc\r\n$1\r\nD\r\n$1\r\ne\r\n$1\r\nf\r\n");
+        }
+    }
+
     [Fact]
     public async Task RandomWrites_SurviveRestarts()
     {
