@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using FluentAssertions;
 using KeyspacePubSub.Testing;
@@ -17,36 +16,12 @@ public sealed class CrashTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    private Process StartServer(int port)
+    private ServerProcess StartServer(int port)
     {
-        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in new[]
-        {
-            Path.Combine(AppContext.BaseDirectory, "keyspacepubsub-server.dll"), "--port", port.ToString(CultureInfo.InvariantCulture),
-            "--Persistence:Enabled=true", $"--Persistence:Path={Path.Combine(_dir, "crash.db")}", "--Persistence:Fsync=always",
-        })
-        {
-            psi.ArgumentList.Add(a);
-        }
-        var p = Process.Start(psi)!;
-        p.OutputDataReceived += (_, _) => { };
-        p.ErrorDataReceived += (_, _) => { };
-        p.BeginOutputReadLine();
-        p.BeginErrorReadLine();
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        while (DateTime.UtcNow < deadline)
-        {
-            try
-            {
-                using var probe = new RawClient(port);
-                if (probe.Call("PING") == "+PONG\r\n") return p;
-            }
-            catch (System.Net.Sockets.SocketException)
-            {
-                Thread.Sleep(100);
-            }
-        }
-        p.Kill();
+        var server = new ServerProcess("--port", port.ToString(CultureInfo.InvariantCulture), "--Persistence:Enabled=true",
+            $"--Persistence:Path={Path.Combine(_dir, "crash.db")}", "--Persistence:Fsync=always");
+        if (server.WaitUntilServing(port)) return server;
+        server.Dispose();
         throw new InvalidOperationException("server did not start");
     }
 
@@ -101,7 +76,6 @@ public sealed class CrashTests : IDisposable
                 probe.Call("INFO", "persistence").Should().MatchRegex("durable_wal_prefilled_bytes:[1-9]");
             }
             server.Kill(); // SIGKILL
-            server.WaitForExit();
             stop.Cancel();
             await Task.WhenAll(workers);
         }
@@ -124,7 +98,6 @@ public sealed class CrashTests : IDisposable
         finally
         {
             restarted.Kill();
-            restarted.WaitForExit();
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using FluentAssertions;
 using KeyspacePubSub.Server;
@@ -109,57 +108,5 @@ public sealed class ServerProcessTests : IDisposable
         server.Stdout.Should().Contain($"bind 127.0.0.1:{port}: Address already in use");
     }
 
-    private ServerProcess Run(params string[] args) => new(args);
-
-    private sealed class ServerProcess : IDisposable
-    {
-        private readonly Process _process;
-        private readonly List<string> _out = [];
-        private readonly List<string> _err = [];
-
-        public ServerProcess(string[] args)
-        {
-            var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-            psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "keyspacepubsub-server.dll"));
-            foreach (var a in args) psi.ArgumentList.Add(a);
-            _process = Process.Start(psi)!;
-            _process.OutputDataReceived += (_, e) => { if (e.Data != null) lock (_out) _out.Add(e.Data); };
-            _process.ErrorDataReceived += (_, e) => { if (e.Data != null) lock (_err) _err.Add(e.Data); };
-            _process.BeginOutputReadLine();
-            _process.BeginErrorReadLine();
-        }
-
-        public string Stdout { get { lock (_out) return string.Join("\n", _out); } }
-
-        public string Stderr { get { lock (_err) return string.Join("\n", _err); } }
-
-        public async Task<string?> WaitForLine(Func<string, bool> match)
-        {
-            var deadline = DateTime.UtcNow.AddSeconds(30);
-            while (DateTime.UtcNow < deadline && !_process.HasExited)
-            {
-                lock (_out)
-                {
-                    foreach (var line in _out) if (match(line)) return line;
-                }
-                await Task.Delay(50);
-            }
-            return null;
-        }
-
-        public async Task<int> ExitCode()
-        {
-            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
-            await _process.WaitForExitAsync(cts.Token);
-            _process.WaitForExit(); // drains the redirected output
-            return _process.ExitCode;
-        }
-
-        public void Dispose()
-        {
-            if (!_process.HasExited) _process.Kill();
-            _process.WaitForExit();
-            _process.Dispose();
-        }
-    }
+    private static ServerProcess Run(params string[] args) => new(args);
 }
