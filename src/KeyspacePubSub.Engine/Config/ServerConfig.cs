@@ -46,6 +46,7 @@ public sealed class ServerConfig
         Add("enable-debug-command", () => "yes", v => null, immutable: true);
         Add("io-threads", () => IoThreads.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 1, 128, x => IoThreads = (int)x), immutable: true);
         Add("event-loop-spin-us", () => EventLoopSpinMicros.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, 10_000, x => EventLoopSpinMicros = (int)x), immutable: true);
+        Add("event-loop-push-delay-us", () => EventLoopPushDelayMicros.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, 10_000, x => EventLoopPushDelayMicros = (int)x), immutable: true);
         Add("event-loop-write-helper", () => EventLoopWriteHelper ? "yes" : "no", v => SetBool(v, x => EventLoopWriteHelper = x), immutable: true);
         Add("io-transport", () => IoTransport, v => SetEnum(v, ["epoll", "sockets"], x => IoTransport = x), immutable: true);
     }
@@ -84,6 +85,12 @@ public sealed class ServerConfig
 
     /// <summary>How long a busy event loop polls before it sleeps (0: never; see EventLoop.Wait).</summary>
     public int EventLoopSpinMicros { get; private set; } = 50;
+
+    /// <summary>
+    /// How long a busy event loop may hold back pushes to a connection that sent no command, so that one send
+    /// carries more of them (0: never). An idle loop sends at once, so a light load sees no delay.
+    /// </summary>
+    public int EventLoopPushDelayMicros { get; private set; } = 200;
 
     /// <summary>"epoll" (own event loops; Linux) or "sockets" (.NET's socket engine; any platform).</summary>
     public string IoTransport { get; private set; } = "epoll";

@@ -34,7 +34,9 @@ internal sealed unsafe class EventLoop : IDisposable
     private readonly Thread _thread;
     private readonly ConcurrentQueue<ILoopWork> _posted = new();
     private readonly Dictionary<ulong, LoopConnection> _connections = [];
-    private readonly List<LoopConnection> _toFlush = [];
+    private List<LoopConnection> _toFlush = [];
+    private List<LoopConnection> _deferred = [];
+    private readonly long _pushDelayTicks;
     private readonly List<LoopConnection> _closing = [];
     private readonly List<(SocketFd Listener, Action<SocketFd> Accepted)> _listeners = [];
     private List<(LoopConnection Connection, Task Commit)> _commits = [];
@@ -49,8 +51,10 @@ internal sealed unsafe class EventLoop : IDisposable
     private int _lastFlushCount;
 
     /// <param name="writeHelperStats">Where the write helper counts its sends; null: no write helper.</param>
-    public EventLoop(int index, int spinMicros, ILogger logger, KeyspacePubSub.Engine.ServerStats? writeHelperStats = null)
+    /// <param name="pushDelayMicros">How long a busy loop may hold pushes back to send more of them at once (0: never).</param>
+    public EventLoop(int index, int spinMicros, ILogger logger, KeyspacePubSub.Engine.ServerStats? writeHelperStats = null, int pushDelayMicros = 0)
     {
+        _pushDelayTicks = pushDelayMicros * Stopwatch.Frequency / 1_000_000;
         if (writeHelperStats != null) _writeHelper = new WriteHelper(index, writeHelperStats);
         _logger = logger;
         _spinTicks = spinMicros * Stopwatch.Frequency / 1_000_000;
@@ -74,6 +78,9 @@ internal sealed unsafe class EventLoop : IDisposable
     public byte[] ReadBuffer { get; }
 
     public bool OnLoopThread => ReferenceEquals(t_current, this);
+
+    /// <summary>Counts the loop's iterations (loop thread).</summary>
+    public long Iteration { get; private set; }
 
     public int Epoll => _epoll;
 
@@ -142,7 +149,8 @@ internal sealed unsafe class EventLoop : IDisposable
                 }
                 RunPosted();
                 DriveCommits();
-                FlushQueued();
+                FlushQueued(idle: n == 0);
+                Iteration++;
                 if (_closing.Count > 0) CheckClosing();
             }
         }
@@ -296,21 +304,43 @@ internal sealed unsafe class EventLoop : IDisposable
         driven.Clear();
     }
 
-    private void FlushQueued()
+    /// <summary>
+    /// Sends what the iteration queued. While the loop is busy (this iteration handled events), a connection
+    /// that only received pushes, no replies, may wait for the next iterations, up to the push delay, so that
+    /// one send carries more messages; the first iteration that finds nothing to do sends everything.
+    /// </summary>
+    private void FlushQueued(bool idle)
     {
-        int start = 0;
-        int count = _toFlush.Count;
+        var now = _toFlush;
+        if (_pushDelayTicks > 0 && !idle && now.Count > 0)
+        {
+            long ticks = Stopwatch.GetTimestamp();
+            int kept = 0;
+            for (int i = 0; i < now.Count; i++)
+            {
+                var c = now[i];
+                if (c.MayDeferPushes(Iteration, ticks, _pushDelayTicks)) _deferred.Add(c);
+                else now[kept++] = c;
+            }
+            now.RemoveRange(kept, now.Count - kept);
+        }
+        // Flushes queued while these are sent (a connection that closes releases others' pushes) join the
+        // deferred ones: sent at the next iteration, which finds them queued and does not sleep.
+        _toFlush = _deferred;
+        _deferred = now;
+        int count = now.Count;
         _lastFlushCount = count;
         if (_writeHelper != null && count >= HelperFlushThreshold)
         {
             // The loop and its helper take the connections one at a time; the loop closes whatever the helper's
             // sends found must close once it is done.
-            _writeHelper.FlushShared(_toFlush, 0, count);
-            start = count;
+            _writeHelper.FlushShared(now, 0, count);
         }
-        // A flush may queue further flushes (a connection that closes, output produced meanwhile): by index.
-        for (int i = start; i < _toFlush.Count; i++) _toFlush[i].Flush();
-        _toFlush.Clear();
+        else
+        {
+            for (int i = 0; i < count; i++) now[i].Flush();
+        }
+        now.Clear();
     }
 
     private void CheckClosing()

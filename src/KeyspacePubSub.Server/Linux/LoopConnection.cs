@@ -55,6 +55,8 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     private long _closeDeadline;
     private bool _closed;
     private bool _readAfterCommit;
+    private long _executedIn = -1;
+    private long _deferredSince;
     private long _batchSerial;
     private LoopConnection? _heldBy;
     private long _heldSerial;
@@ -155,6 +157,7 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
         Task? commit = null;
         bool close;
         _batchSerial++;
+        _executedIn = _loop.Iteration;
         t_running = this;
         try
         {
@@ -336,10 +339,27 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
         _loop.QueueFlush(this);
     }
 
+    /// <summary>
+    /// Loop thread, for a connection queued for a flush: whether its send may wait for a later iteration. Only
+    /// pushes may wait (the connection ran no command this iteration: no reply is held back), for at most
+    /// <paramref name="maxTicks"/> in all and while less than 64 KiB are pending; it stays queued meanwhile.
+    /// </summary>
+    public bool MayDeferPushes(long iteration, long nowTicks, long maxTicks)
+    {
+        if (_executedIn == iteration || _closing || _closed || _writeBlocked || _client is not { } c || c.UnsentBytes >= 64 * 1024) return false;
+        if (_deferredSince == 0)
+        {
+            _deferredSince = nowTicks;
+            return true;
+        }
+        return nowTicks - _deferredSince < maxTicks;
+    }
+
     /// <summary>Loop thread: sends everything queued so far, until done or the socket's buffer is full.</summary>
     public void Flush()
     {
         _flushQueued = false;
+        _deferredSince = 0;
         FinishFlush(SendQueued(_loop.PinHandles));
     }
 
@@ -361,7 +381,11 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     }
 
     /// <summary>Loop thread, before a shared flush: the connection may be queued again from here on.</summary>
-    public void ClearFlushQueued() => _flushQueued = false;
+    public void ClearFlushQueued()
+    {
+        _flushQueued = false;
+        _deferredSince = 0;
+    }
 
     /// <summary>Loop thread, after the helper is done: closes the connection if its flush found it must.</summary>
     public void FinishHelperFlush()
