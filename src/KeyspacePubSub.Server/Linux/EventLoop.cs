@@ -129,6 +129,7 @@ internal sealed unsafe class EventLoop : IDisposable
                     _logger.LogCritical("epoll_wait failed: errno {Errno}; the event loop stops", errno);
                     return;
                 }
+                bool requests = false; // data from clients: more may be on its way, so pushes may wait
                 for (int i = 0; i < n; i++)
                 {
                     ulong token = EventData(events, i);
@@ -140,7 +141,9 @@ internal sealed unsafe class EventLoop : IDisposable
                     }
                     else if (_connections.TryGetValue(token, out var connection))
                     {
-                        connection.OnEvents(EventMask(events, i));
+                        uint mask = EventMask(events, i);
+                        requests |= (mask & EPOLLIN) != 0;
+                        connection.OnEvents(mask);
                     }
                     else if (token >= ListenerTokenBase)
                     {
@@ -149,7 +152,9 @@ internal sealed unsafe class EventLoop : IDisposable
                 }
                 RunPosted();
                 DriveCommits();
-                FlushQueued(idle: n == 0);
+                // Send everything unless requests arrived: the write-space events that follow every send, and
+                // wake-ups from other threads, do not make the loop busy.
+                FlushQueued(idle: !requests);
                 Iteration++;
                 if (_closing.Count > 0) CheckClosing();
             }
@@ -305,7 +310,7 @@ internal sealed unsafe class EventLoop : IDisposable
     }
 
     /// <summary>
-    /// Sends what the iteration queued. While the loop is busy (this iteration handled events), a connection
+    /// Sends what the iteration queued. While the loop is busy (this iteration read requests), a connection
     /// that only received pushes, no replies, may wait for the next iterations, up to the push delay, so that
     /// one send carries more messages; the first iteration that finds nothing to do sends everything.
     /// </summary>
