@@ -88,7 +88,8 @@ public sealed class ServerConfig
 
     /// <summary>
     /// How long a busy event loop may hold back pushes to a connection that sent no command, so that one send
-    /// carries more of them (0: never). An idle loop sends at once, so a light load sees no delay.
+    /// carries more of them (0: never). An iteration that reads no request sends everything, so a light load sees
+    /// no delay.
     /// </summary>
     public int EventLoopPushDelayMicros { get; private set; } = 200;
 

@@ -312,7 +312,7 @@ internal sealed unsafe class EventLoop : IDisposable
     /// <summary>
     /// Sends what the iteration queued. While the loop is busy (this iteration read requests), a connection
     /// that only received pushes, no replies, may wait for the next iterations, up to the push delay, so that
-    /// one send carries more messages; the first iteration that finds nothing to do sends everything.
+    /// one send carries more messages; the first iteration that reads no request sends everything.
     /// </summary>
     private void FlushQueued(bool idle)
     {
