@@ -343,8 +343,8 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     /// <summary>
     /// Loop thread, for a connection queued for a flush: whether its send may wait for a later iteration. Only
     /// pushes may wait (the connection ran no command this iteration and no commit released its replies in
-    /// it: no reply is held back), for at most
-    /// <paramref name="maxTicks"/> in all and while less than 64 KiB are pending; it stays queued meanwhile.
+    /// it: no reply is held back), for at most <paramref name="maxTicks"/> in all and while less than 64 KiB
+    /// are pending; it stays queued meanwhile.
     /// </summary>
     public bool MayDeferPushes(long iteration, long nowTicks, long maxTicks)
     {
