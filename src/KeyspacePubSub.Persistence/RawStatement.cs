@@ -62,25 +62,6 @@ internal sealed class RawStatement : IDisposable
         return false;
     }
 
-    /// <summary>Steps through the result rows (read the columns of the yielded statement before the next step).</summary>
-    public IEnumerable<sqlite3_stmt> Rows()
-    {
-        try
-        {
-            while (true)
-            {
-                int rc = raw.sqlite3_step(_stmt);
-                if (rc == raw.SQLITE_DONE) yield break;
-                if (rc != raw.SQLITE_ROW) Check(rc, _db);
-                yield return _stmt;
-            }
-        }
-        finally
-        {
-            raw.sqlite3_reset(_stmt);
-        }
-    }
-
     /// <summary>Binds what the statement uses of <paramref name="op"/> and runs it once.</summary>
     public void Run(in DurableOp op)
     {

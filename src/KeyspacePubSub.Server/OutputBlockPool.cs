@@ -4,9 +4,10 @@ namespace KeyspacePubSub.Server;
 
 /// <summary>
 /// The memory of every connection's output pipe: 4 KiB blocks kept for reuse, up to <see cref="MaxRetained"/>
-/// of them (4 MiB: enough for a fan-out to a thousand subscribers per iteration, little against the RSS). The shared ArrayPool the pipes used before keeps only a few dozen arrays per size, so a fan-out to
-/// 1,000 subscribers (each holding a block between a publish and its send) allocated a thousand fresh 4 KiB
-/// arrays per event-loop iteration, and allocation plus collections took over half of the server's user CPU.
+/// of them (4 MiB: enough for a fan-out to a thousand subscribers per iteration, little against the RSS).
+/// The shared ArrayPool the pipes used before keeps only a few dozen arrays per size, so a fan-out to 1,000
+/// subscribers (each holding a block between a publish and its send) allocated a thousand fresh 4 KiB arrays
+/// per event-loop iteration, and allocation plus collections took over half of the server's user CPU.
 /// Larger requests (a pipe asked for a big contiguous span) get an array of their own.
 /// </summary>
 public sealed class OutputBlockPool : MemoryPool<byte>
@@ -16,12 +17,8 @@ public sealed class OutputBlockPool : MemoryPool<byte>
     /// <summary>Blocks kept at most: beyond that, returned blocks are left to the GC.</summary>
     public const int MaxRetained = 1024;
 
+    /// <summary>The pool of every connection's pipe (tests make pools of their own).</summary>
     public static readonly OutputBlockPool Instance = new();
-
-    /// <summary>A pool of its own (tests); the server's pipes all use <see cref="Instance"/>.</summary>
-    public OutputBlockPool()
-    {
-    }
 
     private readonly Lock _lock = new();
     private readonly Block[] _free = new Block[MaxRetained];

@@ -339,7 +339,7 @@ internal sealed unsafe class EventLoop : IDisposable
         {
             // The loop and its helper take the connections one at a time; the loop closes whatever the helper's
             // sends found must close once it is done.
-            _writeHelper.FlushShared(now, 0, count);
+            _writeHelper.FlushShared(now);
         }
         else
         {

@@ -50,7 +50,7 @@ internal static unsafe partial class NativeSocket
     }
 
     /// <summary>Accepts a pending connection (non-blocking, close-on-exec), or -1 with errno set.</summary>
-    public static int Accept(SocketFd listener) => accept4((int)listener.DangerousGetHandle(), null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    public static int Accept(SocketFd listener) => accept4(listener.Fd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
     public static void SetNoDelay(int fd)
     {

@@ -18,8 +18,8 @@ internal sealed class WriteHelper : IDisposable
     private readonly System.Buffers.MemoryHandle[] _pins = new System.Buffers.MemoryHandle[64];
     private readonly KeyspacePubSub.Engine.ServerStats _stats;
     private LoopConnection[] _work = new LoopConnection[256];
-    private bool[] _byHelper = new bool[256];
     private int _count;
+    private int _helped; // connections the helper sent to in the current round
     private int _next;
     private int _phase = Idle;
     private volatile bool _stopped;
@@ -32,23 +32,20 @@ internal sealed class WriteHelper : IDisposable
     }
 
     /// <summary>
-    /// Loop thread: flushes <paramref name="work"/>[from..to) together with the helper, then closes what the
-    /// helper's sends found must close. Returns when every one of them was flushed.
+    /// Loop thread: flushes every connection of <paramref name="work"/> together with the helper, then closes
+    /// what the helper's sends found must close. Returns when every one of them was flushed.
     /// </summary>
-    public void FlushShared(List<LoopConnection> work, int from, int to)
+    public void FlushShared(List<LoopConnection> work)
     {
         // A copy of its own: flushing may queue more connections into the loop's list meanwhile.
-        int count = to - from;
-        if (_work.Length < count)
-        {
-            _work = new LoopConnection[Math.Max(count, _work.Length * 2)];
-            _byHelper = new bool[_work.Length];
-        }
-        work.CopyTo(from, _work, 0, count);
+        int count = work.Count;
+        if (_work.Length < count) _work = new LoopConnection[Math.Max(count, _work.Length * 2)];
+        work.CopyTo(_work);
         // Cleared here, on the loop thread, not by whichever thread sends: a flush queued meanwhile is never lost.
         for (int k = 0; k < count; k++) _work[k].ClearFlushQueued();
         _count = count;
         _next = 0;
+        _helped = 0;
         _done.Reset();
         Volatile.Write(ref _phase, Posted);
         _start.Release(); // a full fence: the helper sees the fields above
@@ -58,18 +55,12 @@ internal sealed class WriteHelper : IDisposable
 
         // Called off if it has not started; otherwise wait for the connection it is sending to.
         if (Interlocked.CompareExchange(ref _phase, CalledOff, Posted) != Posted) _done.Wait();
-        int helped = 0;
         for (int k = 0; k < count; k++)
         {
-            if (_byHelper[k])
-            {
-                _byHelper[k] = false;
-                helped++;
-                _work[k].FinishHelperFlush();
-            }
+            _work[k].FinishHelperFlush(); // nothing to do for the ones the loop sent to itself
             _work[k] = null!;
         }
-        if (helped > 0) Interlocked.Add(ref _stats.IoThreadedWrites, helped); // INFO io_threaded_writes_processed
+        if (_helped > 0) Interlocked.Add(ref _stats.IoThreadedWrites, _helped); // INFO io_threaded_writes_processed
     }
 
     private void Run()
@@ -84,7 +75,7 @@ internal sealed class WriteHelper : IDisposable
             while ((i = Interlocked.Increment(ref _next) - 1) < _count)
             {
                 _work[i].FlushOnHelper(_pins);
-                _byHelper[i] = true;
+                _helped++;
             }
             Volatile.Write(ref _phase, Idle);
             _done.Set();
