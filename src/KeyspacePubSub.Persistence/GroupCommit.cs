@@ -25,7 +25,9 @@ public sealed partial class SqliteStore
     private List<Unit> _queue = [];
     private Thread? _writer;
     private bool _stopping;
-    private bool _committing; // one thread at a time uses the connection: a driving client or the writer
+    private bool _committing; // one thread at a time uses the connection: a driving client or the writer (or the load)
+    private bool _checkDue; // the load is done: the writer checks the file before any commit
+    private volatile string? _corrupt; // the file is damaged: nothing is committed to it any more
     private volatile bool _unsynced;
     private volatile bool _checkpointDue; // the WAL is big: the writer takes the connection for a checkpoint
     private WalSync? _wal;
@@ -75,6 +77,7 @@ public sealed partial class SqliteStore
             // Room for the frames a checkpoint may lag behind its trigger while drivers keep committing.
             _walFill = WalFill.Install(_wal.Handle, handle.DangerousGetHandle(), pageSize, WalSync.CheckpointFrames * 5 / 4);
         }
+        _committing = true; // the load has the connection first (Load hands it over)
         _writer = new Thread(WriterLoop) { IsBackground = true, Name = "sqlite-commit" };
         _writer.Start();
     }
@@ -179,6 +182,26 @@ public sealed partial class SqliteStore
         while (true)
         {
             List<Unit>? group = null;
+            bool check = false;
+            lock (_queueLock)
+            {
+                if (_checkDue && !_committing)
+                {
+                    _checkDue = false;
+                    _committing = true;
+                    check = true;
+                }
+            }
+            if (check)
+            {
+                CheckIntegrity();
+                lock (_queueLock)
+                {
+                    _committing = false;
+                    Monitor.PulseAll(_queueLock);
+                }
+                continue;
+            }
             lock (_queueLock)
             {
                 // A due checkpoint (or the fallback everysec sync) gets the connection, however busy the drivers keep it.
@@ -225,6 +248,29 @@ public sealed partial class SqliteStore
         }
     }
 
+    /// <summary>The whole file's check, once, after the load: a damaged file gets no further commits.</summary>
+    private void CheckIntegrity()
+    {
+        var sw = Stopwatch.StartNew();
+        try
+        {
+            string result = Scalar("PRAGMA quick_check")?.ToString() ?? "";
+            if (result != "ok") MarkCorrupt(result.Replace('\n', ' '));
+            else _logger.LogInformation("Persistence: integrity check of {Path} passed in {Ms:F0} ms", Path, sw.Elapsed.TotalMilliseconds);
+        }
+        catch (SqliteException ex)
+        {
+            MarkCorrupt(Describe(ex));
+        }
+    }
+
+    private void MarkCorrupt(string reason)
+    {
+        _corrupt ??= $"database is corrupt: {reason}";
+        _failure = _corrupt;
+        _logger.LogError("Persistence: {Path} is damaged ({Reason}). Writes to durable keys are refused (MISCONF); the file is left as it is.", Path, reason);
+    }
+
     /// <summary>WAL pages into the database; under NORMAL and FULL SQLite syncs the WAL before and the database after.</summary>
     private void TryCheckpoint()
     {
@@ -251,6 +297,12 @@ public sealed partial class SqliteStore
     {
         long started = Stopwatch.GetTimestamp();
         int ops = 0;
+        if (_corrupt != null)
+        {
+            Interlocked.Increment(ref _failedCommits);
+            foreach (var u in group) u.Done.TrySetException(new IOException(_corrupt));
+            return false;
+        }
         try
         {
             _begin!.Run();

@@ -49,17 +49,14 @@ internal sealed class RawStatement : IDisposable
         }
     }
 
-    /// <summary>The prepared statement, for reading columns between <see cref="NextRow"/> calls.</summary>
+    /// <summary>The prepared statement, for stepping and reading columns directly (<see cref="SqliteNative"/>).</summary>
     public sqlite3_stmt Handle => _stmt;
 
-    /// <summary>Steps to the next row: true while there is one (the statement is reset after the last).</summary>
-    public bool NextRow()
+    /// <summary>After steps through the bare handle: resets, and throws what the last step reported unless it was the end.</summary>
+    public void Reset(int lastStep)
     {
-        int rc = raw.sqlite3_step(_stmt);
-        if (rc == raw.SQLITE_ROW) return true;
         raw.sqlite3_reset(_stmt);
-        if (rc != raw.SQLITE_DONE) Check(rc, _db);
-        return false;
+        if (lastStep != raw.SQLITE_DONE) Check(lastStep, _db);
     }
 
     /// <summary>Binds what the statement uses of <paramref name="op"/> and runs it once.</summary>

@@ -397,6 +397,66 @@ public sealed class PersistenceTests : IDisposable
         c2.Call("INFO", "persistence").Should().Contain("durable_status:err").And.Contain("database is locked");
     }
 
+    /// <summary>Overwrites the first page of the named table or index with bytes that are no b-tree page.</summary>
+    private void DamageRootPage(string name)
+    {
+        long root, pageSize;
+        using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Options().Path};Pooling=False"))
+        {
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)";
+            cmd.ExecuteNonQuery();
+            cmd.CommandText = $"SELECT rootpage FROM sqlite_master WHERE name = '{name}'";
+            root = (long)cmd.ExecuteScalar()!;
+            cmd.CommandText = "PRAGMA page_size";
+            pageSize = (long)cmd.ExecuteScalar()!;
+        }
+        using var f = File.OpenWrite(Options().Path);
+        f.Position = (root - 1) * pageSize;
+        f.Write(Enumerable.Repeat((byte)0x77, 64).ToArray());
+    }
+
+    [Fact]
+    public async Task DamagedIndex_FoundByTheCheckAfterTheLoad_KeepsDataReadableAndRefusesDurableWrites()
+    {
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("RPUSH", "room:a:backlog", "x", "y").Should().Be(":2\r\n");
+        }
+        DamageRootPage("keys_name"); // the load reads the keys table without this index: only the check sees it
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("LRANGE", "room:a:backlog", "0", "-1").Should().Be("*2\r\n$1\r\nx\r\n$1\r\ny\r\n", "what loaded stays readable");
+            var deadline = DateTime.UtcNow.AddSeconds(10);
+            while (!c.Call("INFO", "persistence").Contains("durable_status:err") && DateTime.UtcNow < deadline) Thread.Sleep(10);
+            c.Call("INFO", "persistence").Should().Contain("durable_status:err").And.Contain("durable_last_error:database is corrupt:");
+            c.Call("RPUSH", "room:a:backlog", "z").Should().StartWith("-MISCONF Errors writing durable keys to the SQLite database (database is corrupt:");
+            c.Call("SET", "plain", "ok").Should().Be("+OK\r\n", "keys that are not durable are not affected");
+        }
+    }
+
+    [Fact]
+    public async Task DamagedListPage_FoundByTheLoad_LoadsNothingAndRefusesDurableWrites()
+    {
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("RPUSH", "room:a:backlog", "x", "y").Should().Be(":2\r\n");
+            c.Call("SET", "durable:x", "v").Should().Be("+OK\r\n");
+        }
+        DamageRootPage("list_items");
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("INFO", "persistence").Should().Contain("durable_status:err").And.Contain("durable_last_error:database is corrupt:");
+            c.Call("EXISTS", "room:a:backlog", "durable:x").Should().Be(":0\r\n", "a partly read file loads nothing");
+            c.Call("RPUSH", "room:a:backlog", "z").Should().StartWith("-MISCONF");
+        }
+    }
+
     [Fact]
     public async Task CorruptFile_IsReportedAndDurableWritesAreRefused()
     {

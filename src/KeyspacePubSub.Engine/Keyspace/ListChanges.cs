@@ -94,4 +94,13 @@ public sealed class LongDeque
         _items = bigger;
         _head = 0;
     }
+
+    /// <summary>An empty deque takes <paramref name="items"/> (a power-of-two length) as its storage, numbers 0 to <paramref name="count"/> - 1.</summary>
+    public void Adopt(long[] items, int count)
+    {
+        if (Count != 0 || items.Length < 4 || !System.Numerics.BitOperations.IsPow2(items.Length) || count > items.Length) throw new ArgumentException("an empty deque adopts a power-of-two array", nameof(items));
+        _items = items;
+        _head = 0;
+        Count = count;
+    }
 }

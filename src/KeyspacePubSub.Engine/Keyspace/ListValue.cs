@@ -8,7 +8,7 @@ namespace KeyspacePubSub.Engine.Keyspace;
 /// </summary>
 public sealed class ListValue
 {
-    private byte[][] _items = new byte[4][];
+    private byte[][] _items = new byte[4][]; // a power of two: indexes wrap with a mask
     private int _head;
 
     public int Count { get; private set; }
@@ -21,10 +21,10 @@ public sealed class ListValue
 
     public byte[] this[int index]
     {
-        get => _items[(_head + index) % _items.Length];
+        get => _items[(_head + index) & (_items.Length - 1)];
         set
         {
-            _items[(_head + index) % _items.Length] = value;
+            _items[(_head + index) & (_items.Length - 1)] = value;
             Durability?.Overwritten.Add(HeadPosition + index);
         }
     }
@@ -32,7 +32,7 @@ public sealed class ListValue
     public void PushHead(byte[] item)
     {
         Grow();
-        _head = (_head - 1 + _items.Length) % _items.Length;
+        _head = (_head - 1) & (_items.Length - 1);
         _items[_head] = item;
         Count++;
         HeadPosition--;
@@ -42,7 +42,7 @@ public sealed class ListValue
     public void PushTail(byte[] item)
     {
         Grow();
-        _items[(_head + Count) % _items.Length] = item;
+        _items[(_head + Count) & (_items.Length - 1)] = item;
         Count++;
         if (Durability is { } d) d.TailWrittenMin = Math.Min(d.TailWrittenMin, HeadPosition + Count - 1);
     }
@@ -51,7 +51,7 @@ public sealed class ListValue
     {
         var item = _items[_head];
         _items[_head] = null!;
-        _head = (_head + 1) % _items.Length;
+        _head = (_head + 1) & (_items.Length - 1);
         Count--;
         HeadPosition++;
         return item;
@@ -59,7 +59,7 @@ public sealed class ListValue
 
     public byte[] PopTail()
     {
-        int i = (_head + Count - 1) % _items.Length;
+        int i = (_head + Count - 1) & (_items.Length - 1);
         var item = _items[i];
         _items[i] = null!;
         Count--;
@@ -93,10 +93,22 @@ public sealed class ListValue
     private void Grow()
     {
         if (Count < _items.Length) return;
-        var bigger = new byte[_items.Length * 2][];
+        var bigger = new byte[_items.Length * 2][]; // stays a power of two
         for (int i = 0; i < Count; i++) bigger[i] = this[i];
         _items = bigger;
         _head = 0;
+    }
+
+    /// <summary>
+    /// An empty list takes <paramref name="items"/> as its storage, elements 0 to <paramref name="count"/> - 1 in
+    /// order (a list loaded at start). The array's length must be a power of two.
+    /// </summary>
+    public void Adopt(byte[][] items, int count)
+    {
+        if (Count != 0 || items.Length < 4 || !System.Numerics.BitOperations.IsPow2(items.Length) || count > items.Length) throw new ArgumentException("an empty list adopts a power-of-two array", nameof(items));
+        _items = items;
+        _head = 0;
+        Count = count;
     }
 
     /// <summary>Sets the position of element 0 (when a durable list is loaded).</summary>
