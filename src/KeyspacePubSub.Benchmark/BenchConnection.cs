@@ -57,6 +57,16 @@ public sealed class BenchConnection : IDisposable
         }
     }
 
+    /// <summary>Reads one integer reply (":N\r\n"); anything else throws.</summary>
+    public long ReadInteger()
+    {
+        int end;
+        while ((end = _buffer.AsSpan(_start, _end - _start).IndexOf("\r\n"u8)) < 0) Fill();
+        var line = Encoding.ASCII.GetString(_buffer, _start, end);
+        _start += end + 2;
+        return line.StartsWith(':') ? long.Parse(line.AsSpan(1), System.Globalization.CultureInfo.InvariantCulture) : throw new IOException($"expected an integer reply, got {line}");
+    }
+
     /// <summary>Runs until cancelled, handling pushed messages.</summary>
     public async Task RunSubscriberAsync(CancellationToken ct)
     {

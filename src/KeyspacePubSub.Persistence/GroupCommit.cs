@@ -39,7 +39,7 @@ public sealed partial class SqliteStore
     private bool _syncDue; // the writer's checkpoint (or fallback everysec sync) goes before drivers' next commit
     private long _avgCommitTicks; // recent commit duration, for how long a driver waits on another's commit
     private static readonly long MinSpin = Stopwatch.Frequency / 50_000, MaxSpin = Stopwatch.Frequency / 10_000; // 20 µs, 100 µs
-    private long _commits, _unitsCommitted, _lastCommitUnix, _failedCommits, _checkpoints;
+    private long _commits, _unitsCommitted, _lastCommitUnix, _failedCommits, _checkpoints, _checkpointTicks;
     private readonly RawStatement[][] _statements = new RawStatement[Enum.GetValues<DurableOpKind>().Length][]; // by kind
     private RawStatement? _begin, _commit;
 
@@ -274,10 +274,12 @@ public sealed partial class SqliteStore
     /// <summary>WAL pages into the database; under NORMAL and FULL SQLite syncs the WAL before and the database after.</summary>
     private void TryCheckpoint()
     {
+        long started = Stopwatch.GetTimestamp();
         try
         {
             Exec("PRAGMA wal_checkpoint(PASSIVE)");
             Interlocked.Increment(ref _checkpoints);
+            Interlocked.Add(ref _checkpointTicks, Stopwatch.GetTimestamp() - started); // commits wait meanwhile
         }
         catch (SqliteException ex)
         {
