@@ -67,6 +67,25 @@ public sealed class BenchConnection : IDisposable
         return line.StartsWith(':') ? long.Parse(line.AsSpan(1), System.Globalization.CultureInfo.InvariantCulture) : throw new IOException($"expected an integer reply, got {line}");
     }
 
+    /// <summary>The socket's descriptor, for <see cref="EpollReader"/>.</summary>
+    public int Fd => (int)_socket.Handle;
+
+    /// <summary>One read of a socket that is readable, then every complete frame; false once the server closed it.</summary>
+    public bool ReceiveReady()
+    {
+        try
+        {
+            Fill();
+        }
+        catch (Exception ex) when (ex is IOException or System.Net.Sockets.SocketException)
+        {
+            Interlocked.Increment(ref Errors);
+            return false;
+        }
+        ParseAvailable(countOnly: false, int.MaxValue);
+        return true;
+    }
+
     /// <summary>Runs until cancelled, handling pushed messages.</summary>
     public async Task RunSubscriberAsync(CancellationToken ct)
     {

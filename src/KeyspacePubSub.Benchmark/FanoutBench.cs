@@ -7,92 +7,121 @@ namespace KeyspacePubSub.Benchmark;
 /// <summary>A fan-out shape: how many subscribers, on how many channels, by channel or by pattern.</summary>
 public sealed record FanoutShape(string Name, int Subscribers, int Channels, bool Pattern);
 
-public sealed record FanoutResult(double DeliveriesPerSec, double CpuMicrosPerDelivery, double P50Us, double P99Us, double P999Us, long Lost);
+public sealed record FanoutResult(double DeliveriesPerSec, double CpuMicrosPerDelivery, double P50Us, double P99Us, double P999Us, long Lost)
+{
+    /// <summary>Each figure the median of its runs; losses add up.</summary>
+    public static FanoutResult Median(List<FanoutResult> runs)
+    {
+        double M(Func<FanoutResult, double> f) => runs.Select(f).Order().ElementAt(runs.Count / 2);
+        return new(M(x => x.DeliveriesPerSec), M(x => x.CpuMicrosPerDelivery), M(x => x.P50Us), M(x => x.P99Us), M(x => x.P999Us), runs.Sum(x => x.Lost));
+    }
+}
 
 /// <summary>
 /// One publisher, many subscribers. Throughput pass: the publisher pipelines PUBLISH in batches of 32,
 /// held back when subscribers lag by more than 1000 messages (so no output buffer limit is hit), for a
 /// fixed duration; deliveries/s and server CPU per delivery are measured until the last delivery.
-/// Latency pass: one PUBLISH, a 1 ms sleep, and again; publish→receive time of every delivery.
+/// Latency pass, on fresh subscriber connections read by one epoll thread (<see cref="EpollReader"/>): one
+/// PUBLISH, a 1 ms sleep, and again; publish→receive time of every delivery.
 /// Every payload carries a per-channel sequence number: any loss or reordering is counted.
 /// </summary>
 public static class FanoutBench
 {
     public static FanoutResult Run(ServerUnderTest server, FanoutShape shape, int payloadSize, TimeSpan duration)
     {
-        var subs = new List<BenchConnection>();
-        using var cts = new CancellationTokenSource();
-        var tasks = new List<Task>();
+        int fanoutPerMessage = shape.Subscribers / shape.Channels;
+        var payload = new byte[payloadSize];
+        double deliveriesPerSec, cpuPerDelivery;
+        long lost;
+        using var pub = new BenchConnection(server);
+
+        // Throughput pass.
+        var subs = Subscribe(server, shape);
+        using (var cts = new CancellationTokenSource())
+        {
+            var tasks = subs.Select(s => Task.Run(() => s.RunSubscriberAsync(cts.Token))).ToList();
+            try
+            {
+                var seqs = new long[shape.Channels];
+                double cpu0 = server.CpuSeconds();
+                var sw = Stopwatch.StartNew();
+                long published = 0;
+                while (sw.Elapsed < duration)
+                {
+                    while (published - Delivered(subs) / fanoutPerMessage > 1000) Thread.SpinWait(50);
+                    var batch = new MemoryStream();
+                    for (int k = 0; k < 32; k++)
+                    {
+                        int ch = (int)(published % shape.Channels);
+                        Stamp(payload, seqs[ch]++);
+                        batch.Write(BenchConnection.Command("PUBLISH", Channel(ch), payload));
+                        published++;
+                    }
+                    pub.Send(batch.ToArray());
+                    pub.ReadFrames(32);
+                }
+                long expected = published * fanoutPerMessage;
+                var drainDeadline = Stopwatch.StartNew();
+                while (Delivered(subs) < expected && drainDeadline.Elapsed < TimeSpan.FromSeconds(20)) Thread.Sleep(1);
+                double seconds = sw.Elapsed.TotalSeconds;
+                long delivered = Delivered(subs);
+                deliveriesPerSec = delivered / seconds;
+                cpuPerDelivery = (server.CpuSeconds() - cpu0) * 1e6 / Math.Max(1, delivered);
+                lost = expected - delivered + subs.Sum(s => s.Errors);
+            }
+            finally
+            {
+                cts.Cancel();
+                foreach (var s in subs) s.Dispose();
+                Task.WaitAll([.. tasks], TimeSpan.FromSeconds(5));
+            }
+        }
+
+        // Latency pass at a light fixed rate. One publish, then a 1 ms sleep (about 900 a second): the publisher
+        // used to spin between publishes, holding one of the two cores that the server and the subscribers' reader
+        // share. As many messages as the throughput pass lasts in milliseconds (1,500 quick, 3,000 full), so the
+        // p99 of a single subscriber is not the 10th-worst of only 1,000 samples.
+        subs = Subscribe(server, shape);
         try
         {
-            for (int i = 0; i < shape.Subscribers; i++)
-            {
-                var s = new BenchConnection(server);
-                string channel = Channel(i % shape.Channels);
-                s.Send(BenchConnection.Command(shape.Pattern ? "PSUBSCRIBE" : "SUBSCRIBE", shape.Pattern ? "bench:*" : channel));
-                s.ReadFrames(1);
-                subs.Add(s);
-            }
-            foreach (var s in subs) tasks.Add(Task.Run(() => s.RunSubscriberAsync(cts.Token)));
-            using var pub = new BenchConnection(server);
-            int fanoutPerMessage = shape.Subscribers / shape.Channels;
-
-            // Throughput pass.
-            var seqs = new long[shape.Channels];
-            double cpu0 = server.CpuSeconds();
-            var sw = Stopwatch.StartNew();
-            long published = 0;
-            var payload = new byte[payloadSize];
-            while (sw.Elapsed < duration)
-            {
-                while (published - Delivered(subs) / fanoutPerMessage > 1000) Thread.SpinWait(50);
-                var batch = new MemoryStream();
-                for (int k = 0; k < 32; k++)
-                {
-                    int ch = (int)(published % shape.Channels);
-                    Stamp(payload, seqs[ch]++);
-                    batch.Write(BenchConnection.Command("PUBLISH", Channel(ch), payload));
-                    published++;
-                }
-                pub.Send(batch.ToArray());
-                pub.ReadFrames(32);
-            }
-            long expected = published * fanoutPerMessage;
-            var drainDeadline = Stopwatch.StartNew();
-            while (Delivered(subs) < expected && drainDeadline.Elapsed < TimeSpan.FromSeconds(20)) Thread.Sleep(1);
-            double seconds = sw.Elapsed.TotalSeconds;
-            double cpu = server.CpuSeconds() - cpu0;
-            long delivered = Delivered(subs);
-
-            // Latency pass at a light fixed rate.
             foreach (var s in subs) s.LatencyTicks = new List<long>(4096);
-            long before = Delivered(subs);
-            // One publish, then a 1 ms sleep (about 900 a second): the publisher used to spin between publishes,
-            // holding one of the two cores that the server and the subscribers' readers share. As many messages
-            // as the throughput pass lasts in milliseconds (1,500 quick, 3,000 full), so the p99 of a single
-            // subscriber is not the 10th-worst of only 1,000 samples.
+            var seqs = new long[shape.Channels]; // fresh subscribers expect every channel from 0
             int latencyMessages = (int)duration.TotalMilliseconds;
-            for (int m = 0; m < latencyMessages; m++)
+            using (new EpollReader(subs))
             {
-                if (m > 0) Thread.Sleep(1);
-                int ch = m % shape.Channels;
-                Stamp(payload, seqs[ch]++);
-                pub.Send(BenchConnection.Command("PUBLISH", Channel(ch), payload));
-                pub.ReadFrames(1);
+                for (int m = 0; m < latencyMessages; m++)
+                {
+                    if (m > 0) Thread.Sleep(1);
+                    int ch = m % shape.Channels;
+                    Stamp(payload, seqs[ch]++);
+                    pub.Send(BenchConnection.Command("PUBLISH", Channel(ch), payload));
+                    pub.ReadFrames(1);
+                }
+                long latencyExpected = (long)latencyMessages * fanoutPerMessage;
+                var drainDeadline = Stopwatch.StartNew();
+                while (Delivered(subs) < latencyExpected && drainDeadline.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(1);
+                lost += latencyExpected - Delivered(subs) + subs.Sum(s => s.Errors);
             }
-            long latencyExpected = before + (long)latencyMessages * fanoutPerMessage;
-            drainDeadline.Restart();
-            while (Delivered(subs) < latencyExpected && drainDeadline.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(1);
             var lat = subs.SelectMany(s => s.LatencyTicks!).Select(t => t * 1e6 / Stopwatch.Frequency).Order().ToArray();
-            long lost = (expected - delivered) + (latencyExpected - Delivered(subs)) + subs.Sum(s => s.Errors);
-            return new FanoutResult(delivered / seconds, cpu * 1e6 / Math.Max(1, delivered), Pct(lat, 0.50), Pct(lat, 0.99), Pct(lat, 0.999), lost);
+            return new FanoutResult(deliveriesPerSec, cpuPerDelivery, Pct(lat, 0.50), Pct(lat, 0.99), Pct(lat, 0.999), lost);
         }
         finally
         {
-            cts.Cancel();
             foreach (var s in subs) s.Dispose();
-            Task.WaitAll([.. tasks], TimeSpan.FromSeconds(5));
         }
+    }
+
+    private static List<BenchConnection> Subscribe(ServerUnderTest server, FanoutShape shape)
+    {
+        var subs = new List<BenchConnection>();
+        for (int i = 0; i < shape.Subscribers; i++)
+        {
+            var s = new BenchConnection(server);
+            subs.Add(s);
+            s.Send(BenchConnection.Command(shape.Pattern ? "PSUBSCRIBE" : "SUBSCRIBE", shape.Pattern ? "bench:*" : Channel(i % shape.Channels)));
+            s.ReadFrames(1);
+        }
+        return subs;
     }
 
     private static string Channel(int i) => $"bench:ch{i}";

@@ -220,6 +220,7 @@ public sealed partial class SqliteStore : IDurableStore
         yield return ("durable_units_pending", PendingUnits);
         yield return ("durable_last_commit_time", Interlocked.Read(ref _lastCommitUnix));
         yield return ("durable_failed_commits", Interlocked.Read(ref _failedCommits));
+        yield return ("durable_commit_usec", (long)(Stopwatch.GetElapsedTime(0, Volatile.Read(ref _avgCommitTicks)).TotalMicroseconds)); // recent average
         yield return ("durable_checkpoints", Interlocked.Read(ref _checkpoints));
         yield return ("durable_checkpoint_time_ms", (long)Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _checkpointTicks)).TotalMilliseconds);
         yield return ("durable_wal_fsyncs", _wal?.Syncs ?? 0);
