@@ -124,6 +124,38 @@ public class TransportTests
     };
 
     [Theory]
+    [InlineData("0")]
+    [InlineData("50")]
+    public async Task WideFanOut_LonePublishesAfterIdleGaps_AreSentByTheLoopAlone(string spinMicros)
+    {
+        // A publish to 100 subscribers every 20 ms: the loop is not busy, so the helper is not woken (it would
+        // take the core the subscribers' readers need). Busy loops share the sends (the test above).
+        await using var server = await InProcessServer.StartAsync(("io-transport", "epoll"), ("io-threads", "1"), ("event-loop-spin-us", spinMicros));
+        var subs = new List<RawClient>();
+        try
+        {
+            for (int i = 0; i < 100; i++)
+            {
+                var sub = new RawClient(server.Port);
+                sub.Call("SUBSCRIBE", "lone").Should().EndWith(":1\r\n");
+                subs.Add(sub);
+            }
+            using var pub = new RawClient(server.Port);
+            for (int i = 0; i < 20; i++)
+            {
+                Thread.Sleep(20);
+                pub.Call("PUBLISH", "lone", $"m{i}").Should().Be(":100\r\n");
+                foreach (var sub in subs) sub.Read(1, timeoutMs: 10_000).Should().Be($"*3\r\n$7\r\nmessage\r\n$4\r\nlone\r\n${$"m{i}".Length}\r\nm{i}\r\n");
+            }
+            pub.Call("INFO", "stats").Should().Contain("io_threaded_writes_processed:0\r\n");
+        }
+        finally
+        {
+            foreach (var s in subs) s.Dispose();
+        }
+    }
+
+    [Theory]
     [MemberData(nameof(FanOutTransports))]
     public async Task WideFanOut_WithStalledAndVanishingSubscribers_EveryOtherGetsEverythingInOrder(string transport, string threads, string pushDelayMicros)
     {

@@ -31,6 +31,9 @@ internal sealed unsafe class EventLoop : IDisposable
     /// 900 publishes a second to 100 subscribers: p50 1.30-1.49x Redis with the helper, 1.06-1.11x without).
     /// </summary>
     private static readonly long HelperMaxGapTicks = Stopwatch.Frequency / 10_000; // 100 µs
+
+    /// <summary>A longer idle gap counts as this much in the average (so a burst after a long pause soon counts as busy).</summary>
+    private static readonly long MaxCountedGapTicks = Stopwatch.Frequency / 100; // 10 ms
     public const int ReadBufferSize = 64 * 1024;
 
     [ThreadStatic]
@@ -205,7 +208,7 @@ internal sealed unsafe class EventLoop : IDisposable
         if (n > 0)
         {
             long gap = Stopwatch.GetTimestamp() - idleSince;
-            _averageGapTicks += (Math.Min(gap, 1000 * _spinTicks) - _averageGapTicks) / 8;
+            _averageGapTicks += (Math.Min(gap, MaxCountedGapTicks) - _averageGapTicks) / 8;
         }
         return n;
     }
