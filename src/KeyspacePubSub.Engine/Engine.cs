@@ -233,10 +233,21 @@ public sealed partial class Engine : IPushSink
     {
         if (client.Closed) return;
         IBufferWriter<byte> dest = ReferenceEquals(client, _current) ? client.Deferred : client.Transport.Output;
-        var span = dest.GetSpan(frame.Length);
-        frame.CopyTo(span);
-        if (client.Protocol == 3) span[0] = (byte)'>';
-        dest.Advance(frame.Length);
+        if (frame.Length <= RespWriter.WholeSpanMax)
+        {
+            var span = dest.GetSpan(frame.Length);
+            frame.CopyTo(span);
+            if (client.Protocol == 3) span[0] = (byte)'>';
+            dest.Advance(frame.Length);
+        }
+        else
+        {
+            // The first byte, then the rest in as many of the output's buffers as it takes (see RespWriter.Raw).
+            var span = dest.GetSpan();
+            span[0] = client.Protocol == 3 ? (byte)'>' : frame[0];
+            dest.Advance(1);
+            dest.Write(frame[1..]);
+        }
         MarkForFlush(client);
     }
 

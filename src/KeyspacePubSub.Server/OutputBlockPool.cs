@@ -9,6 +9,10 @@ namespace KeyspacePubSub.Server;
 /// subscribers (each holding a block between a publish and its send) allocated a thousand fresh 4 KiB arrays
 /// per event-loop iteration, and allocation plus collections took over half of the server's user CPU.
 /// Larger requests (a pipe asked for a big contiguous span) get an array of their own.
+/// Pooled blocks live on the pinned object heap (a send passes them to the kernel without pinning each); at
+/// most <see cref="MaxRetained"/> are ever made, so a burst beyond them (a thousand lagging subscribers of 4 KiB
+/// messages) gets ordinary arrays that die young, instead of pinned ones that, dropped, only a full collection
+/// frees (measured: 56 gen-2 collections in a 3-second fan-out, and a p99 of 10 ms).
 /// </summary>
 public sealed class OutputBlockPool : MemoryPool<byte>
 {
@@ -23,6 +27,7 @@ public sealed class OutputBlockPool : MemoryPool<byte>
     private readonly Lock _lock = new();
     private readonly Block[] _free = new Block[MaxRetained];
     private int _count;
+    private int _made; // pooled blocks made so far: never more than MaxRetained, so every one fits back
 
     public override int MaxBufferSize => int.MaxValue;
 
@@ -41,16 +46,15 @@ public sealed class OutputBlockPool : MemoryPool<byte>
                 block.Rented = true;
                 return block;
             }
+            if (_made == MaxRetained) return new Block(this, BlockSize, pooled: false);
+            _made++;
         }
         return new Block(this, BlockSize, pooled: true) { Rented = true };
     }
 
     private void Return(Block block)
     {
-        lock (_lock)
-        {
-            if (_count < MaxRetained) _free[_count++] = block;
-        }
+        lock (_lock) _free[_count++] = block;
     }
 
     protected override void Dispose(bool disposing)

@@ -39,11 +39,20 @@ public class OutputBlockPoolTests
     }
 
     [Fact]
-    public void AtMostMaxRetainedBlocksAreKept()
+    public void AtMostMaxRetainedBlocksAreMade_BeyondThemBlocksAreLeftToTheGC()
     {
         var pool = new OutputBlockPool();
         var blocks = Enumerable.Range(0, OutputBlockPool.MaxRetained + 10).Select(_ => pool.Rent()).ToList();
+        blocks.Should().OnlyContain(b => b.Memory.Length == OutputBlockPool.BlockSize);
         foreach (var b in blocks) b.Dispose();
         pool.Retained.Should().Be(OutputBlockPool.MaxRetained);
+        // The ones kept are the pooled ones: renting them all again reuses them, and the next is new.
+        var again = Enumerable.Range(0, OutputBlockPool.MaxRetained).Select(_ => pool.Rent()).ToList();
+        pool.Retained.Should().Be(0);
+        again.Select(b => b.Memory).Should().OnlyContain(m => blocks.Take(OutputBlockPool.MaxRetained).Any(b => b.Memory.Equals(m)));
+        var extra = pool.Rent();
+        blocks.Should().NotContain(b => b.Memory.Equals(extra.Memory));
+        extra.Dispose();
+        pool.Retained.Should().Be(0, "a block beyond the pooled ones is not kept");
     }
 }

@@ -124,6 +124,65 @@ public class TransportTests
     };
 
     [Theory]
+    [MemberData(nameof(Transports))]
+    public async Task MessagesOfEverySizeAroundABlock_ArriveWhole_InRespTwoAndThree(string transport, string threads)
+    {
+        // Frames longer than an output block are written across blocks (RespWriter.WholeSpanMax); RESP3 pushes
+        // change their first byte to '>', and a subscriber's own publish puts the push after its reply.
+        await using var server = await Start(transport, threads);
+        using var two = new RawClient(server.Port);
+        using var three = new RawClient(server.Port);
+        three.Call("HELLO", "3").Should().StartWith("%7\r\n");
+        two.Call("SUBSCRIBE", "sizes").Should().EndWith(":1\r\n");
+        three.Call("SUBSCRIBE", "sizes").Should().Be(">3\r\n$9\r\nsubscribe\r\n$5\r\nsizes\r\n:1\r\n");
+        using var pub = new RawClient(server.Port);
+        foreach (int size in new[] { 4000, 4060, 4070, 4096, 4097, 8192, 10_000, 100_000 })
+        {
+            string payload = string.Concat(Enumerable.Range(0, size).Select(i => (char)('a' + i % 26)));
+            string frame = $"3\r\n$7\r\nmessage\r\n$5\r\nsizes\r\n${size}\r\n{payload}\r\n";
+            pub.Call("PUBLISH", "sizes", payload).Should().Be(":2\r\n");
+            two.Read(1, timeoutMs: 10_000).Should().Be("*" + frame, $"a {size}-byte message in RESP2");
+            three.Read(1, timeoutMs: 10_000).Should().Be(">" + frame, $"a {size}-byte message in RESP3");
+            three.Send("PUBLISH", "sizes", payload);
+            three.Read(2, timeoutMs: 10_000).Should().Be(":2\r\n>" + frame, "its own message follows its reply");
+            two.Read(1, timeoutMs: 10_000).Should().Be("*" + frame);
+        }
+    }
+
+    [Fact]
+    public void DeliveringLargeMessages_AllocatesNoArrayPerDelivery()
+    {
+        // In a process of its own, so that INFO's total_allocated_bytes counts only the server. 300 messages of
+        // 8 KiB to 10 subscribers: 24 MB of frames, which asked one span each used to allocate; the output
+        // blocks are pooled now.
+        int port = RedisProcess.FreePort();
+        using var server = new ServerProcess("--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        server.WaitUntilServing(port).Should().BeTrue();
+        var subs = Enumerable.Range(0, 10).Select(_ => new RawClient(port)).ToList();
+        try
+        {
+            foreach (var sub in subs) sub.Call("SUBSCRIBE", "big").Should().EndWith(":1\r\n");
+            using var pub = new RawClient(port);
+            string payload = new('p', 8192);
+            long Allocated() => long.Parse(System.Text.RegularExpressions.Regex.Match(pub.Call("INFO", "memory"), @"total_allocated_bytes:(\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            for (int i = 0; i < 20; i++) pub.Call("PUBLISH", "big", payload); // warm-up: first uses of each path
+            foreach (var sub in subs) sub.Read(20, timeoutMs: 10_000);
+            long before = Allocated();
+            for (int i = 0; i < 300; i++)
+            {
+                pub.Call("PUBLISH", "big", payload).Should().Be(":10\r\n");
+                foreach (var sub in subs) sub.Read(1, timeoutMs: 10_000).Should().EndWith($"{payload}\r\n");
+            }
+            long allocated = Allocated() - before;
+            allocated.Should().BeLessThan(300 * 10 * 8192 / 10, "deliveries copy into pooled blocks (allocated {0} bytes)", allocated);
+        }
+        finally
+        {
+            foreach (var s in subs) s.Dispose();
+        }
+    }
+
+    [Theory]
     [InlineData("0")]
     [InlineData("50")]
     public async Task WideFanOut_LonePublishesAfterIdleGaps_AreSentByTheLoopAlone(string spinMicros)
