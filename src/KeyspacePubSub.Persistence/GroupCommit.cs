@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using KeyspacePubSub.Engine.Persistence;
 using Microsoft.Data.Sqlite;
+using SQLitePCL;
 using Microsoft.Extensions.Logging;
 
 namespace KeyspacePubSub.Persistence;
@@ -27,6 +28,7 @@ public sealed partial class SqliteStore
     private bool _stopping;
     private bool _committing; // one thread at a time uses the connection: a driving client or the writer (or the load)
     private bool _checkDue; // the load is done: the writer checks the file before any commit
+    private volatile bool _checking; // the check runs (a stop interrupts it)
     private volatile string? _corrupt; // the file is damaged: nothing is committed to it any more
     private volatile bool _unsynced;
     private volatile bool _checkpointDue; // the WAL is big: the writer takes the connection for a checkpoint
@@ -252,15 +254,24 @@ public sealed partial class SqliteStore
     private void CheckIntegrity()
     {
         var sw = Stopwatch.StartNew();
+        _checking = true;
         try
         {
             string result = Scalar("PRAGMA quick_check")?.ToString() ?? "";
             if (result != "ok") MarkCorrupt(result.Replace('\n', ' '));
             else _logger.LogInformation("Persistence: integrity check of {Path} passed in {Ms:F0} ms", Path, sw.Elapsed.TotalMilliseconds);
         }
-        catch (SqliteException ex)
+        catch (SqliteException ex) when (ex.SqliteErrorCode != raw.SQLITE_INTERRUPT)
         {
             MarkCorrupt(Describe(ex));
+        }
+        catch (SqliteException)
+        {
+            // Interrupted by Dispose: the server is stopping, and nothing is known against the file.
+        }
+        finally
+        {
+            _checking = false;
         }
     }
 
@@ -382,6 +393,8 @@ public sealed partial class SqliteStore
             _stopping = true;
             Monitor.PulseAll(_queueLock);
         }
+        // A check of a large file still running (a stop right after the start) ends now; nothing waits on it.
+        if (_checking && _db?.Handle is { } handle) raw.sqlite3_interrupt(handle);
         _writer?.Join(10000);
         if (_db is null) return;
         _walFill?.Dispose();

@@ -24,10 +24,10 @@ internal sealed unsafe class EventLoop : IDisposable
     /// <summary>An iteration flushing at least this many connections shares the sends with the write helper.</summary>
     public const int HelperFlushThreshold = 64;
 
+    public const int ReadBufferSize = 64 * 1024;
 
     /// <summary>A longer idle gap (or busy stretch) counts as this much in its average, so either soon follows a change of load.</summary>
     private static readonly long MaxCountedGapTicks = Stopwatch.Frequency / 100; // 10 ms
-    public const int ReadBufferSize = 64 * 1024;
 
     [ThreadStatic]
     private static EventLoop? t_current;
