@@ -92,7 +92,7 @@ public static class BacklogBench
                 c.Send(BenchConnection.Command("SHUTDOWN"));
                 Thread.Sleep(1000);
             }
-            return times.Order().ElementAt(times.Count / 2);
+            return times.Median();
         }
         finally
         {

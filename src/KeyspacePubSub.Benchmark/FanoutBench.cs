@@ -12,7 +12,7 @@ public sealed record FanoutResult(double DeliveriesPerSec, double CpuMicrosPerDe
     /// <summary>Each figure the median of its runs; losses add up.</summary>
     public static FanoutResult Median(List<FanoutResult> runs)
     {
-        double M(Func<FanoutResult, double> f) => runs.Select(f).Order().ElementAt(runs.Count / 2);
+        double M(Func<FanoutResult, double> f) => runs.Select(f).Median();
         return new(M(x => x.DeliveriesPerSec), M(x => x.CpuMicrosPerDelivery), M(x => x.P50Us), M(x => x.P99Us), M(x => x.P999Us), runs.Sum(x => x.Lost));
     }
 }

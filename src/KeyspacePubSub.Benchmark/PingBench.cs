@@ -22,7 +22,7 @@ public static class RedisBenchmarkRunner
         }
         return runs.ToDictionary(kv => kv.Key, kv => kv.Value.SelectMany(r => r.Keys).Distinct().ToDictionary(
             test => test,
-            test => kv.Value.Select(r => r.GetValueOrDefault(test)).Order().ElementAt(kv.Value.Count / 2)));
+            test => kv.Value.Select(r => r.GetValueOrDefault(test)).Median()));
     }
 
     /// <summary>The key of server CPU ns per request in a run's results.</summary>

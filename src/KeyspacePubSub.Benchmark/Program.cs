@@ -128,9 +128,9 @@ try
                     foreach (var s in notifyServers) runs[s.Name].Add(NotifyBench.Run(s, subscribers, pipeline, n));
                 }
                 var r = runs.ToDictionary(kv => kv.Key, kv => (
-                    SetsPerSec: kv.Value.Select(x => x.SetsPerSec).Order().ElementAt(kv.Value.Count / 2),
+                    SetsPerSec: kv.Value.Select(x => x.SetsPerSec).Median(),
                     Delivered: kv.Value.Min(x => x.Delivered),
-                    Cpu: kv.Value.Select(x => x.Cpu).Order().ElementAt(kv.Value.Count / 2)));
+                    Cpu: kv.Value.Select(x => x.Cpu).Median()));
                 Row($"{subscribers} subscriber(s), -P {pipeline}", r.ToDictionary(kv => kv.Key, kv => kv.Value.SetsPerSec), "N0");
                 Row($"{subscribers} subscriber(s), -P {pipeline}: server CPU µs per SET", r.ToDictionary(kv => kv.Key, kv => kv.Value.Cpu), "F2");
                 foreach (var (name, v) in r.Where(kv => kv.Value.Delivered < 1)) Console.WriteLine($"|   {name}: only {v.Delivered:P1} of the events arrived | | | |");
@@ -185,7 +185,7 @@ try
                         Directory.Delete(dir, recursive: true);
                     }
                 }
-                Row($"fsync {fsync}, {clients} client(s)", runs.ToDictionary(kv => kv.Key, kv => kv.Value.Order().ElementAt(kv.Value.Count / 2)), "N0");
+                Row($"fsync {fsync}, {clients} client(s)", runs.ToDictionary(kv => kv.Key, kv => kv.Value.Median()), "N0");
             }
         }
         int entries = quick ? 200_000 : 1_000_000;
