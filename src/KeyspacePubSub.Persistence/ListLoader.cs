@@ -8,10 +8,10 @@ namespace KeyspacePubSub.Persistence;
 /// The bulk of a restart: every list row, read once in sequence order and laid out by position.
 /// Rows are kept in fixed-size chunks while the table is read (no array grows and copies), with each list's
 /// lowest and highest position and row count; then each list gets one slot per position and every row goes
-/// straight to its slot (no sort), and each list is filled at its final capacity. Rows are contiguous by
-/// construction; a gap makes the list renumbered on its next write, and of two rows at one position the later
-/// wins (the other is deleted). A list whose rows are far apart (more than twice as many positions as rows)
-/// is sorted instead of slotted.
+/// straight to its slot (no sort). The slot arrays become the lists' own storage (ListValue.Adopt). Rows are
+/// contiguous by construction; a gap makes the list renumbered on its next write, and of two rows at one
+/// position the later wins (the other is deleted). A list whose rows are far apart (more than twice as many
+/// positions as rows) is sorted instead of slotted.
 /// Everything here runs once, at start: compiled fully optimised at once rather than through the quick tier.
 /// </summary>
 internal static class ListLoader
@@ -30,7 +30,8 @@ internal static class ListLoader
         public ListValue Value;
         public long Low, High;
         public int Rows;
-        public (long Seq, byte[]? Value)[]? Slots;
+        public byte[]?[]? Values; // by position from Low, then the list's own storage (ListValue.Adopt)
+        public long[]? Seqs; // each element's row
         public List<(long Pos, long Seq, byte[] Value)>? Sparse;
     }
 
@@ -55,7 +56,7 @@ internal static class ListLoader
             ref var s = ref stored[i];
             if (s.Rows == 0) continue;
             if (s.High - s.Low + 1 > 2L * s.Rows + 16) s.Sparse = new(s.Rows);
-            else s.Slots = new (long, byte[]?)[s.High - s.Low + 1];
+            else (s.Values, s.Seqs) = Storage((int)(s.High - s.Low + 1));
         }
         for (int c = 0; c < chunks.Count; c++)
         {
@@ -71,20 +72,21 @@ internal static class ListLoader
                     sparse.Add((row.Pos, row.Seq, row.Value));
                     continue;
                 }
-                ref var slot = ref s.Slots![row.Pos - s.Low];
-                if (slot.Value != null)
+                long at = row.Pos - s.Low;
+                if (s.Values![at] != null)
                 {
                     // Two rows at one position: the later one wins, the other is deleted.
-                    if (slot.Seq > row.Seq)
+                    if (s.Seqs![at] > row.Seq)
                     {
                         orphans.Add(row.Seq);
                         continue;
                     }
-                    orphans.Add(slot.Seq);
+                    orphans.Add(s.Seqs[at]);
                 }
-                slot = (row.Seq, row.Value);
+                s.Values[at] = row.Value;
+                s.Seqs![at] = row.Seq;
             }
-            chunks[c] = null!; // its values are in the slots now
+            chunks[c] = null!; // its values are in the lists' arrays now
         }
 
         long entries = 0;
@@ -92,7 +94,7 @@ internal static class ListLoader
         {
             ref var s = ref stored[i];
             if (s.Sparse is { } sparse) entries += PlaceSparse(s.Value, sparse, orphans);
-            else if (s.Slots is { } slots) entries += Place(s.Value, slots, s.Low, contiguous: true);
+            else if (s.Values is { } values) entries += Place(s.Value, values, s.Seqs!, (int)(s.High - s.Low + 1), s.Low, contiguous: true);
         }
         return entries;
     }
@@ -141,41 +143,58 @@ internal static class ListLoader
         return chunks;
     }
 
+    /// <summary>A list's element and row arrays for <paramref name="positions"/> positions (a power-of-two length, as a list's storage).</summary>
+    private static (byte[]?[] Values, long[] Seqs) Storage(int positions)
+    {
+        int length = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(4, positions));
+        return (new byte[length][], new long[length]);
+    }
+
     /// <summary>A list whose rows are far apart: sorted by position, the later of two rows at one position winning.</summary>
     private static int PlaceSparse(ListValue list, List<(long Pos, long Seq, byte[] Value)> items, List<long> orphans)
     {
         items.Sort(static (a, b) => a.Pos != b.Pos ? a.Pos.CompareTo(b.Pos) : a.Seq.CompareTo(b.Seq));
-        var sorted = new (long Seq, byte[]? Value)[items.Count];
+        var (values, seqs) = Storage(items.Count);
         int n = 0;
         for (int i = 0; i < items.Count; i++)
         {
-            if (i + 1 < items.Count && items[i + 1].Pos == items[i].Pos) orphans.Add(items[i].Seq);
-            else sorted[n++] = (items[i].Seq, items[i].Value);
+            if (i + 1 < items.Count && items[i + 1].Pos == items[i].Pos)
+            {
+                orphans.Add(items[i].Seq);
+                continue;
+            }
+            values[n] = items[i].Value;
+            seqs[n++] = items[i].Seq;
         }
-        return Place(list, sorted.AsSpan(0, n), items[0].Pos, contiguous: false);
+        return Place(list, values, seqs, n, items[0].Pos, contiguous: false);
     }
 
-    /// <summary>Pushes the placed rows in position order; a gap makes the list renumbered on its next write.</summary>
+    /// <summary>
+    /// Gives the list its elements: the first <paramref name="positions"/> entries of the arrays, in position
+    /// order, with empty positions closed up in place; a gap makes the list renumbered on its next write.
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Place(ListValue list, ReadOnlySpan<(long Seq, byte[]? Value)> slots, long low, bool contiguous)
+    private static int Place(ListValue list, byte[]?[] values, long[] seqs, int positions, long low, bool contiguous)
     {
-        int capacity = (int)System.Numerics.BitOperations.RoundUpToPowerOf2((uint)Math.Max(4, slots.Length));
-        var values = new byte[capacity][];
-        var seqs = new long[capacity];
         int n = 0;
-        foreach (var (seq, value) in slots)
+        for (int i = 0; i < positions; i++)
         {
-            if (value is null) continue;
-            values[n] = value;
-            seqs[n++] = seq;
+            if (values[i] is null) continue;
+            if (n != i)
+            {
+                values[n] = values[i];
+                seqs[n] = seqs[i];
+                values[i] = null;
+            }
+            n++;
         }
         var changes = new ListChanges();
         list.PlaceAt(low);
-        list.Adopt(values, n);
+        list.Adopt(values!, n);
         changes.Seqs.Adopt(seqs, n);
-        changes.Renumbered = !contiguous || n < slots.Length; // a gap
+        changes.Renumbered = !contiguous || n < positions; // a gap
         changes.StoredLow = low;
-        list.Durability = changes; // after the pushes, which would otherwise count as changes
+        list.Durability = changes; // after the adoption, which would otherwise count as changes
         return list.Count;
     }
 }
