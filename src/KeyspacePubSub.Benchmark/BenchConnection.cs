@@ -60,11 +60,13 @@ public sealed class BenchConnection : IDisposable
     /// <summary>Reads one integer reply (":N\r\n"); anything else throws.</summary>
     public long ReadInteger()
     {
-        int end;
-        while ((end = _buffer.AsSpan(_start, _end - _start).IndexOf("\r\n"u8)) < 0) Fill();
-        var line = Encoding.ASCII.GetString(_buffer, _start, end);
-        _start += end + 2;
-        return line.StartsWith(':') ? long.Parse(line.AsSpan(1), System.Globalization.CultureInfo.InvariantCulture) : throw new IOException($"expected an integer reply, got {line}");
+        int pos = 0;
+        byte type;
+        long number;
+        while (!Line(_buffer.AsSpan(_start, _end - _start), ref pos, out type, out number)) Fill();
+        if (type != (byte)':') throw new IOException($"expected an integer reply, got {Encoding.ASCII.GetString(_buffer, _start, pos)}");
+        _start += pos;
+        return number;
     }
 
     /// <summary>The socket's descriptor, for <see cref="EpollReader"/>.</summary>
