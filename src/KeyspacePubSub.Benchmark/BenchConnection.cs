@@ -58,15 +58,17 @@ public sealed class BenchConnection : IDisposable
     }
 
     /// <summary>Reads one integer reply (":N\r\n"); anything else throws.</summary>
-    public long ReadInteger()
+    public long ReadInteger() => TryReadInteger(out long number, out string? other) ? number : throw new IOException($"expected an integer reply, got {other}");
+
+    /// <summary>The next reply if it is an integer; else false, with the reply's first line (an error such as -LOADING).</summary>
+    public bool TryReadInteger(out long number, out string? other)
     {
         int pos = 0;
         byte type;
-        long number;
         while (!Line(_buffer.AsSpan(_start, _end - _start), ref pos, out type, out number)) Fill();
-        if (type != (byte)':') throw new IOException($"expected an integer reply, got {Encoding.ASCII.GetString(_buffer, _start, pos)}");
+        other = type == (byte)':' ? null : Encoding.ASCII.GetString(_buffer, _start, pos).TrimEnd();
         _start += pos;
-        return number;
+        return other is null;
     }
 
     /// <summary>The socket's descriptor, for <see cref="EpollReader"/>.</summary>

@@ -4,6 +4,7 @@ using KeyspacePubSub.Benchmark;
 // Side-by-side benchmark: starts real redis-server and our server (each its own process, so CPU and
 // RSS come from /proc), runs every scenario against both in alternation and prints ratios (ours / redis).
 //   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,patterns,rss,kv,notify,keymem,backlog,expiry]
+//                                  (backlog includes the restart row; --only restart runs that row alone)
 //   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- --target 127.0.0.1:6379   (one server, no ratios)
 //   --ours-args "--io-threads 2"   extra arguments for every start of our server
 //   --shape 1000 --payload 64     fan-out: only the shapes whose name contains "1000", only 64-byte payloads
@@ -166,12 +167,12 @@ try
         foreach (int clients in backlogClients) Row($"{clients} client(s)", new() { ["target"] = BacklogBench.TransactionsPerSec(servers[0], clients, duration) }, "N0");
         Console.WriteLine();
     }
-    else if (only.Contains("backlog"))
+    else if (only.Contains("backlog") || only.Contains("restart"))
     {
         // Each run on a freshly started server with an empty directory; the two servers alternate, which goes
         // first changing every round (run to run this row varies by ±15% on this machine).
         Header($"Backlog EXECs/s (MULTI, LPUSH 200 B, PUBLISH, EXEC); redis: appendonly yes (median of {rounds})", "EXEC/s");
-        foreach (string fsync in (ArgValue("--fsync") ?? "always,everysec").Split(','))
+        foreach (string fsync in only.Contains("backlog") ? (ArgValue("--fsync") ?? "always,everysec").Split(',') : [])
         {
             foreach (int clients in backlogClients)
             {

@@ -65,7 +65,7 @@ public sealed class ServerUnderTest : IDisposable
             }
             catch (SocketException)
             {
-                Thread.Sleep(100);
+                Thread.Sleep(2); // finely: the restart rows time a start to its first reply
             }
         }
         p.Kill();
