@@ -175,7 +175,13 @@ public static class RssBench
 {
     public static (double IdleMb, double BytesPerSubscription) Run(ServerUnderTest server, int clients, int channelsEach)
     {
-        Thread.Sleep(500);
+        // Idle: started, has answered one client's PING (its code for serving a client is loaded), no clients now.
+        using (var first = new BenchConnection(server))
+        {
+            first.Send(BenchConnection.Command("PING"));
+            first.ReadFrames(1);
+        }
+        Thread.Sleep(1000);
         double idle = server.RssBytes();
         var conns = new List<BenchConnection>();
         try
