@@ -8,7 +8,7 @@ namespace KeyspacePubSub.Server;
 /// <summary>
 /// The TCP front end: listens on the configured addresses, runs one <see cref="Connection"/> per client,
 /// drives the engine's 10 Hz cron, and on stop closes every connection after its pending output is sent.
-/// Usable without the generic host (tests start it in-process on port 0).
+/// Program.cs runs it; tests start it in-process on port 0.
 /// </summary>
 public sealed class KeyspaceServer : IAsyncDisposable
 {

@@ -1,36 +1,29 @@
 using KeyspacePubSub.Engine.Config;
 using KeyspacePubSub.Server;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
+using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 
 // Configuration, lowest precedence first: embedded defaults (ServerConfig), config/keyspacepubsub.json,
 // environment variables (KPS_Server__port=6380), then the command line (--port 6380 or --Server:port=6380).
 var translated = RedisStyleArgs.Translate(args);
-var builder = Host.CreateEmptyApplicationBuilder(new HostApplicationBuilderSettings { Args = translated });
 var pre = new ConfigurationBuilder().AddEnvironmentVariables("KPS_").AddCommandLine(translated).Build();
 string? configFile = pre["config"] ?? FindDefaultConfigFile();
-if (configFile != null)
+IConfigurationRoot configuration;
+try
 {
-    try
-    {
-        ((IConfigurationBuilder)builder.Configuration).Add(new JsonConfigFile(Path.GetFullPath(configFile)));
-    }
-    catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
-    {
-        Console.Error.WriteLine($"*** FATAL CONFIG FILE ERROR *** {ex.Message}");
-        return 1;
-    }
+    var layers = new ConfigurationBuilder();
+    if (configFile != null) layers.Add(new JsonConfigFile(Path.GetFullPath(configFile)));
+    configuration = layers.AddEnvironmentVariables("KPS_").AddCommandLine(translated).Build(); // reads the file
 }
-builder.Configuration.AddEnvironmentVariables("KPS_");
-builder.Configuration.AddCommandLine(translated);
-
-builder.Logging.AddConfiguration(builder.Configuration.GetSection("Logging"));
-builder.Logging.AddProvider(new LineLoggerProvider());
+catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
+{
+    Console.Error.WriteLine($"*** FATAL CONFIG FILE ERROR *** {ex.Message}");
+    return 1;
+}
 
 var config = new ServerConfig();
-foreach (var entry in builder.Configuration.GetSection("Server").GetChildren())
+foreach (var entry in configuration.GetSection("Server").GetChildren())
 {
     string? error = config.TrySet(entry.Key, entry.Value ?? "", startup: true);
     if (error == "unknown") error = "Bad directive or wrong number of arguments";
@@ -41,7 +34,7 @@ foreach (var entry in builder.Configuration.GetSection("Server").GetChildren())
     }
 }
 
-var section = builder.Configuration.GetSection("Persistence");
+var section = configuration.GetSection("Persistence");
 var persistence = KeyspacePubSub.Persistence.PersistenceOptions.Parse(
     section["Enabled"], section["Path"],
     KeyPatterns(section),
@@ -52,26 +45,44 @@ if (persistenceError != null)
     return 1;
 }
 
-builder.Services.AddSingleton(config);
-builder.Services.AddSingleton(persistence);
-builder.Services.AddSingleton(sp => new KeyspacePubSub.Engine.Engine(config, sp.GetRequiredService<ILoggerFactory>().CreateLogger("Engine"))
+using var loggerFactory = LoggerFactory.Create(logging => logging
+    .AddConfiguration(configuration.GetSection("Logging"))
+    .AddProvider(new LineLoggerProvider()));
+var logger = loggerFactory.CreateLogger("KeyspacePubSub.Server.Program");
+var engine = new KeyspacePubSub.Engine.Engine(config, loggerFactory.CreateLogger("Engine"))
 {
     ConfigFilePath = configFile is null ? null : Path.GetFullPath(configFile),
-});
-builder.Services.AddSingleton<KeyspaceServer>();
-builder.Services.AddHostedService<ServerHostedService>();
-builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(10));
+};
+var server = new KeyspaceServer(engine, loggerFactory.CreateLogger<KeyspaceServer>(), persistence);
 
-using var host = builder.Build();
+// Runs until SHUTDOWN, SIGTERM, SIGINT or SIGQUIT; then stops, letting clients receive what is queued for them.
+var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+engine.ShutdownRequested += () => stop.TrySetResult();
+var signals = new[] { PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGQUIT }
+    .Select(signal => PosixSignalRegistration.Create(signal, context =>
+    {
+        context.Cancel = true; // stopped below, gracefully
+        stop.TrySetResult();
+    })).ToList();
 try
 {
-    await host.RunAsync();
+    await server.StartAsync();
+    logger.LogInformation("KeyspacePubSub {Version} (Redis {RedisVersion} compatible) listening on port {Port}",
+        typeof(KeyspaceServer).Assembly.GetName().Version, KeyspacePubSub.Engine.Engine.RedisVersion, server.Port);
+    await stop.Task;
+    return 0;
 }
-catch (IOException)
+catch (IOException ex)
 {
-    return 1; // cannot listen (address in use...) or open the durable store: the host has logged why
+    // Cannot listen (address in use...) or open the durable store.
+    logger.LogCritical("Cannot start: {Reason}", ex.Message);
+    return 1;
 }
-return 0;
+finally
+{
+    await server.StopAsync();
+    foreach (var registration in signals) registration.Dispose();
+}
 
 // A JSON list (KeyPatterns:0, KeyPatterns:1...) or a comma-separated string (command line, environment).
 static IReadOnlyList<string>? KeyPatterns(IConfigurationSection section)

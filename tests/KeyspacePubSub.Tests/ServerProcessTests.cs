@@ -108,5 +108,18 @@ public sealed class ServerProcessTests : IDisposable
         server.Stdout.Should().Contain($"bind 127.0.0.1:{port}: Address already in use");
     }
 
+    [Fact]
+    public async Task Sigterm_StopsTheServer_AfterItsClientsGetWhatWasQueued()
+    {
+        int port = RedisProcess.FreePort();
+        using var server = Run("--port", port.ToString(CultureInfo.InvariantCulture));
+        server.WaitUntilServing(port).Should().BeTrue();
+        using var client = new RawClient(port);
+        client.Call("SET", "k", "v").Should().Be("+OK\r\n");
+        server.Signal(15);
+        (await server.ExitCode()).Should().Be(0);
+        server.Stdout.Should().Contain("Server stopped; all connections closed");
+    }
+
     private static ServerProcess Run(params string[] args) => new(args);
 }
