@@ -58,12 +58,17 @@ var server = new KeyspaceServer(engine, loggerFactory.CreateLogger<KeyspaceServe
 // Runs until SHUTDOWN, SIGTERM, SIGINT or SIGQUIT; then stops, letting clients receive what is queued for them.
 var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 engine.ShutdownRequested += () => stop.TrySetResult();
-var signals = new[] { PosixSignal.SIGTERM, PosixSignal.SIGINT, PosixSignal.SIGQUIT }
-    .Select(signal => PosixSignalRegistration.Create(signal, context =>
-    {
-        context.Cancel = true; // stopped below, gracefully
-        stop.TrySetResult();
-    })).ToList();
+Action<PosixSignalContext> onSignal = context =>
+{
+    context.Cancel = true; // stopped below, gracefully
+    stop.TrySetResult();
+};
+PosixSignalRegistration[] signals =
+[
+    PosixSignalRegistration.Create(PosixSignal.SIGTERM, onSignal),
+    PosixSignalRegistration.Create(PosixSignal.SIGINT, onSignal),
+    PosixSignalRegistration.Create(PosixSignal.SIGQUIT, onSignal),
+];
 try
 {
     await server.StartAsync();
