@@ -85,7 +85,7 @@ public static class BacklogBench
                 var sw = Stopwatch.StartNew();
                 using var again = Start(name, "everysec", dir);
                 using var c = new BenchConnection(again);
-                // Redis accepts connections while it loads, answering -LOADING; ours holds commands until loaded.
+                // Redis accepts connections while it loads, answering -LOADING; ours listens once its keys are loaded.
                 long length;
                 string? other;
                 while (true)

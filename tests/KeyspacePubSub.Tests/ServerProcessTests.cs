@@ -8,7 +8,7 @@ namespace KeyspacePubSub.Tests;
 
 /// <summary>
 /// The server as a process: its JSON configuration file (read by <see cref="JsonConfigFile"/>), its log lines,
-/// and how it refuses to start (bad file, address in use).
+/// how it refuses to start (bad file, address in use) and how a signal stops it.
 /// </summary>
 public sealed class ServerProcessTests : IDisposable
 {
@@ -109,7 +109,7 @@ public sealed class ServerProcessTests : IDisposable
     }
 
     [Fact]
-    public async Task Sigterm_StopsTheServer_AfterItsClientsGetWhatWasQueued()
+    public async Task Sigterm_StopsTheServerGracefully_WithExitCodeZero()
     {
         int port = RedisProcess.FreePort();
         using var server = Run("--port", port.ToString(CultureInfo.InvariantCulture));
