@@ -7,6 +7,7 @@ using KeyspacePubSub.Benchmark;
 //                                  (backlog includes the restart row; --only restart runs that row alone)
 //   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- --target 127.0.0.1:6379   (one server, no ratios)
 //   --ours-args "--io-threads 2"   extra arguments for every start of our server
+//   --ours-bin path/keyspacepubsub-server   run this executable as our server (a native build from `dotnet publish`)
 //   --shape 1000 --payload 64     fan-out: only the shapes whose name contains "1000", only 64-byte payloads
 //   --clients 10                   backlog rows: only these numbers of clients
 //   --rounds 3                     redis-benchmark, fan-out, backlog and restart rows: median of this many runs (default 1 with --quick, else 3)
@@ -15,6 +16,7 @@ bool quick = args.Contains("--quick");
 string only = ArgValue("--only") ?? "ping,fanout,patterns,rss,kv,notify,keymem,backlog,expiry";
 string? target = ArgValue("--target");
 ServerUnderTest.OursArgs = (ArgValue("--ours-args") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+ServerUnderTest.OursBin = ArgValue("--ours-bin") is { } bin ? Path.GetFullPath(bin) : null;
 int rounds = int.TryParse(ArgValue("--rounds"), out int r0) && r0 > 0 ? r0 : quick ? 1 : 3; // redis-benchmark, backlog and restart rows: median of this many alternating runs
 var duration = TimeSpan.FromSeconds(quick ? 1.5 : 3);
 int[] backlogClients = ArgValue("--clients") is { } bc ? [.. bc.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture))] : [1, 10, 50];

@@ -40,12 +40,18 @@ public sealed class ServerUnderTest : IDisposable
     /// <summary>Arguments given to every start of our server (the benchmark's --ours-args).</summary>
     public static string[] OursArgs { get; set; } = [];
 
+    /// <summary>
+    /// Our server's executable (the benchmark's --ours-bin), e.g. a native build from `dotnet publish`;
+    /// null runs the build next to the benchmark with `dotnet`.
+    /// </summary>
+    public static string? OursBin { get; set; }
+
     public static ServerUnderTest StartOurs(params string[] extra)
     {
         int port = FreePort();
-        string dll = Path.Combine(AppContext.BaseDirectory, "keyspacepubsub-server.dll");
-        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true };
-        foreach (var a in new[] { dll, "--port", port.ToString(CultureInfo.InvariantCulture), "--maxclients", "20000", "--Logging:LogLevel:Default=Warning" }.Concat(OursArgs).Concat(extra)) psi.ArgumentList.Add(a);
+        var psi = new ProcessStartInfo(OursBin ?? "dotnet") { UseShellExecute = false, RedirectStandardOutput = true };
+        if (OursBin == null) psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "keyspacepubsub-server.dll"));
+        foreach (var a in new[] { "--port", port.ToString(CultureInfo.InvariantCulture), "--maxclients", "20000", "--Logging:LogLevel:Default=Warning" }.Concat(OursArgs).Concat(extra)) psi.ArgumentList.Add(a);
         return Start("ours", psi, port);
     }
 

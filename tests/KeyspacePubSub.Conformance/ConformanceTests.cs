@@ -4,23 +4,38 @@ using Xunit;
 
 namespace KeyspacePubSub.Conformance;
 
-/// <summary>Starts a real redis-server and our server once for all cases.</summary>
+/// <summary>
+/// Starts a real redis-server and our server once for all cases: in-process, or the executable named by
+/// <c>KPS_SERVER_BIN</c> (the native build, see <see cref="ServerProcess"/>).
+/// </summary>
 public sealed class ServersFixture : IAsyncLifetime
 {
+    private InProcessServer? _inProcess;
+    private ServerProcess? _process;
+
     public RedisProcess? Redis { get; private set; }
-    public InProcessServer? Ours { get; private set; }
+    public int OursPort { get; private set; }
 
     public async Task InitializeAsync()
     {
         if (RedisProcess.SkipReason != null) return;
         Redis = RedisProcess.Start();
-        Ours = await InProcessServer.StartAsync();
+        if (ServerProcess.NativeExecutable is null)
+        {
+            _inProcess = await InProcessServer.StartAsync();
+            OursPort = _inProcess.Port;
+            return;
+        }
+        OursPort = RedisProcess.FreePort();
+        _process = new ServerProcess("--port", OursPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        if (!_process.WaitUntilServing(OursPort)) throw new InvalidOperationException($"{ServerProcess.NativeExecutable} did not start: {_process.Stdout} {_process.Stderr}");
     }
 
     public async Task DisposeAsync()
     {
         Redis?.Dispose();
-        if (Ours != null) await Ours.DisposeAsync();
+        _process?.Dispose();
+        if (_inProcess != null) await _inProcess.DisposeAsync();
     }
 }
 
@@ -51,7 +66,7 @@ public sealed class ConformanceTests(ServersFixture servers) : IClassFixture<Ser
         var path = Path.Combine(AppContext.BaseDirectory, "cases", file);
         var c = ScriptParser.Parse(file, File.ReadAllText(path)).Single(x => x.Name == name);
         var reference = ScriptRunner.RunReference(c, servers.Redis!.Port);
-        var ours = ScriptRunner.RunOurs(c, servers.Ours!.Port, reference);
+        var ours = ScriptRunner.RunOurs(c, servers.OursPort, reference);
         ScriptRunner.Compare(c, reference, ours).Should().BeNull();
     }
 

@@ -5,6 +5,8 @@ namespace KeyspacePubSub.Testing;
 /// <summary>
 /// Our server as a process of its own (<c>dotnet keyspacepubsub-server.dll args…</c>), for what an in-process
 /// server cannot show: start-up and its log, exit codes, a SIGKILL. Standard output and error are collected.
+/// With <c>KPS_SERVER_BIN</c> set to an executable (the native build of `dotnet publish`), that runs instead;
+/// <c>.ci/run</c> runs the process and conformance tests once more that way.
 /// </summary>
 public sealed class ServerProcess : IDisposable
 {
@@ -14,8 +16,8 @@ public sealed class ServerProcess : IDisposable
 
     public ServerProcess(params string[] args)
     {
-        var psi = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "keyspacepubsub-server.dll"));
+        var psi = new ProcessStartInfo(NativeExecutable ?? "dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        if (NativeExecutable is null) psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "keyspacepubsub-server.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         _process = Process.Start(psi)!;
         _process.OutputDataReceived += (_, e) => { if (e.Data != null) lock (_out) _out.Add(e.Data); };
@@ -23,6 +25,9 @@ public sealed class ServerProcess : IDisposable
         _process.BeginOutputReadLine();
         _process.BeginErrorReadLine();
     }
+
+    /// <summary>The executable named by <c>KPS_SERVER_BIN</c>, or null for the build beside the tests.</summary>
+    public static string? NativeExecutable { get; } = Environment.GetEnvironmentVariable("KPS_SERVER_BIN") is { Length: > 0 } bin ? Path.GetFullPath(bin) : null;
 
     public string Stdout { get { lock (_out) return string.Join("\n", _out); } }
 
