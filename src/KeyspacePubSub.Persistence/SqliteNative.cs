@@ -1,4 +1,3 @@
-using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using SQLitePCL;
 
@@ -37,16 +36,4 @@ internal static unsafe partial class SqliteNative
 
     [LibraryImport("e_sqlite3"), SuppressGCTransition]
     public static partial int sqlite3_column_bytes(IntPtr stmt, int column);
-
-    /// <summary>The current row's blob column as a new array (empty for NULL or a zero-length blob).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static byte[] ColumnBlob(IntPtr stmt, int column)
-    {
-        byte* p = sqlite3_column_blob(stmt, column); // before the length: the value is a blob already, nothing converts
-        int length = sqlite3_column_bytes(stmt, column);
-        if (length == 0) return [];
-        var value = GC.AllocateUninitializedArray<byte>(length);
-        new ReadOnlySpan<byte>(p, length).CopyTo(value);
-        return value;
-    }
 }

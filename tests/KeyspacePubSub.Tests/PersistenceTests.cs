@@ -118,6 +118,51 @@ public sealed class PersistenceTests : IDisposable
         return n;
     }
 
+    [Fact]
+    public async Task ListsOfManyRowsAndLargeValues_LoadWhole_AcrossTheLoadersBatches()
+    {
+        // The loader hands rows from the thread stepping SQLite to the one making the elements in batches of
+        // 8,192 rows or 1 MiB of values: 40,000 rows over three interleaved lists cross many batches by count,
+        // 3 KiB values cross them by size, and one 1.5 MiB value is larger than a batch. Empty values too.
+        var expected = new Dictionary<string, List<string>> { ["room:1:backlog"] = [], ["room:2:backlog"] = [], ["room:3:backlog"] = [] };
+        await using (var s = await InProcessServer.StartAsync(Options(FsyncPolicy.No)))
+        {
+            using var c = new RawClient(s.Port);
+            for (int i = 0; i < 40_000; i += 100)
+            {
+                string key = $"room:{1 + i / 100 % 3}:backlog";
+                var values = Enumerable.Range(i, 100).Select(j => j % 997 == 0 ? "" : j % 50 == 0 ? new string((char)('a' + j % 26), 3000) : $"m{j}").ToArray();
+                bool left = i % 300 == 0;
+                c.Call([left ? "LPUSH" : "RPUSH", key, .. values]).Should().StartWith(":");
+                if (left) expected[key].InsertRange(0, values.Reverse());
+                else expected[key].AddRange(values);
+            }
+            string big = new('B', 1536 * 1024);
+            c.Call("RPUSH", "room:2:backlog", big).Should().StartWith(":");
+            expected["room:2:backlog"].Add(big);
+            c.Call("RPUSH", "room:gone:backlog", "x", "y").Should().Be(":2\r\n");
+        }
+        using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Options().Path};Pooling=False"))
+        {
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = "DELETE FROM keys WHERE key = CAST('room:gone:backlog' AS BLOB)"; // its rows are orphans now
+            cmd.ExecuteNonQuery().Should().Be(1);
+        }
+        await using (var s = await InProcessServer.StartAsync(Options(FsyncPolicy.No)))
+        {
+            using var c = new RawClient(s.Port);
+            foreach (var (key, values) in expected)
+            {
+                var reply = new System.Text.StringBuilder($"*{values.Count}\r\n");
+                foreach (var v in values) reply.Append($"${v.Length}\r\n{v}\r\n");
+                c.Call("LRANGE", key, "0", "-1").Should().Be(reply.ToString(), key);
+            }
+            c.Call("EXISTS", "room:gone:backlog").Should().Be(":0\r\n");
+        }
+        StoredListRows().Should().Be((40_001L, 0L), "the orphan rows were deleted on load");
+    }
+
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
