@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using KeyspacePubSub.Engine.Persistence;
 using Microsoft.Data.Sqlite;
-using SQLitePCL;
 using Microsoft.Extensions.Logging;
+using SQLitePCL;
 
 namespace KeyspacePubSub.Persistence;
 

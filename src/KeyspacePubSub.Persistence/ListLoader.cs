@@ -6,9 +6,9 @@ namespace KeyspacePubSub.Persistence;
 
 /// <summary>
 /// The bulk of a restart: every list row, read once in sequence order and laid out by position.
-/// Rows are kept in fixed-size chunks while the table is read (no array grows and copies), with each list's
-/// lowest and highest position and row count; then each list gets one slot per position and every row goes
-/// straight to its slot (no sort). The slot arrays become the lists' own storage (ListValue.Adopt). Rows are
+/// Rows are kept in fixed-size chunks while the table is read (on two threads, see Read; no array grows and
+/// copies), with each list's lowest and highest position and row count; then each list gets one slot per
+/// position and every row goes straight to its slot (no sort). The slot arrays become the lists' own storage (ListValue.Adopt). Rows are
 /// contiguous by construction; a gap makes the list renumbered on its next write, and of two rows at one
 /// position the later wins (the other is deleted). A list whose rows are far apart (more than twice as many
 /// positions as rows) is sorted instead of slotted.
@@ -20,7 +20,7 @@ internal static class ListLoader
 
     private struct Row
     {
-        public int List; // index into the loader's lists; -1 for a row of a key that is gone
+        public int List; // index into the loader's lists (rows of keys that are gone are never kept)
         public long Pos, Seq;
         public byte[] Value;
     }
@@ -65,7 +65,6 @@ internal static class ListLoader
             for (int r = 0; r < n; r++)
             {
                 ref var row = ref chunk[r];
-                if (row.List < 0) continue;
                 ref var s = ref stored[row.List];
                 if (s.Sparse is { } sparse)
                 {

@@ -1,7 +1,7 @@
+using System.Runtime.InteropServices;
 using KeyspacePubSub.Engine.Config;
 using KeyspacePubSub.Server;
 using Microsoft.Extensions.Configuration;
-using System.Runtime.InteropServices;
 using Microsoft.Extensions.Logging;
 
 // Configuration, lowest precedence first: embedded defaults (ServerConfig), config/keyspacepubsub.json,
