@@ -89,6 +89,15 @@ public class NodeClientTests
         exit.Should().Be(0, output);
         output.Should().Contain("# fail 0").And.Contain("# pass 4");
     }
+
+    [NodeFact]
+    public async Task SocketIoRedisAdapters_ShareRoomsAcrossTwoNodes()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        var (exit, output) = await RunNodeAsync(server.Port, "--test", "socketio-adapter.test.js");
+        exit.Should().Be(0, output);
+        output.Should().Contain("# fail 0").And.Contain("# pass 3");
+    }
 }
 
 /// <summary>
