@@ -20,10 +20,12 @@ namespace KeyspacePubSub.Persistence;
 /// </summary>
 public sealed partial class SqliteStore
 {
-    private sealed record Unit(List<DurableOp> Ops, TaskCompletionSource Done);
+    /// <summary>A queued unit. Units queued between two takes of the queue share one completion: they commit together.</summary>
+    private readonly record struct Unit(List<DurableOp> Ops, TaskCompletionSource Done);
 
     private readonly object _queueLock = new();
     private List<Unit> _queue = [];
+    private TaskCompletionSource _queueDone = NewCompletion(); // of the units in _queue
     private Thread? _writer;
     private bool _stopping;
     private bool _committing; // one thread at a time uses the connection: a driving client or the writer (or the load)
@@ -44,6 +46,30 @@ public sealed partial class SqliteStore
     private long _commits, _unitsCommitted, _lastCommitUnix, _failedCommits, _checkpoints, _checkpointTicks;
     private readonly RawStatement[][] _statements = new RawStatement[Enum.GetValues<DurableOpKind>().Length][]; // by kind
     private RawStatement? _begin, _commit;
+
+    // Op lists of committed units, cleared, for the next units (a busy backlog allocates none).
+    private readonly Stack<List<DurableOp>> _spareOps = new();
+    private const int MaxSpareOps = 64, MaxSpareOpsCapacity = 256;
+
+    /// <inheritdoc />
+    public List<DurableOp> RentOps()
+    {
+        lock (_spareOps)
+        {
+            if (_spareOps.TryPop(out var ops)) return ops;
+        }
+        return [];
+    }
+
+    private void GiveBack(List<DurableOp> ops)
+    {
+        if (ops.Capacity > MaxSpareOpsCapacity) return; // a flush or a big write: not kept
+        ops.Clear(); // drops the values' references
+        lock (_spareOps)
+        {
+            if (_spareOps.Count < MaxSpareOps) _spareOps.Push(ops);
+        }
+    }
 
     private int PendingUnits
     {
@@ -88,13 +114,13 @@ public sealed partial class SqliteStore
     public Task Commit(List<DurableOp> ops, bool willDrive)
     {
         if (_db is null) return Task.CompletedTask; // never opened: nothing durable exists, writes are refused
-        var unit = new Unit(ops, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         lock (_queueLock)
         {
-            _queue.Add(unit);
+            var done = _queueDone;
+            _queue.Add(new Unit(ops, done));
             if (!willDrive) HandOff();
+            return done.Task;
         }
-        return unit.Done.Task;
     }
 
     /// <inheritdoc />
@@ -112,8 +138,7 @@ public sealed partial class SqliteStore
                 if (!_committing && _queue.Count > 0 && !_syncDue)
                 {
                     _committing = true;
-                    group = _queue;
-                    _queue = [];
+                    group = TakeQueue();
                 }
                 else if (_syncDue)
                 {
@@ -167,6 +192,21 @@ public sealed partial class SqliteStore
         Monitor.PulseAll(_queueLock); // the writer, among drivers that may be waiting too
     }
 
+    private static TaskCompletionSource NewCompletion() => new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The queued units as one group (under the queue lock); units queued from now on share a new completion.</summary>
+    private List<Unit> TakeQueue()
+    {
+        var group = _queue;
+        _queue = [];
+        _queueDone = NewCompletion();
+        return group;
+    }
+
+    /// <summary>
+    /// A failed group goes back in front of the queue. Its units' completions have failed already (their
+    /// clients get no reply); when they commit later, only the completions of units queued since matter.
+    /// </summary>
     private void Requeue(List<Unit> group)
     {
         group.AddRange(_queue);
@@ -217,11 +257,7 @@ public sealed partial class SqliteStore
                 if (_queue.Count == 0 && _stopping) return;
                 _committing = true;
                 _handOff = false;
-                if (_queue.Count > 0)
-                {
-                    group = _queue;
-                    _queue = [];
-                }
+                if (_queue.Count > 0) group = TakeQueue();
             }
             bool ok = group is null || Apply(group);
             if (ok && _checkpointDue)
@@ -369,7 +405,11 @@ public sealed partial class SqliteStore
         Interlocked.Increment(ref _commits);
         Interlocked.Add(ref _unitsCommitted, group.Count);
         Interlocked.Exchange(ref _lastCommitUnix, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
-        foreach (var u in group) u.Done.TrySetResult();
+        foreach (var u in group)
+        {
+            u.Done.TrySetResult();
+            GiveBack(u.Ops);
+        }
         return true;
     }
 

@@ -24,12 +24,14 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
     private readonly byte[][] _patterns = patterns.Select(p => System.Text.Encoding.UTF8.GetBytes(p)).ToArray();
     private readonly Dictionary<byte[], Entry>[] _stored = NewCatalog(engine.Databases.Length);
     private readonly HashSet<byte[]>[] _dirty = Enumerable.Range(0, engine.Databases.Length).Select(_ => new HashSet<byte[]>(ByteKeyComparer.Instance)).ToArray();
-    private bool _anyDirty;
-    private List<DurableOp> _ops = [];
+    private readonly List<int> _dirtyDbs = []; // databases whose dirty set is not empty
+    private List<DurableOp>? _ops; // this batch's ops so far (rented from the store on the first)
     private long _nextId = 1;
     private long _nextSeq = 1;
 
     public IDurableStore Store => store;
+
+    private List<DurableOp> Ops => _ops ??= store.RentOps();
 
     public IReadOnlyList<string> Patterns => patterns;
 
@@ -52,8 +54,11 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
     {
         if (!IsDurable(key)) return;
         var set = _dirty[db];
-        if (!set.GetAlternateLookup<ReadOnlySpan<byte>>().Contains(key)) set.Add(key.ToArray());
-        _anyDirty = true;
+        var dirty = set.GetAlternateLookup<ReadOnlySpan<byte>>();
+        if (dirty.Contains(key)) return;
+        // A stored key's own array (no copy for each change of a busy backlog), else a copy.
+        set.Add(_stored[db].GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out byte[]? stored, out _) ? stored : key.ToArray());
+        if (set.Count == 1) _dirtyDbs.Add(db);
     }
 
     /// <summary>
@@ -81,9 +86,8 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
     public Task? Commit(bool willDrive = false)
     {
         BuildPending();
-        if (_ops.Count == 0) return null;
-        var unit = _ops;
-        _ops = [];
+        if (_ops is not { Count: > 0 } unit) return null;
+        _ops = null; // the store's until committed; the next unit rents a list
         return store.Commit(unit, willDrive);
     }
 
@@ -96,14 +100,14 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
             foreach (var e in _stored[i].Values) Untrack(e.Value);
             _stored[i].Clear();
         }
-        _ops.Add(db is { } only ? new DurableOp(DurableOpKind.FlushDb, 0, only) : new DurableOp(DurableOpKind.FlushAll, 0));
+        Ops.Add(db is { } only ? new DurableOp(DurableOpKind.FlushDb, 0, only) : new DurableOp(DurableOpKind.FlushAll, 0));
     }
 
     public void BeforeSwap(int a, int b)
     {
         BuildPending();
         (_stored[a], _stored[b]) = (_stored[b], _stored[a]);
-        _ops.Add(new DurableOp(DurableOpKind.SwapDb, 0, a, Pos: b));
+        Ops.Add(new DurableOp(DurableOpKind.SwapDb, 0, a, Pos: b));
     }
 
     /// <summary>Puts loaded keys back into the databases (no events) and remembers them as stored.</summary>
@@ -137,67 +141,65 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
 
     private static bool IsContainer(object? v) => v is ListValue or SortedSetValue;
 
-    // Lists and sorted sets held by dirty durable keys (BuildPending's scratch set, reused per commit).
+    // BuildPending's scratch, reused per commit: each dirty key with what it holds now, and the lists and
+    // sorted sets those keys hold.
+    private readonly List<(int Db, byte[] Key, object? Value)> _dirtyNow = [];
     private readonly HashSet<object> _held = new(ReferenceEqualityComparer.Instance);
 
     private void BuildPending()
     {
-        if (!_anyDirty) return;
-        _anyDirty = false;
+        if (_dirtyDbs.Count == 0) return;
+        var dirty = _dirtyNow;
+        dirty.Clear(); // empty unless a previous call threw
+        foreach (int d in _dirtyDbs)
+        {
+            var db = engine.Databases[d];
+            foreach (var key in _dirty[d]) dirty.Add((d, key, db.Get(key)));
+            _dirty[d].Clear();
+        }
+        _dirtyDbs.Clear();
         // Lists and sorted sets that are (still, or now) held by a dirty durable key: their rows can be kept.
         var held = _held;
-        held.Clear(); // empty unless a previous call threw
-        for (int d = 0; d < _dirty.Length; d++)
+        held.Clear();
+        foreach (var (_, _, v) in dirty)
         {
-            foreach (var key in _dirty[d])
-            {
-                if (engine.Databases[d].Get(key) is { } v && IsContainer(v)) held.Add(v);
-            }
+            if (IsContainer(v)) held.Add(v!);
         }
         // Phase 1: stored keys that no longer hold what the store has are deleted, or detached when their
         // list or set moved to another durable name (RENAME, MOVE), so the rows follow it.
-        for (int d = 0; d < _dirty.Length; d++)
+        foreach (var (d, key, v) in dirty)
         {
-            foreach (var key in _dirty[d])
+            if (!_stored[d].TryGetValue(key, out var e)) continue;
+            bool replaced = v is null || (IsContainer(e.Value) ? !ReferenceEquals(e.Value, v) : IsContainer(v));
+            if (!replaced) continue;
+            if (IsContainer(e.Value) && held.Contains(e.Value))
             {
-                if (!_stored[d].TryGetValue(key, out var e)) continue;
-                var v = engine.Databases[d].Get(key);
-                bool replaced = v is null || (IsContainer(e.Value) ? !ReferenceEquals(e.Value, v) : IsContainer(v));
-                if (!replaced) continue;
-                if (IsContainer(e.Value) && held.Contains(e.Value))
-                {
-                    _ops.Add(new DurableOp(DurableOpKind.DetachKey, e.Id));
-                }
-                else
-                {
-                    _ops.Add(new DurableOp(DurableOpKind.DeleteKey, e.Id));
-                    if (e.Value is ListValue { Durability: { } gone }) DeleteRows(gone);
-                    Untrack(e.Value);
-                }
-                _stored[d].Remove(key);
+                Ops.Add(new DurableOp(DurableOpKind.DetachKey, e.Id));
             }
+            else
+            {
+                Ops.Add(new DurableOp(DurableOpKind.DeleteKey, e.Id));
+                if (e.Value is ListValue { Durability: { } gone }) DeleteRows(gone);
+                Untrack(e.Value);
+            }
+            _stored[d].Remove(key);
         }
         held.Clear(); // holds no value past this commit
         // Phase 2: write what each dirty key holds now.
-        for (int d = 0; d < _dirty.Length; d++)
+        foreach (var (d, key, v) in dirty)
         {
-            var db = engine.Databases[d];
-            foreach (var key in _dirty[d])
+            if (v is null) continue;
+            long expire = engine.Databases[d].GetExpire(key);
+            _stored[d].TryGetValue(key, out var e);
+            long id = v switch
             {
-                var v = db.Get(key);
-                if (v is null) continue;
-                long expire = db.GetExpire(key);
-                _stored[d].TryGetValue(key, out var e);
-                long id = v switch
-                {
-                    ListValue l => Write(l, d, key, expire, e),
-                    SortedSetValue z => Write(z, d, key, expire, e),
-                    _ => WriteWhole(v, d, key, expire, e),
-                };
-                _stored[d][key] = new Entry(id, v, expire);
-            }
-            _dirty[d].Clear();
+                ListValue l => Write(l, d, key, expire, e),
+                SortedSetValue z => Write(z, d, key, expire, e),
+                _ => WriteWhole(v, d, key, expire, e),
+            };
+            if (e is null || e.Id != id || !ReferenceEquals(e.Value, v) || e.ExpireAt != expire) _stored[d][key] = new Entry(id, v, expire);
         }
+        dirty.Clear(); // holds no key or value past this commit
     }
 
     private long WriteWhole(object v, int db, byte[] key, long expire, Entry? e)
@@ -210,7 +212,7 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
             SetValue s => (DurableType.Set, DurableBlob.Encode(s)),
             _ => throw new InvalidOperationException("unknown value type"),
         };
-        _ops.Add(new DurableOp(DurableOpKind.PutKey, id, db, key, type, expire, blob));
+        Ops.Add(new DurableOp(DurableOpKind.PutKey, id, db, key, type, expire, blob));
         return id;
     }
 
@@ -220,7 +222,7 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
         var c = l.Durability ??= new ListChanges { Id = _nextId++ }; // no rows yet: every element is new
         if (e is null || e.ExpireAt != expire || !ReferenceEquals(e.Value, l))
         {
-            _ops.Add(new DurableOp(DurableOpKind.PutKey, c.Id, db, key, DurableType.List, expire));
+            Ops.Add(new DurableOp(DurableOpKind.PutKey, c.Id, db, key, DurableType.List, expire));
         }
         if (c.Renumbered) DeleteRows(c);
         // Rows of positions that left the list (pops, trims) go.
@@ -249,7 +251,7 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
         return c.Id;
     }
 
-    private void DeleteRow(long seq) => _ops.Add(new DurableOp(DurableOpKind.ListDelete, 0, Seq: seq));
+    private void DeleteRow(long seq) => Ops.Add(new DurableOp(DurableOpKind.ListDelete, 0, Seq: seq));
 
     /// <summary>Deletes every stored row of the list.</summary>
     private void DeleteRows(ListChanges c)
@@ -267,7 +269,7 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
     private long Insert(ListValue l, long id, long pos)
     {
         long seq = _nextSeq++;
-        _ops.Add(new DurableOp(DurableOpKind.ListPut, id, Pos: pos, Value: l[(int)(pos - l.HeadPosition)], Seq: seq));
+        Ops.Add(new DurableOp(DurableOpKind.ListPut, id, Pos: pos, Value: l[(int)(pos - l.HeadPosition)], Seq: seq));
         return seq;
     }
 
@@ -278,18 +280,18 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
         c ??= z.Durability = new ZsetChanges(_nextId++);
         if (fresh || e is null || e.ExpireAt != expire || !ReferenceEquals(e.Value, z))
         {
-            _ops.Add(new DurableOp(DurableOpKind.PutKey, c.Id, db, key, DurableType.Zset, expire));
+            Ops.Add(new DurableOp(DurableOpKind.PutKey, c.Id, db, key, DurableType.Zset, expire));
         }
         if (fresh)
         {
-            _ops.Add(new DurableOp(DurableOpKind.ZsetDeleteAll, c.Id));
-            for (var n = z.List.First; n != null; n = n.Next) _ops.Add(new DurableOp(DurableOpKind.ZsetPut, c.Id, Value: n.Member, Score: n.Score));
+            Ops.Add(new DurableOp(DurableOpKind.ZsetDeleteAll, c.Id));
+            for (var n = z.List.First; n != null; n = n.Next) Ops.Add(new DurableOp(DurableOpKind.ZsetPut, c.Id, Value: n.Member, Score: n.Score));
         }
         else
         {
             foreach (var m in c.Members)
             {
-                _ops.Add(z.TryGetScore(m, out double score)
+                Ops.Add(z.TryGetScore(m, out double score)
                     ? new DurableOp(DurableOpKind.ZsetPut, c.Id, Value: m, Score: score)
                     : new DurableOp(DurableOpKind.ZsetDelete, c.Id, Value: m));
             }

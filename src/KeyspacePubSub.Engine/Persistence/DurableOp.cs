@@ -51,6 +51,9 @@ public interface IDurableStore : IDisposable
     /// </summary>
     Task Commit(List<DurableOp> ops, bool willDrive);
 
+    /// <summary>An empty list for a unit's ops: one a committed unit gave back, or a new one. Any thread.</summary>
+    List<DurableOp> RentOps();
+
     /// <summary>
     /// Commits queued units on the calling thread until <paramref name="mine"/> (a unit's task) is committed
     /// (waiting for another thread's commit first), or returns early when a checkpoint or a failing disk holds
