@@ -20,6 +20,7 @@ public sealed partial class Engine : IPushSink
     public const string RedisVersion = "7.0.15";
 
     private readonly Dictionary<long, Client> _clients = [];
+    private readonly List<Client> _cronClients = []; // Cron's copy of the clients, reused
     private readonly List<Client> _dirty = [];
     private readonly List<Client> _monitors = [];
     private long _nextClientId;
@@ -322,15 +323,24 @@ public sealed partial class Engine : IPushSink
         lock (Gate)
         {
             long now = Environment.TickCount64;
-            foreach (var c in _clients.Values.ToList())
+            var clients = _cronClients; // a copy: Kill removes clients
+            clients.AddRange(_clients.Values);
+            try
             {
-                if (c.Closed) continue;
-                if (c.SoftLimitSince >= 0 || c.UnsentBytes > 0) CheckOutputLimit(c, now);
-                if (Config.Timeout > 0 && !c.InPubSubMode && !c.IsMonitor && now - c.LastInteraction > Config.Timeout * 1000)
+                foreach (var c in clients)
                 {
-                    Logger.LogInformation("Closing idle client id={Id}", c.Id);
-                    Kill(c);
+                    if (c.Closed) continue;
+                    if (c.SoftLimitSince >= 0 || c.UnsentBytes > 0) CheckOutputLimit(c, now);
+                    if (Config.Timeout > 0 && !c.InPubSubMode && !c.IsMonitor && now - c.LastInteraction > Config.Timeout * 1000)
+                    {
+                        Logger.LogInformation("Closing idle client id={Id}", c.Id);
+                        Kill(c);
+                    }
                 }
+            }
+            finally
+            {
+                clients.Clear();
             }
         }
     }

@@ -68,7 +68,9 @@ public sealed class KeyspaceServer : IAsyncDisposable
             foreach (var l in _nativeListeners) _loops[0].AddListener(l, AcceptedOnLoop);
         }
         foreach (var l in _listeners) l.Start();
-        _cron = new Timer(_ => Engine.Cron(), null, 100, 100);
+        // Periodic work, 10 times a second: on event loop 0 when there are loops (as Redis's serverCron), else a timer.
+        if (_loops.Count > 0) _loops[0].SetCron(Engine.Cron, 100);
+        else _cron = new Timer(_ => Engine.Cron(), null, 100, 100);
         Engine.StartExpiry();
         _logger.LogInformation("Ready to accept connections tcp on {EndPoints} ({Transport})", string.Join(", ", EndPoints),
             _loops.Count > 0 ? $"{_loops.Count} epoll event loop(s)" : ".NET sockets");

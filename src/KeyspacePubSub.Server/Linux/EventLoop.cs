@@ -54,6 +54,8 @@ internal sealed unsafe class EventLoop : IDisposable
     private ulong _nextToken;
     private readonly WriteHelper? _writeHelper;
     private int _lastFlushCount;
+    private Action? _cron;
+    private long _cronPeriodTicks, _nextCronAt;
 
     /// <param name="writeHelperStats">Where the write helper counts its sends; null: no write helper.</param>
     /// <param name="pushDelayMicros">How long a busy loop may hold pushes back to send more of them at once (0: never).</param>
@@ -101,6 +103,41 @@ internal sealed unsafe class EventLoop : IDisposable
     }
 
     public void Post(Action action) => Post(new ActionWork(action));
+
+    /// <summary>
+    /// Runs <paramref name="cron"/> on this loop every <paramref name="periodMs"/>, between iterations, as Redis's
+    /// serverCron is a time event of its loop: no timer thread wakes the thread pool ten times a second, and
+    /// the periodic work never contends with the loop for the engine's lock. Any thread.
+    /// </summary>
+    public void SetCron(Action cron, int periodMs) => Post(() =>
+    {
+        _cronPeriodTicks = periodMs * Stopwatch.Frequency / 1000;
+        _nextCronAt = Stopwatch.GetTimestamp() + _cronPeriodTicks;
+        _cron = cron;
+    });
+
+    private void RunCronIfDue()
+    {
+        long now = Stopwatch.GetTimestamp();
+        if (now < _nextCronAt) return;
+        _nextCronAt = now + _cronPeriodTicks;
+        try
+        {
+            _cron!();
+        }
+        catch (Exception ex)
+        {
+            _logger.LogError(ex, "Periodic work failed");
+        }
+    }
+
+    /// <summary>Milliseconds epoll may sleep: until the cron is due (-1: no limit but <paramref name="timeout"/>).</summary>
+    private int UntilCron(int timeout)
+    {
+        if (_cron is null) return timeout;
+        long ms = Math.Max(0, (_nextCronAt - Stopwatch.GetTimestamp()) * 1000 / Stopwatch.Frequency + 1);
+        return timeout < 0 ? (int)Math.Min(ms, int.MaxValue) : (int)Math.Min(ms, timeout);
+    }
 
     /// <summary>Loop thread: registers a new connection with epoll under a fresh token.</summary>
     public ulong Register(LoopConnection connection)
@@ -162,6 +199,7 @@ internal sealed unsafe class EventLoop : IDisposable
                 FlushQueued(idle: !requests);
                 Iteration++;
                 if (_closing.Count > 0) CheckClosing();
+                if (_cron != null) RunCronIfDue();
             }
         }
         catch (Exception ex)
@@ -184,7 +222,7 @@ internal sealed unsafe class EventLoop : IDisposable
     private int Wait(byte* events)
     {
         if (_toFlush.Count > 0 || _commits.Count > 0 || !_posted.IsEmpty) return epoll_wait(_epoll, events, MaxEvents, 0);
-        int timeout = _closing.Count > 0 ? 100 : -1;
+        int timeout = UntilCron(_closing.Count > 0 ? 100 : -1);
         long idleSince = Stopwatch.GetTimestamp();
         _averageBusyTicks += (Math.Min(idleSince - _busySince, MaxCountedGapTicks) - _averageBusyTicks) / 8;
         int n = 0;
