@@ -103,7 +103,7 @@ public sealed class RequestParser
         int cr = rest.IndexOf((byte)'\r');
         tooBig = cr < 0 && rest.Length > InlineMaxSize;
         if (cr < 0 || rest.Length < cr + 2) return -1;
-        numberOk = cr - 1 <= 24 && Strict.TryParseInt64(rest[1..cr], out number);
+        numberOk = cr >= 1 && cr - 1 <= 24 && Strict.TryParseInt64(rest[1..cr], out number); // cr 0: a '\r' where the type byte goes
         return cr + 2;
     }
 

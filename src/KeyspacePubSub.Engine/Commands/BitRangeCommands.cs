@@ -66,7 +66,7 @@ internal static class BitRangeCommands
             x.Reply.Integer(old?.Length ?? 0);
             return;
         }
-        if (offset + value.Length > MaxStringBytes)
+        if (offset > MaxStringBytes - value.Length) // as checkStringLength; offset + length could overflow
         {
             x.Reply.Error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
             return;
