@@ -175,6 +175,14 @@ public sealed partial class Engine : IPushSink
         {
             cmd.Handler!(new CommandContext(this, c, args, cmd));
         }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A bug, not a client's error: the reply may be half written, so the connection cannot go on; every
+            // other client is served as before (the event loop must not stop on one command).
+            Interlocked.Increment(ref Stats.InternalErrors);
+            Logger.LogError(ex, "Internal error running '{Command}' for client id={Id} {Address}; closing that client", cmd.FullName, c.Id, c.Transport.RemoteAddress);
+            Kill(c);
+        }
         finally
         {
             c.EndCommand();

@@ -18,6 +18,9 @@ public sealed class ServerStats
     public long ErrorReplies;
     public long IoThreadedWrites;
 
+    /// <summary>Commands or connections that met a bug (each logged, its client closed); since start, never reset.</summary>
+    public long InternalErrors;
+
     public void Reset()
     {
         ConnectionsReceived = CommandsProcessed = RejectedConnections = 0;

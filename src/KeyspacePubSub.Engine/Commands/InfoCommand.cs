@@ -154,6 +154,7 @@ internal static class InfoCommand
         Line(sb, "client_output_buffer_limit_disconnections", s.PubSubSlowDisconnects);
         Line(sb, "total_error_replies", s.ErrorReplies);
         Line(sb, "io_threaded_writes_processed", Interlocked.Read(ref s.IoThreadedWrites));
+        Line(sb, "internal_errors", Interlocked.Read(ref s.InternalErrors));
     }
 
     private static void Replication(Engine e, StringBuilder sb)

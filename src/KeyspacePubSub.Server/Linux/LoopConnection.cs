@@ -102,18 +102,29 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     public void OnEvents(uint events)
     {
         if (_closed) return;
-        if (_aborted)
+        try
         {
+            if (_aborted)
+            {
+                Close();
+                return;
+            }
+            if ((events & EPOLLOUT) != 0 && _writeBlocked)
+            {
+                _writeBlocked = false;
+                Flush();
+                if (_closed) return;
+            }
+            if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0) Receive();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A bug met while serving this connection (the parser, a batch's bookkeeping): this client is closed
+            // and logged; the loop, and every other client of it, go on.
+            Interlocked.Increment(ref _engine.Stats.InternalErrors);
+            _logger.LogError(ex, "Internal error serving client {Addr}; closing it", RemoteAddress);
             Close();
-            return;
         }
-        if ((events & EPOLLOUT) != 0 && _writeBlocked)
-        {
-            _writeBlocked = false;
-            Flush();
-            if (_closed) return;
-        }
-        if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0) Receive();
     }
 
     /// <summary>
