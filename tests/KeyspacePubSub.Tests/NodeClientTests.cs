@@ -72,32 +72,23 @@ public class NodeClientTests
         output.Should().Contain("seed ok:");
     }
 
-    [NodeFact]
-    public async Task IoredisPubSubSuite_Passes()
+    /// <summary>Runs a node:test file against a fresh server: every one of its <paramref name="tests"/> passes.</summary>
+    private static async Task RunSuite(string file, int tests)
     {
         await using var server = await InProcessServer.StartAsync();
-        var (exit, output) = await RunNodeAsync(server.Port, "--test", "ioredis-pubsub.test.js");
+        var (exit, output) = await RunNodeAsync(server.Port, "--test", file);
         exit.Should().Be(0, output);
-        output.Should().Contain("# fail 0").And.Contain("# pass 5");
+        output.Should().Contain("# fail 0").And.Contain($"# pass {tests}");
     }
 
     [NodeFact]
-    public async Task NodeRedisSuite_Resp2AndResp3_Passes()
-    {
-        await using var server = await InProcessServer.StartAsync();
-        var (exit, output) = await RunNodeAsync(server.Port, "--test", "node-redis.test.js");
-        exit.Should().Be(0, output);
-        output.Should().Contain("# fail 0").And.Contain("# pass 4");
-    }
+    public Task IoredisPubSubSuite_Passes() => RunSuite("ioredis-pubsub.test.js", 5);
 
     [NodeFact]
-    public async Task SocketIoRedisAdapters_ShareRoomsAcrossTwoNodes()
-    {
-        await using var server = await InProcessServer.StartAsync();
-        var (exit, output) = await RunNodeAsync(server.Port, "--test", "socketio-adapter.test.js");
-        exit.Should().Be(0, output);
-        output.Should().Contain("# fail 0").And.Contain("# pass 3");
-    }
+    public Task NodeRedisSuite_Resp2AndResp3_Passes() => RunSuite("node-redis.test.js", 4);
+
+    [NodeFact]
+    public Task SocketIoRedisAdapters_ShareRoomsAcrossTwoNodes() => RunSuite("socketio-adapter.test.js", 3);
 }
 
 /// <summary>
