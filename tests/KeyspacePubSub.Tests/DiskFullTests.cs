@@ -22,7 +22,7 @@ public sealed class MountFactAttribute : FactAttribute
         string probe = Directory.CreateTempSubdirectory("kps-mount-probe-").FullName;
         try
         {
-            if (Run("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", probe) != 0) Skip = "cannot mount a tmpfs here";
+            if (Run("mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", probe).Exit != 0) Skip = "cannot mount a tmpfs here";
             else Run("umount", probe);
         }
         finally
@@ -31,14 +31,15 @@ public sealed class MountFactAttribute : FactAttribute
         }
     }
 
-    private static int Run(string program, params string[] args)
+    /// <summary>Runs a tool (mount, umount): its exit code and what it wrote to stderr.</summary>
+    internal static (int Exit, string Error) Run(string program, params string[] args)
     {
         var psi = new ProcessStartInfo(program) { RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
-        p.StandardError.ReadToEnd();
+        string error = p.StandardError.ReadToEnd();
         p.WaitForExit();
-        return p.ExitCode;
+        return (p.ExitCode, error);
     }
 }
 
@@ -60,12 +61,8 @@ public sealed class DiskFullTests : IDisposable
 
     private static void Mount(string program, params string[] args)
     {
-        var psi = new ProcessStartInfo(program) { RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        string error = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        p.ExitCode.Should().Be(0, $"{program} {string.Join(' ', args)}: {error}");
+        var (exit, error) = MountFactAttribute.Run(program, args);
+        exit.Should().Be(0, $"{program} {string.Join(' ', args)}: {error}");
     }
 
     private static string Exec(int length) => $"+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n:{length}\r\n:0\r\n";
