@@ -61,13 +61,18 @@ public sealed partial class SqliteStore
         return [];
     }
 
-    private void GiveBack(List<DurableOp> ops)
+    /// <summary>The op lists of a committed group, for the next units (one lock per group).</summary>
+    private void GiveBack(List<Unit> group)
     {
-        if (ops.Capacity > MaxSpareOpsCapacity) return; // a flush or a big write: not kept
-        ops.Clear(); // drops the values' references
         lock (_spareOps)
         {
-            if (_spareOps.Count < MaxSpareOps) _spareOps.Push(ops);
+            foreach (var u in group)
+            {
+                if (_spareOps.Count >= MaxSpareOps) return;
+                if (u.Ops.Capacity > MaxSpareOpsCapacity) continue; // a flush or a big write: not kept
+                u.Ops.Clear(); // drops the values' references
+                _spareOps.Push(u.Ops);
+            }
         }
     }
 
@@ -405,11 +410,8 @@ public sealed partial class SqliteStore
         Interlocked.Increment(ref _commits);
         Interlocked.Add(ref _unitsCommitted, group.Count);
         Interlocked.Exchange(ref _lastCommitUnix, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
-        foreach (var u in group)
-        {
-            u.Done.TrySetResult();
-            GiveBack(u.Ops);
-        }
+        foreach (var u in group) u.Done.TrySetResult();
+        GiveBack(group);
         return true;
     }
 
