@@ -67,20 +67,23 @@ public class ServerTests
     [Fact]
     public async Task IdleTimeout_ClosesIdleClients_ButNotSubscribersOrBusyOnes()
     {
-        await using var server = await InProcessServer.StartAsync(("timeout", "1"));
+        await using var server = await InProcessServer.StartAsync(("timeout", "3"));
         using var idle = new RawClient(server.Port);
         using var subscriber = new RawClient(server.Port);
         using var busy = new RawClient(server.Port);
         idle.Call("PING").Should().Be("+PONG\r\n");
         subscriber.Call("SUBSCRIBE", "news").Should().Be("*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n");
+        // The busy client sends a command every 100 ms from this thread (no await: a starved thread pool once
+        // delayed a continuation past a 1 s timeout in CI); it must outlive the idle one by far.
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        while (sw.Elapsed < TimeSpan.FromSeconds(2.5))
+        while (!idle.Closed && sw.Elapsed < TimeSpan.FromSeconds(10))
         {
             busy.Call("PING").Should().Be("+PONG\r\n");
-            await Task.Delay(200);
+            idle.IsSilent(100);
         }
         // Redis's clientsCronHandleTimeout: over `timeout` seconds without a command, and not a subscriber.
-        idle.WaitClosed(1000).Should().BeTrue();
+        idle.Closed.Should().BeTrue();
+        sw.Elapsed.Should().BeGreaterThan(TimeSpan.FromSeconds(3));
         busy.Call("PUBLISH", "news", "still here").Should().Be(":1\r\n");
         subscriber.Read().Should().Be("*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$10\r\nstill here\r\n");
         busy.Call("INFO", "clients").Should().Contain("connected_clients:2\r\n");

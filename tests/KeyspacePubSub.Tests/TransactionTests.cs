@@ -60,7 +60,8 @@ public class TransactionTests
         using var c = new RawClient(server.Port);
         c.Call("SET", "k", "v", "PX", "30");
         c.Call("WATCH", "k");
-        await Task.Delay(200);
+        using (var other = new RawClient(server.Port)) // DBSIZE counts a key until it is deleted, and touches none
+            Eventually.True(() => other.Call("DBSIZE") == ":0\r\n").Should().BeTrue();
         c.Call("MULTI");
         c.Call("PING");
         c.Call("EXEC").Should().Be("*-1\r\n");
