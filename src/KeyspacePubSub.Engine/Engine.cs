@@ -124,36 +124,37 @@ public sealed partial class Engine : IPushSink
         var cmd = Commands.Resolve(args, out bool unknownSub);
         if (cmd is null)
         {
-            Reject(c, unknownSub
-                ? Errors.UnknownSubcommand(CommandTable.Latin1(args[1]), CommandTable.Latin1(args[0]))
+            Reject(c, null, unknownSub
+                ? Errors.UnknownSubcommand(Errors.CText(args[1]), Errors.CText(args[0]))
                 : UnknownCommandError(args));
             return;
         }
+        // The checks of Redis's processCommand, in its order.
         if ((cmd.Arity > 0 && cmd.Arity != args.Count) || args.Count < -cmd.Arity)
         {
-            Reject(c, Errors.WrongArity(cmd.FullName));
+            Reject(c, cmd, Errors.WrongArity(cmd.FullName));
             return;
         }
         if (!c.Authenticated && Config.AuthEnabled && !cmd.Has(CommandFlags.NoAuth))
         {
-            Reject(c, Errors.NoAuth);
+            Reject(c, cmd, Errors.NoAuth);
+            return;
+        }
+        if (Durable != null && (Durable.DeniesWrite(cmd, args) || (cmd.Handler == TransactionCommands.ExecHandler && c.InMulti && QueueDeniedByDurable(c))))
+        {
+            Reject(c, cmd, Durable.MisconfError);
             return;
         }
         if (c.Protocol == 2 && c.InPubSubMode && !cmd.Has(CommandFlags.SubscribedContext))
         {
-            Reject(c, Errors.SubscribedContext(cmd.FullName));
-            return;
-        }
-        if (Durable != null && Durable.DeniesWrite(cmd, args))
-        {
-            Reject(c, Durable.MisconfError);
+            Reject(c, cmd, Errors.SubscribedContext(cmd.FullName));
             return;
         }
         if (c.InMulti && !cmd.Has(CommandFlags.NotQueued))
         {
             if (cmd.Has(CommandFlags.NoMulti))
             {
-                Reject(c, "ERR Command not allowed inside a transaction");
+                Reject(c, cmd, "ERR Command not allowed inside a transaction");
                 return;
             }
             c.Queue.Add(cmd, args);
@@ -198,14 +199,33 @@ public sealed partial class Engine : IPushSink
         if (_monitors.Count > 0 && !cmd.Has(CommandFlags.Admin)) FeedMonitors(c, args);
     }
 
-    private void Reject(Client c, string error)
+    private void Reject(Client c, CommandDef? cmd, string error)
     {
-        // As rejectCommand: inside MULTI a rejected command also dooms the transaction (EXECABORT).
-        if (c.InMulti) c.MultiError = true;
+        if (cmd?.Handler == TransactionCommands.ExecHandler)
+        {
+            // As execCommandAbort: a rejected EXEC discards the transaction (and the watched keys), in MULTI or not.
+            ResetTransaction(c);
+            error = "EXECABORT Transaction discarded because of: " + (error.StartsWith("ERR ", StringComparison.Ordinal) ? error[4..] : error);
+        }
+        else if (c.InMulti)
+        {
+            // As rejectCommand: inside MULTI a rejected command also dooms the transaction (EXECABORT).
+            c.MultiError = true;
+        }
         c.BeginCommand();
         c.Reply.Error(error);
         c.EndCommand();
         Stats.ErrorReplies++;
+    }
+
+    /// <summary>As processCommand's MISCONF check of an EXEC: whether a queued command may write a durable key.</summary>
+    private bool QueueDeniedByDurable(Client c)
+    {
+        for (int i = 0; i < c.Queue.Count; i++)
+        {
+            if (Durable!.DeniesWrite(c.Queue.Command(i), c.Queue.Args(i))) return true;
+        }
+        return false;
     }
 
     private static string UnknownCommandError(CommandArgs args)

@@ -45,20 +45,31 @@ public static class Strict
         return true;
     }
 
-    /// <summary>As Redis's string2ld/strtold use in getLongDoubleFromObject: no spaces, not NaN.</summary>
+    /// <summary>
+    /// As Redis's string2ld (getLongDoubleFromObject): 1 to 5119 bytes, no leading space, the whole text a number
+    /// to strtold (hexadecimal and "inf" included), not NaN, not overflowing. Redis holds the value in an 80-bit
+    /// long double; here it is a double, so a number beyond a double's range (e.g. 1e400) is refused where Redis
+    /// takes it, and one below it (1e-400) reads as 0.
+    /// </summary>
     public static bool TryParseDouble(ReadOnlySpan<byte> s, out double value)
     {
         value = 0;
-        if (s.Length == 0 || s.Length > 5120) return false;
-        if (IsSpace(s[0]) || IsSpace(s[^1])) return false;
-        string text = Encoding.ASCII.GetString(s);
-        switch (text.ToLowerInvariant())
-        {
-            case "inf" or "+inf" or "infinity" or "+infinity": value = double.PositiveInfinity; return true;
-            case "-inf" or "-infinity": value = double.NegativeInfinity; return true;
-        }
-        if (!double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out value)) return false;
-        return !double.IsNaN(value);
+        if (s.Length == 0 || s.Length >= 5120 || IsSpace(s[0])) return false;
+        double v = CStrtod.Parse(s, out int consumed, out bool range);
+        if (consumed != s.Length || double.IsNaN(v) || (range && double.IsInfinity(v))) return false;
+        value = v;
+        return true;
+    }
+
+    /// <summary>As Redis's getDoubleFromObject (scores): not empty, no leading space, the whole text a number to strtod, not NaN, no ERANGE overflow or underflow to 0.</summary>
+    public static bool TryParseStrtod(ReadOnlySpan<byte> s, out double value)
+    {
+        value = 0;
+        if (s.Length == 0 || IsSpace(s[0])) return false;
+        double v = CStrtod.Parse(s, out int consumed, out bool range);
+        if (consumed != s.Length || double.IsNaN(v) || range) return false;
+        value = v;
+        return true;
     }
 
     private static bool IsSpace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'\v' or (byte)'\f';

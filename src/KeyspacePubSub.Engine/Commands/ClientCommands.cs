@@ -58,7 +58,7 @@ internal static class ClientCommands
         bool isName = x.Args.Is(2, "LIB-NAME");
         if (!isName && !x.Args.Is(2, "LIB-VER"))
         {
-            x.Reply.Error($"ERR Unrecognized option '{CommandTable.Latin1(x.Args[2])}'");
+            x.Reply.Error($"ERR Unrecognized option '{Errors.CText(x.Args[2])}'");
             return;
         }
         if (!IsValidName(value))
@@ -114,7 +114,7 @@ internal static class ClientCommands
             string? type = ParseType(x.Args[3]);
             if (type is null)
             {
-                x.Reply.Error($"ERR Unknown client type '{CommandTable.Latin1(x.Args[3])}'");
+                x.Reply.Error($"ERR Unknown client type '{Errors.CText(x.Args[3])}'");
                 return;
             }
             clients = clients.Where(c => TypeOf(c) == type);
@@ -193,7 +193,7 @@ internal static class ClientCommands
                 type = ParseType(value);
                 if (type is null)
                 {
-                    x.Reply.Error($"ERR Unknown client type '{CommandTable.Latin1(value)}'");
+                    x.Reply.Error($"ERR Unknown client type '{Errors.CText(value)}'");
                     return;
                 }
             }
@@ -204,7 +204,7 @@ internal static class ClientCommands
                 user = CommandTable.Latin1(value);
                 if (user != "default")
                 {
-                    x.Reply.Error($"ERR No such user '{user}'");
+                    x.Reply.Error($"ERR No such user '{Errors.CText(value)}'");
                     return;
                 }
             }

@@ -51,7 +51,7 @@ internal static class ConfigCommands
             string name = CommandTable.Latin1(x.Args[i]);
             if (!config.Exists(name))
             {
-                x.Reply.Error($"ERR Unknown option or number of arguments for CONFIG SET - '{name}'");
+                x.Reply.Error($"ERR Unknown option or number of arguments for CONFIG SET - '{Errors.CText(x.Args[i])}'");
                 return;
             }
             if (!names.Add(name))

@@ -84,7 +84,7 @@ internal static class ConnectionCommands
             }
             else
             {
-                x.Reply.Error(Errors.HelloOption(CommandTable.Latin1(x.Args[j])));
+                x.Reply.Error(Errors.HelloOption(Errors.CText(x.Args[j])));
                 return;
             }
         }

@@ -171,6 +171,11 @@ internal static class HashCommands
             x.Reply.Error(Errors.NotFloat);
             return;
         }
+        if (double.IsInfinity(by))
+        {
+            x.Reply.Error("ERR value is NaN or Infinity"); // as hincrbyfloatCommand, before the key is looked up
+            return;
+        }
         if (!TryGet(x, write: true, out var hash)) return;
         double value = 0;
         var old = Field(hash, x.Args[2]);

@@ -96,7 +96,7 @@ internal static class KeyCommands
             else if (x.Args.Is(j, "LT")) flags |= ExpireFlags.LT;
             else
             {
-                x.Reply.Error($"ERR Unsupported option {CommandTable.Latin1(x.Args[j])}");
+                x.Reply.Error($"ERR Unsupported option {Errors.CText(x.Args[j])}");
                 return;
             }
         }

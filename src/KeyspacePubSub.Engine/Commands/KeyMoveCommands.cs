@@ -192,11 +192,7 @@ internal static class KeyMoveCommands
     /// </summary>
     private static void Scan(CommandContext x)
     {
-        if (!ulong.TryParse(x.Args.GetString(1), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out ulong cursor))
-        {
-            x.Reply.Error("ERR invalid cursor");
-            return;
-        }
+        if (!ScanArgs.TryCursor(x, 1, out ulong cursor)) return;
         byte[]? pattern = null;
         string? type = null;
         long count = 10;

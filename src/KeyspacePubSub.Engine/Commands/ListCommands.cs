@@ -139,12 +139,18 @@ internal static class ListCommands
 
     private static void LIndex(CommandContext x)
     {
+        // As lindexCommand: the key and its type first, then the index.
+        if (!TypedLookup.TryGet(x, x.Args[1], write: false, out ListValue? list)) return;
+        if (list is null)
+        {
+            x.Reply.NullBulk();
+            return;
+        }
         if (!x.Args.TryGetInt64(2, out long index))
         {
             x.Reply.Error(Errors.NotInteger);
             return;
         }
-        if (!TypedLookup.TryGet(x, x.Args[1], write: false, out ListValue? list)) return;
         if (list is not null && index < 0) index += list.Count;
         if (list is null || index < 0 || index >= list.Count) x.Reply.NullBulk();
         else x.Reply.Bulk(list[(int)index]);
@@ -152,16 +158,17 @@ internal static class ListCommands
 
     private static void LSet(CommandContext x)
     {
-        if (!x.Args.TryGetInt64(2, out long index))
-        {
-            x.Reply.Error(Errors.NotInteger);
-            return;
-        }
+        // As lsetCommand: the key and its type first, then the index.
         var db = Db(x);
         if (!TypedLookup.TryGet(x, x.Args[1], write: true, out ListValue? list)) return;
         if (list is null)
         {
             x.Reply.Error("ERR no such key");
+            return;
+        }
+        if (!x.Args.TryGetInt64(2, out long index))
+        {
+            x.Reply.Error(Errors.NotInteger);
             return;
         }
         if (index < 0) index += list.Count;

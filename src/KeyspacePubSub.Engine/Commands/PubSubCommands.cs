@@ -110,7 +110,7 @@ internal static class PubSubCommands
     }
 
     internal static void SubcommandSyntaxError(CommandContext x) =>
-        x.Reply.Error($"ERR unknown subcommand or wrong number of arguments for '{Errors.Truncate(CommandTable.Latin1(x.Args[1]), 128)}'. Try {CommandTable.Latin1(x.Args[0]).ToUpperInvariant()} HELP.");
+        x.Reply.Error($"ERR unknown subcommand or wrong number of arguments for '{Errors.Truncate(Errors.CText(x.Args[1]), 128)}'. Try {CommandTable.Latin1(x.Args[0]).ToUpperInvariant()} HELP.");
 
     private static void HelpReply(CommandContext x) => Help.Reply(x.Reply, "PUBSUB",
         "CHANNELS [<pattern>]",

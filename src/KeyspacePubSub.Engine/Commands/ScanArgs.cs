@@ -6,11 +6,40 @@ namespace KeyspacePubSub.Engine.Commands;
 internal static class ScanArgs
 {
     /// <summary>As parseScanCursorOrReply: checked before the key is looked up.</summary>
-    public static bool TryCursor(CommandContext x, int arg)
+    public static bool TryCursor(CommandContext x, int arg) => TryCursor(x, arg, out _);
+
+    /// <inheritdoc cref="TryCursor(CommandContext, int)"/>
+    public static bool TryCursor(CommandContext x, int arg, out ulong cursor)
     {
-        if (ulong.TryParse(x.Args.GetString(arg), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _)) return true;
+        if (TryParseCursor(x.Args[arg], out cursor)) return true;
         x.Reply.Error("ERR invalid cursor");
         return false;
+    }
+
+    /// <summary>
+    /// C's strtoul in base 10 as parseScanCursorOrReply uses it: no leading space, an optional sign (a minus
+    /// negates modulo 2^64, so -1 is the largest cursor), digits up to 2^64-1, nothing after them; the empty
+    /// string is cursor 0, and the text ends at a NUL byte as a C string does.
+    /// </summary>
+    public static bool TryParseCursor(ReadOnlySpan<byte> text, out ulong cursor)
+    {
+        cursor = 0;
+        int nul = text.IndexOf((byte)0);
+        if (nul >= 0) text = text[..nul];
+        if (text.IsEmpty) return true;
+        if (text[0] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\v' or (byte)'\f' or (byte)'\r') return false;
+        bool negative = text[0] == '-';
+        if (text[0] is (byte)'-' or (byte)'+') text = text[1..];
+        if (text.IsEmpty) return false; // no digits: strtoul leaves the end pointer at the sign
+        ulong value = 0;
+        foreach (byte b in text)
+        {
+            if (b is < (byte)'0' or > (byte)'9') return false;
+            if (value > (ulong.MaxValue - (ulong)(b - '0')) / 10) return false; // ERANGE
+            value = value * 10 + (ulong)(b - '0');
+        }
+        cursor = negative ? unchecked(0 - value) : value;
+        return true;
     }
 
     /// <summary>MATCH and COUNT, parsed after the lookup (a missing key replies an empty scan first).</summary>

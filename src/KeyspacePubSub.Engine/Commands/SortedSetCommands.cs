@@ -28,18 +28,7 @@ internal static class SortedSetCommands
     internal static bool TryGet(CommandContext x, bool write, out SortedSetValue? zset) => TypedLookup.TryGet(x, x.Args[1], write, out zset);
 
     /// <summary>getDoubleFromObject: the whole argument is a number (no leading space, no overflow), not NaN.</summary>
-    internal static bool TryParseScore(ReadOnlySpan<byte> s, out double value)
-    {
-        value = 0;
-        if (s.Length == 0 || s[0] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\v' or (byte)'\f' or (byte)'\r') return false;
-        if (!ZRange.Strtod(s, out value) || double.IsNaN(value)) return false;
-        if (double.IsInfinity(value))
-        {
-            var body = s[0] is (byte)'+' or (byte)'-' ? s[1..] : s;
-            return body.Length is 3 or 8 && !char.IsAsciiDigit((char)body[0]);
-        }
-        return true;
-    }
+    internal static bool TryParseScore(ReadOnlySpan<byte> s, out double value) => Strict.TryParseStrtod(s, out value);
 
     [Flags]
     private enum AddFlags { None = 0, Nx = 1, Xx = 2, Gt = 4, Lt = 8, Ch = 16, Incr = 32 }

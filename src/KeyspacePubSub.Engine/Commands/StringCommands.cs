@@ -195,9 +195,8 @@ internal static class StringCommands
 
     private static void GetEx(CommandContext x)
     {
+        // As getexCommand: the options, then the key and its type, then the expiry's value.
         if (!TryParseOptions(x, 2, getex: true, out var flags, out int expireArg)) return;
-        long at = -1;
-        if (expireArg >= 0 && !TryGetDeadline(x, expireArg, flags & AnyExpire, out at)) return;
         var db = Db(x);
         var e = x.Engine;
         var value = e.LookupRead(db, x.Args[1]);
@@ -211,6 +210,8 @@ internal static class StringCommands
             x.Reply.Error(Errors.WrongType);
             return;
         }
+        long at = -1;
+        if (expireArg >= 0 && !TryGetDeadline(x, expireArg, flags & AnyExpire, out at)) return;
         x.Reply.Bulk(s);
         var stored = db.KeyOf(x.Args[1])!;
         if ((flags & (SetFlags.EXAT | SetFlags.PXAT)) != 0 && at <= x.Engine.NowMs)

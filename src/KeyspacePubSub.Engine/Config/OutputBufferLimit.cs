@@ -29,7 +29,7 @@ public sealed class OutputBufferLimits
                 return "Invalid client class specified in buffer limit configuration.";
             }
             if (!TryParseMemory(parts[i + 1], out long hard) || !TryParseMemory(parts[i + 2], out long soft) ||
-                !long.TryParse(parts[i + 3], NumberStyles.None, CultureInfo.InvariantCulture, out long seconds))
+                parts[i + 3].Contains('\0', StringComparison.Ordinal) || !long.TryParse(parts[i + 3], NumberStyles.None, CultureInfo.InvariantCulture, out long seconds))
             {
                 return "Error in hard, soft or soft_seconds setting in buffer limit configuration.";
             }
@@ -62,7 +62,7 @@ public sealed class OutputBufferLimits
                 break;
             }
         }
-        if (t.Length == 0 || !long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out long n)) return false;
+        if (t.Length == 0 || t.Contains('\0', StringComparison.Ordinal) || !long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out long n)) return false;
         bytes = n * mul;
         return true;
     }

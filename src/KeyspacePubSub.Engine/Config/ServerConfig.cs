@@ -130,7 +130,8 @@ public sealed class ServerConfig
 
     private static string? SetInt(string v, long min, long max, Action<long> apply)
     {
-        if (!long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long x))
+        // .NET's parser would take trailing NULs; Redis's strtoll-based check wants the whole text.
+        if (v.Contains('\0', StringComparison.Ordinal) || !long.TryParse(v, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long x))
         {
             return "argument couldn't be parsed into an integer";
         }

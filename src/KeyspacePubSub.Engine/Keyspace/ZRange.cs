@@ -1,5 +1,4 @@
-using System.Globalization;
-using System.Text;
+using KeyspacePubSub.Protocol;
 
 namespace KeyspacePubSub.Engine.Keyspace;
 
@@ -65,56 +64,12 @@ public readonly struct ZRange
         }
     }
 
-    /// <summary>C's strtod as zslParseRange uses it: leading spaces allowed, the empty string is 0, overflow is ±inf.</summary>
+    /// <summary>C's strtod as zslParseRange uses it: leading spaces allowed, the empty string is 0, overflow is ±inf; the text ends at a NUL, as a C string does.</summary>
     public static bool Strtod(ReadOnlySpan<byte> s, out double value)
     {
-        value = 0;
-        int i = 0;
-        while (i < s.Length && s[i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\v' or (byte)'\f' or (byte)'\r') i++;
-        s = s[i..];
-        if (s.Length == 0) return true;
-        string text = Encoding.Latin1.GetString(s);
-        string body = text.TrimStart('+', '-');
-        if (text.Length - body.Length > 1) return false;
-        bool negative = text[0] == '-';
-        if (body.Equals("inf", StringComparison.OrdinalIgnoreCase) || body.Equals("infinity", StringComparison.OrdinalIgnoreCase))
-        {
-            value = negative ? double.NegativeInfinity : double.PositiveInfinity;
-            return true;
-        }
-        if (body.Equals("nan", StringComparison.OrdinalIgnoreCase))
-        {
-            value = double.NaN;
-            return true;
-        }
-        if (body.StartsWith("0x", StringComparison.OrdinalIgnoreCase)) return TryHex(body.AsSpan(2), negative, out value);
-        if (body.Length == 0 || !(char.IsAsciiDigit(body[0]) || body[0] == '.')) return false;
-        return double.TryParse(text, NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out value);
-    }
-
-    /// <summary>strtod's hexadecimal form: hex digits, an optional hex fraction, an optional binary exponent "p".</summary>
-    private static bool TryHex(ReadOnlySpan<char> s, bool negative, out double value)
-    {
-        value = 0;
-        int i = 0, digits = 0, exponent = 0;
-        bool fraction = false;
-        for (; i < s.Length; i++)
-        {
-            char c = s[i];
-            if (c == '.' && !fraction) { fraction = true; continue; }
-            if (!char.IsAsciiHexDigit(c)) break;
-            value = value * 16 + Convert.ToInt32(c.ToString(), 16);
-            if (fraction) exponent -= 4;
-            digits++;
-        }
-        if (digits == 0) return false;
-        if (i < s.Length)
-        {
-            if (s[i] is not ('p' or 'P') || !int.TryParse(s[(i + 1)..], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int p)) return false;
-            exponent += p;
-        }
-        value = Math.ScaleB(value, exponent) * (negative ? -1 : 1);
-        return true;
+        value = CStrtod.Parse(s, out int consumed, out _);
+        // Without a number strtod's end pointer stays at the start (consumed 0): only "" or a NUL there passes.
+        return consumed == s.Length || s[consumed] == 0;
     }
 
     public bool IsLex => _lex;
