@@ -77,6 +77,20 @@ public sealed class RawClient : IDisposable
         return _pending.Length == 0;
     }
 
+    /// <summary>Every complete frame that arrives until nothing more comes for <paramref name="quietMs"/>, as text.</summary>
+    public string ReadAvailable(int quietMs)
+    {
+        long before;
+        do
+        {
+            before = _pending.Length;
+            Fill(quietMs);
+        }
+        while (_pending.Length > before && !Closed);
+        int frames = RespFrames.Count(_pending.GetBuffer().AsSpan(0, (int)_pending.Length), out _);
+        return frames == 0 ? "" : Read(frames);
+    }
+
     /// <summary>Waits for the server to close the connection.</summary>
     public bool WaitClosed(int timeoutMs = 5000)
     {
