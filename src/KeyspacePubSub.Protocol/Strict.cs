@@ -45,22 +45,6 @@ public static class Strict
         return true;
     }
 
-    /// <summary>
-    /// As Redis's string2ld (getLongDoubleFromObject): 1 to 5119 bytes, no leading space, the whole text a number
-    /// to strtold (hexadecimal and "inf" included), not NaN, not overflowing. Redis holds the value in an 80-bit
-    /// long double; here it is a double, so a number beyond a double's range (e.g. 1e400) is refused where Redis
-    /// takes it, and one below it (1e-400) reads as 0.
-    /// </summary>
-    public static bool TryParseDouble(ReadOnlySpan<byte> s, out double value)
-    {
-        value = 0;
-        if (s.Length == 0 || s.Length >= 5120 || IsSpace(s[0])) return false;
-        double v = CStrtod.Parse(s, out int consumed, out bool range);
-        if (consumed != s.Length || double.IsNaN(v) || (range && double.IsInfinity(v))) return false;
-        value = v;
-        return true;
-    }
-
     /// <summary>As Redis's getDoubleFromObject (scores): not empty, no leading space, the whole text a number to strtod, not NaN, no ERANGE overflow or underflow to 0.</summary>
     public static bool TryParseStrtod(ReadOnlySpan<byte> s, out double value)
     {

@@ -166,29 +166,31 @@ internal static class HashCommands
 
     private static void HIncrByFloat(CommandContext x)
     {
-        if (!Strict.TryParseDouble(x.Args[3], out double by))
+        if (!LongDouble.TryParse(x.Args[3], out var by))
         {
             x.Reply.Error(Errors.NotFloat);
             return;
         }
-        if (double.IsInfinity(by))
+        if (!by.IsFinite)
         {
             x.Reply.Error("ERR value is NaN or Infinity"); // as hincrbyfloatCommand, before the key is looked up
             return;
         }
         if (!TryGet(x, write: true, out var hash)) return;
-        double value = 0;
+        LongDouble value = default;
         var old = Field(hash, x.Args[2]);
-        if (old != null && !Strict.TryParseDouble(old, out value))
+        if (old != null && !LongDouble.TryParse(old, out value))
         {
             x.Reply.Error("ERR hash value is not a float");
             return;
         }
-        if (!FloatFormat.TryAdd(value, by, old ?? [], x.Args[3], out string text))
+        var sum = LongDouble.Add(value, by);
+        if (!sum.IsFinite)
         {
             x.Reply.Error("ERR increment would produce NaN or Infinity");
             return;
         }
+        string text = sum.ToHumanString();
         var bytes = System.Text.Encoding.ASCII.GetBytes(text);
         Store(x, GetOrCreate(x, hash), bytes);
         x.Engine.Notify(NotifyFlags.Hash, "hincrbyfloat", x.Args[1], x.Client.Db);

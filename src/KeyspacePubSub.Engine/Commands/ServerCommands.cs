@@ -121,11 +121,9 @@ internal static class ServerCommands
     {
         if (x.Args.Is(1, "SLEEP") && x.Args.Count == 3)
         {
-            if (!Strict.TryParseDouble(x.Args[2], out double seconds) || seconds < 0)
-            {
-                x.Reply.Error(Errors.NotFloat);
-                return;
-            }
+            // As debug.c: strtod of whatever is there, no check (not a number sleeps 0); a negative time does not sleep.
+            double seconds = CStrtod.Parse(x.Args[2], out _, out _);
+            if (!(seconds > 0)) seconds = 0;
             // As Redis: the whole server sleeps (the gate is held), capped so a typo cannot hang it for long.
             Thread.Sleep(TimeSpan.FromSeconds(Math.Min(seconds, 60)));
             x.Reply.Ok();

@@ -364,23 +364,24 @@ internal static class StringCommands
         var db = Db(x);
         var e = x.Engine;
         var old = e.LookupWrite(db, x.Args[1]);
-        double value = 0;
-        if (old != null && (old is not byte[] s || !Strict.TryParseDouble(s, out value)))
+        LongDouble value = default;
+        if (old != null && (old is not byte[] s || !LongDouble.TryParse(s, out value)))
         {
             x.Reply.Error(old is byte[] ? Errors.NotFloat : Errors.WrongType);
             return;
         }
-        if (!Strict.TryParseDouble(x.Args[2], out double by))
+        if (!LongDouble.TryParse(x.Args[2], out var by))
         {
             x.Reply.Error(Errors.NotFloat);
             return;
         }
-        if (!FloatFormat.TryAdd(value, by, old as byte[] ?? [], x.Args[2], out string text))
+        var sum = LongDouble.Add(value, by);
+        if (!sum.IsFinite)
         {
             x.Reply.Error("ERR increment would produce NaN or Infinity");
             return;
         }
-        var bytes = System.Text.Encoding.ASCII.GetBytes(text);
+        var bytes = System.Text.Encoding.ASCII.GetBytes(sum.ToHumanString());
         var stored = old is null ? e.SetKey(db, x.Args[1], bytes) : db.Set(x.Args[1], bytes);
         e.Notify(NotifyFlags.String, "incrbyfloat", stored, db.Index);
         x.Reply.Bulk(bytes);

@@ -1,0 +1,210 @@
+using System.Numerics;
+using System.Text;
+using KeyspacePubSub.Protocol;
+
+namespace KeyspacePubSub.Engine;
+
+/// <summary>
+/// The x87 80-bit long double INCRBYFLOAT and HINCRBYFLOAT compute in (Redis on x86-64): a 64-bit mantissa,
+/// exponents down to 2^-16445 (subnormal) and up to ~1.19e4932. Parsing (strtold), addition and printing
+/// ("%.17Lf", as ld2string's human mode, trailing zeros removed) are exact and round to nearest, ties to even,
+/// as the FPU and glibc do, so the digits are Redis's: 487636.3 prints as 487636.30000000000001137, because
+/// that is the long double nearest to it. Not on a hot path: BigInteger arithmetic keeps it exact and simple.
+/// </summary>
+public readonly struct LongDouble
+{
+    private const int MinExponent = -16445; // of the mantissa's last bit: 2^-16445 is the smallest subnormal
+    private const int MaxExponent = 16383 - 63; // the largest finite value is (2^64 - 1) * 2^16320
+    private static readonly BigInteger Two64 = BigInteger.One << 64, Two63 = BigInteger.One << 63;
+
+    private readonly BigInteger _mantissa; // < 2^64; 0 for zero, infinity and NaN
+    private readonly int _exponent;
+    private readonly bool _negative;
+    private readonly byte _kind; // 0 finite, 1 infinity, 2 NaN
+
+    private LongDouble(bool negative, BigInteger mantissa, int exponent, byte kind)
+    {
+        _negative = negative;
+        _mantissa = mantissa;
+        _exponent = exponent;
+        _kind = kind;
+    }
+
+    public bool IsFinite => _kind == 0;
+
+    private bool IsZero => _kind == 0 && _mantissa.IsZero;
+
+    /// <summary>
+    /// As Redis's string2ld: 1 to 5119 bytes, no leading space, all of it a number to strtold (decimal,
+    /// hexadecimal, inf/infinity), not NaN, and no ERANGE to infinity or to zero.
+    /// </summary>
+    public static bool TryParse(ReadOnlySpan<byte> s, out LongDouble value)
+    {
+        value = default;
+        if (s.Length == 0 || s.Length >= 5120 || CStrtod.IsSpace(s[0])) return false;
+        CStrtod.Parse(s, out int consumed, out _);
+        if (consumed != s.Length) return false;
+        bool negative = s[0] == '-';
+        var body = s[0] is (byte)'+' or (byte)'-' ? s[1..] : s;
+        if ((body[0] | 0x20) == 'n') return false; // nan
+        if ((body[0] | 0x20) == 'i')
+        {
+            value = new LongDouble(negative, BigInteger.Zero, 0, 1);
+            return true;
+        }
+        bool range;
+        if (body.Length >= 2 && body[0] == '0' && (body[1] | 0x20) == 'x') value = ParseHex(negative, body[2..], out range);
+        else value = ParseDecimal(negative, body, out range);
+        return !range;
+    }
+
+    /// <summary>a + b, rounded once as the FPU rounds it.</summary>
+    public static LongDouble Add(LongDouble a, LongDouble b)
+    {
+        if (a._kind == 2 || b._kind == 2) return new LongDouble(false, BigInteger.Zero, 0, 2);
+        if (a._kind == 1 && b._kind == 1) return a._negative == b._negative ? a : new LongDouble(false, BigInteger.Zero, 0, 2);
+        if (a._kind == 1) return a;
+        if (b._kind == 1) return b;
+        if (a.IsZero) return b.IsZero ? new LongDouble(a._negative && b._negative, BigInteger.Zero, 0, 0) : b;
+        if (b.IsZero) return a;
+        int e = Math.Min(a._exponent, b._exponent);
+        var sum = Signed(a) * BigInteger.Pow(2, a._exponent - e) + Signed(b) * BigInteger.Pow(2, b._exponent - e);
+        if (sum.IsZero) return new LongDouble(false, BigInteger.Zero, 0, 0); // x + -x is +0 when rounding to nearest
+        return Round(sum.Sign < 0, BigInteger.Abs(sum), BigInteger.One, e, out _);
+
+        static BigInteger Signed(LongDouble x) => x._negative ? -x._mantissa : x._mantissa;
+    }
+
+    /// <summary>As ld2string(LD_STR_HUMAN): "%.17Lf", then trailing zeros and a trailing point removed; "-0" is "0".</summary>
+    public string ToHumanString()
+    {
+        if (_kind == 1) return _negative ? "-inf" : "inf";
+        if (_kind == 2) return "nan";
+        BigInteger scaled; // the value times 10^17, rounded to an integer
+        if (_exponent >= 0)
+        {
+            scaled = (_mantissa << _exponent) * BigInteger.Pow(10, 17);
+        }
+        else
+        {
+            var num = _mantissa * BigInteger.Pow(10, 17);
+            scaled = num >> -_exponent;
+            var rest = num - (scaled << -_exponent);
+            var half = BigInteger.One << (-_exponent - 1);
+            if (rest > half || (rest == half && !scaled.IsEven)) scaled += 1;
+        }
+        string digits = scaled.ToString(System.Globalization.CultureInfo.InvariantCulture).PadLeft(18, '0');
+        var sb = new StringBuilder(digits.Length + 2);
+        if (_negative) sb.Append('-');
+        sb.Append(digits, 0, digits.Length - 17).Append('.').Append(digits, digits.Length - 17, 17);
+        string text = sb.ToString().TrimEnd('0').TrimEnd('.');
+        return text == "-0" ? "0" : text;
+    }
+
+    private static LongDouble ParseDecimal(bool negative, ReadOnlySpan<byte> s, out bool range)
+    {
+        var digits = BigInteger.Zero;
+        long exponent = 0;
+        int i = 0;
+        bool fraction = false;
+        for (; i < s.Length; i++)
+        {
+            if (s[i] == '.')
+            {
+                fraction = true;
+                continue;
+            }
+            if (s[i] is < (byte)'0' or > (byte)'9') break;
+            digits = digits * 10 + (s[i] - '0');
+            if (fraction) exponent--;
+        }
+        if (i < s.Length) exponent += ParseExponent(s[(i + 1)..]); // 'e' and its digits (strtod took them)
+        return FromScaled(negative, digits, exponent, ten: true, out range);
+    }
+
+    private static LongDouble ParseHex(bool negative, ReadOnlySpan<byte> s, out bool range)
+    {
+        var digits = BigInteger.Zero;
+        long exponent = 0;
+        int i = 0;
+        bool fraction = false;
+        for (; i < s.Length; i++)
+        {
+            if (s[i] == '.')
+            {
+                fraction = true;
+                continue;
+            }
+            int d = char.IsAsciiHexDigit((char)s[i]) ? Convert.ToInt32(((char)s[i]).ToString(), 16) : -1;
+            if (d < 0) break;
+            digits = digits * 16 + d;
+            if (fraction) exponent -= 4;
+        }
+        if (i < s.Length) exponent += ParseExponent(s[(i + 1)..]); // 'p' and its digits
+        return FromScaled(negative, digits, exponent, ten: false, out range);
+    }
+
+    /// <summary>A signed exponent's digits, saturated far beyond any long double's range.</summary>
+    private static long ParseExponent(ReadOnlySpan<byte> s)
+    {
+        bool negative = s.Length > 0 && s[0] == '-';
+        if (s.Length > 0 && s[0] is (byte)'+' or (byte)'-') s = s[1..];
+        long e = 0;
+        foreach (byte b in s) e = Math.Min(1_000_000, e * 10 + (b - '0'));
+        return negative ? -e : e;
+    }
+
+    /// <summary>digits × 10^exponent (or × 2^exponent), rounded to a long double.</summary>
+    private static LongDouble FromScaled(bool negative, BigInteger digits, long exponent, bool ten, out bool range)
+    {
+        range = false;
+        if (digits.IsZero) return new LongDouble(negative, BigInteger.Zero, 0, 0);
+        long magnitude = (long)digits.GetBitLength() + (ten ? (long)(exponent * 3.321928094887362) : exponent);
+        if (magnitude > 16400) return Overflow(negative, out range);
+        if (magnitude < -16600)
+        {
+            range = true;
+            return new LongDouble(negative, BigInteger.Zero, 0, 0);
+        }
+        if (!ten) return Round(negative, digits, BigInteger.One, (int)exponent, out range);
+        return exponent >= 0
+            ? Round(negative, digits * BigInteger.Pow(10, (int)exponent), BigInteger.One, 0, out range)
+            : Round(negative, digits, BigInteger.Pow(10, (int)-exponent), 0, out range);
+    }
+
+    private static LongDouble Overflow(bool negative, out bool range)
+    {
+        range = true;
+        return new LongDouble(negative, BigInteger.Zero, 0, 1);
+    }
+
+    /// <summary>num / den × 2^binary (num, den > 0) to the nearest long double, ties to even; ERANGE on overflow or underflow to 0.</summary>
+    private static LongDouble Round(bool negative, BigInteger num, BigInteger den, int binary, out bool range)
+    {
+        range = false;
+        // q = num / den × 2^(binary - e) with 2^63 <= q < 2^64 (or e at its minimum: a subnormal q).
+        long e = (long)num.GetBitLength() - (long)den.GetBitLength() + binary - 64;
+        BigInteger q, rest, divisor;
+        while (true)
+        {
+            if (e < MinExponent) e = MinExponent;
+            long shift = binary - e;
+            BigInteger n = shift >= 0 ? num << (int)shift : num, d = shift >= 0 ? den : den << (int)-shift;
+            q = BigInteger.DivRem(n, d, out rest);
+            divisor = d;
+            if (q >= Two64) e++;
+            else if (q < Two63 && e > MinExponent) e--;
+            else break;
+        }
+        var twice = rest * 2;
+        if (twice > divisor || (twice == divisor && !q.IsEven)) q += 1;
+        if (q == Two64)
+        {
+            q = Two63;
+            e++;
+        }
+        if (e > MaxExponent) return Overflow(negative, out range);
+        if (q.IsZero) range = true; // underflow to zero
+        return new LongDouble(negative, q, (int)e, 0);
+    }
+}
