@@ -34,6 +34,13 @@ internal static class PubSubCommands
     private static void Subscribe(CommandContext x, SubscriptionKind kind)
     {
         var c = x.Client;
+        if (kind == SubscriptionKind.ShardChannel && c.InMulti)
+        {
+            // As ssubscribeCommand: inside EXEC the client is CLIENT_DENY_BLOCKING; (P)SUBSCRIBE are let through
+            // there for backward compatibility, SSUBSCRIBE is not.
+            x.Reply.Error("ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client");
+            return;
+        }
         for (int i = 1; i < x.Args.Count; i++)
         {
             x.Engine.Broker.Subscribe(c, kind, x.Args[i]);

@@ -1,0 +1,127 @@
+using System.Text;
+using FluentAssertions;
+using KeyspacePubSub.Testing;
+using Xunit;
+
+namespace KeyspacePubSub.Conformance;
+
+/// <summary>
+/// Three clients on each server (RESP2 and RESP3 mixed) send the same random pub/sub traffic to a real
+/// redis-server and to ours: SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE and their UNSUBSCRIBEs with channels and glob
+/// patterns (escapes, classes, negation, unterminated ones, binary names), PUBLISH, SPUBLISH, PING, PUBSUB
+/// introspection, other commands while subscribed, MULTI/EXEC/DISCARD/RESET. After every step each client
+/// must have received the same frames as its twin. Where Redis's order comes from its hash tables (the pattern
+/// list a message is matched against, the channels an argument-less UNSUBSCRIBE leaves, PUBSUB CHANNELS) the
+/// frames of the step are compared as a multiset; so is a RESP3 client's own publish (its push follows the
+/// reply here, as in Redis 7.2 — README, deliberate differences).
+/// </summary>
+public sealed class PubSubDifferentialFuzzTests(ServersFixture servers) : IClassFixture<ServersFixture>
+{
+    private static readonly string[] Channels = ["a", "b", "ab", "news.1", "news.2", "x[y", "", "\u00ff"];
+    private static readonly string[] Patterns = ["*", "a*", "news.*", "n?ws.[12]", "[^a]*", "x\\[y", "a", "[a-", "\\", "b*"];
+
+    [ConformanceTheory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void RandomPubSubTraffic_ReachesEveryClientAsInRedis(int seed)
+    {
+        const int clients = 3;
+        var redis = Enumerable.Range(0, clients).Select(_ => new RawClient(servers.Redis!.Port)).ToArray();
+        var ours = Enumerable.Range(0, clients).Select(_ => new RawClient(servers.OursPort)).ToArray();
+        try
+        {
+            for (int i = 0; i < clients; i++)
+            {
+                if ((seed + i) % 2 == 0) continue;
+                redis[i].Call("HELLO", "3");
+                ours[i].Call("HELLO", "3");
+            }
+            var rng = new Random(seed);
+            for (int step = 0; step < 400; step++)
+            {
+                int sender = rng.Next(clients);
+                string[] args = Command(rng, step);
+                redis[sender].Send(args);
+                ours[sender].Send(args);
+                for (int i = 0; i < clients; i++)
+                {
+                    string expected = redis[i].ReadAvailable(3), actual = ours[i].ReadAvailable(3);
+                    if (expected != actual)
+                    {
+                        expected += redis[i].ReadAvailable(50);
+                        actual += ours[i].ReadAvailable(50);
+                    }
+                    if (expected == actual) continue;
+                    Normalize(args, actual).Should().Equal(Normalize(args, expected),
+                        $"seed {seed}, step {step}: client {sender} sent {string.Join(' ', args)}; what client {i} received");
+                }
+            }
+        }
+        finally
+        {
+            foreach (var c in redis.Concat(ours)) c.Dispose();
+        }
+    }
+
+    private static string[] Command(Random rng, int step)
+    {
+        string[] Pick(string[] from, int min, int max) => Enumerable.Range(0, rng.Next(min, max)).Select(_ => from[rng.Next(from.Length)]).ToArray();
+        return rng.Next(16) switch
+        {
+            < 2 => ["SUBSCRIBE", .. Pick(Channels, 1, 4)],
+            2 => ["UNSUBSCRIBE", .. Pick(Channels, 0, 3)],
+            3 or 4 => ["PSUBSCRIBE", .. Pick(Patterns, 1, 4)],
+            5 => ["PUNSUBSCRIBE", .. Pick(Patterns, 0, 3)],
+            6 => ["SSUBSCRIBE", .. Pick(Channels, 1, 3)],
+            7 => ["SUNSUBSCRIBE", .. Pick(Channels, 0, 3)],
+            < 11 => ["PUBLISH", Channels[rng.Next(Channels.Length)], $"m{step}"],
+            11 => ["SPUBLISH", Channels[rng.Next(Channels.Length)], $"s{step}"],
+            12 => ["PING", .. Pick(["hi"], 0, 2)],
+            13 => ["PUBSUB", new[] { "CHANNELS", "NUMSUB", "NUMPAT", "SHARDCHANNELS", "SHARDNUMSUB" }[rng.Next(5)], .. Pick([.. Channels, .. Patterns], 0, 3)],
+            14 => [new[] { "GET", "SET", "MULTI", "EXEC", "RESET", "DISCARD" }[rng.Next(6)], .. new[] { "k", "v" }[..rng.Next(0, 3)]],
+            _ => ["ECHO", "e"],
+        };
+    }
+
+    /// <summary>
+    /// Where Redis's order is its hash tables' or differs deliberately: after PUBLISH, SPUBLISH and EXEC the step's
+    /// frames as a sorted multiset; after an argument-less (P|S)UNSUBSCRIBE the names as a set and the counts in
+    /// order; PUBSUB CHANNELS and SHARDCHANNELS with their elements sorted. Anything else exactly as received.
+    /// </summary>
+    private static List<string> Normalize(string[] args, string text)
+    {
+        var bytes = Encoding.Latin1.GetBytes(text);
+        var frames = new List<string>();
+        for (int at = 0; at < bytes.Length;)
+        {
+            int len = RespFrames.Measure(bytes, at);
+            frames.Add(Encoding.Latin1.GetString(bytes, at, len));
+            at += len;
+        }
+        string command = args[0].ToUpperInvariant();
+        if (command is "PUBLISH" or "SPUBLISH" or "EXEC")
+        {
+            frames.Sort(StringComparer.Ordinal);
+        }
+        else if (command.EndsWith("UNSUBSCRIBE", StringComparison.Ordinal) && args.Length == 1)
+        {
+            var counts = new List<string>();
+            for (int i = 0; i < frames.Count; i++)
+            {
+                var parts = frames[i].Split("\r\n");
+                if (parts[0] is not ("*3" or ">3")) continue;
+                counts.Add(parts[^2]);
+                frames[i] = string.Join("\r\n", parts[..^2]);
+            }
+            frames.Sort(StringComparer.Ordinal);
+            frames.AddRange(counts);
+        }
+        else if (command == "PUBSUB" && args[1] is "CHANNELS" or "SHARDCHANNELS")
+        {
+            frames = frames.Select(f => f.StartsWith('*') ? string.Join("|", f.Split("\r\n")[1..^1].Chunk(2).Select(p => string.Join(" ", p)).Order(StringComparer.Ordinal)) : f).ToList();
+        }
+        return frames;
+    }
+}
