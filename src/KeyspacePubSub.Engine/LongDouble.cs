@@ -52,9 +52,8 @@ public readonly struct LongDouble
             value = new LongDouble(negative, BigInteger.Zero, 0, 1);
             return true;
         }
-        bool range;
-        if (body.Length >= 2 && body[0] == '0' && (body[1] | 0x20) == 'x') value = ParseHex(negative, body[2..], out range);
-        else value = ParseDecimal(negative, body, out range);
+        bool hex = body.Length >= 2 && body[0] == '0' && (body[1] | 0x20) == 'x';
+        value = ParseDigits(negative, hex ? body[2..] : body, hex, out bool range);
         return !range;
     }
 
@@ -101,7 +100,8 @@ public readonly struct LongDouble
         return text == "-0" ? "0" : text;
     }
 
-    private static LongDouble ParseDecimal(bool negative, ReadOnlySpan<byte> s, out bool range)
+    /// <summary>Decimal digits with an optional fraction and "e" exponent, or (after "0x") hex digits and a "p" binary exponent.</summary>
+    private static LongDouble ParseDigits(bool negative, ReadOnlySpan<byte> s, bool hex, out bool range)
     {
         var digits = BigInteger.Zero;
         long exponent = 0;
@@ -114,34 +114,13 @@ public readonly struct LongDouble
                 fraction = true;
                 continue;
             }
-            if (s[i] is < (byte)'0' or > (byte)'9') break;
-            digits = digits * 10 + (s[i] - '0');
-            if (fraction) exponent--;
-        }
-        if (i < s.Length) exponent += ParseExponent(s[(i + 1)..]); // 'e' and its digits (strtod took them)
-        return FromScaled(negative, digits, exponent, ten: true, out range);
-    }
-
-    private static LongDouble ParseHex(bool negative, ReadOnlySpan<byte> s, out bool range)
-    {
-        var digits = BigInteger.Zero;
-        long exponent = 0;
-        int i = 0;
-        bool fraction = false;
-        for (; i < s.Length; i++)
-        {
-            if (s[i] == '.')
-            {
-                fraction = true;
-                continue;
-            }
-            int d = char.IsAsciiHexDigit((char)s[i]) ? Convert.ToInt32(((char)s[i]).ToString(), 16) : -1;
+            int d = CStrtod.DigitValue(s[i], hex ? 16 : 10);
             if (d < 0) break;
-            digits = digits * 16 + d;
-            if (fraction) exponent -= 4;
+            digits = digits * (hex ? 16 : 10) + d;
+            if (fraction) exponent -= hex ? 4 : 1;
         }
-        if (i < s.Length) exponent += ParseExponent(s[(i + 1)..]); // 'p' and its digits
-        return FromScaled(negative, digits, exponent, ten: false, out range);
+        if (i < s.Length) exponent += ParseExponent(s[(i + 1)..]); // 'e' or 'p' and its digits (strtod took them)
+        return FromScaled(negative, digits, exponent, ten: !hex, out range);
     }
 
     /// <summary>A signed exponent's digits, saturated far beyond any long double's range.</summary>

@@ -102,7 +102,7 @@ public static class CStrtod
                 fraction = true;
                 continue;
             }
-            int d = HexValue(s[j]);
+            int d = DigitValue(s[j], 16);
             if (d < 0) break;
             value = value * 16 + d;
             if (fraction) exponent -= 4;
@@ -133,13 +133,18 @@ public static class CStrtod
         return value;
     }
 
-    private static int HexValue(byte b) => b switch
+    /// <summary>The value of a digit in base 10 or 16, or -1.</summary>
+    public static int DigitValue(byte b, int radix)
     {
-        >= (byte)'0' and <= (byte)'9' => b - '0',
-        >= (byte)'a' and <= (byte)'f' => b - 'a' + 10,
-        >= (byte)'A' and <= (byte)'F' => b - 'A' + 10,
-        _ => -1,
-    };
+        int d = b switch
+        {
+            >= (byte)'0' and <= (byte)'9' => b - '0',
+            >= (byte)'a' and <= (byte)'f' => b - 'a' + 10,
+            >= (byte)'A' and <= (byte)'F' => b - 'A' + 10,
+            _ => -1,
+        };
+        return d < radix ? d : -1;
+    }
 
     private static bool StartsWithIgnoreCase(ReadOnlySpan<byte> s, ReadOnlySpan<byte> lower)
     {
