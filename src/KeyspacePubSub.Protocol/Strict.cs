@@ -1,6 +1,4 @@
 using System.Buffers.Text;
-using System.Globalization;
-using System.Text;
 
 namespace KeyspacePubSub.Protocol;
 
@@ -49,14 +47,12 @@ public static class Strict
     public static bool TryParseStrtod(ReadOnlySpan<byte> s, out double value)
     {
         value = 0;
-        if (s.Length == 0 || IsSpace(s[0])) return false;
+        if (s.Length == 0 || CStrtod.IsSpace(s[0])) return false;
         double v = CStrtod.Parse(s, out int consumed, out bool range);
         if (consumed != s.Length || double.IsNaN(v) || range) return false;
         value = v;
         return true;
     }
-
-    private static bool IsSpace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'\v' or (byte)'\f';
 
     public static int FormatInt64(long v, Span<byte> dest)
     {

@@ -77,6 +77,10 @@ public sealed class DiskFullTests : IDisposable
         string? unanswered = null;
         await using (var server = await InProcessServer.StartAsync(options))
         {
+            // A transaction queued before the disk fills: its EXEC comes after (processCommand's MISCONF check of EXEC).
+            using var queued = new RawClient(server.Port);
+            queued.Call("MULTI").Should().Be("+OK\r\n");
+            queued.Call("LPUSH", "room:b:backlog", "queued").Should().Be("+QUEUED\r\n");
             using (var c = new RawClient(server.Port))
             {
                 string filler = new('x', 1000);
@@ -102,6 +106,8 @@ public sealed class DiskFullTests : IDisposable
             c2.Call("LPUSH", "room:a:backlog", "refused").Should().StartWith(
                 "-MISCONF Errors writing durable keys to the SQLite database (SQLite Error 13: 'database or disk is full'.). Commands that may modify durable keys are disabled.");
             c2.Call("SET", "plain", "ok").Should().Be("+OK\r\n", "keys that are not durable are not affected");
+            queued.Call("EXEC").Should().StartWith("-EXECABORT Transaction discarded because of: MISCONF Errors writing durable keys");
+            queued.Call("EXISTS", "room:b:backlog").Should().Be(":0\r\n");
             c2.Call("INFO", "persistence").Should().Contain("durable_status:err").And.Contain("durable_units_pending:1");
 
             Mount("mount", "-o", "remount,size=64m", _dir);

@@ -151,8 +151,8 @@ internal static class ListCommands
             x.Reply.Error(Errors.NotInteger);
             return;
         }
-        if (list is not null && index < 0) index += list.Count;
-        if (list is null || index < 0 || index >= list.Count) x.Reply.NullBulk();
+        if (index < 0) index += list.Count;
+        if (index < 0 || index >= list.Count) x.Reply.NullBulk();
         else x.Reply.Bulk(list[(int)index]);
     }
 
