@@ -106,8 +106,8 @@ public sealed class DifferentialFuzzTests(ServersFixture servers) : IClassFixtur
             if (expectedEvents != actualEvents)
             {
                 // One side's frames may still be on their way: wait longer before calling it a difference.
-                expectedEvents += redisEvents.ReadAvailable(50);
-                actualEvents += oursEvents.ReadAvailable(50);
+                expectedEvents += redisEvents.ReadAvailable(500);
+                actualEvents += oursEvents.ReadAvailable(500);
             }
             actualEvents.Should().Be(expectedEvents, $"the notifications of {step}");
             Snapshot(oursView).Should().Be(Snapshot(redisView), $"the keys after {step}");
