@@ -100,22 +100,31 @@ public sealed class RequestParser
     {
         numberOk = false;
         number = 0;
-        int cr = rest.IndexOf((byte)'\r');
+        int cr = CString(rest).IndexOf((byte)'\r');
         tooBig = cr < 0 && rest.Length > InlineMaxSize;
         if (cr < 0 || rest.Length < cr + 2) return -1;
         numberOk = cr >= 1 && cr - 1 <= 24 && Strict.TryParseInt64(rest[1..cr], out number); // cr 0: a '\r' where the type byte goes
         return cr + 2;
     }
 
+    /// <summary>
+    /// The bytes up to the first NUL. Redis finds a line's end with strchr on its query buffer, which stops at a
+    /// NUL: a header or inline line with a NUL before its terminator is, to Redis, not complete yet (it waits
+    /// for more, until the line would pass 64 KiB, then refuses it as too big).
+    /// </summary>
+    private static ReadOnlySpan<byte> CString(ReadOnlySpan<byte> rest)
+    {
+        int nul = rest.IndexOf((byte)0);
+        return nul < 0 ? rest : rest[..nul];
+    }
+
     private ParseStatus? ParseInline(ReadOnlySpan<byte> rest, RequestBatch batch, out int used)
     {
         used = 0;
-        int nl = rest.IndexOf((byte)'\n');
+        int nl = CString(rest).IndexOf((byte)'\n');
         if (nl < 0) return rest.Length > InlineMaxSize ? Fail(Errors.ProtoTooBigInline) : ParseStatus.NeedMore;
         var line = rest[..nl];
         if (line.Length > 0 && line[^1] == (byte)'\r') line = line[..^1];
-        int nul = line.IndexOf((byte)0); // sdssplitargs works on a C string
-        if (nul >= 0) line = line[..nul];
         int argc = InlineSplitter.Split(line, batch);
         if (argc < 0)
         {
