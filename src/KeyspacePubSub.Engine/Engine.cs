@@ -234,19 +234,12 @@ public sealed partial class Engine : IPushSink
         var sb = new System.Text.StringBuilder();
         for (int i = 1; i < args.Count && sb.Length < 128; i++)
         {
-            var a = CStr(args[i]);
+            var a = CString.Of(args[i]); // printf's %s stops at a NUL
             int room = 128 - sb.Length;
             sb.Append('\'').Append(CommandTable.Latin1(a[..Math.Min(a.Length, room)])).Append("' ");
         }
-        var name = CStr(args[0]);
+        var name = CString.Of(args[0]);
         return $"ERR unknown command '{CommandTable.Latin1(name[..Math.Min(name.Length, 128)])}', with args beginning with: {sb}";
-    }
-
-    // printf's %s stops at the first NUL byte.
-    private static ReadOnlySpan<byte> CStr(ReadOnlySpan<byte> s)
-    {
-        int nul = s.IndexOf((byte)0);
-        return nul < 0 ? s : s[..nul];
     }
 
     /// <summary>Schedules the client's buffer for the next <see cref="FlushDirty"/>.</summary>

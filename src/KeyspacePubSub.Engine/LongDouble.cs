@@ -41,7 +41,7 @@ public readonly struct LongDouble
     public static bool TryParse(ReadOnlySpan<byte> s, out LongDouble value)
     {
         value = default;
-        if (s.Length == 0 || s.Length >= 5120 || CStrtod.IsSpace(s[0])) return false;
+        if (s.Length == 0 || s.Length >= 5120 || CString.IsSpace(s[0])) return false;
         CStrtod.Parse(s, out int consumed, out _);
         if (consumed != s.Length) return false;
         bool negative = s[0] == '-';

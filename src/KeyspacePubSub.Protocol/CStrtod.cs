@@ -19,7 +19,7 @@ public static class CStrtod
         consumed = 0;
         range = false;
         int i = 0;
-        while (i < s.Length && IsSpace(s[i])) i++;
+        while (i < s.Length && CString.IsSpace(s[i])) i++;
         bool negative = false;
         if (i < s.Length && s[i] is (byte)'+' or (byte)'-')
         {
@@ -155,6 +155,4 @@ public static class CStrtod
         }
         return true;
     }
-
-    public static bool IsSpace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\r' or (byte)'\v' or (byte)'\f';
 }

@@ -52,11 +52,7 @@ public static class Errors
         text.AsSpan().IndexOfAny('\r', '\n') < 0 ? text : text.Replace('\r', ' ').Replace('\n', ' ');
 
     /// <summary>An argument as printf's %s shows it in Redis's error texts: up to its first NUL byte.</summary>
-    public static string CText(ReadOnlySpan<byte> arg)
-    {
-        int nul = arg.IndexOf((byte)0);
-        return System.Text.Encoding.Latin1.GetString(nul < 0 ? arg : arg[..nul]);
-    }
+    public static string CText(ReadOnlySpan<byte> arg) => System.Text.Encoding.Latin1.GetString(CString.Of(arg));
 
     public static string Truncate(string s, int max) => s.Length <= max ? s : s[..max];
 }

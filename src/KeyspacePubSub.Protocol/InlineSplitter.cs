@@ -13,7 +13,7 @@ public static class InlineSplitter
         int p = 0, argc = 0;
         while (true)
         {
-            while (p < line.Length && IsSpace(line[p])) p++;
+            while (p < line.Length && CString.IsSpace(line[p])) p++;
             if (p >= line.Length) return argc;
             bool inq = false, insq = false, done = false;
             int t = 0;
@@ -44,7 +44,7 @@ public static class InlineSplitter
                     else if (c == '"')
                     {
                         // Closing quote must be followed by a space or nothing at all.
-                        if (next != 0 && !IsSpace(next)) return -1;
+                        if (next != 0 && !CString.IsSpace(next)) return -1;
                         done = true;
                     }
                     else if (c == 0)
@@ -65,7 +65,7 @@ public static class InlineSplitter
                     }
                     else if (c == '\'')
                     {
-                        if (next != 0 && !IsSpace(next)) return -1;
+                        if (next != 0 && !CString.IsSpace(next)) return -1;
                         done = true;
                     }
                     else if (c == 0)
@@ -103,8 +103,6 @@ public static class InlineSplitter
     }
 
     // C isspace in the "C" locale.
-    private static bool IsSpace(byte b) => b is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\v' or (byte)'\f' or (byte)'\r';
-
     private static bool IsHex(byte b) => b is >= (byte)'0' and <= (byte)'9' or >= (byte)'a' and <= (byte)'f' or >= (byte)'A' and <= (byte)'F';
 
     private static int HexValue(byte b) => b <= '9' ? b - '0' : (b | 0x20) - 'a' + 10;

@@ -100,7 +100,7 @@ public sealed class RequestParser
     {
         numberOk = false;
         number = 0;
-        int cr = CString(rest).IndexOf((byte)'\r');
+        int cr = LineEnd(rest, (byte)'\r');
         tooBig = cr < 0 && rest.Length > InlineMaxSize;
         if (cr < 0 || rest.Length < cr + 2) return -1;
         numberOk = cr >= 1 && cr - 1 <= 24 && Strict.TryParseInt64(rest[1..cr], out number); // cr 0: a '\r' where the type byte goes
@@ -108,20 +108,20 @@ public sealed class RequestParser
     }
 
     /// <summary>
-    /// The bytes up to the first NUL. Redis finds a line's end with strchr on its query buffer, which stops at a
-    /// NUL: a header or inline line with a NUL before its terminator is, to Redis, not complete yet (it waits
-    /// for more, until the line would pass 64 KiB, then refuses it as too big).
+    /// Where a line ends, as Redis's strchr on its query buffer finds it: strchr stops at a NUL, so a line with a
+    /// NUL before its terminator is, to Redis, not complete yet (-1: it waits for more, until the line would pass
+    /// 64 KiB). One scan that stops at the first of the two bytes, not a scan of the whole buffer per line.
     /// </summary>
-    private static ReadOnlySpan<byte> CString(ReadOnlySpan<byte> rest)
+    private static int LineEnd(ReadOnlySpan<byte> rest, byte terminator)
     {
-        int nul = rest.IndexOf((byte)0);
-        return nul < 0 ? rest : rest[..nul];
+        int at = rest.IndexOfAny(terminator, (byte)0);
+        return at >= 0 && rest[at] == terminator ? at : -1;
     }
 
     private ParseStatus? ParseInline(ReadOnlySpan<byte> rest, RequestBatch batch, out int used)
     {
         used = 0;
-        int nl = CString(rest).IndexOf((byte)'\n');
+        int nl = LineEnd(rest, (byte)'\n');
         if (nl < 0) return rest.Length > InlineMaxSize ? Fail(Errors.ProtoTooBigInline) : ParseStatus.NeedMore;
         var line = rest[..nl];
         if (line.Length > 0 && line[^1] == (byte)'\r') line = line[..^1];

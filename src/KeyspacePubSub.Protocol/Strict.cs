@@ -47,7 +47,7 @@ public static class Strict
     public static bool TryParseStrtod(ReadOnlySpan<byte> s, out double value)
     {
         value = 0;
-        if (s.Length == 0 || CStrtod.IsSpace(s[0])) return false;
+        if (s.Length == 0 || CString.IsSpace(s[0])) return false;
         double v = CStrtod.Parse(s, out int consumed, out bool range);
         if (consumed != s.Length || double.IsNaN(v) || range) return false;
         value = v;

@@ -24,10 +24,9 @@ internal static class ScanArgs
     public static bool TryParseCursor(ReadOnlySpan<byte> text, out ulong cursor)
     {
         cursor = 0;
-        int nul = text.IndexOf((byte)0);
-        if (nul >= 0) text = text[..nul];
+        text = CString.Of(text);
         if (text.IsEmpty) return true;
-        if (text[0] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\v' or (byte)'\f' or (byte)'\r') return false;
+        if (CString.IsSpace(text[0])) return false;
         bool negative = text[0] == '-';
         if (text[0] is (byte)'-' or (byte)'+') text = text[1..];
         if (text.IsEmpty) return false; // no digits: strtoul leaves the end pointer at the sign
