@@ -184,7 +184,7 @@ public sealed partial class SqliteStore
                 _committing = false;
                 if (!ok) Requeue(group);
                 // Drivers waiting for this commit, and the writer when it has work.
-                if (_driversWaiting > 0 || (_handOff && _queue.Count > 0) || _checkpointDue) Monitor.PulseAll(_queueLock);
+                if (_driversWaiting > 0 || (_handOff && _queue.Count > 0) || _checkpointDue || _bgsaveDue) Monitor.PulseAll(_queueLock);
             }
             if (!ok) return;
         }
@@ -220,7 +220,7 @@ public sealed partial class SqliteStore
 
     /// <summary>
     /// Commits units nobody drives (expiry, units queued while another thread committed), retries failed
-    /// groups once a second, and checkpoints when the WAL is big. (Should the WAL file not be open to
+    /// groups once a second, checkpoints when the WAL is big, and runs BGSAVE. (Should the WAL file not be open to
     /// <see cref="WalSync"/>, everysec syncs here once a second by a checkpoint.)
     /// </summary>
     private void WriterLoop()
@@ -247,6 +247,11 @@ public sealed partial class SqliteStore
                     _committing = false;
                     Monitor.PulseAll(_queueLock);
                 }
+                continue;
+            }
+            if (TakeBackgroundSave())
+            {
+                RunBackgroundSave();
                 continue;
             }
             lock (_queueLock)

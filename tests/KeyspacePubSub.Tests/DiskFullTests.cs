@@ -109,6 +109,11 @@ public sealed class DiskFullTests : IDisposable
             queued.Call("EXEC").Should().StartWith("-EXECABORT Transaction discarded because of: MISCONF Errors writing durable keys");
             queued.Call("EXISTS", "room:b:backlog").Should().Be(":0\r\n");
             c2.Call("INFO", "persistence").Should().Contain("durable_status:err").And.Contain("durable_units_pending:1");
+            // Nothing can be saved into the file now: SAVE answers Redis's bare error, a background save fails.
+            c2.Call("SAVE").Should().Be("-ERR\r\n");
+            c2.Call("BGSAVE").Should().Be("+Background saving started\r\n");
+            Eventually.True(() => c2.Call("INFO", "persistence").Contains("rdb_bgsave_in_progress:0\r\n")).Should().BeTrue();
+            c2.Call("INFO", "persistence").Should().Contain("rdb_last_bgsave_status:err\r\n");
 
             Mount("mount", "-o", "remount,size=64m", _dir);
             var sw = Stopwatch.StartNew();
@@ -116,6 +121,9 @@ public sealed class DiskFullTests : IDisposable
             c2.Call("INFO", "persistence").Should().Contain("durable_status:ok").And.Contain("durable_units_pending:0");
             // The unanswered EXEC stayed applied in memory and its retried commit went through.
             c2.Call("LPUSH", "room:a:backlog", "after").Should().Be($":{acknowledged.Count + 2}\r\n");
+            c2.Call("SAVE").Should().Be("+OK\r\n");
+            c2.Call("BGSAVE").Should().Be("+Background saving started\r\n");
+            Eventually.True(() => c2.Call("INFO", "persistence").Contains("rdb_last_bgsave_status:ok\r\n")).Should().BeTrue();
         }
 
         await using (var server = await InProcessServer.StartAsync(options))

@@ -9,6 +9,7 @@ public static class BuiltinCommands
         ConnectionCommands.Register(t);
         ClientCommands.Register(t);
         ServerCommands.Register(t);
+        SaveCommands.Register(t);
         ConfigCommands.Register(t);
         InfoCommand.Register(t);
         CommandCommand.Register(t);

@@ -118,10 +118,12 @@ internal static class InfoCommand
         sb.Append("# Persistence\r\n");
         Line(sb, "loading", 0);
         Line(sb, "async_loading", 0);
-        Line(sb, "rdb_changes_since_last_save", 0);
-        Line(sb, "rdb_bgsave_in_progress", 0);
-        Line(sb, "rdb_last_save_time", DateTimeOffset.UtcNow.ToUnixTimeSeconds());
-        Line(sb, "rdb_last_bgsave_status", "ok");
+        // A save is of the durable keys' store (SAVE, BGSAVE); without persistence nothing is ever saved.
+        var store = e.Durable?.Store;
+        Line(sb, "rdb_changes_since_last_save", store?.ChangesSinceLastSave ?? 0);
+        Line(sb, "rdb_bgsave_in_progress", e.Durable?.BackgroundSaveRunning == true ? 1 : 0);
+        Line(sb, "rdb_last_save_time", store?.LastSaveUnix ?? e.Stats.StartedUtc.ToUnixTimeSeconds());
+        Line(sb, "rdb_last_bgsave_status", store?.LastBackgroundSaveOk == false ? "err" : "ok");
         Line(sb, "aof_enabled", 0);
         Line(sb, "aof_rewrite_in_progress", 0);
         Line(sb, "aof_last_write_status", "ok");

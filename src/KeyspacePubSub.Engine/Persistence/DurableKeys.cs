@@ -86,9 +86,41 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
     public Task? Commit(bool willDrive = false)
     {
         BuildPending();
-        if (_ops is not { Count: > 0 } unit) return null;
-        _ops = null; // the store's until committed; the next unit rents a list
-        return store.Commit(unit, willDrive);
+        var early = willDrive ? _committedEarly : null;
+        if (willDrive) _committedEarly = null;
+        Task? mine = early;
+        if (_ops is { Count: > 0 } unit)
+        {
+            _ops = null; // the store's until committed; the next unit rents a list
+            mine = store.Commit(unit, willDrive); // units commit in order: this one's completion covers the early one
+        }
+        if (willDrive && _backgroundSaveRequested)
+        {
+            // After the batch's unit is queued: the save takes it (and a whole EXEC that asked for it).
+            _backgroundSaveRequested = false;
+            store.StartBackgroundSave();
+        }
+        return mine;
+    }
+
+    private Task? _committedEarly; // the batch's unit SAVE committed before the batch ended
+    private bool _backgroundSaveRequested; // BGSAVE in this batch: started at its end
+
+    /// <summary>A background save requested or running.</summary>
+    public bool BackgroundSaveRunning => _backgroundSaveRequested || store.BackgroundSaveRunning;
+
+    /// <summary>BGSAVE: starts at the end of the batch (or EXEC), once that batch's changes are queued, so the save includes them.</summary>
+    public void RequestBackgroundSave() => _backgroundSaveRequested = true;
+
+    /// <summary>
+    /// SAVE: the batch's changes so far become a unit, which the save commits first with every queued unit. The
+    /// batch's replies still wait for that unit, as for a unit made at the batch's end (a failed one closes the
+    /// connection without them).
+    /// </summary>
+    public bool Save()
+    {
+        if (Commit(willDrive: true) is { } unit) _committedEarly = unit;
+        return store.Save();
     }
 
     public void BeforeFlush(int? db)

@@ -70,6 +70,26 @@ public interface IDurableStore : IDisposable
     /// <summary>Null while the store works; otherwise why it does not (writes to durable keys are refused).</summary>
     string? Failure { get; }
 
+    /// <summary>
+    /// SAVE: commits every queued unit, then puts everything committed into the database file itself, synced
+    /// whatever the fsync policy, on the calling thread. False when it could not (the reason is logged).
+    /// </summary>
+    bool Save();
+
+    /// <summary>BGSAVE: the same on the store's own thread. False when one is running already (or the store never opened).</summary>
+    bool StartBackgroundSave();
+
+    bool BackgroundSaveRunning { get; }
+
+    /// <summary>Whether the last background save succeeded (true before any).</summary>
+    bool LastBackgroundSaveOk { get; }
+
+    /// <summary>Unix seconds of the last successful save; before any, when the store opened.</summary>
+    long LastSaveUnix { get; }
+
+    /// <summary>Units (batches, EXECs) committed since the last successful save.</summary>
+    long ChangesSinceLastSave { get; }
+
     /// <summary>Fields for INFO persistence.</summary>
     IEnumerable<(string Name, object Value)> Info();
 }
