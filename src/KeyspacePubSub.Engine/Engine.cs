@@ -37,6 +37,15 @@ public sealed partial class Engine : IPushSink
     }
 
     public object Gate { get; } = new();
+
+    /// <summary>SLOWLOG's entries.</summary>
+    public Slowlog Slowlog { get; } = new();
+
+    // The running command's arguments that must not be shown (passwords): in MONITOR and SLOWLOG as "(redacted)".
+    private readonly List<int> _redacted = [];
+
+    /// <summary>As Redis's redactClientCommandArgument: argument <paramref name="index"/> of the running command is a secret.</summary>
+    public void Redact(int index) => _redacted.Add(index);
     public ServerConfig Config { get; }
     public ILogger Logger { get; }
     public PubSubBroker Broker { get; }
@@ -172,6 +181,9 @@ public sealed partial class Engine : IPushSink
         var previous = _current;
         _current = c;
         c.BeginCommand();
+        _redacted.Clear();
+        long threshold = Config.SlowlogLogSlowerThan;
+        long started = threshold >= 0 ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
         try
         {
             cmd.Handler!(new CommandContext(this, c, args, cmd));
@@ -190,6 +202,11 @@ public sealed partial class Engine : IPushSink
             _current = previous;
         }
         Stats.CommandsProcessed++;
+        if (threshold >= 0 && !cmd.Has(CommandFlags.SkipSlowlog))
+        {
+            long micros = (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMicroseconds;
+            if (micros >= threshold) Slowlog.Add(args, _redacted, micros, c.Transport.RemoteAddress, c.Name, Config.SlowlogMaxLen);
+        }
         if (previous is null && c.Deferred.WrittenCount > 0)
         {
             // Pushes addressed to the running client follow its reply (Redis 7.2, redis#12326).

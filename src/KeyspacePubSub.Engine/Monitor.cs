@@ -16,7 +16,8 @@ public sealed partial class Engine
         for (int i = 0; i < args.Count; i++)
         {
             sb.Append(' ');
-            AppendRepr(sb, args[i]);
+            if (_redacted.Contains(i)) sb.Append("\"(redacted)\"");
+            else AppendRepr(sb, args[i]);
         }
         sb.Append("\r\n");
         var line = Encoding.Latin1.GetBytes(sb.ToString());

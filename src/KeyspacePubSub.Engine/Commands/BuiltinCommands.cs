@@ -10,6 +10,7 @@ public static class BuiltinCommands
         ClientCommands.Register(t);
         ServerCommands.Register(t);
         SaveCommands.Register(t);
+        SlowlogCommand.Register(t);
         ConfigCommands.Register(t);
         InfoCommand.Register(t);
         CommandCommand.Register(t);

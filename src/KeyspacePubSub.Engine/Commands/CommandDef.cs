@@ -23,6 +23,8 @@ public enum CommandFlags
     SubscribedContext = 1 << 13,
     /// <summary>Never queued by MULTI: EXEC, DISCARD, MULTI, WATCH, QUIT, RESET.</summary>
     NotQueued = 1 << 14,
+    /// <summary>Not recorded by SLOWLOG (EXEC: the commands it runs are).</summary>
+    SkipSlowlog = 1 << 15,
 }
 
 /// <summary>Everything a handler needs: the engine, the calling client and its arguments.</summary>
@@ -84,6 +86,7 @@ public sealed class CommandDef
         if (Has(CommandFlags.NoScript)) yield return "noscript";
         if (Has(CommandFlags.Loading)) yield return "loading";
         if (Has(CommandFlags.Stale)) yield return "stale";
+        if (Has(CommandFlags.SkipSlowlog)) yield return "skip_slowlog";
         if (Has(CommandFlags.Fast)) yield return "fast";
         if (Has(CommandFlags.NoAuth)) yield return "no_auth";
         if (Has(CommandFlags.NoMulti)) yield return "no_multi";

@@ -45,6 +45,11 @@ internal static class ConfigCommands
             return;
         }
         var config = x.Engine.Config;
+        // As configSetCommand: every secret value is redacted (MONITOR, SLOWLOG) before any error can stop the command.
+        for (int i = 2; i < x.Args.Count; i += 2)
+        {
+            if (config.IsSensitive(CommandTable.Latin1(x.Args[i]))) x.Engine.Redact(i + 1);
+        }
         var names = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
         for (int i = 2; i < x.Args.Count; i += 2)
         {

@@ -68,6 +68,8 @@ internal static class ConnectionCommands
             int more = x.Args.Count - 1 - j;
             if (x.Args.Is(j, "AUTH") && more >= 2)
             {
+                x.Engine.Redact(j + 1);
+                x.Engine.Redact(j + 2);
                 user = x.Args.ToArray(j + 1);
                 pass = x.Args.ToArray(j + 2);
                 j += 2;
@@ -115,6 +117,9 @@ internal static class ConnectionCommands
             x.Reply.Error(Errors.Syntax);
             return;
         }
+        // As Redis: always redacted (MONITOR, SLOWLOG), whatever happens next.
+        x.Engine.Redact(1);
+        if (x.Args.Count == 3) x.Engine.Redact(2);
         byte[] user, pass;
         if (x.Args.Count == 2)
         {

@@ -10,7 +10,7 @@ internal static class TransactionCommands
     {
         const CommandFlags F = NoScript | Loading | Stale | Fast | AllowBusy;
         t.Add(new() { Name = "multi", Arity = 1, Flags = F | NotQueued, Handler = Multi, Group = "transactions", Since = "1.2.0", Summary = "Starts a transaction." });
-        t.Add(new() { Name = "exec", Arity = 1, Flags = NoScript | Loading | Stale | Sentinel | NotQueued, Handler = ExecHandler, Group = "transactions", Since = "1.2.0", Summary = "Executes all commands in a transaction." });
+        t.Add(new() { Name = "exec", Arity = 1, Flags = NoScript | Loading | Stale | SkipSlowlog | Sentinel | NotQueued, Handler = ExecHandler, Group = "transactions", Since = "1.2.0", Summary = "Executes all commands in a transaction." });
         t.Add(new() { Name = "discard", Arity = 1, Flags = F | NotQueued, Handler = Discard, Group = "transactions", Since = "2.0.0", Summary = "Discards a transaction." });
         t.Add(new() { Name = "watch", Arity = -2, Flags = F | NotQueued, Handler = Watch, FirstKey = 1, LastKey = -1, Step = 1, Group = "transactions", Since = "2.2.0", Summary = "Monitors changes to keys to determine the execution of a transaction." });
         t.Add(new() { Name = "unwatch", Arity = 1, Flags = F, Handler = static x => { x.Engine.ResetWatch(x.Client); x.Reply.Ok(); }, Group = "transactions", Since = "2.2.0", Summary = "Forgets about watched keys of a transaction." });

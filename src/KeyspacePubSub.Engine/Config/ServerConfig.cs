@@ -17,7 +17,7 @@ public sealed class ServerConfig
     {
         Add("port", () => Port.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, 65535, x => Port = (int)x), immutable: true);
         Add("bind", () => Bind, v => { Bind = v; return null; }, immutable: true);
-        Add("requirepass", () => RequirePass, v => { RequirePass = v; return null; });
+        Add("requirepass", () => RequirePass, v => { RequirePass = v; return null; }, sensitive: true);
         Add("databases", () => Databases.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 1, 1024, x => Databases = (int)x), immutable: true);
         Add("notify-keyspace-events", () => NotifyFlagsText.Render(NotifyKeyspaceEvents), v =>
         {
@@ -30,6 +30,9 @@ public sealed class ServerConfig
         Add("timeout", () => Timeout.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, int.MaxValue, x => Timeout = x));
         Add("maxclients", () => MaxClients.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 1, uint.MaxValue, x => MaxClients = x));
         Add("proto-max-bulk-len", () => ProtoMaxBulkLen.ToString(CultureInfo.InvariantCulture), v => SetMemory(v, 1 << 20, long.MaxValue, x => ProtoMaxBulkLen = x));
+        // In the order Redis's CONFIG GET slowlog* lists them.
+        Add("slowlog-max-len", () => SlowlogMaxLen.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, long.MaxValue, x => SlowlogMaxLen = x));
+        Add("slowlog-log-slower-than", () => SlowlogLogSlowerThan.ToString(CultureInfo.InvariantCulture), v => SetInt(v, -1, long.MaxValue, x => SlowlogLogSlowerThan = x));
         Add("hz", () => "10", v => SetInt(v, 0, int.MaxValue, _ => { }));
         Add("maxmemory", () => "0", v => SetMemory(v, 0, long.MaxValue, _ => { }));
         Add("maxmemory-policy", () => "noeviction", v => SetEnum(v, ["noeviction"], _ => { }));
@@ -63,6 +66,11 @@ public sealed class ServerConfig
     public string AppendFsync { get; private set; } = "everysec";
     public string Dir { get; private set; } = Directory.GetCurrentDirectory();
     public string LogLevel { get; private set; } = "notice";
+
+    /// <summary>SLOWLOG records commands that take at least this many µs (-1: none, 0: all).</summary>
+    public long SlowlogLogSlowerThan { get; private set; } = 10_000;
+
+    public long SlowlogMaxLen { get; private set; } = 128;
 
     /// <summary>
     /// Event-loop threads serving connections (epoll transport; connections are dealt round-robin). Default 1,
@@ -121,9 +129,12 @@ public sealed class ServerConfig
 
     public bool IsImmutable(string name) => _params.TryGetValue(name, out var p) && p.Immutable;
 
-    private void Add(string name, Func<string> get, Func<string, string?> set, bool immutable = false)
+    /// <summary>A secret (requirepass): CONFIG SET's value for it is redacted in MONITOR and SLOWLOG.</summary>
+    public bool IsSensitive(string name) => _params.TryGetValue(name, out var p) && p.Sensitive;
+
+    private void Add(string name, Func<string> get, Func<string, string?> set, bool immutable = false, bool sensitive = false)
     {
-        var p = new Param(name, get, set, immutable);
+        var p = new Param(name, get, set, immutable, sensitive);
         _params.Add(name, p);
         _ordered.Add(p);
     }
@@ -166,5 +177,5 @@ public sealed class ServerConfig
         return null;
     }
 
-    private sealed record Param(string Name, Func<string> Get, Func<string, string?> Set, bool Immutable);
+    private sealed record Param(string Name, Func<string> Get, Func<string, string?> Set, bool Immutable, bool Sensitive);
 }
