@@ -120,16 +120,6 @@ public sealed partial class Engine : IPushSink
         c.LastInteraction = Environment.TickCount64;
         MarkForFlush(c);
 
-        // As Redis 7.0 processCommand: QUIT replies +OK and closes, whatever its arguments.
-        if (args.Is(0, "QUIT"))
-        {
-            c.BeginCommand();
-            c.Reply.Ok();
-            c.EndCommand();
-            c.CloseAfterReply = true;
-            return;
-        }
-
         var cmd = Commands.Resolve(args, out bool unknownSub);
         if (cmd is null)
         {

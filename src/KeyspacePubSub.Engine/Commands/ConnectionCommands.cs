@@ -13,7 +13,7 @@ internal static class ConnectionCommands
         t.Add(new() { Name = "hello", Arity = -1, Flags = NoScript | Loading | Stale | Fast | NoAuth | Sentinel | AllowBusy, Handler = Hello, Group = "connection", Since = "6.0.0", Summary = "Handshakes with the Redis server." });
         t.Add(new() { Name = "auth", Arity = -2, Flags = NoScript | Loading | Stale | Fast | NoAuth | Sentinel | AllowBusy, Handler = Auth, Group = "connection", Summary = "Authenticates the connection." });
         t.Add(new() { Name = "select", Arity = 2, Flags = Loading | Stale | Fast, Handler = Select, Group = "connection", Summary = "Changes the selected database." });
-        t.Add(new() { Name = "quit", Arity = -1, Flags = AllowBusy | NoScript | Loading | Stale | Fast | NoAuth | SubscribedContext | NotQueued, Handler = static (CommandContext x) => x.Reply.Ok(), Group = "connection", Summary = "Closes the connection." });
+        t.Add(new() { Name = "quit", Arity = -1, Flags = AllowBusy | NoScript | Loading | Stale | Fast | NoAuth | SubscribedContext | NotQueued, Handler = Quit, Group = "connection", Summary = "Closes the connection." });
         t.Add(new() { Name = "reset", Arity = 1, Flags = NoScript | Loading | Stale | Fast | NoAuth | AllowBusy | SubscribedContext | NotQueued, Handler = Reset, Group = "connection", Since = "6.2.0", Summary = "Resets the connection." });
     }
 
@@ -42,6 +42,13 @@ internal static class ConnectionCommands
     }
 
     private static void Echo(CommandContext x) => x.Reply.Bulk(x.Args[1]);
+
+    /// <summary>As Redis 7.0: a command like any other (MONITOR and SLOWLOG see it), taking any arguments, never queued.</summary>
+    private static void Quit(CommandContext x)
+    {
+        x.Reply.Ok();
+        x.Client.CloseAfterReply = true;
+    }
 
     private static void Hello(CommandContext x)
     {
