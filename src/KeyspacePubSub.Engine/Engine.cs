@@ -94,6 +94,7 @@ public sealed partial class Engine : IPushSink
                 return null;
             }
             var client = new Client(++_nextClientId, transport, !Config.AuthEnabled);
+            client.Reply.OnError = Stats.CountError;
             _clients.Add(client.Id, client);
             Stats.ConnectionsReceived++;
             return client;
@@ -172,8 +173,7 @@ public sealed partial class Engine : IPushSink
         _current = c;
         c.BeginCommand();
         _redacted.Clear();
-        long threshold = Config.SlowlogLogSlowerThan;
-        long started = threshold >= 0 ? System.Diagnostics.Stopwatch.GetTimestamp() : 0;
+        long started = System.Diagnostics.Stopwatch.GetTimestamp();
         try
         {
             cmd.Handler!(new CommandContext(this, c, args, cmd));
@@ -191,10 +191,15 @@ public sealed partial class Engine : IPushSink
             c.EndCommand();
             _current = previous;
         }
+        long ticks = System.Diagnostics.Stopwatch.GetTimestamp() - started;
         Stats.CommandsProcessed++;
+        cmd.Calls++;
+        cmd.Ticks += ticks;
+        if (ErrorsSinceLastCount()) cmd.FailedCalls++;
+        long threshold = Config.SlowlogLogSlowerThan;
         if (threshold >= 0 && !cmd.Has(CommandFlags.SkipSlowlog))
         {
-            long micros = (long)System.Diagnostics.Stopwatch.GetElapsedTime(started).TotalMicroseconds;
+            long micros = ticks * 1_000_000 / System.Diagnostics.Stopwatch.Frequency;
             if (micros >= threshold) Slowlog.Add(args, _redacted, micros, c.Transport.RemoteAddress, c.Name, Config.SlowlogMaxLen);
         }
         if (previous is null && c.Deferred.WrittenCount > 0)
@@ -222,7 +227,31 @@ public sealed partial class Engine : IPushSink
         c.BeginCommand();
         c.Reply.Error(error);
         c.EndCommand();
-        Stats.ErrorReplies++;
+        if (ErrorsSinceLastCount() && cmd != null) cmd.RejectedCalls++;
+    }
+
+    private long _errorsCounted; // error replies already attributed to a command (incrCommandStatsOnError's prev_err_count)
+
+    /// <summary>
+    /// As incrCommandStatsOnError: whether error replies were written since the last command's stats were
+    /// taken, so an EXEC whose error came from a command it ran is not counted as failed again.
+    /// </summary>
+    private bool ErrorsSinceLastCount()
+    {
+        bool any = Stats.ErrorReplies - _errorsCounted > 0;
+        _errorsCounted = Stats.ErrorReplies;
+        return any;
+    }
+
+    /// <summary>CONFIG RESETSTAT: the stats counters, every command's counters and the error counts.</summary>
+    public void ResetStats()
+    {
+        Stats.Reset();
+        foreach (var cmd in Commands.All)
+        {
+            cmd.ResetStats();
+            foreach (var sub in cmd.Subcommands?.Values ?? Enumerable.Empty<CommandDef>()) sub.ResetStats();
+        }
     }
 
     /// <summary>As processCommand's MISCONF check of an EXEC: whether a queued command may write a durable key.</summary>

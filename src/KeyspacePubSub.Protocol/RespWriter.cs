@@ -63,10 +63,14 @@ public sealed class RespWriter
     }
 
     /// <summary>An error reply; <paramref name="text"/> carries its code ("ERR ...", "WRONGTYPE ...").</summary>
+    /// <summary>Told of every error reply written (INFO's error counters).</summary>
+    public Action<string>? OnError { get; set; }
+
     public void Error(string text)
     {
         // Latin-1: texts that echo client bytes were decoded as Latin-1, so this restores them exactly.
         text = Errors.Sanitize(text);
+        OnError?.Invoke(text);
         var span = Output.GetSpan(text.Length + 3);
         span[0] = (byte)'-';
         int n = Encoding.Latin1.GetBytes(text, span[1..]);

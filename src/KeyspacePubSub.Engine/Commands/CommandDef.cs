@@ -52,6 +52,11 @@ public sealed class CommandDef
     public string Group { get; init; } = "generic";
     public string Summary { get; init; } = "";
     public string Since { get; init; } = "1.0.0";
+
+    // INFO commandstats, as Redis's per-command counters (reset by CONFIG RESETSTAT); only under the gate.
+    public long Calls, Ticks, RejectedCalls, FailedCalls;
+
+    public void ResetStats() => Calls = Ticks = RejectedCalls = FailedCalls = 0;
     public CommandDef? Parent
     {
         get => _parent;

@@ -13,7 +13,7 @@ internal static class ConfigCommands
         t.AddContainer(new() { Name = "config", Arity = -2, Group = "server", Since = "2.0.0", Summary = "A container for server configuration commands." },
             new() { Name = "get", Arity = -3, Flags = Cfg, Handler = Get, Group = "server", Since = "2.0.0" },
             new() { Name = "set", Arity = -4, Flags = Cfg | DenyOom, Handler = Set, Group = "server", Since = "2.0.0" },
-            new() { Name = "resetstat", Arity = 2, Flags = Cfg, Handler = static (CommandContext x) => { x.Engine.Stats.Reset(); x.Reply.Ok(); }, Group = "server", Since = "2.0.0" },
+            new() { Name = "resetstat", Arity = 2, Flags = Cfg, Handler = static (CommandContext x) => { x.Engine.ResetStats(); x.Reply.Ok(); }, Group = "server", Since = "2.0.0" },
             new() { Name = "rewrite", Arity = 2, Flags = Cfg, Handler = Rewrite, Group = "server", Since = "2.8.0" },
             new() { Name = "help", Arity = 2, Flags = Loading | Stale, Handler = HelpReply, Group = "server", Since = "5.0.0" });
     }

@@ -8,7 +8,9 @@ namespace KeyspacePubSub.Engine.Commands;
 /// <summary>INFO with Redis 7.0's section and field names (src/server.c genRedisInfoString).</summary>
 internal static class InfoCommand
 {
-    private static readonly string[] DefaultSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "keyspace"];
+    // Every section, in Redis's order; the default ones (INFO, INFO default) leave out commandstats (Redis also latencystats, not kept here).
+    private static readonly string[] AllSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "commandstats", "errorstats", "cluster", "keyspace"];
+    private static readonly string[] DefaultSections = [.. AllSections.Where(s => s != "commandstats")];
 
     public static void Register(CommandTable t) =>
         t.Add(new() { Name = "info", Arity = -1, Flags = Loading | Stale | Sentinel, Handler = Info, Group = "server", Summary = "Returns information and statistics about the server." });
@@ -19,7 +21,8 @@ internal static class InfoCommand
         for (int i = 1; i < x.Args.Count; i++)
         {
             string s = x.Args.GetString(i).ToLowerInvariant();
-            if (s is "all" or "everything" or "default") wanted.AddRange(DefaultSections);
+            if (s is "all" or "everything") wanted.AddRange(AllSections);
+            else if (s is "default") wanted.AddRange(DefaultSections);
             else wanted.Add(s);
         }
         if (wanted.Count == 0) wanted.AddRange(DefaultSections);
@@ -29,7 +32,7 @@ internal static class InfoCommand
     public static string Build(Engine e, IEnumerable<string> sections)
     {
         var sb = new StringBuilder();
-        foreach (var section in DefaultSections.Where(sections.Contains))
+        foreach (var section in AllSections.Where(sections.Contains))
         {
             if (sb.Length > 0) sb.Append("\r\n");
             switch (section)
@@ -41,6 +44,10 @@ internal static class InfoCommand
                 case "stats": Stats(e, sb); break;
                 case "replication": Replication(e, sb); break;
                 case "cpu": Cpu(sb); break;
+                case "modules": sb.Append("# Modules\r\n"); break;
+                case "commandstats": CommandStats(e, sb); break;
+                case "errorstats": ErrorStats(e, sb); break;
+                case "cluster": sb.Append("# Cluster\r\ncluster_enabled:0\r\n"); break;
                 case "keyspace": Keyspace(e, sb); break;
             }
         }
@@ -183,6 +190,25 @@ internal static class InfoCommand
         Line(sb, "used_cpu_user", ServerCommands.Seconds(p.UserProcessorTime.TotalSeconds));
         Line(sb, "used_cpu_sys_children", "0.000000");
         Line(sb, "used_cpu_user_children", "0.000000");
+    }
+
+    /// <summary>Each command and subcommand that was called, failed or was rejected since the start or CONFIG RESETSTAT.</summary>
+    private static void CommandStats(Engine e, StringBuilder sb)
+    {
+        sb.Append("# Commandstats\r\n");
+        var commands = e.Commands.All.SelectMany(c => c.Subcommands is { } subs ? subs.Values.Prepend(c) : [c]);
+        foreach (var c in commands.Where(c => c.Calls > 0 || c.FailedCalls > 0 || c.RejectedCalls > 0).OrderBy(c => c.FullName, StringComparer.Ordinal))
+        {
+            long usec = c.Ticks * 1_000_000 / Stopwatch.Frequency;
+            sb.Append(CultureInfo.InvariantCulture, $"cmdstat_{c.FullName}:calls={c.Calls},usec={usec},usec_per_call={(c.Calls == 0 ? 0 : (double)usec / c.Calls):F2},rejected_calls={c.RejectedCalls},failed_calls={c.FailedCalls}\r\n");
+        }
+    }
+
+    /// <summary>Error replies by code, in the byte order of the codes (Redis keeps them in a radix tree).</summary>
+    private static void ErrorStats(Engine e, StringBuilder sb)
+    {
+        sb.Append("# Errorstats\r\n");
+        foreach (var (code, count) in e.Stats.ErrorCodes.OrderBy(kv => kv.Key, StringComparer.Ordinal)) sb.Append(CultureInfo.InvariantCulture, $"errorstat_{code}:count={count}\r\n");
     }
 
     private static void Keyspace(Engine e, StringBuilder sb)
