@@ -180,7 +180,9 @@ internal static class KeyCommands
             return;
         }
         long ttl = Math.Max(0, absolute ? expire : expire - x.Engine.NowMs);
-        x.Reply.Integer(ms ? ttl : (ttl + 500) / 1000);
+        // (ttl+500)/1000 in Redis's build runs unsigned (the compiler knows ttl >= 0): EXPIRETIME of a deadline
+        // near LLONG_MAX ms is 9223372036854776, not a wrapped negative number.
+        x.Reply.Integer(ms ? ttl : (long)(((ulong)ttl + 500) / 1000));
     }
 
     private static void Persist(CommandContext x)
