@@ -37,11 +37,14 @@ public sealed class ServerConfig
         Add("maxmemory", () => "0", v => SetMemory(v, 0, long.MaxValue, _ => { }));
         Add("maxmemory-policy", () => "noeviction", v => SetEnum(v, ["noeviction"], _ => { }));
         Add("appendonly", () => "no", v => SetBool(v, _ => { }));
-        Add("appendfsync", () => AppendFsync, v => SetEnum(v, ["always", "everysec", "no"], x => AppendFsync = x));
-        Add("save", () => "", v => { return null; });
-        Add("dir", () => Dir, v => { Dir = v; return null; });
-        Add("dbfilename", () => "dump.rdb", v => null);
-        Add("loglevel", () => LogLevel, v => SetEnum(v, ["debug", "verbose", "notice", "warning", "nothing"], x => LogLevel = x));
+        // Enumerations list their values in Redis 7.0's order (its error text names them so).
+        Add("appendfsync", () => AppendFsync, v => SetEnum(v, ["everysec", "always", "no"], x => AppendFsync = x));
+        // Kept and shown as Redis checks and renders it; there are no RDB snapshots (SAVE saves the durable keys).
+        Add("save", () => SaveParams, v => SetSaveParams(v, x => SaveParams = x));
+        // Protected in Redis 7.0 (enable-protected-configs no): settable only at start.
+        Add("dir", () => Dir, v => { Dir = v; return null; }, isProtected: true);
+        Add("dbfilename", () => "dump.rdb", v => null, isProtected: true);
+        Add("loglevel", () => LogLevel, v => SetEnum(v, ["debug", "verbose", "notice", "warning"], x => LogLevel = x));
         Add("tcp-keepalive", () => "300", v => SetInt(v, 0, int.MaxValue, _ => { }));
         Add("replica-read-only", () => "yes", v => SetBool(v, _ => { }));
         Add("slave-read-only", () => "yes", v => SetBool(v, _ => { }));
@@ -66,6 +69,9 @@ public sealed class ServerConfig
     public string AppendFsync { get; private set; } = "everysec";
     public string Dir { get; private set; } = Directory.GetCurrentDirectory();
     public string LogLevel { get; private set; } = "notice";
+
+    /// <summary>CONFIG GET save, as Redis renders it (nothing is snapshotted: see SAVE).</summary>
+    public string SaveParams { get; private set; } = "";
 
     /// <summary>SLOWLOG records commands that take at least this many µs (-1: none, 0: all).</summary>
     public long SlowlogLogSlowerThan { get; private set; } = 10_000;
@@ -124,6 +130,7 @@ public sealed class ServerConfig
     {
         if (!_params.TryGetValue(name, out var p)) return "unknown";
         if (p.Immutable && !startup) return "can't set immutable config";
+        if (p.Protected && !startup) return "can't set protected config";
         return p.Set(value);
     }
 
@@ -132,9 +139,9 @@ public sealed class ServerConfig
     /// <summary>A secret (requirepass): CONFIG SET's value for it is redacted in MONITOR and SLOWLOG.</summary>
     public bool IsSensitive(string name) => _params.TryGetValue(name, out var p) && p.Sensitive;
 
-    private void Add(string name, Func<string> get, Func<string, string?> set, bool immutable = false, bool sensitive = false)
+    private void Add(string name, Func<string> get, Func<string, string?> set, bool immutable = false, bool sensitive = false, bool isProtected = false)
     {
-        var p = new Param(name, get, set, immutable, sensitive);
+        var p = new Param(name, get, set, immutable, sensitive, isProtected);
         _params.Add(name, p);
         _ordered.Add(p);
     }
@@ -169,6 +176,42 @@ public sealed class ServerConfig
         }
     }
 
+    /// <summary>
+    /// As setConfigSaveOption: "" or pairs of seconds (>= 1) and changes (>= 0), each token read by strtoll
+    /// (leading blanks and a sign taken, nothing after the digits, saturating), changes kept as an int; the
+    /// value is split at every single space, so doubled spaces make empty tokens.
+    /// </summary>
+    private static string? SetSaveParams(string v, Action<string> apply)
+    {
+        string[] tokens = v.Length == 0 ? [] : v.Split(' ');
+        if ((tokens.Length & 1) == 1) return "Invalid save parameters";
+        var values = new long[tokens.Length];
+        for (int j = 0; j < tokens.Length; j++)
+        {
+            if (!Strtoll(tokens[j], out values[j]) || values[j] < ((j & 1) == 0 ? 1 : 0)) return "Invalid save parameters";
+        }
+        apply(string.Join(" ", Enumerable.Range(0, values.Length / 2).Select(i => $"{values[2 * i]} {(int)values[2 * i + 1]}")));
+        return null;
+    }
+
+    /// <summary>C's strtoll over the whole token (no digits reads 0; a token of only a sign is refused as its end is not reached).</summary>
+    private static bool Strtoll(string s, out long value)
+    {
+        value = 0;
+        int i = 0;
+        while (i < s.Length && s[i] < 128 && Protocol.CString.IsSpace((byte)s[i])) i++;
+        bool negative = i < s.Length && s[i] == '-';
+        if (i < s.Length && s[i] is '-' or '+') i++;
+        int digitsAt = i;
+        System.Numerics.BigInteger n = 0;
+        while (i < s.Length && char.IsAsciiDigit(s[i])) n = n * 10 + (s[i++] - '0');
+        if (i == digitsAt) return s.Length == 0; // strtoll("") is 0 with the end reached; otherwise its end is the token's start
+        if (i != s.Length) return false;
+        if (negative) n = -n;
+        value = n > long.MaxValue ? long.MaxValue : n < long.MinValue ? long.MinValue : (long)n;
+        return true;
+    }
+
     private static string? SetEnum(string v, string[] allowed, Action<string> apply)
     {
         string lower = v.ToLowerInvariant();
@@ -177,5 +220,5 @@ public sealed class ServerConfig
         return null;
     }
 
-    private sealed record Param(string Name, Func<string> Get, Func<string, string?> Set, bool Immutable, bool Sensitive);
+    private sealed record Param(string Name, Func<string> Get, Func<string, string?> Set, bool Immutable, bool Sensitive, bool Protected);
 }
