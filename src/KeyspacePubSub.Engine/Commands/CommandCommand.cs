@@ -14,6 +14,7 @@ internal static class CommandCommand
             new() { Name = "info", Arity = -2, Flags = F, Handler = Info, Group = "server", Since = "2.8.13" },
             new() { Name = "docs", Arity = -2, Flags = F, Handler = Docs, Group = "server", Since = "7.0.0" },
             new() { Name = "list", Arity = -2, Flags = F, Handler = List, Group = "server", Since = "7.0.0" },
+            new() { Name = "getkeys", Arity = -4, Flags = F, Handler = GetKeys, Group = "server", Since = "2.8.13" },
             new() { Name = "help", Arity = 2, Flags = Loading | Stale, Handler = HelpReply, Group = "server", Since = "5.0.0" });
     }
 
@@ -141,5 +142,37 @@ internal static class CommandCommand
         "    commands are returned.",
         "DOCS [<command-name> ...]", "    Return documentation details about multiple Redis commands.",
         "    If no command names are given, documentation details for all",
-        "    commands are returned.");
+        "    commands are returned.",
+        "GETKEYS <full-command>", "    Return the keys from a full Redis command.");
+
+    /// <summary>
+    /// COMMAND GETKEYS: the key arguments of a full command line, by the command's first key, last key and step
+    /// (there are no commands with movable keys here). Shard channels are not keys (Redis's not_key flag).
+    /// </summary>
+    private static void GetKeys(CommandContext x)
+    {
+        int argc = x.Args.Count - 2;
+        var def = x.Engine.Commands.Find(x.Args[2]);
+        if (def?.Subcommands is { } subs && argc >= 2) def = subs.GetValueOrDefault(x.Args.GetString(3));
+        if (def is null)
+        {
+            x.Reply.Error("ERR Invalid command specified");
+            return;
+        }
+        if (def.FirstKey <= 0 || def.Has(CommandFlags.PubSub))
+        {
+            x.Reply.Error("ERR The command has no key arguments");
+            return;
+        }
+        if ((def.Arity > 0 && def.Arity != argc) || argc < -def.Arity)
+        {
+            x.Reply.Error("ERR Invalid number of arguments specified for command");
+            return;
+        }
+        int last = def.LastKey < 0 ? argc + def.LastKey : def.LastKey;
+        var positions = new List<int>();
+        for (int i = def.FirstKey; i <= last && i < argc; i += Math.Max(1, def.Step)) positions.Add(i);
+        x.Reply.Array(positions.Count);
+        foreach (int i in positions) x.Reply.Bulk(x.Args[2 + i]);
+    }
 }

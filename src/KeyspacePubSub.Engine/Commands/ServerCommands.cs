@@ -6,7 +6,7 @@ using static KeyspacePubSub.Engine.Commands.CommandFlags;
 
 namespace KeyspacePubSub.Engine.Commands;
 
-/// <summary>TIME, DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, SHUTDOWN, DEBUG, MONITOR, FUNCTION/SCRIPT FLUSH.</summary>
+/// <summary>TIME, DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, SHUTDOWN, ROLE, DEBUG, MONITOR, FUNCTION/SCRIPT FLUSH.</summary>
 internal static class ServerCommands
 {
     public static void Register(CommandTable t)
@@ -17,6 +17,14 @@ internal static class ServerCommands
         t.Add(new() { Name = "flushall", Arity = -1, Flags = Write, Handler = FlushAll, Group = "server", Summary = "Removes all keys from all databases." });
         t.Add(new() { Name = "swapdb", Arity = 3, Flags = Write | Fast, Handler = SwapDb, Group = "server", Since = "4.0.0", Summary = "Swaps two Redis databases." });
         t.Add(new() { Name = "shutdown", Arity = -1, Flags = Admin | NoScript | Loading | Stale | NoMulti | Sentinel | AllowBusy, Handler = Shutdown, Group = "server", Summary = "Synchronously saves the database(s) to disk and shuts down the Redis server." });
+        // No replication here: always a master without replicas (INFO replication says the same).
+        t.Add(new() { Name = "role", Arity = 1, Flags = NoScript | Loading | Stale | Fast, Handler = static (CommandContext x) =>
+        {
+            x.Reply.Array(3);
+            x.Reply.Bulk("master"u8);
+            x.Reply.Integer(0);
+            x.Reply.Array(0);
+        }, Group = "server", Since = "2.8.12", Summary = "Returns the replication role." });
         t.Add(new() { Name = "monitor", Arity = 1, Flags = Admin | NoScript | Loading | Stale, Handler = Monitor, Group = "server", Summary = "Listens for all requests received by the server in real-time." });
         t.Add(new() { Name = "debug", Arity = -2, Flags = Admin | NoScript | Loading | Stale, Handler = Debug, Group = "server", Summary = "A container for debugging commands." });
         t.AddContainer(new() { Name = "function", Arity = -2, Group = "scripting", Since = "7.0.0", Summary = "A container for function commands." },
