@@ -21,6 +21,7 @@ public static class BuiltinCommands
         KeyCommands.Register(t);
         KeyMoveCommands.Register(t);
         ObjectCommand.Register(t);
+        MemoryCommand.Register(t);
         ListCommands.Register(t);
         HashCommands.Register(t);
         SetCommands.Register(t);

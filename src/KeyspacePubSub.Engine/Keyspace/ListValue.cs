@@ -13,6 +13,9 @@ public sealed class ListValue
 
     public int Count { get; private set; }
 
+    /// <summary>Slots allocated (MEMORY USAGE).</summary>
+    public int Capacity => _items.Length;
+
     /// <summary>Position of element 0.</summary>
     public long HeadPosition { get; private set; }
 

@@ -1,0 +1,45 @@
+namespace KeyspacePubSub.Engine.Keyspace;
+
+/// <summary>
+/// MEMORY USAGE: the bytes a key and its value take in this server's own structures (64-bit .NET: 24-byte
+/// array headers, 8-byte alignment, dictionary entries), not Redis's. As Redis's objectComputeSize,
+/// aggregates average the size of their first <c>samples</c> elements over all of them (0: every one).
+/// </summary>
+public static class MemoryEstimate
+{
+    private const long ArrayHeader = 24, ObjectHeader = 16, Reference = 8;
+    private const long DbEntry = 36; // the database's dictionary entry (hash, next, key, value, expiry) and its bucket
+    private const long DictEntry = 28; // hash, next, key reference, value (reference or score) and the bucket
+    // A skiplist node: score, member, backward link and its two level arrays (1.33 levels on average: 40 bytes each).
+    private const long SkipNode = ObjectHeader + 8 + Reference * 4 + 2 * 40;
+
+    private static long Align(long n) => (n + 7) & ~7L;
+
+    public static long Bytes(byte[] b) => Align(ArrayHeader + b.Length);
+
+    /// <summary>The key's bytes, the database entry and the value.</summary>
+    public static long Of(byte[] key, object value, long samples) => Bytes(key) + DbEntry + Value(value, samples);
+
+    private static long Value(object value, long samples) => value switch
+    {
+        byte[] s => Bytes(s),
+        ListValue l => ObjectHeader + 32 + Align(ArrayHeader + Reference * (long)l.Capacity) + Sampled(Enumerable.Range(0, l.Count).Select(i => Bytes(l[i])), l.Count, samples),
+        HashValue h => ObjectHeader + 80 + Sampled(h.Fields.Select(kv => DictEntry + Reference + Bytes(kv.Key) + Bytes(kv.Value)), h.Count, samples),
+        SetValue s => ObjectHeader + 80 + Sampled(s.Members.Keys.Select(m => DictEntry + Bytes(m)), s.Count, samples),
+        SortedSetValue z => ObjectHeader + 160 + Sampled(z.Scores.Keys.Select(m => DictEntry + SkipNode + Bytes(m)), z.Count, samples),
+        _ => ObjectHeader,
+    };
+
+    private static long Sampled(IEnumerable<long> sizes, int count, long samples)
+    {
+        if (count == 0) return 0;
+        long taken = 0, sum = 0;
+        foreach (long size in sizes)
+        {
+            if (taken == samples) break;
+            sum += size;
+            taken++;
+        }
+        return taken == count ? sum : (long)((double)sum / taken * count);
+    }
+}
