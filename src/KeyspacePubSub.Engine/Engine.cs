@@ -46,6 +46,7 @@ public sealed partial class Engine : IPushSink
 
     /// <summary>As Redis's redactClientCommandArgument: argument <paramref name="index"/> of the running command is a secret.</summary>
     public void Redact(int index) => _redacted.Add(index);
+
     public ServerConfig Config { get; }
     public ILogger Logger { get; }
     public PubSubBroker Broker { get; }
