@@ -19,18 +19,25 @@ internal static class SaveCommands
         t.Add(new() { Name = "lastsave", Arity = 1, Flags = Loading | Stale | Fast, Handler = LastSave, Group = "server", Since = "1.0.0", Summary = "Returns the Unix timestamp of the last successful save to disk." });
     }
 
-    private static void Save(CommandContext x)
+    /// <summary>The durable keys to save, or null once the error is written: persistence off, or a background save running.</summary>
+    private static Persistence.DurableKeys? Saveable(CommandContext x)
     {
         if (x.Engine.Durable is not { } durable)
         {
             x.Reply.Error(NoPersistence);
-            return;
+            return null;
         }
         if (durable.BackgroundSaveRunning)
         {
             x.Reply.Error("ERR Background save already in progress");
-            return;
+            return null;
         }
+        return durable;
+    }
+
+    private static void Save(CommandContext x)
+    {
+        if (Saveable(x) is not { } durable) return;
         // As Redis: the server waits for the save; a failed one answers a bare ERR (the reason is in the log).
         if (durable.Save()) x.Reply.Ok();
         else x.Reply.Error("ERR");
@@ -44,16 +51,7 @@ internal static class SaveCommands
             x.Reply.Error(Errors.Syntax);
             return;
         }
-        if (x.Engine.Durable is not { } durable)
-        {
-            x.Reply.Error(NoPersistence);
-            return;
-        }
-        if (durable.BackgroundSaveRunning)
-        {
-            x.Reply.Error("ERR Background save already in progress");
-            return;
-        }
+        if (Saveable(x) is not { } durable) return;
         durable.RequestBackgroundSave();
         // Inside EXEC Redis schedules the save for after the transaction, and says so.
         x.Reply.SimpleString(x.Client.InMulti ? "Background saving scheduled" : "Background saving started");
