@@ -41,6 +41,9 @@ public sealed partial class Engine : IPushSink
     /// <summary>SLOWLOG's entries.</summary>
     public Slowlog Slowlog { get; } = new();
 
+    /// <summary>LATENCY's events (latency-monitor-threshold).</summary>
+    public LatencyMonitor Latency { get; } = new();
+
     // The running command's arguments that must not be shown (passwords): in MONITOR and SLOWLOG as "(redacted)".
     private readonly List<int> _redacted = [];
 
@@ -197,6 +200,12 @@ public sealed partial class Engine : IPushSink
         cmd.Calls++;
         cmd.Ticks += ticks;
         if (ErrorsSinceLastCount()) cmd.FailedCalls++;
+        long latencyThreshold = Config.LatencyMonitorThreshold;
+        if (latencyThreshold > 0)
+        {
+            long ms = ticks * 1000 / System.Diagnostics.Stopwatch.Frequency;
+            if (ms >= latencyThreshold) Latency.Add(cmd.Has(CommandFlags.Fast) ? "fast-command" : "command", ms);
+        }
         long threshold = Config.SlowlogLogSlowerThan;
         if (threshold >= 0 && !cmd.Has(CommandFlags.SkipSlowlog))
         {

@@ -11,6 +11,7 @@ public static class BuiltinCommands
         ServerCommands.Register(t);
         SaveCommands.Register(t);
         SlowlogCommand.Register(t);
+        LatencyCommand.Register(t);
         ConfigCommands.Register(t);
         InfoCommand.Register(t);
         CommandCommand.Register(t);

@@ -33,6 +33,7 @@ public sealed class ServerConfig
         // In the order Redis's CONFIG GET slowlog* lists them.
         Add("slowlog-max-len", () => SlowlogMaxLen.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, long.MaxValue, x => SlowlogMaxLen = x));
         Add("slowlog-log-slower-than", () => SlowlogLogSlowerThan.ToString(CultureInfo.InvariantCulture), v => SetInt(v, -1, long.MaxValue, x => SlowlogLogSlowerThan = x));
+        Add("latency-monitor-threshold", () => LatencyMonitorThreshold.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, long.MaxValue, x => LatencyMonitorThreshold = x));
         Add("hz", () => "10", v => SetInt(v, 0, int.MaxValue, _ => { }));
         Add("maxmemory", () => "0", v => SetMemory(v, 0, long.MaxValue, _ => { }));
         Add("maxmemory-policy", () => "noeviction", v => SetEnum(v, ["noeviction"], _ => { }));
@@ -77,6 +78,9 @@ public sealed class ServerConfig
     public long SlowlogLogSlowerThan { get; private set; } = 10_000;
 
     public long SlowlogMaxLen { get; private set; } = 128;
+
+    /// <summary>LATENCY records commands that take at least this many ms (0: off, as Redis's default).</summary>
+    public long LatencyMonitorThreshold { get; private set; }
 
     /// <summary>
     /// Event-loop threads serving connections (epoll transport; connections are dealt round-robin). Default 1,
