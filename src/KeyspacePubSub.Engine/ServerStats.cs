@@ -16,12 +16,12 @@ public sealed class ServerStats
     public long KeyspaceHits;
     public long KeyspaceMisses;
     public long ErrorReplies;
+    public long IoThreadedWrites;
 
     /// <summary>INFO errorstats: error replies by their first word (ERR, WRONGTYPE...), at most <see cref="MaxErrorCodes"/> of them.</summary>
     public Dictionary<string, long> ErrorCodes { get; } = new(StringComparer.Ordinal);
 
     public const int MaxErrorCodes = 128;
-    public long IoThreadedWrites;
 
     /// <summary>Commands or connections that met a bug (each logged, its client closed); since start, never reset.</summary>
     public long InternalErrors;

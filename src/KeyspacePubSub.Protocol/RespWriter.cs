@@ -62,10 +62,10 @@ public sealed class RespWriter
         Output.Advance(n + 3);
     }
 
-    /// <summary>An error reply; <paramref name="text"/> carries its code ("ERR ...", "WRONGTYPE ...").</summary>
     /// <summary>Told of every error reply written (INFO's error counters).</summary>
     public Action<string>? OnError { get; set; }
 
+    /// <summary>An error reply; <paramref name="text"/> carries its code ("ERR ...", "WRONGTYPE ...").</summary>
     public void Error(string text)
     {
         // Latin-1: texts that echo client bytes were decoded as Latin-1, so this restores them exactly.
