@@ -331,16 +331,17 @@ public sealed partial class SqliteStore
     /// <summary>WAL pages into the database; under NORMAL and FULL SQLite syncs the WAL before and the database after.</summary>
     private void TryCheckpoint()
     {
-        long started = Stopwatch.GetTimestamp();
         try
         {
-            Exec("PRAGMA wal_checkpoint(PASSIVE)");
-            Interlocked.Increment(ref _checkpoints);
-            Interlocked.Add(ref _checkpointTicks, Stopwatch.GetTimestamp() - started); // commits wait meanwhile
+            Checkpoint();
         }
         catch (SqliteException ex)
         {
             Fail(ex);
+        }
+        catch (IOException ex)
+        {
+            Fail(ex.Message);
         }
     }
 
