@@ -13,8 +13,13 @@ internal sealed class WriteHelper : IDisposable
     private const int Posted = 0, Running = 1, CalledOff = 2, Idle = 3;
 
     private readonly Thread _thread;
-    private readonly SemaphoreSlim _start = new(0);
-    private readonly ManualResetEventSlim _done = new(false, spinCount: 100);
+    // Neither wait yields the CPU in a loop: SemaphoreSlim's and a long ManualResetEventSlim spin call
+    // sched_yield dozens of times per round (measured: 32,000 a second at 1 → 100 subscribers with 4 KiB
+    // messages, a sixth of a core taken from the subscribers' readers on a 2-core machine). The helper
+    // blocks on a monitor between rounds; the loop spins briefly (no yields) for the helper's last send.
+    private readonly object _gate = new();
+    private bool _posted; // under _gate
+    private readonly ManualResetEventSlim _done = new(false, spinCount: 10);
     private readonly System.Buffers.MemoryHandle[] _pins = new System.Buffers.MemoryHandle[64];
     private readonly KeyspacePubSub.Engine.ServerStats _stats;
     private LoopConnection[] _work = new LoopConnection[256];
@@ -48,7 +53,11 @@ internal sealed class WriteHelper : IDisposable
         _helped = 0;
         _done.Reset();
         Volatile.Write(ref _phase, Posted);
-        _start.Release(); // a full fence: the helper sees the fields above
+        lock (_gate) // a full fence: the helper sees the fields above
+        {
+            _posted = true;
+            Monitor.Pulse(_gate);
+        }
 
         int i;
         while ((i = Interlocked.Increment(ref _next) - 1) < count) _work[i].Flush();
@@ -67,7 +76,11 @@ internal sealed class WriteHelper : IDisposable
     {
         while (true)
         {
-            _start.Wait();
+            lock (_gate)
+            {
+                while (!_posted) Monitor.Wait(_gate);
+                _posted = false;
+            }
             if (_stopped) return;
             // A wake-up for a round the loop already called off (or finished with us) does nothing.
             if (Interlocked.CompareExchange(ref _phase, Running, Posted) != Posted) continue;
@@ -85,7 +98,11 @@ internal sealed class WriteHelper : IDisposable
     public void Dispose()
     {
         _stopped = true;
-        _start.Release();
+        lock (_gate)
+        {
+            _posted = true;
+            Monitor.Pulse(_gate);
+        }
         _thread.Join(2000);
     }
 }
