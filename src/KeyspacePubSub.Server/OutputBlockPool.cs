@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.InteropServices;
 
 namespace KeyspacePubSub.Server;
 
@@ -9,7 +10,7 @@ namespace KeyspacePubSub.Server;
 /// subscribers (each holding a block between a publish and its send) allocated a thousand fresh 4 KiB arrays
 /// per event-loop iteration, and allocation plus collections took over half of the server's user CPU.
 /// Larger requests (a pipe asked for a big contiguous span) get an array of their own.
-/// Pooled blocks live on the pinned object heap (a send passes them to the kernel without pinning each); at
+/// Pooled blocks live on the pinned object heap (a send passes their addresses to the kernel, no GCHandle); at
 /// most <see cref="MaxRetained"/> are ever made, so a burst beyond them (a thousand lagging subscribers of 4 KiB
 /// messages) gets ordinary arrays that die young, instead of pinned ones that, dropped, only a full collection
 /// frees (measured: 56 gen-2 collections in a 3-second fan-out, and a p99 of 10 ms).
@@ -25,7 +26,7 @@ public sealed class OutputBlockPool : MemoryPool<byte>
     public static readonly OutputBlockPool Instance = new();
 
     private readonly Lock _lock = new();
-    private readonly Block[] _free = new Block[MaxRetained];
+    private readonly PinnedBlock[] _free = new PinnedBlock[MaxRetained];
     private int _count;
     private int _made; // pooled blocks made so far: never more than MaxRetained, so every one fits back
 
@@ -36,7 +37,7 @@ public sealed class OutputBlockPool : MemoryPool<byte>
 
     public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
     {
-        if (minBufferSize > BlockSize) return new Block(this, minBufferSize, pooled: false);
+        if (minBufferSize > BlockSize) return new ArrayBlock(minBufferSize);
         lock (_lock)
         {
             if (_count > 0)
@@ -46,13 +47,13 @@ public sealed class OutputBlockPool : MemoryPool<byte>
                 block.Rented = true;
                 return block;
             }
-            if (_made == MaxRetained) return new Block(this, BlockSize, pooled: false);
+            if (_made == MaxRetained) return new ArrayBlock(BlockSize);
             _made++;
         }
-        return new Block(this, BlockSize, pooled: true) { Rented = true };
+        return new PinnedBlock(this) { Rented = true };
     }
 
-    private void Return(Block block)
+    private void Return(PinnedBlock block)
     {
         lock (_lock) _free[_count++] = block;
     }
@@ -62,20 +63,66 @@ public sealed class OutputBlockPool : MemoryPool<byte>
         // Shared by every connection for the life of the process.
     }
 
-    private sealed class Block(OutputBlockPool pool, int size, bool pooled) : IMemoryOwner<byte>
+    /// <summary>
+    /// A pooled block: an array on the pinned object heap, so <see cref="Pin"/> (each send of a message that
+    /// spans blocks pins every block it gathers) is its address. An array-backed Memory's Pin allocates a
+    /// pinned GCHandle and frees it again at every send, pinned heap or not: measured at 5.8% of the server's
+    /// CPU in a fan-out of 4 KiB messages to 100 subscribers.
+    /// </summary>
+    private sealed unsafe class PinnedBlock : MemoryManager<byte>
     {
-        private readonly byte[] _array = GC.AllocateUninitializedArray<byte>(size, pinned: pooled);
+        private readonly OutputBlockPool _pool;
+        private readonly byte[] _array = GC.AllocateUninitializedArray<byte>(BlockSize, pinned: true);
+        private readonly byte* _pointer;
+        private readonly Memory<byte> _memory;
 
         public bool Rented;
+
+        public PinnedBlock(OutputBlockPool pool)
+        {
+            _pool = pool;
+            _pointer = (byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(_array));
+            _memory = CreateMemory(BlockSize);
+        }
+
+        public override Memory<byte> Memory => _memory;
+
+        public override Span<byte> GetSpan() => _array;
+
+        public override MemoryHandle Pin(int elementIndex = 0)
+        {
+            ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)elementIndex, (uint)BlockSize, nameof(elementIndex));
+            return new MemoryHandle(_pointer + elementIndex);
+        }
+
+        public override void Unpin()
+        {
+            // Never moves.
+        }
+
+        protected override bool TryGetArray(out ArraySegment<byte> segment)
+        {
+            segment = _array;
+            return true;
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            if (!Rented) throw new InvalidOperationException("output block returned twice");
+            Rented = false;
+            _pool.Return(this);
+        }
+    }
+
+    /// <summary>A block beyond the pooled ones, or a large one: an ordinary array, left to the GC.</summary>
+    private sealed class ArrayBlock(int size) : IMemoryOwner<byte>
+    {
+        private readonly byte[] _array = GC.AllocateUninitializedArray<byte>(size);
 
         public Memory<byte> Memory => _array;
 
         public void Dispose()
         {
-            if (!pooled) return;
-            if (!Rented) throw new InvalidOperationException("output block returned twice");
-            Rented = false;
-            pool.Return(this);
         }
     }
 }

@@ -28,6 +28,33 @@ public class OutputBlockPoolTests
     }
 
     [Fact]
+    public unsafe void PinningAPooledBlock_IsItsAddress_WithoutAGCHandle()
+    {
+        var pool = new OutputBlockPool();
+        var block = pool.Rent();
+        // Backed by the pool's own memory manager, so Memory.Pin() asks it (an array-backed Memory would
+        // allocate a pinned GCHandle at every send that gathers the block).
+        System.Runtime.InteropServices.MemoryMarshal.TryGetMemoryManager<byte, System.Buffers.MemoryManager<byte>>(block.Memory, out System.Buffers.MemoryManager<byte>? manager).Should().BeTrue();
+        manager.Should().NotBeNull();
+        block.Memory.Span[5] = 77;
+        using (var pin = block.Memory.Slice(5).Pin())
+        {
+            ((byte*)pin.Pointer)[0].Should().Be(77);
+            ((byte*)pin.Pointer)[0] = 78;
+        }
+        block.Memory.Span[5].Should().Be(78);
+        using var first = block.Memory.Pin();
+        using var second = block.Memory.Pin();
+        ((nint)first.Pointer).Should().Be((nint)second.Pointer);
+        // A large block is an ordinary array: the runtime pins it.
+        var big = pool.Rent(OutputBlockPool.BlockSize * 2);
+        System.Runtime.InteropServices.MemoryMarshal.TryGetArray<byte>(big.Memory, out _).Should().BeTrue();
+        System.Runtime.InteropServices.MemoryMarshal.TryGetMemoryManager<byte, System.Buffers.MemoryManager<byte>>(big.Memory, out System.Buffers.MemoryManager<byte>? none).Should().BeFalse();
+        block.Dispose();
+        big.Dispose();
+    }
+
+    [Fact]
     public void ABlockReturnedTwice_IsRefused()
     {
         var pool = new OutputBlockPool();
