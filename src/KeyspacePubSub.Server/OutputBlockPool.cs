@@ -5,22 +5,27 @@ namespace KeyspacePubSub.Server;
 
 /// <summary>
 /// The memory of every connection's output pipe: 4 KiB blocks kept for reuse, up to <see cref="MaxRetained"/>
-/// of them (4 MiB: enough for a fan-out to a thousand subscribers per iteration, little against the RSS).
+/// of them (64 MiB). Blocks are made only when output waits for them, so an idle server holds none, and a
+/// server holds as many as its largest burst of pending output needed (up to 64 MiB), as Redis's allocator
+/// keeps its peak. The cap was 1,024 (4 MiB) until 2026-12-01: with 100 subscribers of 4 KiB messages whose
+/// readers lag (about 4,000 blocks pending), every block beyond the cap was a fresh array, and the GC's
+/// clearing of fresh memory made page faults 15-20% of the server's CPU (perf), at 151k deliveries/s and
+/// 4.6 µs of CPU per delivery; with the cap at 16,384: 392k-509k deliveries/s at 1.8 µs (Redis: 2.8 µs).
 /// The shared ArrayPool the pipes used before keeps only a few dozen arrays per size, so a fan-out to 1,000
 /// subscribers (each holding a block between a publish and its send) allocated a thousand fresh 4 KiB arrays
 /// per event-loop iteration, and allocation plus collections took over half of the server's user CPU.
 /// Larger requests (a pipe asked for a big contiguous span) get an array of their own.
 /// Pooled blocks live on the pinned object heap (a send passes their addresses to the kernel, no GCHandle); at
-/// most <see cref="MaxRetained"/> are ever made, so a burst beyond them (a thousand lagging subscribers of 4 KiB
-/// messages) gets ordinary arrays that die young, instead of pinned ones that, dropped, only a full collection
-/// frees (measured: 56 gen-2 collections in a 3-second fan-out, and a p99 of 10 ms).
+/// most <see cref="MaxRetained"/> are ever made, so a burst beyond them gets ordinary arrays that die young,
+/// instead of pinned ones that, dropped, only a full collection frees (measured: 56 gen-2 collections in a
+/// 3-second fan-out, and a p99 of 10 ms).
 /// </summary>
 public sealed class OutputBlockPool : MemoryPool<byte>
 {
     public const int BlockSize = 4096;
 
     /// <summary>Blocks kept at most: beyond that, returned blocks are left to the GC.</summary>
-    public const int MaxRetained = 1024;
+    public const int MaxRetained = 16384;
 
     /// <summary>The pool of every connection's pipe (tests make pools of their own).</summary>
     public static readonly OutputBlockPool Instance = new();
