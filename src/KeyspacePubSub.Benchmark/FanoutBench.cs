@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
+using System.Globalization;
 using System.Text;
 
 namespace KeyspacePubSub.Benchmark;
@@ -89,6 +90,7 @@ public static class FanoutBench
         try
         {
             foreach (var s in subs) s.LatencyTicks = new List<long>(4096);
+            var pause0 = GC.GetTotalPauseDuration();
             var seqs = new long[shape.Channels]; // fresh subscribers expect every channel from 0
             int latencyMessages = (int)duration.TotalMilliseconds;
             using (new EpollReader(subs))
@@ -106,6 +108,7 @@ public static class FanoutBench
                 while (Delivered(subs) < latencyExpected && drainDeadline.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(1);
                 lost += latencyExpected - Delivered(subs) + subs.Sum(s => s.Errors);
             }
+            if (LatencyDump != null) Dump(server, shape, payload.Length, subs[0].LatencyTicks!, GC.GetTotalPauseDuration() - pause0);
             var lat = subs.SelectMany(s => s.LatencyTicks!).Select(t => t * 1e6 / Stopwatch.Frequency).Order().ToArray();
             return new FanoutResult(deliveriesPerSec, cpuPerDelivery, Pct(lat, 0.50), Pct(lat, 0.99), Pct(lat, 0.999), lost);
         }
@@ -113,6 +116,20 @@ public static class FanoutBench
         {
             foreach (var s in subs) s.Dispose();
         }
+    }
+
+    /// <summary>
+    /// --latency-dump prefix: each light pass writes its first subscriber's latencies (µs) in arrival order to a
+    /// file, named with the benchmark's own GC pause time in that pass. A stall shows as a run of latencies
+    /// falling by the publish interval (messages published on time, read late); it found the benchmark's own
+    /// tier-1 JIT stalls (see the project file).
+    /// </summary>
+    public static string? LatencyDump { get; set; }
+
+    private static void Dump(ServerUnderTest server, FanoutShape shape, int payload, List<long> ticks, TimeSpan benchGcPause)
+    {
+        string file = $"{LatencyDump}.{server.Name}.{shape.Subscribers}x{payload}.{DateTime.Now:HHmmss}.gc{benchGcPause.TotalMilliseconds:F1}ms";
+        File.WriteAllLines(file, ticks.Select(t => (t * 1_000_000 / Stopwatch.Frequency).ToString(CultureInfo.InvariantCulture)));
     }
 
     private static List<BenchConnection> Subscribe(ServerUnderTest server, FanoutShape shape)

@@ -10,12 +10,14 @@ using KeyspacePubSub.Benchmark;
 //   --ours-bin path/keyspacepubsub-server   run this executable as our server (a native build from `dotnet publish`)
 //   --shape 1000 --payload 64     fan-out: only the shapes whose name contains "1000", only 64-byte payloads
 //   --clients 10                   backlog rows: only these numbers of clients
+//   --latency-dump /tmp/lat        fan-out: write each light pass's latencies in arrival order to /tmp/lat.<server>.<shape>...
 //   --rounds 3                     redis-benchmark, fan-out, backlog and restart rows: median of this many runs (default 1 with --quick, else 3)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick");
 string only = ArgValue("--only") ?? "ping,fanout,patterns,rss,kv,notify,keymem,backlog,expiry";
 string? target = ArgValue("--target");
 ServerUnderTest.OursArgs = (ArgValue("--ours-args") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+FanoutBench.LatencyDump = ArgValue("--latency-dump");
 ServerUnderTest.OursBin = ArgValue("--ours-bin") is { } bin ? Path.GetFullPath(bin) : null;
 int rounds = int.TryParse(ArgValue("--rounds"), out int r0) && r0 > 0 ? r0 : quick ? 1 : 3; // redis-benchmark, backlog and restart rows: median of this many alternating runs
 var duration = TimeSpan.FromSeconds(quick ? 1.5 : 3);
