@@ -29,6 +29,9 @@ internal sealed unsafe class EventLoop : IDisposable
     /// <summary>A longer idle gap (or busy stretch) counts as this much in its average, so either soon follows a change of load.</summary>
     private static readonly long MaxCountedGapTicks = Stopwatch.Frequency / 100; // 10 ms
 
+    /// <summary>How long a window counting the connections that sent requests lasts (see <see cref="Wait"/>).</summary>
+    private static readonly long RequesterWindowTicks = Stopwatch.Frequency / 1000; // 1 ms
+
     [ThreadStatic]
     private static EventLoop? t_current;
 
@@ -54,6 +57,8 @@ internal sealed unsafe class EventLoop : IDisposable
     private ulong _nextToken;
     private readonly WriteHelper? _writeHelper;
     private int _lastFlushCount;
+    private long _requesterWindow = 1, _requesterWindowStart; // connections that sent data: counted per window
+    private int _requestersNow, _requestersBefore; // in this window, in the one before
     private Action? _cron;
     private long _cronPeriodTicks, _nextCronAt;
 
@@ -184,7 +189,15 @@ internal sealed unsafe class EventLoop : IDisposable
                     else if (_connections.TryGetValue(token, out var connection))
                     {
                         uint mask = EventMask(events, i);
-                        requests |= (mask & EPOLLIN) != 0;
+                        if ((mask & EPOLLIN) != 0)
+                        {
+                            requests = true;
+                            if (connection.RequesterWindow != _requesterWindow)
+                            {
+                                connection.RequesterWindow = _requesterWindow;
+                                _requestersNow++;
+                            }
+                        }
                         connection.OnEvents(mask);
                     }
                     else if (token >= ListenerTokenBase)
@@ -226,9 +239,21 @@ internal sealed unsafe class EventLoop : IDisposable
         long idleSince = Stopwatch.GetTimestamp();
         _averageBusyTicks += (Math.Min(idleSince - _busySince, MaxCountedGapTicks) - _averageBusyTicks) / 8;
         int n = 0;
+        if (idleSince - _requesterWindowStart > RequesterWindowTicks)
+        {
+            _requestersBefore = _requestersNow;
+            _requestersNow = 0;
+            _requesterWindow++;
+            _requesterWindowStart = idleSince;
+        }
         // No spin after a wide fan-out (an iteration that flushed many connections): its readers need the CPU
-        // more than the loop needs to be awake for the next request.
-        if (_spinTicks > 0 && _averageGapTicks <= _spinTicks && _lastFlushCount < HelperFlushThreshold)
+        // more than the loop needs to be awake for the next request. Nor while a single connection sends
+        // requests: it cannot send the next one before it has read this iteration's reply, so the loop would
+        // poll through that client's whole turn, on a core the client and whoever reads the pushes it caused
+        // could use (one publisher and one subscriber on 2 cores: 237k-314k deliveries/s polling, 406k-467k
+        // not). Many clients in flight are what makes a request likely to arrive within the budget.
+        if (_spinTicks > 0 && _averageGapTicks <= _spinTicks && _lastFlushCount < HelperFlushThreshold
+            && Math.Max(_requestersNow, _requestersBefore) >= 2)
         {
             long until = idleSince + _spinTicks;
             do

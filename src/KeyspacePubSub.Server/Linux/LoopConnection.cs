@@ -41,6 +41,9 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     private readonly List<LoopConnection> _held = [];
     private Client? _client;
     private ulong _token;
+
+    /// <summary>The loop's requester-counting window this connection was last counted in (loop thread).</summary>
+    public long RequesterWindow;
     private byte[]? _pending;
     private int _pendingStart;
     private int _pendingEnd;
