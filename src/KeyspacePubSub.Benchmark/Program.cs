@@ -10,6 +10,7 @@ using KeyspacePubSub.Benchmark;
 //   --ours-bin path/keyspacepubsub-server   run this executable as our server (a native build from `dotnet publish`)
 //   --shape 1000 --payload 64     fan-out: only the shapes whose name contains "1000", only 64-byte payloads
 //   --clients 10                   backlog rows: only these numbers of clients
+//   --each                         fan-out: print every run's figures (stderr), not only the medians
 //   --latency-dump /tmp/lat        fan-out: write each light pass's latencies in arrival order to /tmp/lat.<server>.<shape>...
 //   --rounds 3                     redis-benchmark, fan-out, backlog and restart rows: median of this many runs (default 1 with --quick, else 3)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
@@ -18,6 +19,7 @@ string only = ArgValue("--only") ?? "ping,fanout,patterns,rss,kv,notify,keymem,b
 string? target = ArgValue("--target");
 ServerUnderTest.OursArgs = (ArgValue("--ours-args") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
 FanoutBench.LatencyDump = ArgValue("--latency-dump");
+bool eachRun = args.Contains("--each"); // fan-out: every run's figures on stderr, not only the medians
 ServerUnderTest.OursBin = ArgValue("--ours-bin") is { } bin ? Path.GetFullPath(bin) : null;
 int rounds = int.TryParse(ArgValue("--rounds"), out int r0) && r0 > 0 ? r0 : quick ? 1 : 3; // redis-benchmark, backlog and restart rows: median of this many alternating runs
 var duration = TimeSpan.FromSeconds(quick ? 1.5 : 3);
@@ -73,7 +75,12 @@ try
                 var runs = servers.ToDictionary(s => s.Name, _ => new List<FanoutResult>());
                 for (int round = 0; round < rounds; round++)
                 {
-                    foreach (var s in round % 2 == 0 ? servers : Enumerable.Reverse(servers)) runs[s.Name].Add(FanoutBench.Run(s, shape, size, duration));
+                    foreach (var s in round % 2 == 0 ? servers : Enumerable.Reverse(servers))
+                    {
+                        var x = FanoutBench.Run(s, shape, size, duration);
+                        runs[s.Name].Add(x);
+                        if (eachRun) Console.Error.WriteLine($"  run {round + 1} {shape.Name} {size} B {s.Name}: {x.DeliveriesPerSec:N0}/s, {x.CpuMicrosPerDelivery:F3} µs CPU, p50/p99/p99.9 {x.P50Us:F0}/{x.P99Us:F0}/{x.P999Us:F0} µs");
+                    }
                 }
                 var r = runs.ToDictionary(kv => kv.Key, kv => FanoutResult.Median(kv.Value));
                 foreach (var s in servers)
