@@ -53,7 +53,7 @@ const shardedAdapter = async (cleanup) => createShardedAdapter(...(await nodeRed
  * Node A holds the client; node B broadcasts to its room (text and binary), asks every node for its sockets,
  * and sends a server-side event that A acknowledges. Every step must cross the Redis server under test.
  */
-async function crossNodeScenario(makeAdapter, { fetchSockets }) {
+async function crossNodeScenario(makeAdapter, { fetchSockets, subscribed }) {
   const cleanup = [];
   try {
     const a = await startNode(() => makeAdapter(cleanup));
@@ -71,6 +71,19 @@ async function crossNodeScenario(makeAdapter, { fetchSockets }) {
       })(),
       5000,
       "join on node A",
+    );
+
+    // The adapters subscribe without waiting for the server's confirmation; a PUBLISH made before A's
+    // subscription is processed reaches nobody (at most once, as in Redis), so wait until the server shows it.
+    const probe = new Redis({ port });
+    cleanup.push(() => probe.quit());
+    const [command, expected] = subscribed;
+    await within(
+      (async () => {
+        while ((await probe.call(...command))[1] !== expected) await new Promise((r) => setTimeout(r, 10));
+      })(),
+      5000,
+      "subscriptions of both nodes",
     );
 
     const got = [];
@@ -119,11 +132,17 @@ async function crossNodeScenario(makeAdapter, { fetchSockets }) {
   }
 }
 
+// Each node's request channel subscription is made after its pattern subscription, on the same connection.
+const bothClassicNodes = [["PUBSUB", "NUMSUB", "socket.io-request#/#"], 2];
+
 test("classic adapter with ioredis: room broadcast, fetchSockets and serverSideEmit across nodes", () =>
-  crossNodeScenario(ioredisAdapter, { fetchSockets: true }));
+  crossNodeScenario(ioredisAdapter, { fetchSockets: true, subscribed: bothClassicNodes }));
 
 test("classic adapter with node-redis: room broadcast, fetchSockets and serverSideEmit across nodes", () =>
-  crossNodeScenario(nodeRedisAdapter, { fetchSockets: true }));
+  crossNodeScenario(nodeRedisAdapter, { fetchSockets: true, subscribed: bothClassicNodes }));
 
 test("sharded adapter with node-redis (SSUBSCRIBE, SPUBLISH, SHARDNUMSUB)", () =>
-  crossNodeScenario(shardedAdapter, { fetchSockets: true }));
+  crossNodeScenario(shardedAdapter, {
+    fetchSockets: true,
+    subscribed: [["PUBSUB", "SHARDNUMSUB", "socket.io#/#room1#"], 1], // A's room channel, made when its socket joined
+  }));
