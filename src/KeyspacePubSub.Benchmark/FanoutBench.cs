@@ -39,7 +39,7 @@ public static class FanoutBench
         // Throughput pass. The subscribers are read by one thread with epoll, as in the latency pass: with the
         // thread pool's asynchronous reads every delivery woke the socket engine's thread and then a pool worker,
         // and the load generator took 1.7 times the CPU from the cores it shares with the server (1 -> 1 64 B:
-        // 2.4-2.5 s of CPU in 2 s against 1.3-1.5 s; Redis's 1 -> 100 64 B rate went from 1.9-2.2M to 3.0-3.6M/s).
+        // 2.4-2.5 s of CPU in 2 s against 1.3-1.5 s; Redis's 1 -> 100 64 B rate went from 1.9-2.2M to 2.5-3.6M/s).
         var subs = Subscribe(server, shape);
         try
         {
