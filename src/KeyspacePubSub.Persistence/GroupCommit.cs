@@ -34,6 +34,7 @@ public sealed partial class SqliteStore
     private volatile string? _corrupt; // the file is damaged: nothing is committed to it any more
     private volatile bool _unsynced;
     private volatile bool _checkpointDue; // the WAL is big: the writer takes the connection for a checkpoint
+    private bool _walPresynced; // writer thread: the WAL was synced for the due checkpoint (see PresyncWal)
     private WalSync? _wal;
     private WalFill? _walFill; // exact frame counts from SQLite's WAL hook, and the WAL written ahead
     private long _walFrames; // without the hook: an estimate of the frames written since the last checkpoint
@@ -254,6 +255,12 @@ public sealed partial class SqliteStore
                 RunBackgroundSave();
                 continue;
             }
+            if (!_checkpointDue) _walPresynced = false; // (a save may have checkpointed meanwhile)
+            else if (!_walPresynced)
+            {
+                PresyncWal();
+                continue;
+            }
             lock (_queueLock)
             {
                 // A due checkpoint (or the fallback everysec sync) gets the connection, however busy the drivers keep it.
@@ -273,6 +280,7 @@ public sealed partial class SqliteStore
             if (ok && _checkpointDue)
             {
                 _checkpointDue = false;
+                _walPresynced = false;
                 _walFrames = 0;
                 TryCheckpoint();
             }
@@ -293,6 +301,27 @@ public sealed partial class SqliteStore
                 if (_stopping) return;
             }
             Thread.Sleep(1000);
+        }
+    }
+
+    /// <summary>
+    /// Before a checkpoint takes the connection (every commit waits for it), the WAL is fdatasynced from here
+    /// while drivers go on committing: the checkpoint's own sync of the WAL then finds only the frames
+    /// committed since. Under everysec that sync had up to a second of frames to write: checkpoints of 10,000
+    /// frames took ~37 ms, during which no client got a reply (~9% of the time of one client's backlog load).
+    /// A failure is left for the checkpoint's own sync to report. Not under fsync "no", whose checkpoints sync nothing.
+    /// </summary>
+    private void PresyncWal()
+    {
+        _walPresynced = true;
+        if (_wal is null || Fsync == FsyncPolicy.No) return;
+        try
+        {
+            _wal.Sync();
+        }
+        catch (IOException)
+        {
+            // The checkpoint syncs the WAL itself and reports what fails.
         }
     }
 
