@@ -1,18 +1,16 @@
-using System.Runtime.CompilerServices;
-using System.Runtime.InteropServices;
-
 namespace KeyspacePubSub.Engine.Keyspace;
 
 /// <summary>
 /// One of the numbered databases: key → value (byte[] for strings) and the key's absolute expiry time in
 /// Unix milliseconds, in one entry. Redis keeps a second dictionary (db->expires) for keys with a TTL; here
 /// a TTL costs only its place in the <see cref="Deadlines"/> heap, and each key 8 bytes for the field.
+/// The keys are a <see cref="KeyTable"/>.
 /// </summary>
 public sealed class Database(int index)
 {
     private const long NoExpiry = -1;
 
-    private Dictionary<byte[], Entry> _data = new(ByteKeyComparer.Instance);
+    private KeyTable _data = new();
 
     public int Index { get; } = index;
 
@@ -28,7 +26,7 @@ public sealed class Database(int index)
 
     public void Clear()
     {
-        _data = new Dictionary<byte[], Entry>(ByteKeyComparer.Instance);
+        _data = new KeyTable();
         ExpiresCount = 0;
         Deadlines = new ExpiryIndex();
     }
@@ -42,23 +40,37 @@ public sealed class Database(int index)
     }
 
     /// <summary>The value, ignoring expiry (callers check <see cref="IsExpired"/> first).</summary>
-    public object? Get(ReadOnlySpan<byte> key) => Lookup.TryGetValue(key, out var e) ? e.Value : null;
+    public object? Get(ReadOnlySpan<byte> key)
+    {
+        int i = _data.Find(key);
+        return i < 0 ? null : _data.At(i).Value;
+    }
 
     /// <summary>The stored key array (so other maps can share it), or null.</summary>
-    public byte[]? KeyOf(ReadOnlySpan<byte> key) => Lookup.TryGetValue(key, out var k, out _) ? k : null;
+    public byte[]? KeyOf(ReadOnlySpan<byte> key)
+    {
+        int i = _data.Find(key);
+        return i < 0 ? null : _data.At(i).Key;
+    }
 
-    public long GetExpire(ReadOnlySpan<byte> key) => Lookup.TryGetValue(key, out var e) ? e.ExpireAt : NoExpiry;
+    public long GetExpire(ReadOnlySpan<byte> key)
+    {
+        int i = _data.Find(key);
+        return i < 0 ? NoExpiry : _data.At(i).ExpireAt;
+    }
 
     /// <summary>One lookup: the value and its deadline (negative: none), ignoring expiry; null when absent.</summary>
     public object? GetWithExpire(ReadOnlySpan<byte> key, out long expireAt)
     {
-        if (Lookup.TryGetValue(key, out var e))
+        int i = _data.Find(key);
+        if (i < 0)
         {
-            expireAt = e.ExpireAt;
-            return e.Value;
+            expireAt = NoExpiry;
+            return null;
         }
-        expireAt = NoExpiry;
-        return null;
+        ref var e = ref _data.At(i);
+        expireAt = e.ExpireAt;
+        return e.Value;
     }
 
     public bool IsExpired(ReadOnlySpan<byte> key, long nowMs)
@@ -76,10 +88,10 @@ public sealed class Database(int index)
     /// </summary>
     public byte[] Set(ReadOnlySpan<byte> key, object value, bool keepTtl, out bool existed)
     {
-        var lookup = Lookup;
-        if (lookup.TryGetValue(key, out var existing, out _))
+        int i = _data.Find(key);
+        if (i >= 0)
         {
-            ref var e = ref CollectionsMarshal.GetValueRefOrNullRef(_data, existing);
+            ref var e = ref _data.At(i);
             e.Value = value;
             if (!keepTtl && e.ExpireAt >= 0)
             {
@@ -87,26 +99,28 @@ public sealed class Database(int index)
                 ExpiresCount--;
             }
             existed = true;
-            return existing;
+            return e.Key!;
         }
         existed = false;
         var k = key.ToArray();
-        _data.Add(k, new Entry(value, NoExpiry));
+        _data.Add(k, value, NoExpiry);
         return k;
     }
 
     public bool Remove(ReadOnlySpan<byte> key)
     {
-        if (!Lookup.Remove(key, out _, out var removed)) return false;
-        if (removed.ExpireAt >= 0) ExpiresCount--;
+        if (!_data.Remove(key, out long expireAt)) return false;
+        if (expireAt >= 0) ExpiresCount--;
         return true;
     }
 
     /// <summary>PERSIST and overwrites: true when the key had a TTL.</summary>
     public bool RemoveExpire(ReadOnlySpan<byte> key)
     {
-        ref var e = ref CollectionsMarshal.GetValueRefOrNullRef(Lookup, key);
-        if (Unsafe.IsNullRef(ref e) || e.ExpireAt < 0) return false;
+        int i = _data.Find(key);
+        if (i < 0) return false;
+        ref var e = ref _data.At(i);
+        if (e.ExpireAt < 0) return false;
         e.ExpireAt = NoExpiry;
         ExpiresCount--;
         return true;
@@ -115,18 +129,11 @@ public sealed class Database(int index)
     /// <summary>Gives an existing key its deadline and indexes it.</summary>
     public void SetExpire(byte[] storedKey, long atMs)
     {
-        ref var e = ref CollectionsMarshal.GetValueRefOrNullRef(_data, storedKey);
-        if (Unsafe.IsNullRef(ref e)) throw new InvalidOperationException("SetExpire on a missing key");
+        int i = _data.Find(storedKey);
+        if (i < 0) throw new InvalidOperationException("SetExpire on a missing key");
+        ref var e = ref _data.At(i);
         if (e.ExpireAt < 0) ExpiresCount++;
         e.ExpireAt = atMs;
         Deadlines.Add(storedKey, atMs);
-    }
-
-    private Dictionary<byte[], Entry>.AlternateLookup<ReadOnlySpan<byte>> Lookup => _data.GetAlternateLookup<ReadOnlySpan<byte>>();
-
-    private struct Entry(object value, long expireAt)
-    {
-        public object Value = value;
-        public long ExpireAt = expireAt;
     }
 }
