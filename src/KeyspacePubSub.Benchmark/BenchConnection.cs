@@ -90,28 +90,6 @@ public sealed class BenchConnection : IDisposable
         return true;
     }
 
-    /// <summary>Runs until cancelled, handling pushed messages.</summary>
-    public async Task RunSubscriberAsync(CancellationToken ct)
-    {
-        try
-        {
-            while (!ct.IsCancellationRequested)
-            {
-                Reuse();
-                int n = await _socket.ReceiveAsync(_buffer.AsMemory(_end), SocketFlags.None, ct);
-                if (n == 0) return;
-                _end += n;
-                ParseAvailable(countOnly: false, int.MaxValue);
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (SocketException)
-        {
-        }
-    }
-
     private void Fill()
     {
         Reuse();
