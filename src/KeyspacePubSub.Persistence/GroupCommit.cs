@@ -308,7 +308,7 @@ public sealed partial class SqliteStore
     /// Before a checkpoint takes the connection (every commit waits for it), the WAL is fdatasynced from here
     /// while drivers go on committing: the checkpoint's own sync of the WAL then finds only the frames
     /// committed since. Under everysec that sync had up to a second of frames to write: checkpoints of 10,000
-    /// frames took ~37 ms, during which no client got a reply (~9% of the time of one client's backlog load).
+    /// frames took ~34 ms, during which no client got a reply (~7% of the time of one client's backlog load).
     /// A failure is left for the checkpoint's own sync to report. Not under fsync "no", whose checkpoints sync nothing.
     /// </summary>
     private void PresyncWal()

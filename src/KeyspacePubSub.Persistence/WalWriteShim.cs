@@ -74,7 +74,8 @@ internal static unsafe partial class WalWriteShim
     private static Vfs* s_real;
     private static Vfs* s_vfs;
     private static IoMethods* s_methods;
-    private static int s_installed;
+    private static readonly object s_installLock = new();
+    private static bool s_installed; // tried (servers in one process, as the tests start them, share the VFS)
     private static long s_walWrites, s_walWriteCalls;
 
     /// <summary>WAL writes SQLite asked for, and the writes made for them (one per commit, when gathering works).</summary>
@@ -83,7 +84,16 @@ internal static unsafe partial class WalWriteShim
     /// <summary>Registers the VFS as the default, once per process; false when this SQLite does not allow it.</summary>
     public static bool Install()
     {
-        if (Interlocked.Exchange(ref s_installed, 1) == 1) return s_vfs != null;
+        lock (s_installLock)
+        {
+            if (s_installed) return s_vfs != null;
+            s_installed = true;
+            return Register();
+        }
+    }
+
+    private static bool Register()
+    {
         try
         {
             s_real = sqlite3_vfs_find(null);
