@@ -88,7 +88,7 @@ public sealed class Database(int index)
     /// </summary>
     public byte[] Set(ReadOnlySpan<byte> key, object value, bool keepTtl, out bool existed)
     {
-        int i = _data.Find(key);
+        int i = _data.Find(key, out int hash);
         if (i >= 0)
         {
             ref var e = ref _data.At(i);
@@ -103,7 +103,7 @@ public sealed class Database(int index)
         }
         existed = false;
         var k = key.ToArray();
-        _data.Add(k, value, NoExpiry);
+        _data.Add(k, value, NoExpiry, hash);
         return k;
     }
 

@@ -37,10 +37,13 @@ public sealed class KeyTable
     public ref Entry At(int index) => ref _chunks[index >> ChunkBits][index & ChunkMask];
 
     /// <summary>The index of <paramref name="key"/>'s entry, or -1.</summary>
-    public int Find(ReadOnlySpan<byte> key)
+    public int Find(ReadOnlySpan<byte> key) => Find(key, out _);
+
+    /// <summary>The index of <paramref name="key"/>'s entry, or -1; <paramref name="hash"/> is the key's, for <see cref="Add"/>.</summary>
+    public int Find(ReadOnlySpan<byte> key, out int hash)
     {
+        hash = ByteKeyComparer.Instance.GetHashCode(key);
         if (_count == 0) return -1;
-        int hash = ByteKeyComparer.Instance.GetHashCode(key);
         int link = _buckets[hash & (_buckets.Length - 1)];
         while (link > 0)
         {
@@ -51,8 +54,8 @@ public sealed class KeyTable
         return -1;
     }
 
-    /// <summary>Adds a key that is not in the table; returns its entry's index.</summary>
-    public int Add(byte[] key, object value, long expireAt)
+    /// <summary>Adds a key that is not in the table, with its hash from <see cref="Find(ReadOnlySpan{byte}, out int)"/>; returns its entry's index.</summary>
+    public int Add(byte[] key, object value, long expireAt, int hash)
     {
         if (_count >= _buckets.Length) Grow();
         int index;
@@ -66,7 +69,6 @@ public sealed class KeyTable
             index = _used++;
             EnsureChunk(index);
         }
-        int hash = ByteKeyComparer.Instance.GetHashCode(key);
         ref int bucket = ref _buckets[hash & (_buckets.Length - 1)];
         ref var e = ref At(index);
         e.Key = key;
