@@ -150,4 +150,57 @@ public class KeyspaceTests
         pages.Should().BeGreaterThan(20);
         seen.Should().OnlyHaveUniqueItems().And.HaveCount(1000);
     }
+
+    [Fact]
+    public async Task Scan_ReturnsEveryKeyPresentThroughout_WhileTheTableGrowsUnderIt()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        using var c = new RawClient(server.Port);
+        for (int i = 0; i < 1000; i++) c.Send("SET", $"old:{i}", "v");
+        for (int i = 0; i < 100; i++) c.Send("SET", $"gone:{i}", "v");
+        c.Read(1100);
+        var seen = new HashSet<string>();
+        string cursor = "0";
+        int page = 0;
+        do
+        {
+            var parts = c.Call("SCAN", cursor, "COUNT", "30").Split("\r\n");
+            cursor = parts[2];
+            for (int i = 4; i + 1 < parts.Length; i += 2) seen.Add(parts[i + 1]);
+            // Between pages: 30 new keys (the buckets double from 2,048 to 4,096 on the way), and a "gone" key deleted.
+            for (int i = 0; i < 30; i++) c.Send("SET", $"new:{page}:{i}", "v");
+            c.Read(30);
+            if (page < 100) c.Call("DEL", $"gone:{page}").Should().Be(":1\r\n");
+            page++;
+            page.Should().BeLessThan(1000, "an iteration ends (the cursor comes back to 0)");
+        }
+        while (cursor != "0");
+        Enumerable.Range(0, 1000).Select(i => $"old:{i}").Should().BeSubsetOf(seen);
+        (1100 + 30 * page).Should().BeGreaterThan(2048, "the table grew during the iteration");
+        c.Call("DBSIZE").Should().Be($":{1100 + 30 * page - Math.Min(page, 100)}\r\n");
+    }
+
+    [Fact]
+    public void KeyTableScan_VisitsEveryBucketOnce_AndEndsAtZero()
+    {
+        var table = new KeyspacePubSub.Engine.Keyspace.KeyTable();
+        for (int i = 0; i < 5000; i++)
+        {
+            var key = System.Text.Encoding.ASCII.GetBytes($"k{i}");
+            table.Find(key, out int hash).Should().Be(-1);
+            table.Add(key, "v", -1, hash);
+        }
+        var keys = new List<byte[]>();
+        ulong cursor = 0;
+        int steps = 0;
+        do
+        {
+            cursor = table.Scan(cursor, keys);
+            steps++;
+            steps.Should().BeLessThanOrEqualTo(8192, "each bucket is visited once, then the cursor is 0");
+        }
+        while (cursor != 0);
+        keys.Select(k => System.Text.Encoding.ASCII.GetString(k)).Should().OnlyHaveUniqueItems().And.HaveCount(5000);
+        steps.Should().Be(8192); // one step per bucket: 5,000 keys have 8,192 buckets
+    }
 }

@@ -78,8 +78,9 @@ internal static class KeyCommands
     {
         var db = Db(x);
         var pattern = x.Args.ToArray(1);
+        bool all = GlobPattern.MatchesEverything(pattern);
         long now = x.Engine.ExpiryClockMs;
-        var keys = db.Keys.Where(k => !db.IsExpired(k, now) && GlobPattern.IsMatch(pattern, k)).ToList();
+        var keys = db.Keys.Where(k => !db.IsExpired(k, now) && (all || GlobPattern.IsMatch(pattern, k))).ToList();
         x.Reply.Array(keys.Count);
         foreach (var k in keys) x.Reply.Bulk(k);
     }

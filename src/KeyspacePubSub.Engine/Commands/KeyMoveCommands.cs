@@ -186,9 +186,10 @@ internal static class KeyMoveCommands
     }
 
     /// <summary>
-    /// SCAN with Redis's guarantee (every key present for the whole iteration is returned at least once):
-    /// keys are visited in the order of a stable 64-bit hash and the cursor is the next hash to visit.
-    /// Each call costs O(keys in the database); fine for the small stores this server is for.
+    /// SCAN as Redis's scanGenericCommand: buckets of the key table are visited in reverse-binary order
+    /// (<see cref="KeyTable.Scan"/>) until COUNT keys are collected or ten times COUNT buckets were looked at,
+    /// then MATCH, TYPE and expiry filter them. Every key present for the whole iteration is returned at least
+    /// once; a call costs about COUNT, whatever the number of keys.
     /// </summary>
     private static void Scan(CommandContext x)
     {
@@ -199,7 +200,11 @@ internal static class KeyMoveCommands
         for (int j = 2; j < x.Args.Count; j++)
         {
             bool more = j + 1 < x.Args.Count;
-            if (x.Args.Is(j, "MATCH") && more) pattern = x.Args.ToArray(++j);
+            if (x.Args.Is(j, "MATCH") && more)
+            {
+                pattern = x.Args.ToArray(++j);
+                if (GlobPattern.MatchesEverything(pattern)) pattern = null;
+            }
             else if (x.Args.Is(j, "COUNT") && more)
             {
                 if (!x.Args.TryGetInt64(++j, out count))
@@ -222,11 +227,15 @@ internal static class KeyMoveCommands
         }
         var db = Db(x);
         long now = x.Engine.ExpiryClockMs;
-        var page = db.Keys.Select(k => (Hash: Fnv1a(k), Key: k)).Where(p => p.Hash >= cursor).OrderBy(p => p.Hash).ToList();
-        int take = (int)Math.Min(count, page.Count);
-        while (take < page.Count && take > 0 && page[take].Hash == page[take - 1].Hash) take++;
-        ulong next = take < page.Count ? page[take].Hash : 0;
-        var keys = page.Take(take).Select(p => p.Key)
+        var found = new List<byte[]>();
+        long buckets = count > long.MaxValue / 10 ? long.MaxValue : count * 10;
+        ulong next = cursor;
+        do
+        {
+            next = db.Scan(next, found);
+        }
+        while (next != 0 && buckets-- > 0 && found.Count < count);
+        var keys = found
             .Where(k => !db.IsExpired(k, now))
             .Where(k => pattern is null || GlobPattern.IsMatch(pattern, k))
             .Where(k => type is null || KeyCommands.TypeName(db.Get(k)) == type)
@@ -235,16 +244,5 @@ internal static class KeyMoveCommands
         x.Reply.Bulk(next.ToString(System.Globalization.CultureInfo.InvariantCulture));
         x.Reply.Array(keys.Count);
         foreach (var k in keys) x.Reply.Bulk(k);
-    }
-
-    private static ulong Fnv1a(byte[] key)
-    {
-        ulong h = 14695981039346656037UL;
-        foreach (byte b in key)
-        {
-            h ^= b;
-            h *= 1099511628211UL;
-        }
-        return h == 0 ? 1 : h; // 0 is the cursor that means "done"
     }
 }

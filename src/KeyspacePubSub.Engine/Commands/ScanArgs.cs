@@ -41,14 +41,18 @@ internal static class ScanArgs
         return true;
     }
 
-    /// <summary>MATCH and COUNT, parsed after the lookup (a missing key replies an empty scan first).</summary>
+    /// <summary>MATCH and COUNT, parsed after the lookup (a missing key replies an empty scan first); MATCH * is no pattern.</summary>
     public static bool TryOptions(CommandContext x, int from, out byte[]? pattern)
     {
         pattern = null;
         for (int j = from; j < x.Args.Count; j++)
         {
             bool more = j + 1 < x.Args.Count;
-            if (x.Args.Is(j, "MATCH") && more) pattern = x.Args.ToArray(++j);
+            if (x.Args.Is(j, "MATCH") && more)
+            {
+                pattern = x.Args.ToArray(++j);
+                if (PubSub.GlobPattern.MatchesEverything(pattern)) pattern = null;
+            }
             else if (x.Args.Is(j, "COUNT") && more)
             {
                 if (!x.Args.TryGetInt64(++j, out long count))

@@ -24,6 +24,9 @@ public sealed class Database(int index)
 
     public IEnumerable<byte[]> Keys => _data.Keys;
 
+    /// <summary>One bucket's keys for SCAN (expired ones too); the next cursor, 0 at the end (see <see cref="KeyTable.Scan"/>).</summary>
+    public ulong Scan(ulong cursor, List<byte[]> keys) => _data.Scan(cursor, keys);
+
     public void Clear()
     {
         _data = new KeyTable();

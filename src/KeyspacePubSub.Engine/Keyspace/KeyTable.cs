@@ -120,6 +120,30 @@ public sealed class KeyTable
         }
     }
 
+    /// <summary>
+    /// One step of SCAN, as Redis's dictScan: adds the keys of bucket <paramref name="cursor"/> (masked to the
+    /// bucket count) to <paramref name="keys"/> and returns the next cursor, 0 after the last bucket. The
+    /// cursor counts with its bits reversed, so when the buckets double between calls the buckets already
+    /// visited are exactly those whose low bits were visited: every key present for a whole iteration is
+    /// returned at least once, and a call costs one bucket, not the table.
+    /// </summary>
+    public ulong Scan(ulong cursor, List<byte[]> keys)
+    {
+        if (_count == 0) return 0;
+        ulong mask = (ulong)_buckets.Length - 1;
+        for (int link = _buckets[(int)(cursor & mask)]; link > 0; link = At(link - 1).Next) keys.Add(At(link - 1).Key!);
+        cursor |= ~mask; // the next bucket: increment the reversed cursor's masked bits
+        return ReverseBits(ReverseBits(cursor) + 1);
+    }
+
+    private static ulong ReverseBits(ulong v)
+    {
+        v = ((v >> 1) & 0x5555555555555555UL) | ((v & 0x5555555555555555UL) << 1);
+        v = ((v >> 2) & 0x3333333333333333UL) | ((v & 0x3333333333333333UL) << 2);
+        v = ((v >> 4) & 0x0F0F0F0F0F0F0F0FUL) | ((v & 0x0F0F0F0F0F0F0F0FUL) << 4);
+        return System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(v);
+    }
+
     private void EnsureChunk(int index)
     {
         int c = index >> ChunkBits;

@@ -8,6 +8,13 @@ public static class GlobPattern
 {
     private const int MaxNesting = 1000;
 
+    /// <summary>
+    /// Whether KEYS and the SCAN family take <paramref name="pattern"/> as no pattern at all: exactly <c>*</c>
+    /// (Redis's allkeys / use_pattern). Then the empty name is listed too, which <see cref="IsMatch"/> does not
+    /// match (stringmatchlen stops when the string is empty with the pattern left over).
+    /// </summary>
+    public static bool MatchesEverything(ReadOnlySpan<byte> pattern) => pattern.Length == 1 && pattern[0] == (byte)'*';
+
     public static bool IsMatch(ReadOnlySpan<byte> pattern, ReadOnlySpan<byte> text)
     {
         bool skipLongerMatches = false;
