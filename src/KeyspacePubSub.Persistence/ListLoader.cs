@@ -102,7 +102,11 @@ internal static class ListLoader
     /// Reads every row into chunks (the last one holding <paramref name="lastChunkRows"/>), on two threads:
     /// this one steps SQLite and copies each row's bytes into a batch (reused, so its memory is warm); a second
     /// one makes each element's array and fills the chunks. Making 1,000,000 arrays in new memory (the
-    /// kernel's page faults and the GC's clearing) was 44% of a load on one thread (perf, native build).
+    /// kernel's page faults and the GC's clearing) was 44% of a load on one thread (perf, native build), and
+    /// still the slower half: the stepping thread waited ~90 ms of ~390 for it. So when the second thread is
+    /// behind (the queue of batches nearly full) the stepping thread makes the arrays of its next batch itself;
+    /// each then waits ~40 ms, and the load of 1,000,000 rows took 473–478 ms instead of 488–518 (medians of
+    /// three alternating runs of 8–10 restarts).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static List<Row[]> Read(sqlite3 db, Dictionary<long, int> index, Stored[] stored, List<long> orphans, ref long nextSeq, out int lastChunkRows)
@@ -133,18 +137,23 @@ internal static class ListLoader
 
     private const int BatchRows = 8192, BatchBytes = 1 << 20, BatchesInFlight = 4;
 
-    /// <summary>Rows as read: each value's bytes at <see cref="RawRow.Offset"/> in the batch's buffer.</summary>
+    /// <summary>
+    /// Rows as read: each value's bytes at <see cref="RawRow.Offset"/> in the batch's buffer, or, in a batch
+    /// made while the second thread was behind (<see cref="Made"/>), the element's array itself.
+    /// </summary>
     private sealed class Batch
     {
         public readonly RawRow[] Rows = new RawRow[BatchRows];
         public byte[] Bytes = new byte[BatchBytes];
         public int Count, Used;
+        public bool Made;
     }
 
     private struct RawRow
     {
         public int List, Offset, Length;
         public long Pos, Seq;
+        public byte[]? Value;
     }
 
     /// <summary>Steps through the table, batching the rows of loaded lists and counting each list's positions.</summary>
@@ -181,12 +190,25 @@ internal static class ListLoader
                 {
                     full.Add(batch, failed);
                     if (!free.TryDequeue(out batch!)) batch = new Batch();
+                    // The second thread is behind (making arrays in new memory is the slower half): rather than
+                    // wait for it, this thread makes the next batch's arrays itself.
+                    batch.Made = full.Count >= BatchesInFlight - 1;
                 }
                 if (length > batch.Bytes.Length) batch.Bytes = new byte[length]; // one value larger than a batch
             }
-            new ReadOnlySpan<byte>(p, length).CopyTo(batch.Bytes.AsSpan(batch.Used));
-            batch.Rows[batch.Count++] = new RawRow { List = list, Offset = batch.Used, Length = length, Pos = pos, Seq = seq };
-            batch.Used += length;
+            var source = new ReadOnlySpan<byte>(p, length);
+            if (batch.Made)
+            {
+                byte[] value = length == 0 ? [] : GC.AllocateUninitializedArray<byte>(length);
+                source.CopyTo(value);
+                batch.Rows[batch.Count++] = new RawRow { List = list, Length = length, Pos = pos, Seq = seq, Value = value };
+            }
+            else
+            {
+                source.CopyTo(batch.Bytes.AsSpan(batch.Used));
+                batch.Rows[batch.Count++] = new RawRow { List = list, Offset = batch.Used, Length = length, Pos = pos, Seq = seq };
+                batch.Used += length;
+            }
             ref var s = ref stored[list];
             s.Rows++;
             if (pos < s.Low) s.Low = pos;
@@ -221,8 +243,16 @@ internal static class ListLoader
                             Chunks.Add(chunk);
                             used = 0;
                         }
-                        byte[] value = raw.Length == 0 ? [] : GC.AllocateUninitializedArray<byte>(raw.Length);
-                        batch.Bytes.AsSpan(raw.Offset, raw.Length).CopyTo(value);
+                        byte[]? value = raw.Value;
+                        if (value is null)
+                        {
+                            value = raw.Length == 0 ? [] : GC.AllocateUninitializedArray<byte>(raw.Length);
+                            batch.Bytes.AsSpan(raw.Offset, raw.Length).CopyTo(value);
+                        }
+                        else
+                        {
+                            raw.Value = null; // the batch is reused
+                        }
                         chunk[used++] = new Row { List = raw.List, Pos = raw.Pos, Seq = raw.Seq, Value = value };
                     }
                     batch.Count = batch.Used = 0;
