@@ -57,15 +57,8 @@ public sealed class DifferentialFuzzTests(ServersFixture servers) : IClassFixtur
 
     private static readonly string[] Keys = ["k1", "k2", "k3", "l1", "z1", "h1", "s1"];
 
-    /// <summary>
-    /// Seeds 1 to 6; more with <c>KPS_FUZZ_FROM</c> and <c>KPS_FUZZ_COUNT</c> (seeds 7 to 126, run so on
-    /// 2026-12-01, found KEYS * and SCAN MATCH * leaving out the empty key name).
-    /// </summary>
-    public static IEnumerable<object[]> Seeds() =>
-        Enumerable.Range(EnvInt("KPS_FUZZ_FROM", 1), EnvInt("KPS_FUZZ_COUNT", 6)).Select(seed => new object[] { seed });
-
-    private static int EnvInt(string name, int fallback) =>
-        int.TryParse(Environment.GetEnvironmentVariable(name), out int value) ? value : fallback;
+    /// <summary>Seeds 1 to 6, or others (<see cref="FuzzSeeds"/>: seeds 7 to 126 found KEYS * leaving out the empty key name).</summary>
+    public static IEnumerable<object[]> Seeds() => FuzzSeeds.Range(6);
 
     [ConformanceTheory]
     [MemberData(nameof(Seeds))]

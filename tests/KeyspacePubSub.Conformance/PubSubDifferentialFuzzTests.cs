@@ -20,11 +20,11 @@ public sealed class PubSubDifferentialFuzzTests(ServersFixture servers) : IClass
     private static readonly string[] Channels = ["a", "b", "ab", "news.1", "news.2", "x[y", "", "\u00ff"];
     private static readonly string[] Patterns = ["*", "a*", "news.*", "n?ws.[12]", "[^a]*", "x\\[y", "a", "[a-", "\\", "b*"];
 
+    /// <summary>Seeds 1 to 4, or others (<see cref="FuzzSeeds"/>).</summary>
+    public static IEnumerable<object[]> Seeds() => FuzzSeeds.Range(4);
+
     [ConformanceTheory]
-    [InlineData(1)]
-    [InlineData(2)]
-    [InlineData(3)]
-    [InlineData(4)]
+    [MemberData(nameof(Seeds))]
     public void RandomPubSubTraffic_ReachesEveryClientAsInRedis(int seed)
     {
         const int clients = 3;

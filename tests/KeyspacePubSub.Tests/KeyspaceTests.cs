@@ -203,4 +203,40 @@ public class KeyspaceTests
         keys.Select(k => System.Text.Encoding.ASCII.GetString(k)).Should().OnlyHaveUniqueItems().And.HaveCount(5000);
         steps.Should().Be(8192); // one step per bucket: 5,000 keys have 8,192 buckets
     }
+
+    [Fact]
+    public async Task RandomKey_PicksAmongLiveKeys_AfterMostKeysWereDeleted()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        using var c = new RawClient(server.Port);
+        c.Call("RANDOMKEY").Should().Be("$-1\r\n");
+        for (int i = 0; i < 10_000; i++) c.Send("SET", $"k{i}", "v");
+        c.Read(10_000);
+        var many = new HashSet<string>();
+        for (int i = 0; i < 500; i++) many.Add(c.Call("RANDOMKEY"));
+        many.Count.Should().BeGreaterThan(400, "500 picks among 10,000 keys rarely repeat");
+        // 9,997 deleted: most entries of the table are free, and picks still find the three left, each of them.
+        for (int i = 3; i < 10_000; i++) c.Send("DEL", $"k{i}");
+        c.Read(9_997);
+        var few = new Dictionary<string, int>();
+        for (int i = 0; i < 300; i++)
+        {
+            string key = c.Call("RANDOMKEY");
+            few[key] = few.GetValueOrDefault(key) + 1;
+        }
+        few.Keys.Should().BeEquivalentTo("$2\r\nk0\r\n", "$2\r\nk1\r\n", "$2\r\nk2\r\n");
+    }
+
+    [Fact]
+    public async Task RandomKey_NeverAnswersAnExpiredKey()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        using var c = new RawClient(server.Port);
+        for (int i = 0; i < 50; i++) c.Send("SET", $"short{i}", "v", "PX", "1");
+        c.Read(50);
+        c.Call("SET", "live", "v").Should().Be("+OK\r\n");
+        Thread.Sleep(20); // past every deadline, whether the expiry cycle or RANDOMKEY deletes them
+        for (int i = 0; i < 20; i++) c.Call("RANDOMKEY").Should().Be("$4\r\nlive\r\n");
+        c.Call("DBSIZE").Should().Be(":1\r\n");
+    }
 }

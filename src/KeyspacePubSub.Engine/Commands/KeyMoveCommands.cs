@@ -176,13 +176,20 @@ internal static class KeyMoveCommands
         }
     }
 
+    /// <summary>
+    /// RANDOMKEY as Redis's dbRandomKey: a key picked at random; one found expired is deleted (its "expired"
+    /// event goes out) and another is picked. It listed every live key for each call before.
+    /// </summary>
     private static void RandomKey(CommandContext x)
     {
         var db = Db(x);
-        long now = x.Engine.ExpiryClockMs;
-        var live = db.Keys.Where(k => !db.IsExpired(k, now)).ToList();
-        if (live.Count == 0) x.Reply.NullBulk();
-        else x.Reply.Bulk(live[Random.Shared.Next(live.Count)]);
+        while (db.RandomKey() is { } key)
+        {
+            if (x.Engine.ExpireIfNeeded(db, key)) continue;
+            x.Reply.Bulk(key);
+            return;
+        }
+        x.Reply.NullBulk();
     }
 
     /// <summary>

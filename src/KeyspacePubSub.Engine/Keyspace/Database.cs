@@ -24,6 +24,9 @@ public sealed class Database(int index)
 
     public IEnumerable<byte[]> Keys => _data.Keys;
 
+    /// <summary>A random key (an expired one too), null when the database is empty.</summary>
+    public byte[]? RandomKey() => _data.RandomKey();
+
     /// <summary>One bucket's keys for SCAN (expired ones too); the next cursor, 0 at the end (see <see cref="KeyTable.Scan"/>).</summary>
     public ulong Scan(ulong cursor, List<byte[]> keys) => _data.Scan(cursor, keys);
 

@@ -121,6 +121,25 @@ public sealed class KeyTable
     }
 
     /// <summary>
+    /// A key chosen uniformly at random, null when there is none: random entries until one is in use (64 tries;
+    /// entries are in use but for the free ones a deletion leaves), else the n-th key in entry order.
+    /// </summary>
+    public byte[]? RandomKey()
+    {
+        if (_count == 0) return null;
+        for (int tries = 0; tries < 64; tries++)
+        {
+            if (At(Random.Shared.Next(_used)).Key is { } key) return key;
+        }
+        int skip = Random.Shared.Next(_count);
+        for (int i = 0; i < _used; i++)
+        {
+            if (At(i).Key is { } key && skip-- == 0) return key;
+        }
+        return null;
+    }
+
+    /// <summary>
     /// One step of SCAN, as Redis's dictScan: adds the keys of bucket <paramref name="cursor"/> (masked to the
     /// bucket count) to <paramref name="keys"/> and returns the next cursor, 0 after the last bucket. The
     /// cursor counts with its bits reversed, so when the buckets double between calls the buckets already
