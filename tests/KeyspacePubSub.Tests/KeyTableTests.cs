@@ -77,6 +77,9 @@ public class KeyTableTests
         db.Count.Should().Be(model.Count);
         db.ExpiresCount.Should().Be(model.Values.Count(v => v.ExpireAt >= 0));
         db.Keys.Select(k => Encoding.ASCII.GetString(k)).Should().BeEquivalentTo(model.Keys);
+        // Deadlines are step numbers: at 100,000 some are past (in the later checks), others not.
+        db.LiveKeys(100_000).Select(k => Encoding.ASCII.GetString(k)).Should()
+            .BeEquivalentTo(model.Where(p => p.Value.ExpireAt < 0 || p.Value.ExpireAt > 100_000).Select(p => p.Key));
         foreach (var (key, (value, expireAt)) in model)
         {
             Encoding.ASCII.GetString((byte[])db.Get(Encoding.ASCII.GetBytes(key))!).Should().Be(value);

@@ -80,7 +80,7 @@ internal static class KeyCommands
         var pattern = x.Args.ToArray(1);
         bool all = GlobPattern.MatchesEverything(pattern);
         long now = x.Engine.ExpiryClockMs;
-        var keys = db.Keys.Where(k => !db.IsExpired(k, now) && (all || GlobPattern.IsMatch(pattern, k))).ToList();
+        var keys = db.LiveKeys(now).Where(k => all || GlobPattern.IsMatch(pattern, k)).ToList();
         x.Reply.Array(keys.Count);
         foreach (var k in keys) x.Reply.Bulk(k);
     }

@@ -24,6 +24,9 @@ public sealed class Database(int index)
 
     public IEnumerable<byte[]> Keys => _data.Keys;
 
+    /// <summary>The keys not expired at <paramref name="nowMs"/> (KEYS: one pass over the entries, no lookup per key).</summary>
+    public IEnumerable<byte[]> LiveKeys(long nowMs) => _data.LiveKeys(nowMs);
+
     /// <summary>A random key (an expired one too), null when the database is empty.</summary>
     public byte[]? RandomKey() => _data.RandomKey();
 

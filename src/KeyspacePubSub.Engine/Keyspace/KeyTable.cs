@@ -108,15 +108,18 @@ public sealed class KeyTable
     }
 
     /// <summary>The keys, in entry order (the table must not change while this runs).</summary>
-    public IEnumerable<byte[]> Keys
+    public IEnumerable<byte[]> Keys => LiveKeys(-1);
+
+    /// <summary>
+    /// The keys whose deadline is not past at <paramref name="nowMs"/> (-1: every key), in entry order, each
+    /// read once from its entry (the table must not change while this runs).
+    /// </summary>
+    public IEnumerable<byte[]> LiveKeys(long nowMs)
     {
-        get
+        for (int i = 0; i < _used; i++)
         {
-            for (int i = 0; i < _used; i++)
-            {
-                var key = At(i).Key;
-                if (key != null) yield return key;
-            }
+            ref var e = ref At(i);
+            if (e.Key != null && (e.ExpireAt < 0 || e.ExpireAt > nowMs)) yield return e.Key;
         }
     }
 
