@@ -12,6 +12,7 @@ using KeyspacePubSub.Benchmark;
 //   --clients 10                   backlog rows: only these numbers of clients
 //   --each                         fan-out: print every run's figures (stderr), not only the medians
 //   --latency-dump /tmp/lat        fan-out: write each light pass's latencies in arrival order to /tmp/lat.<server>.<shape>...
+//   --seconds 3                    length of each measured run of the fan-out, notify and backlog rows (default 1.5 with --quick, else 3)
 //   --rounds 3                     redis-benchmark, fan-out, backlog and restart rows: median of this many runs (default 1 with --quick, else 3)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick");
@@ -22,7 +23,7 @@ FanoutBench.LatencyDump = ArgValue("--latency-dump");
 bool eachRun = args.Contains("--each"); // fan-out: every run's figures on stderr, not only the medians
 ServerUnderTest.OursBin = ArgValue("--ours-bin") is { } bin ? Path.GetFullPath(bin) : null;
 int rounds = int.TryParse(ArgValue("--rounds"), out int r0) && r0 > 0 ? r0 : quick ? 1 : 3; // redis-benchmark, backlog and restart rows: median of this many alternating runs
-var duration = TimeSpan.FromSeconds(quick ? 1.5 : 3);
+var duration = TimeSpan.FromSeconds(double.TryParse(ArgValue("--seconds"), CultureInfo.InvariantCulture, out double secs) && secs > 0 ? secs : quick ? 1.5 : 3); // a measured run (after its warm-up)
 int[] backlogClients = ArgValue("--clients") is { } bc ? [.. bc.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture))] : [1, 10, 50];
 
 var servers = new List<ServerUnderTest>();

@@ -117,7 +117,7 @@ internal static class HashCommands
         {
             for (int i = 2; i < x.Args.Count; i++)
             {
-                if (hash.Fields.Remove(x.Args.ToArray(i))) removed++;
+                if (hash.Remove(x.Args.ToArray(i))) removed++;
             }
         }
         if (removed > 0)

@@ -55,7 +55,7 @@ internal static class SetCommands
         {
             for (int i = 2; i < x.Args.Count; i++)
             {
-                if (set.Members.Remove(x.Args.ToArray(i))) removed++;
+                if (set.Remove(x.Args.ToArray(i))) removed++;
             }
         }
         if (removed > 0)
@@ -135,6 +135,12 @@ internal static class SetCommands
         }
         if (!hasCount) return true;
         bool parsed = x.Args.TryGetInt64(2, out count);
+        if (parsed && allowNegative && count == long.MinValue)
+        {
+            // SRANDMEMBER reads its count with getRangeLongFromObjectOrReply(-LONG_MAX, LONG_MAX).
+            x.Reply.Error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
+            return false;
+        }
         if (parsed && allowNegative) return true;
         if (!parsed && allowNegative)
         {
@@ -166,18 +172,23 @@ internal static class SetCommands
             x.Reply.Set(0);
             return;
         }
-        var popped = new List<byte[]>();
-        // As Redis: asking for at least the whole set returns it whole (in reply order); otherwise random picks.
-        var members = count >= set.Count ? [] : set.Members.Keys.ToList();
-        if (count >= set.Count) popped.AddRange(set.Ordered());
-        for (long i = 0; i < count && members.Count > 0; i++)
+        List<byte[]> popped;
+        if (count >= set.Count)
         {
-            int k = Random.Shared.Next(members.Count);
-            popped.Add(members[k]);
-            members[k] = members[^1];
-            members.RemoveAt(members.Count - 1);
+            // As Redis: asking for at least the whole set returns it whole (in reply order).
+            popped = set.Ordered();
+            set.Members.Clear();
         }
-        foreach (var m in popped) set.Members.Remove(m);
+        else
+        {
+            popped = new List<byte[]>((int)count);
+            for (long i = 0; i < count; i++)
+            {
+                int k = Random.Shared.Next(set.Count);
+                popped.Add(set.At(k));
+                set.RemoveAt(k);
+            }
+        }
         if (hasCount) Reply(x, popped);
         else x.Reply.Bulk(popped[0]);
         var db = Db(x);
@@ -195,28 +206,49 @@ internal static class SetCommands
             else x.Reply.NullBulk();
             return;
         }
-        var members = set.Ordered();
         if (!hasCount)
         {
-            x.Reply.Bulk(members[Random.Shared.Next(members.Count)]);
+            x.Reply.Bulk(set.At(Random.Shared.Next(set.Count)));
             return;
         }
         if (count < 0)
         {
             // Negative: that many picks, repeats allowed.
             x.Reply.Array((int)Math.Min(-count, int.MaxValue));
-            for (long i = 0; i < -count; i++) x.Reply.Bulk(members[Random.Shared.Next(members.Count)]);
+            for (long i = 0; i < -count; i++) x.Reply.Bulk(set.At(Random.Shared.Next(set.Count)));
             return;
         }
-        if (count >= members.Count)
+        if (count >= set.Count)
         {
-            x.Reply.Array(members.Count);
-            foreach (var m in members) x.Reply.Bulk(m);
+            Reply(x, set.Ordered());
             return;
         }
-        var picked = members.OrderBy(_ => Random.Shared.Next()).Take((int)count).ToList();
-        x.Reply.Array(picked.Count);
-        foreach (var m in picked) x.Reply.Bulk(m);
+        x.Reply.Array((int)count);
+        if (count * 3 > set.Count)
+        {
+            // Most of the set (Redis's case 3): drop random members until count remain, the rest in reply order.
+            var members = set.Ordered();
+            var dropped = new bool[members.Count];
+            for (int left = members.Count; left > count;)
+            {
+                int k = Random.Shared.Next(members.Count);
+                if (dropped[k]) continue;
+                dropped[k] = true;
+                left--;
+            }
+            for (int i = 0; i < members.Count; i++)
+            {
+                if (!dropped[i]) x.Reply.Bulk(members[i]);
+            }
+            return;
+        }
+        // A few of many (Redis's case 4): distinct random picks, O(count).
+        var picked = new HashSet<int>();
+        while (picked.Count < count)
+        {
+            int k = Random.Shared.Next(set.Count);
+            if (picked.Add(k)) x.Reply.Bulk(set.At(k));
+        }
     }
 
     /// <summary>SSCAN: small sets are returned whole with cursor 0, as Redis does for its compact encodings.</summary>

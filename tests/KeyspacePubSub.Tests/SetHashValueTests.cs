@@ -1,0 +1,90 @@
+using System.Text;
+using FluentAssertions;
+using KeyspacePubSub.Engine.Keyspace;
+using Xunit;
+
+namespace KeyspacePubSub.Tests;
+
+/// <summary>
+/// Sets and hashes against models while they grow past and shrink below the size where removal stops keeping
+/// insertion order: membership, values and positions stay right, and small ones keep Redis's listpack order.
+/// </summary>
+public class SetHashValueTests
+{
+    private static byte[] B(string s) => Encoding.ASCII.GetBytes(s);
+
+    [Theory]
+    [InlineData(1, 300)]
+    [InlineData(2, 3_000)]
+    public void Set_RandomAddsAndRemoves_MatchAHashSet(int seed, int memberSpace)
+    {
+        var rng = new Random(seed);
+        var set = new SetValue();
+        var model = new HashSet<string>();
+        for (int step = 0; step < 60_000; step++)
+        {
+            string m = $"m{rng.Next(memberSpace)}";
+            switch (rng.Next(3))
+            {
+                case 0:
+                    set.Remove(B(m)).Should().Be(model.Remove(m));
+                    break;
+                case 1 when set.Count > 0:
+                    // SPOP's path: the member at a random position.
+                    int k = rng.Next(set.Count);
+                    model.Remove(Encoding.ASCII.GetString(set.At(k))).Should().BeTrue();
+                    set.RemoveAt(k);
+                    break;
+                default:
+                    set.Members.TryAdd(B(m), true).Should().Be(model.Add(m));
+                    break;
+            }
+            if (step % 997 == 0 || set.Count < 3)
+            {
+                set.Count.Should().Be(model.Count);
+                Enumerable.Range(0, set.Count).Select(i => Encoding.ASCII.GetString(set.At(i))).Should().BeEquivalentTo(model);
+                foreach (var x in model) set.Members.ContainsKey(B(x)).Should().BeTrue();
+            }
+        }
+    }
+
+    [Fact]
+    public void Hash_KeepsInsertionOrderWhileSmall_AndItsValuesOnceLarge()
+    {
+        var hash = new HashValue();
+        var order = new List<string>();
+        for (int i = 0; i < 100; i++)
+        {
+            hash.Fields.Add(B($"f{i}"), B($"v{i}"));
+            order.Add($"f{i}");
+        }
+        foreach (int i in new[] { 0, 50, 99, 7 })
+        {
+            hash.Remove(B($"f{i}")).Should().BeTrue();
+            order.Remove($"f{i}");
+        }
+        hash.Remove(B("f50")).Should().BeFalse();
+        hash.Fields.Keys.Select(Encoding.ASCII.GetString).Should().Equal(order, "a listpack hash keeps its order when a field goes");
+
+        var rng = new Random(5);
+        var model = new Dictionary<string, string>();
+        var big = new HashValue();
+        for (int i = 0; i < 5_000; i++)
+        {
+            big.Fields.Add(B($"f{i}"), B($"v{i}"));
+            model[$"f{i}"] = $"v{i}";
+        }
+        while (model.Count > 100)
+        {
+            string f = $"f{rng.Next(5_000)}";
+            big.Remove(B(f)).Should().Be(model.Remove(f));
+        }
+        big.Fields.Select(kv => (Encoding.ASCII.GetString(kv.Key), Encoding.ASCII.GetString(kv.Value)))
+            .Should().BeEquivalentTo(model.Select(kv => (kv.Key, kv.Value)));
+        for (int i = 0; i < big.Count; i++)
+        {
+            var (k, v) = big.At(i);
+            model[Encoding.ASCII.GetString(k)].Should().Be(Encoding.ASCII.GetString(v));
+        }
+    }
+}
