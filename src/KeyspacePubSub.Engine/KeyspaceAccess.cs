@@ -76,10 +76,16 @@ public sealed partial class Engine
     /// <summary>As lookupKeyWrite: expiry only.</summary>
     public object? LookupWrite(Database db, ReadOnlySpan<byte> key) => Lookup(db, key);
 
+    /// <summary>
+    /// <see cref="LookupWrite"/> for APPEND, SETRANGE and SETBIT: a string they grew before is still a
+    /// <see cref="GrowableString"/>, so they can change it in place.
+    /// </summary>
+    public object? LookupWriteGrowable(Database db, ReadOnlySpan<byte> key) => Lookup(db, key, growable: true);
+
     /// <summary>The live value: one dictionary lookup, and the clock only for a key with a deadline.</summary>
-    private object? Lookup(Database db, ReadOnlySpan<byte> key)
+    private object? Lookup(Database db, ReadOnlySpan<byte> key, bool growable = false)
     {
-        var value = db.GetWithExpire(key, out long at);
+        var value = db.GetWithExpire(key, out long at, growable);
         return value != null && at >= 0 && ExpireIfDue(db, key, at) ? null : value;
     }
 

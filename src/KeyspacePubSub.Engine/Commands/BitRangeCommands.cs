@@ -60,23 +60,41 @@ internal static class BitRangeCommands
         }
         var value = x.Args[3];
         var db = Db(x);
-        if (!TypedLookup.TryGet(x, x.Args[1], write: true, out byte[]? old)) return;
+        if (!TryGrowable(x, out var old, out int oldLength)) return;
         if (value.Length == 0)
         {
-            x.Reply.Integer(old?.Length ?? 0);
+            x.Reply.Integer(oldLength);
             return;
         }
-        if (offset > MaxStringBytes - value.Length) // as checkStringLength; offset + length could overflow
-        {
-            x.Reply.Error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
-            return;
-        }
-        var result = new byte[Math.Max(old?.Length ?? 0, offset + value.Length)];
-        old?.CopyTo(result, 0);
-        value.CopyTo(result.AsSpan((int)offset));
-        var stored = old is null ? x.Engine.SetKey(db, x.Args[1], result) : db.Set(x.Args[1], result);
+        if (!CheckStringLength(x, offset, value.Length)) return;
+        int length = Math.Max(oldLength, (int)offset + value.Length);
+        var g = old as GrowableString ?? GrowableString.From(old is byte[] s ? s : [], length);
+        g.EnsureLength(length);
+        value.CopyTo(g.Span[(int)offset..]);
+        var stored = old is null ? x.Engine.SetKey(db, x.Args[1], g) : db.Set(x.Args[1], g);
         x.Engine.Notify(NotifyFlags.String, "setrange", stored, db.Index);
-        x.Reply.Integer(result.Length);
+        x.Reply.Integer(g.Length);
+    }
+
+    /// <summary>As checkStringLength: a string may not grow past 512 MB (offset + length could overflow).</summary>
+    internal static bool CheckStringLength(CommandContext x, long offset, int length)
+    {
+        if (offset <= MaxStringBytes - length) return true;
+        x.Reply.Error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+        return false;
+    }
+
+    /// <summary>
+    /// The string SETRANGE or SETBIT changes, as it is stored, and its length: null, an exact array or a grown string (see
+    /// <see cref="GrowableString"/>). False, with WRONGTYPE written, for another type.
+    /// </summary>
+    private static bool TryGrowable(CommandContext x, out object? value, out int length)
+    {
+        value = x.Engine.LookupWriteGrowable(Db(x), x.Args[1]);
+        length = value switch { byte[] s => s.Length, GrowableString g => g.Length, _ => 0 };
+        if (value is null or byte[] or GrowableString) return true;
+        x.Reply.Error(Errors.WrongType);
+        return false;
     }
 
     private static bool TryBitOffset(CommandContext x, int arg, out long offset)
@@ -106,17 +124,18 @@ internal static class BitRangeCommands
             return;
         }
         var db = Db(x);
-        if (!TypedLookup.TryGet(x, x.Args[1], write: true, out byte[]? old)) return;
-        long index = offset >> 3;
-        var result = old is not null && index < old.Length ? old : new byte[index + 1];
-        if (!ReferenceEquals(result, old)) old?.CopyTo(result, 0);
+        if (!TryGrowable(x, out var old, out int oldLength)) return;
+        int index = (int)(offset >> 3);
+        var grown = old as GrowableString ?? GrowableString.From(old is byte[] a ? a : [], index + 1);
+        grown.EnsureLength(index + 1);
+        var bytes = grown.Span;
         int mask = 0x80 >> (int)(offset & 7);
-        int previous = (result[index] & mask) != 0 ? 1 : 0;
-        result[index] = (byte)(on ? result[index] | mask : result[index] & ~mask);
-        var stored = old is null ? x.Engine.SetKey(db, x.Args[1], result) : db.Set(x.Args[1], result);
+        int previous = (bytes[index] & mask) != 0 ? 1 : 0;
+        bytes[index] = (byte)(on ? bytes[index] | mask : bytes[index] & ~mask);
+        var stored = old is null ? x.Engine.SetKey(db, x.Args[1], grown) : db.Set(x.Args[1], grown);
         // As Redis 7.0: an event when the string was created or grown, or the bit flipped; not otherwise.
-        bool grown = old is null || index >= old.Length;
-        if (grown || previous != (on ? 1 : 0)) x.Engine.Notify(NotifyFlags.String, "setbit", stored, db.Index);
+        bool wasGrown = old is null || index >= oldLength;
+        if (wasGrown || previous != (on ? 1 : 0)) x.Engine.Notify(NotifyFlags.String, "setbit", stored, db.Index);
         x.Reply.Integer(previous);
     }
 

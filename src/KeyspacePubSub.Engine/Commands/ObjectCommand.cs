@@ -30,7 +30,7 @@ internal static class ObjectCommand
     {
         var db = x.Engine.Databases[x.Client.Db];
         x.Engine.ExpireIfNeeded(db, x.Args[2]);
-        var value = db.Get(x.Args[2]);
+        var value = db.GetWithExpire(x.Args[2], out _, growable: true); // a string APPEND/SETRANGE/SETBIT grew stays "raw"
         if (value is null) x.Reply.NullBulk();
         else reply(value);
     }
@@ -43,6 +43,7 @@ internal static class ObjectCommand
     {
         byte[] s when s.Length <= 20 && IsInteger(s, out _) => "int",
         byte[] s => s.Length <= 44 ? "embstr" : "raw",
+        GrowableString => "raw",
         ListValue => "quicklist",
         HashValue h => h.Count <= 128 && h.Fields.All(f => f.Key.Length <= 64 && f.Value.Length <= 64) ? "listpack" : "hashtable",
         SortedSetValue z => z.IsSkiplistEncoded ? "skiplist" : "listpack",

@@ -270,30 +270,40 @@ internal static class StringCommands
         else x.Reply.Ok();
     }
 
+    /// <summary>As appendCommand; the string grows in place (see <see cref="GrowableString"/>).</summary>
     private static void Append(CommandContext x)
     {
         var db = Db(x);
         var e = x.Engine;
-        var old = e.LookupWrite(db, x.Args[1]);
-        byte[] result;
+        var tail = x.Args[2];
+        int length;
         byte[] stored;
-        if (old is null)
+        switch (e.LookupWriteGrowable(db, x.Args[1]))
         {
-            result = x.Args.ToArray(2);
-            stored = e.SetKey(db, x.Args[1], result);
-        }
-        else if (old is byte[] s)
-        {
-            result = [.. s, .. x.Args[2]];
-            stored = db.Set(x.Args[1], result);
-        }
-        else
-        {
-            x.Reply.Error(Errors.WrongType);
-            return;
+            case null:
+                var value = x.Args.ToArray(2);
+                length = value.Length;
+                stored = e.SetKey(db, x.Args[1], value);
+                break;
+            case byte[] s:
+                if (!BitRangeCommands.CheckStringLength(x, s.Length, tail.Length)) return;
+                var grown = GrowableString.From(s, s.Length + tail.Length);
+                grown.Append(tail);
+                length = grown.Length;
+                stored = db.Set(x.Args[1], grown);
+                break;
+            case GrowableString g:
+                if (!BitRangeCommands.CheckStringLength(x, g.Length, tail.Length)) return;
+                g.Append(tail);
+                length = g.Length;
+                stored = db.Set(x.Args[1], g);
+                break;
+            default:
+                x.Reply.Error(Errors.WrongType);
+                return;
         }
         e.Notify(NotifyFlags.String, "append", stored, db.Index);
-        x.Reply.Integer(result.Length);
+        x.Reply.Integer(length);
     }
 
     private static void StrLen(CommandContext x)

@@ -48,12 +48,15 @@ public sealed class Database(int index)
         (a.Deadlines, b.Deadlines) = (b.Deadlines, a.Deadlines);
     }
 
-    /// <summary>The value, ignoring expiry (callers check <see cref="IsExpired"/> first).</summary>
+    /// <summary>The value, ignoring expiry (callers check <see cref="IsExpired"/> first); a string as an exact array.</summary>
     public object? Get(ReadOnlySpan<byte> key)
     {
         int i = _data.Find(key);
-        return i < 0 ? null : _data.At(i).Value;
+        return i < 0 ? null : Exact(ref _data.At(i));
     }
+
+    /// <summary>A grown string becomes an exact array again (see <see cref="GrowableString"/>).</summary>
+    private static object? Exact(ref KeyTable.Entry e) => e.Value is GrowableString g ? e.Value = g.ToArray() : e.Value;
 
     /// <summary>The stored key array (so other maps can share it), or null.</summary>
     public byte[]? KeyOf(ReadOnlySpan<byte> key)
@@ -69,7 +72,13 @@ public sealed class Database(int index)
     }
 
     /// <summary>One lookup: the value and its deadline (negative: none), ignoring expiry; null when absent.</summary>
-    public object? GetWithExpire(ReadOnlySpan<byte> key, out long expireAt)
+    public object? GetWithExpire(ReadOnlySpan<byte> key, out long expireAt) => GetWithExpire(key, out expireAt, growable: false);
+
+    /// <summary>
+    /// As <see cref="GetWithExpire(ReadOnlySpan{byte}, out long)"/>; with <paramref name="growable"/> a grown
+    /// string stays a <see cref="GrowableString"/> (APPEND, SETRANGE and SETBIT change it in place).
+    /// </summary>
+    public object? GetWithExpire(ReadOnlySpan<byte> key, out long expireAt, bool growable)
     {
         int i = _data.Find(key);
         if (i < 0)
@@ -79,7 +88,7 @@ public sealed class Database(int index)
         }
         ref var e = ref _data.At(i);
         expireAt = e.ExpireAt;
-        return e.Value;
+        return growable ? e.Value : Exact(ref e);
     }
 
     public bool IsExpired(ReadOnlySpan<byte> key, long nowMs)
