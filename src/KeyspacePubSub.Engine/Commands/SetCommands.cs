@@ -111,7 +111,12 @@ internal static class SetCommands
             case SetOp.Inter:
                 if (sets.All(s => s != null))
                 {
-                    foreach (var m in first!.Members.Keys.Where(m => sets.All(s => s!.Members.ContainsKey(m)))) result.Members.TryAdd(m, true);
+                    // As sinterGenericCommand: the smallest set's members, each looked up in the others.
+                    var smallest = sets.MinBy(s => s!.Count)!;
+                    foreach (var m in smallest.Members.Keys)
+                    {
+                        if (sets.All(s => ReferenceEquals(s, smallest) || s!.Members.ContainsKey(m))) result.Members.TryAdd(m, true);
+                    }
                 }
                 break;
             default:
