@@ -3,7 +3,7 @@ using KeyspacePubSub.Benchmark;
 
 // Side-by-side benchmark: starts real redis-server and our server (each its own process, so CPU and
 // RSS come from /proc), runs every scenario against both in alternation and prints ratios (ours / redis).
-//   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,patterns,rss,kv,notify,keymem,backlog,expiry]
+//   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,patterns,rss,kv,notify,keymem,bigvalue,backlog,expiry]
 //                                  (backlog includes the restart row; --only restart runs that row alone)
 //   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- --target 127.0.0.1:6379   (one server, no ratios)
 //   --ours-args "--io-threads 2"   extra arguments for every start of our server
@@ -16,7 +16,7 @@ using KeyspacePubSub.Benchmark;
 //   --rounds 3                     redis-benchmark, fan-out, backlog and restart rows: median of this many runs (default 1 with --quick, else 3)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick");
-string only = ArgValue("--only") ?? "ping,fanout,patterns,rss,kv,notify,keymem,backlog,expiry";
+string only = ArgValue("--only") ?? "ping,fanout,patterns,rss,kv,notify,keymem,bigvalue,backlog,expiry";
 string? target = ArgValue("--target");
 ServerUnderTest.OursArgs = (ArgValue("--ours-args") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
 FanoutBench.LatencyDump = ArgValue("--latency-dump");
@@ -170,6 +170,14 @@ try
         }
         Row("RSS per key", mem.ToDictionary(kv => kv.Key, kv => kv.Value.PerKey), "F0");
         Row("RSS per TTL added", mem.ToDictionary(kv => kv.Key, kv => kv.Value.PerTtl), "F0");
+        Console.WriteLine();
+    }
+
+    if (only.Contains("bigvalue"))
+    {
+        Header("Commands on one big value (pipelined 1,000 at a time)", "commands/s");
+        var rates = servers.ToDictionary(s => s.Name, s => BigValueBench.Run(s, quick));
+        foreach (var label in rates.Values.First().Keys) Row(label, rates.ToDictionary(kv => kv.Key, kv => kv.Value[label]), "N0");
         Console.WriteLine();
     }
 

@@ -1,0 +1,52 @@
+using System.Diagnostics;
+
+namespace KeyspacePubSub.Benchmark;
+
+/// <summary>
+/// Commands on one big value, whose cost must not grow with the value's size: building a string by APPEND and
+/// SETRANGE, and SREM, HDEL, SPOP and SRANDMEMBER on a set or hash of 100,000 members. Each is 20,000–50,000
+/// commands, pipelined 1,000 at a time, after the value is built; the rate is commands per second.
+/// </summary>
+public static class BigValueBench
+{
+    public const int Members = 100_000;
+
+    /// <summary>Rows (label → commands/s) for one server, on a fresh database.</summary>
+    public static Dictionary<string, double> Run(ServerUnderTest server, bool quick)
+    {
+        int n = quick ? 10_000 : 20_000;
+        using var c = new BenchConnection(server);
+        Pipelined(c, 1, _ => BenchConnection.Command("FLUSHALL"));
+        var tail = new string('a', 100);
+        var rows = new Dictionary<string, double>
+        {
+            [$"APPEND 100 B, {n * 5 / 2:N0} times to one string"] = Rate(c, n * 5 / 2, i => BenchConnection.Command("APPEND", "str", tail)),
+            [$"SETRANGE 100 B past the end, {n:N0} times"] = Rate(c, n, i => BenchConnection.Command("SETRANGE", "rng", (i * 100).ToString(), tail)),
+        };
+        Pipelined(c, Members / 1000, i => BenchConnection.Command(["SADD", "set", .. Enumerable.Range(i * 1000, 1000).Select(m => (object)$"member:{m}")]));
+        Pipelined(c, Members / 1000, i => BenchConnection.Command(["HSET", "hash", .. Enumerable.Range(i * 1000, 1000).SelectMany(m => new object[] { $"field:{m}", "v" })]));
+        rows[$"SREM, {n:N0} of {Members:N0} members"] = Rate(c, n, i => BenchConnection.Command("SREM", "set", $"member:{i}"));
+        rows[$"HDEL, {n:N0} of {Members:N0} fields"] = Rate(c, n, i => BenchConnection.Command("HDEL", "hash", $"field:{i}"));
+        rows[$"SRANDMEMBER, {n:N0} times"] = Rate(c, n, _ => BenchConnection.Command("SRANDMEMBER", "set"));
+        rows[$"SPOP, {n:N0} times"] = Rate(c, n, _ => BenchConnection.Command("SPOP", "set"));
+        Pipelined(c, 1, _ => BenchConnection.Command("FLUSHALL"));
+        return rows;
+    }
+
+    private static double Rate(BenchConnection c, int commands, Func<int, byte[]> command)
+    {
+        var sw = Stopwatch.StartNew();
+        Pipelined(c, commands, command);
+        return commands / sw.Elapsed.TotalSeconds;
+    }
+
+    private static void Pipelined(BenchConnection c, int commands, Func<int, byte[]> command)
+    {
+        for (int start = 0; start < commands; start += 1000)
+        {
+            int count = Math.Min(1000, commands - start);
+            c.Send([.. Enumerable.Range(start, count).SelectMany(command)]);
+            c.ReadFrames(count);
+        }
+    }
+}
