@@ -60,7 +60,7 @@ public readonly struct CommandArgs
 /// </summary>
 public sealed class RequestBatch
 {
-    private byte[] _arena = new byte[4096];
+    private byte[] _arena = new byte[512];
     private int _arenaUsed;
     private ArgRef[] _args = new ArgRef[32];
     private int _argCount;

@@ -106,7 +106,10 @@ public sealed class KeyspaceServer : IAsyncDisposable
         var connection = new Linux.LoopConnection(socket, loop, Engine, _logger);
         _connections[connection] = connection.Completion.ContinueWith(
             _ => _connections.TryRemove(connection, out Task? _), TaskScheduler.Default);
-        loop.Post(connection.Start);
+        // On the accepting loop's own thread the client starts here, as Redis's accept handler registers it:
+        // posted, a burst's starts all ran in the next iteration, and accepts waited behind them.
+        if (loop.OnLoopThread) connection.Start();
+        else loop.Post(connection.Start);
     }
 
     /// <summary>Stops accepting, lets each connection send what it has queued, then closes it.</summary>
