@@ -14,38 +14,54 @@ public class SetHashValueTests
     private static byte[] B(string s) => Encoding.ASCII.GetBytes(s);
 
     [Theory]
-    [InlineData(1, 300)]
-    [InlineData(2, 3_000)]
+    [InlineData(1, 400)] // never past 512 members: insertion order is checked too
+    [InlineData(2, 3_000)] // grows to ~2,500 members, then shrinks to a few
     public void Set_RandomAddsAndRemoves_MatchAHashSet(int seed, int memberSpace)
     {
         var rng = new Random(seed);
         var set = new SetValue();
         var model = new HashSet<string>();
-        for (int step = 0; step < 60_000; step++)
+        var order = new List<string>(); // insertion order with order-keeping removal, while small
+        int largest = 0;
+        const int Steps = 60_000;
+        for (int step = 0; step < Steps; step++)
         {
             string m = $"m{rng.Next(memberSpace)}";
-            switch (rng.Next(3))
+            int addPercent = step < Steps / 2 ? 80 : 20; // grow, then shrink
+            int roll = rng.Next(100);
+            if (roll < addPercent)
             {
-                case 0:
-                    set.Remove(B(m)).Should().Be(model.Remove(m));
-                    break;
-                case 1 when set.Count > 0:
-                    // SPOP's path: the member at a random position.
-                    int k = rng.Next(set.Count);
-                    model.Remove(Encoding.ASCII.GetString(set.At(k))).Should().BeTrue();
-                    set.RemoveAt(k);
-                    break;
-                default:
-                    set.Members.TryAdd(B(m), true).Should().Be(model.Add(m));
-                    break;
+                bool added = set.Members.TryAdd(B(m), true);
+                added.Should().Be(model.Add(m));
+                if (added) order.Add(m);
             }
+            else if (roll % 2 == 0 || set.Count == 0)
+            {
+                bool removed = set.Remove(B(m));
+                removed.Should().Be(model.Remove(m));
+                if (removed) order.Remove(m);
+            }
+            else
+            {
+                // SPOP's path: the member at a random position.
+                int k = rng.Next(set.Count);
+                string picked = Encoding.ASCII.GetString(set.At(k));
+                model.Remove(picked).Should().BeTrue();
+                order.Remove(picked);
+                set.RemoveAt(k);
+            }
+            largest = Math.Max(largest, set.Count);
             if (step % 997 == 0 || set.Count < 3)
             {
                 set.Count.Should().Be(model.Count);
-                Enumerable.Range(0, set.Count).Select(i => Encoding.ASCII.GetString(set.At(i))).Should().BeEquivalentTo(model);
+                var members = Enumerable.Range(0, set.Count).Select(i => Encoding.ASCII.GetString(set.At(i))).ToList();
+                members.Should().OnlyHaveUniqueItems().And.HaveCount(model.Count);
+                model.SetEquals(members).Should().BeTrue("the positions hold exactly the members");
+                if (largest <= 512) members.Should().Equal(order, "a set that never passed 512 members keeps insertion order");
                 foreach (var x in model) set.Members.ContainsKey(B(x)).Should().BeTrue();
             }
         }
+        largest.Should().BeGreaterThan(memberSpace > 1000 ? 2_000 : 300);
     }
 
     [Fact]
