@@ -4,7 +4,8 @@ namespace KeyspacePubSub.Benchmark;
 
 /// <summary>
 /// Commands on one big value, whose cost must not grow with the value's size: building a string by APPEND and
-/// SETRANGE, and SREM, HDEL, SPOP and SRANDMEMBER on a set or hash of 100,000 members. Each is 20,000–50,000
+/// SETRANGE, a 1 MiB bitmap's SETBIT/GETBIT and a growing string's APPEND/STRLEN interleaved, and SREM, HDEL,
+/// SPOP and SRANDMEMBER on a set or hash of 100,000 members. Each is 20,000–50,000
 /// commands, pipelined 1,000 at a time, after the value is built; the rate is commands per second.
 /// </summary>
 public static class BigValueBench
@@ -23,6 +24,11 @@ public static class BigValueBench
             [$"APPEND 100 B, {n * 5 / 2:N0} times to one string"] = Rate(c, n * 5 / 2, i => BenchConnection.Command("APPEND", "str", tail)),
             [$"SETRANGE 100 B past the end, {n:N0} times"] = Rate(c, n, i => BenchConnection.Command("SETRANGE", "rng", (i * 100).ToString(), tail)),
         };
+        Pipelined(c, 1, _ => BenchConnection.Command("SETBIT", "bitmap", (8 * 1024 * 1024 - 1).ToString(), "1"));
+        rows[$"SETBIT then GETBIT on a 1 MiB bitmap, {n:N0} pairs"] = Rate(c, 2 * n, i => i % 2 == 0
+            ? BenchConnection.Command("SETBIT", "bitmap", (i * 4099 % (8 * 1024 * 1024)).ToString(), "1")
+            : BenchConnection.Command("GETBIT", "bitmap", (i * 4099 % (8 * 1024 * 1024)).ToString()));
+        rows[$"APPEND then STRLEN, {n:N0} pairs"] = Rate(c, 2 * n, i => i % 2 == 0 ? BenchConnection.Command("APPEND", "log", tail) : BenchConnection.Command("STRLEN", "log"));
         Pipelined(c, Members / 1000, i => BenchConnection.Command(["SADD", "set", .. Enumerable.Range(i * 1000, 1000).Select(m => (object)$"member:{m}")]));
         Pipelined(c, Members / 1000, i => BenchConnection.Command(["HSET", "hash", .. Enumerable.Range(i * 1000, 1000).SelectMany(m => new object[] { $"field:{m}", "v" })]));
         rows[$"SREM, {n:N0} of {Members:N0} members"] = Rate(c, n, i => BenchConnection.Command("SREM", "set", $"member:{i}"));

@@ -58,9 +58,15 @@ public sealed partial class Engine
     }
 
     /// <summary>As lookupKeyRead: expiry, hit/miss statistics and the "keymiss" event.</summary>
-    public object? LookupRead(Database db, ReadOnlySpan<byte> key)
+    public object? LookupRead(Database db, ReadOnlySpan<byte> key) => LookupRead(db, key, growable: false);
+
+    /// <summary>
+    /// As lookupKeyRead; with <paramref name="growable"/> a string APPEND, SETRANGE or SETBIT grew stays a
+    /// <see cref="GrowableString"/> (the string readers read it in place: see <see cref="GrowableString.TryBytes"/>).
+    /// </summary>
+    public object? LookupRead(Database db, ReadOnlySpan<byte> key, bool growable)
     {
-        var value = Lookup(db, key);
+        var value = Lookup(db, key, growable);
         if (value is null)
         {
             Stats.KeyspaceMisses++;

@@ -40,10 +40,9 @@ internal static class BitRangeCommands
             x.Reply.Error(Errors.NotInteger);
             return;
         }
-        if (!TypedLookup.TryGet(x, x.Args[1], write: false, out byte[]? s)) return;
-        s ??= [];
+        if (!TryRead(x, out _, out var s)) return;
         var (a, b) = Clamp(start, end, s.Length);
-        x.Reply.Bulk(s.AsSpan((int)a, (int)(b - a + 1)));
+        x.Reply.Bulk(s.Slice((int)a, (int)(b - a + 1)));
     }
 
     private static void SetRange(CommandContext x)
@@ -74,6 +73,19 @@ internal static class BitRangeCommands
         var stored = old is null ? x.Engine.SetKey(db, x.Args[1], g) : db.Set(x.Args[1], g);
         x.Engine.Notify(NotifyFlags.String, "setrange", stored, db.Index);
         x.Reply.Integer(g.Length);
+    }
+
+    /// <summary>
+    /// The string a reading command inspects, read in place (a grown string too, see <see cref="GrowableString"/>):
+    /// empty when the key is missing. False, with WRONGTYPE written, for another type.
+    /// </summary>
+    private static bool TryRead(CommandContext x, out bool found, out ReadOnlySpan<byte> bytes)
+    {
+        var value = x.Engine.LookupRead(Db(x), x.Args[1], growable: true);
+        found = value != null;
+        if (GrowableString.TryBytes(value, out bytes) || !found) return true;
+        x.Reply.Error(Errors.WrongType);
+        return false;
     }
 
     /// <summary>As checkStringLength: a string may not grow past 512 MB (offset + length could overflow).</summary>
@@ -107,9 +119,9 @@ internal static class BitRangeCommands
     private static void GetBit(CommandContext x)
     {
         if (!TryBitOffset(x, 2, out long offset)) return;
-        if (!TypedLookup.TryGet(x, x.Args[1], write: false, out byte[]? s)) return;
+        if (!TryRead(x, out _, out var s)) return;
         long index = offset >> 3;
-        x.Reply.Integer(s != null && index < s.Length && (s[index] & (0x80 >> (int)(offset & 7))) != 0 ? 1 : 0);
+        x.Reply.Integer(index < s.Length && (s[(int)index] & (0x80 >> (int)(offset & 7))) != 0 ? 1 : 0);
     }
 
     private static void SetBit(CommandContext x)
@@ -142,8 +154,8 @@ internal static class BitRangeCommands
     private static void BitCount(CommandContext x)
     {
         // As bitcountCommand: the key is looked up before the range is parsed (a missing key is 0).
-        if (!TypedLookup.TryGet(x, x.Args[1], write: false, out byte[]? s)) return;
-        if (s is null)
+        if (!TryRead(x, out bool found, out var s)) return;
+        if (!found)
         {
             x.Reply.Integer(0);
             return;
@@ -177,7 +189,7 @@ internal static class BitRangeCommands
         long count = 0;
         for (long i = a; i <= b; i++)
         {
-            count += bits ? ((s[i >> 3] >> (7 - (int)(i & 7))) & 1) : System.Numerics.BitOperations.PopCount(s[i]);
+            count += bits ? ((s[(int)(i >> 3)] >> (7 - (int)(i & 7))) & 1) : System.Numerics.BitOperations.PopCount(s[(int)i]);
         }
         x.Reply.Integer(count);
     }

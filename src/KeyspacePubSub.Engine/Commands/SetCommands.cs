@@ -225,7 +225,10 @@ internal static class SetCommands
         }
         if (count >= set.Count)
         {
-            Reply(x, set.Ordered());
+            // The whole set, as an array (SPOP's whole set is a RESP3 set; Redis 7.0 replies so).
+            var all = set.Ordered();
+            x.Reply.Array(all.Count);
+            foreach (var m in all) x.Reply.Bulk(m);
             return;
         }
         x.Reply.Array((int)count);

@@ -40,12 +40,10 @@ internal static class StringCommands
 
     private static void Get(CommandContext x)
     {
-        switch (x.Engine.LookupRead(Db(x), x.Args[1]))
-        {
-            case null: x.Reply.NullBulk(); break;
-            case byte[] s: x.Reply.Bulk(s); break;
-            default: x.Reply.Error(Errors.WrongType); break;
-        }
+        var value = x.Engine.LookupRead(Db(x), x.Args[1], growable: true);
+        if (value is null) x.Reply.NullBulk();
+        else if (GrowableString.TryBytes(value, out var s)) x.Reply.Bulk(s);
+        else x.Reply.Error(Errors.WrongType);
     }
 
     /// <summary>As parseExtendedStringArgumentsOrReply for SET (and GETEX with <paramref name="getex"/>).</summary>
@@ -237,7 +235,7 @@ internal static class StringCommands
         for (int i = 1; i < x.Args.Count; i++)
         {
             // As Redis: a key of another type reads as null, not an error.
-            if (x.Engine.LookupRead(db, x.Args[i]) is byte[] s) x.Reply.Bulk(s);
+            if (GrowableString.TryBytes(x.Engine.LookupRead(db, x.Args[i], growable: true), out var s)) x.Reply.Bulk(s);
             else x.Reply.NullBulk();
         }
     }
@@ -308,12 +306,10 @@ internal static class StringCommands
 
     private static void StrLen(CommandContext x)
     {
-        switch (x.Engine.LookupRead(Db(x), x.Args[1]))
-        {
-            case null: x.Reply.Integer(0); break;
-            case byte[] s: x.Reply.Integer(s.Length); break;
-            default: x.Reply.Error(Errors.WrongType); break;
-        }
+        var value = x.Engine.LookupRead(Db(x), x.Args[1], growable: true);
+        if (value is null) x.Reply.Integer(0);
+        else if (GrowableString.TryBytes(value, out var s)) x.Reply.Integer(s.Length);
+        else x.Reply.Error(Errors.WrongType);
     }
 
     private static void IncrByArg(CommandContext x, bool negate)

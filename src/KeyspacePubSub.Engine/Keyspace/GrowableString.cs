@@ -4,8 +4,9 @@ namespace KeyspacePubSub.Engine.Keyspace;
 /// A string value that APPEND, SETRANGE or SETBIT changed: its bytes with room to grow, as Redis's sds after
 /// <c>sdsMakeRoomFor</c> (twice the new length up to 1 MiB, then 1 MiB more). Strings are otherwise exact
 /// <c>byte[]</c>s; building one by appends copied the whole string each time (50,000 appends of 100 bytes took
-/// 257 s; Redis 0.3 s). Only those three commands see this type: any other read of the key
-/// (<see cref="Database.Get"/>) turns it back into an exact array first, which costs what sending it costs.
+/// 257 s; Redis 0.3 s). Those three commands change it in place, and the string readers (GET, MGET, STRLEN,
+/// GETRANGE, GETBIT, BITCOUNT) read it in place, so SETBIT and GETBIT on a big bitmap stay O(1); any other
+/// read of the key (<see cref="Database.Get"/>) turns it back into an exact array first.
 /// </summary>
 public sealed class GrowableString
 {
@@ -30,6 +31,23 @@ public sealed class GrowableString
     }
 
     public Span<byte> Span => _buffer.AsSpan(0, Length);
+
+    /// <summary>The bytes of a string value as stored, an exact array or a grown string; false for anything else.</summary>
+    public static bool TryBytes(object? value, out ReadOnlySpan<byte> bytes)
+    {
+        switch (value)
+        {
+            case byte[] s:
+                bytes = s;
+                return true;
+            case GrowableString g:
+                bytes = g.Span;
+                return true;
+            default:
+                bytes = default;
+                return false;
+        }
+    }
 
     public byte[] ToArray() => Span.ToArray();
 

@@ -186,7 +186,8 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
         foreach (int d in _dirtyDbs)
         {
             var db = engine.Databases[d];
-            foreach (var key in _dirty[d]) dirty.Add((d, key, db.Get(key)));
+            // A grown string is left as it is: its op gets a copy (WriteWhole), and APPEND/SETBIT go on in place.
+            foreach (var key in _dirty[d]) dirty.Add((d, key, db.GetWithExpire(key, out _, growable: true)));
             _dirty[d].Clear();
         }
         _dirtyDbs.Clear();
@@ -240,6 +241,7 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
         var (type, blob) = v switch
         {
             byte[] s => (DurableType.String, s),
+            GrowableString g => (DurableType.String, g.ToArray()), // the op outlives this batch; the string does not wait
             HashValue h => (DurableType.Hash, DurableBlob.Encode(h)),
             SetValue s => (DurableType.Set, DurableBlob.Encode(s)),
             _ => throw new InvalidOperationException("unknown value type"),
