@@ -87,6 +87,38 @@ public sealed class PersistenceTests : IDisposable
     }
 
     /// <summary>
+    /// A durable string grown in place by APPEND, SETRANGE and SETBIT (a <c>GrowableString</c>, read in place by
+    /// GET) is committed with its bytes as they were at each commit, and loads back whole.
+    /// </summary>
+    [Fact]
+    public async Task DurableStringGrownInPlace_IsCommittedAtEachChange_AndLoadsBackWhole()
+    {
+        var expected = new System.Text.StringBuilder();
+        await using (var s = await InProcessServer.StartAsync(Options(FsyncPolicy.Everysec)))
+        {
+            using var c = new RawClient(s.Port);
+            for (int i = 0; i < 300; i++)
+            {
+                string piece = $"part{i};";
+                c.Call("APPEND", "durable:x", piece).Should().Be($":{expected.Length + piece.Length}\r\n");
+                expected.Append(piece);
+                if (i % 50 == 49) c.Call("GET", "durable:x").Should().Be($"${expected.Length}\r\n{expected}\r\n");
+            }
+            c.Call("SETRANGE", "durable:x", "0", "PART").Should().Be($":{expected.Length}\r\n");
+            expected.Remove(0, 4).Insert(0, "PART");
+            c.Call("SETBIT", "durable:x", "7", "1").Should().Be(":0\r\n"); // 'P' (0x50) becomes 'Q' (0x51)
+            expected[0] = 'Q';
+            c.Call("STRLEN", "durable:x").Should().Be($":{expected.Length}\r\n");
+        }
+        await using (var s = await InProcessServer.StartAsync(Options(FsyncPolicy.Everysec)))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("GET", "durable:x").Should().Be($"${expected.Length}\r\n{expected}\r\n");
+            c.Call("APPEND", "durable:x", "!").Should().Be($":{expected.Length + 1}\r\n");
+        }
+    }
+
+    /// <summary>
     /// Random writes over durable and plain keys of every type, renames and moves between names and
     /// databases, flushes, SWAPDB, expiry: after each of several restarts the durable state must be exactly
     /// what it was.
