@@ -83,10 +83,10 @@ public sealed partial class Engine
     public object? LookupWrite(Database db, ReadOnlySpan<byte> key) => Lookup(db, key);
 
     /// <summary>
-    /// <see cref="LookupWrite"/> for APPEND, SETRANGE and SETBIT: a string they grew before is still a
-    /// <see cref="GrowableString"/>, so they can change it in place.
+    /// As lookupKeyWrite; with <paramref name="growable"/> (APPEND, SETRANGE, SETBIT) a string grown before is
+    /// still a <see cref="GrowableString"/>, so it can be changed in place.
     /// </summary>
-    public object? LookupWriteGrowable(Database db, ReadOnlySpan<byte> key) => Lookup(db, key, growable: true);
+    public object? LookupWrite(Database db, ReadOnlySpan<byte> key, bool growable) => Lookup(db, key, growable);
 
     /// <summary>The live value: one dictionary lookup, and the clock only for a key with a deadline.</summary>
     private object? Lookup(Database db, ReadOnlySpan<byte> key, bool growable = false)

@@ -58,7 +58,6 @@ internal static class BitRangeCommands
             return;
         }
         var value = x.Args[3];
-        var db = Db(x);
         if (!TryGrowable(x, out var old, out int oldLength)) return;
         if (value.Length == 0)
         {
@@ -67,11 +66,10 @@ internal static class BitRangeCommands
         }
         if (!CheckStringLength(x, offset, value.Length)) return;
         int length = Math.Max(oldLength, (int)offset + value.Length);
-        var g = old as GrowableString ?? GrowableString.From(old is byte[] s ? s : [], length);
+        var g = Grown(x, old, length);
         g.EnsureLength(length);
         value.CopyTo(g.Span[(int)offset..]);
-        var stored = old is null ? x.Engine.SetKey(db, x.Args[1], g) : db.Set(x.Args[1], g);
-        x.Engine.Notify(NotifyFlags.String, "setrange", stored, db.Index);
+        x.Engine.Notify(NotifyFlags.String, "setrange", x.Args[1], x.Client.Db);
         x.Reply.Integer(g.Length);
     }
 
@@ -88,6 +86,20 @@ internal static class BitRangeCommands
         return false;
     }
 
+    /// <summary>
+    /// The grown string to change in place, with room for <paramref name="room"/> bytes: the stored one, or one
+    /// made from the stored array (or for a missing key, its "new" event first) and stored in its place.
+    /// </summary>
+    internal static GrowableString Grown(CommandContext x, object? old, int room)
+    {
+        if (old is GrowableString stored) return stored;
+        var g = GrowableString.From(old as byte[] ?? [], room);
+        var db = Db(x);
+        if (old is null) x.Engine.SetKey(db, x.Args[1], g);
+        else db.Set(x.Args[1], g); // keeps the TTL
+        return g;
+    }
+
     /// <summary>As checkStringLength: a string may not grow past 512 MB (offset + length could overflow).</summary>
     internal static bool CheckStringLength(CommandContext x, long offset, int length)
     {
@@ -100,9 +112,9 @@ internal static class BitRangeCommands
     /// The string SETRANGE or SETBIT changes, as it is stored, and its length: null, an exact array or a grown string (see
     /// <see cref="GrowableString"/>). False, with WRONGTYPE written, for another type.
     /// </summary>
-    private static bool TryGrowable(CommandContext x, out object? value, out int length)
+    internal static bool TryGrowable(CommandContext x, out object? value, out int length)
     {
-        value = x.Engine.LookupWriteGrowable(Db(x), x.Args[1]);
+        value = x.Engine.LookupWrite(Db(x), x.Args[1], growable: true);
         length = value switch { byte[] s => s.Length, GrowableString g => g.Length, _ => 0 };
         if (value is null or byte[] or GrowableString) return true;
         x.Reply.Error(Errors.WrongType);
@@ -135,19 +147,17 @@ internal static class BitRangeCommands
             x.Reply.Error("ERR bit is not an integer or out of range");
             return;
         }
-        var db = Db(x);
         if (!TryGrowable(x, out var old, out int oldLength)) return;
         int index = (int)(offset >> 3);
-        var grown = old as GrowableString ?? GrowableString.From(old is byte[] a ? a : [], index + 1);
+        var grown = Grown(x, old, index + 1);
         grown.EnsureLength(index + 1);
         var bytes = grown.Span;
         int mask = 0x80 >> (int)(offset & 7);
         int previous = (bytes[index] & mask) != 0 ? 1 : 0;
         bytes[index] = (byte)(on ? bytes[index] | mask : bytes[index] & ~mask);
-        var stored = old is null ? x.Engine.SetKey(db, x.Args[1], grown) : db.Set(x.Args[1], grown);
         // As Redis 7.0: an event when the string was created or grown, or the bit flipped; not otherwise.
         bool wasGrown = old is null || index >= oldLength;
-        if (wasGrown || previous != (on ? 1 : 0)) x.Engine.Notify(NotifyFlags.String, "setbit", stored, db.Index);
+        if (wasGrown || previous != (on ? 1 : 0)) x.Engine.Notify(NotifyFlags.String, "setbit", x.Args[1], x.Client.Db);
         x.Reply.Integer(previous);
     }
 

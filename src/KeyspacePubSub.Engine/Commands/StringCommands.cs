@@ -271,36 +271,22 @@ internal static class StringCommands
     /// <summary>As appendCommand; the string grows in place (see <see cref="GrowableString"/>).</summary>
     private static void Append(CommandContext x)
     {
-        var db = Db(x);
-        var e = x.Engine;
+        if (!BitRangeCommands.TryGrowable(x, out var old, out int length)) return;
         var tail = x.Args[2];
-        int length;
-        byte[] stored;
-        switch (e.LookupWriteGrowable(db, x.Args[1]))
+        if (old is null)
         {
-            case null:
-                var value = x.Args.ToArray(2);
-                length = value.Length;
-                stored = e.SetKey(db, x.Args[1], value);
-                break;
-            case byte[] s:
-                if (!BitRangeCommands.CheckStringLength(x, s.Length, tail.Length)) return;
-                var grown = GrowableString.From(s, s.Length + tail.Length);
-                grown.Append(tail);
-                length = grown.Length;
-                stored = db.Set(x.Args[1], grown);
-                break;
-            case GrowableString g:
-                if (!BitRangeCommands.CheckStringLength(x, g.Length, tail.Length)) return;
-                g.Append(tail);
-                length = g.Length;
-                stored = db.Set(x.Args[1], g);
-                break;
-            default:
-                x.Reply.Error(Errors.WrongType);
-                return;
+            // A new key holds the argument as it is (Redis's embstr), as SET would.
+            x.Engine.SetKey(Db(x), x.Args[1], x.Args.ToArray(2));
+            length = tail.Length;
         }
-        e.Notify(NotifyFlags.String, "append", stored, db.Index);
+        else
+        {
+            if (!BitRangeCommands.CheckStringLength(x, length, tail.Length)) return;
+            var g = BitRangeCommands.Grown(x, old, length + tail.Length);
+            g.Append(tail);
+            length = g.Length;
+        }
+        x.Engine.Notify(NotifyFlags.String, "append", x.Args[1], x.Client.Db);
         x.Reply.Integer(length);
     }
 
