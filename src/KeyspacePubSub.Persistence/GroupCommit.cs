@@ -394,13 +394,23 @@ public sealed partial class SqliteStore
         }
         try
         {
-            _begin!.Run();
-            foreach (var unit in group)
+            if (group.Count == 1 && group[0].Ops.Count == 1 && _statements[(int)group[0].Ops[0].Kind].Length == 1)
             {
-                foreach (var op in unit.Ops) Run(op);
-                ops += unit.Ops.Count;
+                // One statement (one client's LPUSH, say): SQLite commits it by itself, as one transaction,
+                // without the two more statements an explicit BEGIN and COMMIT cost.
+                Run(group[0].Ops[0]);
+                ops = 1;
             }
-            _commit!.Run();
+            else
+            {
+                _begin!.Run();
+                foreach (var unit in group)
+                {
+                    foreach (var op in unit.Ops) Run(op);
+                    ops += unit.Ops.Count;
+                }
+                _commit!.Run();
+            }
         }
         catch (SqliteException ex)
         {

@@ -4,7 +4,7 @@ using SQLitePCL;
 namespace KeyspacePubSub.Persistence;
 
 /// <summary>
-/// The few SQLite calls a restart makes once per stored row, imported directly. Through SQLitePCL each call
+/// The SQLite calls made once per stored row, by a restart and by each commit, imported directly. Through SQLitePCL each call
 /// takes the statement's SafeHandle (an add-ref and a release) and an interface dispatch; a load of 1,000,000
 /// list rows makes five calls per row, and perf showed the wrappers at about a third of the load.
 /// The column getters only read the current row, so they run without a GC transition.
@@ -27,6 +27,28 @@ internal static unsafe partial class SqliteNative
 
     [LibraryImport("e_sqlite3")]
     public static partial int sqlite3_step(IntPtr stmt);
+
+    [LibraryImport("e_sqlite3")]
+    public static partial int sqlite3_reset(IntPtr stmt);
+
+    // Binding only stores the value in the statement (a blob is copied, SQLITE_TRANSIENT): short, never blocking.
+    [LibraryImport("e_sqlite3"), SuppressGCTransition]
+    public static partial int sqlite3_bind_int64(IntPtr stmt, int index, long value);
+
+    [LibraryImport("e_sqlite3"), SuppressGCTransition]
+    public static partial int sqlite3_bind_double(IntPtr stmt, int index, double value);
+
+    [LibraryImport("e_sqlite3"), SuppressGCTransition]
+    public static partial int sqlite3_bind_null(IntPtr stmt, int index);
+
+    [LibraryImport("e_sqlite3"), SuppressGCTransition]
+    public static partial int sqlite3_bind_zeroblob(IntPtr stmt, int index, int length);
+
+    [LibraryImport("e_sqlite3")]
+    public static partial int sqlite3_bind_blob(IntPtr stmt, int index, byte* value, int length, IntPtr destructor);
+
+    /// <summary>SQLITE_TRANSIENT: SQLite copies a bound blob before the bind returns.</summary>
+    public static readonly IntPtr Transient = -1;
 
     [LibraryImport("e_sqlite3"), SuppressGCTransition]
     public static partial long sqlite3_column_int64(IntPtr stmt, int column);
