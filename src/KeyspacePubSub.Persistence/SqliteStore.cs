@@ -117,7 +117,10 @@ public sealed partial class SqliteStore : IDurableStore
         long entries;
         try
         {
-            result = ReadAll(nowMs, expired, orphans, out entries);
+            using (BulkLoadMemory.Enter(FileBytes(Path) + FileBytes(Path + "-wal")))
+            {
+                result = ReadAll(nowMs, expired, orphans, out entries);
+            }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
@@ -155,6 +158,8 @@ public sealed partial class SqliteStore : IDurableStore
             result.Count, entries, Path, LoadMs, expired.Count);
         return result;
     }
+
+    private static long FileBytes(string path) => File.Exists(path) ? new FileInfo(path).Length : 0;
 
     /// <summary>Every stored key with its value; keys past their TTL and rows of keys that are gone are listed for deletion.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
