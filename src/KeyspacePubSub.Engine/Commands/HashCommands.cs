@@ -24,6 +24,7 @@ internal static class HashCommands
         t.Add(new() { Name = "hstrlen", Arity = 3, Flags = ReadOnly | Fast, Handler = HStrLen, FirstKey = 1, LastKey = 1, Step = 1, Group = "hash", Since = "3.2.0", Summary = "Returns the length of the value of a field." });
         t.Add(new() { Name = "hscan", Arity = -3, Flags = ReadOnly, Handler = HScan, FirstKey = 1, LastKey = 1, Step = 1, Group = "hash", Since = "2.8.0", Summary = "Iterates over fields and values of a hash." });
         t.Add(new() { Name = "hincrby", Arity = 4, Flags = Write | DenyOom | Fast, Handler = HIncrBy, FirstKey = 1, LastKey = 1, Step = 1, Group = "hash", Since = "2.0.0", Summary = "Increments the integer value of a field in a hash by a number. Uses 0 as initial value if the field doesn't exist." });
+        t.Add(new() { Name = "hrandfield", Arity = -2, Flags = ReadOnly, Handler = HRandField, FirstKey = 1, LastKey = 1, Step = 1, Group = "hash", Since = "6.2.0", Summary = "Returns one or more random fields from a hash." });
         t.Add(new() { Name = "hincrbyfloat", Arity = 4, Flags = Write | DenyOom | Fast, Handler = HIncrByFloat, FirstKey = 1, LastKey = 1, Step = 1, Group = "hash", Since = "2.6.0", Summary = "Increments the floating point value of a field by a number. Uses 0 as initial value if the field doesn't exist." });
     }
 
@@ -217,5 +218,102 @@ internal static class HashCommands
             x.Reply.Bulk(k);
             x.Reply.Bulk(v);
         }
+    }
+
+    /// <summary>
+    /// As hrandfieldCommand / hrandfieldWithCountCommand: one field (or nil); with a count, distinct fields (at
+    /// most the whole hash, in its order), or with a negative count that many picks with repeats; WITHVALUES
+    /// adds each value (RESP3: a [field, value] pair each).
+    /// </summary>
+    private static void HRandField(CommandContext x)
+    {
+        long count = 0;
+        bool withValues = false;
+        if (x.Args.Count >= 3)
+        {
+            // The count first, then the rest (Redis: "h x foo" is a count error, "h 1 foo" a syntax error).
+            if (!x.Args.TryGetInt64(2, out count))
+            {
+                x.Reply.Error(Errors.NotInteger);
+                return;
+            }
+            if (count == long.MinValue)
+            {
+                x.Reply.Error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
+                return;
+            }
+            if (x.Args.Count > 4 || (x.Args.Count == 4 && !CommandArgs.EqualsIgnoreCase(x.Args[3], "WITHVALUES")))
+            {
+                x.Reply.Error(Errors.Syntax);
+                return;
+            }
+            withValues = x.Args.Count == 4;
+            if (withValues && (count < -long.MaxValue / 2 || count > long.MaxValue / 2))
+            {
+                x.Reply.Error("ERR value is out of range"); // Redis: the reply's length would overflow
+                return;
+            }
+        }
+        if (!TryGet(x, write: false, out var hash)) return;
+        if (x.Args.Count == 2)
+        {
+            if (hash is null) x.Reply.NullBulk();
+            else x.Reply.Bulk(hash.At(Random.Shared.Next(hash.Count)).Key);
+            return;
+        }
+        if (hash is null || count == 0)
+        {
+            x.Reply.Array(0);
+            return;
+        }
+        bool pairs = withValues && x.Reply.Resp3;
+        if (count < 0 || count == 1)
+        {
+            // Picks with repeats (Redis's case 1, also for a count of 1).
+            long picks = Math.Abs(count);
+            if (!RandomReply.TryFits(x, picks, k => RandomReply.BulkBytes(hash.At(k).Key) + (withValues ? RandomReply.BulkBytes(hash.At(k).Value) : 0) + (pairs ? 4 : 0), hash.Count)) return;
+            x.Reply.Array((int)(withValues && !pairs ? picks * 2 : picks));
+            for (long i = 0; i < picks; i++) Field(x, hash.At(Random.Shared.Next(hash.Count)), withValues, pairs);
+            return;
+        }
+        if (count >= hash.Count)
+        {
+            // The whole hash, in its order.
+            x.Reply.Array(withValues && !pairs ? hash.Count * 2 : hash.Count);
+            foreach (var field in hash.Fields) Field(x, field, withValues, pairs);
+            return;
+        }
+        x.Reply.Array((int)(withValues && !pairs ? count * 2 : count));
+        if (count * 3 > hash.Count)
+        {
+            // Most of the hash (Redis's case 3): drop random fields until count remain, the rest in order.
+            var dropped = new bool[hash.Count];
+            for (int left = hash.Count; left > count;)
+            {
+                int k = Random.Shared.Next(hash.Count);
+                if (dropped[k]) continue;
+                dropped[k] = true;
+                left--;
+            }
+            for (int i = 0; i < hash.Count; i++)
+            {
+                if (!dropped[i]) Field(x, hash.At(i), withValues, pairs);
+            }
+            return;
+        }
+        // A few of many (Redis's case 4): distinct random picks, O(count).
+        var picked = new HashSet<int>();
+        while (picked.Count < count)
+        {
+            int k = Random.Shared.Next(hash.Count);
+            if (picked.Add(k)) Field(x, hash.At(k), withValues, pairs);
+        }
+    }
+
+    private static void Field(CommandContext x, KeyValuePair<byte[], byte[]> field, bool withValues, bool pairs)
+    {
+        if (pairs) x.Reply.Array(2);
+        x.Reply.Bulk(field.Key);
+        if (withValues) x.Reply.Bulk(field.Value);
     }
 }

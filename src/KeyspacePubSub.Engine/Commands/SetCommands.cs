@@ -22,6 +22,10 @@ internal static class SetCommands
         t.Add(new() { Name = "sinter", Arity = -2, Flags = ReadOnly, Handler = static x => Combine(x, SetOp.Inter), FirstKey = 1, LastKey = -1, Step = 1, Group = "set", Summary = "Returns the intersect of multiple sets." });
         t.Add(new() { Name = "sunion", Arity = -2, Flags = ReadOnly, Handler = static x => Combine(x, SetOp.Union), FirstKey = 1, LastKey = -1, Step = 1, Group = "set", Summary = "Returns the union of multiple sets." });
         t.Add(new() { Name = "sdiff", Arity = -2, Flags = ReadOnly, Handler = static x => Combine(x, SetOp.Diff), FirstKey = 1, LastKey = -1, Step = 1, Group = "set", Summary = "Returns the difference of multiple sets." });
+        t.Add(new() { Name = "sinterstore", Arity = -3, Flags = Write | DenyOom, Handler = static x => Combine(x, SetOp.Inter, store: true), FirstKey = 1, LastKey = -1, Step = 1, Group = "set", Summary = "Stores the intersect of multiple sets in a key." });
+        t.Add(new() { Name = "sunionstore", Arity = -3, Flags = Write | DenyOom, Handler = static x => Combine(x, SetOp.Union, store: true), FirstKey = 1, LastKey = -1, Step = 1, Group = "set", Summary = "Stores the union of multiple sets in a key." });
+        t.Add(new() { Name = "sdiffstore", Arity = -3, Flags = Write | DenyOom, Handler = static x => Combine(x, SetOp.Diff, store: true), FirstKey = 1, LastKey = -1, Step = 1, Group = "set", Summary = "Stores the difference of multiple sets in a key." });
+        t.Add(new() { Name = "smove", Arity = 4, Flags = Write | Fast, Handler = SMove, FirstKey = 1, LastKey = 2, Step = 1, Group = "set", Summary = "Moves a member from one set to another." });
     }
 
     private enum SetOp { Inter, Union, Diff }
@@ -90,12 +94,17 @@ internal static class SetCommands
         for (int i = 2; i < x.Args.Count; i++) x.Reply.Integer(set != null && set.Members.ContainsKey(x.Args.ToArray(i)) ? 1 : 0);
     }
 
-    private static void Combine(CommandContext x, SetOp op)
+    /// <summary>
+    /// SINTER, SUNION, SDIFF and their STORE forms (sinterGenericCommand, sunionDiffGenericCommand): every source
+    /// is type-checked (a missing one is an empty set); a STORE replaces the destination, whatever it held,
+    /// with the result and its event ("sinterstore", ...), or deletes it ("del") when the result is empty.
+    /// </summary>
+    private static void Combine(CommandContext x, SetOp op, bool store = false)
     {
         var sets = new List<SetValue?>();
-        for (int i = 1; i < x.Args.Count; i++)
+        for (int i = store ? 2 : 1; i < x.Args.Count; i++)
         {
-            if (!TryGet(x, x.Args[i], false, out var s)) return;
+            if (!TryGet(x, x.Args[i], store, out var s)) return;
             sets.Add(s);
         }
         var result = new SetValue();
@@ -126,7 +135,61 @@ internal static class SetCommands
                 }
                 break;
         }
-        Reply(x, result.Ordered());
+        if (!store)
+        {
+            Reply(x, result.Ordered());
+            return;
+        }
+        var db = Db(x);
+        x.Reply.Integer(result.Count);
+        if (result.Count > 0)
+        {
+            x.Engine.SetKey(db, x.Args[1], result);
+            x.Engine.Notify(NotifyFlags.Set, op switch { SetOp.Inter => "sinterstore", SetOp.Union => "sunionstore", _ => "sdiffstore" }, x.Args[1], db.Index);
+        }
+        else if (x.Engine.LookupWrite(db, x.Args[1]) != null)
+        {
+            x.Engine.DeleteIfEmpty(db, x.Args[1], 0);
+        }
+    }
+
+    /// <summary>As smoveCommand: "srem" on the source (and "del" if it is now empty), then "sadd" on the destination if the member was new there.</summary>
+    private static void SMove(CommandContext x)
+    {
+        var db = Db(x);
+        var source = x.Engine.LookupWrite(db, x.Args[1]);
+        var destination = x.Engine.LookupWrite(db, x.Args[2]);
+        if (source is null)
+        {
+            x.Reply.Integer(0);
+            return;
+        }
+        if (source is not SetValue from || (destination != null && destination is not SetValue))
+        {
+            x.Reply.Error(Errors.WrongType);
+            return;
+        }
+        var member = x.Args.ToArray(3);
+        if (ReferenceEquals(source, destination))
+        {
+            x.Reply.Integer(from.Members.ContainsKey(member) ? 1 : 0);
+            return;
+        }
+        if (!from.Remove(member))
+        {
+            x.Reply.Integer(0);
+            return;
+        }
+        x.Engine.Notify(NotifyFlags.Set, "srem", x.Args[1], db.Index);
+        x.Engine.DeleteIfEmpty(db, x.Args[1], from.Count);
+        var to = destination as SetValue;
+        if (to is null)
+        {
+            to = new SetValue();
+            x.Engine.SetLiveKey(db, x.Args[2], to);
+        }
+        if (to.Members.TryAdd(member, true)) x.Engine.Notify(NotifyFlags.Set, "sadd", x.Args[2], db.Index);
+        x.Reply.Integer(1);
     }
 
     private static bool TryCount(CommandContext x, out long count, out bool hasCount, bool allowNegative)
@@ -219,7 +282,8 @@ internal static class SetCommands
         if (count < 0)
         {
             // Negative: that many picks, repeats allowed.
-            x.Reply.Array((int)Math.Min(-count, int.MaxValue));
+            if (!RandomReply.TryFits(x, -count, k => RandomReply.BulkBytes(set.At(k)), set.Count)) return;
+            x.Reply.Array((int)-count);
             for (long i = 0; i < -count; i++) x.Reply.Bulk(set.At(Random.Shared.Next(set.Count)));
             return;
         }

@@ -1,0 +1,33 @@
+using KeyspacePubSub.Protocol;
+
+namespace KeyspacePubSub.Engine.Commands;
+
+/// <summary>
+/// The bound on replies of random picks with repeats (SRANDMEMBER and HRANDFIELD with a negative count). Their
+/// length is the caller's count, not the key's size, and a reply is built whole before it is sent: Redis 7.0
+/// runs out of memory and aborts on HRANDFIELD h -4611686018427387903 WITHVALUES (tried here), and SRANDMEMBER
+/// s -9223372036854775807 grows its output buffer until it does. Here a reply whose expected size (the count
+/// times the mean size of a few sampled entries) exceeds proto-max-bulk-len (512 MB by default) is refused with
+/// Redis's out-of-range error, before anything is written.
+/// </summary>
+internal static class RandomReply
+{
+    private const int Samples = 8;
+
+    /// <summary>RESP bytes of a bulk string of <paramref name="value"/>'s length: "$len\r\n" + value + "\r\n".</summary>
+    public static long BulkBytes(byte[] value) => 1 + Digits(value.Length) + 2 + value.Length + 2;
+
+    private static int Digits(int n) => n < 10 ? 1 : (int)Math.Floor(Math.Log10(n)) + 1;
+
+    /// <summary>False (with the error written) when <paramref name="picks"/> entries of this size would not fit.</summary>
+    public static bool TryFits(CommandContext x, long picks, Func<int, long> entryBytes, int size)
+    {
+        long limit = x.Engine.Config.ProtoMaxBulkLen;
+        long sampled = 0;
+        for (int i = 0; i < Samples; i++) sampled += entryBytes(Random.Shared.Next(size));
+        double expected = (double)picks * sampled / Samples;
+        if (expected <= limit && picks <= int.MaxValue) return true;
+        x.Reply.Error("ERR value is out of range");
+        return false;
+    }
+}

@@ -1,0 +1,43 @@
+using FluentAssertions;
+using KeyspacePubSub.Testing;
+using Xunit;
+
+namespace KeyspacePubSub.Tests;
+
+/// <summary>
+/// Random picks with repeats (a negative count) are refused when their reply could not be built: Redis 7.0
+/// aborts out of memory there, so the conformance cases cannot run these against it.
+/// </summary>
+public sealed class RandomReplyTests
+{
+    [Fact]
+    public async Task HugeNegativeCounts_AreRefused_AndTheConnectionGoesOn()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        using var c = new RawClient(server.Port);
+        c.Call("SADD", "s", "a", "b", "c").Should().Be(":3\r\n");
+        c.Call("HSET", "h", "f", "v").Should().Be(":1\r\n");
+        c.Call("SRANDMEMBER", "s", "-9223372036854775807").Should().Be("-ERR value is out of range\r\n");
+        c.Call("SRANDMEMBER", "s", "-3000000000").Should().Be("-ERR value is out of range\r\n");
+        c.Call("HRANDFIELD", "h", "-4611686018427387903", "WITHVALUES").Should().Be("-ERR value is out of range\r\n");
+        c.Call("HRANDFIELD", "h", "-9223372036854775807").Should().Be("-ERR value is out of range\r\n");
+        c.Call("HRANDFIELD", "h", "-3", "WITHVALUES").Should().Be("*6\r\n$1\r\nf\r\n$1\r\nv\r\n$1\r\nf\r\n$1\r\nv\r\n$1\r\nf\r\n$1\r\nv\r\n");
+        c.Call("SRANDMEMBER", "s", "-5").Should().StartWith("*5\r\n");
+        c.Call("PING").Should().Be("+PONG\r\n");
+    }
+
+    [Fact]
+    public async Task TheBound_IsTheExpectedReplySize_AgainstProtoMaxBulkLen()
+    {
+        await using var server = await InProcessServer.StartAsync(("proto-max-bulk-len", "1mb"));
+        using var c = new RawClient(server.Port);
+        var member = new string('m', 1000);
+        c.Call("SADD", "big", member).Should().Be(":1\r\n");
+        c.Call("HSET", "hb", "f", member).Should().Be(":1\r\n");
+        // ~1,007 bytes a pick: 2,000 picks are ~2 MB, over the 1 MB bound; 500 are ~0.5 MB.
+        c.Call("SRANDMEMBER", "big", "-2000").Should().Be("-ERR value is out of range\r\n");
+        c.Call("SRANDMEMBER", "big", "-500").Should().StartWith("*500\r\n");
+        c.Call("HRANDFIELD", "hb", "-2000", "WITHVALUES").Should().Be("-ERR value is out of range\r\n");
+        c.Call("HRANDFIELD", "hb", "-2000").Should().StartWith("*2000\r\n"); // fields only: 2,000 × 7 bytes
+    }
+}
