@@ -32,6 +32,7 @@ internal sealed class SocketConnection : IClientTransport, IServerConnection
     private readonly Engine.Engine _engine;
     private readonly ILogger _logger;
     private readonly Pipe _output = new(OutputOptions);
+    private readonly CoalescingPipeWriter _writer;
     private readonly RequestRunner _runner;
     private volatile bool _aborted;
     [ThreadStatic]
@@ -54,9 +55,10 @@ internal sealed class SocketConnection : IClientTransport, IServerConnection
         RemoteAddress = SocketAddresses.Format(socket.RemoteEndPoint);
         LocalAddress = SocketAddresses.Format(socket.LocalEndPoint);
         _runner = new RequestRunner(engine, logger, RemoteAddress);
+        _writer = new CoalescingPipeWriter(_output.Writer);
     }
 
-    public PipeWriter Output => _output.Writer;
+    public PipeWriter Output => _writer;
     public string RemoteAddress { get; }
     public string LocalAddress { get; }
 
@@ -126,7 +128,7 @@ internal sealed class SocketConnection : IClientTransport, IServerConnection
         finally
         {
             _engine.Disconnect(client);
-            lock (_engine.Gate) _output.Writer.Complete();
+            lock (_engine.Gate) _writer.Complete();
             Interlocked.Increment(ref _flushSeq);
             await FinalDrainAsync();
             _socket.Dispose();

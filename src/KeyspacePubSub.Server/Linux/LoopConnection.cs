@@ -36,6 +36,7 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     private readonly Engine.Engine _engine;
     private readonly ILogger _logger;
     private readonly Pipe _output = new(OutputOptions);
+    private readonly CoalescingPipeWriter _writer;
     private readonly RequestRunner _runner;
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<LoopConnection> _held = [];
@@ -74,9 +75,10 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
         RemoteAddress = NativeSocket.PeerAddress(_fd);
         LocalAddress = NativeSocket.LocalAddress(_fd);
         _runner = new RequestRunner(engine, logger, RemoteAddress);
+        _writer = new CoalescingPipeWriter(_output.Writer);
     }
 
-    public PipeWriter Output => _output.Writer;
+    public PipeWriter Output => _writer;
     public string RemoteAddress { get; }
     public string LocalAddress { get; }
     public Task Completion => _done.Task;
@@ -537,7 +539,7 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
         _readsDone = true;
         _closeDeadline = Environment.TickCount64 + CloseDeadlineMs;
         if (_client != null) _engine.Disconnect(_client);
-        lock (_engine.Gate) _output.Writer.Complete();
+        lock (_engine.Gate) _writer.Complete();
         _loop.AddClosing(this);
         Flush();
     }
@@ -556,7 +558,7 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
         if (_client != null && !_closing) _engine.Disconnect(_client);
         if (!_closing)
         {
-            lock (_engine.Gate) _output.Writer.Complete();
+            lock (_engine.Gate) _writer.Complete();
         }
         _output.Reader.Complete();
         if (_token != 0)
