@@ -38,6 +38,25 @@ public sealed class KeyspaceServer : IAsyncDisposable
 
     public int Port => EndPoints.Count > 0 ? EndPoints[0].Port : 0;
 
+    /// <summary>As Redis's checkTcpBacklogSettings: the kernel silently caps the listen queue at somaxconn.</summary>
+    private void WarnIfBacklogCapped()
+    {
+        try
+        {
+            const string path = "/proc/sys/net/core/somaxconn";
+            if (!File.Exists(path) || !int.TryParse(File.ReadAllText(path).Trim(), out int somaxconn)) return;
+            if (somaxconn < Engine.Config.TcpBacklog)
+            {
+                _logger.LogWarning("WARNING: The TCP backlog setting of {Backlog} cannot be enforced because /proc/sys/net/core/somaxconn is set to the lower value of {Max}.",
+                    Engine.Config.TcpBacklog, somaxconn);
+            }
+        }
+        catch (IOException)
+        {
+            // Not readable here: nothing to say.
+        }
+    }
+
     public Task StartAsync()
     {
         // Durable keys are loaded before the first client can connect.
@@ -46,13 +65,14 @@ public sealed class KeyspaceServer : IAsyncDisposable
             _store = p.Attach(Engine, _logger);
         }
         int port = Engine.Config.Port;
+        WarnIfBacklogCapped();
         bool epoll = Engine.Config.IoTransport == "epoll" && Linux.LinuxNative.Supported;
         foreach (var address in ParseBind(Engine.Config.Bind))
         {
             int bindPort = port == 0 && EndPoints.Count > 0 ? EndPoints[0].Port : port;
             if (epoll)
             {
-                _nativeListeners.Add(Linux.NativeSocket.Listen(address, bindPort, 511, out var bound));
+                _nativeListeners.Add(Linux.NativeSocket.Listen(address, bindPort, Engine.Config.TcpBacklog, out var bound));
                 EndPoints.Add(bound);
                 continue;
             }

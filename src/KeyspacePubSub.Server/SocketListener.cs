@@ -42,7 +42,7 @@ internal sealed class SocketListener
             if (address.AddressFamily == AddressFamily.InterNetworkV6) _socket.DualMode = false;
             _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             _socket.Bind(new IPEndPoint(address, port));
-            _socket.Listen(511);
+            _socket.Listen(engine.Config.TcpBacklog);
         }
         catch (SocketException ex)
         {
