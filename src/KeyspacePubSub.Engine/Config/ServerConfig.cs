@@ -99,7 +99,7 @@ public sealed class ServerConfig
     /// The listen queue's length (Redis's default; the kernel caps it at net.core.somaxconn). A burst of
     /// connections faster than the loop accepts them overflows a short queue, and each overflowed connect waits
     /// for the client's SYN retransmission (1 s): 5,000 back-to-back connects took 3.1–5.2 s here at 511 (Redis
-    /// 0.10–1.13 s), 0.10 s at 4096.
+    /// 0.11–1.13 s), 0.10–0.11 s at 4096.
     /// </summary>
     public int TcpBacklog { get; private set; } = 511;
 
