@@ -122,6 +122,7 @@ public sealed class KeyspaceServer : IAsyncDisposable
             return;
         }
         Linux.NativeSocket.SetNoDelay(socket.Fd);
+        if (Engine.Config.TcpKeepalive > 0) Linux.NativeSocket.SetKeepAlive(socket.Fd, Engine.Config.TcpKeepalive);
         var loop = _loops[_nextLoop++ % _loops.Count];
         var connection = new Linux.LoopConnection(socket, loop, Engine, _logger);
         _connections[connection] = connection.Completion.ContinueWith(

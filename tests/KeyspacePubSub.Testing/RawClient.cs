@@ -23,6 +23,9 @@ public sealed class RawClient : IDisposable
 
     public void SendRaw(byte[] bytes) => _socket.Send(bytes);
 
+    /// <summary>This end's address (its port names the connection in the server's CLIENT LIST, or in ss).</summary>
+    public System.Net.EndPoint LocalEndPoint => _socket.LocalEndPoint!;
+
     /// <summary>Sends one command as a multibulk request.</summary>
     public void Send(params string[] args)
     {

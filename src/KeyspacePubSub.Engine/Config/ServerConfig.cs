@@ -47,7 +47,7 @@ public sealed class ServerConfig
         Add("dbfilename", () => "dump.rdb", v => null, isProtected: true);
         Add("loglevel", () => LogLevel, v => SetEnum(v, ["debug", "verbose", "notice", "warning"], x => LogLevel = x));
         Add("tcp-backlog", () => TcpBacklog.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, int.MaxValue, x => TcpBacklog = (int)x), immutable: true);
-        Add("tcp-keepalive", () => "300", v => SetInt(v, 0, int.MaxValue, _ => { }));
+        Add("tcp-keepalive", () => TcpKeepalive.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, int.MaxValue, x => TcpKeepalive = (int)x));
         Add("replica-read-only", () => "yes", v => SetBool(v, _ => { }));
         Add("slave-read-only", () => "yes", v => SetBool(v, _ => { }));
         Add("cluster-enabled", () => "no", v => null, immutable: true);
@@ -102,6 +102,14 @@ public sealed class ServerConfig
     /// 0.11–1.13 s), 0.10–0.11 s at 4096.
     /// </summary>
     public int TcpBacklog { get; private set; } = 511;
+
+    /// <summary>
+    /// Seconds of silence before TCP probes a client's connection (0: never), for connections accepted from then
+    /// on, as Redis's anetKeepAlive: probes every third of that, and 3 unanswered probes close it. A subscriber
+    /// whose host vanished (no FIN, no RST: a NAT dropped, a cable pulled) is otherwise never noticed: nothing is
+    /// sent to an idle subscriber, and its subscriptions and output stay.
+    /// </summary>
+    public int TcpKeepalive { get; private set; } = 300;
 
     /// <summary>
     /// Whether each event loop has a helper thread that shares the sends of an iteration with many connections

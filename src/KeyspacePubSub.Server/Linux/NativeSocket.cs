@@ -19,6 +19,7 @@ internal static unsafe partial class NativeSocket
     private const int SO_REUSEADDR = 2;
     private const int IPPROTO_TCP = 6;
     private const int TCP_NODELAY = 1;
+    private const int SO_KEEPALIVE = 9, TCP_KEEPIDLE = 4, TCP_KEEPINTVL = 5, TCP_KEEPCNT = 6;
     private const int IPPROTO_IPV6 = 41;
     private const int IPV6_V6ONLY = 26;
     private const int SHUT_RDWR = 2;
@@ -56,6 +57,16 @@ internal static unsafe partial class NativeSocket
     {
         int on = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof(int));
+    }
+
+    /// <summary>As Redis's anetKeepAlive: probes after <paramref name="seconds"/> idle, every third of it, 3 of them.</summary>
+    public static void SetKeepAlive(int fd, int seconds)
+    {
+        int on = 1, idle = seconds, interval = Math.Max(1, seconds / 3), count = 3;
+        setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof(int));
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof(int));
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof(int));
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof(int));
     }
 
     /// <summary>"ip:port" of the peer or of the local end, as Redis prints addresses.</summary>
