@@ -144,6 +144,11 @@ public sealed partial class Engine : IPushSink
             Reject(c, cmd, Errors.NoAuth);
             return;
         }
+        if (Config.MaxMemory > 0 && RejectedOutOfMemory(c, cmd))
+        {
+            Reject(c, cmd, Errors.OutOfMemory);
+            return;
+        }
         if (Durable != null && (Durable.DeniesWrite(cmd, args) || (cmd.Handler == TransactionCommands.ExecHandler && c.InMulti && QueueDeniedByDurable(c))))
         {
             Reject(c, cmd, Durable.MisconfError);
@@ -265,6 +270,28 @@ public sealed partial class Engine : IPushSink
     }
 
     /// <summary>As processCommand's MISCONF check of an EXEC: whether a queued command may write a durable key.</summary>
+    /// <summary>
+    /// As processCommand's maxmemory check under noeviction: over the limit, a deny-oom command is refused, and so
+    /// is an EXEC whose queue holds one; inside MULTI every command is but EXEC, DISCARD, QUIT and RESET (queueing
+    /// itself takes memory).
+    /// </summary>
+    private bool RejectedOutOfMemory(Client c, CommandDef cmd)
+    {
+        bool exec = cmd.Handler == TransactionCommands.ExecHandler;
+        bool denied = cmd.Has(CommandFlags.DenyOom) || (exec && c.InMulti && QueueHas(c, CommandFlags.DenyOom));
+        if (c.InMulti && !exec && cmd.Name is not ("discard" or "quit" or "reset")) denied = true;
+        return denied && GC.GetTotalMemory(false) > Config.MaxMemory;
+    }
+
+    private static bool QueueHas(Client c, CommandFlags flag)
+    {
+        for (int i = 0; i < c.Queue.Count; i++)
+        {
+            if (c.Queue.Command(i).Has(flag)) return true;
+        }
+        return false;
+    }
+
     private bool QueueDeniedByDurable(Client c)
     {
         for (int i = 0; i < c.Queue.Count; i++)

@@ -10,6 +10,7 @@ public static class Errors
     public const string NotFloat = "ERR value is not a valid float";
     public const string WrongType = "WRONGTYPE Operation against a key holding the wrong kind of value";
     public const string NoAuth = "NOAUTH Authentication required.";
+    public const string OutOfMemory = "OOM command not allowed when used memory > 'maxmemory'.";
     public const string WrongPass = "WRONGPASS invalid username-password pair or user is disabled.";
     public const string AuthNotConfigured = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?";
     public const string HelloNoAuth = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time";

@@ -12,7 +12,7 @@ internal static class ConfigCommands
         const CommandFlags Cfg = Admin | NoScript | Loading | Stale;
         t.AddContainer(new() { Name = "config", Arity = -2, Group = "server", Since = "2.0.0", Summary = "A container for server configuration commands." },
             new() { Name = "get", Arity = -3, Flags = Cfg, Handler = Get, Group = "server", Since = "2.0.0" },
-            new() { Name = "set", Arity = -4, Flags = Cfg | DenyOom, Handler = Set, Group = "server", Since = "2.0.0" },
+            new() { Name = "set", Arity = -4, Flags = Cfg, Handler = Set, Group = "server", Since = "2.0.0" },
             new() { Name = "resetstat", Arity = 2, Flags = Cfg, Handler = static (CommandContext x) => { x.Engine.ResetStats(); x.Reply.Ok(); }, Group = "server", Since = "2.0.0" },
             new() { Name = "rewrite", Arity = 2, Flags = Cfg, Handler = Rewrite, Group = "server", Since = "2.8.0" },
             new() { Name = "help", Arity = 2, Flags = Loading | Stale, Handler = HelpReply, Group = "server", Since = "5.0.0" });

@@ -39,7 +39,7 @@ internal static class InfoCommand
             {
                 case "server": Server(e, sb); break;
                 case "clients": Clients(e, sb); break;
-                case "memory": Memory(sb); break;
+                case "memory": Memory(e, sb); break;
                 case "persistence": Persistence(e, sb); break;
                 case "stats": Stats(e, sb); break;
                 case "replication": Replication(e, sb); break;
@@ -98,7 +98,7 @@ internal static class InfoCommand
         Line(sb, "clients_in_timeout_table", 0);
     }
 
-    private static void Memory(StringBuilder sb)
+    private static void Memory(Engine e, StringBuilder sb)
     {
         long used = GC.GetTotalMemory(false);
         using var p = Process.GetCurrentProcess();
@@ -110,8 +110,8 @@ internal static class InfoCommand
         Line(sb, "used_memory_rss_human", Human(rss));
         Line(sb, "used_memory_peak", p.PeakWorkingSet64);
         Line(sb, "used_memory_peak_human", Human(p.PeakWorkingSet64));
-        Line(sb, "maxmemory", 0);
-        Line(sb, "maxmemory_human", "0B");
+        Line(sb, "maxmemory", e.Config.MaxMemory);
+        Line(sb, "maxmemory_human", Human(e.Config.MaxMemory));
         Line(sb, "maxmemory_policy", "noeviction");
         Line(sb, "mem_fragmentation_ratio", (used == 0 ? 0 : (double)rss / used).ToString("0.00", CultureInfo.InvariantCulture));
         Line(sb, "mem_allocator", "dotnet-gc");

@@ -35,7 +35,7 @@ public sealed class ServerConfig
         Add("slowlog-log-slower-than", () => SlowlogLogSlowerThan.ToString(CultureInfo.InvariantCulture), v => SetInt(v, -1, long.MaxValue, x => SlowlogLogSlowerThan = x));
         Add("latency-monitor-threshold", () => LatencyMonitorThreshold.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, long.MaxValue, x => LatencyMonitorThreshold = x));
         Add("hz", () => "10", v => SetInt(v, 0, int.MaxValue, _ => { }));
-        Add("maxmemory", () => "0", v => SetMemory(v, 0, long.MaxValue, _ => { }));
+        Add("maxmemory", () => MaxMemory.ToString(CultureInfo.InvariantCulture), v => SetMemory(v, 0, long.MaxValue, x => MaxMemory = x));
         Add("maxmemory-policy", () => "noeviction", v => SetEnum(v, ["noeviction"], _ => { }));
         Add("appendonly", () => "no", v => SetBool(v, _ => { }));
         // Enumerations list their values in Redis 7.0's order (its error text names them so).
@@ -102,6 +102,12 @@ public sealed class ServerConfig
     /// 0.11–1.13 s), 0.10–0.11 s at 4096.
     /// </summary>
     public int TcpBacklog { get; private set; } = 511;
+
+    /// <summary>
+    /// Bytes of memory above which commands that may grow it (Redis's deny-oom flag) are refused with Redis's OOM
+    /// error (the only policy is noeviction); 0: no limit. Measured as INFO's used_memory (the GC's heap).
+    /// </summary>
+    public long MaxMemory { get; private set; }
 
     /// <summary>
     /// Seconds of silence before TCP probes a client's connection (0: never), for connections accepted from then
