@@ -5,8 +5,9 @@ using Xunit;
 namespace KeyspacePubSub.Tests;
 
 /// <summary>
-/// Random picks with repeats (a negative count) are refused when their reply could not be built: Redis 7.0
-/// aborts out of memory there, so the conformance cases cannot run these against it.
+/// Random picks, which the conformance cases cannot compare with Redis: a positive count picks that many
+/// distinct entries; picks with repeats (a negative count) are refused when their reply could not be built
+/// (Redis 7.0 aborts out of memory there).
 /// </summary>
 public sealed class RandomReplyTests
 {
@@ -39,5 +40,27 @@ public sealed class RandomReplyTests
         c.Call("SRANDMEMBER", "big", "-500").Should().StartWith("*500\r\n");
         c.Call("HRANDFIELD", "hb", "-2000", "WITHVALUES").Should().Be("-ERR value is out of range\r\n");
         c.Call("HRANDFIELD", "hb", "-2000").Should().StartWith("*2000\r\n"); // fields only: 2,000 × 7 bytes
+    }
+
+    [Theory]
+    [InlineData(3)] // a few of many: random positions
+    [InlineData(8)] // most of the value: all but random ones, in the value's order
+    public async Task PositiveCounts_PickThatManyDistinctEntries(int count)
+    {
+        await using var server = await InProcessServer.StartAsync();
+        using var c = new RawClient(server.Port);
+        var members = Enumerable.Range(0, 10).Select(i => $"m{i}").ToArray();
+        c.Call(["SADD", "s", .. members]).Should().Be(":10\r\n");
+        c.Call(["HSET", "h", .. members.SelectMany(m => new[] { m, "v" + m })]).Should().Be(":10\r\n");
+        for (int round = 0; round < 20; round++)
+        {
+            foreach (var reply in new[] { c.Call("SRANDMEMBER", "s", count.ToString()), c.Call("HRANDFIELD", "h", count.ToString()) })
+            {
+                var picked = reply.Split("\r\n").Where(l => l.StartsWith('m')).ToList();
+                reply.Should().StartWith($"*{count}\r\n");
+                picked.Should().HaveCount(count).And.OnlyHaveUniqueItems().And.BeSubsetOf(members);
+                if (count == 8) picked.Select(m => int.Parse(m.Substring(1))).Should().BeInAscendingOrder("most of a small value keeps its order");
+            }
+        }
     }
 }

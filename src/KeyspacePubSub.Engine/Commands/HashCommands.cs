@@ -284,30 +284,7 @@ internal static class HashCommands
             return;
         }
         x.Reply.Array((int)(withValues && !pairs ? count * 2 : count));
-        if (count * 3 > hash.Count)
-        {
-            // Most of the hash (Redis's case 3): drop random fields until count remain, the rest in order.
-            var dropped = new bool[hash.Count];
-            for (int left = hash.Count; left > count;)
-            {
-                int k = Random.Shared.Next(hash.Count);
-                if (dropped[k]) continue;
-                dropped[k] = true;
-                left--;
-            }
-            for (int i = 0; i < hash.Count; i++)
-            {
-                if (!dropped[i]) Field(x, hash.At(i), withValues, pairs);
-            }
-            return;
-        }
-        // A few of many (Redis's case 4): distinct random picks, O(count).
-        var picked = new HashSet<int>();
-        while (picked.Count < count)
-        {
-            int k = Random.Shared.Next(hash.Count);
-            if (picked.Add(k)) Field(x, hash.At(k), withValues, pairs);
-        }
+        foreach (int i in RandomReply.DistinctPicks(hash.Count, count)) Field(x, hash.At(i), withValues, pairs);
     }
 
     private static void Field(CommandContext x, KeyValuePair<byte[], byte[]> field, bool withValues, bool pairs)

@@ -3,7 +3,8 @@ using KeyspacePubSub.Protocol;
 namespace KeyspacePubSub.Engine.Commands;
 
 /// <summary>
-/// The bound on replies of random picks with repeats (SRANDMEMBER and HRANDFIELD with a negative count). Their
+/// Random picks of SRANDMEMBER and HRANDFIELD: the positions a count picks without repeats, and the bound on
+/// replies of picks with repeats (SRANDMEMBER and HRANDFIELD with a negative count). Their
 /// length is the caller's count, not the key's size, and a reply is built whole before it is sent: Redis 7.0
 /// runs out of memory and aborts on HRANDFIELD h -4611686018427387903 WITHVALUES (tried here), and SRANDMEMBER
 /// s -9223372036854775807 grows its output buffer until it does. Here a reply whose expected size (the count
@@ -29,5 +30,36 @@ internal static class RandomReply
         if (expected <= limit && picks <= int.MaxValue) return true;
         x.Reply.Error("ERR value is out of range");
         return false;
+    }
+
+    /// <summary>
+    /// The positions a positive count below the value's size picks, each once (SRANDMEMBER, HRANDFIELD): with
+    /// most of the value asked for (count × 3 &gt; size, Redis's case 3), all but randomly dropped ones, in order,
+    /// so the reply keeps the value's order; otherwise (case 4) random distinct positions, O(count).
+    /// </summary>
+    public static IEnumerable<int> DistinctPicks(int size, long count)
+    {
+        if (count * 3 > size)
+        {
+            var dropped = new bool[size];
+            for (int left = size; left > count;)
+            {
+                int k = Random.Shared.Next(size);
+                if (dropped[k]) continue;
+                dropped[k] = true;
+                left--;
+            }
+            for (int i = 0; i < size; i++)
+            {
+                if (!dropped[i]) yield return i;
+            }
+            yield break;
+        }
+        var picked = new HashSet<int>();
+        while (picked.Count < count)
+        {
+            int k = Random.Shared.Next(size);
+            if (picked.Add(k)) yield return k;
+        }
     }
 }

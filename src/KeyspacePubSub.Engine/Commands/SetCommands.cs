@@ -296,31 +296,9 @@ internal static class SetCommands
             return;
         }
         x.Reply.Array((int)count);
-        if (count * 3 > set.Count)
-        {
-            // Most of the set (Redis's case 3): drop random members until count remain, the rest in reply order.
-            var members = set.Ordered();
-            var dropped = new bool[members.Count];
-            for (int left = members.Count; left > count;)
-            {
-                int k = Random.Shared.Next(members.Count);
-                if (dropped[k]) continue;
-                dropped[k] = true;
-                left--;
-            }
-            for (int i = 0; i < members.Count; i++)
-            {
-                if (!dropped[i]) x.Reply.Bulk(members[i]);
-            }
-            return;
-        }
-        // A few of many (Redis's case 4): distinct random picks, O(count).
-        var picked = new HashSet<int>();
-        while (picked.Count < count)
-        {
-            int k = Random.Shared.Next(set.Count);
-            if (picked.Add(k)) x.Reply.Bulk(set.At(k));
-        }
+        // Most of the set keeps its reply order (integers sorted, as an intset); a few are read by position.
+        var members = count * 3 > set.Count ? set.Ordered() : null;
+        foreach (int i in RandomReply.DistinctPicks(set.Count, count)) x.Reply.Bulk(members is null ? set.At(i) : members[i]);
     }
 
     /// <summary>SSCAN: small sets are returned whole with cursor 0, as Redis does for its compact encodings.</summary>
