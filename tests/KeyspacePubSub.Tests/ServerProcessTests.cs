@@ -98,6 +98,14 @@ public sealed class ServerProcessTests : IDisposable
     }
 
     [Fact]
+    public async Task AppendonlyYes_IsRefusedAtStart_ThereIsNoAof()
+    {
+        using var server = Run("--port", "0", "--appendonly", "yes");
+        (await server.ExitCode()).Should().Be(1);
+        server.Stderr.Should().Contain("*** FATAL CONFIG FILE ERROR *** 'appendonly' = 'yes': there is no append-only file here; durable keys are kept with Persistence:Enabled=true");
+    }
+
+    [Fact]
     public async Task AddressInUse_IsLoggedAndTheServerExitsWithOne()
     {
         using var holder = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);

@@ -37,7 +37,11 @@ public sealed class ServerConfig
         Add("hz", () => "10", v => SetInt(v, 0, int.MaxValue, _ => { }));
         Add("maxmemory", () => MaxMemory.ToString(CultureInfo.InvariantCulture), v => SetMemory(v, 0, long.MaxValue, x => MaxMemory = x));
         Add("maxmemory-policy", () => "noeviction", v => SetEnum(v, ["noeviction"], _ => { }));
-        Add("appendonly", () => "no", v => SetBool(v, _ => { }));
+        // There is no AOF: "yes" is refused rather than accepted and ignored (a client asking for durability would
+        // believe it had it). Durable keys are kept in SQLite instead (Persistence:Enabled).
+        Add("appendonly", () => "no", v => SetBool(v, _ => { }) ?? (v.Equals("yes", StringComparison.OrdinalIgnoreCase)
+            ? "there is no append-only file here; durable keys are kept with Persistence:Enabled=true (see Persistence:KeyPatterns)"
+            : null));
         // Enumerations list their values in Redis 7.0's order (its error text names them so).
         Add("appendfsync", () => AppendFsync, v => SetEnum(v, ["everysec", "always", "no"], x => AppendFsync = x));
         // Kept and shown as Redis checks and renders it; there are no RDB snapshots (SAVE saves the durable keys).
