@@ -269,7 +269,6 @@ public sealed partial class Engine : IPushSink
         }
     }
 
-    /// <summary>As processCommand's MISCONF check of an EXEC: whether a queued command may write a durable key.</summary>
     /// <summary>
     /// As processCommand's maxmemory check under noeviction: over the limit, a deny-oom command is refused, and so
     /// is an EXEC whose queue holds one; inside MULTI every command is but EXEC, DISCARD, QUIT and RESET (queueing
@@ -292,6 +291,7 @@ public sealed partial class Engine : IPushSink
         return false;
     }
 
+    /// <summary>As processCommand's MISCONF check of an EXEC: whether a queued command may write a durable key.</summary>
     private bool QueueDeniedByDurable(Client c)
     {
         for (int i = 0; i < c.Queue.Count; i++)

@@ -57,13 +57,13 @@ public sealed class CoalescingPipeWriter(PipeWriter inner) : PipeWriter
     public override void CancelPendingFlush() => inner.CancelPendingFlush();
 
     /// <summary>
-    /// Ends the output (the connection closes): what was not flushed is dropped, and the pipe's buffer is let go
-    /// before the pipe returns it to the pool, so no later write can reach memory another connection reuses.
+    /// Ends the output (the connection closes). What was written still reaches the reader, as the pipe's own
+    /// Complete commits what was advanced (a QUIT's +OK, say); and the pipe's buffer is let go before the pipe
+    /// returns it to the pool, so no later write can reach memory another connection reuses.
     /// </summary>
     public override void Complete(Exception? exception = null)
     {
-        _written = 0;
-        _buffer = default;
+        Commit();
         inner.Complete(exception);
     }
 }

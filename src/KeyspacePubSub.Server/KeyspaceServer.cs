@@ -51,7 +51,7 @@ public sealed class KeyspaceServer : IAsyncDisposable
                     Engine.Config.TcpBacklog, somaxconn);
             }
         }
-        catch (IOException)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
             // Not readable here: nothing to say.
         }
