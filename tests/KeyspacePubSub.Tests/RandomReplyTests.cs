@@ -40,6 +40,9 @@ public sealed class RandomReplyTests
         c.Call("SRANDMEMBER", "big", "-500").Should().StartWith("*500\r\n");
         c.Call("HRANDFIELD", "hb", "-2000", "WITHVALUES").Should().Be("-ERR value is out of range\r\n");
         c.Call("HRANDFIELD", "hb", "-2000").Should().StartWith("*2000\r\n"); // fields only: 2,000 × 7 bytes
+        // However large the bound, the reply's length must stay an int (RESP2 WITHVALUES doubles it).
+        c.Call("CONFIG", "SET", "proto-max-bulk-len", "9223372036854775807").Should().Be("+OK\r\n");
+        c.Call("HRANDFIELD", "hb", "-1500000000", "WITHVALUES").Should().Be("-ERR value is out of range\r\n");
     }
 
     [Theory]

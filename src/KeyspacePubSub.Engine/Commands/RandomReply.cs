@@ -27,7 +27,8 @@ internal static class RandomReply
         long sampled = 0;
         for (int i = 0; i < Samples; i++) sampled += entryBytes(Random.Shared.Next(size));
         double expected = (double)picks * sampled / Samples;
-        if (expected <= limit && picks <= int.MaxValue) return true;
+        // At most int.MaxValue / 2 picks: a RESP2 WITHVALUES reply's length (twice the picks) must be an int.
+        if (expected <= limit && picks <= int.MaxValue / 2) return true;
         x.Reply.Error("ERR value is out of range");
         return false;
     }
