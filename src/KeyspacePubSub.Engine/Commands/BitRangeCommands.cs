@@ -40,7 +40,7 @@ internal static class BitRangeCommands
             x.Reply.Error(Errors.NotInteger);
             return;
         }
-        if (!TryRead(x, out _, out var s)) return;
+        if (!TypedLookup.TryGetString(x, out _, out var s)) return;
         var (a, b) = Clamp(start, end, s.Length);
         x.Reply.Bulk(s.Slice((int)a, (int)(b - a + 1)));
     }
@@ -71,19 +71,6 @@ internal static class BitRangeCommands
         value.CopyTo(g.Span[(int)offset..]);
         x.Engine.Notify(NotifyFlags.String, "setrange", x.Args[1], x.Client.Db);
         x.Reply.Integer(g.Length);
-    }
-
-    /// <summary>
-    /// The string a reading command inspects, read in place (a grown string too, see <see cref="GrowableString"/>):
-    /// empty when the key is missing. False, with WRONGTYPE written, for another type.
-    /// </summary>
-    private static bool TryRead(CommandContext x, out bool found, out ReadOnlySpan<byte> bytes)
-    {
-        var value = x.Engine.LookupRead(Db(x), x.Args[1], growable: true);
-        found = value != null;
-        if (GrowableString.TryBytes(value, out bytes) || !found) return true;
-        x.Reply.Error(Errors.WrongType);
-        return false;
     }
 
     /// <summary>
@@ -131,7 +118,7 @@ internal static class BitRangeCommands
     private static void GetBit(CommandContext x)
     {
         if (!TryBitOffset(x, 2, out long offset)) return;
-        if (!TryRead(x, out _, out var s)) return;
+        if (!TypedLookup.TryGetString(x, out _, out var s)) return;
         long index = offset >> 3;
         x.Reply.Integer(index < s.Length && (s[(int)index] & (0x80 >> (int)(offset & 7))) != 0 ? 1 : 0);
     }
@@ -164,7 +151,7 @@ internal static class BitRangeCommands
     private static void BitCount(CommandContext x)
     {
         // As bitcountCommand: the key is looked up before the range is parsed (a missing key is 0).
-        if (!TryRead(x, out bool found, out var s)) return;
+        if (!TypedLookup.TryGetString(x, out bool found, out var s)) return;
         if (!found)
         {
             x.Reply.Integer(0);

@@ -40,10 +40,9 @@ internal static class StringCommands
 
     private static void Get(CommandContext x)
     {
-        var value = x.Engine.LookupRead(Db(x), x.Args[1], growable: true);
-        if (value is null) x.Reply.NullBulk();
-        else if (GrowableString.TryBytes(value, out var s)) x.Reply.Bulk(s);
-        else x.Reply.Error(Errors.WrongType);
+        if (!TypedLookup.TryGetString(x, out bool found, out var s)) return;
+        if (found) x.Reply.Bulk(s);
+        else x.Reply.NullBulk();
     }
 
     /// <summary>As parseExtendedStringArgumentsOrReply for SET (and GETEX with <paramref name="getex"/>).</summary>
@@ -292,10 +291,7 @@ internal static class StringCommands
 
     private static void StrLen(CommandContext x)
     {
-        var value = x.Engine.LookupRead(Db(x), x.Args[1], growable: true);
-        if (value is null) x.Reply.Integer(0);
-        else if (GrowableString.TryBytes(value, out var s)) x.Reply.Integer(s.Length);
-        else x.Reply.Error(Errors.WrongType);
+        if (TypedLookup.TryGetString(x, out _, out var s)) x.Reply.Integer(s.Length);
     }
 
     private static void IncrByArg(CommandContext x, bool negate)

@@ -15,4 +15,18 @@ internal static class TypedLookup
         x.Reply.Error(Errors.WrongType);
         return false;
     }
+
+    /// <summary>
+    /// The string at the command's key (its first argument), read in place: an exact array or a string APPEND,
+    /// SETRANGE or SETBIT grew (see <see cref="Keyspace.GrowableString"/>); empty, with <paramref name="found"/>
+    /// false, when the key is missing. False, with WRONGTYPE written, for another type.
+    /// </summary>
+    public static bool TryGetString(CommandContext x, out bool found, out ReadOnlySpan<byte> bytes)
+    {
+        var value = x.Engine.LookupRead(x.Engine.Databases[x.Client.Db], x.Args[1], growable: true);
+        found = value != null;
+        if (Keyspace.GrowableString.TryBytes(value, out bytes) || !found) return true;
+        x.Reply.Error(Errors.WrongType);
+        return false;
+    }
 }
