@@ -43,10 +43,18 @@ internal sealed class RequestRunner(Engine.Engine engine, ILogger logger, string
             lock (engine.Gate)
             {
                 if (first) Interlocked.Add(ref engine.Stats.NetInputBytes, received);
-                for (int i = 0; i < _batch.CommandCount && !client.CloseAfterReply && !client.Closed; i++)
+                engine.BeginBatchClock();
+                try
                 {
-                    engine.Execute(client, _batch[i]);
-                    executed++;
+                    for (int i = 0; i < _batch.CommandCount && !client.CloseAfterReply && !client.Closed; i++)
+                    {
+                        engine.Execute(client, _batch[i]);
+                        executed++;
+                    }
+                }
+                finally
+                {
+                    engine.EndBatchClock();
                 }
                 if (status == ParseStatus.Error && !client.CloseAfterReply && !client.Closed)
                 {
