@@ -23,6 +23,10 @@ public sealed class RandomReplyTests
         c.Call("HRANDFIELD", "h", "-4611686018427387903", "WITHVALUES").Should().Be("-ERR value is out of range\r\n");
         c.Call("HRANDFIELD", "h", "-9223372036854775807").Should().Be("-ERR value is out of range\r\n");
         c.Call("HRANDFIELD", "h", "-3", "WITHVALUES").Should().Be("*6\r\n$1\r\nf\r\n$1\r\nv\r\n$1\r\nf\r\n$1\r\nv\r\n$1\r\nf\r\n$1\r\nv\r\n");
+        c.Call("ZADD", "z", "1", "m").Should().Be(":1\r\n");
+        c.Call("ZRANDMEMBER", "z", "-4611686018427387903", "WITHSCORES").Should().Be("-ERR value is out of range\r\n");
+        c.Call("ZRANDMEMBER", "z", "-9223372036854775807").Should().Be("-ERR value is out of range\r\n");
+        c.Call("ZRANDMEMBER", "z", "-2", "WITHSCORES").Should().Be("*4\r\n$1\r\nm\r\n$1\r\n1\r\n$1\r\nm\r\n$1\r\n1\r\n");
         c.Call("SRANDMEMBER", "s", "-5").Should().StartWith("*5\r\n");
         c.Call("PING").Should().Be("+PONG\r\n");
     }
@@ -55,9 +59,10 @@ public sealed class RandomReplyTests
         var members = Enumerable.Range(0, 10).Select(i => $"m{i}").ToArray();
         c.Call(["SADD", "s", .. members]).Should().Be(":10\r\n");
         c.Call(["HSET", "h", .. members.SelectMany(m => new[] { m, "v" + m })]).Should().Be(":10\r\n");
+        c.Call(["ZADD", "z", .. members.SelectMany(m => new[] { m[1..], m })]).Should().Be(":10\r\n"); // m0..m9 scored 0..9
         for (int round = 0; round < 20; round++)
         {
-            foreach (var reply in new[] { c.Call("SRANDMEMBER", "s", count.ToString()), c.Call("HRANDFIELD", "h", count.ToString()) })
+            foreach (var reply in new[] { c.Call("SRANDMEMBER", "s", count.ToString()), c.Call("HRANDFIELD", "h", count.ToString()), c.Call("ZRANDMEMBER", "z", count.ToString()) })
             {
                 var picked = reply.Split("\r\n").Where(l => l.StartsWith('m')).ToList();
                 reply.Should().StartWith($"*{count}\r\n");
@@ -65,5 +70,26 @@ public sealed class RandomReplyTests
                 if (count == 8) picked.Select(m => int.Parse(m.Substring(1))).Should().BeInAscendingOrder("most of a small value keeps its order");
             }
         }
+    }
+
+    [Fact]
+    public async Task ZRandMember_WithScores_PairsEachMemberWithItsOwnScore()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        using var c = new RawClient(server.Port);
+        var members = Enumerable.Range(0, 200).Select(i => $"m{i}").ToArray(); // over 128: the skiplist encoding
+        c.Call(["ZADD", "z", .. members.SelectMany(m => new[] { m[1..], m })]).Should().Be(":200\r\n");
+        foreach (string count in new[] { "-50", "5", "150" })
+        {
+            string[] lines = c.Call("ZRANDMEMBER", "z", count, "WITHSCORES").Split("\r\n");
+            int n = Math.Abs(int.Parse(count));
+            lines[0].Should().Be($"*{2 * n}");
+            var pairs = lines.Skip(1).Where(l => !l.StartsWith('$') && l.Length > 0).Chunk(2).ToList();
+            pairs.Should().HaveCount(n);
+            foreach (var p in pairs) p[0].Should().Be("m" + p[1], "a member's score is its number");
+            if (n != 50) pairs.Select(p => p[0]).Should().OnlyHaveUniqueItems();
+        }
+        c.Call("HELLO", "3").Should().Contain("proto");
+        c.Call("ZRANDMEMBER", "z", "-3", "WITHSCORES").Should().MatchRegex(@"^\*3\r\n(\*2\r\n\$\d+\r\nm(\d+)\r\n,\2\r\n){3}$");
     }
 }

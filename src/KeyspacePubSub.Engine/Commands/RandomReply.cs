@@ -3,8 +3,8 @@ using KeyspacePubSub.Protocol;
 namespace KeyspacePubSub.Engine.Commands;
 
 /// <summary>
-/// Random picks of SRANDMEMBER and HRANDFIELD: the positions a count picks without repeats, and the bound on
-/// replies of picks with repeats (SRANDMEMBER and HRANDFIELD with a negative count). Their
+/// Random picks of SRANDMEMBER, HRANDFIELD and ZRANDMEMBER: the positions a count picks without repeats, and the bound on
+/// replies of picks with repeats (any of them with a negative count). Their
 /// length is the caller's count, not the key's size, and a reply is built whole before it is sent: Redis 7.0
 /// runs out of memory and aborts on HRANDFIELD h -4611686018427387903 WITHVALUES (tried here), and SRANDMEMBER
 /// s -9223372036854775807 grows its output buffer until it does. Here a reply whose expected size (the count
