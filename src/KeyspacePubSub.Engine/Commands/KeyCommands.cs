@@ -97,7 +97,8 @@ internal static class KeyCommands
             else if (x.Args.Is(j, "LT")) flags |= ExpireFlags.LT;
             else
             {
-                x.Reply.Error($"ERR Unsupported option {Errors.CText(x.Args[j])}");
+                // addReplyErrorFormat trims CR and LF off the message's ends before it maps the others to spaces.
+                x.Reply.Error($"ERR Unsupported option {Errors.CText(x.Args[j]).TrimEnd('\r', '\n')}");
                 return;
             }
         }
