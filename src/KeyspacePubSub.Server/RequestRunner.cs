@@ -43,18 +43,10 @@ internal sealed class RequestRunner(Engine.Engine engine, ILogger logger, string
             lock (engine.Gate)
             {
                 if (first) Interlocked.Add(ref engine.Stats.NetInputBytes, received);
-                engine.BeginBatchClock();
-                try
+                for (int i = 0; i < _batch.CommandCount && !client.CloseAfterReply && !client.Closed; i++)
                 {
-                    for (int i = 0; i < _batch.CommandCount && !client.CloseAfterReply && !client.Closed; i++)
-                    {
-                        engine.Execute(client, _batch[i]);
-                        executed++;
-                    }
-                }
-                finally
-                {
-                    engine.EndBatchClock();
+                    engine.Execute(client, _batch[i]);
+                    executed++;
                 }
                 if (status == ParseStatus.Error && !client.CloseAfterReply && !client.Closed)
                 {

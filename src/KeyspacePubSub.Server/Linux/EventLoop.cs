@@ -329,7 +329,6 @@ internal sealed unsafe class EventLoop : IDisposable
 
     private void RunPosted()
     {
-        if (_posted.IsEmpty) return; // (Count walks the queue's segments: 0.4% of GET at -P 16)
         // Bounded: work posted while this runs waits for the next iteration, so I/O is never starved.
         int count = _posted.Count;
         while (count-- > 0 && _posted.TryDequeue(out var work))
