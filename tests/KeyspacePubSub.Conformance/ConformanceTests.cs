@@ -45,6 +45,12 @@ public sealed class ConformanceTheoryAttribute : TheoryAttribute
     public ConformanceTheoryAttribute() => Skip = RedisProcess.SkipReason;
 }
 
+/// <summary>A [Fact] that is skipped, with the reason, where redis-server is missing (never under CI).</summary>
+public sealed class ConformanceFactAttribute : FactAttribute
+{
+    public ConformanceFactAttribute() => Skip = RedisProcess.SkipReason;
+}
+
 public sealed class ConformanceTests(ServersFixture servers) : IClassFixture<ServersFixture>
 {
     public static IEnumerable<object[]> Cases()

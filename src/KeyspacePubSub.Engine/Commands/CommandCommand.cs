@@ -9,13 +9,13 @@ internal static class CommandCommand
     public static void Register(CommandTable t)
     {
         const CommandFlags F = Loading | Stale | Sentinel;
-        t.AddContainer(new() { Name = "command", Arity = -1, Flags = F, Handler = All, Group = "server", Since = "2.8.13", Summary = "Returns detailed information about all commands." },
-            new() { Name = "count", Arity = 2, Flags = F, Handler = static (CommandContext x) => x.Reply.Integer(x.Engine.Commands.All.Count), Group = "server", Since = "2.8.13" },
-            new() { Name = "info", Arity = -2, Flags = F, Handler = Info, Group = "server", Since = "2.8.13" },
-            new() { Name = "docs", Arity = -2, Flags = F, Handler = Docs, Group = "server", Since = "7.0.0" },
-            new() { Name = "list", Arity = -2, Flags = F, Handler = List, Group = "server", Since = "7.0.0" },
-            new() { Name = "getkeys", Arity = -4, Flags = F, Handler = GetKeys, Group = "server", Since = "2.8.13" },
-            new() { Name = "help", Arity = 2, Flags = Loading | Stale, Handler = HelpReply, Group = "server", Since = "5.0.0" });
+        t.AddContainer(new() { Name = "command", Arity = -1, Flags = F, Handler = All, Group = "server", ExtraAcl = AclCategory.Connection, Since = "2.8.13", Summary = "Returns detailed information about all commands." },
+            new() { Name = "count", Arity = 2, Flags = F, Handler = static (CommandContext x) => x.Reply.Integer(x.Engine.Commands.All.Count), Group = "server", ExtraAcl = AclCategory.Connection, Since = "2.8.13" },
+            new() { Name = "info", Arity = -2, Flags = F, Handler = Info, Group = "server", ExtraAcl = AclCategory.Connection, Since = "2.8.13" },
+            new() { Name = "docs", Arity = -2, Flags = F, Handler = Docs, Group = "server", ExtraAcl = AclCategory.Connection, Since = "7.0.0" },
+            new() { Name = "list", Arity = -2, Flags = F, Handler = List, Group = "server", ExtraAcl = AclCategory.Connection, Since = "7.0.0" },
+            new() { Name = "getkeys", Arity = -4, Flags = F, Handler = GetKeys, Group = "server", ExtraAcl = AclCategory.Connection, Since = "2.8.13" },
+            new() { Name = "help", Arity = 2, Flags = Loading | Stale, Handler = HelpReply, Group = "server", ExtraAcl = AclCategory.Connection, Since = "5.0.0" });
     }
 
     private static void All(CommandContext x)
@@ -61,8 +61,9 @@ internal static class CommandCommand
         r.Integer(def.FirstKey);
         r.Integer(def.LastKey);
         r.Integer(def.Step);
-        r.Set(1);
-        r.SimpleString("@" + def.Group);
+        var acl = def.AclNames().ToList();
+        r.Set(acl.Count);
+        foreach (var c in acl) r.SimpleString(c);
         r.Set(0);
         r.Array(0);
         var subs = def.Subcommands?.Values.ToList() ?? [];
@@ -108,14 +109,24 @@ internal static class CommandCommand
         }
     }
 
+    /// <summary>
+    /// COMMAND LIST: every command and subcommand by full name ("client|kill"), as Redis 7.0 lists them; a
+    /// pattern matches the full name without regard to case (stringmatchlen with nocase), as does a category.
+    /// </summary>
     private static void List(CommandContext x)
     {
-        IEnumerable<CommandDef> defs = x.Engine.Commands.All;
+        IEnumerable<CommandDef> defs = x.Engine.Commands.All.SelectMany(d => d.Subcommands is { Count: > 0 } subs ? subs.Values.Prepend(d) : [d]);
         if (x.Args.Count == 5 && x.Args.Is(2, "FILTERBY"))
         {
             string value = x.Args.GetString(4);
-            if (x.Args.Is(3, "PATTERN")) defs = defs.Where(d => KeyspacePubSub.Engine.PubSub.GlobPattern.IsMatch(x.Args[4], System.Text.Encoding.ASCII.GetBytes(d.Name)));
-            else if (x.Args.Is(3, "ACLCAT")) defs = defs.Where(d => d.Group == value);
+            // Command names are lower case: a lower-cased pattern matches them as nocase matching would.
+            byte[] pattern = x.Args.ToArray(4);
+            for (int i = 0; i < pattern.Length; i++)
+            {
+                if (pattern[i] is >= (byte)'A' and <= (byte)'Z') pattern[i] += 'a' - 'A'; // tolower, C locale
+            }
+            if (x.Args.Is(3, "PATTERN")) defs = defs.Where(d => KeyspacePubSub.Engine.PubSub.GlobPattern.IsMatch(pattern, System.Text.Encoding.ASCII.GetBytes(d.FullName)));
+            else if (x.Args.Is(3, "ACLCAT")) defs = defs.Where(d => d.AclNames().Contains("@" + value.ToLowerInvariant()));
             else if (x.Args.Is(3, "MODULE")) defs = [];
             else
             {
@@ -130,7 +141,7 @@ internal static class CommandCommand
         }
         var list = defs.ToList();
         x.Reply.Array(list.Count);
-        foreach (var d in list) x.Reply.Bulk(d.Name);
+        foreach (var d in list) x.Reply.Bulk(d.FullName);
     }
 
     private static void HelpReply(CommandContext x) => Help.Reply(x.Reply, "COMMAND",

@@ -25,6 +25,7 @@ public enum CommandFlags
     NotQueued = 1 << 14,
     /// <summary>Not recorded by SLOWLOG (EXEC: the commands it runs are).</summary>
     SkipSlowlog = 1 << 15,
+    NoAsyncLoading = 1 << 16,
 }
 
 /// <summary>Everything a handler needs: the engine, the calling client and its arguments.</summary>
@@ -39,6 +40,17 @@ public readonly struct CommandContext(Engine engine, Client client, CommandArgs 
 
 public delegate void CommandHandler(CommandContext ctx);
 
+/// <summary>Redis's ACL categories, in the order of its category table (acl.c), which COMMAND INFO lists them in.</summary>
+[Flags]
+public enum AclCategory
+{
+    None = 0,
+    Keyspace = 1 << 0, Read = 1 << 1, Write = 1 << 2, Set = 1 << 3, SortedSet = 1 << 4, List = 1 << 5, Hash = 1 << 6,
+    String = 1 << 7, Bitmap = 1 << 8, HyperLogLog = 1 << 9, Geo = 1 << 10, Stream = 1 << 11, PubSub = 1 << 12,
+    Admin = 1 << 13, Fast = 1 << 14, Slow = 1 << 15, Blocking = 1 << 16, Dangerous = 1 << 17, Connection = 1 << 18,
+    Transaction = 1 << 19, Scripting = 1 << 20,
+}
+
 /// <summary>One entry of the command table: name, arity (Redis convention: negative = at least), flags, keys.</summary>
 public sealed class CommandDef
 {
@@ -52,6 +64,9 @@ public sealed class CommandDef
     public string Group { get; init; } = "generic";
     public string Summary { get; init; } = "";
     public string Since { get; init; } = "1.0.0";
+
+    /// <summary>Categories Redis's command JSON gives beyond the one of the group (KEYS: dangerous; DBSIZE: keyspace).</summary>
+    public AclCategory ExtraAcl { get; init; }
 
     // INFO commandstats, as Redis's per-command counters (reset by CONFIG RESETSTAT); only under the gate.
     public long Calls, Ticks, RejectedCalls, FailedCalls;
@@ -81,6 +96,51 @@ public sealed class CommandDef
 
     public bool Has(CommandFlags flag) => (Flags & flag) != 0;
 
+    /// <summary>
+    /// The command's ACL categories as Redis computes them: the one its group stands for (as the command JSON
+    /// declares), <see cref="ExtraAcl"/>, and setImplicitACLCategories' ones from the flags (write, read unless
+    /// scripting, admin and dangerous, pubsub, fast; slow when not fast).
+    /// </summary>
+    public AclCategory Acl
+    {
+        get
+        {
+            // A container's own entry (CLIENT, OBJECT...) has no group category: its subcommands have theirs.
+            var group = Subcommands is { Count: > 0 } ? AclCategory.None : Group switch
+            {
+                "generic" => AclCategory.Keyspace,
+                "string" => AclCategory.String,
+                "list" => AclCategory.List,
+                "hash" => AclCategory.Hash,
+                "set" => AclCategory.Set,
+                "sorted-set" => AclCategory.SortedSet,
+                "bitmap" => AclCategory.Bitmap,
+                "connection" => AclCategory.Connection,
+                "transactions" => AclCategory.Transaction,
+                "scripting" => AclCategory.Scripting,
+                _ => AclCategory.None,
+            };
+            var acl = group | ExtraAcl;
+            if (Has(CommandFlags.Write)) acl |= AclCategory.Write;
+            if (Has(CommandFlags.ReadOnly) && (acl & AclCategory.Scripting) == 0) acl |= AclCategory.Read;
+            if (Has(CommandFlags.Admin)) acl |= AclCategory.Admin | AclCategory.Dangerous;
+            if (Has(CommandFlags.PubSub)) acl |= AclCategory.PubSub;
+            if (Has(CommandFlags.Fast)) acl |= AclCategory.Fast;
+            if ((acl & AclCategory.Fast) == 0) acl |= AclCategory.Slow;
+            return acl;
+        }
+    }
+
+    /// <summary>The names COMMAND INFO shows for <see cref="Acl"/>: "@keyspace", "@read", ...</summary>
+    public IEnumerable<string> AclNames()
+    {
+        var acl = Acl;
+        foreach (var c in Enum.GetValues<AclCategory>())
+        {
+            if (c != AclCategory.None && (acl & c) != 0) yield return "@" + c.ToString().ToLowerInvariant();
+        }
+    }
+
     public IEnumerable<string> FlagNames()
     {
         if (Has(CommandFlags.Write)) yield return "write";
@@ -94,6 +154,7 @@ public sealed class CommandDef
         if (Has(CommandFlags.SkipSlowlog)) yield return "skip_slowlog";
         if (Has(CommandFlags.Fast)) yield return "fast";
         if (Has(CommandFlags.NoAuth)) yield return "no_auth";
+        if (Has(CommandFlags.NoAsyncLoading)) yield return "no_async_loading";
         if (Has(CommandFlags.NoMulti)) yield return "no_multi";
         if (Has(CommandFlags.AllowBusy)) yield return "allow_busy";
     }

@@ -9,7 +9,7 @@ internal static class ConnectionCommands
     public static void Register(CommandTable t)
     {
         t.Add(new() { Name = "ping", Arity = -1, Flags = Fast | Sentinel | SubscribedContext, Handler = Ping, Group = "connection", Summary = "Returns the server's liveliness response." });
-        t.Add(new() { Name = "echo", Arity = 2, Flags = Fast, Handler = Echo, Group = "connection", Summary = "Returns the given string." });
+        t.Add(new() { Name = "echo", Arity = 2, Flags = Fast | Loading | Stale, Handler = Echo, Group = "connection", Summary = "Returns the given string." });
         t.Add(new() { Name = "hello", Arity = -1, Flags = NoScript | Loading | Stale | Fast | NoAuth | Sentinel | AllowBusy, Handler = Hello, Group = "connection", Since = "6.0.0", Summary = "Handshakes with the Redis server." });
         t.Add(new() { Name = "auth", Arity = -2, Flags = NoScript | Loading | Stale | Fast | NoAuth | Sentinel | AllowBusy, Handler = Auth, Group = "connection", Summary = "Authenticates the connection." });
         t.Add(new() { Name = "select", Arity = 2, Flags = Loading | Stale | Fast, Handler = Select, Group = "connection", Summary = "Changes the selected database." });

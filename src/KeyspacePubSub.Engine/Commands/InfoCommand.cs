@@ -13,7 +13,7 @@ internal static class InfoCommand
     private static readonly string[] DefaultSections = [.. AllSections.Where(s => s != "commandstats")];
 
     public static void Register(CommandTable t) =>
-        t.Add(new() { Name = "info", Arity = -1, Flags = Loading | Stale | Sentinel, Handler = Info, Group = "server", Summary = "Returns information and statistics about the server." });
+        t.Add(new() { Name = "info", Arity = -1, Flags = Loading | Stale | Sentinel, ExtraAcl = AclCategory.Dangerous, Handler = Info, Group = "server", Summary = "Returns information and statistics about the server." });
 
     private static void Info(CommandContext x)
     {

@@ -14,9 +14,9 @@ internal static class SaveCommands
 
     public static void Register(CommandTable t)
     {
-        t.Add(new() { Name = "save", Arity = 1, Flags = Admin | NoScript | NoMulti, Handler = Save, Group = "server", Since = "1.0.0", Summary = "Synchronously saves the database(s) to disk." });
-        t.Add(new() { Name = "bgsave", Arity = -1, Flags = Admin | NoScript, Handler = BgSave, Group = "server", Since = "1.0.0", Summary = "Asynchronously saves the database(s) to disk." });
-        t.Add(new() { Name = "lastsave", Arity = 1, Flags = Loading | Stale | Fast, Handler = LastSave, Group = "server", Since = "1.0.0", Summary = "Returns the Unix timestamp of the last successful save to disk." });
+        t.Add(new() { Name = "save", Arity = 1, Flags = Admin | NoScript | NoMulti | NoAsyncLoading, Handler = Save, Group = "server", Since = "1.0.0", Summary = "Synchronously saves the database(s) to disk." });
+        t.Add(new() { Name = "bgsave", Arity = -1, Flags = Admin | NoScript | NoAsyncLoading, Handler = BgSave, Group = "server", Since = "1.0.0", Summary = "Asynchronously saves the database(s) to disk." });
+        t.Add(new() { Name = "lastsave", Arity = 1, Flags = Loading | Stale | Fast, ExtraAcl = AclCategory.Admin | AclCategory.Dangerous, Handler = LastSave, Group = "server", Since = "1.0.0", Summary = "Returns the Unix timestamp of the last successful save to disk." });
     }
 
     /// <summary>The durable keys to save, or null once the error is written: persistence off, or a background save running.</summary>

@@ -12,13 +12,13 @@ internal static class ServerCommands
     public static void Register(CommandTable t)
     {
         t.Add(new() { Name = "time", Arity = 1, Flags = Loading | Stale | Fast, Handler = Time, Group = "server", Since = "2.6.0", Summary = "Returns the server time." });
-        t.Add(new() { Name = "dbsize", Arity = 1, Flags = ReadOnly | Fast, Handler = static (CommandContext x) => x.Reply.Integer(x.Engine.Databases[x.Client.Db].Count), Group = "server", Summary = "Returns the number of keys in the database." });
-        t.Add(new() { Name = "flushdb", Arity = -1, Flags = Write, Handler = FlushDb, Group = "server", Summary = "Remove all keys from the current database." });
-        t.Add(new() { Name = "flushall", Arity = -1, Flags = Write, Handler = FlushAll, Group = "server", Summary = "Removes all keys from all databases." });
-        t.Add(new() { Name = "swapdb", Arity = 3, Flags = Write | Fast, Handler = SwapDb, Group = "server", Since = "4.0.0", Summary = "Swaps two Redis databases." });
+        t.Add(new() { Name = "dbsize", Arity = 1, Flags = ReadOnly | Fast, ExtraAcl = AclCategory.Keyspace, Handler = static (CommandContext x) => x.Reply.Integer(x.Engine.Databases[x.Client.Db].Count), Group = "server", Summary = "Returns the number of keys in the database." });
+        t.Add(new() { Name = "flushdb", Arity = -1, Flags = Write, ExtraAcl = AclCategory.Keyspace | AclCategory.Dangerous, Handler = FlushDb, Group = "server", Summary = "Remove all keys from the current database." });
+        t.Add(new() { Name = "flushall", Arity = -1, Flags = Write, ExtraAcl = AclCategory.Keyspace | AclCategory.Dangerous, Handler = FlushAll, Group = "server", Summary = "Removes all keys from all databases." });
+        t.Add(new() { Name = "swapdb", Arity = 3, Flags = Write | Fast, ExtraAcl = AclCategory.Keyspace | AclCategory.Dangerous, Handler = SwapDb, Group = "server", Since = "4.0.0", Summary = "Swaps two Redis databases." });
         t.Add(new() { Name = "shutdown", Arity = -1, Flags = Admin | NoScript | Loading | Stale | NoMulti | Sentinel | AllowBusy, Handler = Shutdown, Group = "server", Summary = "Synchronously saves the database(s) to disk and shuts down the Redis server." });
         // No replication here: always a master without replicas (INFO replication says the same).
-        t.Add(new() { Name = "role", Arity = 1, Flags = NoScript | Loading | Stale | Fast, Handler = static (CommandContext x) =>
+        t.Add(new() { Name = "role", Arity = 1, Flags = NoScript | Loading | Stale | Fast, ExtraAcl = AclCategory.Admin | AclCategory.Dangerous, Handler = static (CommandContext x) =>
         {
             x.Reply.Array(3);
             x.Reply.Bulk("master"u8);

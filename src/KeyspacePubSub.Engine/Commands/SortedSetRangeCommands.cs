@@ -21,18 +21,18 @@ internal static class SortedSetRangeCommands
         Read(t, "zrevrangebyscore", Kind.Score, true, "2.2.0", "Returns members in a sorted set within a range of scores in reverse order.");
         Read(t, "zrangebylex", Kind.Lex, false, "2.8.9", "Returns members in a sorted set within a lexicographical range.");
         Read(t, "zrevrangebylex", Kind.Lex, true, "2.8.9", "Returns members in a sorted set within a lexicographical range in reverse order.");
-        t.Add(new() { Name = "zcount", Arity = 4, Flags = ReadOnly | Fast, Handler = static x => Count(x, Kind.Score), FirstKey = 1, LastKey = 1, Step = 1, Group = "sorted_set", Since = "2.0.0", Summary = "Returns the count of members in a sorted set that have scores within a range." });
-        t.Add(new() { Name = "zlexcount", Arity = 4, Flags = ReadOnly | Fast, Handler = static x => Count(x, Kind.Lex), FirstKey = 1, LastKey = 1, Step = 1, Group = "sorted_set", Since = "2.8.9", Summary = "Returns the number of members in a sorted set within a lexicographical range." });
+        t.Add(new() { Name = "zcount", Arity = 4, Flags = ReadOnly | Fast, Handler = static x => Count(x, Kind.Score), FirstKey = 1, LastKey = 1, Step = 1, Group = "sorted-set", Since = "2.0.0", Summary = "Returns the count of members in a sorted set that have scores within a range." });
+        t.Add(new() { Name = "zlexcount", Arity = 4, Flags = ReadOnly | Fast, Handler = static x => Count(x, Kind.Lex), FirstKey = 1, LastKey = 1, Step = 1, Group = "sorted-set", Since = "2.8.9", Summary = "Returns the number of members in a sorted set within a lexicographical range." });
         Remove(t, "zremrangebyrank", Kind.Rank, "2.0.0", "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.");
         Remove(t, "zremrangebyscore", Kind.Score, "1.2.0", "Removes members in a sorted set within a range of scores. Deletes the sorted set if all members were removed.");
         Remove(t, "zremrangebylex", Kind.Lex, "2.8.9", "Removes members in a sorted set within a lexicographical range. Deletes the sorted set if all members were removed.");
     }
 
     private static void Read(CommandTable t, string name, Kind kind, bool reverse, string since, string summary) =>
-        t.Add(new() { Name = name, Arity = -4, Flags = ReadOnly, Handler = x => Range(x, kind, reverse), FirstKey = 1, LastKey = 1, Step = 1, Group = "sorted_set", Since = since, Summary = summary });
+        t.Add(new() { Name = name, Arity = -4, Flags = ReadOnly, Handler = x => Range(x, kind, reverse), FirstKey = 1, LastKey = 1, Step = 1, Group = "sorted-set", Since = since, Summary = summary });
 
     private static void Remove(CommandTable t, string name, Kind kind, string since, string summary) =>
-        t.Add(new() { Name = name, Arity = 4, Flags = Write, Handler = x => RemoveRange(x, kind, name), FirstKey = 1, LastKey = 1, Step = 1, Group = "sorted_set", Since = since, Summary = summary });
+        t.Add(new() { Name = name, Arity = 4, Flags = Write, Handler = x => RemoveRange(x, kind, name), FirstKey = 1, LastKey = 1, Step = 1, Group = "sorted-set", Since = since, Summary = summary });
 
     private static bool TryParseRange(CommandContext x, Kind kind, int minIdx, int maxIdx, out ZRange range)
     {

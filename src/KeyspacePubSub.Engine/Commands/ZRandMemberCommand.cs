@@ -12,7 +12,7 @@ namespace KeyspacePubSub.Engine.Commands;
 internal static class ZRandMemberCommand
 {
     public static void Register(CommandTable t) =>
-        t.Add(new() { Name = "zrandmember", Arity = -2, Flags = ReadOnly, Handler = ZRandMember, FirstKey = 1, LastKey = 1, Step = 1, Group = "sorted_set", Since = "6.2.0", Summary = "Returns one or more random members from a sorted set." });
+        t.Add(new() { Name = "zrandmember", Arity = -2, Flags = ReadOnly, Handler = ZRandMember, FirstKey = 1, LastKey = 1, Step = 1, Group = "sorted-set", Since = "6.2.0", Summary = "Returns one or more random members from a sorted set." });
 
     /// <summary>Bytes a score takes in a reply at most: RESP2's bulk string or RESP3's double of 17 significant digits.</summary>
     private const int ScoreBytes = 32;
