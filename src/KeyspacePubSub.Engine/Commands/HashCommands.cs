@@ -227,33 +227,7 @@ internal static class HashCommands
     /// </summary>
     private static void HRandField(CommandContext x)
     {
-        long count = 0;
-        bool withValues = false;
-        if (x.Args.Count >= 3)
-        {
-            // The count first, then the rest (Redis: "h x foo" is a count error, "h 1 foo" a syntax error).
-            if (!x.Args.TryGetInt64(2, out count))
-            {
-                x.Reply.Error(Errors.NotInteger);
-                return;
-            }
-            if (count == long.MinValue)
-            {
-                x.Reply.Error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
-                return;
-            }
-            if (x.Args.Count > 4 || (x.Args.Count == 4 && !CommandArgs.EqualsIgnoreCase(x.Args[3], "WITHVALUES")))
-            {
-                x.Reply.Error(Errors.Syntax);
-                return;
-            }
-            withValues = x.Args.Count == 4;
-            if (withValues && (count < -long.MaxValue / 2 || count > long.MaxValue / 2))
-            {
-                x.Reply.Error("ERR value is out of range"); // Redis: the reply's length would overflow
-                return;
-            }
-        }
+        if (!RandomReply.TryParseCount(x, "WITHVALUES", out long count, out bool withValues)) return;
         if (!TryGet(x, write: false, out var hash)) return;
         if (x.Args.Count == 2)
         {

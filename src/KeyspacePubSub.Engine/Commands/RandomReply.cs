@@ -20,6 +20,40 @@ internal static class RandomReply
 
     private static int Digits(int n) => n < 10 ? 1 : (int)Math.Floor(Math.Log10(n)) + 1;
 
+    /// <summary>
+    /// HRANDFIELD's and ZRANDMEMBER's <c>key [count [option]]</c>: the count first, then the rest ("k x foo" is a
+    /// count error, "k 1 foo" a syntax error), and with the option a count whose reply length would overflow is
+    /// out of range. False with the error written. Without a count, 0 and false.
+    /// </summary>
+    public static bool TryParseCount(CommandContext x, string option, out long count, out bool withOption)
+    {
+        count = 0;
+        withOption = false;
+        if (x.Args.Count < 3) return true;
+        if (!x.Args.TryGetInt64(2, out count))
+        {
+            x.Reply.Error(Errors.NotInteger);
+            return false;
+        }
+        if (count == long.MinValue)
+        {
+            x.Reply.Error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
+            return false;
+        }
+        if (x.Args.Count > 4 || (x.Args.Count == 4 && !CommandArgs.EqualsIgnoreCase(x.Args[3], option)))
+        {
+            x.Reply.Error(Errors.Syntax);
+            return false;
+        }
+        withOption = x.Args.Count == 4;
+        if (withOption && (count < -long.MaxValue / 2 || count > long.MaxValue / 2))
+        {
+            x.Reply.Error("ERR value is out of range"); // Redis: the reply's length would overflow
+            return false;
+        }
+        return true;
+    }
+
     /// <summary>False (with the error written) when <paramref name="picks"/> entries of this size would not fit.</summary>
     public static bool TryFits(CommandContext x, long picks, Func<int, long> entryBytes, int size)
     {

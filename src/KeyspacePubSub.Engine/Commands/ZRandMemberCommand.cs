@@ -19,33 +19,7 @@ internal static class ZRandMemberCommand
 
     private static void ZRandMember(CommandContext x)
     {
-        long count = 0;
-        bool withScores = false;
-        if (x.Args.Count >= 3)
-        {
-            // The count first, then the rest: "z x foo" is a count error, "z 1 foo" a syntax error.
-            if (!x.Args.TryGetInt64(2, out count))
-            {
-                x.Reply.Error(Errors.NotInteger);
-                return;
-            }
-            if (count == long.MinValue)
-            {
-                x.Reply.Error("ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807");
-                return;
-            }
-            if (x.Args.Count > 4 || (x.Args.Count == 4 && !CommandArgs.EqualsIgnoreCase(x.Args[3], "WITHSCORES")))
-            {
-                x.Reply.Error(Errors.Syntax);
-                return;
-            }
-            withScores = x.Args.Count == 4;
-            if (withScores && (count < -long.MaxValue / 2 || count > long.MaxValue / 2))
-            {
-                x.Reply.Error("ERR value is out of range"); // Redis: the reply's length would overflow
-                return;
-            }
-        }
+        if (!RandomReply.TryParseCount(x, "WITHSCORES", out long count, out bool withScores)) return;
         if (!SortedSetCommands.TryGet(x, write: false, out var zset)) return;
         if (x.Args.Count == 2)
         {
