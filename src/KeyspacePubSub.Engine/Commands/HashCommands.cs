@@ -240,31 +240,13 @@ internal static class HashCommands
             x.Reply.Array(0);
             return;
         }
-        bool pairs = withValues && x.Reply.Resp3;
-        if (count < 0 || count == 1)
-        {
-            // Picks with repeats (Redis's case 1, also for a count of 1).
-            long picks = Math.Abs(count);
-            if (!RandomReply.TryFits(x, picks, k => RandomReply.BulkBytes(hash.At(k).Key) + (withValues ? RandomReply.BulkBytes(hash.At(k).Value) : 0) + (pairs ? 4 : 0), hash.Count)) return;
-            x.Reply.Array((int)(withValues && !pairs ? picks * 2 : picks));
-            for (long i = 0; i < picks; i++) Field(x, hash.At(Random.Shared.Next(hash.Count)), withValues, pairs);
-            return;
-        }
-        if (count >= hash.Count)
-        {
-            // The whole hash, in its order.
-            x.Reply.Array(withValues && !pairs ? hash.Count * 2 : hash.Count);
-            foreach (var field in hash.Fields) Field(x, field, withValues, pairs);
-            return;
-        }
-        x.Reply.Array((int)(withValues && !pairs ? count * 2 : count));
-        foreach (int i in RandomReply.DistinctPicks(hash.Count, count)) Field(x, hash.At(i), withValues, pairs);
-    }
-
-    private static void Field(CommandContext x, KeyValuePair<byte[], byte[]> field, bool withValues, bool pairs)
-    {
-        if (pairs) x.Reply.Array(2);
-        x.Reply.Bulk(field.Key);
-        if (withValues) x.Reply.Bulk(field.Value);
+        // A count covering the hash answers it in its order.
+        RandomReply.WritePicks(x, count, withValues, hash.Count, hash.At, hash.Fields,
+            f => RandomReply.BulkBytes(f.Key) + (withValues ? RandomReply.BulkBytes(f.Value) : 0),
+            f =>
+            {
+                x.Reply.Bulk(f.Key);
+                if (withValues) x.Reply.Bulk(f.Value);
+            });
     }
 }

@@ -54,6 +54,39 @@ internal static class RandomReply
         return true;
     }
 
+    /// <summary>
+    /// HRANDFIELD's and ZRANDMEMBER's reply to a non-zero count over a value of <paramref name="size"/> entries:
+    /// picks with repeats for a negative count (and for 1, as Redis's case 1), the whole value in
+    /// <paramref name="all"/>'s order for a count that covers it, otherwise distinct picks. <paramref name="write"/>
+    /// writes one entry (with its value or score when the option was given); under RESP3 such an entry is a pair.
+    /// </summary>
+    public static void WritePicks<T>(CommandContext x, long count, bool withOption, int size, Func<int, T> at, IEnumerable<T> all, Func<T, long> entryBytes, Action<T> write)
+    {
+        bool pairs = withOption && x.Reply.Resp3;
+        int perEntry = withOption && !pairs ? 2 : 1;
+        void One(T entry)
+        {
+            if (pairs) x.Reply.Array(2);
+            write(entry);
+        }
+        if (count < 0 || count == 1)
+        {
+            long picks = Math.Abs(count);
+            if (!TryFits(x, picks, k => entryBytes(at(k)) + (pairs ? 4 : 0), size)) return;
+            x.Reply.Array((int)(picks * perEntry));
+            for (long i = 0; i < picks; i++) One(at(Random.Shared.Next(size)));
+            return;
+        }
+        if (count >= size)
+        {
+            x.Reply.Array(size * perEntry);
+            foreach (var entry in all) One(entry);
+            return;
+        }
+        x.Reply.Array((int)(count * perEntry));
+        foreach (int i in DistinctPicks(size, count)) One(at(i));
+    }
+
     /// <summary>False (with the error written) when <paramref name="picks"/> entries of this size would not fit.</summary>
     public static bool TryFits(CommandContext x, long picks, Func<int, long> entryBytes, int size)
     {

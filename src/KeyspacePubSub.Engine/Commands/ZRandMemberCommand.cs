@@ -24,7 +24,7 @@ internal static class ZRandMemberCommand
         if (x.Args.Count == 2)
         {
             if (zset is null) x.Reply.NullBulk();
-            else x.Reply.Bulk(At(zset, Random.Shared.Next(zset.Count)).Member);
+            else x.Reply.Bulk(zset.List.GetByRank(Random.Shared.Next(zset.Count) + 1)!.Member!);
             return;
         }
         if (zset is null || count == 0)
@@ -32,35 +32,18 @@ internal static class ZRandMemberCommand
             x.Reply.Array(0);
             return;
         }
-        bool pairs = withScores && x.Reply.Resp3;
-        int size = zset.Count;
-        if (count < 0 || count == 1)
-        {
-            // Picks with repeats (Redis's case 1, also for a count of 1).
-            long picks = Math.Abs(count);
-            if (!RandomReply.TryFits(x, picks, k => RandomReply.BulkBytes(At(zset, k).Member!) + (withScores ? ScoreBytes : 0) + (pairs ? 4 : 0), size)) return;
-            x.Reply.Array((int)(withScores && !pairs ? picks * 2 : picks));
-            for (long i = 0; i < picks; i++) Member(x, At(zset, Random.Shared.Next(size)), withScores, pairs);
-            return;
-        }
-        if (count >= size)
-        {
-            // The whole set, highest score first.
-            x.Reply.Array(withScores && !pairs ? size * 2 : size);
-            for (var n = zset.List.Last; n != null; n = n.Backward) Member(x, n, withScores, pairs);
-            return;
-        }
-        x.Reply.Array((int)(withScores && !pairs ? count * 2 : count));
-        foreach (int i in RandomReply.DistinctPicks(size, count)) Member(x, At(zset, i), withScores, pairs);
+        RandomReply.WritePicks(x, count, withScores, zset.Count, rank => zset.List.GetByRank(rank + 1)!, Descending(zset),
+            n => RandomReply.BulkBytes(n.Member!) + (withScores ? ScoreBytes : 0),
+            n =>
+            {
+                x.Reply.Bulk(n.Member!);
+                if (withScores) x.Reply.Double(n.Score);
+            });
     }
 
-    /// <summary>The member at a 0-based rank.</summary>
-    private static SkipList.Node At(SortedSetValue zset, int rank) => zset.List.GetByRank(rank + 1)!;
-
-    private static void Member(CommandContext x, SkipList.Node node, bool withScores, bool pairs)
+    /// <summary>The whole set, highest score first, as Redis 7.0 answers a count that covers it.</summary>
+    private static IEnumerable<SkipList.Node> Descending(SortedSetValue zset)
     {
-        if (pairs) x.Reply.Array(2);
-        x.Reply.Bulk(node.Member!);
-        if (withScores) x.Reply.Double(node.Score);
+        for (var n = zset.List.Last; n != null; n = n.Backward) yield return n;
     }
 }
