@@ -59,6 +59,7 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     private long _closeDeadline;
     private bool _closed;
     private bool _readAfterCommit;
+    private bool _peerClosed; // epoll reported the peer's FIN (RDHUP/HUP): reads go on to the end of stream
     private long _executedIn = -1;
     private long _deferredSince;
     private long _batchSerial;
@@ -120,6 +121,7 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
                 Flush();
                 if (_closed) return;
             }
+            if ((events & (EPOLLHUP | EPOLLRDHUP)) != 0) _peerClosed = true;
             if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR | EPOLLRDHUP)) != 0) Receive();
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -162,7 +164,9 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
                 return;
             }
             Execute((int)n);
-            if (n < buffer.Length) return;
+            // A short read drained the socket, unless the peer also closed: then read on to the end of stream (its
+            // last requests and its FIN can come in one edge; a client blocked in BLPOP must not outlive it).
+            if (n < buffer.Length && !_peerClosed) return;
         }
     }
 
