@@ -93,6 +93,39 @@ public sealed class Client
 
     internal List<(int Db, byte[] Key)> Watched { get; } = [];
 
+    /// <summary>What this client waits for in a blocking command (BLPOP and the like), or null.</summary>
+    internal BlockState? Block { get; set; }
+
+    /// <summary>Waiting in a blocking command: later commands are held until it is served or times out.</summary>
+    public bool IsBlocked => Block != null;
+
+    /// <summary>Commands that arrived behind a blocking one, run in order once it is answered (Redis keeps them in the query buffer).</summary>
+    private RequestBatch? _held;
+    private int _heldNext;
+
+    /// <summary>Commands held behind a blocking command and not yet run.</summary>
+    public int HeldCount => _held is null ? 0 : _held.CommandCount - _heldNext;
+
+    /// <summary>Bytes of the commands held (client-query-buffer-limit applies to them).</summary>
+    public long HeldBytes => _held?.ArenaBytes ?? 0;
+
+    /// <summary>Keeps a copy of a command that arrived while this client was blocked.</summary>
+    public void Hold(CommandArgs args) => (_held ??= new RequestBatch()).Append(args);
+
+    /// <summary>The next held command, or false when none is left (the held batch is then emptied).</summary>
+    internal bool TryNextHeld(out CommandArgs args)
+    {
+        if (_held is null || _heldNext >= _held.CommandCount)
+        {
+            if (_held is { CommandCount: > 0 }) _held.Reset();
+            _heldNext = 0;
+            args = default;
+            return false;
+        }
+        args = _held[_heldNext++];
+        return true;
+    }
+
     /// <summary>RESP2 connections with any subscription accept only subscribe-family commands.</summary>
     public bool InPubSubMode => Subs.Total > 0;
 

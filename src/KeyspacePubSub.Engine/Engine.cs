@@ -111,6 +111,7 @@ public sealed partial class Engine : IPushSink
         lock (Gate)
         {
             client.Closed = true;
+            Forget(client);
             Broker.RemoveClient(client);
             _clients.Remove(client.Id);
             ResetWatch(client);
@@ -174,9 +175,11 @@ public sealed partial class Engine : IPushSink
         }
         c.LastCommand = cmd.FullName;
         Call(c, cmd, args);
+        if (_ready.Count > 0) ServeReadyKeys();
     }
 
-    private void Call(Client c, CommandDef cmd, CommandArgs args)
+    /// <summary>Runs a command's handler with its statistics; <paramref name="rerun"/>: a blocked command served again (not one more call).</summary>
+    private void Call(Client c, CommandDef cmd, CommandArgs args, bool rerun = false)
     {
         var previous = _current;
         _current = c;
@@ -201,8 +204,11 @@ public sealed partial class Engine : IPushSink
             _current = previous;
         }
         long ticks = System.Diagnostics.Stopwatch.GetTimestamp() - started;
-        Stats.CommandsProcessed++;
-        cmd.Calls++;
+        if (!rerun)
+        {
+            Stats.CommandsProcessed++;
+            cmd.Calls++;
+        }
         cmd.Ticks += ticks;
         if (ErrorsSinceLastCount()) cmd.FailedCalls++;
         long latencyThreshold = Config.LatencyMonitorThreshold;
@@ -223,7 +229,7 @@ public sealed partial class Engine : IPushSink
             c.Transport.Output.Write(c.Deferred.WrittenSpan);
             c.Deferred.ResetWrittenCount();
         }
-        if (_monitors.Count > 0 && !cmd.Has(CommandFlags.Admin)) FeedMonitors(c, args);
+        if (_monitors.Count > 0 && !rerun && !cmd.Has(CommandFlags.Admin)) FeedMonitors(c, args);
     }
 
     private void Reject(Client c, CommandDef? cmd, string error)
@@ -404,7 +410,8 @@ public sealed partial class Engine : IPushSink
     {
         if (c.Closed) return;
         c.Closed = true;
-        // As freeClient: its subscriptions and watches go now, not when the socket finishes closing.
+        // As freeClient: its subscriptions, watches and wait go now, not when the socket finishes closing.
+        Forget(c);
         Broker.RemoveClient(c);
         ResetWatch(c);
         _monitors.Remove(c);
@@ -425,7 +432,7 @@ public sealed partial class Engine : IPushSink
                 {
                     if (c.Closed) continue;
                     if (c.SoftLimitSince >= 0 || c.UnsentBytes > 0) CheckOutputLimit(c, now);
-                    if (Config.Timeout > 0 && !c.InPubSubMode && !c.IsMonitor && now - c.LastInteraction > Config.Timeout * 1000)
+                    if (Config.Timeout > 0 && !c.InPubSubMode && !c.IsMonitor && !c.IsBlocked && now - c.LastInteraction > Config.Timeout * 1000)
                     {
                         Logger.LogInformation("Closing idle client id={Id}", c.Id);
                         Kill(c);

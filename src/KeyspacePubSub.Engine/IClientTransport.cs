@@ -20,6 +20,12 @@ public interface IClientTransport
     /// </summary>
     void OutputReady();
 
+    /// <summary>
+    /// Called under the gate when the client stopped waiting in a blocking command and holds commands sent
+    /// meanwhile: the transport runs them soon on its own thread (<see cref="Engine.RunHeld"/>), as it runs a read.
+    /// </summary>
+    void Resume();
+
     /// <summary>Ends the connection now, dropping unsent output (CLIENT KILL, output buffer limits, SHUTDOWN).</summary>
     void Abort();
 }

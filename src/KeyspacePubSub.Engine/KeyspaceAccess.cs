@@ -110,6 +110,7 @@ public sealed partial class Engine
     {
         var stored = db.Set(key, value, keepTtl, out bool existed);
         if (!existed) Notify(NotifyFlags.New, "new", stored, db.Index);
+        SignalKeyAsReady(db.Index, stored, value);
         return stored;
     }
 
@@ -135,6 +136,7 @@ public sealed partial class Engine
     {
         Durable?.BeforeSwap(a, b);
         Database.Swap(Databases[a], Databases[b]);
+        SignalSwappedKeysReady(a, b);
         _expiryWake.Set();
     }
 
@@ -149,7 +151,7 @@ public sealed partial class Engine
         return earliest;
     }
 
-    /// <summary>Starts the loop that expires keys when their deadline passes.</summary>
+    /// <summary>Starts the loop that expires keys, and times out blocked clients, when their deadline passes.</summary>
     public void StartExpiry()
     {
         if (_expiryThread != null) return;
@@ -172,9 +174,11 @@ public sealed partial class Engine
             lock (Gate)
             {
                 ExpireDue(maxKeys: 1000);
+                TimeOutDueBlocked();
                 FlushDirty();
                 Durable?.Commit(); // deletions of expired durable keys; nobody waits for them
                 long? next = NextDeadline();
+                if (NextBlockDeadline() is { } block && (next is null || block < next)) next = block;
                 wait = next is null ? 1000 : (int)Math.Clamp(next.Value - NowMs, 0, 1000);
             }
             // A bounded slice per gate hold: a million keys expiring at once cannot stall other clients.

@@ -74,6 +74,32 @@ public readonly struct LongDouble
         static BigInteger Signed(LongDouble x) => x._negative ? -x._mantissa : x._mantissa;
     }
 
+    /// <summary>
+    /// (long long)ceill(value * 1000.0), as getTimeoutFromObjectOrReply turns seconds into milliseconds: the
+    /// product rounded once to a long double, rounded up to an integer, and converted as x86 converts, where
+    /// NaN and anything out of range become LLONG_MIN.
+    /// </summary>
+    public long ThousandthsCeiling()
+    {
+        if (_kind != 0) return long.MinValue;
+        if (IsZero) return 0;
+        var product = Round(_negative, _mantissa * 1000, BigInteger.One, _exponent, out _);
+        if (product._kind != 0) return long.MinValue;
+        BigInteger whole;
+        if (product._exponent >= 0)
+        {
+            whole = product._mantissa << product._exponent;
+        }
+        else
+        {
+            whole = product._mantissa >> -product._exponent;
+            bool fraction = whole << -product._exponent != product._mantissa;
+            if (fraction && !product._negative) whole += 1; // towards +infinity; a negative's magnitude truncates
+        }
+        if (product._negative) whole = -whole;
+        return whole >= long.MinValue && whole <= long.MaxValue ? (long)whole : long.MinValue;
+    }
+
     /// <summary>As ld2string(LD_STR_HUMAN): "%.17Lf", then trailing zeros and a trailing point removed; "-0" is "0".</summary>
     public string ToHumanString()
     {

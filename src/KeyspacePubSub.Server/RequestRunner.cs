@@ -6,7 +6,8 @@ namespace KeyspacePubSub.Server;
 
 /// <summary>
 /// Parses every complete command in a connection's received bytes and executes them under the engine
-/// gate in one go (one lock per read, not per command). Shared by both transports.
+/// gate in one go (one lock per read, not per command). Commands behind a blocking one are held in the client
+/// and run, first, once it is answered. Shared by both transports.
 /// </summary>
 internal sealed class RequestRunner(Engine.Engine engine, ILogger logger, string remoteAddress)
 {
@@ -17,12 +18,29 @@ internal sealed class RequestRunner(Engine.Engine engine, ILogger logger, string
     private readonly RequestBatch _batch = new();
 
     /// <summary>
+    /// Runs the commands a client sent while it was blocked, until they are done or one blocks again. Uses no
+    /// parser state, so a transport may call it beside its reads. Returns true when the connection must close.
+    /// </summary>
+    public bool RunHeld(Client client, ref int executed, ref Task? commit)
+    {
+        lock (engine.Gate)
+        {
+            engine.RunHeld(client, ref executed);
+            engine.FlushDirty();
+            commit = engine.CommitDurable() ?? commit;
+        }
+        return client.CloseAfterReply || client.Closed;
+    }
+
+    /// <summary>
     /// Executes what is complete in <paramref name="data"/> from <paramref name="consumed"/> on, advancing it.
     /// Returns true when the connection must close (QUIT, protocol error, killed). A durable commit the
     /// batch needs is returned in <paramref name="commit"/>: its replies may leave only once it completed.
     /// </summary>
     public bool Run(Client client, ReadOnlySpan<byte> data, ref int consumed, int received, ref int executed, ref Task? commit)
     {
+        // Commands sent while the client was blocked go first (see IClientTransport.Resume).
+        if (client.HeldCount > 0 && !client.IsBlocked && RunHeld(client, ref executed, ref commit)) return true;
         bool first = true;
         while (true)
         {
@@ -45,8 +63,15 @@ internal sealed class RequestRunner(Engine.Engine engine, ILogger logger, string
                 if (first) Interlocked.Add(ref engine.Stats.NetInputBytes, received);
                 for (int i = 0; i < _batch.CommandCount && !client.CloseAfterReply && !client.Closed; i++)
                 {
-                    engine.Execute(client, _batch[i]);
+                    // Behind a blocking command the rest wait, in order, until it is answered.
+                    if (client.IsBlocked) client.Hold(_batch[i]);
+                    else engine.Execute(client, _batch[i]);
                     executed++;
+                }
+                if (client.HeldBytes > QueryBufferLimit)
+                {
+                    logger.LogWarning("Closing client {Addr}: query buffer over limit", remoteAddress);
+                    return true;
                 }
                 if (status == ParseStatus.Error && !client.CloseAfterReply && !client.Closed)
                 {

@@ -258,6 +258,44 @@ internal sealed class SocketConnection : IClientTransport, IServerConnection
     }
 
     /// <inheritdoc />
+    public void Resume() => ThreadPool.UnsafeQueueUserWorkItem(static c => _ = c.ResumeAsync(), this, preferLocal: false);
+
+    /// <summary>
+    /// The commands the client sent while it was blocked, beside the receive loop (the gate orders them: a
+    /// read's batch runs what is held first). Replies, and pushes to others, leave once a durable commit is done.
+    /// </summary>
+    private async Task ResumeAsync()
+    {
+        if (_aborted || _client is not { } client) return;
+        var drains = new List<SocketConnection>();
+        int executed = 0;
+        Task? commit = null;
+        bool close;
+        t_drainsAfterBatch = drains;
+        try
+        {
+            close = _runner.RunHeld(client, ref executed, ref commit);
+        }
+        finally
+        {
+            t_drainsAfterBatch = null;
+        }
+        try
+        {
+            if (commit != null && !await Committed(commit)) return;
+            foreach (var c in drains)
+            {
+                Volatile.Write(ref c._drainScheduled, 0);
+                await c.DrainAsync();
+            }
+            if (close) CloseGracefully();
+        }
+        catch (Exception ex) when (ex is SocketException or ObjectDisposedException or OperationCanceledException)
+        {
+        }
+    }
+
+    /// <inheritdoc />
     public void OutputReady()
     {
         Interlocked.Increment(ref _flushSeq);

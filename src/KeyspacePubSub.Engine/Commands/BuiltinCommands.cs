@@ -24,6 +24,7 @@ public static class BuiltinCommands
         ObjectCommand.Register(t);
         MemoryCommand.Register(t);
         ListCommands.Register(t);
+        BlockingCommands.Register(t);
         HashCommands.Register(t);
         SetCommands.Register(t);
         SortedSetCommands.Register(t);

@@ -21,6 +21,7 @@ internal static class ClientCommands
             new() { Name = "reply", Arity = 3, Flags = Conn, Handler = SetReplyMode, Group = "connection", Since = "3.2.0" },
             new() { Name = "no-evict", Arity = 3, Flags = Admin | Conn, Handler = static (CommandContext x) => OnOff(x, v => x.Client.NoEvict = v), Group = "connection", Since = "7.0.0" },
             new() { Name = "no-touch", Arity = 3, Flags = Conn, Handler = static (CommandContext x) => OnOff(x, v => x.Client.NoTouch = v), Group = "connection", Since = "7.2.0" },
+            new() { Name = "unblock", Arity = -3, Flags = Admin | Conn, Handler = Unblock, Group = "connection", Since = "5.0.0" },
             new() { Name = "help", Arity = 2, Flags = Loading | Stale, Handler = HelpReply, Group = "connection", Since = "5.0.0" });
     }
 
@@ -241,6 +242,42 @@ internal static class ClientCommands
         else e.Kill(victim);
     }
 
+    /// <summary>
+    /// CLIENT UNBLOCK id [TIMEOUT|ERROR] (networking.c): a blocked client is answered as if it timed out, or with
+    /// an UNBLOCKED error; 1 if it was blocked. The reason is checked before the id, as Redis does.
+    /// </summary>
+    private static void Unblock(CommandContext x)
+    {
+        if (x.Args.Count > 4)
+        {
+            x.Reply.Error($"ERR unknown subcommand or wrong number of arguments for '{Errors.CText(x.Args[1])}'. Try CLIENT HELP.");
+            return;
+        }
+        bool error = false;
+        if (x.Args.Count == 4)
+        {
+            if (x.Args.Is(3, "ERROR")) error = true;
+            else if (!x.Args.Is(3, "TIMEOUT"))
+            {
+                x.Reply.Error("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR");
+                return;
+            }
+        }
+        if (!x.Args.TryGetInt64(2, out long id))
+        {
+            x.Reply.Error("ERR value is not an integer or out of range");
+            return;
+        }
+        var target = x.Engine.Clients.FirstOrDefault(c => c.Id == id && !c.Closed);
+        if (target is not { IsBlocked: true })
+        {
+            x.Reply.Integer(0);
+            return;
+        }
+        x.Engine.TimeOutBlocked(target, error ? "UNBLOCKED client unblocked via CLIENT UNBLOCK" : null);
+        x.Reply.Integer(1);
+    }
+
     private static void HelpReply(CommandContext x) => Help.Reply(x.Reply, "CLIENT",
         "GETNAME", "    Return the name of the current connection.",
         "ID", "    Return the ID of the current connection.",
@@ -256,6 +293,7 @@ internal static class ClientCommands
         "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)", "      Return clients of specified type.",
         "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
         "SETNAME <name>", "    Assign the name <name> to the current connection.",
+        "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
         "SETINFO <option> <value>", "    Set client meta attr. Options are:",
         "    * LIB-NAME: the client lib name.", "    * LIB-VER: the client lib version.",
         "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
@@ -269,6 +307,7 @@ internal static class ClientCommands
         if (c.IsMonitor) flags.Append('O');
         if (c.InPubSubMode) flags.Append('P');
         if (c.InMulti) flags.Append('x');
+        if (c.IsBlocked) flags.Append('b');
         if (c.CloseAfterReply) flags.Append('c');
         if (c.NoEvict) flags.Append('e');
         if (c.NoTouch) flags.Append('T');

@@ -158,7 +158,7 @@ internal static class CommandCommand
 
     /// <summary>
     /// COMMAND GETKEYS: the key arguments of a full command line, by the command's first key, last key and step
-    /// (there are no commands with movable keys here). Shard channels are not keys (Redis's not_key flag).
+    /// or after the numkeys argument of movable-key commands (LMPOP, ZMPOP...). Shard channels are not keys (Redis's not_key flag).
     /// </summary>
     private static void GetKeys(CommandContext x)
     {
@@ -170,7 +170,7 @@ internal static class CommandCommand
             x.Reply.Error("ERR Invalid command specified");
             return;
         }
-        if (def.FirstKey <= 0 || def.Has(CommandFlags.PubSub))
+        if ((def.FirstKey <= 0 && !def.Has(CommandFlags.MovableKeys)) || def.Has(CommandFlags.PubSub))
         {
             x.Reply.Error("ERR The command has no key arguments");
             return;
@@ -180,9 +180,12 @@ internal static class CommandCommand
             x.Reply.Error("ERR Invalid number of arguments specified for command");
             return;
         }
-        int last = def.LastKey < 0 ? argc + def.LastKey : def.LastKey;
-        var positions = new List<int>();
-        for (int i = def.FirstKey; i <= last && i < argc; i += Math.Max(1, def.Step)) positions.Add(i);
+        var positions = def.KeyPositions(x.Args, start: 2).ToList();
+        if (positions.Count == 0)
+        {
+            x.Reply.Error("ERR Invalid arguments specified for command");
+            return;
+        }
         x.Reply.Array(positions.Count);
         foreach (int i in positions) x.Reply.Bulk(x.Args[2 + i]);
     }

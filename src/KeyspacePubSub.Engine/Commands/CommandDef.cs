@@ -26,6 +26,10 @@ public enum CommandFlags
     /// <summary>Not recorded by SLOWLOG (EXEC: the commands it runs are).</summary>
     SkipSlowlog = 1 << 15,
     NoAsyncLoading = 1 << 16,
+    /// <summary>May block the client (BLPOP and the like): "blocking" in COMMAND INFO, the @blocking category.</summary>
+    Blocking = 1 << 17,
+    /// <summary>Keys found by a numkeys argument (<see cref="CommandDef.KeyNumIndex"/>), not by first/last/step.</summary>
+    MovableKeys = 1 << 18,
 }
 
 /// <summary>Everything a handler needs: the engine, the calling client and its arguments.</summary>
@@ -64,6 +68,28 @@ public sealed class CommandDef
     public string Group { get; init; } = "generic";
     public string Summary { get; init; } = "";
     public string Since { get; init; } = "1.0.0";
+
+    /// <summary>For <see cref="CommandFlags.MovableKeys"/>: the argument holding the number of keys that follow it (LMPOP: 1).</summary>
+    public int KeyNumIndex { get; init; }
+
+    /// <summary>
+    /// The key arguments' positions in a command line that starts (its name) at <paramref name="start"/> of
+    /// <paramref name="args"/>, relative to that start: by first key, last key and step, or after the numkeys
+    /// argument for movable keys (none when that is not a count the line holds).
+    /// </summary>
+    public IEnumerable<int> KeyPositions(CommandArgs args, int start = 0)
+    {
+        int argc = args.Count - start;
+        if (Has(CommandFlags.MovableKeys))
+        {
+            if (!args.TryGetInt64(start + KeyNumIndex, out long n) || n < 1 || n > argc - 1 - KeyNumIndex) yield break;
+            for (int i = 0; i < n; i++) yield return KeyNumIndex + 1 + i;
+            yield break;
+        }
+        if (FirstKey <= 0) yield break;
+        int last = LastKey < 0 ? argc + LastKey : LastKey;
+        for (int i = FirstKey; i <= last && i < argc; i += Math.Max(1, Step)) yield return i;
+    }
 
     /// <summary>Categories Redis's command JSON gives beyond the one of the group (KEYS: dangerous; DBSIZE: keyspace).</summary>
     public AclCategory ExtraAcl { get; init; }
@@ -126,6 +152,7 @@ public sealed class CommandDef
             if (Has(CommandFlags.Admin)) acl |= AclCategory.Admin | AclCategory.Dangerous;
             if (Has(CommandFlags.PubSub)) acl |= AclCategory.PubSub;
             if (Has(CommandFlags.Fast)) acl |= AclCategory.Fast;
+            if (Has(CommandFlags.Blocking)) acl |= AclCategory.Blocking;
             if ((acl & AclCategory.Fast) == 0) acl |= AclCategory.Slow;
             return acl;
         }
@@ -149,6 +176,7 @@ public sealed class CommandDef
         if (Has(CommandFlags.Admin)) yield return "admin";
         if (Has(CommandFlags.PubSub)) yield return "pubsub";
         if (Has(CommandFlags.NoScript)) yield return "noscript";
+        if (Has(CommandFlags.Blocking)) yield return "blocking";
         if (Has(CommandFlags.Loading)) yield return "loading";
         if (Has(CommandFlags.Stale)) yield return "stale";
         if (Has(CommandFlags.SkipSlowlog)) yield return "skip_slowlog";
@@ -156,6 +184,7 @@ public sealed class CommandDef
         if (Has(CommandFlags.NoAuth)) yield return "no_auth";
         if (Has(CommandFlags.NoAsyncLoading)) yield return "no_async_loading";
         if (Has(CommandFlags.NoMulti)) yield return "no_multi";
+        if (Has(CommandFlags.MovableKeys)) yield return "movablekeys";
         if (Has(CommandFlags.AllowBusy)) yield return "allow_busy";
     }
 }

@@ -92,10 +92,10 @@ internal static class InfoCommand
         Line(sb, "maxclients", e.Config.MaxClients);
         Line(sb, "client_recent_max_input_buffer", 0);
         Line(sb, "client_recent_max_output_buffer", e.Clients.Select(c => c.UnsentBytes).DefaultIfEmpty(0).Max());
-        Line(sb, "blocked_clients", 0);
+        Line(sb, "blocked_clients", e.BlockedClients);
         Line(sb, "tracking_clients", 0);
         Line(sb, "pubsub_clients", e.Clients.Count(c => c.InPubSubMode));
-        Line(sb, "clients_in_timeout_table", 0);
+        Line(sb, "clients_in_timeout_table", e.BlockedWithTimeout);
     }
 
     private static void Memory(Engine e, StringBuilder sb)

@@ -362,7 +362,7 @@ internal static class ListCommands
     private static bool? Side(CommandContext x, int arg) => x.Args.Is(arg, "LEFT") ? true : x.Args.Is(arg, "RIGHT") ? false : null;
 
     /// <summary>As lmoveGenericCommand: push event on the destination, then the pop event (and "del") on the source.</summary>
-    private static void Move(CommandContext x, bool fromHead, bool toHead)
+    internal static void Move(CommandContext x, bool fromHead, bool toHead)
     {
         var db = Db(x);
         if (!TypedLookup.TryGet(x, x.Args[1], write: true, out ListValue? source)) return;

@@ -68,9 +68,8 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
     public bool DeniesWrite(CommandDef cmd, CommandArgs args)
     {
         if (store.Failure is null || !cmd.Has(CommandFlags.Write)) return false;
-        if (cmd.FirstKey <= 0) return true;
-        int last = cmd.LastKey < 0 ? args.Count + cmd.LastKey : cmd.LastKey;
-        for (int i = cmd.FirstKey; i <= last && i < args.Count; i += Math.Max(1, cmd.Step))
+        if (cmd.FirstKey <= 0 && !cmd.Has(CommandFlags.MovableKeys)) return true;
+        foreach (int i in cmd.KeyPositions(args))
         {
             if (IsDurable(args[i])) return true;
         }

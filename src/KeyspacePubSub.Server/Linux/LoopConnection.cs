@@ -60,6 +60,7 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     private bool _closed;
     private bool _readAfterCommit;
     private bool _peerClosed; // epoll reported the peer's FIN (RDHUP/HUP): reads go on to the end of stream
+    private bool _resumeAfterCommit; // the client was unblocked while a commit of its was pending: run what it holds after
     private long _executedIn = -1;
     private long _deferredSince;
     private long _batchSerial;
@@ -249,8 +250,18 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
         }
         ReleaseHeld();
         QueueFlush();
-        if (_closeAfterCommit) BeginClose();
-        else if (_readAfterCommit)
+        if (_closeAfterCommit)
+        {
+            BeginClose();
+            return;
+        }
+        if (_resumeAfterCommit)
+        {
+            _resumeAfterCommit = false;
+            Execute(0);
+            if (_commitPending || _closed) return; // a read still due waits for this commit
+        }
+        if (_readAfterCommit)
         {
             _readAfterCommit = false;
             Receive(); // what arrived meanwhile raised no new edge
@@ -312,6 +323,32 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
         ArrayPool<byte>.Shared.Return(_pending);
         _pending = null;
         _pendingStart = _pendingEnd = 0;
+    }
+
+    /// <inheritdoc />
+    public void Resume() => _loop.Post(_runHeld ??= RunHeld);
+
+    private Action? _runHeld;
+
+    /// <summary>Loop thread: the commands the client sent while it was blocked (nothing new is read for them).</summary>
+    private void RunHeld()
+    {
+        if (_closed || _closing || _client is null) return;
+        if (_commitPending)
+        {
+            _resumeAfterCommit = true;
+            return;
+        }
+        try
+        {
+            Execute(0);
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            Interlocked.Increment(ref _engine.Stats.InternalErrors);
+            _logger.LogError(ex, "Internal error serving client {Addr}; closing it", RemoteAddress);
+            Close();
+        }
     }
 
     /// <inheritdoc />

@@ -1,0 +1,261 @@
+using KeyspacePubSub.Engine.Commands;
+using KeyspacePubSub.Engine.Keyspace;
+using KeyspacePubSub.Protocol;
+
+namespace KeyspacePubSub.Engine;
+
+/// <summary>
+/// A client waiting in a blocking command (BLPOP, BLMOVE, BZPOPMIN...): a copy of the command, the keys it
+/// waits on, in its database, and its deadline (Unix ms; 0 waits for ever, as does a deadline past
+/// <see cref="long.MaxValue"/>, which Redis never reaches either).
+/// </summary>
+internal sealed class BlockState(Client client, CommandDef command, RequestBatch args, int db, byte[][] keys, long deadline, bool sortedSet)
+{
+    public Client Client { get; } = client;
+    public CommandDef Command { get; } = command;
+    public RequestBatch Args { get; } = args;
+    public int Db { get; } = db;
+    public byte[][] Keys { get; } = keys;
+    public long Deadline { get; } = deadline;
+
+    /// <summary>Waits for a sorted set (BZPOPMIN...), else for a list.</summary>
+    public bool SortedSet { get; } = sortedSet;
+
+    /// <summary>While the command runs again for a key that became ready: that key, the only one it looks at.</summary>
+    public byte[]? ServingKey { get; set; }
+
+    /// <summary>Set when a run for a ready key found nothing to take: the client keeps waiting.</summary>
+    public bool StillWaiting { get; set; }
+}
+
+/// <summary>
+/// Blocking commands, as Redis 7.0's blocked.c. A command that finds nothing to pop blocks its client: the
+/// client is listed, first come first served, under each key it waits on, and the commands it sends meanwhile
+/// are held (<see cref="Client.Hold"/>). A command that makes a list or sorted set under such a key marks the
+/// key ready; after the command (after the whole EXEC) each waiting client of a ready key gets its command run
+/// again for that key, in the order they blocked, while the key has elements, so the pops, their events and
+/// their replies are those of the command itself. A deadline that passes, CLIENT UNBLOCK or a disconnection
+/// ends the wait. Inside MULTI/EXEC nothing blocks: the command answers as if it timed out.
+/// </summary>
+public sealed partial class Engine
+{
+    private Dictionary<byte[], List<Client>>[]? _waiting; // by database: key → clients in blocking order
+    private readonly List<(int Db, byte[] Key)> _ready = [];
+    private readonly PriorityQueue<BlockState, long> _blockDeadlines = new();
+    private bool _servingReady;
+
+    /// <summary>Clients waiting in a blocking command (INFO blocked_clients).</summary>
+    public int BlockedClients { get; private set; }
+
+    /// <summary>Blocked clients with a deadline (INFO clients_in_timeout_table).</summary>
+    public int BlockedWithTimeout { get; private set; }
+
+    /// <summary>Whether a blocking command may block its client now: not inside EXEC (Redis's CLIENT_DENY_BLOCKING).</summary>
+    internal static bool MayBlock(Client c) => !c.InMulti;
+
+    /// <summary>While a blocked command runs again for a ready key: that key (it looks at no other).</summary>
+    internal static byte[]? ServingKey(Client c) => c.Block?.ServingKey;
+
+    /// <summary>
+    /// The command found nothing and blocks its client on <paramref name="keys"/> (duplicates count once) until
+    /// <paramref name="deadline"/>. When it ran again for a ready key that had nothing for it, the client keeps
+    /// waiting as it was.
+    /// </summary>
+    internal void BlockForKeys(CommandContext x, IEnumerable<byte[]> keys, long deadline, bool sortedSet)
+    {
+        var c = x.Client;
+        if (c.Block is { } waiting)
+        {
+            waiting.StillWaiting = true;
+            return;
+        }
+        var copy = new RequestBatch();
+        copy.Append(x.Args);
+        var distinct = new List<byte[]>();
+        foreach (var k in keys)
+        {
+            if (!distinct.Exists(d => d.AsSpan().SequenceEqual(k))) distinct.Add(k);
+        }
+        var state = new BlockState(c, x.Command, copy, c.Db, [.. distinct], deadline, sortedSet);
+        c.Block = state;
+        _waiting ??= NewWaitingTables();
+        foreach (var k in state.Keys)
+        {
+            if (!_waiting[c.Db].TryGetValue(k, out var list)) _waiting[c.Db][k] = list = [];
+            list.Add(c);
+        }
+        BlockedClients++;
+        if (deadline != 0) BlockedWithTimeout++; // a wrapped (negative) one too: Redis lists it, and never reaches it
+        if (deadline > 0)
+        {
+            bool earliest = !_blockDeadlines.TryPeek(out _, out long next) || deadline < next;
+            _blockDeadlines.Enqueue(state, deadline);
+            if (earliest) _expiryWake.Set();
+        }
+    }
+
+    private Dictionary<byte[], List<Client>>[] NewWaitingTables()
+    {
+        var tables = new Dictionary<byte[], List<Client>>[Databases.Length];
+        for (int i = 0; i < tables.Length; i++) tables[i] = new Dictionary<byte[], List<Client>>(ByteKeyComparer.Instance);
+        return tables;
+    }
+
+    /// <summary>As signalKeyAsReady: a list or sorted set was stored under <paramref name="key"/>; waiting clients are served after the command.</summary>
+    private void SignalKeyAsReady(int db, byte[] key, object value)
+    {
+        if (BlockedClients == 0 || value is not (ListValue or SortedSetValue)) return;
+        if (!_waiting![db].ContainsKey(key)) return;
+        foreach (var (d, k) in _ready)
+        {
+            if (d == db && k.AsSpan().SequenceEqual(key)) return;
+        }
+        _ready.Add((db, key));
+    }
+
+    /// <summary>As scanDatabaseForReadyKeys (SWAPDB): every waited-on key that now holds a list or sorted set is ready.</summary>
+    private void SignalSwappedKeysReady(int a, int b)
+    {
+        if (BlockedClients == 0) return;
+        foreach (int db in (int[])[a, b])
+        {
+            foreach (var key in _waiting![db].Keys)
+            {
+                if (Databases[db].Get(key) is { } value) SignalKeyAsReady(db, key, value);
+            }
+        }
+    }
+
+    /// <summary>
+    /// As handleClientsBlockedOnKeys, after a top-level command: each ready key's waiting clients, in the order
+    /// they blocked, get their command run again for that key while it holds elements of their kind. A client
+    /// waiting for the other kind is passed over (it stays blocked, as in Redis 7.0). Serving may make more keys
+    /// ready (BLMOVE pushes): they are served in the same pass.
+    /// </summary>
+    private void ServeReadyKeys()
+    {
+        if (_servingReady) return;
+        _servingReady = true;
+        try
+        {
+            for (int r = 0; r < _ready.Count; r++)
+            {
+                var (dbIndex, key) = _ready[r];
+                if (!_waiting![dbIndex].TryGetValue(key, out var waiters)) continue;
+                var db = Databases[dbIndex];
+                for (int n = waiters.Count; n > 0 && waiters.Count > 0; n--)
+                {
+                    var value = LookupWrite(db, key);
+                    bool list = value is ListValue { Count: > 0 }, zset = value is SortedSetValue { Count: > 0 };
+                    if (!list && !zset) break;
+                    var c = waiters[0];
+                    if (c.Block!.SortedSet != zset)
+                    {
+                        waiters.RemoveAt(0);
+                        waiters.Add(c);
+                        continue;
+                    }
+                    Serve(c, key);
+                    if (c.Block != null && waiters.Count > 0 && ReferenceEquals(waiters[0], c))
+                    {
+                        waiters.RemoveAt(0); // ran and still waits: behind the others
+                        waiters.Add(c);
+                    }
+                }
+            }
+        }
+        finally
+        {
+            _ready.Clear();
+            _servingReady = false;
+        }
+    }
+
+    /// <summary>Runs a blocked client's command again for <paramref name="key"/>; unblocks it unless it found nothing.</summary>
+    private void Serve(Client c, byte[] key)
+    {
+        var state = c.Block!;
+        state.ServingKey = key;
+        state.StillWaiting = false;
+        MarkForFlush(c);
+        Call(c, state.Command, state.Args[0], rerun: true);
+        state.ServingKey = null;
+        if (!state.StillWaiting) Unblock(c);
+    }
+
+    /// <summary>
+    /// Ends a client's wait: it leaves every key's queue and the deadlines, and the commands it sent meanwhile
+    /// run (on its own connection's thread, through <see cref="IClientTransport.Resume"/>).
+    /// </summary>
+    internal void Unblock(Client c)
+    {
+        if (!Forget(c)) return;
+        MarkForFlush(c);
+        if (c.HeldCount > 0 && !c.Closed) c.Transport.Resume();
+    }
+
+    /// <summary>Drops a client's wait without answering it (disconnection); false if it was not blocked.</summary>
+    private bool Forget(Client c)
+    {
+        var state = c.Block;
+        if (state is null) return false;
+        c.Block = null;
+        foreach (var k in state.Keys)
+        {
+            var table = _waiting![state.Db];
+            if (!table.TryGetValue(k, out var list)) continue;
+            list.Remove(c);
+            if (list.Count == 0) table.Remove(k);
+        }
+        BlockedClients--;
+        if (state.Deadline != 0) BlockedWithTimeout--; // its queue entry is dropped lazily
+        return true;
+    }
+
+    /// <summary>
+    /// As replyToBlockedClientTimedOut, then unblockClient: a null array (also for BLMOVE, as Redis 7.0), or
+    /// with <paramref name="error"/> the error CLIENT UNBLOCK ... ERROR sends. A client whose replies are off gets none.
+    /// </summary>
+    internal void TimeOutBlocked(Client c, string? error = null)
+    {
+        if (c.Block is null) return;
+        if (c.ReplyMode != ReplyMode.Off)
+        {
+            if (error is null) c.Reply.NullArray();
+            else c.Reply.Error(error);
+        }
+        Unblock(c);
+    }
+
+    /// <summary>Answers every blocked client whose deadline has passed. Caller holds the gate.</summary>
+    private void TimeOutDueBlocked()
+    {
+        long now = NowMs;
+        while (_blockDeadlines.TryPeek(out var state, out long deadline) && deadline <= now)
+        {
+            _blockDeadlines.Dequeue();
+            if (ReferenceEquals(state.Client.Block, state)) TimeOutBlocked(state.Client);
+        }
+    }
+
+    /// <summary>The earliest blocked client's deadline (entries of clients no longer blocked included), or null.</summary>
+    private long? NextBlockDeadline()
+    {
+        while (_blockDeadlines.TryPeek(out var state, out long deadline))
+        {
+            if (ReferenceEquals(state.Client.Block, state)) return deadline;
+            _blockDeadlines.Dequeue();
+        }
+        return null;
+    }
+
+    /// <summary>Runs the commands a client sent while it was blocked, until none is left or one blocks again. Caller holds the gate.</summary>
+    public void RunHeld(Client c, ref int executed)
+    {
+        while (!c.IsBlocked && !c.Closed && !c.CloseAfterReply && c.TryNextHeld(out var args))
+        {
+            Execute(c, args);
+            executed++;
+        }
+    }
+}
