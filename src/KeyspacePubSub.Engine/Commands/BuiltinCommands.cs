@@ -29,6 +29,7 @@ public static class BuiltinCommands
         SetCommands.Register(t);
         SortedSetCommands.Register(t);
         SortedSetRangeCommands.Register(t);
+        SortedSetAlgebraCommands.Register(t);
         ZRandMemberCommand.Register(t);
         TransactionCommands.Register(t);
         return t;

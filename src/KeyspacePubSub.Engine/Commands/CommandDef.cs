@@ -75,7 +75,8 @@ public sealed class CommandDef
     /// <summary>
     /// The key arguments' positions in a command line that starts (its name) at <paramref name="start"/> of
     /// <paramref name="args"/>, relative to that start: by first key, last key and step, or after the numkeys
-    /// argument for movable keys (none when that is not a count the line holds).
+    /// argument for movable keys, after the destination if there is one (none when numkeys is not a count the
+    /// line holds).
     /// </summary>
     public IEnumerable<int> KeyPositions(CommandArgs args, int start = 0)
     {
@@ -83,6 +84,7 @@ public sealed class CommandDef
         if (Has(CommandFlags.MovableKeys))
         {
             if (!args.TryGetInt64(start + KeyNumIndex, out long n) || n < 1 || n > argc - 1 - KeyNumIndex) yield break;
+            if (FirstKey > 0) yield return FirstKey; // the destination of ZUNIONSTORE and the like
             for (int i = 0; i < n; i++) yield return KeyNumIndex + 1 + i;
             yield break;
         }

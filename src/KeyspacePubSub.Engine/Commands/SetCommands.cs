@@ -25,6 +25,7 @@ internal static class SetCommands
         t.Add(new() { Name = "sinterstore", Arity = -3, Flags = Write | DenyOom, Handler = static x => Combine(x, SetOp.Inter, store: true), FirstKey = 1, LastKey = -1, Step = 1, Group = "set", Summary = "Stores the intersect of multiple sets in a key." });
         t.Add(new() { Name = "sunionstore", Arity = -3, Flags = Write | DenyOom, Handler = static x => Combine(x, SetOp.Union, store: true), FirstKey = 1, LastKey = -1, Step = 1, Group = "set", Summary = "Stores the union of multiple sets in a key." });
         t.Add(new() { Name = "sdiffstore", Arity = -3, Flags = Write | DenyOom, Handler = static x => Combine(x, SetOp.Diff, store: true), FirstKey = 1, LastKey = -1, Step = 1, Group = "set", Summary = "Stores the difference of multiple sets in a key." });
+        t.Add(new() { Name = "sintercard", Arity = -3, Flags = ReadOnly | MovableKeys, Handler = SInterCard, KeyNumIndex = 1, Group = "set", Since = "7.0.0", Summary = "Intersect multiple sets and return the cardinality of the result" });
         t.Add(new() { Name = "smove", Arity = 4, Flags = Write | Fast, Handler = SMove, FirstKey = 1, LastKey = 2, Step = 1, Group = "set", Summary = "Moves a member from one set to another." });
     }
 
@@ -151,6 +152,61 @@ internal static class SetCommands
         {
             x.Engine.DeleteIfEmpty(db, x.Args[1], 0);
         }
+    }
+
+    /// <summary>
+    /// As sinterCardCommand: numkeys and LIMIT are checked before any key; a missing key makes the intersection
+    /// empty (every key is still looked up, so a later one of the wrong type is WRONGTYPE); counting stops at LIMIT.
+    /// </summary>
+    private static void SInterCard(CommandContext x)
+    {
+        if (!x.Args.TryGetInt64(1, out long numKeys) || numKeys < 1)
+        {
+            x.Reply.Error("ERR numkeys should be greater than 0");
+            return;
+        }
+        if (numKeys > x.Args.Count - 2)
+        {
+            x.Reply.Error("ERR Number of keys can't be greater than number of args");
+            return;
+        }
+        long limit = 0;
+        for (int j = 2 + (int)numKeys; j < x.Args.Count; j++)
+        {
+            if (x.Args.Is(j, "LIMIT") && j + 1 < x.Args.Count)
+            {
+                j++;
+                if (!x.Args.TryGetInt64(j, out limit) || limit < 0)
+                {
+                    x.Reply.Error("ERR LIMIT can't be negative");
+                    return;
+                }
+            }
+            else
+            {
+                x.Reply.Error(Errors.Syntax);
+                return;
+            }
+        }
+        var sets = new List<SetValue?>();
+        for (int i = 2; i < 2 + numKeys; i++)
+        {
+            if (!TryGet(x, x.Args[i], false, out var set)) return;
+            sets.Add(set);
+        }
+        if (sets.Any(s => s is null))
+        {
+            x.Reply.Integer(0);
+            return;
+        }
+        var smallest = sets.MinBy(s => s!.Count)!;
+        long count = 0;
+        foreach (var m in smallest.Members.Keys)
+        {
+            if (!sets.All(s => ReferenceEquals(s, smallest) || s!.Members.ContainsKey(m))) continue;
+            if (++count == limit) break;
+        }
+        x.Reply.Integer(count);
     }
 
     /// <summary>As smoveCommand: "srem" on the source (and "del" if it is now empty), then "sadd" on the destination if the member was new there.</summary>

@@ -21,6 +21,7 @@ internal static class SortedSetRangeCommands
         Read(t, "zrevrangebyscore", Kind.Score, true, "2.2.0", "Returns members in a sorted set within a range of scores in reverse order.");
         Read(t, "zrangebylex", Kind.Lex, false, "2.8.9", "Returns members in a sorted set within a lexicographical range.");
         Read(t, "zrevrangebylex", Kind.Lex, true, "2.8.9", "Returns members in a sorted set within a lexicographical range in reverse order.");
+        t.Add(new() { Name = "zrangestore", Arity = -5, Flags = Write | DenyOom, Handler = static x => Range(x, Kind.Auto, false, store: true), FirstKey = 1, LastKey = 2, Step = 1, Group = "sorted-set", Since = "6.2.0", Summary = "Store a range of members from sorted set into another key" });
         t.Add(new() { Name = "zcount", Arity = 4, Flags = ReadOnly | Fast, Handler = static x => Count(x, Kind.Score), FirstKey = 1, LastKey = 1, Step = 1, Group = "sorted-set", Since = "2.0.0", Summary = "Returns the count of members in a sorted set that have scores within a range." });
         t.Add(new() { Name = "zlexcount", Arity = 4, Flags = ReadOnly | Fast, Handler = static x => Count(x, Kind.Lex), FirstKey = 1, LastKey = 1, Step = 1, Group = "sorted-set", Since = "2.8.9", Summary = "Returns the number of members in a sorted set within a lexicographical range." });
         Remove(t, "zremrangebyrank", Kind.Rank, "2.0.0", "Removes members in a sorted set within a range of indexes. Deletes the sorted set if all members were removed.");
@@ -43,15 +44,16 @@ internal static class SortedSetRangeCommands
         return ok;
     }
 
-    /// <summary>zrangeGenericCommand.</summary>
-    private static void Range(CommandContext x, Kind kind, bool reverse)
+    /// <summary>zrangeGenericCommand; <paramref name="store"/>: ZRANGESTORE dst src ..., the range stored in dst (no WITHSCORES).</summary>
+    private static void Range(CommandContext x, Kind kind, bool reverse, bool store = false)
     {
         bool withScores = false, directionSet = kind != Kind.Auto;
         long offset = 0, limit = -1;
-        for (int j = 4; j < x.Args.Count; j++)
+        int a = store ? 1 : 0; // the arguments after the destination
+        for (int j = 4 + a; j < x.Args.Count; j++)
         {
             int left = x.Args.Count - j - 1;
-            if (x.Args.Is(j, "WITHSCORES")) withScores = true;
+            if (!store && x.Args.Is(j, "WITHSCORES")) withScores = true;
             else if (x.Args.Is(j, "LIMIT") && left >= 2)
             {
                 if (!x.Args.TryGetInt64(j + 1, out offset) || !x.Args.TryGetInt64(j + 2, out limit))
@@ -81,7 +83,7 @@ internal static class SortedSetRangeCommands
             x.Reply.Error("ERR syntax error, WITHSCORES not supported in combination with BYLEX");
             return;
         }
-        int minIdx = 2, maxIdx = 3;
+        int minIdx = 2 + a, maxIdx = 3 + a;
         if (reverse && kind != Kind.Rank) (minIdx, maxIdx) = (maxIdx, minIdx);
         long start = 0, end = 0;
         ZRange range = default;
@@ -97,8 +99,15 @@ internal static class SortedSetRangeCommands
         {
             return;
         }
-        if (!SortedSetCommands.TryGet(x, write: false, out var zset)) return;
+        if (!TypedLookup.TryGet(x, x.Args[1 + a], write: false, out SortedSetValue? zset)) return;
         var nodes = zset is null ? [] : kind == Kind.Rank ? ByRank(zset, start, end, reverse) : ByRange(zset, range, offset, limit, reverse);
+        if (store)
+        {
+            var result = new SortedSetValue();
+            foreach (var n in nodes) result.Set(n.Member, n.Score);
+            SortedSetAlgebraCommands.StoreResult(x, x.Engine.Databases[x.Client.Db], result, "zrangestore");
+            return;
+        }
         bool pairs = withScores && x.Reply.Resp3;
         x.Reply.Array(withScores && !pairs ? nodes.Count * 2 : nodes.Count);
         foreach (var n in nodes)
