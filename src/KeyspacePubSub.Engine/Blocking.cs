@@ -4,12 +4,15 @@ using KeyspacePubSub.Protocol;
 
 namespace KeyspacePubSub.Engine;
 
+/// <summary>What a blocked client waits for: elements of a list or of a sorted set, or (WAIT) replicas, of which there are none.</summary>
+internal enum BlockKind { List, SortedSet, Replicas }
+
 /// <summary>
-/// A client waiting in a blocking command (BLPOP, BLMOVE, BZPOPMIN...): a copy of the command, the keys it
-/// waits on, in its database, and its deadline (Unix ms; 0 waits for ever, as does a deadline past
+/// A client waiting in a blocking command (BLPOP, BLMOVE, BZPOPMIN, WAIT...): a copy of the command, the keys
+/// it waits on, in its database, and its deadline (Unix ms; 0 waits for ever, as does a deadline past
 /// <see cref="long.MaxValue"/>, which Redis never reaches either).
 /// </summary>
-internal sealed class BlockState(Client client, CommandDef command, RequestBatch args, int db, byte[][] keys, long deadline, bool sortedSet)
+internal sealed class BlockState(Client client, CommandDef command, RequestBatch args, int db, byte[][] keys, long deadline, BlockKind kind)
 {
     public Client Client { get; } = client;
     public CommandDef Command { get; } = command;
@@ -18,8 +21,7 @@ internal sealed class BlockState(Client client, CommandDef command, RequestBatch
     public byte[][] Keys { get; } = keys;
     public long Deadline { get; } = deadline;
 
-    /// <summary>Waits for a sorted set (BZPOPMIN...), else for a list.</summary>
-    public bool SortedSet { get; } = sortedSet;
+    public BlockKind Kind { get; } = kind;
 
     /// <summary>While the command runs again for a key that became ready: that key, the only one it looks at.</summary>
     public byte[]? ServingKey { get; set; }
@@ -61,7 +63,7 @@ public sealed partial class Engine
     /// <paramref name="deadline"/>. When it ran again for a ready key that had nothing for it, the client keeps
     /// waiting as it was.
     /// </summary>
-    internal void BlockForKeys(CommandContext x, IEnumerable<byte[]> keys, long deadline, bool sortedSet)
+    internal void BlockForKeys(CommandContext x, IEnumerable<byte[]> keys, long deadline, BlockKind kind)
     {
         var c = x.Client;
         if (c.Block is { } waiting)
@@ -76,7 +78,7 @@ public sealed partial class Engine
         {
             if (!distinct.Exists(d => d.AsSpan().SequenceEqual(k))) distinct.Add(k);
         }
-        var state = new BlockState(c, x.Command, copy, c.Db, [.. distinct], deadline, sortedSet);
+        var state = new BlockState(c, x.Command, copy, c.Db, [.. distinct], deadline, kind);
         c.Block = state;
         _waiting ??= NewWaitingTables();
         foreach (var k in state.Keys)
@@ -149,7 +151,7 @@ public sealed partial class Engine
                     bool list = value is ListValue { Count: > 0 }, zset = value is SortedSetValue { Count: > 0 };
                     if (!list && !zset) break;
                     var c = waiters[0];
-                    if (c.Block!.SortedSet != zset)
+                    if (c.Block!.Kind != (zset ? BlockKind.SortedSet : BlockKind.List))
                     {
                         waiters.RemoveAt(0);
                         waiters.Add(c);
@@ -213,16 +215,18 @@ public sealed partial class Engine
     }
 
     /// <summary>
-    /// As replyToBlockedClientTimedOut, then unblockClient: a null array (also for BLMOVE, as Redis 7.0), or
-    /// with <paramref name="error"/> the error CLIENT UNBLOCK ... ERROR sends. A client whose replies are off gets none.
+    /// As replyToBlockedClientTimedOut, then unblockClient: a null array (also for BLMOVE, as Redis 7.0), for WAIT
+    /// the replicas that acknowledged (none), or with <paramref name="error"/> the error CLIENT UNBLOCK ... ERROR
+    /// sends. A client whose replies are off gets none.
     /// </summary>
     internal void TimeOutBlocked(Client c, string? error = null)
     {
-        if (c.Block is null) return;
+        if (c.Block is not { } state) return;
         if (c.ReplyMode != ReplyMode.Off)
         {
-            if (error is null) c.Reply.NullArray();
-            else c.Reply.Error(error);
+            if (error != null) c.Reply.Error(error);
+            else if (state.Kind == BlockKind.Replicas) c.Reply.Integer(0);
+            else c.Reply.NullArray();
         }
         Unblock(c);
     }

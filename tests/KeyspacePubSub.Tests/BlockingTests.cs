@@ -50,6 +50,12 @@ public sealed class BlockingTests : IDisposable
         a.Send("BLMOVE", "s", "d", "LEFT", "LEFT", "0");
         a.IsSilent(100).Should().BeTrue();
         log.Append(c.Call("CLIENT", "UNBLOCK", id, "timeout")).Append(a.Read()); // BLMOVE times out with a null array too
+        a.Send("WAIT", "1", "0"); // no replica ever acknowledges: it waits until unblocked
+        a.IsSilent(100).Should().BeTrue();
+        log.Append(c.Call("CLIENT", "UNBLOCK", id)).Append(a.Read());
+        a.Send("WAIT", "3", "0");
+        a.IsSilent(100).Should().BeTrue();
+        log.Append(c.Call("CLIENT", "UNBLOCK", id, "ERROR")).Append(a.Read());
         a.Call("HELLO", "3");
         a.Send("BLPOP", "q", "0");
         a.IsSilent(100).Should().BeTrue();

@@ -22,11 +22,11 @@ public sealed class FuzzTests : IDisposable
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
     // Commands whose reply is not one frame (subscriptions, MONITOR, CLIENT REPLY), that end the connection or
-    // the server, or that sleep.
+    // the server, or that sleep or wait (WAIT for replicas; the blocking pops are left out below).
     private static readonly HashSet<string> Excluded = new(StringComparer.OrdinalIgnoreCase)
     {
         "SHUTDOWN", "DEBUG", "MONITOR", "QUIT", "SUBSCRIBE", "UNSUBSCRIBE", "PSUBSCRIBE", "PUNSUBSCRIBE", "SSUBSCRIBE",
-        "SUNSUBSCRIBE", "SAVE", "BGSAVE", "BGREWRITEAOF",
+        "SUNSUBSCRIBE", "SAVE", "BGSAVE", "BGREWRITEAOF", "WAIT",
     };
 
     // Of the container commands, subcommands that leave the connection and the server as they are.

@@ -5,7 +5,7 @@ using static KeyspacePubSub.Engine.Commands.CommandFlags;
 
 namespace KeyspacePubSub.Engine.Commands;
 
-/// <summary>GETRANGE, SETRANGE (src/t_string.c); GETBIT, SETBIT, BITCOUNT (src/bitops.c).</summary>
+/// <summary>GETRANGE (and its old name SUBSTR), SETRANGE (src/t_string.c); GETBIT, SETBIT, BITCOUNT (src/bitops.c).</summary>
 internal static class BitRangeCommands
 {
     private const long MaxStringBytes = 512L * 1024 * 1024;
@@ -13,6 +13,7 @@ internal static class BitRangeCommands
     public static void Register(CommandTable t)
     {
         t.Add(new() { Name = "getrange", Arity = 4, Flags = ReadOnly, Handler = GetRange, FirstKey = 1, LastKey = 1, Step = 1, Group = "string", Since = "2.4.0", Summary = "Returns a substring of the string stored at a key." });
+        t.Add(new() { Name = "substr", Arity = 4, Flags = ReadOnly, Handler = GetRange, FirstKey = 1, LastKey = 1, Step = 1, Group = "string", Since = "1.0.0", Summary = "Get a substring of the string stored at a key" });
         t.Add(new() { Name = "setrange", Arity = 4, Flags = Write | DenyOom, Handler = SetRange, FirstKey = 1, LastKey = 1, Step = 1, Group = "string", Since = "2.2.0", Summary = "Overwrites a part of a string value with another by an offset. Creates the key if it doesn't exist." });
         t.Add(new() { Name = "getbit", Arity = 3, Flags = ReadOnly | Fast, Handler = GetBit, FirstKey = 1, LastKey = 1, Step = 1, Group = "bitmap", Since = "2.2.0", Summary = "Returns a bit value by offset." });
         t.Add(new() { Name = "setbit", Arity = 4, Flags = Write | DenyOom, Handler = SetBit, FirstKey = 1, LastKey = 1, Step = 1, Group = "bitmap", Since = "2.2.0", Summary = "Sets or clears the bit at offset of the string value. Creates the key if it doesn't exist." });

@@ -24,6 +24,7 @@ internal static class BlockingCommands
         t.Add(new() { Name = "bzpopmin", Arity = -3, Flags = Write | NoScript | Blocking | Fast, Handler = static x => BZPop(x, max: false), FirstKey = 1, LastKey = -2, Step = 1, Group = "sorted-set", Since = "5.0.0", Summary = "Remove and return the member with the lowest score from one or more sorted sets, or block until one is available" });
         t.Add(new() { Name = "bzpopmax", Arity = -3, Flags = Write | NoScript | Blocking | Fast, Handler = static x => BZPop(x, max: true), FirstKey = 1, LastKey = -2, Step = 1, Group = "sorted-set", Since = "5.0.0", Summary = "Remove and return the member with the highest score from one or more sorted sets, or block until one is available" });
         t.Add(new() { Name = "zmpop", Arity = -4, Flags = Write | MovableKeys, Handler = static x => MPop(x, numKeysArg: 1, sortedSet: true), KeyNumIndex = 1, Group = "sorted-set", Since = "7.0.0", Summary = "Remove and return members with scores in a sorted set" });
+        t.Add(new() { Name = "wait", Arity = 3, Flags = NoScript, Handler = Wait, GroupAcl = AclCategory.Connection, Since = "3.0.0", Summary = "Wait for the synchronous replication of all the write commands sent in the context of the current connection" });
         t.Add(new() { Name = "bzmpop", Arity = -5, Flags = Write | Blocking | MovableKeys, Handler = static x => MPop(x, numKeysArg: 2, sortedSet: true), KeyNumIndex = 2, Group = "sorted-set", Since = "7.0.0", Summary = "Remove and return members with scores in a sorted set or block until one is available" });
     }
 
@@ -50,6 +51,32 @@ internal static class BlockingCommands
         }
         if (tval > 0) deadline = unchecked(tval + x.Engine.NowMs);
         return true;
+    }
+
+    /// <summary>
+    /// WAIT numreplicas timeout (replication.c): this server has no replicas, so none ever acknowledges. Zero
+    /// replicas asked for (or inside MULTI) answer 0 at once; more wait out the timeout (milliseconds; 0 for ever),
+    /// then answer 0, as Redis does with no replica connected.
+    /// </summary>
+    private static void Wait(CommandContext x)
+    {
+        if (!x.Args.TryGetInt64(1, out long replicas))
+        {
+            x.Reply.Error(Errors.NotInteger);
+            return;
+        }
+        if (!x.Args.TryGetInt64(2, out long ms))
+        {
+            x.Reply.Error("ERR timeout is not an integer or out of range");
+            return;
+        }
+        if (ms < 0)
+        {
+            x.Reply.Error("ERR timeout is negative");
+            return;
+        }
+        if (replicas <= 0 || !Engine.MayBlock(x.Client)) x.Reply.Integer(0);
+        else x.Engine.BlockForKeys(x, [], ms > 0 ? unchecked(ms + x.Engine.NowMs) : 0, BlockKind.Replicas);
     }
 
     /// <summary>The keys from <paramref name="first"/>, <paramref name="count"/> of them, that a run looks at: all, or the one that became ready.</summary>
@@ -83,7 +110,7 @@ internal static class BlockingCommands
             return;
         }
         if (!Engine.MayBlock(x.Client)) x.Reply.NullArray();
-        else x.Engine.BlockForKeys(x, KeyCopies(x, 1, keys), deadline, sortedSet: false);
+        else x.Engine.BlockForKeys(x, KeyCopies(x, 1, keys), deadline, BlockKind.List);
     }
 
     /// <summary>As listElementsRemoved: the pop event, then "del" if the list is now empty.</summary>
@@ -114,7 +141,7 @@ internal static class BlockingCommands
         if (!TypedLookup.TryGet(x, x.Args[1], write: true, out ListValue? source)) return;
         if (source != null) ListCommands.Move(x, fromHead, toHead);
         else if (!Engine.MayBlock(x.Client)) x.Reply.NullBulk();
-        else x.Engine.BlockForKeys(x, KeyCopies(x, 1, 1), deadline, sortedSet: false);
+        else x.Engine.BlockForKeys(x, KeyCopies(x, 1, 1), deadline, BlockKind.List);
     }
 
     /// <summary>BZPOPMIN / BZPOPMAX key [key ...] timeout: [key, member, score] from the first sorted set with members.</summary>
@@ -133,7 +160,7 @@ internal static class BlockingCommands
             return;
         }
         if (!Engine.MayBlock(x.Client)) x.Reply.NullArray();
-        else x.Engine.BlockForKeys(x, KeyCopies(x, 1, keys), deadline, sortedSet: true);
+        else x.Engine.BlockForKeys(x, KeyCopies(x, 1, keys), deadline, BlockKind.SortedSet);
     }
 
     private static void PopMember(CommandContext x, SortedSetValue zset, bool max, bool pair)
@@ -207,7 +234,7 @@ internal static class BlockingCommands
             if (sortedSet ? PopRangeZset(x, i, first.Value, count) : PopRangeList(x, i, first.Value, count)) return;
         }
         if (!blocking || !Engine.MayBlock(x.Client)) x.Reply.NullArray();
-        else x.Engine.BlockForKeys(x, KeyCopies(x, numKeysArg + 1, keys), deadline, sortedSet);
+        else x.Engine.BlockForKeys(x, KeyCopies(x, numKeysArg + 1, keys), deadline, sortedSet ? BlockKind.SortedSet : BlockKind.List);
     }
 
     /// <summary>As listPopRangeAndReplyWithKey: true when it replied (popped, or WRONGTYPE).</summary>

@@ -18,6 +18,7 @@ public static class BuiltinCommands
         PubSubCommands.Register(t);
         StringCommands.Register(t);
         BitRangeCommands.Register(t);
+        BitSearchCommands.Register(t);
         LcsCommand.Register(t);
         KeyCommands.Register(t);
         KeyMoveCommands.Register(t);

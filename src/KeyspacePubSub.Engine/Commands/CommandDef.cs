@@ -93,6 +93,9 @@ public sealed class CommandDef
         for (int i = FirstKey; i <= last && i < argc; i += Math.Max(1, Step)) yield return i;
     }
 
+    /// <summary>The category Redis's command JSON gives in place of the group's (WAIT, group generic, is @connection).</summary>
+    public AclCategory? GroupAcl { get; init; }
+
     /// <summary>Categories Redis's command JSON gives beyond the one of the group (KEYS: dangerous; DBSIZE: keyspace).</summary>
     public AclCategory ExtraAcl { get; init; }
 
@@ -134,7 +137,7 @@ public sealed class CommandDef
         get
         {
             // A container's own entry (CLIENT, OBJECT...) has no group category: its subcommands have theirs.
-            var group = Subcommands is { Count: > 0 } ? AclCategory.None : Group switch
+            var group = Subcommands is { Count: > 0 } ? AclCategory.None : GroupAcl ?? Group switch
             {
                 "generic" => AclCategory.Keyspace,
                 "string" => AclCategory.String,
