@@ -193,7 +193,7 @@ public sealed partial class Engine
     {
         if (!Forget(c)) return;
         MarkForFlush(c);
-        if (c.HeldCount > 0 && !c.Closed) c.Transport.Resume();
+        if ((c.HeldCount > 0 || c.HeldProtocolError != null) && !c.Closed) c.Transport.Resume();
     }
 
     /// <summary>Drops a client's wait without answering it (disconnection); false if it was not blocked.</summary>
@@ -253,13 +253,22 @@ public sealed partial class Engine
         return null;
     }
 
-    /// <summary>Runs the commands a client sent while it was blocked, until none is left or one blocks again. Caller holds the gate.</summary>
+    /// <summary>
+    /// Runs the commands a client sent while it was blocked, until none is left or one blocks again, then answers a
+    /// protocol error that followed them (the connection then closes). Caller holds the gate.
+    /// </summary>
     public void RunHeld(Client c, ref int executed)
     {
         while (!c.IsBlocked && !c.Closed && !c.CloseAfterReply && c.TryNextHeld(out var args))
         {
             Execute(c, args);
             executed++;
+        }
+        if (c.HeldProtocolError is { } error && !c.IsBlocked && c.HeldCount == 0 && !c.Closed && !c.CloseAfterReply)
+        {
+            c.Reply.Error(error);
+            c.CloseAfterReply = true;
+            MarkForFlush(c);
         }
     }
 }

@@ -106,6 +106,9 @@ public sealed class Client
     /// <summary>Commands held behind a blocking command and not yet run.</summary>
     public int HeldCount => _held is null ? 0 : _held.CommandCount - _heldNext;
 
+    /// <summary>A protocol error met behind a blocking command: answered (and the connection closed) after the held commands.</summary>
+    public string? HeldProtocolError { get; set; }
+
     /// <summary>Bytes of the commands held (client-query-buffer-limit applies to them).</summary>
     public long HeldBytes => _held?.ArenaBytes ?? 0;
 

@@ -40,10 +40,11 @@ internal sealed class RequestRunner(Engine.Engine engine, ILogger logger, string
     public bool Run(Client client, ReadOnlySpan<byte> data, ref int consumed, int received, ref int executed, ref Task? commit)
     {
         // Commands sent while the client was blocked go first (see IClientTransport.Resume).
-        if (client.HeldCount > 0 && !client.IsBlocked && RunHeld(client, ref executed, ref commit)) return true;
+        if ((client.HeldCount > 0 || client.HeldProtocolError != null) && !client.IsBlocked && RunHeld(client, ref executed, ref commit)) return true;
         bool first = true;
         while (true)
         {
+            if (client.HeldProtocolError != null) return false; // nothing after a protocol error is read (see below)
             _parser.AuthRequired = !client.Authenticated && engine.Config.AuthEnabled;
             _parser.MaxBulkLength = engine.Config.ProtoMaxBulkLen;
             // While authentication is pending, one command at a time: AUTH changes the limits that apply.
@@ -75,9 +76,14 @@ internal sealed class RequestRunner(Engine.Engine engine, ILogger logger, string
                 }
                 if (status == ParseStatus.Error && !client.CloseAfterReply && !client.Closed)
                 {
-                    client.Reply.Error(_parser.Error!);
-                    client.CloseAfterReply = true;
-                    engine.MarkForFlush(client);
+                    // A blocked client's error waits behind what it holds, as Redis parses nothing while blocked.
+                    if (client.IsBlocked) client.HeldProtocolError = _parser.Error!;
+                    else
+                    {
+                        client.Reply.Error(_parser.Error!);
+                        client.CloseAfterReply = true;
+                        engine.MarkForFlush(client);
+                    }
                 }
                 engine.FlushDirty();
                 commit = engine.CommitDurable() ?? commit;
