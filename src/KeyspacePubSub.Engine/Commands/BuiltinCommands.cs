@@ -31,6 +31,7 @@ public static class BuiltinCommands
         SortedSetCommands.Register(t);
         SortedSetRangeCommands.Register(t);
         SortedSetAlgebraCommands.Register(t);
+        SortCommand.Register(t);
         ZRandMemberCommand.Register(t);
         TransactionCommands.Register(t);
         return t;

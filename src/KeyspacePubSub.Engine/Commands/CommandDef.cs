@@ -81,6 +81,15 @@ public sealed class CommandDef
     public IEnumerable<int> KeyPositions(CommandArgs args, int start = 0)
     {
         int argc = args.Count - start;
+        if (MovableKeyPositions != null) return MovableKeyPositions(args, start);
+        return FixedOrCountedKeys(args, start, argc);
+    }
+
+    /// <summary>For movable keys found otherwise than by a numkeys argument (SORT's STORE): the positions, as <see cref="KeyPositions"/>.</summary>
+    public Func<CommandArgs, int, IEnumerable<int>>? MovableKeyPositions { get; init; }
+
+    private IEnumerable<int> FixedOrCountedKeys(CommandArgs args, int start, int argc)
+    {
         if (Has(CommandFlags.MovableKeys))
         {
             if (!args.TryGetInt64(start + KeyNumIndex, out long n) || n < 1 || n > argc - 1 - KeyNumIndex) yield break;
