@@ -140,9 +140,11 @@ public sealed partial class Engine
         _servingReady = true;
         try
         {
-            for (int r = 0; r < _ready.Count; r++)
+            while (_ready.Count > 0)
             {
-                var (dbIndex, key) = _ready[r];
+                // Taken off first: a key served and filled again (a BLMOVE into it) is ready once more.
+                var (dbIndex, key) = _ready[0];
+                _ready.RemoveAt(0);
                 if (!_waiting![dbIndex].TryGetValue(key, out var waiters)) continue;
                 var db = Databases[dbIndex];
                 for (int n = waiters.Count; n > 0 && waiters.Count > 0; n--)
