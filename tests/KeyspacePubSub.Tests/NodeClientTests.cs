@@ -85,6 +85,9 @@ public class NodeClientTests
     public Task IoredisPubSubSuite_Passes() => RunSuite("ioredis-pubsub.test.js", 5);
 
     [NodeFact]
+    public Task IoredisBlockingSuite_Passes() => RunSuite("ioredis-blocking.test.js", 3);
+
+    [NodeFact]
     public Task NodeRedisSuite_Resp2AndResp3_Passes() => RunSuite("node-redis.test.js", 4);
 
     [NodeFact]
