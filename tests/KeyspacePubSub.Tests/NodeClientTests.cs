@@ -87,6 +87,15 @@ public class NodeClientTests
     [NodeFact]
     public Task IoredisBlockingSuite_Passes() => RunSuite("ioredis-blocking.test.js", 3);
 
+    [PythonRedisFact]
+    public async Task RedisPyBlockingPops_RunUnchanged()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        var (exit, output) = await RunAsync("/usr/bin/python3", server.Port, "redis_py_blocking.py");
+        exit.Should().Be(0, output);
+        output.Should().Contain("redis-py blocking ok");
+    }
+
     [NodeFact]
     public Task NodeRedisSuite_Resp2AndResp3_Passes() => RunSuite("node-redis.test.js", 4);
 
