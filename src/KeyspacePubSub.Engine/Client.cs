@@ -93,6 +93,9 @@ public sealed class Client
 
     internal List<(int Db, byte[] Key)> Watched { get; } = [];
 
+    /// <summary>CLIENT TRACKING settings, or null while tracking is off.</summary>
+    internal TrackingState? Tracking { get; set; }
+
     /// <summary>What this client waits for in a blocking command (BLPOP and the like), or null.</summary>
     internal BlockState? Block { get; set; }
 

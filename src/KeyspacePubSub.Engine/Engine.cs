@@ -112,6 +112,7 @@ public sealed partial class Engine : IPushSink
         {
             client.Closed = true;
             Forget(client);
+            DisableTracking(client);
             Broker.RemoveClient(client);
             _clients.Remove(client.Id);
             ResetWatch(client);
@@ -176,6 +177,8 @@ public sealed partial class Engine : IPushSink
         c.LastCommand = cmd.FullName;
         Call(c, cmd, args);
         if (_ready.Count > 0) ServeReadyKeys();
+        // As resetClient: CLIENT CACHING holds for the next command only (CLIENT subcommands and MULTI keep it).
+        if (c.Tracking is { CachingGiven: true } tracking && !c.InMulti && (cmd.Parent ?? cmd).Name != "client") tracking.CachingGiven = false;
     }
 
     /// <summary>Runs a command's handler with its statistics; <paramref name="rerun"/>: a blocked command served again (not one more call).</summary>
@@ -230,6 +233,7 @@ public sealed partial class Engine : IPushSink
             c.Deferred.ResetWrittenCount();
         }
         if (_monitors.Count > 0 && !rerun && !cmd.Has(CommandFlags.Admin)) FeedMonitors(c, args);
+        if (c.Tracking is { Bcast: false } && cmd.Has(CommandFlags.ReadOnly)) RememberTrackedKeys(c, cmd, args);
     }
 
     private void Reject(Client c, CommandDef? cmd, string error)
@@ -355,6 +359,7 @@ public sealed partial class Engine : IPushSink
     /// <summary>Hands every buffer written since the last call to its transport and enforces output limits. Caller holds <see cref="Gate"/>.</summary>
     public void FlushDirty()
     {
+        if (_prefixes.Count > 0) BroadcastInvalidations(); // as beforeSleep: BCAST tracking, once per batch
         long now = Environment.TickCount64;
         foreach (var c in _dirty)
         {
@@ -412,6 +417,7 @@ public sealed partial class Engine : IPushSink
         c.Closed = true;
         // As freeClient: its subscriptions, watches and wait go now, not when the socket finishes closing.
         Forget(c);
+        DisableTracking(c);
         Broker.RemoveClient(c);
         ResetWatch(c);
         _monitors.Remove(c);
@@ -424,6 +430,7 @@ public sealed partial class Engine : IPushSink
         lock (Gate)
         {
             long now = Environment.TickCount64;
+            if (LimitTrackedKeys()) FlushDirty();
             var clients = _cronClients; // a copy: Kill removes clients
             clients.AddRange(_clients.Values);
             try

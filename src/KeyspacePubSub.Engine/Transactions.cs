@@ -45,6 +45,7 @@ public sealed partial class Engine
     public void SignalModifiedKey(int db, ReadOnlySpan<byte> key)
     {
         Durable?.MarkDirty(db, key);
+        if (_trackedKeys.Count > 0 || _prefixes.Count > 0) InvalidateTrackedKey(key);
         if (_watchers.Count == 0 || !_watchers.TryGetValue(db, out var keys)) return;
         if (!keys.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out var clients)) return;
         foreach (var c in clients) c.WatchDirty = true;

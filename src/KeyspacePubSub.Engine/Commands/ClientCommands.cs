@@ -21,6 +21,10 @@ internal static class ClientCommands
             new() { Name = "reply", Arity = 3, Flags = Conn, Handler = SetReplyMode, Group = "connection", Since = "3.2.0" },
             new() { Name = "no-evict", Arity = 3, Flags = Admin | Conn, Handler = static (CommandContext x) => OnOff(x, v => x.Client.NoEvict = v), Group = "connection", Since = "7.0.0" },
             new() { Name = "no-touch", Arity = 3, Flags = Conn, Handler = static (CommandContext x) => OnOff(x, v => x.Client.NoTouch = v), Group = "connection", Since = "7.2.0" },
+            new() { Name = "tracking", Arity = -3, Flags = Conn, Handler = Tracking, Group = "connection", Since = "6.0.0" },
+            new() { Name = "caching", Arity = 3, Flags = Conn, Handler = Caching, Group = "connection", Since = "6.0.0" },
+            new() { Name = "getredir", Arity = 2, Flags = Conn, Handler = static (CommandContext x) => x.Reply.Integer(x.Client.Tracking?.Redirect ?? -1), Group = "connection", Since = "6.0.0" },
+            new() { Name = "trackinginfo", Arity = 2, Flags = Conn, Handler = TrackingInfo, Group = "connection", Since = "6.2.0" },
             new() { Name = "unblock", Arity = -3, Flags = Admin | Conn, Handler = Unblock, Group = "connection", Since = "5.0.0" },
             new() { Name = "help", Arity = 2, Flags = Loading | Stale, Handler = HelpReply, Group = "connection", Since = "5.0.0" });
     }
@@ -243,6 +247,147 @@ internal static class ClientCommands
     }
 
     /// <summary>
+    /// CLIENT TRACKING on|off [REDIRECT id] [BCAST] [PREFIX p ...] [OPTIN] [OPTOUT] [NOLOOP], as Redis 7.0's
+    /// clientCommand: every option parsed (the redirect client must exist now), then the checks for "on" in
+    /// Redis's order. OFF forgets the settings and the prefixes.
+    /// </summary>
+    private static void Tracking(CommandContext x)
+    {
+        long redirect = 0;
+        bool bcast = false, optIn = false, optOut = false, noLoop = false;
+        var prefixes = new List<byte[]>();
+        for (int j = 3; j < x.Args.Count; j++)
+        {
+            bool more = j + 1 < x.Args.Count;
+            if (x.Args.Is(j, "REDIRECT") && more)
+            {
+                j++;
+                if (redirect != 0)
+                {
+                    x.Reply.Error("ERR A client can only redirect to a single other client");
+                    return;
+                }
+                if (!x.Args.TryGetInt64(j, out redirect))
+                {
+                    x.Reply.Error(Errors.NotInteger);
+                    return;
+                }
+                if (!x.Engine.Clients.Any(c => c.Id == redirect && !c.Closed))
+                {
+                    x.Reply.Error("ERR The client ID you want redirect to does not exist");
+                    return;
+                }
+            }
+            else if (x.Args.Is(j, "BCAST")) bcast = true;
+            else if (x.Args.Is(j, "OPTIN")) optIn = true;
+            else if (x.Args.Is(j, "OPTOUT")) optOut = true;
+            else if (x.Args.Is(j, "NOLOOP")) noLoop = true;
+            else if (x.Args.Is(j, "PREFIX") && more) prefixes.Add(x.Args.ToArray(++j));
+            else
+            {
+                x.Reply.Error(Errors.Syntax);
+                return;
+            }
+        }
+        var current = x.Client.Tracking;
+        if (x.Args.Is(2, "ON"))
+        {
+            string? error = null;
+            if (!bcast && prefixes.Count > 0) error = "ERR PREFIX option requires BCAST mode to be enabled";
+            else if (current != null && current.Bcast != bcast) error = "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.";
+            else if (bcast && (optIn || optOut)) error = "ERR OPTIN and OPTOUT are not compatible with BCAST";
+            else if (optIn && optOut) error = "ERR You can't specify both OPTIN mode and OPTOUT mode";
+            else if ((optIn && current is { OptOut: true }) || (optOut && current is { OptIn: true })) error = "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.";
+            else if (bcast) error = Engine.PrefixCollision(x.Client, prefixes);
+            if (error != null)
+            {
+                x.Reply.Error(error);
+                return;
+            }
+            x.Engine.EnableTracking(x.Client, new TrackingState(redirect, bcast, optIn, optOut, noLoop, prefixes));
+        }
+        else if (x.Args.Is(2, "OFF"))
+        {
+            x.Engine.DisableTracking(x.Client);
+        }
+        else
+        {
+            x.Reply.Error(Errors.Syntax);
+            return;
+        }
+        x.Reply.Ok();
+    }
+
+    /// <summary>CLIENT CACHING yes|no: in OPTIN mode YES, in OPTOUT mode NO, makes the next command an exception.</summary>
+    private static void Caching(CommandContext x)
+    {
+        var state = x.Client.Tracking;
+        if (state is null || !(state.OptIn || state.OptOut))
+        {
+            x.Reply.Error("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled");
+            return;
+        }
+        if (x.Args.Is(2, "YES"))
+        {
+            if (!state.OptIn)
+            {
+                x.Reply.Error("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.");
+                return;
+            }
+        }
+        else if (x.Args.Is(2, "NO"))
+        {
+            if (!state.OptOut)
+            {
+                x.Reply.Error("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.");
+                return;
+            }
+        }
+        else
+        {
+            x.Reply.Error(Errors.Syntax);
+            return;
+        }
+        state.CachingGiven = true;
+        x.Reply.Ok();
+    }
+
+    /// <summary>CLIENT TRACKINGINFO: a map of flags, redirect and prefixes, as Redis 7.0 lists them.</summary>
+    private static void TrackingInfo(CommandContext x)
+    {
+        var state = x.Client.Tracking;
+        var flags = new List<string>();
+        if (state is null) flags.Add("off");
+        else
+        {
+            flags.Add("on");
+            if (state.Bcast) flags.Add("bcast");
+            if (state.OptIn)
+            {
+                flags.Add("optin");
+                if (state.CachingGiven) flags.Add("caching-yes");
+            }
+            if (state.OptOut)
+            {
+                flags.Add("optout");
+                if (state.CachingGiven) flags.Add("caching-no");
+            }
+            if (state.NoLoop) flags.Add("noloop");
+            if (state.BrokenRedirect) flags.Add("broken_redirect");
+        }
+        x.Reply.Map(3);
+        x.Reply.Bulk("flags"u8);
+        x.Reply.Set(flags.Count);
+        foreach (var f in flags) x.Reply.Bulk(System.Text.Encoding.ASCII.GetBytes(f));
+        x.Reply.Bulk("redirect"u8);
+        x.Reply.Integer(state?.Redirect ?? -1);
+        x.Reply.Bulk("prefixes"u8);
+        var prefixes = state?.Prefixes.Order(Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b))).ToList() ?? [];
+        x.Reply.Array(prefixes.Count);
+        foreach (var p in prefixes) x.Reply.Bulk(p);
+    }
+
+    /// <summary>
     /// CLIENT UNBLOCK id [TIMEOUT|ERROR] (networking.c): a blocked client is answered as if it timed out, or with
     /// an UNBLOCKED error; 1 if it was blocked. The reason is checked before the id, as Redis does.
     /// </summary>
@@ -279,6 +424,8 @@ internal static class ClientCommands
     }
 
     private static void HelpReply(CommandContext x) => Help.Reply(x.Reply, "CLIENT",
+        "CACHING (YES|NO)", "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+        "GETREDIR", "    Return the client ID we are redirecting to when tracking is enabled.",
         "GETNAME", "    Return the name of the current connection.",
         "ID", "    Return the ID of the current connection.",
         "INFO", "    Return information about the current client connection.",
@@ -294,6 +441,9 @@ internal static class ClientCommands
         "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
         "SETNAME <name>", "    Assign the name <name> to the current connection.",
         "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",
+        "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]", "         [OPTIN] [OPTOUT] [NOLOOP]",
+        "    Control server assisted client side caching.",
+        "TRACKINGINFO", "    Report tracking status for the current connection.",
         "SETINFO <option> <value>", "    Set client meta attr. Options are:",
         "    * LIB-NAME: the client lib name.", "    * LIB-VER: the client lib version.",
         "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
@@ -308,6 +458,9 @@ internal static class ClientCommands
         if (c.InPubSubMode) flags.Append('P');
         if (c.InMulti) flags.Append('x');
         if (c.IsBlocked) flags.Append('b');
+        if (c.Tracking != null) flags.Append('t');
+        if (c.Tracking is { BrokenRedirect: true }) flags.Append('R');
+        if (c.Tracking is { Bcast: true }) flags.Append('B');
         if (c.CloseAfterReply) flags.Append('c');
         if (c.NoEvict) flags.Append('e');
         if (c.NoTouch) flags.Append('T');
@@ -317,7 +470,7 @@ internal static class ClientCommands
                $"age={(now - c.CreatedAt) / 1000} idle={(now - c.LastInteraction) / 1000} flags={flags} db={c.Db} " +
                $"sub={c.Subs.Channels} psub={c.Subs.Patterns} ssub={c.Subs.ShardChannels} multi={(c.InMulti ? c.Queue.Count : -1)} " +
                $"qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={omem} tot-mem={omem + 2048} " +
-               $"events=r cmd={c.LastCommand.ToLowerInvariant()} user=default redir=-1 resp={c.Protocol} " +
+               $"events=r cmd={c.LastCommand.ToLowerInvariant()} user=default redir={c.Tracking?.Redirect ?? -1} resp={c.Protocol} " +
                $"lib-name={c.LibName} lib-ver={c.LibVersion}\n";
     }
 }

@@ -189,6 +189,7 @@ internal static class ConnectionCommands
         c.Authenticated = !e.Config.AuthEnabled;
         e.ResetTransaction(c);
         e.Broker.RemoveClient(c);
+        e.DisableTracking(c);
         c.ReplyMode = ReplyMode.On;
         c.BeginCommand(); // RESET clears CLIENT REPLY OFF before replying, as Redis does
         c.NoEvict = false;

@@ -93,7 +93,7 @@ internal static class InfoCommand
         Line(sb, "client_recent_max_input_buffer", 0);
         Line(sb, "client_recent_max_output_buffer", e.Clients.Select(c => c.UnsentBytes).DefaultIfEmpty(0).Max());
         Line(sb, "blocked_clients", e.BlockedClients);
-        Line(sb, "tracking_clients", 0);
+        Line(sb, "tracking_clients", e.TrackingClients);
         Line(sb, "pubsub_clients", e.Clients.Count(c => c.InPubSubMode));
         Line(sb, "clients_in_timeout_table", e.BlockedWithTimeout);
     }
@@ -161,6 +161,9 @@ internal static class InfoCommand
         Line(sb, "pubsubshard_channels", e.Broker.ShardChannelCount);
         Line(sb, "pubsub_slow_disconnects", s.PubSubSlowDisconnects);
         Line(sb, "client_output_buffer_limit_disconnections", s.PubSubSlowDisconnects);
+        Line(sb, "tracking_total_keys", e.TrackedKeys);
+        Line(sb, "tracking_total_items", e.TrackedItems);
+        Line(sb, "tracking_total_prefixes", e.TrackingPrefixes);
         Line(sb, "total_error_replies", s.ErrorReplies);
         Line(sb, "io_threaded_writes_processed", Interlocked.Read(ref s.IoThreadedWrites));
         Line(sb, "internal_errors", Interlocked.Read(ref s.InternalErrors));

@@ -54,6 +54,7 @@ internal static class ServerCommands
     {
         if (!FlushFlagsOk(x)) return;
         x.Engine.SignalFlushedDb(x.Client.Db);
+        x.Engine.InvalidateTrackingOnFlush();
         x.Engine.Durable?.BeforeFlush(x.Client.Db);
         x.Engine.Databases[x.Client.Db].Clear();
         x.Reply.Ok();
@@ -63,6 +64,7 @@ internal static class ServerCommands
     {
         if (!FlushFlagsOk(x)) return;
         x.Engine.Durable?.BeforeFlush(null);
+        x.Engine.InvalidateTrackingOnFlush();
         foreach (var db in x.Engine.Databases)
         {
             x.Engine.SignalFlushedDb(db.Index);

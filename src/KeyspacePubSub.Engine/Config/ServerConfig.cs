@@ -34,6 +34,7 @@ public sealed class ServerConfig
         Add("slowlog-max-len", () => SlowlogMaxLen.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, long.MaxValue, x => SlowlogMaxLen = x));
         Add("slowlog-log-slower-than", () => SlowlogLogSlowerThan.ToString(CultureInfo.InvariantCulture), v => SetInt(v, -1, long.MaxValue, x => SlowlogLogSlowerThan = x));
         Add("latency-monitor-threshold", () => LatencyMonitorThreshold.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, long.MaxValue, x => LatencyMonitorThreshold = x));
+        Add("tracking-table-max-keys", () => TrackingTableMaxKeys.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, long.MaxValue, x => TrackingTableMaxKeys = x));
         Add("hz", () => "10", v => SetInt(v, 0, int.MaxValue, _ => { }));
         Add("maxmemory", () => MaxMemory.ToString(CultureInfo.InvariantCulture), v => SetMemory(v, 0, long.MaxValue, x => MaxMemory = x));
         Add("maxmemory-policy", () => "noeviction", v => SetEnum(v, ["noeviction"], _ => { }));
@@ -86,6 +87,9 @@ public sealed class ServerConfig
 
     /// <summary>LATENCY records commands that take at least this many ms (0: off, as Redis's default).</summary>
     public long LatencyMonitorThreshold { get; private set; }
+
+    /// <summary>Keys CLIENT TRACKING remembers at most (0: no limit); beyond it keys are invalidated to make room.</summary>
+    public long TrackingTableMaxKeys { get; private set; } = 1_000_000;
 
     /// <summary>
     /// Event-loop threads serving connections (epoll transport; connections are dealt round-robin). Default 1,

@@ -1,0 +1,116 @@
+using FluentAssertions;
+using KeyspacePubSub.Testing;
+using Xunit;
+
+namespace KeyspacePubSub.Tests;
+
+/// <summary>
+/// CLIENT TRACKING with REDIRECT, which the conformance scripts cannot express (it needs another client's id):
+/// the same conversation with Redis and with us must give the same bytes. Plus the counters INFO shows.
+/// (cases/36-tracking.txt covers the default, OPTIN/OPTOUT, BCAST and NOLOOP modes byte for byte.)
+/// </summary>
+public sealed class TrackingTests
+{
+    private static string Id(RawClient c) => c.Call("CLIENT", "ID").Trim().TrimStart(':');
+
+    /// <summary>Invalidations sent to a redirect client: RESP2 in pub/sub mode, RESP3, a RESP2 client not subscribed, and one gone.</summary>
+    private static string RedirectTranscript(int port)
+    {
+        var log = new System.Text.StringBuilder();
+        using var c = new RawClient(port);
+        using var t = new RawClient(port);
+        string subId;
+        using (var sub = new RawClient(port))
+        {
+            subId = Id(sub);
+            sub.Call("SUBSCRIBE", "__redis__:invalidate");
+            log.Append(t.Call("CLIENT", "TRACKING", "on", "REDIRECT", subId)).Append(t.Call("CLIENT", "GETREDIR").Replace(subId, "<sub>"));
+            t.Call("GET", "k");
+            t.Call("MGET", "a", "b");
+            c.Call("MSET", "k", "1", "a", "2");
+            log.Append(sub.Read(2)); // k and a, each in its own message
+            t.Call("GET", "k");
+            c.Call("FLUSHALL");
+            log.Append(sub.Read()); // a flush: null, in the tracking client's protocol (RESP2)
+            log.Append(t.IsSilent(100) ? "t:silent;" : "t:pushed;");
+        }
+        // The redirect client is gone: a RESP3 tracking client is told so when an invalidation is due.
+        Thread.Sleep(100);
+        t.Call("HELLO", "3");
+        t.Call("GET", "k");
+        c.Call("SET", "k", "2");
+        // Client ids are each server's own counter: the gone client's id is written as <sub> in both transcripts.
+        log.Append(t.Read().Replace($":{subId}\r\n", ":<sub>\r\n"));
+        log.Append(t.Call("CLIENT", "TRACKINGINFO").Replace($":{subId}\r\n", ":<sub>\r\n"));
+        using (var r3 = new RawClient(port))
+        {
+            r3.Call("HELLO", "3");
+            log.Append(t.Call("CLIENT", "TRACKING", "on", "REDIRECT", Id(r3)));
+            t.Call("GET", "k");
+            c.Call("SET", "k", "3");
+            log.Append(r3.Read()); // a push to a RESP3 redirect client
+            using var plain = new RawClient(port);
+            log.Append(t.Call("CLIENT", "TRACKING", "on", "REDIRECT", Id(plain)));
+            t.Call("GET", "k");
+            c.Call("SET", "k", "4");
+            log.Append(plain.IsSilent(100) ? "plain:silent;" : "plain:pushed;"); // RESP2 and not subscribed: nothing
+            string cId = Id(c);
+            log.Append(t.Call("CLIENT", "TRACKING", "on", "REDIRECT", cId, "REDIRECT", cId));
+        }
+        c.Call("FLUSHALL");
+        return log.ToString();
+    }
+
+    [Fact]
+    public async Task Redirect_SendsInvalidationsAsRedisDoes()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        string ours = RedirectTranscript(server.Port);
+        ours.Should().Contain("*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$1\r\nk\r\n");
+        ours.Should().Contain("__redis__:invalidate\r\n$-1\r\n");
+        if (RedisProcess.SkipReason != null) return;
+        using var redis = RedisProcess.Start();
+        ours.Should().Be(RedirectTranscript(redis.Port));
+    }
+
+    [Fact]
+    public async Task TableOverItsLimit_InvalidatesKeysToMakeRoom()
+    {
+        await using var server = await InProcessServer.StartAsync(("tracking-table-max-keys", "2"));
+        using var t = new RawClient(server.Port);
+        using var c = new RawClient(server.Port);
+        t.Call("HELLO", "3");
+        t.Call("CLIENT", "TRACKING", "on");
+        t.Call("MGET", "k1", "k2", "k3", "k4", "k5").Should().StartWith("*5");
+        // The cron (10 Hz) invalidates three of them: the reader is told, as if they had changed.
+        var pushes = t.Read(3);
+        pushes.Split(">2\r\n$10\r\ninvalidate\r\n*1\r\n").Length.Should().Be(4);
+        c.Call("INFO", "stats").Should().Contain("tracking_total_keys:2\r\n");
+        t.IsSilent(300).Should().BeTrue("two keys fit");
+    }
+
+    [Fact]
+    public async Task Info_CountsTrackingClientsKeysAndPrefixes()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        using var c = new RawClient(server.Port);
+        using (var t = new RawClient(server.Port))
+        {
+            t.Call("HELLO", "3");
+            t.Call("CLIENT", "TRACKING", "on");
+            t.Call("MGET", "a", "b", "c");
+            using var b = new RawClient(server.Port);
+            b.Call("HELLO", "3");
+            b.Call("CLIENT", "TRACKING", "on", "BCAST", "PREFIX", "x", "PREFIX", "y");
+            b.Call("GET", "a"); // BCAST clients remember nothing
+            c.Call("INFO", "clients").Should().Contain("tracking_clients:2\r\n");
+            c.Call("INFO", "stats").Should().Contain("tracking_total_keys:3\r\n").And.Contain("tracking_total_items:3\r\n").And.Contain("tracking_total_prefixes:2\r\n");
+            c.Call("CLIENT", "LIST").Should().Contain("flags=t ").And.Contain("flags=tB ");
+            c.Call("SET", "a", "1");
+            t.Read().Should().Be(">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\na\r\n");
+            c.Call("INFO", "stats").Should().Contain("tracking_total_keys:2\r\n");
+        }
+        Eventually.True(() => c.Call("INFO", "clients").Contains("tracking_clients:0\r\n")).Should().BeTrue();
+        c.Call("INFO", "stats").Should().Contain("tracking_total_prefixes:0\r\n");
+    }
+}
