@@ -18,15 +18,7 @@ public sealed class BlockingTests : IDisposable
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-    public static TheoryData<string, string> Transports => new()
-    {
-        { "epoll", "1" },
-        { "epoll", "3" },
-        { "sockets", "1" },
-    };
-
-    private static Task<InProcessServer> Start(string transport, string threads) =>
-        InProcessServer.StartAsync(("io-transport", transport), ("io-threads", threads));
+    private static Task<InProcessServer> Start(string transport, string threads) => TransportTests.Start(transport, threads);
 
     /// <summary>What a client sees around CLIENT UNBLOCK: the same bytes from Redis and from us.</summary>
     private static string UnblockTranscript(int port)
@@ -78,7 +70,7 @@ public sealed class BlockingTests : IDisposable
     }
 
     [Theory]
-    [MemberData(nameof(Transports))]
+    [MemberData(nameof(TransportTests.Transports), MemberType = typeof(TransportTests))]
     public async Task HeldCommands_RunInOrderOnceServed_OnEveryTransport(string transport, string threads)
     {
         await using var server = await Start(transport, threads);
@@ -103,7 +95,7 @@ public sealed class BlockingTests : IDisposable
     }
 
     [Theory]
-    [MemberData(nameof(Transports))]
+    [MemberData(nameof(TransportTests.Transports), MemberType = typeof(TransportTests))]
     public async Task Deadline_AnswersNullAfterTheTimeout_AndNotBefore(string transport, string threads)
     {
         await using var server = await Start(transport, threads);

@@ -20,7 +20,8 @@ public class TransportTests
         { "sockets", "1" },
     };
 
-    private static Task<InProcessServer> Start(string transport, string threads) =>
+    /// <summary>Our server on one of <see cref="Transports"/> (other test classes run their theories on them too).</summary>
+    internal static Task<InProcessServer> Start(string transport, string threads) =>
         InProcessServer.StartAsync(("io-transport", transport), ("io-threads", threads));
 
     [Theory]
