@@ -106,24 +106,16 @@ internal static class BlockingCommands
             x.Reply.Array(2);
             x.Reply.Bulk(x.Args[i]);
             x.Reply.Bulk(head ? list.PopHead() : list.PopTail());
-            ListRemoved(x, x.Args[i], list, head);
+            ListCommands.Removed(x, Db(x), x.Args[i], list, head ? "lpop" : "rpop");
             return;
         }
         if (!Engine.MayBlock(x.Client)) x.Reply.NullArray();
         else x.Engine.BlockForKeys(x, KeyCopies(x, 1, keys), deadline, BlockKind.List);
     }
 
-    /// <summary>As listElementsRemoved: the pop event, then "del" if the list is now empty.</summary>
-    private static void ListRemoved(CommandContext x, ReadOnlySpan<byte> key, ListValue list, bool head)
-    {
-        var db = Db(x);
-        x.Engine.Notify(NotifyFlags.List, head ? "lpop" : "rpop", key, db.Index);
-        x.Engine.DeleteIfEmpty(db, key, list.Count);
-    }
-
     private static void BLMove(CommandContext x)
     {
-        bool? from = Side(x, 3), to = Side(x, 4);
+        bool? from = ListCommands.Side(x, 3), to = ListCommands.Side(x, 4);
         if (from is null || to is null)
         {
             x.Reply.Error(Errors.Syntax);
@@ -131,8 +123,6 @@ internal static class BlockingCommands
         }
         BMove(x, from.Value, to.Value, timeoutArg: 5);
     }
-
-    private static bool? Side(CommandContext x, int arg) => x.Args.Is(arg, "LEFT") ? true : x.Args.Is(arg, "RIGHT") ? false : null;
 
     /// <summary>BLMOVE / BRPOPLPUSH: LMOVE when the source has elements; else block (a null bulk inside MULTI).</summary>
     private static void BMove(CommandContext x, bool fromHead, bool toHead, int timeoutArg)
@@ -247,7 +237,7 @@ internal static class BlockingCommands
         x.Reply.Bulk(x.Args[keyArg]);
         x.Reply.Array(n);
         for (int i = 0; i < n; i++) x.Reply.Bulk(head ? list.PopHead() : list.PopTail());
-        ListRemoved(x, x.Args[keyArg], list, head);
+        ListCommands.Removed(x, Db(x), x.Args[keyArg], list, head ? "lpop" : "rpop");
         return true;
     }
 

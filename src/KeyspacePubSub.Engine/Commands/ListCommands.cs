@@ -55,7 +55,7 @@ internal static class ListCommands
     }
 
     /// <summary>As listElementsRemoved: the pop event, then "del" if the list is now empty.</summary>
-    private static void Removed(CommandContext x, Database db, ReadOnlySpan<byte> key, ListValue list, string evt)
+    internal static void Removed(CommandContext x, Database db, ReadOnlySpan<byte> key, ListValue list, string evt)
     {
         x.Engine.Notify(NotifyFlags.List, evt, key, db.Index);
         x.Engine.DeleteIfEmpty(db, key, list.Count);
@@ -359,7 +359,7 @@ internal static class ListCommands
         Move(x, from.Value, to.Value);
     }
 
-    private static bool? Side(CommandContext x, int arg) => x.Args.Is(arg, "LEFT") ? true : x.Args.Is(arg, "RIGHT") ? false : null;
+    internal static bool? Side(CommandContext x, int arg) => x.Args.Is(arg, "LEFT") ? true : x.Args.Is(arg, "RIGHT") ? false : null;
 
     /// <summary>As lmoveGenericCommand: push event on the destination, then the pop event (and "del") on the source.</summary>
     internal static void Move(CommandContext x, bool fromHead, bool toHead)

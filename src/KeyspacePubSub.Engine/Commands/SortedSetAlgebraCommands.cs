@@ -158,7 +158,12 @@ internal static class SortedSetAlgebraCommands
             _ => Diff(ordered),
         };
         if (store) StoreResult(x, db, result, op);
-        else ReplyResult(x, result, withScores);
+        else SortedSetRangeCommands.ReplyMembers(x, Ascending(result), result.Count, withScores);
+
+        static IEnumerable<SkipList.Node> Ascending(SortedSetValue z)
+        {
+            for (var n = z.List.First; n != null; n = n.Next) yield return n;
+        }
     }
 
     /// <summary>As zunionInterAggregate; a sum that is NaN (inf + -inf) is 0, a NaN operand leaves MIN and MAX as they were.</summary>
@@ -242,19 +247,6 @@ internal static class SortedSetAlgebraCommands
             if (!elsewhere) result.Set(member, score);
         }
         return result;
-    }
-
-    /// <summary>The members from the lowest score; with scores a flat array in RESP2, [member, score] pairs in RESP3.</summary>
-    private static void ReplyResult(CommandContext x, SortedSetValue result, bool withScores)
-    {
-        bool pairs = withScores && x.Reply.Resp3;
-        x.Reply.Array(withScores && !pairs ? result.Count * 2 : result.Count);
-        for (var n = result.List.First; n != null; n = n.Next)
-        {
-            if (pairs) x.Reply.Array(2);
-            x.Reply.Bulk(n.Member);
-            if (withScores) x.Reply.Double(n.Score);
-        }
     }
 
     /// <summary>Stores a non-empty result (its event after the reply's count), or deletes the destination ("del").</summary>

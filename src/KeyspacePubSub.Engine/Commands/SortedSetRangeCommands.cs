@@ -108,8 +108,14 @@ internal static class SortedSetRangeCommands
             SortedSetAlgebraCommands.StoreResult(x, x.Engine.Databases[x.Client.Db], result, "zrangestore");
             return;
         }
+        ReplyMembers(x, nodes, nodes.Count, withScores);
+    }
+
+    /// <summary>Members in the given order; with scores a flat array in RESP2, [member, score] pairs in RESP3.</summary>
+    internal static void ReplyMembers(CommandContext x, IEnumerable<SkipList.Node> nodes, int count, bool withScores)
+    {
         bool pairs = withScores && x.Reply.Resp3;
-        x.Reply.Array(withScores && !pairs ? nodes.Count * 2 : nodes.Count);
+        x.Reply.Array(withScores && !pairs ? count * 2 : count);
         foreach (var n in nodes)
         {
             if (pairs) x.Reply.Array(2);
