@@ -134,11 +134,12 @@ public sealed partial class Engine
         if (_trackedKeys.Count == 0) return;
         var lookup = _trackedKeys.GetAlternateLookup<ReadOnlySpan<byte>>();
         if (!lookup.TryGetValue(key, out var stored, out var ids)) return;
+        byte[]? keys = null; // the same one-key array for every reader
         foreach (long id in ids)
         {
             if (!_clients.TryGetValue(id, out var target) || target.Tracking is not { Bcast: false } state) continue;
             if (state.NoLoop && ReferenceEquals(target, _current)) continue;
-            SendTrackingMessage(target, KeysFrame([stored]));
+            SendTrackingMessage(target, keys ??= KeysFrame([stored]));
         }
         _trackedItems -= ids.Count;
         _trackedKeys.Remove(stored);
@@ -205,15 +206,19 @@ public sealed partial class Engine
         _trackedItems = 0;
     }
 
-    private static byte[] KeysFrame(IEnumerable<byte[]> keys)
+    private byte[] KeysFrame(IEnumerable<byte[]> keys)
     {
         var list = keys as IReadOnlyCollection<byte[]> ?? keys.ToList();
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
-        var w = new RespWriter(buffer);
-        w.Array(list.Count);
-        foreach (var k in list) w.Bulk(k);
-        return buffer.WrittenSpan.ToArray();
+        _trackingFrame.ResetWrittenCount();
+        TrackingWriter.Array(list.Count);
+        foreach (var k in list) TrackingWriter.Bulk(k);
+        return _trackingFrame.WrittenSpan.ToArray();
     }
+
+    // One buffer (and writer) for every tracking message, as the broker has one for its frames; under the gate.
+    private readonly ArrayBufferWriter<byte> _trackingFrame = new(256);
+    private RespWriter? _trackingWriter;
+    private RespWriter TrackingWriter => _trackingWriter ??= new RespWriter(_trackingFrame);
 
     /// <summary>
     /// As sendTrackingMessage: ["invalidate", keys] to the client (RESP3) or its redirect client (RESP3, or a
@@ -231,12 +236,11 @@ public sealed partial class Engine
                 c.Tracking.BrokenRedirect = true;
                 if (c.Protocol > 2)
                 {
-                    var broken = new System.Buffers.ArrayBufferWriter<byte>();
-                    var bw = new RespWriter(broken);
-                    bw.Array(2);
-                    bw.Bulk("tracking-redir-broken"u8);
-                    bw.Integer(c.Tracking.Redirect);
-                    Deliver(c, broken.WrittenSpan);
+                    _trackingFrame.ResetWrittenCount();
+                    TrackingWriter.Array(2);
+                    TrackingWriter.Bulk("tracking-redir-broken"u8);
+                    TrackingWriter.Integer(c.Tracking.Redirect);
+                    Deliver(c, _trackingFrame.WrittenSpan);
                 }
                 return;
             }
@@ -245,7 +249,8 @@ public sealed partial class Engine
         }
         // A flush's null is written in the tracking client's protocol, as Redis takes shared.null[c->resp].
         ReadOnlySpan<byte> payload = keys ?? (c.Protocol > 2 ? "_\r\n"u8 : "$-1\r\n"u8);
-        var frame = new System.Buffers.ArrayBufferWriter<byte>();
+        var frame = _trackingFrame;
+        frame.ResetWrittenCount();
         if (target.Protocol > 2)
         {
             frame.Write("*2\r\n$10\r\ninvalidate\r\n"u8);
