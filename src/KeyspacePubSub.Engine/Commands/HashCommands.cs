@@ -52,9 +52,7 @@ internal static class HashCommands
         int added = 0;
         for (int i = 2; i < x.Args.Count; i += 2)
         {
-            var field = x.Args.ToArray(i);
-            if (!hash.Fields.ContainsKey(field)) added++;
-            hash.Fields[field] = x.Args.ToArray(i + 1);
+            if (hash.Put(x.Args.ToArray(i), x.Args.ToArray(i + 1))) added++;
         }
         x.Engine.Notify(NotifyFlags.Hash, "hset", x.Args[1], x.Client.Db);
         if (ok) x.Reply.Ok();
@@ -70,7 +68,7 @@ internal static class HashCommands
             return;
         }
         hash = GetOrCreate(x, hash);
-        hash.Fields.Add(x.Args.ToArray(2), x.Args.ToArray(3));
+        hash.Put(x.Args.ToArray(2), x.Args.ToArray(3));
         x.Engine.Notify(NotifyFlags.Hash, "hset", x.Args[1], x.Client.Db);
         x.Reply.Integer(1);
     }
@@ -200,24 +198,23 @@ internal static class HashCommands
 
     private static void Store(CommandContext x, HashValue hash, byte[] value)
     {
-        hash.Fields[x.Args.ToArray(2)] = value;
+        hash.Put(x.Args.ToArray(2), value);
     }
 
-    /// <summary>HSCAN: the hash is returned whole with cursor 0, as Redis does for its listpack encoding.</summary>
+    /// <summary>HSCAN: a listpack hash whole with cursor 0, a hash table in pages (<see cref="ScanArgs.ReplyPage"/>).</summary>
     private static void HScan(CommandContext x)
     {
-        if (!ScanArgs.TryCursor(x, 2) || !TryGet(x, write: false, out var hash)) return;
+        if (!ScanArgs.TryCursor(x, 2, out ulong cursor) || !TryGet(x, write: false, out var hash)) return;
         byte[]? pattern = null;
-        if (hash != null && !ScanArgs.TryOptions(x, 3, out pattern)) return;
-        var fields = (hash?.Fields.ToList() ?? []).Where(f => pattern is null || PubSub.GlobPattern.IsMatch(pattern, f.Key)).ToList();
-        x.Reply.Array(2);
-        x.Reply.Bulk("0"u8);
-        x.Reply.Array(fields.Count * 2);
-        foreach (var (k, v) in fields)
-        {
-            x.Reply.Bulk(k);
-            x.Reply.Bulk(v);
-        }
+        long count = 10;
+        if (hash != null && !ScanArgs.TryOptions(x, 3, out pattern, out count)) return;
+        hash ??= new HashValue();
+        ScanArgs.ReplyPage(x, cursor, count, pattern, hash.IsHashtableEncoded, hash.IsHashtableEncoded ? [] : [.. hash.Fields],
+            hash.Count, hash.At, f => f.Key, 2, f =>
+            {
+                x.Reply.Bulk(f.Key);
+                x.Reply.Bulk(f.Value);
+            });
     }
 
     /// <summary>

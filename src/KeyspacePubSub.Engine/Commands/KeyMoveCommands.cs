@@ -162,13 +162,9 @@ internal static class KeyMoveCommands
                 for (int i = 0; i < l.Count; i++) copy.PushTail(l[i]);
                 return copy;
             case HashValue h:
-                var hash = new HashValue();
-                foreach (var (k, v) in h.Fields) hash.Fields.Add(k, v);
-                return hash;
+                return h.Clone();
             case SetValue s:
-                var set = new SetValue();
-                foreach (var m in s.Members.Keys) set.Members.Add(m, true);
-                return set;
+                return s.Clone();
             case SortedSetValue z:
                 return z.Clone();
             default:

@@ -45,9 +45,9 @@ internal static class ObjectCommand
         byte[] s => s.Length <= 44 ? "embstr" : "raw",
         GrowableString => "raw",
         ListValue => "quicklist",
-        HashValue h => h.Count <= 128 && h.Fields.All(f => f.Key.Length <= 64 && f.Value.Length <= 64) ? "listpack" : "hashtable",
+        HashValue h => h.IsHashtableEncoded ? "hashtable" : "listpack",
         SortedSetValue z => z.IsSkiplistEncoded ? "skiplist" : "listpack",
-        SetValue s => s.Count <= 512 && s.Members.Keys.All(m => IsInteger(m, out _)) ? "intset" : "hashtable",
+        SetValue s => s.IsHashtableEncoded ? "hashtable" : "intset",
         _ => "unknown",
     };
 }

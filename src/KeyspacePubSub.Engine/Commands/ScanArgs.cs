@@ -42,9 +42,13 @@ internal static class ScanArgs
     }
 
     /// <summary>MATCH and COUNT, parsed after the lookup (a missing key replies an empty scan first); MATCH * is no pattern.</summary>
-    public static bool TryOptions(CommandContext x, int from, out byte[]? pattern)
+    public static bool TryOptions(CommandContext x, int from, out byte[]? pattern) => TryOptions(x, from, out pattern, out _);
+
+    /// <inheritdoc cref="TryOptions(CommandContext, int, out byte[])"/>
+    public static bool TryOptions(CommandContext x, int from, out byte[]? pattern, out long count)
     {
         pattern = null;
+        count = 10;
         for (int j = from; j < x.Args.Count; j++)
         {
             bool more = j + 1 < x.Args.Count;
@@ -55,7 +59,7 @@ internal static class ScanArgs
             }
             else if (x.Args.Is(j, "COUNT") && more)
             {
-                if (!x.Args.TryGetInt64(++j, out long count))
+                if (!x.Args.TryGetInt64(++j, out count))
                 {
                     x.Reply.Error(Errors.NotInteger);
                     return false;
@@ -73,5 +77,37 @@ internal static class ScanArgs
             }
         }
         return true;
+    }
+
+    /// <summary>
+    /// The reply of HSCAN, SSCAN and ZSCAN on an existing value. A value in a compact encoding (listpack,
+    /// intset) is answered whole with cursor 0, as Redis does. A hash-table-encoded one is paged as Redis's
+    /// dictScan pages it: about COUNT entries a call, MATCH filtering after they are taken (so a page may be
+    /// short or empty), cursor 0 when done. Pages go through the value's dense slots from the top down, and
+    /// cursor c asks for the slots below c: removal only ever moves an entry down (into the freed slot, or by
+    /// one while a small value keeps its order) and additions go on top, so every entry present for the whole
+    /// scan is returned at least once, Redis's guarantee.
+    /// </summary>
+    public static void ReplyPage<T>(CommandContext x, ulong cursor, long pageSize, byte[]? pattern, bool paged,
+        IReadOnlyList<T> whole, int total, Func<int, T> slot, Func<T, byte[]> name, int replyItems, Action<T> write)
+    {
+        ulong next = 0;
+        var items = new List<T>();
+        if (!paged)
+        {
+            items.AddRange(whole);
+        }
+        else
+        {
+            long top = cursor == 0 || cursor > (ulong)total ? total : (long)cursor;
+            long bottom = Math.Max(0, top - pageSize);
+            for (long i = top - 1; i >= bottom; i--) items.Add(slot((int)i));
+            next = (ulong)bottom;
+        }
+        if (pattern != null) items.RemoveAll(item => !PubSub.GlobPattern.IsMatch(pattern, name(item)));
+        x.Reply.Array(2);
+        x.Reply.Bulk(System.Text.Encoding.ASCII.GetBytes(next.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        x.Reply.Array(items.Count * replyItems);
+        foreach (var item in items) write(item);
     }
 }

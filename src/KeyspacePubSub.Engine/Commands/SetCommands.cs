@@ -46,7 +46,7 @@ internal static class SetCommands
         int added = 0;
         for (int i = 2; i < x.Args.Count; i++)
         {
-            if (set.Members.TryAdd(x.Args.ToArray(i), true)) added++;
+            if (set.Add(x.Args.ToArray(i))) added++;
         }
         if (added > 0) x.Engine.Notify(NotifyFlags.Set, "sadd", x.Args[1], x.Client.Db);
         x.Reply.Integer(added);
@@ -115,7 +115,7 @@ internal static class SetCommands
             case SetOp.Union:
                 foreach (var s in sets)
                 {
-                    foreach (var m in s?.Members.Keys ?? Enumerable.Empty<byte[]>()) result.Members.TryAdd(m, true);
+                    foreach (var m in s?.Members.Keys ?? Enumerable.Empty<byte[]>()) result.Add(m);
                 }
                 break;
             case SetOp.Inter:
@@ -125,14 +125,14 @@ internal static class SetCommands
                     var smallest = sets.MinBy(s => s!.Count)!;
                     foreach (var m in smallest.Members.Keys)
                     {
-                        if (sets.All(s => ReferenceEquals(s, smallest) || s!.Members.ContainsKey(m))) result.Members.TryAdd(m, true);
+                        if (sets.All(s => ReferenceEquals(s, smallest) || s!.Members.ContainsKey(m))) result.Add(m);
                     }
                 }
                 break;
             default:
                 foreach (var m in first?.Members.Keys ?? Enumerable.Empty<byte[]>())
                 {
-                    if (!sets.Skip(1).Any(s => s != null && s.Members.ContainsKey(m))) result.Members.TryAdd(m, true);
+                    if (!sets.Skip(1).Any(s => s != null && s.Members.ContainsKey(m))) result.Add(m);
                 }
                 break;
         }
@@ -244,7 +244,7 @@ internal static class SetCommands
             to = new SetValue();
             x.Engine.SetLiveKey(db, x.Args[2], to);
         }
-        if (to.Members.TryAdd(member, true)) x.Engine.Notify(NotifyFlags.Set, "sadd", x.Args[2], db.Index);
+        if (to.Add(member)) x.Engine.Notify(NotifyFlags.Set, "sadd", x.Args[2], db.Index);
         x.Reply.Integer(1);
     }
 
@@ -357,16 +357,15 @@ internal static class SetCommands
         foreach (int i in RandomReply.DistinctPicks(set.Count, count)) x.Reply.Bulk(members is null ? set.At(i) : members[i]);
     }
 
-    /// <summary>SSCAN: small sets are returned whole with cursor 0, as Redis does for its compact encodings.</summary>
+    /// <summary>SSCAN: an intset whole with cursor 0 (in its numeric order), a hash table in pages (<see cref="ScanArgs.ReplyPage"/>).</summary>
     private static void SScan(CommandContext x)
     {
-        if (!ScanArgs.TryCursor(x, 2) || !TryGet(x, x.Args[1], false, out var set)) return;
+        if (!ScanArgs.TryCursor(x, 2, out ulong cursor) || !TryGet(x, x.Args[1], false, out var set)) return;
         byte[]? pattern = null;
-        if (set != null && !ScanArgs.TryOptions(x, 3, out pattern)) return;
-        var members = (set?.Ordered() ?? []).Where(m => pattern is null || PubSub.GlobPattern.IsMatch(pattern, m)).ToList();
-        x.Reply.Array(2);
-        x.Reply.Bulk("0"u8);
-        x.Reply.Array(members.Count);
-        foreach (var m in members) x.Reply.Bulk(m);
+        long count = 10;
+        if (set != null && !ScanArgs.TryOptions(x, 3, out pattern, out count)) return;
+        set ??= new SetValue();
+        ScanArgs.ReplyPage(x, cursor, count, pattern, set.IsHashtableEncoded, set.IsHashtableEncoded ? [] : set.Ordered(),
+            set.Count, set.At, m => m, 1, m => x.Reply.Bulk(m));
     }
 }

@@ -45,7 +45,7 @@ internal static class SortedSetAlgebraCommands
 
         public IEnumerable<(byte[] Member, double Score)> Members() => Value switch
         {
-            SortedSetValue z => z.Scores.Select(p => (p.Key, p.Value)),
+            SortedSetValue z => z.Pairs,
             SetValue s => s.Members.Keys.Select(m => (m, 1.0)),
             _ => [],
         };

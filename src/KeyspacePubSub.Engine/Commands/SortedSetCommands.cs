@@ -233,23 +233,30 @@ internal static class SortedSetCommands
         x.Engine.DeleteIfEmpty(db, x.Args[1], zset.Count);
     }
 
+    /// <summary>ZSCAN: a listpack sorted set whole in score order with cursor 0, a skiplist's members in pages (<see cref="ScanArgs.ReplyPage"/>).</summary>
     private static void ZScan(CommandContext x)
     {
-        if (!ScanArgs.TryCursor(x, 2) || !TryGet(x, write: false, out var zset)) return;
+        if (!ScanArgs.TryCursor(x, 2, out ulong cursor) || !TryGet(x, write: false, out var zset)) return;
         byte[]? pattern = null;
-        if (zset != null && !ScanArgs.TryOptions(x, 3, out pattern)) return;
-        var items = new List<SkipList.Node>();
-        for (var n = zset?.List.First; n != null; n = n.Next)
+        long count = 10;
+        if (zset != null && !ScanArgs.TryOptions(x, 3, out pattern, out count)) return;
+        zset ??= new SortedSetValue();
+        var whole = new List<(byte[] Member, double Score)>();
+        if (!zset.IsSkiplistEncoded)
         {
-            if (pattern is null || PubSub.GlobPattern.IsMatch(pattern, n.Member)) items.Add(n);
+            for (var n = zset.List.First; n != null; n = n.Next) whole.Add((n.Member!, n.Score));
         }
-        x.Reply.Array(2);
-        x.Reply.Bulk("0"u8);
-        x.Reply.Array(items.Count * 2);
-        foreach (var n in items)
-        {
-            x.Reply.Bulk(n.Member);
-            x.Reply.Bulk(RespWriter.FormatDouble(n.Score));
-        }
+        ScanArgs.ReplyPage(x, cursor, count, pattern, zset.IsSkiplistEncoded, whole, zset.Count,
+            slot =>
+            {
+                var member = zset.MemberAt(slot);
+                zset.TryGetScore(member, out double score);
+                return (Member: member, Score: score);
+            },
+            p => p.Member, 2, p =>
+            {
+                x.Reply.Bulk(p.Member);
+                x.Reply.Bulk(RespWriter.FormatDouble(p.Score));
+            });
     }
 }

@@ -3,9 +3,38 @@ namespace KeyspacePubSub.Engine.Keyspace;
 /// <summary>A Redis hash: fields in insertion order (as Redis's listpack encoding replies them).</summary>
 public sealed class HashValue
 {
+    /// <summary>Redis 7.0's hash-max-listpack-entries / hash-max-listpack-value defaults.</summary>
+    public const int ListpackMaxEntries = 512, ListpackMaxValue = 64;
+
+    /// <summary>Read freely; change through <see cref="Put"/> and <see cref="Remove"/>, which keep the encoding.</summary>
     public OrderedDictionary<byte[], byte[]> Fields { get; } = new(ByteKeyComparer.Instance);
 
     public int Count => Fields.Count;
+
+    /// <summary>
+    /// Redis converts a hash from listpack to a hash table once it holds more than 512 fields or a field or
+    /// value longer than 64 bytes, and never back (t_hash.c hashTypeTryConversion / hashTypeSet). OBJECT
+    /// ENCODING reports it, and HSCAN pages a hash table where it answers a listpack whole.
+    /// </summary>
+    public bool IsHashtableEncoded { get; private set; }
+
+    /// <summary>Sets a field; true when it is new.</summary>
+    public bool Put(byte[] field, byte[] value)
+    {
+        int before = Fields.Count;
+        Fields[field] = value;
+        if (field.Length > ListpackMaxValue || value.Length > ListpackMaxValue || Fields.Count > ListpackMaxEntries) IsHashtableEncoded = true;
+        return Fields.Count != before;
+    }
+
+    /// <summary>A copy with the same fields, order and encoding (COPY, as Redis's hashTypeDup).</summary>
+    public HashValue Clone()
+    {
+        var copy = new HashValue();
+        foreach (var (k, v) in Fields) copy.Fields.Add(k, v);
+        copy.IsHashtableEncoded = IsHashtableEncoded;
+        return copy;
+    }
 
     /// <summary>HDEL: O(1); the order of the other fields is kept while the hash is small (see <see cref="DenseRemoval"/>).</summary>
     public bool Remove(byte[] field) => DenseRemoval.Remove(Fields, field);
@@ -17,9 +46,37 @@ public sealed class HashValue
 /// <summary>A Redis set. Replies list integers in numeric order (Redis's intset) and other members in insertion order.</summary>
 public sealed class SetValue
 {
+    /// <summary>Redis 7.0's set-max-intset-entries default.</summary>
+    public const int IntsetMaxEntries = 512;
+
+    /// <summary>Read freely; change through <see cref="Add"/>, <see cref="Remove"/> and <see cref="RemoveAt"/>, which keep the encoding.</summary>
     public OrderedDictionary<byte[], bool> Members { get; } = new(ByteKeyComparer.Instance);
 
     public int Count => Members.Count;
+
+    /// <summary>
+    /// Redis 7.0 keeps a set of integers as an intset until it holds more than 512 members or gets a member
+    /// that is not an integer, then converts it to a hash table and never back (t_set.c setTypeAdd). OBJECT
+    /// ENCODING reports it, and SSCAN pages a hash table where it answers an intset whole.
+    /// </summary>
+    public bool IsHashtableEncoded { get; private set; }
+
+    /// <summary>Adds a member; false when it was there.</summary>
+    public bool Add(byte[] member)
+    {
+        if (!Members.TryAdd(member, true)) return false;
+        if (!IsHashtableEncoded && (Members.Count > IntsetMaxEntries || !Protocol.Strict.TryParseInt64(member, out _))) IsHashtableEncoded = true;
+        return true;
+    }
+
+    /// <summary>A copy with the same members, order and encoding (COPY, as Redis's setTypeDup).</summary>
+    public SetValue Clone()
+    {
+        var copy = new SetValue();
+        foreach (var m in Members.Keys) copy.Members.Add(m, true);
+        copy.IsHashtableEncoded = IsHashtableEncoded;
+        return copy;
+    }
 
     /// <summary>SREM: O(1); the order of the other members is kept while the set is small (see <see cref="DenseRemoval"/>).</summary>
     public bool Remove(byte[] member) => DenseRemoval.Remove(Members, member);
@@ -51,7 +108,7 @@ public sealed class SetValue
 /// Removal from the ordered dictionaries behind hashes and sets. <see cref="OrderedDictionary{TKey,TValue}"/>'s
 /// own removal shifts every later entry (O(n): one SREM on a set of 100,000 members took ~1 ms, 250 times
 /// Redis). Up to <see cref="OrderKeptUpTo"/> entries removal still shifts, so the others keep their insertion
-/// order, which is the order Redis replies while a hash is a listpack (at most 128 fields) or a set an intset
+/// order, which is the order Redis replies while a hash is a listpack (at most 512 fields) or a set an intset
 /// (at most 512 members, replied sorted anyway). Beyond that Redis holds a hash table and replies in hash
 /// order, so any order is as good: the last entry moves into the removed one's place, O(1).
 /// </summary>

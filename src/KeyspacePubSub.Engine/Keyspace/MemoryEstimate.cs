@@ -26,7 +26,7 @@ public static class MemoryEstimate
         ListValue l => ObjectHeader + 32 + Align(ArrayHeader + Reference * (long)l.Capacity) + Sampled(Enumerable.Range(0, l.Count).Select(i => Bytes(l[i])), l.Count, samples),
         HashValue h => ObjectHeader + 80 + Sampled(h.Fields.Select(kv => DictEntry + Reference + Bytes(kv.Key) + Bytes(kv.Value)), h.Count, samples),
         SetValue s => ObjectHeader + 80 + Sampled(s.Members.Keys.Select(m => DictEntry + Bytes(m)), s.Count, samples),
-        SortedSetValue z => ObjectHeader + 160 + Sampled(z.Scores.Keys.Select(m => DictEntry + SkipNode + Bytes(m)), z.Count, samples),
+        SortedSetValue z => ObjectHeader + 160 + Sampled(z.Pairs.Select(p => DictEntry + 2 * Reference + SkipNode + Bytes(p.Member)), z.Count, samples),
         _ => ObjectHeader,
     };
 

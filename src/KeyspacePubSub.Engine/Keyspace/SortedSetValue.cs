@@ -3,17 +3,28 @@ namespace KeyspacePubSub.Engine.Keyspace;
 /// <summary>
 /// A Redis sorted set: member → score for O(1) lookups, and a <see cref="SkipList"/> for order and rank,
 /// as Redis's skiplist encoding. Replies are the same for small sets (Redis's listpack keeps the same order).
+/// Members also sit in a dense array of slots (a removed member's slot takes the last one), which ZSCAN
+/// pages through as Redis's dictScan pages its hash table.
 /// </summary>
 public sealed class SortedSetValue
 {
     /// <summary>Redis 7.0's zset-max-listpack-entries / zset-max-listpack-value defaults.</summary>
     public const int ListpackMaxEntries = 128, ListpackMaxValue = 64;
 
-    public Dictionary<byte[], double> Scores { get; } = new(ByteKeyComparer.Instance);
+    private readonly Dictionary<byte[], Entry> _members = new(ByteKeyComparer.Instance);
+    private readonly List<byte[]> _slots = [];
+
+    private readonly record struct Entry(double Score, int Slot);
 
     public SkipList List { get; } = new();
 
-    public int Count => Scores.Count;
+    public int Count => _members.Count;
+
+    /// <summary>Every member with its score, in no particular order.</summary>
+    public IEnumerable<(byte[] Member, double Score)> Pairs => _members.Select(p => (p.Key, p.Value.Score));
+
+    /// <summary>The member in a slot (0 .. Count-1). Slots only move down: a removal moves the last member into the freed slot.</summary>
+    public byte[] MemberAt(int slot) => _slots[slot];
 
     /// <summary>Change tracking since the last durable commit; null when the set is not durable.</summary>
     public ZsetChanges? Durability { get; set; }
@@ -21,45 +32,63 @@ public sealed class SortedSetValue
     /// <summary>Redis converts to a skiplist once a limit is passed and never back; OBJECT ENCODING reports it.</summary>
     public bool IsSkiplistEncoded { get; private set; }
 
-    public bool TryGetScore(ReadOnlySpan<byte> member, out double score) =>
-        Scores.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(member, out score);
+    public bool TryGetScore(ReadOnlySpan<byte> member, out double score)
+    {
+        bool found = _members.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(member, out var entry);
+        score = entry.Score;
+        return found;
+    }
 
     /// <summary>Adds a new member or moves an existing one to a new score.</summary>
     public void Set(ReadOnlySpan<byte> member, double score)
     {
-        var lookup = Scores.GetAlternateLookup<ReadOnlySpan<byte>>();
-        if (lookup.TryGetValue(member, out var stored, out double old))
+        var lookup = _members.GetAlternateLookup<ReadOnlySpan<byte>>();
+        if (lookup.TryGetValue(member, out var stored, out var old))
         {
-            if (old == score) return;
-            List.Delete(old, stored);
+            if (old.Score == score) return;
+            List.Delete(old.Score, stored);
             List.Insert(score, stored);
-            Scores[stored] = score;
+            _members[stored] = old with { Score = score };
             Durability?.Members.Add(stored);
             return;
         }
         var key = member.ToArray();
-        Scores.Add(key, score);
+        _members.Add(key, new Entry(score, _slots.Count));
+        _slots.Add(key);
         List.Insert(score, key);
         Durability?.Members.Add(key);
-        if (Scores.Count > ListpackMaxEntries || key.Length > ListpackMaxValue) IsSkiplistEncoded = true;
+        if (_members.Count > ListpackMaxEntries || key.Length > ListpackMaxValue) IsSkiplistEncoded = true;
     }
 
     public bool Remove(ReadOnlySpan<byte> member)
     {
-        var lookup = Scores.GetAlternateLookup<ReadOnlySpan<byte>>();
-        if (!lookup.TryGetValue(member, out var stored, out double score)) return false;
-        lookup.Remove(member);
-        List.Delete(score, stored);
+        var lookup = _members.GetAlternateLookup<ReadOnlySpan<byte>>();
+        if (!lookup.Remove(member, out var stored, out var entry)) return false;
+        FreeSlot(entry.Slot);
+        List.Delete(entry.Score, stored);
         Durability?.Members.Add(stored);
         return true;
+    }
+
+    /// <summary>The last slot's member moves into the freed one, so no member ever moves to a higher slot.</summary>
+    private void FreeSlot(int slot)
+    {
+        int last = _slots.Count - 1;
+        if (slot != last)
+        {
+            var moved = _slots[last];
+            _slots[slot] = moved;
+            _members[moved] = _members[moved] with { Slot = slot };
+        }
+        _slots.RemoveAt(last);
     }
 
     /// <summary>0-based rank from the lowest (or highest when <paramref name="reverse"/>), or -1.</summary>
     public long Rank(ReadOnlySpan<byte> member, bool reverse)
     {
-        var lookup = Scores.GetAlternateLookup<ReadOnlySpan<byte>>();
-        if (!lookup.TryGetValue(member, out var stored, out double score)) return -1;
-        long rank = List.GetRank(score, stored);
+        var lookup = _members.GetAlternateLookup<ReadOnlySpan<byte>>();
+        if (!lookup.TryGetValue(member, out var stored, out var entry)) return -1;
+        long rank = List.GetRank(entry.Score, stored);
         return reverse ? List.Length - rank : rank - 1;
     }
 
@@ -78,7 +107,8 @@ public sealed class SortedSetValue
 
     private void Removed(SkipList.Node n)
     {
-        Scores.Remove(n.Member!);
+        _members.Remove(n.Member!, out var entry);
+        FreeSlot(entry.Slot);
         Durability?.Members.Add(n.Member!);
     }
 

@@ -39,14 +39,14 @@ public static class DurableBlob
     {
         var h = new HashValue();
         var items = Decode(blob);
-        for (int i = 0; i + 1 < items.Count; i += 2) h.Fields[items[i]] = items[i + 1];
+        for (int i = 0; i + 1 < items.Count; i += 2) h.Put(items[i], items[i + 1]);
         return h;
     }
 
     public static SetValue DecodeSet(byte[] blob)
     {
         var s = new SetValue();
-        foreach (var m in Decode(blob)) s.Members.TryAdd(m, true);
+        foreach (var m in Decode(blob)) s.Add(m);
         return s;
     }
 }
