@@ -64,13 +64,14 @@ public sealed partial class Engine
     /// As lookupKeyRead; with <paramref name="growable"/> a string APPEND, SETRANGE or SETBIT grew stays a
     /// <see cref="GrowableString"/> (the string readers read it in place: see <see cref="GrowableString.TryBytes"/>).
     /// </summary>
-    public object? LookupRead(Database db, ReadOnlySpan<byte> key, bool growable)
+    /// <param name="notify">False as LOOKUP_NONOTIFY (OBJECT): a miss is counted but sends no "keymiss".</param>
+    public object? LookupRead(Database db, ReadOnlySpan<byte> key, bool growable, bool notify = true)
     {
         var value = Lookup(db, key, growable);
         if (value is null)
         {
             Stats.KeyspaceMisses++;
-            Notify(NotifyFlags.KeyMiss, "keymiss", key, db.Index);
+            if (notify) Notify(NotifyFlags.KeyMiss, "keymiss", key, db.Index);
         }
         else
         {

@@ -168,9 +168,8 @@ internal static class KeyCommands
     private static void Ttl(CommandContext x, bool ms, bool absolute)
     {
         var db = Db(x);
-        // As ttlGenericCommand: LOOKUP_NOTOUCH, and no keyspace hit/miss accounting.
-        x.Engine.ExpireIfNeeded(db, x.Args[1]);
-        if (db.Get(x.Args[1]) is null)
+        // As ttlGenericCommand: lookupKeyReadWithFlags(LOOKUP_NOTOUCH), so a hit or a miss (and its "keymiss" event).
+        if (x.Engine.LookupRead(db, x.Args[1]) is null)
         {
             x.Reply.Integer(-2);
             return;

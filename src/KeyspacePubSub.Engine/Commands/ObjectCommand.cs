@@ -29,8 +29,8 @@ internal static class ObjectCommand
     private static void WithValue(CommandContext x, Action<object> reply)
     {
         var db = x.Engine.Databases[x.Client.Db];
-        x.Engine.ExpireIfNeeded(db, x.Args[2]);
-        var value = db.GetWithExpire(x.Args[2], out _, growable: true); // a string APPEND/SETRANGE/SETBIT grew stays "raw"
+        // As objectCommandLookup: lookupKeyReadWithFlags(LOOKUP_NOTOUCH|LOOKUP_NONOTIFY), a hit or a miss but no "keymiss".
+        var value = x.Engine.LookupRead(db, x.Args[2], growable: true, notify: false); // a string APPEND/SETRANGE/SETBIT grew stays "raw"
         if (value is null) x.Reply.NullBulk();
         else reply(value);
     }
