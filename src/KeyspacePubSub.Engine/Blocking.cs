@@ -4,8 +4,11 @@ using KeyspacePubSub.Protocol;
 
 namespace KeyspacePubSub.Engine;
 
-/// <summary>What a blocked client waits for: elements of a list or of a sorted set, or (WAIT) replicas, of which there are none.</summary>
-internal enum BlockKind { List, SortedSet, Replicas }
+/// <summary>
+/// What a blocked client waits for: elements of a list or of a sorted set, (WAIT) replicas, of which there are
+/// none, or (Postponed) the end of a CLIENT PAUSE.
+/// </summary>
+internal enum BlockKind { List, SortedSet, Replicas, Postponed }
 
 /// <summary>
 /// A client waiting in a blocking command (BLPOP, BLMOVE, BZPOPMIN, WAIT...): a copy of the command, the keys
@@ -213,6 +216,7 @@ public sealed partial class Engine
         }
         BlockedClients--;
         if (state.Deadline != 0) BlockedWithTimeout--; // its queue entry is dropped lazily
+        if (state.Kind == BlockKind.Postponed) _postponed.Remove(c);
         return true;
     }
 

@@ -118,6 +118,17 @@ public sealed class Client
     /// <summary>Keeps a copy of a command that arrived while this client was blocked.</summary>
     public void Hold(CommandArgs args) => (_held ??= new RequestBatch()).Append(args);
 
+    /// <summary>Puts a command back in front of those held (a command postponed by CLIENT PAUSE runs again first).</summary>
+    internal void HoldFirst(CommandArgs args)
+    {
+        var rest = _held;
+        int next = _heldNext;
+        _held = new RequestBatch();
+        _heldNext = 0;
+        _held.Append(args);
+        for (int i = next; rest != null && i < rest.CommandCount; i++) _held.Append(rest[i]);
+    }
+
     /// <summary>The next held command, or false when none is left (the held batch is then emptied).</summary>
     internal bool TryNextHeld(out CommandArgs args)
     {

@@ -161,6 +161,11 @@ public sealed partial class Engine : IPushSink
             Reject(c, cmd, Errors.SubscribedContext(cmd.FullName));
             return;
         }
+        if (_pauseMode != PauseMode.None && PausedFor(c, cmd))
+        {
+            Postpone(c, cmd, args);
+            return;
+        }
         if (c.InMulti && !cmd.Has(CommandFlags.NotQueued))
         {
             if (cmd.Has(CommandFlags.NoMulti))

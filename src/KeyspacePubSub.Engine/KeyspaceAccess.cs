@@ -40,7 +40,10 @@ public sealed partial class Engine
         Notifier.Notify(type, evt, key, db);
     }
 
-    /// <summary>As expireIfNeeded: deletes the key if its time has passed; true if it did.</summary>
+    /// <summary>
+    /// As expireIfNeeded: deletes the key if its time has passed; true if it did, or (while CLIENT PAUSE holds
+    /// expiry) if it would have: the key is then missing for the caller but still stored.
+    /// </summary>
     public bool ExpireIfNeeded(Database db, ReadOnlySpan<byte> key)
     {
         long at = db.GetExpire(key);
@@ -50,6 +53,7 @@ public sealed partial class Engine
     private bool ExpireIfDue(Database db, ReadOnlySpan<byte> key, long expireAt)
     {
         if (expireAt > ExpiryClockMs) return false;
+        if (ExpiryPaused) return true; // logically expired, deleted once CLIENT PAUSE ends (as Redis)
         var stored = db.KeyOf(key)!;
         db.Remove(key);
         Stats.ExpiredKeys++;
@@ -174,11 +178,11 @@ public sealed partial class Engine
             int wait;
             lock (Gate)
             {
-                ExpireDue(maxKeys: 1000);
+                if (!ExpiryPaused) ExpireDue(maxKeys: 1000); // (ending a pause that is over runs its postponed clients)
                 TimeOutDueBlocked();
                 FlushDirty();
                 Durable?.Commit(); // deletions of expired durable keys; nobody waits for them
-                long? next = NextDeadline();
+                long? next = _pauseMode == PauseMode.None ? NextDeadline() : PauseDeadline();
                 if (NextBlockDeadline() is { } block && (next is null || block < next)) next = block;
                 wait = next is null ? 1000 : (int)Math.Clamp(next.Value - NowMs, 0, 1000);
             }

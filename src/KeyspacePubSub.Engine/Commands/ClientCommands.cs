@@ -26,6 +26,8 @@ internal static class ClientCommands
             new() { Name = "getredir", Arity = 2, Flags = Conn, Handler = static (CommandContext x) => x.Reply.Integer(x.Client.Tracking?.Redirect ?? -1), Group = "connection", Since = "6.0.0" },
             new() { Name = "trackinginfo", Arity = 2, Flags = Conn, Handler = TrackingInfo, Group = "connection", Since = "6.2.0" },
             new() { Name = "unblock", Arity = -3, Flags = Admin | Conn, Handler = Unblock, Group = "connection", Since = "5.0.0" },
+            new() { Name = "pause", Arity = -3, Flags = Admin | Conn, Handler = Pause, Group = "connection", Since = "3.0.0" },
+            new() { Name = "unpause", Arity = 2, Flags = Admin | Conn, Handler = static (CommandContext x) => { x.Engine.Unpause(expireNow: true); x.Reply.Ok(); }, Group = "connection", Since = "6.2.0" },
             new() { Name = "help", Arity = 2, Flags = Loading | Stale, Handler = HelpReply, Group = "connection", Since = "5.0.0" });
     }
 
@@ -414,13 +416,48 @@ internal static class ClientCommands
             return;
         }
         var target = x.Engine.Clients.FirstOrDefault(c => c.Id == id && !c.Closed);
-        if (target is not { IsBlocked: true })
+        if (target is not { IsBlocked: true } || target.Block!.Kind == BlockKind.Postponed) // CLIENT PAUSE's wait is not a block to end
         {
             x.Reply.Integer(0);
             return;
         }
         x.Engine.TimeOutBlocked(target, error ? "UNBLOCKED client unblocked via CLIENT UNBLOCK" : null);
         x.Reply.Integer(1);
+    }
+
+    /// <summary>
+    /// CLIENT PAUSE timeout [WRITE|ALL] (networking.c): the mode is checked before the timeout, which is a strict
+    /// integer of milliseconds, not negative, added to the clock as getTimeoutFromObjectOrReply adds it.
+    /// </summary>
+    private static void Pause(CommandContext x)
+    {
+        if (x.Args.Count > 4)
+        {
+            x.Reply.Error($"ERR unknown subcommand or wrong number of arguments for '{Errors.CText(x.Args[1])}'. Try CLIENT HELP.");
+            return;
+        }
+        var mode = PauseMode.All;
+        if (x.Args.Count == 4)
+        {
+            if (x.Args.Is(3, "WRITE")) mode = PauseMode.Write;
+            else if (!x.Args.Is(3, "ALL"))
+            {
+                x.Reply.Error("ERR CLIENT PAUSE mode must be WRITE or ALL");
+                return;
+            }
+        }
+        if (!Strict.TryParseInt64(x.Args[2], out long timeout))
+        {
+            x.Reply.Error("ERR timeout is not an integer or out of range");
+            return;
+        }
+        if (timeout < 0)
+        {
+            x.Reply.Error("ERR timeout is negative");
+            return;
+        }
+        x.Engine.Pause(timeout > 0 ? unchecked(x.Engine.NowMs + timeout) : 0, mode);
+        x.Reply.Ok();
     }
 
     private static void HelpReply(CommandContext x) => Help.Reply(x.Reply, "CLIENT",
@@ -438,6 +475,8 @@ internal static class ClientCommands
         "    * SKIPME (YES|NO)", "      Skip killing current connection (default: yes).",
         "LIST [options ...]", "    Return information about client connections. Options:",
         "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)", "      Return clients of specified type.",
+        "UNPAUSE", "    Stop the current client pause, resuming traffic.",
+        "PAUSE <timeout> [WRITE|ALL]", "    Suspend all, or just write, clients for <timeout> milliseconds.",
         "REPLY (ON|OFF|SKIP)", "    Control the replies sent to the current connection.",
         "SETNAME <name>", "    Assign the name <name> to the current connection.",
         "UNBLOCK <clientid> [TIMEOUT|ERROR]", "    Unblock the specified blocked client.",

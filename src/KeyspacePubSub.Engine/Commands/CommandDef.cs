@@ -30,6 +30,8 @@ public enum CommandFlags
     Blocking = 1 << 17,
     /// <summary>Keys found by a numkeys argument (<see cref="CommandDef.KeyNumIndex"/>), not by first/last/step.</summary>
     MovableKeys = 1 << 18,
+    /// <summary>Redis's internal may_replicate (PUBLISH, SPUBLISH): held by CLIENT PAUSE WRITE though not a write; COMMAND INFO does not show it.</summary>
+    MayReplicate = 1 << 19,
 }
 
 /// <summary>Everything a handler needs: the engine, the calling client and its arguments.</summary>

@@ -174,13 +174,20 @@ internal static class KeyMoveCommands
 
     /// <summary>
     /// RANDOMKEY as Redis's dbRandomKey: a key picked at random; one found expired is deleted (its "expired"
-    /// event goes out) and another is picked. It listed every live key for each call before.
+    /// event goes out) and another is picked. While CLIENT PAUSE holds expiry, expired keys stay, so when every
+    /// key has a TTL the 100th pick is answered even if expired, as Redis 7.2 does (7.0.15 loops for ever there).
     /// </summary>
     private static void RandomKey(CommandContext x)
     {
         var db = Db(x);
+        int tries = 100;
         while (db.RandomKey() is { } key)
         {
+            if (db.ExpiresCount == db.Count && x.Engine.ExpiryPaused && --tries == 0)
+            {
+                x.Reply.Bulk(key);
+                return;
+            }
             if (x.Engine.ExpireIfNeeded(db, key)) continue;
             x.Reply.Bulk(key);
             return;
