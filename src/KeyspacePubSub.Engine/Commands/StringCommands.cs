@@ -58,7 +58,8 @@ internal static class StringCommands
             else if (!getex && x.Args.Is(j, "GET")) flags |= SetFlags.Get;
             else if (!getex && x.Args.Is(j, "KEEPTTL") && (flags & (AnyExpire | SetFlags.Persist)) == 0) flags |= SetFlags.KeepTtl;
             else if (getex && x.Args.Is(j, "PERSIST") && (flags & (AnyExpire | SetFlags.KeepTtl)) == 0) flags |= SetFlags.Persist;
-            else if (hasNext && (flags & (AnyExpire | SetFlags.KeepTtl | SetFlags.Persist)) == 0 && ExpireUnit(x, j) is { } unit)
+            // A unit excludes the other units, KEEPTTL and PERSIST, but not itself: "PX 1 PX 2" is PX 2, as Redis.
+            else if (hasNext && ExpireUnit(x, j) is { } unit && (flags & ((AnyExpire & ~unit) | SetFlags.KeepTtl | SetFlags.Persist)) == 0)
             {
                 flags |= unit;
                 expireArg = ++j;
