@@ -118,6 +118,8 @@ internal static class InfoCommand
         // Ours, not Redis's: managed bytes allocated since start, to verify the hot path allocates nothing.
         Line(sb, "total_allocated_bytes", GC.GetTotalAllocatedBytes(false));
         Line(sb, "gc_collections", $"{GC.CollectionCount(0)},{GC.CollectionCount(1)},{GC.CollectionCount(2)}");
+        // Ours too: the time the GC has stopped the server in all (a latency tail may be one collection).
+        Line(sb, "gc_pause_total_ms", (long)GC.GetTotalPauseDuration().TotalMilliseconds);
     }
 
     private static void Persistence(Engine e, StringBuilder sb)
