@@ -42,9 +42,6 @@ internal static class ScanArgs
     }
 
     /// <summary>MATCH and COUNT, parsed after the lookup (a missing key replies an empty scan first); MATCH * is no pattern.</summary>
-    public static bool TryOptions(CommandContext x, int from, out byte[]? pattern) => TryOptions(x, from, out pattern, out _);
-
-    /// <inheritdoc cref="TryOptions(CommandContext, int, out byte[])"/>
     public static bool TryOptions(CommandContext x, int from, out byte[]? pattern, out long count)
     {
         pattern = null;
