@@ -101,7 +101,8 @@ public sealed class DifferentialFuzzTests(ServersFixture servers) : IClassFixtur
             if (name == "EXEC" && expected.StartsWith('*') && queued.Count > 0) NormalizeExec(queued, actual).Should().Be(NormalizeExec(queued, expected), step);
             else Normalize(name, actual).Should().Be(Normalize(name, expected), step);
             if (expected == "+QUEUED\r\n") queued.Add(name);
-            else if (name is "MULTI" or "EXEC" or "DISCARD") queued.Clear();
+            // A nested MULTI's error leaves the transaction open with what it queued (seed 322 lost count there).
+            else if (name is "EXEC" or "DISCARD" || (name == "MULTI" && expected == "+OK\r\n")) queued.Clear();
             string expectedEvents = redisEvents.ReadAvailable(2), actualEvents = oursEvents.ReadAvailable(2);
             if (expectedEvents != actualEvents)
             {
