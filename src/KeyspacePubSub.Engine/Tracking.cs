@@ -51,7 +51,8 @@ public sealed partial class Engine
         public SortedDictionary<byte[], Client?> Keys { get; } = new(BinaryComparer.Instance);
     }
 
-    private sealed class BinaryComparer : IComparer<byte[]>
+    /// <summary>Byte-wise order (memcmp), as Redis's rax keeps prefixes; TRACKINGINFO lists them in it.</summary>
+    internal sealed class BinaryComparer : IComparer<byte[]>
     {
         public static readonly BinaryComparer Instance = new();
 

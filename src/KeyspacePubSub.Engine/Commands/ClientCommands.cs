@@ -380,11 +380,11 @@ internal static class ClientCommands
         x.Reply.Map(3);
         x.Reply.Bulk("flags"u8);
         x.Reply.Set(flags.Count);
-        foreach (var f in flags) x.Reply.Bulk(System.Text.Encoding.ASCII.GetBytes(f));
+        foreach (var f in flags) x.Reply.Bulk(f);
         x.Reply.Bulk("redirect"u8);
         x.Reply.Integer(state?.Redirect ?? -1);
         x.Reply.Bulk("prefixes"u8);
-        var prefixes = state?.Prefixes.Order(Comparer<byte[]>.Create((a, b) => a.AsSpan().SequenceCompareTo(b))).ToList() ?? [];
+        var prefixes = state?.Prefixes.Order(Engine.BinaryComparer.Instance).ToList() ?? [];
         x.Reply.Array(prefixes.Count);
         foreach (var p in prefixes) x.Reply.Bulk(p);
     }

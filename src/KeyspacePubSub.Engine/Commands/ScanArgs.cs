@@ -103,7 +103,7 @@ internal static class ScanArgs
         }
         if (pattern != null) items.RemoveAll(item => !PubSub.GlobPattern.IsMatch(pattern, name(item)));
         x.Reply.Array(2);
-        x.Reply.Bulk(System.Text.Encoding.ASCII.GetBytes(next.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        x.Reply.Bulk((long)next); // a slot number: within int range
         x.Reply.Array(items.Count * replyItems);
         foreach (var item in items) write(item);
     }
