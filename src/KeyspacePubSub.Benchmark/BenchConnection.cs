@@ -14,7 +14,9 @@ public sealed class BenchConnection : IDisposable
     private readonly Socket _socket = new(SocketType.Stream, ProtocolType.Tcp);
     private byte[] _buffer = new byte[256 * 1024];
     private int _start, _end;
-    private readonly Dictionary<string, long> _nextSeq = [];
+    // Each channel's next sequence number, found by the channel's bytes: a subscriber sees one channel or a few
+    // (a pattern's), and a lookup that allocates nothing keeps the reader free of the GC's pauses.
+    private readonly List<(byte[] Channel, long Next)> _nextSeq = [];
 
     public BenchConnection(ServerUnderTest server)
     {
@@ -29,7 +31,7 @@ public sealed class BenchConnection : IDisposable
     /// <summary>Count every pushed frame without reading sequence numbers (payloads that are not ours, e.g. key names).</summary>
     public bool CountOnly;
 
-    public void Send(byte[] bytes) => _socket.Send(bytes);
+    public void Send(ReadOnlySpan<byte> bytes) => _socket.Send(bytes);
 
 
     public static byte[] Command(params object[] args)
@@ -146,10 +148,11 @@ public sealed class BenchConnection : IDisposable
         long now = Stopwatch.GetTimestamp();
         long seq = BinaryPrimitives.ReadInt64LittleEndian(payload);
         long sent = BinaryPrimitives.ReadInt64LittleEndian(payload[8..]);
-        string ch = Encoding.ASCII.GetString(channel);
-        long expected = _nextSeq.GetValueOrDefault(ch);
-        if (seq != expected) Interlocked.Increment(ref Errors);
-        _nextSeq[ch] = seq + 1;
+        int i = 0;
+        while (i < _nextSeq.Count && !channel.SequenceEqual(_nextSeq[i].Channel)) i++;
+        if (i == _nextSeq.Count) _nextSeq.Add((channel.ToArray(), 0));
+        if (seq != _nextSeq[i].Next) Interlocked.Increment(ref Errors);
+        _nextSeq[i] = (_nextSeq[i].Channel, seq + 1);
         LatencyTicks?.Add(now - sent);
         Interlocked.Increment(ref Received);
     }
@@ -192,7 +195,14 @@ public sealed class BenchConnection : IDisposable
         if (cr < 0 || pos + cr + 2 > s.Length) return false;
         type = s[pos];
         var digits = s.Slice(pos + 1, cr - 1);
-        if (type is (byte)'$' or (byte)'*' or (byte)'>' or (byte)':') number = long.Parse(Encoding.ASCII.GetString(digits));
+        if (type is (byte)'$' or (byte)'*' or (byte)'>' or (byte)':')
+        {
+            // Parsed in place: a string per line was most of the reader's garbage, and its GC pauses stopped the reader.
+            if (!System.Buffers.Text.Utf8Parser.TryParse(digits, out number, out int used) || used != digits.Length)
+            {
+                throw new IOException($"bad length line: {Encoding.ASCII.GetString(s.Slice(pos, cr))}");
+            }
+        }
         pos += cr + 2;
         return true;
     }

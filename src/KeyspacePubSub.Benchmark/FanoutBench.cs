@@ -31,7 +31,8 @@ public static class FanoutBench
     public static FanoutResult Run(ServerUnderTest server, FanoutShape shape, int payloadSize, TimeSpan duration)
     {
         int fanoutPerMessage = shape.Subscribers / shape.Channels;
-        var payload = new byte[payloadSize];
+        // The publisher allocates nothing per message: its garbage collections stopped the subscribers' reader too.
+        var frames = new PublishFrames(shape.Channels, payloadSize);
         double deliveriesPerSec, cpuPerDelivery;
         long lost;
         using var pub = new BenchConnection(server);
@@ -46,6 +47,7 @@ public static class FanoutBench
             using (new EpollReader(subs))
             {
                 var seqs = new long[shape.Channels];
+                var batch = new byte[32 * frames.MaxLength];
                 double cpu0 = server.CpuSeconds();
                 var sw = Stopwatch.StartNew();
                 long published = 0;
@@ -56,15 +58,14 @@ public static class FanoutBench
                     // at half its rate and 2.5x its CPU per delivery, 2026-12-01). 1,000 messages of lag are
                     // 100,000 deliveries at 1 -> 100: a millisecond's sleep leaves them plenty to send.
                     while (published - Delivered(subs) / fanoutPerMessage > 1000) Thread.Sleep(1);
-                    var batch = new MemoryStream();
+                    int length = 0;
                     for (int k = 0; k < 32; k++)
                     {
                         int ch = (int)(published % shape.Channels);
-                        Stamp(payload, seqs[ch]++);
-                        batch.Write(BenchConnection.Command("PUBLISH", Channel(ch), payload));
+                        length += frames.Write(batch.AsSpan(length), ch, seqs[ch]++);
                         published++;
                     }
-                    pub.Send(batch.ToArray());
+                    pub.Send(batch.AsSpan(0, length));
                     pub.ReadFrames(32);
                 }
                 long expected = published * fanoutPerMessage;
@@ -93,14 +94,15 @@ public static class FanoutBench
             var pause0 = GC.GetTotalPauseDuration();
             var seqs = new long[shape.Channels]; // fresh subscribers expect every channel from 0
             int latencyMessages = (int)duration.TotalMilliseconds;
+            var one = new byte[frames.MaxLength];
             using (new EpollReader(subs))
             {
                 for (int m = 0; m < latencyMessages; m++)
                 {
                     if (m > 0) Thread.Sleep(1);
                     int ch = m % shape.Channels;
-                    Stamp(payload, seqs[ch]++);
-                    pub.Send(BenchConnection.Command("PUBLISH", Channel(ch), payload));
+                    int length = frames.Write(one, ch, seqs[ch]++);
+                    pub.Send(one.AsSpan(0, length));
                     pub.ReadFrames(1);
                 }
                 long latencyExpected = (long)latencyMessages * fanoutPerMessage;
@@ -108,7 +110,7 @@ public static class FanoutBench
                 while (Delivered(subs) < latencyExpected && drainDeadline.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(1);
                 lost += latencyExpected - Delivered(subs) + subs.Sum(s => s.Errors);
             }
-            if (LatencyDump != null) Dump(server, shape, payload.Length, subs[0].LatencyTicks!, GC.GetTotalPauseDuration() - pause0);
+            if (LatencyDump != null) Dump(server, shape, payloadSize, subs[0].LatencyTicks!, GC.GetTotalPauseDuration() - pause0);
             var lat = subs.SelectMany(s => s.LatencyTicks!).Select(t => t * 1e6 / Stopwatch.Frequency).Order().ToArray();
             return new FanoutResult(deliveriesPerSec, cpuPerDelivery, Pct(lat, 0.50), Pct(lat, 0.99), Pct(lat, 0.999), lost);
         }
@@ -147,10 +149,38 @@ public static class FanoutBench
 
     private static string Channel(int i) => $"bench:ch{i}";
 
-    private static void Stamp(byte[] payload, long seq)
+    /// <summary>
+    /// A PUBLISH command for each channel, encoded once; <see cref="Write"/> copies one and stamps its payload
+    /// with a sequence number and the send time.
+    /// </summary>
+    private sealed class PublishFrames
     {
-        BinaryPrimitives.WriteInt64LittleEndian(payload, seq);
-        BinaryPrimitives.WriteInt64LittleEndian(payload.AsSpan(8), Stopwatch.GetTimestamp());
+        private readonly byte[][] _commands;
+        private readonly int[] _payloadAt;
+
+        public PublishFrames(int channels, int payloadSize)
+        {
+            _commands = new byte[channels][];
+            _payloadAt = new int[channels];
+            for (int ch = 0; ch < channels; ch++)
+            {
+                _commands[ch] = BenchConnection.Command("PUBLISH", Channel(ch), new byte[payloadSize]);
+                _payloadAt[ch] = _commands[ch].Length - 2 - payloadSize;
+                MaxLength = Math.Max(MaxLength, _commands[ch].Length);
+            }
+        }
+
+        public int MaxLength { get; }
+
+        public int Write(Span<byte> to, int channel, long seq)
+        {
+            var command = _commands[channel];
+            command.CopyTo(to);
+            var payload = to[_payloadAt[channel]..];
+            BinaryPrimitives.WriteInt64LittleEndian(payload, seq);
+            BinaryPrimitives.WriteInt64LittleEndian(payload[8..], Stopwatch.GetTimestamp());
+            return command.Length;
+        }
     }
 
     private static long Delivered(List<BenchConnection> subs)
