@@ -407,13 +407,18 @@ internal sealed unsafe class EventLoop : IDisposable
         _deferred = now;
         int count = now.Count;
         _lastFlushCount = count;
-        // The helper shares a wide flush only while the loop is busy more than it sleeps. A lone publish after an
-        // idle gap is sent by the loop alone: waking the helper took the second core from the subscribers'
-        // readers just when they had 100 sockets to read (measured with one epoll reader at about 900 publishes
-        // a second to 100 subscribers: p50 1.30-1.49x Redis with the helper, 1.06-1.11x without). An idle-gap
-        // threshold (100 µs) was tried first: under a throughput load the gaps between a publisher's batches
-        // often passed it, and deliveries/s at 1 -> 100 fell by a quarter.
-        if (_writeHelper != null && count >= HelperFlushThreshold && busy)
+        // The helper shares a wide flush only while the loop is saturated: busy at least four fifths of the time,
+        // so it cannot keep up alone. Otherwise the loop sends alone, and the second core stays with whoever
+        // reads what it sends. A lone publish after an idle gap: waking the helper took that core from the
+        // subscribers' readers just when they had 100 sockets to read (one epoll reader, about 900 publishes a
+        // second to 100 subscribers: p50 1.30-1.49x Redis with the helper, 1.06-1.11x without). 4 KiB
+        // messages at that rate to 100 of 1,000 subscribers keep the loop busy about half the time; with
+        // "busy more than asleep" as the bar the helper joined now and then, and the light-rate p99 was
+        // 9-26 ms against Redis's 4-9 (3 runs; 2.3-10 ms at four fifths, 3.2-6.3 without the helper). An
+        // idle-gap threshold (100 µs) was tried first: under a throughput load the gaps between a publisher's
+        // batches often passed it, and deliveries/s at 1 -> 100 fell by a quarter.
+        bool saturated = _averageGapTicks * 4 < _averageBusyTicks;
+        if (_writeHelper != null && count >= HelperFlushThreshold && saturated)
         {
             // The loop and its helper take the connections one at a time; the loop closes whatever the helper's
             // sends found must close once it is done.
