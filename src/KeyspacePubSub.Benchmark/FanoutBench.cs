@@ -41,9 +41,12 @@ public static class FanoutBench
         // thread pool's asynchronous reads every delivery woke the socket engine's thread and then a pool worker,
         // and the load generator took 1.7 times the CPU from the cores it shares with the server (1 -> 1 64 B:
         // 2.4-2.5 s of CPU in 2 s against 1.3-1.5 s; Redis's 1 -> 100 64 B rate went from 1.9-2.2M to 2.5-3.6M/s).
-        var subs = Subscribe(server, shape);
+        var subs = LightOnly ? [] : Subscribe(server, shape);
+        deliveriesPerSec = cpuPerDelivery = double.NaN;
+        lost = 0;
         try
         {
+            if (!LightOnly)
             using (new EpollReader(subs))
             {
                 var seqs = new long[shape.Channels];
@@ -127,6 +130,9 @@ public static class FanoutBench
     /// tier-1 JIT stalls (see the project file).
     /// </summary>
     public static string? LatencyDump { get; set; }
+
+    /// <summary>--light-only: the latency pass alone (to profile the servers under the light rate only).</summary>
+    public static bool LightOnly { get; set; }
 
     private static void Dump(ServerUnderTest server, FanoutShape shape, int payload, List<long> ticks, TimeSpan benchGcPause)
     {

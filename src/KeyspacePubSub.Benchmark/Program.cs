@@ -11,6 +11,7 @@ using KeyspacePubSub.Benchmark;
 //   --shape 1000 --payload 64     fan-out: only the shapes whose name contains "1000", only 64-byte payloads
 //   --clients 10                   backlog rows: only these numbers of clients
 //   --each                         fan-out: print every run's figures (stderr), not only the medians
+//   --light-only                   fan-out: the light-rate latency pass alone (to profile a server under it)
 //   --latency-dump /tmp/lat        fan-out: write each light pass's latencies in arrival order to /tmp/lat.<server>.<shape>...
 //   --seconds 3                    length of each measured run of the fan-out, notify and backlog rows (default 1.5 with --quick, else 3)
 //   --rounds 3                     redis-benchmark, fan-out, backlog and restart rows: median of this many runs (default 1 with --quick, else 3)
@@ -20,6 +21,7 @@ string only = ArgValue("--only") ?? "ping,fanout,patterns,rss,kv,notify,keymem,b
 string? target = ArgValue("--target");
 ServerUnderTest.OursArgs = (ArgValue("--ours-args") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
 FanoutBench.LatencyDump = ArgValue("--latency-dump");
+FanoutBench.LightOnly = args.Contains("--light-only");
 bool eachRun = args.Contains("--each"); // fan-out: every run's figures on stderr, not only the medians
 ServerUnderTest.OursBin = ArgValue("--ours-bin") is { } bin ? Path.GetFullPath(bin) : null;
 int rounds = int.TryParse(ArgValue("--rounds"), out int r0) && r0 > 0 ? r0 : quick ? 1 : 3; // redis-benchmark, backlog and restart rows: median of this many alternating runs
