@@ -33,64 +33,14 @@ public static class FanoutBench
         int fanoutPerMessage = shape.Subscribers / shape.Channels;
         // The publisher allocates nothing per message: its garbage collections stopped the subscribers' reader too.
         var frames = new PublishFrames(shape.Channels, payloadSize);
-        double deliveriesPerSec, cpuPerDelivery;
-        long lost;
         using var pub = new BenchConnection(server);
-
-        // Throughput pass. The subscribers are read by one thread with epoll, as in the latency pass: with the
-        // thread pool's asynchronous reads every delivery woke the socket engine's thread and then a pool worker,
-        // and the load generator took 1.7 times the CPU from the cores it shares with the server (1 -> 1 64 B:
-        // 2.4-2.5 s of CPU in 2 s against 1.3-1.5 s; Redis's 1 -> 100 64 B rate went from 1.9-2.2M to 2.5-3.6M/s).
-        var subs = LightOnly ? [] : Subscribe(server, shape);
-        deliveriesPerSec = cpuPerDelivery = double.NaN;
-        lost = 0;
-        try
-        {
-            if (!LightOnly)
-            using (new EpollReader(subs))
-            {
-                var seqs = new long[shape.Channels];
-                var batch = new byte[32 * frames.MaxLength];
-                double cpu0 = server.CpuSeconds();
-                var sw = Stopwatch.StartNew();
-                long published = 0;
-                while (sw.Elapsed < duration)
-                {
-                    // Held back by sleeping, not spinning: a publisher spinning on one of the two cores while the
-                    // subscribers lag starves their readers and the server, so they lag further (each server had runs
-                    // at half its rate and 2.5x its CPU per delivery, 2026-12-01). 1,000 messages of lag are
-                    // 100,000 deliveries at 1 -> 100: a millisecond's sleep leaves them plenty to send.
-                    while (published - Delivered(subs) / fanoutPerMessage > 1000) Thread.Sleep(1);
-                    int length = 0;
-                    for (int k = 0; k < 32; k++)
-                    {
-                        int ch = (int)(published % shape.Channels);
-                        length += frames.Write(batch.AsSpan(length), ch, seqs[ch]++);
-                        published++;
-                    }
-                    pub.Send(batch.AsSpan(0, length));
-                    pub.ReadFrames(32);
-                }
-                long expected = published * fanoutPerMessage;
-                var drainDeadline = Stopwatch.StartNew();
-                while (Delivered(subs) < expected && drainDeadline.Elapsed < TimeSpan.FromSeconds(20)) Thread.Sleep(1);
-                double seconds = sw.Elapsed.TotalSeconds;
-                long delivered = Delivered(subs);
-                deliveriesPerSec = delivered / seconds;
-                cpuPerDelivery = (server.CpuSeconds() - cpu0) * 1e6 / Math.Max(1, delivered);
-                lost = expected - delivered + subs.Sum(s => s.Errors);
-            }
-        }
-        finally
-        {
-            foreach (var s in subs) s.Dispose();
-        }
+        var (deliveriesPerSec, cpuPerDelivery, lost) = LightOnly ? (double.NaN, double.NaN, 0L) : ThroughputPass(server, shape, frames, pub, duration);
 
         // Latency pass at a light fixed rate. One publish, then a 1 ms sleep (about 900 a second): the publisher
         // used to spin between publishes, holding one of the two cores that the server and the subscribers' reader
         // share. As many messages as the throughput pass lasts in milliseconds (1,500 quick, 3,000 full), so the
         // p99 of a single subscriber is not the 10th-worst of only 1,000 samples.
-        subs = Subscribe(server, shape);
+        var subs = Subscribe(server, shape);
         try
         {
             foreach (var s in subs) s.LatencyTicks = new List<long>(4096);
@@ -116,6 +66,55 @@ public static class FanoutBench
             if (LatencyDump != null) Dump(server, shape, payloadSize, subs[0].LatencyTicks!, GC.GetTotalPauseDuration() - pause0);
             var lat = subs.SelectMany(s => s.LatencyTicks!).Select(t => t * 1e6 / Stopwatch.Frequency).Order().ToArray();
             return new FanoutResult(deliveriesPerSec, cpuPerDelivery, Pct(lat, 0.50), Pct(lat, 0.99), Pct(lat, 0.999), lost);
+        }
+        finally
+        {
+            foreach (var s in subs) s.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Throughput pass. The subscribers are read by one thread with epoll, as in the latency pass: with the
+    /// thread pool's asynchronous reads every delivery woke the socket engine's thread and then a pool worker,
+    /// and the load generator took 1.7 times the CPU from the cores it shares with the server (1 -> 1 64 B:
+    /// 2.4-2.5 s of CPU in 2 s against 1.3-1.5 s; Redis's 1 -> 100 64 B rate went from 1.9-2.2M to 2.5-3.6M/s).
+    /// </summary>
+    private static (double DeliveriesPerSec, double CpuPerDelivery, long Lost) ThroughputPass(
+        ServerUnderTest server, FanoutShape shape, PublishFrames frames, BenchConnection pub, TimeSpan duration)
+    {
+        int fanoutPerMessage = shape.Subscribers / shape.Channels;
+        var subs = Subscribe(server, shape);
+        try
+        {
+            using var reader = new EpollReader(subs);
+            var seqs = new long[shape.Channels];
+            var batch = new byte[32 * frames.MaxLength];
+            double cpu0 = server.CpuSeconds();
+            var sw = Stopwatch.StartNew();
+            long published = 0;
+            while (sw.Elapsed < duration)
+            {
+                // Held back by sleeping, not spinning: a publisher spinning on one of the two cores while the
+                // subscribers lag starves their readers and the server, so they lag further (each server had runs
+                // at half its rate and 2.5x its CPU per delivery, 2026-12-01). 1,000 messages of lag are
+                // 100,000 deliveries at 1 -> 100: a millisecond's sleep leaves them plenty to send.
+                while (published - Delivered(subs) / fanoutPerMessage > 1000) Thread.Sleep(1);
+                int length = 0;
+                for (int k = 0; k < 32; k++)
+                {
+                    int ch = (int)(published % shape.Channels);
+                    length += frames.Write(batch.AsSpan(length), ch, seqs[ch]++);
+                    published++;
+                }
+                pub.Send(batch.AsSpan(0, length));
+                pub.ReadFrames(32);
+            }
+            long expected = published * fanoutPerMessage;
+            var drainDeadline = Stopwatch.StartNew();
+            while (Delivered(subs) < expected && drainDeadline.Elapsed < TimeSpan.FromSeconds(20)) Thread.Sleep(1);
+            double seconds = sw.Elapsed.TotalSeconds;
+            long delivered = Delivered(subs);
+            return (delivered / seconds, (server.CpuSeconds() - cpu0) * 1e6 / Math.Max(1, delivered), expected - delivered + subs.Sum(s => s.Errors));
         }
         finally
         {
