@@ -132,12 +132,6 @@ public sealed class PubSubDifferentialFuzzTests(ServersFixture servers) : IClass
     /// Redis 7.0 writes a RESP3 client's own pushes between the elements of its EXEC reply, ours after the
     /// reply (Redis 7.2), and a RESP3 SUBSCRIBE's reply inside EXEC is pushes: an element count says nothing.
     /// </summary>
-    private static bool IsResp2Message(byte[] d, int at)
-    {
-        var rest = d.AsSpan(at);
-        return rest.StartsWith("*3\r\n$7\r\nmessage\r\n"u8) || rest.StartsWith("*4\r\n$8\r\npmessage\r\n"u8) || rest.StartsWith("*3\r\n$8\r\nsmessage\r\n"u8);
-    }
-
     private static List<string> ExecTokens(byte[] d)
     {
         var tokens = new List<string>();
@@ -174,5 +168,12 @@ public sealed class PubSubDifferentialFuzzTests(ServersFixture servers) : IClass
         tokens.AddRange(pushes);
         tokens.AddRange(counts);
         return tokens;
+    }
+
+    /// <summary>Whether a RESP2 message, pmessage or smessage frame starts at <paramref name="at"/>.</summary>
+    private static bool IsResp2Message(byte[] d, int at)
+    {
+        var rest = d.AsSpan(at);
+        return rest.StartsWith("*3\r\n$7\r\nmessage\r\n"u8) || rest.StartsWith("*4\r\n$8\r\npmessage\r\n"u8) || rest.StartsWith("*3\r\n$8\r\nsmessage\r\n"u8);
     }
 }
