@@ -26,6 +26,9 @@ public sealed class RawClient : IDisposable
     /// <summary>This end's address (its port names the connection in the server's CLIENT LIST, or in ss).</summary>
     public System.Net.EndPoint LocalEndPoint => _socket.LocalEndPoint!;
 
+    /// <summary>Bytes that arrived and are not read yet (in this client or still in the socket).</summary>
+    public long UnreadBytes => _pending.Length + _socket.Available;
+
     /// <summary>Sends one command as a multibulk request.</summary>
     public void Send(params string[] args)
     {

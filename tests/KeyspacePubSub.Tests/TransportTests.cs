@@ -215,6 +215,40 @@ public class TransportTests
         }
     }
 
+    [Fact]
+    public async Task WideFanOut_ThePublishersReplyLeavesBeforeTheMessages()
+    {
+        // As Redis: the connection whose command ran is queued after those it sent to, and the last queued is
+        // sent first, so the publisher is not kept waiting behind a fan-out. On loopback a send lands in the
+        // receiver's socket before it returns. With the reply sent last, the first subscriber (sent to last)
+        // held its message whenever the reply was read: 1-2 publishes of 20 found it empty (those whose
+        // pushes a busy loop deferred to its next iteration). With the reply first, 20 of 20 did.
+        await using var server = await InProcessServer.StartAsync(("io-transport", "epoll"), ("io-threads", "1"));
+        var subs = new List<RawClient>();
+        try
+        {
+            for (int i = 0; i < 500; i++)
+            {
+                var sub = new RawClient(server.Port);
+                sub.Call("SUBSCRIBE", "wide").Should().EndWith(":1\r\n");
+                subs.Add(sub);
+            }
+            using var pub = new RawClient(server.Port);
+            int replyFirst = 0;
+            for (int i = 0; i < 20; i++)
+            {
+                pub.Call("PUBLISH", "wide", $"m{i}").Should().Be(":500\r\n");
+                if (subs[0].UnreadBytes == 0) replyFirst++;
+                foreach (var sub in subs) sub.Read(1, timeoutMs: 10_000).Should().Be($"*3\r\n$7\r\nmessage\r\n$4\r\nwide\r\n${$"m{i}".Length}\r\nm{i}\r\n");
+            }
+            replyFirst.Should().BeGreaterThanOrEqualTo(10);
+        }
+        finally
+        {
+            foreach (var s in subs) s.Dispose();
+        }
+    }
+
     [Theory]
     [MemberData(nameof(FanOutTransports))]
     public async Task WideFanOut_WithStalledAndVanishingSubscribers_EveryOtherGetsEverythingInOrder(string transport, string threads, string pushDelayMicros)

@@ -356,7 +356,8 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     {
         // Pushes caused by a batch on a loop thread wait for that batch (and its durable commit, if any).
         var running = t_running;
-        if (running != null && running != this)
+        if (running == this) return; // queued by Execute after the connections it held, so it is sent first
+        if (running != null)
         {
             // Once per batch (marked under the gate, which every OutputReady call holds).
             if (_heldBy != running || _heldSerial != running._batchSerial)

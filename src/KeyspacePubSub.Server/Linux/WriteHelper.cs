@@ -45,7 +45,7 @@ internal sealed class WriteHelper : IDisposable
         // A copy of its own: flushing may queue more connections into the loop's list meanwhile.
         int count = work.Count;
         if (_work.Length < count) _work = new LoopConnection[Math.Max(count, _work.Length * 2)];
-        work.CopyTo(_work);
+        for (int k = 0; k < count; k++) _work[k] = work[count - 1 - k]; // last queued first, as the loop alone
         // Cleared here, on the loop thread, not by whichever thread sends: a flush queued meanwhile is never lost.
         for (int k = 0; k < count; k++) _work[k].ClearFlushQueued();
         _count = count;
