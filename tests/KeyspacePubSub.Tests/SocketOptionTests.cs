@@ -61,12 +61,13 @@ public class SocketOptionTests
         await using var server = await InProcessServer.StartAsync();
         using var first = new RawClient(server.Port);
         first.Call("PING").Should().Be("+PONG\r\n");
-        KeepAliveTimer(server.Port, LocalPort(first)).Should().MatchRegex("^4min5[0-9]sec$", "Redis's default: 300 s");
+        // ss prints a timer of exactly 300 s as "5min" (read within the tick it was armed in).
+        KeepAliveTimer(server.Port, LocalPort(first)).Should().MatchRegex("^(4min5[0-9]sec|5min)$", "Redis's default: 300 s");
         first.Call("CONFIG", "SET", "tcp-keepalive", "60").Should().Be("+OK\r\n");
         first.Call("CONFIG", "GET", "tcp-keepalive").Should().Be("*2\r\n$13\r\ntcp-keepalive\r\n$2\r\n60\r\n");
         using var second = new RawClient(server.Port);
         second.Call("PING").Should().Be("+PONG\r\n");
-        KeepAliveTimer(server.Port, LocalPort(second)).Should().MatchRegex("^(5[0-9]|60)sec$");
+        KeepAliveTimer(server.Port, LocalPort(second)).Should().MatchRegex("^(5[0-9]sec|1min)$");
         first.Call("CONFIG", "SET", "tcp-keepalive", "0").Should().Be("+OK\r\n");
         using var third = new RawClient(server.Port);
         third.Call("PING").Should().Be("+PONG\r\n");
