@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using FluentAssertions;
@@ -220,14 +221,16 @@ public class TransportTests
     {
         // As Redis: the connection whose command ran is queued after those it sent to, and the last queued is
         // sent first, so the publisher is not kept waiting behind a fan-out. On loopback a send lands in the
-        // receiver's socket before it returns. With the reply sent last, the first subscriber (sent to last)
-        // held its message whenever the reply was read: 1-2 publishes of 20 found it empty (those whose
-        // pushes a busy loop deferred to its next iteration). With the reply first, 20 of 20 did.
+        // receiver's socket before it returns, and messages of 64 KiB or more are never deferred to a later
+        // iteration: had the reply gone last, the first subscriber (sent to last) would hold bytes of its
+        // message whenever the reply was read, every time. With the reply first, the loop is still sending
+        // (300 messages of 100 KB, milliseconds) when the publisher, spinning, sees it. The PUBLISH spans two
+        // reads: a connection queued by the read that completed no command stayed ahead of its subscribers.
         await using var server = await InProcessServer.StartAsync(("io-transport", "epoll"), ("io-threads", "1"));
         var subs = new List<RawClient>();
         try
         {
-            for (int i = 0; i < 500; i++)
+            for (int i = 0; i < 300; i++)
             {
                 var sub = new RawClient(server.Port);
                 sub.Call("SUBSCRIBE", "wide").Should().EndWith(":1\r\n");
@@ -235,13 +238,17 @@ public class TransportTests
             }
             using var pub = new RawClient(server.Port);
             int replyFirst = 0;
-            for (int i = 0; i < 20; i++)
+            for (int i = 0; i < 10; i++)
             {
-                pub.Call("PUBLISH", "wide", $"m{i}").Should().Be(":500\r\n");
+                string payload = new((char)('a' + i), 100_000);
+                pub.Send("PUBLISH", "wide", payload);
+                var deadline = Stopwatch.StartNew();
+                while (pub.UnreadBytes < 6 && deadline.ElapsedMilliseconds < 10_000) Thread.SpinWait(20); // no sleep: the check comes at once
                 if (subs[0].UnreadBytes == 0) replyFirst++;
-                foreach (var sub in subs) sub.Read(1, timeoutMs: 10_000).Should().Be($"*3\r\n$7\r\nmessage\r\n$4\r\nwide\r\n${$"m{i}".Length}\r\nm{i}\r\n");
+                pub.Read().Should().Be(":300\r\n");
+                foreach (var sub in subs) sub.Read(1, timeoutMs: 10_000).Should().Be($"*3\r\n$7\r\nmessage\r\n$4\r\nwide\r\n$100000\r\n{payload}\r\n");
             }
-            replyFirst.Should().BeGreaterThanOrEqualTo(10);
+            replyFirst.Should().BeGreaterThanOrEqualTo(5);
         }
         finally
         {

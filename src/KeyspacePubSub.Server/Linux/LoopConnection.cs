@@ -218,7 +218,10 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
             return;
         }
         ReleaseHeld();
-        QueueFlush();
+        // Queued after the connections it held, so its replies leave first (see EventLoop.FlushQueued). Not for a
+        // read that completed no command (part of a large request): queued then, it would stay ahead of those
+        // that the rest of the request, read later in the same iteration, sends to.
+        if (executed > 0) QueueFlush();
         if (close) BeginClose();
     }
 
