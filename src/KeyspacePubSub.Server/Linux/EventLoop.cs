@@ -83,9 +83,6 @@ internal sealed unsafe class EventLoop : IDisposable
         _thread.Start();
     }
 
-    /// <summary>Pins for gathering a connection's output segments into one sendmsg (loop thread only).</summary>
-    public System.Buffers.MemoryHandle[] PinHandles { get; } = new System.Buffers.MemoryHandle[64];
-
     /// <summary>Shared by every connection of this loop for reads that start a new request (pinned).</summary>
     public byte[] ReadBuffer { get; }
 

@@ -19,14 +19,6 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     private const long CloseDeadlineMs = 10_000;
     private const int MaxGather = 64;
 
-    private static readonly PipeOptions OutputOptions = new(
-        pool: OutputBlockPool.Instance,
-        pauseWriterThreshold: 0, // never block a writer: limits are enforced by the engine, per client class
-        readerScheduler: PipeScheduler.Inline,
-        writerScheduler: PipeScheduler.Inline,
-        useSynchronizationContext: false,
-        minimumSegmentSize: OutputBlockPool.BlockSize);
-
     [ThreadStatic]
     private static LoopConnection? t_running;
 
@@ -35,8 +27,7 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     private readonly EventLoop _loop;
     private readonly Engine.Engine _engine;
     private readonly ILogger _logger;
-    private readonly Pipe _output = new(OutputOptions);
-    private readonly CoalescingPipeWriter _writer;
+    private readonly OutputQueue _output = new(); // never blocks a writer: limits are enforced by the engine, per client class
     private readonly RequestRunner _runner;
     private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly List<LoopConnection> _held = [];
@@ -77,10 +68,9 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
         RemoteAddress = NativeSocket.PeerAddress(_fd);
         LocalAddress = NativeSocket.LocalAddress(_fd);
         _runner = new RequestRunner(engine, logger, RemoteAddress);
-        _writer = new CoalescingPipeWriter(_output.Writer);
     }
 
-    public PipeWriter Output => _writer;
+    public PipeWriter Output => _output;
     public string RemoteAddress { get; }
     public string LocalAddress { get; }
     public Task Completion => _done.Task;
@@ -423,18 +413,18 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     {
         _flushQueued = false;
         _deferredSince = 0;
-        FinishFlush(SendQueued(_loop.PinHandles));
+        FinishFlush(SendQueued());
     }
 
     /// <summary>
     /// The loop's write helper, while the loop waits for it or flushes other connections: sends like
     /// <see cref="Flush"/> but leaves what only the loop thread may do (closing) to <see cref="FinishHelperFlush"/>.
     /// </summary>
-    public void FlushOnHelper(System.Buffers.MemoryHandle[] pins)
+    public void FlushOnHelper()
     {
         try
         {
-            _helperOutcome = SendQueued(pins);
+            _helperOutcome = SendQueued();
         }
         catch (Exception ex) when (ex is InvalidOperationException or ObjectDisposedException or IOException)
         {
@@ -480,77 +470,39 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
         Failed,
     }
 
-    private FlushOutcome SendQueued(System.Buffers.MemoryHandle[] pins)
+    [System.Runtime.CompilerServices.SkipLocalsInit] // the iovec array is written before it is read (not zeroed: 1 KiB per flush)
+    private FlushOutcome SendQueued()
     {
         if (_closed || _commitPending || _writeBlocked) return FlushOutcome.Sent;
-        var reader = _output.Reader;
-        while (reader.TryRead(out var result))
+        var iov = stackalloc IoVec[MaxGather];
+        while (true)
         {
-            var buffer = result.Buffer;
-            if (buffer.IsEmpty)
-            {
-                reader.AdvanceTo(buffer.End);
-                return result.IsCompleted && _closing ? FlushOutcome.Finished : FlushOutcome.Sent;
-            }
+            int count = _output.Gather(iov, MaxGather, out long total);
+            if (count == 0) return _output.WriterCompleted && _closing ? FlushOutcome.Finished : FlushOutcome.Sent;
             // Counted as sent before the call: a peer that has read the bytes must never see them in omem.
-            _client?.OnSent(buffer.Length);
-            long sent = SendBuffer(buffer, pins);
-            if (sent < 0)
-            {
-                reader.AdvanceTo(buffer.Start);
-                return FlushOutcome.Failed;
-            }
-            if (sent < buffer.Length) _client?.OnSent(sent - buffer.Length);
-            reader.AdvanceTo(buffer.GetPosition(sent));
+            _client?.OnSent(total);
+            long sent = SendGathered(iov, count);
+            if (sent < 0) return FlushOutcome.Failed;
+            if (sent < total) _client?.OnSent(sent - total);
+            _output.Consume(sent);
             if (sent == 0)
             {
                 _writeBlocked = true; // the next EPOLLOUT edge resumes
                 return FlushOutcome.Sent;
             }
         }
-        return FlushOutcome.Sent;
     }
 
     /// <summary>Bytes sent (0 when the socket buffer is full), or -1 when the connection failed.</summary>
-    private long SendBuffer(in ReadOnlySequence<byte> buffer, System.Buffers.MemoryHandle[] pins)
+    private long SendGathered(IoVec* iov, int count)
     {
         while (true)
         {
-            nint n;
-            if (buffer.IsSingleSegment)
-            {
-                fixed (byte* p = buffer.FirstSpan) n = Send(_fd, p, buffer.FirstSpan.Length);
-            }
-            else
-            {
-                n = SendGathered(buffer, pins);
-            }
+            nint n = count == 1 ? Send(_fd, iov[0].Base, iov[0].Length) : SendVector(_fd, iov, count);
             if (n >= 0) return n;
             int errno = Marshal.GetLastPInvokeError();
             if (errno == EINTR) continue;
             return errno == EAGAIN ? 0 : -1;
-        }
-    }
-
-    private nint SendGathered(in ReadOnlySequence<byte> buffer, System.Buffers.MemoryHandle[] handles)
-    {
-        var iov = stackalloc IoVec[MaxGather];
-        int count = 0;
-        try
-        {
-            foreach (var segment in buffer)
-            {
-                if (count == MaxGather) break;
-                handles[count] = segment.Pin();
-                iov[count].Base = (byte*)handles[count].Pointer;
-                iov[count].Length = segment.Length;
-                count++;
-            }
-            return SendVector(_fd, iov, count);
-        }
-        finally
-        {
-            for (int i = 0; i < count; i++) handles[i].Dispose();
         }
     }
 
@@ -584,7 +536,7 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
         _readsDone = true;
         _closeDeadline = Environment.TickCount64 + CloseDeadlineMs;
         if (_client != null) _engine.Disconnect(_client);
-        lock (_engine.Gate) _writer.Complete();
+        lock (_engine.Gate) _output.Complete();
         _loop.AddClosing(this);
         Flush();
     }
@@ -603,9 +555,9 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
         if (_client != null && !_closing) _engine.Disconnect(_client);
         if (!_closing)
         {
-            lock (_engine.Gate) _writer.Complete();
+            lock (_engine.Gate) _output.Complete();
         }
-        _output.Reader.Complete();
+        _output.ReleaseAll();
         if (_token != 0)
         {
             EpollDelete(_loop.Epoll, _fd);

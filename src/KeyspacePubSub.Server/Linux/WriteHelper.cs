@@ -20,7 +20,6 @@ internal sealed class WriteHelper : IDisposable
     private readonly object _gate = new();
     private bool _posted; // under _gate
     private readonly ManualResetEventSlim _done = new(false, spinCount: 10);
-    private readonly System.Buffers.MemoryHandle[] _pins = new System.Buffers.MemoryHandle[64];
     private readonly KeyspacePubSub.Engine.ServerStats _stats;
     private LoopConnection[] _work = new LoopConnection[256];
     private int _count;
@@ -87,7 +86,7 @@ internal sealed class WriteHelper : IDisposable
             int i;
             while ((i = Interlocked.Increment(ref _next) - 1) < _count)
             {
-                _work[i].FlushOnHelper(_pins);
+                _work[i].FlushOnHelper();
                 _helped++;
             }
             Volatile.Write(ref _phase, Idle);
