@@ -339,10 +339,17 @@ public sealed partial class Engine : IPushSink
     }
 
     /// <inheritdoc />
-    public void Deliver(Client client, ReadOnlySpan<byte> frame)
+    public void Deliver(Client client, ReadOnlySpan<byte> frame, SharedFrames? shared = null)
     {
         if (client.Closed) return;
-        IBufferWriter<byte> dest = ReferenceEquals(client, _current) ? client.Deferred : client.Transport.Output;
+        bool own = ReferenceEquals(client, _current);
+        if (shared != null && !own && client.Transport.Output is ISharedFrameOutput output)
+        {
+            output.AppendShared(shared.For(client.Protocol));
+            MarkForFlush(client);
+            return;
+        }
+        IBufferWriter<byte> dest = own ? client.Deferred : client.Transport.Output;
         if (frame.Length <= RespWriter.WholeSpanMax)
         {
             var span = dest.GetSpan(frame.Length);

@@ -1,4 +1,5 @@
 using FluentAssertions;
+using KeyspacePubSub.Engine.PubSub;
 using KeyspacePubSub.Server.Linux;
 using Xunit;
 using static KeyspacePubSub.Server.Linux.LinuxNative;
@@ -26,6 +27,35 @@ public unsafe class OutputQueueTests
         q.FlushAsync();
         Drain(q, 1).Should().Equal(200, 201);
         q.HoldsBlocks.Should().BeFalse("everything was sent");
+    }
+
+    [Fact]
+    public void ASharedFrameIsSentInPlace_BetweenWrites_AndReleasedOnceSent()
+    {
+        var bytes = new byte[5000];
+        new Random(3).NextBytes(bytes);
+        var frame = SharedFrame.Rent(bytes, (byte)'>');
+        var expected = new List<byte> { 1, 2 };
+        var q = new OutputQueue();
+        var other = new OutputQueue();
+        Write(q, [1, 2]);
+        q.AppendShared(frame);
+        other.AppendShared(frame); // the first thing the other output holds
+        Write(q, [3]);
+        expected.Add((byte)'>');
+        expected.AddRange(bytes[1..]);
+        expected.Add(3);
+        frame.References.Should().Be(3, "the caller's and each output's");
+        q.UnflushedBytes.Should().Be(2 + 5000 + 1);
+        q.FlushAsync();
+        other.FlushAsync();
+        Drain(q, 777).Should().Equal(expected);
+        frame.References.Should().Be(2);
+        q.HoldsBlocks.Should().BeFalse();
+        other.Complete();
+        other.ReleaseAll(); // a connection closed before it sent: its reference goes too
+        frame.References.Should().Be(1);
+        frame.Release();
     }
 
     [Fact]

@@ -131,6 +131,8 @@ public class TransportTests
     {
         // Frames longer than an output block are written across blocks (RespWriter.WholeSpanMax); RESP3 pushes
         // change their first byte to '>', and a subscriber's own publish puts the push after its reply.
+        // From 1 KiB to 64 KiB the event loop sends a frame shared by the subscribers (SharedFrame), and a
+        // subscriber publishing gets a copy after its reply.
         await using var server = await Start(transport, threads);
         using var two = new RawClient(server.Port);
         using var three = new RawClient(server.Port);
@@ -138,7 +140,7 @@ public class TransportTests
         two.Call("SUBSCRIBE", "sizes").Should().EndWith(":1\r\n");
         three.Call("SUBSCRIBE", "sizes").Should().Be(">3\r\n$9\r\nsubscribe\r\n$5\r\nsizes\r\n:1\r\n");
         using var pub = new RawClient(server.Port);
-        foreach (int size in new[] { 4000, 4060, 4070, 4096, 4097, 8192, 10_000, 100_000 })
+        foreach (int size in new[] { 1000, 1024, 4000, 4060, 4070, 4096, 4097, 8192, 10_000, 65_000, 100_000 })
         {
             string payload = string.Concat(Enumerable.Range(0, size).Select(i => (char)('a' + i % 26)));
             string frame = $"3\r\n$7\r\nmessage\r\n$5\r\nsizes\r\n${size}\r\n{payload}\r\n";

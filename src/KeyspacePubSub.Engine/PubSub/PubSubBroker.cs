@@ -6,13 +6,17 @@ namespace KeyspacePubSub.Engine.PubSub;
 /// <summary>Where the broker hands a finished frame for one subscriber.</summary>
 public interface IPushSink
 {
-    /// <summary><paramref name="frame"/> is RESP2-encoded; the sink swaps the first byte for '>' on RESP3 clients.</summary>
-    void Deliver(Client client, ReadOnlySpan<byte> frame);
+    /// <summary>
+    /// <paramref name="frame"/> is RESP2-encoded; the sink swaps the first byte for '>' on RESP3 clients. When
+    /// <paramref name="shared"/> is given, an output that can refer to a frame takes its shared copy instead.
+    /// </summary>
+    void Deliver(Client client, ReadOnlySpan<byte> frame, SharedFrames? shared = null);
 }
 
 /// <summary>
 /// Channels, patterns and shard channels → subscribers, and fan-out. Each message frame is encoded once
-/// and the same bytes are appended to every subscriber's buffer; publishing never waits for a socket.
+/// and the same bytes are appended to every subscriber's buffer (frames of 1 KiB or more: one shared,
+/// reference-counted copy per protocol, where the output can refer to it); publishing never waits for a socket.
 /// Empty channels and patterns are deleted, as in src/pubsub.c.
 /// </summary>
 public sealed class PubSubBroker
@@ -24,6 +28,7 @@ public sealed class PubSubBroker
     private readonly PatternIndex _patterns = new();
     private readonly IPushSink _sink;
     private readonly ArrayBufferWriter<byte> _frame = new(512);
+    private readonly SharedFrames _shared;
     private readonly RespWriter _frameWriter;
     private readonly List<PatternEntry> _matches = [];
 
@@ -31,6 +36,7 @@ public sealed class PubSubBroker
     {
         _sink = sink;
         _frameWriter = new RespWriter(_frame, 2);
+        _shared = new SharedFrames(_frame);
         _channelLookup = _channels.GetAlternateLookup<ReadOnlySpan<byte>>();
         _shardLookup = _shardChannels.GetAlternateLookup<ReadOnlySpan<byte>>();
     }
@@ -140,7 +146,19 @@ public sealed class PubSubBroker
     private int DeliverAll(SubscriberList list)
     {
         var frame = _frame.WrittenSpan;
-        foreach (var sub in list.Items) _sink.Deliver(sub.Client, frame);
+        if (frame.Length < SharedFrame.MinLength || frame.Length > SharedFrame.MaxLength || list.Count < 2)
+        {
+            foreach (var sub in list.Items) _sink.Deliver(sub.Client, frame);
+            return list.Count;
+        }
+        try
+        {
+            foreach (var sub in list.Items) _sink.Deliver(sub.Client, frame, _shared);
+        }
+        finally
+        {
+            _shared.Release();
+        }
         return list.Count;
     }
 }

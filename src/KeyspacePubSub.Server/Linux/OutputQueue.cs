@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Runtime.InteropServices;
+using KeyspacePubSub.Engine.PubSub;
 using static KeyspacePubSub.Server.Linux.LinuxNative;
 
 namespace KeyspacePubSub.Server.Linux;
@@ -23,8 +24,12 @@ namespace KeyspacePubSub.Server.Linux;
 /// was sent, so an idle connection holds no memory: the sender may take it only while the writer holds no
 /// span and no unflushed bytes, and the writer claims the chain under the same lock before it writes again.
 /// </para>
+/// <para>
+/// A large message frame is not copied: the chain links a block that refers to the publish's shared frame
+/// (<see cref="AppendShared"/>), and the next write starts a block of its own after it.
+/// </para>
 /// </summary>
-internal sealed unsafe class OutputQueue : PipeWriter
+internal sealed unsafe class OutputQueue : PipeWriter, ISharedFrameOutput
 {
     // Writer's side (under the engine's gate).
     private Block? _tail; // the block written into; null once the sender let the last one go
@@ -69,24 +74,37 @@ internal sealed unsafe class OutputQueue : PipeWriter
 
     private Block ClaimSlow(int need)
     {
+        Activate();
+        var t = _tail;
+        if (t == null || t.Size - t.Written < need) t = Append(Block.Rent(need));
+        return t;
+    }
+
+    private void Activate()
+    {
         if (_completed) throw new InvalidOperationException("Writing is not allowed after the output was completed");
         if (!_active)
         {
             lock (_lock) _active = true; // from here on the sender leaves the last block alone
         }
+    }
+
+    /// <summary>Writer: makes <paramref name="b"/> the last block (linked for the sender at the next flush, after the previous block's final length).</summary>
+    private Block Append(Block b)
+    {
         var t = _tail;
-        if (t == null)
-        {
-            t = Block.Rent(need);
-            _tail = _flushFrom = _newHead = t;
-        }
-        else if (t.Size - t.Written < need)
-        {
-            var b = Block.Rent(need);
-            t.PendingNext = b; // linked for the sender at the next flush, after t's final length
-            _tail = t = b;
-        }
-        return t;
+        if (t == null) _flushFrom = _newHead = b;
+        else t.PendingNext = b;
+        _tail = b;
+        return b;
+    }
+
+    /// <summary>Appends a reference to <paramref name="frame"/>: a block of its own, full, so the next write starts another.</summary>
+    public void AppendShared(SharedFrame frame)
+    {
+        Activate();
+        var b = Append(Block.Refer(frame));
+        _unflushed += b.Written;
     }
 
     public override void Advance(int bytes)
@@ -226,12 +244,16 @@ internal sealed unsafe class OutputQueue : PipeWriter
         private static int s_count;
         private static int s_made;
 
-        public readonly byte[] Array;
-        public readonly byte* Pointer;
-        public readonly int Size;
+        private static readonly Lock s_referLock = new();
+        private static readonly Stack<Block> s_freeRefer = new();
+
+        public byte[] Array;
+        public byte* Pointer;
+        public int Size;
         private readonly bool _pooled;
         private GCHandle _handle;
         private bool _rented;
+        private SharedFrame? _frame; // a block that refers to a shared frame instead of holding bytes of its own
 
         public int Written; // writer
         public Block? PendingNext; // writer
@@ -254,6 +276,26 @@ internal sealed unsafe class OutputQueue : PipeWriter
                 _handle = GCHandle.Alloc(Array, GCHandleType.Pinned);
                 Pointer = (byte*)_handle.AddrOfPinnedObject();
             }
+        }
+
+        private Block()
+        {
+            Array = [];
+        }
+
+        /// <summary>A block of <paramref name="frame"/>'s bytes, full (it takes a reference to the frame).</summary>
+        public static Block Refer(SharedFrame frame)
+        {
+            Block? b;
+            lock (s_referLock) s_freeRefer.TryPop(out b);
+            b ??= new Block();
+            frame.AddRef();
+            b._frame = frame;
+            b.Array = frame.Array;
+            b.Pointer = frame.Pointer;
+            b.Size = b.Written = frame.Length;
+            b._rented = true;
+            return b;
         }
 
         /// <summary>Blocks kept for reuse now (tests).</summary>
@@ -289,6 +331,18 @@ internal sealed unsafe class OutputQueue : PipeWriter
             _rented = false;
             Written = Committed = Read = 0;
             Next = PendingNext = null;
+            if (_frame is { } frame)
+            {
+                _frame = null;
+                Array = [];
+                Pointer = null;
+                frame.Release();
+                lock (s_referLock)
+                {
+                    if (s_freeRefer.Count < MaxRetained) s_freeRefer.Push(this);
+                }
+                return;
+            }
             if (!_pooled)
             {
                 _handle.Free();
