@@ -229,15 +229,10 @@ public class TransportTests
         // (300 messages of 100 KB, milliseconds) when the publisher, spinning, sees it. The PUBLISH spans two
         // reads: a connection queued by the read that completed no command stayed ahead of its subscribers.
         await using var server = await InProcessServer.StartAsync(("io-transport", "epoll"), ("io-threads", "1"));
-        var subs = new List<RawClient>();
+        var subs = Enumerable.Range(0, 300).Select(_ => new RawClient(server.Port)).ToList();
         try
         {
-            for (int i = 0; i < 300; i++)
-            {
-                var sub = new RawClient(server.Port);
-                sub.Call("SUBSCRIBE", "wide").Should().EndWith(":1\r\n");
-                subs.Add(sub);
-            }
+            foreach (var s in subs) s.Call("SUBSCRIBE", "wide").Should().EndWith(":1\r\n");
             using var pub = new RawClient(server.Port);
             int replyFirst = 0;
             for (int i = 0; i < 10; i++)

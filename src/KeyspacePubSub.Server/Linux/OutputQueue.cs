@@ -33,8 +33,7 @@ internal sealed unsafe class OutputQueue : PipeWriter, ISharedFrameOutput
 {
     // Writer's side (under the engine's gate).
     private Block? _tail; // the block written into; null once the sender let the last one go
-    private Block? _flushFrom; // the first block with bytes not yet published
-    private Block? _newHead; // a first block not yet published as _head
+    private Block? _flushFrom; // the first block with bytes not yet published (the chain's first while _head is null)
     private long _unflushed;
 
     // Shared.
@@ -93,7 +92,7 @@ internal sealed unsafe class OutputQueue : PipeWriter, ISharedFrameOutput
     private Block Append(Block b)
     {
         var t = _tail;
-        if (t == null) _flushFrom = _newHead = b;
+        if (t == null) _flushFrom = b;
         else t.PendingNext = b;
         _tail = b;
         return b;
@@ -125,7 +124,8 @@ internal sealed unsafe class OutputQueue : PipeWriter, ISharedFrameOutput
     private void Publish()
     {
         if (!_active) return;
-        for (var b = _flushFrom; b != null; )
+        var first = _flushFrom;
+        for (var b = first; b != null; )
         {
             Volatile.Write(ref b.Committed, b.Written);
             var next = b.PendingNext;
@@ -134,11 +134,9 @@ internal sealed unsafe class OutputQueue : PipeWriter, ISharedFrameOutput
             Volatile.Write(ref b.Next, next); // after b's final length
             b = next;
         }
-        if (_newHead != null)
-        {
-            Volatile.Write(ref _head, _newHead);
-            _newHead = null;
-        }
+        // A null head stays null while the writer is active (only a release, which an active writer excludes,
+        // clears it), so the chain started anew at the first block published here.
+        if (Volatile.Read(ref _head) == null) Volatile.Write(ref _head, first);
         _flushFrom = _tail;
         _unflushed = 0;
         _active = false;
@@ -217,8 +215,8 @@ internal sealed unsafe class OutputQueue : PipeWriter, ISharedFrameOutput
     {
         lock (_lock)
         {
-            var b = _head ?? _newHead;
-            _head = _tail = _flushFrom = _newHead = null;
+            var b = _head ?? _flushFrom;
+            _head = _tail = _flushFrom = null;
             while (b != null)
             {
                 var next = b.Next ?? b.PendingNext;
