@@ -37,10 +37,11 @@ internal static class ListLoader
 
     /// <summary>
     /// Loads the rows of <paramref name="lists"/> (by key id); rows of other keys join <paramref name="orphans"/>.
-    /// Returns the elements placed, and the next free sequence number in <paramref name="nextSeq"/>.
+    /// Returns the elements placed, the next free sequence number in <paramref name="nextSeq"/>, and how many
+    /// connections read the rows in <paramref name="readers"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static long Load(sqlite3 db, Dictionary<long, ListValue> lists, List<long> orphans, ref long nextSeq)
+    public static long Load(sqlite3 db, string? secondReader, long mapBytes, Dictionary<long, ListValue> lists, List<long> orphans, ref long nextSeq, out int readers)
     {
         var index = new Dictionary<long, int>(lists.Count);
         var stored = new Stored[lists.Count];
@@ -49,7 +50,7 @@ internal static class ListLoader
             stored[index.Count] = new Stored { Value = list, Low = long.MaxValue, High = long.MinValue };
             index.Add(kid, index.Count);
         }
-        var chunks = Read(db, index, stored, orphans, ref nextSeq, out int lastChunkRows);
+        var chunks = Read(db, secondReader, mapBytes, index, stored, orphans, ref nextSeq, out int lastChunkRows, out readers);
 
         for (int i = 0; i < stored.Length; i++)
         {
@@ -99,7 +100,7 @@ internal static class ListLoader
     }
 
     /// <summary>
-    /// Reads every row into chunks (the last one holding <paramref name="lastChunkRows"/>), on two threads:
+    /// Reads every row into chunks (the last one holding <paramref name="lastChunkRows"/>), on up to three threads:
     /// this one steps SQLite and copies each row's bytes into a batch (reused, so its memory is warm); a second
     /// one makes each element's array and fills the chunks. Making 1,000,000 arrays in new memory (the
     /// kernel's page faults and the GC's clearing) was 44% of a load on one thread (perf, native build), and
@@ -107,19 +108,52 @@ internal static class ListLoader
     /// behind (the queue of batches nearly full) the stepping thread makes the arrays of its next batch itself;
     /// each then waits ~40 ms, and the load of 1,000,000 rows took 473–478 ms instead of 488–518 (medians of
     /// three alternating runs of 8–10 restarts).
+    /// Stepping SQLite (its VDBE, a third of a load's CPU) then was the longest part. With
+    /// <paramref name="secondReader"/> (a read-only connection string to the same file, see
+    /// <see cref="SqliteStore"/>) a large table is read as two halves of its sequence numbers, the upper half on
+    /// a third thread through that connection; rows are laid out by position, so the order in which the two
+    /// halves arrive does not matter. Each half counts its lists' positions and its orphans apart; they are
+    /// added up afterwards.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static List<Row[]> Read(sqlite3 db, Dictionary<long, int> index, Stored[] stored, List<long> orphans, ref long nextSeq, out int lastChunkRows)
+    private static List<Row[]> Read(sqlite3 db, string? secondReader, long mapBytes, Dictionary<long, int> index, Stored[] stored, List<long> orphans, ref long nextSeq, out int lastChunkRows, out int readers)
     {
+        readers = 1;
         using var full = new System.Collections.Concurrent.BlockingCollection<Batch>(BatchesInFlight);
         var free = new System.Collections.Concurrent.ConcurrentQueue<Batch>();
         using var failed = new CancellationTokenSource();
         var maker = new ElementMaker(full, free, failed);
         var thread = new Thread(maker.Run) { IsBackground = true, Name = "kps-load" };
         thread.Start();
+        UpperHalf? upper = null;
         try
         {
-            Step(db, index, stored, orphans, ref nextSeq, full, free, failed.Token);
+            long split = long.MaxValue;
+            if (secondReader != null && SeqRange(db) is var (low, high) && high - low >= ParallelRows)
+            {
+                split = low + (high - low) / 2;
+                upper = new UpperHalf(secondReader, mapBytes, split, index, stored, full, free, failed.Token);
+            }
+            try
+            {
+                Step(db, long.MinValue, upper is null ? long.MaxValue : split - 1, index, stored, orphans, ref nextSeq, full, free, failed.Token);
+            }
+            finally
+            {
+                upper?.Join();
+            }
+            if (upper != null)
+            {
+                if (upper.Failure is OperationCanceledException) throw upper.Failure; // the maker failed
+                // Without its own connection (it could not open one), this thread reads that half too.
+                if (upper.Failure != null && !upper.Opened) Step(db, split, long.MaxValue, index, stored, orphans, ref nextSeq, full, free, failed.Token);
+                else if (upper.Failure != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(upper.Failure);
+                else
+                {
+                    upper.AddTo(stored, orphans, ref nextSeq);
+                    readers = 2;
+                }
+            }
         }
         catch (OperationCanceledException) when (maker.Failure != null)
         {
@@ -133,6 +167,80 @@ internal static class ListLoader
         if (maker.Failure != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(maker.Failure);
         lastChunkRows = maker.LastChunkRows;
         return maker.Chunks;
+    }
+
+    /// <summary>Below this many sequence numbers one thread steps the whole table (a second connection costs its opening).</summary>
+    private const long ParallelRows = 100_000;
+
+    /// <summary>The lowest and highest sequence number (two subqueries: each reads one end of the b-tree; min and max in one query scan the table).</summary>
+    private static (long Low, long High)? SeqRange(sqlite3 db)
+    {
+        using var statement = RawStatement.PrepareAll(db, "SELECT (SELECT min(seq) FROM list_items), (SELECT max(seq) FROM list_items)")[0];
+        IntPtr stmt = statement.Handle.DangerousGetHandle();
+        int rc = SqliteNative.sqlite3_step(stmt);
+        (long, long)? range = rc == raw.SQLITE_ROW && raw.sqlite3_column_type(statement.Handle, 0) != raw.SQLITE_NULL
+            ? (SqliteNative.sqlite3_column_int64(stmt, 0), SqliteNative.sqlite3_column_int64(stmt, 1))
+            : null;
+        statement.Reset(rc == raw.SQLITE_ROW ? raw.SQLITE_DONE : rc);
+        return range;
+    }
+
+    /// <summary>
+    /// The upper half of the sequence numbers, stepped on a thread of its own through a second, read-only
+    /// connection, with its own position counts, orphans and highest sequence number.
+    /// </summary>
+    private sealed class UpperHalf
+    {
+        private readonly Thread _thread;
+        private readonly Stored[] _stored;
+        private readonly List<long> _orphans = [];
+        private long _nextSeq;
+
+        public UpperHalf(string connection, long mapBytes, long from, Dictionary<long, int> index, Stored[] stored,
+            System.Collections.Concurrent.BlockingCollection<Batch> full, System.Collections.Concurrent.ConcurrentQueue<Batch> free, CancellationToken failed)
+        {
+            _stored = new Stored[stored.Length];
+            for (int i = 0; i < stored.Length; i++) _stored[i] = new Stored { Low = long.MaxValue, High = long.MinValue };
+            _thread = new Thread(() =>
+            {
+                try
+                {
+                    using var db = new Microsoft.Data.Sqlite.SqliteConnection(connection);
+                    db.Open();
+                    using (var mmap = db.CreateCommand())
+                    {
+                        mmap.CommandText = $"PRAGMA mmap_size = {mapBytes}"; // as the first connection's (SqliteStore.ReadAll)
+                        mmap.ExecuteNonQuery();
+                    }
+                    Opened = true;
+                    Step(db.Handle!, from, long.MaxValue, index, _stored, _orphans, ref _nextSeq, full, free, failed);
+                }
+                catch (Exception ex)
+                {
+                    Failure = ex;
+                }
+            }) { IsBackground = true, Name = "kps-load-2" };
+            _thread.Start();
+        }
+
+        public bool Opened { get; private set; }
+        public Exception? Failure { get; private set; }
+
+        public void Join() => _thread.Join();
+
+        public void AddTo(Stored[] stored, List<long> orphans, ref long nextSeq)
+        {
+            for (int i = 0; i < stored.Length; i++)
+            {
+                ref var s = ref stored[i];
+                ref var mine = ref _stored[i];
+                s.Rows += mine.Rows;
+                s.Low = Math.Min(s.Low, mine.Low);
+                s.High = Math.Max(s.High, mine.High);
+            }
+            orphans.AddRange(_orphans);
+            nextSeq = Math.Max(nextSeq, _nextSeq);
+        }
     }
 
     private const int BatchRows = 8192, BatchBytes = 1 << 20, BatchesInFlight = 4;
@@ -158,11 +266,13 @@ internal static class ListLoader
 
     /// <summary>Steps through the table, batching the rows of loaded lists and counting each list's positions.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static unsafe void Step(sqlite3 db, Dictionary<long, int> index, Stored[] stored, List<long> orphans, ref long nextSeq,
+    private static unsafe void Step(sqlite3 db, long from, long to, Dictionary<long, int> index, Stored[] stored, List<long> orphans, ref long nextSeq,
         System.Collections.Concurrent.BlockingCollection<Batch> full, System.Collections.Concurrent.ConcurrentQueue<Batch> free, CancellationToken failed)
     {
-        using var statement = RawStatement.PrepareAll(db, "SELECT seq, kid, pos, value FROM list_items")[0];
+        using var statement = RawStatement.PrepareAll(db, "SELECT seq, kid, pos, value FROM list_items WHERE seq >= $lo AND seq <= $hi")[0];
         IntPtr stmt = statement.Handle.DangerousGetHandle();
+        SqliteNative.sqlite3_bind_int64(stmt, raw.sqlite3_bind_parameter_index(statement.Handle, "$lo"), from);
+        SqliteNative.sqlite3_bind_int64(stmt, raw.sqlite3_bind_parameter_index(statement.Handle, "$hi"), to);
         long lastKid = long.MinValue;
         int list = -1;
         int rc;

@@ -45,6 +45,7 @@ public sealed partial class SqliteStore : IDurableStore
     public int LoadedKeys { get; private set; }
     public long LoadedEntries { get; private set; }
     public double LoadMs { get; private set; }
+    public int LoadReaders { get; private set; } // connections that read the list rows (two for a large table, see ListLoader)
 
     /// <inheritdoc />
     public long NextListSeq { get; private set; } = 1;
@@ -79,11 +80,49 @@ public sealed partial class SqliteStore : IDurableStore
             Exec(Schema.Migrate);
         }
         Exec(Schema.Create);
-        Exec($"PRAGMA user_version = {Schema.Version}");
+        if (version != Schema.Version) Exec($"PRAGMA user_version = {Schema.Version}"); // (a write: only when it changes)
         Exec("COMMIT");
+        _walEmpty = EmptyWal();
         // The whole file's integrity check (quick_check: 85 ms for 1,000,000 entries) runs after the load, on
         // the writer thread, before any commit (see Load and WriterLoop).
     }
+
+    private bool _walEmpty; // after Open: every commit is in the database file, none in the WAL
+
+    /// <summary>
+    /// Moves what the WAL holds (after a crash) into the database file, and empties the WAL, so that the file
+    /// alone holds every commit while the load reads it (see <see cref="SecondReader"/>). After a clean stop the
+    /// WAL is gone or empty already, and nothing is written.
+    /// </summary>
+    private bool EmptyWal()
+    {
+        if (FileBytes(Path + "-wal") == 0) return true;
+        try
+        {
+            using var cmd = _db!.CreateCommand();
+            cmd.CommandText = "PRAGMA wal_checkpoint(TRUNCATE)"; // (not counted in INFO: no commit waited for it)
+            using (var r = cmd.ExecuteReader())
+            {
+                if (!r.Read() || r.GetInt64(0) != 0 || r.GetInt64(1) != r.GetInt64(2)) return false;
+            }
+            return FileBytes(Path + "-wal") == 0;
+        }
+        catch (Exception ex) when (ex is SqliteException or IOException)
+        {
+            // (a full disk, say) The load reads the WAL's commits through this connection alone, as before.
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// A second connection for the load's second reading thread (<see cref="ListLoader"/>): read-only and
+    /// immutable, that is without locks (this connection holds the file's exclusive lock) and without the WAL,
+    /// which is empty then. Nothing writes the file while the load runs: the writer thread waits for it.
+    /// Null when the WAL could not be emptied.
+    /// </summary>
+    private string? SecondReader => _walEmpty
+        ? new SqliteConnectionStringBuilder { DataSource = new Uri(Path).AbsoluteUri + "?immutable=1", Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString()
+        : null;
 
     private void Exec(string sql)
     {
@@ -154,8 +193,8 @@ public sealed partial class SqliteStore : IDurableStore
         LoadedKeys = result.Count;
         LoadedEntries = entries;
         LoadMs = sw.Elapsed.TotalMilliseconds;
-        _logger.LogInformation("Persistence: loaded {Keys} durable keys ({Entries} list/zset entries) from {Path} in {Ms:F0} ms; dropped {Expired} expired keys",
-            result.Count, entries, Path, LoadMs, expired.Count);
+        _logger.LogInformation("Persistence: loaded {Keys} durable keys ({Entries} list/zset entries) from {Path} in {Ms:F0} ms ({Readers} reading thread(s)); dropped {Expired} expired keys",
+            result.Count, entries, Path, LoadMs, LoadReaders, expired.Count);
         return result;
     }
 
@@ -195,7 +234,20 @@ public sealed partial class SqliteStore : IDurableStore
             }
         }
         long nextSeq = NextListSeq;
-        entries = ListLoader.Load(_db!.Handle!, lists, orphans, ref nextSeq);
+        // The file is read through a memory map while it loads: SQLite then reads a page without a system call
+        // and a copy (loads of 1,000,000 entries: ~260 ms against ~280, medians of 12 alternating restarts).
+        // Commits afterwards read pages as before (a map's I/O error would be a signal rather than an error).
+        long mapBytes = FileBytes(Path);
+        Exec($"PRAGMA mmap_size = {mapBytes}");
+        try
+        {
+            entries = ListLoader.Load(_db!.Handle!, SecondReader, mapBytes, lists, orphans, ref nextSeq, out int readers);
+            LoadReaders = readers;
+        }
+        finally
+        {
+            Exec("PRAGMA mmap_size = 0");
+        }
         NextListSeq = nextSeq;
         using (var cmd = _db.CreateCommand())
         {
@@ -223,6 +275,7 @@ public sealed partial class SqliteStore : IDurableStore
         yield return ("durable_loaded_keys", LoadedKeys);
         yield return ("durable_loaded_entries", LoadedEntries);
         yield return ("durable_load_time_ms", (long)LoadMs);
+        yield return ("durable_load_readers", LoadReaders);
         yield return ("durable_commits", Interlocked.Read(ref _commits));
         yield return ("durable_units_committed", Interlocked.Read(ref _unitsCommitted));
         yield return ("durable_units_pending", PendingUnits);

@@ -198,6 +198,73 @@ public sealed class PersistenceTests : IDisposable
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
+    public async Task LargeTable_IsReadInTwoHalvesByTwoConnections_AfterACleanStopOrACrash(bool crashed)
+    {
+        // From 100,000 sequence numbers up the loader reads the upper half on a second, immutable connection.
+        // Rows of one list lie in both halves; a row of the upper half takes the position of a row of the lower
+        // half (the later row wins); orphan rows lie in both halves. After a crash the commits still in the WAL
+        // are first moved into the file, which the immutable connection reads alone.
+        var expected = new Dictionary<string, List<string>> { ["room:1:backlog"] = [], ["room:2:backlog"] = [] };
+        await using (var s = await InProcessServer.StartAsync(Options(FsyncPolicy.No)))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("RPUSH", "room:early:backlog", "x", "y").Should().Be(":2\r\n");
+            for (int i = 0; i < 130_000; i += 1000)
+            {
+                string key = $"room:{1 + i / 1000 % 2}:backlog";
+                var values = Enumerable.Range(i, 1000).Select(j => $"m{j}").ToArray();
+                bool left = i % 3000 == 0;
+                c.Call([left ? "LPUSH" : "RPUSH", key, .. values]).Should().StartWith(":");
+                if (left) expected[key].InsertRange(0, values.Reverse());
+                else expected[key].AddRange(values);
+            }
+            c.Call("RPUSH", "room:late:backlog", "x", "y").Should().Be(":2\r\n");
+        }
+        string path = Options().Path;
+        using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False"))
+        {
+            db.Open();
+            using var cmd = db.CreateCommand();
+            cmd.CommandText = """
+                DELETE FROM keys WHERE key IN (CAST('room:early:backlog' AS BLOB), CAST('room:late:backlog' AS BLOB));
+                INSERT INTO list_items(kid, pos, value) SELECT kid, pos, CAST('replaced' AS BLOB) FROM list_items WHERE value = CAST('m5' AS BLOB);
+                """;
+            cmd.ExecuteNonQuery();
+            if (crashed)
+            {
+                // The state a crash leaves: these commits in the WAL only (closing would move them into the file).
+                File.Copy(path, path + ".crash");
+                File.Copy(path + "-wal", path + "-wal.crash");
+                new FileInfo(path + "-wal.crash").Length.Should().BeGreaterThan(0);
+            }
+        }
+        if (crashed)
+        {
+            File.Move(path + ".crash", path, overwrite: true);
+            File.Move(path + "-wal.crash", path + "-wal", overwrite: true);
+            File.Delete(path + "-shm");
+        }
+        expected["room:1:backlog"][expected["room:1:backlog"].IndexOf("m5")] = "replaced";
+        await using (var s = await InProcessServer.StartAsync(Options(FsyncPolicy.No)))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("INFO", "persistence").Should().Contain("durable_load_readers:2\r\n").And.Contain("durable_loaded_entries:130000\r\n");
+            foreach (var (key, values) in expected)
+            {
+                var reply = new System.Text.StringBuilder($"*{values.Count}\r\n");
+                foreach (var v in values) reply.Append($"${v.Length}\r\n{v}\r\n");
+                c.Call("LRANGE", key, "0", "-1").Should().Be(reply.ToString(), key);
+            }
+            c.Call("EXISTS", "room:early:backlog", "room:late:backlog").Should().Be(":0\r\n");
+            c.Call("RPUSH", "room:1:backlog", "after").Should().Be($":{expected["room:1:backlog"].Count + 1}\r\n");
+        }
+        StoredListRows().Should().Be((130_001L, 0L), "the orphans of both halves and the row that lost its position were deleted");
+        new FileInfo(path + "-wal").Length.Should().Be(0, "a clean stop empties the WAL: the next start needs no checkpoint before its load");
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
     public async Task StoredRowsWithAGapOrTwoAtOnePosition_LoadInPositionOrder_TheLaterRowWinning(bool sparse)
     {
         await using (var s = await InProcessServer.StartAsync(Options()))
