@@ -205,7 +205,7 @@ try
                     {
                         string dir = Directory.CreateTempSubdirectory("kps-backlog-").FullName;
                         using (var s = BacklogBench.Start(name, fsync, dir)) runs[name].Add(BacklogBench.TransactionsPerSec(s, clients, duration));
-                        Directory.Delete(dir, recursive: true);
+                        BacklogBench.DeleteDirectory(dir);
                     }
                 }
                 Row($"fsync {fsync}, {clients} client(s)", runs.ToDictionary(kv => kv.Key, kv => kv.Value.Median()), "N0");
