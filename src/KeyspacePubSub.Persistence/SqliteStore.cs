@@ -127,8 +127,23 @@ public sealed partial class SqliteStore : IDurableStore
     /// Null when the WAL could not be emptied.
     /// </summary>
     private string? SecondReader => _walEmpty
-        ? new SqliteConnectionStringBuilder { DataSource = new Uri(Path).AbsoluteUri + "?immutable=1", Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString()
+        ? new SqliteConnectionStringBuilder { DataSource = FileUri(Path) + "?immutable=1", Mode = SqliteOpenMode.ReadOnly, Pooling = false }.ToString()
         : null;
+
+    /// <summary>
+    /// A SQLite URI for an absolute path: every byte but letters, digits, '-', '.', '_', '~' and '/' percent-encoded
+    /// (SQLite decodes %XX, ends the path at '?' or '#'; System.Uri leaves '%' alone).
+    /// </summary>
+    private static string FileUri(string path)
+    {
+        var uri = new System.Text.StringBuilder("file:");
+        foreach (byte b in System.Text.Encoding.UTF8.GetBytes(path))
+        {
+            if (char.IsAsciiLetterOrDigit((char)b) || b is (byte)'-' or (byte)'.' or (byte)'_' or (byte)'~' or (byte)'/') uri.Append((char)b);
+            else uri.Append('%').Append(b.ToString("X2", System.Globalization.CultureInfo.InvariantCulture));
+        }
+        return uri.ToString();
+    }
 
     private void Exec(string sql)
     {

@@ -124,9 +124,9 @@ public sealed class PersistenceTests : IDisposable
     /// what it was.
     /// </summary>
     /// <summary>List rows in the store, and those whose key is gone (a row leaked by a missed delete).</summary>
-    private (long Rows, long Orphans) StoredListRows()
+    private (long Rows, long Orphans) StoredListRows(string? path = null)
     {
-        using var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Options().Path};Mode=ReadOnly;Pooling=False");
+        using var db = new Microsoft.Data.Sqlite.SqliteConnection(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = path ?? Options().Path, Mode = Microsoft.Data.Sqlite.SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
         db.Open();
         using var cmd = db.CreateCommand();
         cmd.CommandText = "SELECT COUNT(*), COUNT(*) FILTER (WHERE kid NOT IN (SELECT id FROM keys WHERE key IS NOT NULL)) FROM list_items";
@@ -196,16 +196,18 @@ public sealed class PersistenceTests : IDisposable
     }
 
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task LargeTable_IsReadInTwoHalvesByTwoConnections_AfterACleanStopOrACrash(bool crashed)
+    [InlineData(false, "")]
+    [InlineData(true, "")]
+    [InlineData(false, "a dir #1 ?x=%41&y")] // the second connection opens the file by URI: every character escaped
+    public async Task LargeTable_IsReadInTwoHalvesByTwoConnections_AfterACleanStopOrACrash(bool crashed, string subdirectory)
     {
+        var options = Options(FsyncPolicy.No) with { Path = Path.Combine(_dir, subdirectory, "store.db") };
         // From 100,000 sequence numbers up the loader reads the upper half on a second, immutable connection.
         // Rows of one list lie in both halves; a row of the upper half takes the position of a row of the lower
         // half (the later row wins); orphan rows lie in both halves. After a crash the commits still in the WAL
         // are first moved into the file, which the immutable connection reads alone.
         var expected = new Dictionary<string, List<string>> { ["room:1:backlog"] = [], ["room:2:backlog"] = [] };
-        await using (var s = await InProcessServer.StartAsync(Options(FsyncPolicy.No)))
+        await using (var s = await InProcessServer.StartAsync(options))
         {
             using var c = new RawClient(s.Port);
             c.Call("RPUSH", "room:early:backlog", "x", "y").Should().Be(":2\r\n");
@@ -220,8 +222,8 @@ public sealed class PersistenceTests : IDisposable
             }
             c.Call("RPUSH", "room:late:backlog", "x", "y").Should().Be(":2\r\n");
         }
-        string path = Options().Path;
-        using (var db = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={path};Pooling=False"))
+        string path = options.Path;
+        using (var db = new Microsoft.Data.Sqlite.SqliteConnection(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString()))
         {
             db.Open();
             using var cmd = db.CreateCommand();
@@ -245,7 +247,7 @@ public sealed class PersistenceTests : IDisposable
             File.Delete(path + "-shm");
         }
         expected["room:1:backlog"][expected["room:1:backlog"].IndexOf("m5")] = "replaced";
-        await using (var s = await InProcessServer.StartAsync(Options(FsyncPolicy.No)))
+        await using (var s = await InProcessServer.StartAsync(options))
         {
             using var c = new RawClient(s.Port);
             c.Call("INFO", "persistence").Should().Contain("durable_load_readers:2\r\n").And.Contain("durable_loaded_entries:130000\r\n");
@@ -258,7 +260,7 @@ public sealed class PersistenceTests : IDisposable
             c.Call("EXISTS", "room:early:backlog", "room:late:backlog").Should().Be(":0\r\n");
             c.Call("RPUSH", "room:1:backlog", "after").Should().Be($":{expected["room:1:backlog"].Count + 1}\r\n");
         }
-        StoredListRows().Should().Be((130_001L, 0L), "the orphans of both halves and the row that lost its position were deleted");
+        StoredListRows(path).Should().Be((130_001L, 0L), "the orphans of both halves and the row that lost its position were deleted");
         new FileInfo(path + "-wal").Length.Should().Be(0, "a clean stop empties the WAL: the next start needs no checkpoint before its load");
     }
 
