@@ -214,7 +214,7 @@ public sealed partial class SqliteStore : IDurableStore
         LoadedKeys = result.Count;
         LoadedEntries = entries;
         LoadMs = sw.Elapsed.TotalMilliseconds;
-        _logger.LogInformation("Persistence: loaded {Keys} durable keys ({Entries} list/zset entries) from {Path} in {Ms:F0} ms ({Readers} reading thread(s)); dropped {Expired} expired keys",
+        _logger.LogInformation("Persistence: loaded {Keys} durable keys ({Entries} list/zset entries) from {Path} in {Ms:F0} ms (list rows read by {Readers} connection(s)); dropped {Expired} expired keys",
             result.Count, entries, Path, LoadMs, LoadReaders, expired.Count);
         return result;
     }
