@@ -25,6 +25,7 @@ public sealed partial class SqliteStore
 
     private readonly object _queueLock = new();
     private List<Unit> _queue = [];
+    private List<Unit>? _spareQueue; // a committed group's list, emptied, for the next queue (grown lists are not made anew per commit)
     private TaskCompletionSource _queueDone = NewCompletion(); // of the units in _queue
     private Thread? _writer;
     private bool _stopping;
@@ -184,6 +185,7 @@ public sealed partial class SqliteStore
             {
                 _committing = false;
                 if (!ok) Requeue(group);
+                else Recycle(group);
                 // Drivers waiting for this commit, and the writer when it has work.
                 if (_driversWaiting > 0 || (_handOff && _queue.Count > 0) || _checkpointDue || _bgsaveDue) Monitor.PulseAll(_queueLock);
             }
@@ -204,9 +206,17 @@ public sealed partial class SqliteStore
     private List<Unit> TakeQueue()
     {
         var group = _queue;
-        _queue = [];
+        _queue = _spareQueue ?? [];
+        _spareQueue = null;
         _queueDone = NewCompletion();
         return group;
+    }
+
+    /// <summary>A committed group's list becomes the spare for the next queue (under the queue lock).</summary>
+    private void Recycle(List<Unit> group)
+    {
+        group.Clear();
+        _spareQueue = group;
     }
 
     /// <summary>
@@ -296,7 +306,11 @@ public sealed partial class SqliteStore
                 _syncDue = false;
                 _committing = false;
                 if (_driversWaiting > 0) Monitor.PulseAll(_queueLock);
-                if (ok) continue;
+                if (ok)
+                {
+                    if (group != null) Recycle(group);
+                    continue;
+                }
                 Requeue(group!);
                 if (_stopping) return;
             }
