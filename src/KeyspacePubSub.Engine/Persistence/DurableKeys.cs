@@ -14,17 +14,34 @@ namespace KeyspacePubSub.Engine.Persistence;
 /// </summary>
 public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyList<string> patterns)
 {
-    private sealed class Entry(long id, object value, long expireAt)
+    /// <summary>
+    /// A durable key's place in the catalog: what the store holds for it (when <see cref="Stored"/>), and
+    /// whether it changed since the last commit. One lookup of the key's name finds both; a slot that is not
+    /// stored lives only while it is dirty.
+    /// </summary>
+    private sealed class Slot(byte[] key)
     {
-        public readonly long Id = id;
-        public readonly object Value = value;
-        public readonly long ExpireAt = expireAt;
+        public readonly byte[] Key = key;
+        public bool Stored;
+        public bool Dirty;
+        public long Id;
+        public object? Value;
+        public long ExpireAt;
+    }
+
+    /// <summary>A dirty key, with what it holds now (BuildPending's scratch).</summary>
+    private struct DirtyKey(int db, Slot slot)
+    {
+        public readonly int Db = db;
+        public readonly Slot Slot = slot;
+        public object? Value;
+        public long ExpireAt;
     }
 
     private readonly byte[][] _patterns = patterns.Select(p => System.Text.Encoding.UTF8.GetBytes(p)).ToArray();
-    private readonly Dictionary<byte[], Entry>[] _stored = NewCatalog(engine.Databases.Length);
-    private readonly HashSet<byte[]>[] _dirty = Enumerable.Range(0, engine.Databases.Length).Select(_ => new HashSet<byte[]>(ByteKeyComparer.Instance)).ToArray();
-    private readonly List<int> _dirtyDbs = []; // databases whose dirty set is not empty
+    private readonly Dictionary<byte[], Slot>[] _catalog = NewCatalog(engine.Databases.Length);
+    private readonly List<DirtyKey> _dirty = []; // in the order the keys first changed
+    private int _storedKeys;
     private List<DurableOp>? _ops; // this batch's ops so far (rented from the store on the first)
     private long _nextId = 1;
     private long _nextSeq = 1;
@@ -35,10 +52,10 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
 
     public IReadOnlyList<string> Patterns => patterns;
 
-    public int StoredKeys => _stored.Sum(d => d.Count);
+    public int StoredKeys => _storedKeys;
 
-    private static Dictionary<byte[], Entry>[] NewCatalog(int n) =>
-        Enumerable.Range(0, n).Select(_ => new Dictionary<byte[], Entry>(ByteKeyComparer.Instance)).ToArray();
+    private static Dictionary<byte[], Slot>[] NewCatalog(int n) =>
+        Enumerable.Range(0, n).Select(_ => new Dictionary<byte[], Slot>(ByteKeyComparer.Instance)).ToArray();
 
     public bool IsDurable(ReadOnlySpan<byte> key)
     {
@@ -53,12 +70,15 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
     public void MarkDirty(int db, ReadOnlySpan<byte> key)
     {
         if (!IsDurable(key)) return;
-        var set = _dirty[db];
-        var dirty = set.GetAlternateLookup<ReadOnlySpan<byte>>();
-        if (dirty.Contains(key)) return;
-        // A stored key's own array (no copy for each change of a busy backlog), else a copy.
-        set.Add(_stored[db].GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out byte[]? stored, out _) ? stored : key.ToArray());
-        if (set.Count == 1) _dirtyDbs.Add(db);
+        var catalog = _catalog[db];
+        if (!catalog.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out var slot))
+        {
+            slot = new Slot(key.ToArray());
+            catalog.Add(slot.Key, slot);
+        }
+        if (slot.Dirty) return;
+        slot.Dirty = true;
+        _dirty.Add(new DirtyKey(db, slot));
     }
 
     /// <summary>
@@ -124,12 +144,13 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
 
     public void BeforeFlush(int? db)
     {
-        BuildPending();
-        for (int i = 0; i < _stored.Length; i++)
+        BuildPending(); // every slot left is stored
+        for (int i = 0; i < _catalog.Length; i++)
         {
             if (db is { } d && d != i) continue;
-            foreach (var e in _stored[i].Values) Untrack(e.Value);
-            _stored[i].Clear();
+            foreach (var slot in _catalog[i].Values) Untrack(slot.Value!);
+            _storedKeys -= _catalog[i].Count;
+            _catalog[i].Clear();
         }
         Ops.Add(db is { } only ? new DurableOp(DurableOpKind.FlushDb, 0, only) : new DurableOp(DurableOpKind.FlushAll, 0));
     }
@@ -137,7 +158,7 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
     public void BeforeSwap(int a, int b)
     {
         BuildPending();
-        (_stored[a], _stored[b]) = (_stored[b], _stored[a]);
+        (_catalog[a], _catalog[b]) = (_catalog[b], _catalog[a]);
         Ops.Add(new DurableOp(DurableOpKind.SwapDb, 0, a, Pos: b));
     }
 
@@ -158,7 +179,13 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
                     z.Durability = new ZsetChanges(r.Id);
                     break;
             }
-            _stored[r.Db][stored] = new Entry(r.Id, r.Value, r.ExpireAt);
+            var catalog = _catalog[r.Db];
+            if (!catalog.TryGetValue(stored, out var slot))
+            {
+                catalog.Add(stored, slot = new Slot(stored) { Stored = true });
+                _storedKeys++;
+            }
+            (slot.Id, slot.Value, slot.ExpireAt) = (r.Id, r.Value, r.ExpireAt);
             _nextId = Math.Max(_nextId, r.Id + 1);
         }
         _nextSeq = Math.Max(_nextSeq, store.NextListSeq);
@@ -172,71 +199,75 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
 
     private static bool IsContainer(object? v) => v is ListValue or SortedSetValue;
 
-    // BuildPending's scratch, reused per commit: each dirty key with what it holds now, and the lists and
-    // sorted sets those keys hold.
-    private readonly List<(int Db, byte[] Key, object? Value)> _dirtyNow = [];
-    private readonly HashSet<object> _held = new(ReferenceEqualityComparer.Instance);
+    private readonly HashSet<object> _held = new(ReferenceEqualityComparer.Instance); // BuildPending's scratch
 
     private void BuildPending()
     {
-        if (_dirtyDbs.Count == 0) return;
-        var dirty = _dirtyNow;
-        dirty.Clear(); // empty unless a previous call threw
-        foreach (int d in _dirtyDbs)
-        {
-            var db = engine.Databases[d];
-            // A grown string is left as it is: its op gets a copy (WriteWhole), and APPEND/SETBIT go on in place.
-            foreach (var key in _dirty[d]) dirty.Add((d, key, db.GetWithExpire(key, out _, growable: true)));
-            _dirty[d].Clear();
-        }
-        _dirtyDbs.Clear();
+        if (_dirty.Count == 0) return;
+        var dirty = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_dirty);
+        // What each dirty key holds now. A grown string is left as it is: its op gets a copy (WriteWhole), and
+        // APPEND/SETBIT go on in place.
+        foreach (ref var k in dirty) k.Value = engine.Databases[k.Db].GetWithExpire(k.Slot.Key, out k.ExpireAt, growable: true);
         // Lists and sorted sets that are (still, or now) held by a dirty durable key: their rows can be kept.
         var held = _held;
         held.Clear();
-        foreach (var (_, _, v) in dirty)
+        foreach (ref var k in dirty)
         {
-            if (IsContainer(v)) held.Add(v!);
+            if (IsContainer(k.Value)) held.Add(k.Value!);
         }
         // Phase 1: stored keys that no longer hold what the store has are deleted, or detached when their
         // list or set moved to another durable name (RENAME, MOVE), so the rows follow it.
-        foreach (var (d, key, v) in dirty)
+        foreach (ref var k in dirty)
         {
-            if (!_stored[d].TryGetValue(key, out var e)) continue;
-            bool replaced = v is null || (IsContainer(e.Value) ? !ReferenceEquals(e.Value, v) : IsContainer(v));
+            var s = k.Slot;
+            if (!s.Stored) continue;
+            var v = k.Value;
+            bool replaced = v is null || (IsContainer(s.Value) ? !ReferenceEquals(s.Value, v) : IsContainer(v));
             if (!replaced) continue;
-            if (IsContainer(e.Value) && held.Contains(e.Value))
+            if (IsContainer(s.Value) && held.Contains(s.Value!))
             {
-                Ops.Add(new DurableOp(DurableOpKind.DetachKey, e.Id));
+                Ops.Add(new DurableOp(DurableOpKind.DetachKey, s.Id));
             }
             else
             {
-                Ops.Add(new DurableOp(DurableOpKind.DeleteKey, e.Id));
-                if (e.Value is ListValue { Durability: { } gone }) DeleteRows(gone);
-                Untrack(e.Value);
+                Ops.Add(new DurableOp(DurableOpKind.DeleteKey, s.Id));
+                if (s.Value is ListValue { Durability: { } gone }) DeleteRows(gone);
+                Untrack(s.Value!);
             }
-            _stored[d].Remove(key);
+            s.Stored = false;
+            s.Value = null;
+            _storedKeys--;
         }
         held.Clear(); // holds no value past this commit
         // Phase 2: write what each dirty key holds now.
-        foreach (var (d, key, v) in dirty)
+        foreach (ref var k in dirty)
         {
-            if (v is null) continue;
-            long expire = engine.Databases[d].GetExpire(key);
-            _stored[d].TryGetValue(key, out var e);
+            var (s, v) = (k.Slot, k.Value);
+            s.Dirty = false;
+            if (v is null)
+            {
+                if (!s.Stored) _catalog[k.Db].Remove(s.Key);
+                continue;
+            }
             long id = v switch
             {
-                ListValue l => Write(l, d, key, expire, e),
-                SortedSetValue z => Write(z, d, key, expire, e),
-                _ => WriteWhole(v, d, key, expire, e),
+                ListValue l => Write(l, k.Db, s, k.ExpireAt),
+                SortedSetValue z => Write(z, k.Db, s, k.ExpireAt),
+                _ => WriteWhole(v, k.Db, s, k.ExpireAt),
             };
-            if (e is null || e.Id != id || !ReferenceEquals(e.Value, v) || e.ExpireAt != expire) _stored[d][key] = new Entry(id, v, expire);
+            if (!s.Stored)
+            {
+                s.Stored = true;
+                _storedKeys++;
+            }
+            (s.Id, s.Value, s.ExpireAt) = (id, v, k.ExpireAt);
         }
-        dirty.Clear(); // holds no key or value past this commit
+        _dirty.Clear(); // holds no key or value past this commit
     }
 
-    private long WriteWhole(object v, int db, byte[] key, long expire, Entry? e)
+    private long WriteWhole(object v, int db, Slot slot, long expire)
     {
-        long id = e?.Id ?? _nextId++;
+        long id = slot.Stored ? slot.Id : _nextId++;
         var (type, blob) = v switch
         {
             byte[] s => (DurableType.String, s),
@@ -245,17 +276,17 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
             SetValue s => (DurableType.Set, DurableBlob.Encode(s)),
             _ => throw new InvalidOperationException("unknown value type"),
         };
-        Ops.Add(new DurableOp(DurableOpKind.PutKey, id, db, key, type, expire, blob));
+        Ops.Add(new DurableOp(DurableOpKind.PutKey, id, db, slot.Key, type, expire, blob));
         return id;
     }
 
-    private long Write(ListValue l, int db, byte[] key, long expire, Entry? e)
+    private long Write(ListValue l, int db, Slot s, long expire)
     {
         long low = l.HeadPosition, high = l.HeadPosition + l.Count - 1;
         var c = l.Durability ??= new ListChanges { Id = _nextId++ }; // no rows yet: every element is new
-        if (e is null || e.ExpireAt != expire || !ReferenceEquals(e.Value, l))
+        if (!s.Stored || s.ExpireAt != expire || !ReferenceEquals(s.Value, l))
         {
-            Ops.Add(new DurableOp(DurableOpKind.PutKey, c.Id, db, key, DurableType.List, expire));
+            Ops.Add(new DurableOp(DurableOpKind.PutKey, c.Id, db, s.Key, DurableType.List, expire));
         }
         if (c.Renumbered) DeleteRows(c);
         // Rows of positions that left the list (pops, trims) go.
@@ -306,14 +337,14 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
         return seq;
     }
 
-    private long Write(SortedSetValue z, int db, byte[] key, long expire, Entry? e)
+    private long Write(SortedSetValue z, int db, Slot s, long expire)
     {
         var c = z.Durability;
         bool fresh = c is null;
         c ??= z.Durability = new ZsetChanges(_nextId++);
-        if (fresh || e is null || e.ExpireAt != expire || !ReferenceEquals(e.Value, z))
+        if (fresh || !s.Stored || s.ExpireAt != expire || !ReferenceEquals(s.Value, z))
         {
-            Ops.Add(new DurableOp(DurableOpKind.PutKey, c.Id, db, key, DurableType.Zset, expire));
+            Ops.Add(new DurableOp(DurableOpKind.PutKey, c.Id, db, s.Key, DurableType.Zset, expire));
         }
         if (fresh)
         {
