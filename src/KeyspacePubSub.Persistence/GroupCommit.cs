@@ -48,6 +48,7 @@ public sealed partial class SqliteStore
     private long _commits, _unitsCommitted, _lastCommitUnix, _failedCommits, _checkpoints, _checkpointTicks;
     private readonly RawStatement[][] _statements = new RawStatement[Enum.GetValues<DurableOpKind>().Length][]; // by kind
     private RawStatement? _begin, _commit;
+    private ListPutBatch? _listPuts; // runs of list-row inserts as multi-row statements
 
     // Op lists of committed units, cleared, for the next units (a busy backlog allocates none).
     private readonly Stack<List<DurableOp>> _spareOps = new();
@@ -96,6 +97,7 @@ public sealed partial class SqliteStore
         {
             _statements[(int)kind] = RawStatement.PrepareAll(handle, sql);
         }
+        _listPuts = new ListPutBatch(handle);
         _begin = RawStatement.PrepareAll(handle, "BEGIN IMMEDIATE")[0];
         _commit = RawStatement.PrepareAll(handle, "COMMIT")[0];
         _wal = WalSync.Open(Path, Fsync == FsyncPolicy.Everysec, TakeUnsynced, ex => Fail(ex.Message));
@@ -418,16 +420,29 @@ public sealed partial class SqliteStore
             else
             {
                 _begin!.Run();
+                var listPut = _statements[(int)DurableOpKind.ListPut][0];
+                _listPuts!.Clear(); // (nothing is held unless a commit was left by an exception other than SQLite's)
                 foreach (var unit in group)
                 {
-                    foreach (var op in unit.Ops) Run(op);
+                    foreach (var op in unit.Ops)
+                    {
+                        if (op.Kind == DurableOpKind.ListPut)
+                        {
+                            _listPuts!.Add(op, listPut);
+                            continue;
+                        }
+                        _listPuts!.Flush(listPut); // rows inserted so far come first
+                        Run(op);
+                    }
                     ops += unit.Ops.Count;
                 }
+                _listPuts!.Flush(listPut);
                 _commit!.Run();
             }
         }
         catch (SqliteException ex)
         {
+            _listPuts?.Clear();
             try
             {
                 Exec("ROLLBACK");
@@ -509,6 +524,7 @@ public sealed partial class SqliteStore
             // The WAL is replayed on the next open.
         }
         foreach (var statement in _statements.Where(s => s != null).SelectMany(s => s).Append(_begin).Append(_commit)) statement?.Dispose();
+        _listPuts?.Dispose();
         _db.Dispose();
     }
 }
