@@ -144,12 +144,16 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
 
     public void BeforeFlush(int? db)
     {
-        BuildPending(); // every slot left is stored
+        BuildPending();
         for (int i = 0; i < _catalog.Length; i++)
         {
             if (db is { } d && d != i) continue;
-            foreach (var slot in _catalog[i].Values) Untrack(slot.Value!);
-            _storedKeys -= _catalog[i].Count;
+            foreach (var slot in _catalog[i].Values)
+            {
+                if (!slot.Stored) continue;
+                Untrack(slot.Value!);
+                _storedKeys--;
+            }
             _catalog[i].Clear();
         }
         Ops.Add(db is { } only ? new DurableOp(DurableOpKind.FlushDb, 0, only) : new DurableOp(DurableOpKind.FlushAll, 0));
@@ -204,7 +208,19 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
     private void BuildPending()
     {
         if (_dirty.Count == 0) return;
-        var dirty = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_dirty);
+        try
+        {
+            BuildPending(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(_dirty));
+        }
+        finally
+        {
+            foreach (var k in _dirty) k.Slot.Dirty = false;
+            _dirty.Clear(); // holds no key or value past this commit
+        }
+    }
+
+    private void BuildPending(Span<DirtyKey> dirty)
+    {
         // What each dirty key holds now. A grown string is left as it is: its op gets a copy (WriteWhole), and
         // APPEND/SETBIT go on in place.
         foreach (ref var k in dirty) k.Value = engine.Databases[k.Db].GetWithExpire(k.Slot.Key, out k.ExpireAt, growable: true);
@@ -243,7 +259,6 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
         foreach (ref var k in dirty)
         {
             var (s, v) = (k.Slot, k.Value);
-            s.Dirty = false;
             if (v is null)
             {
                 if (!s.Stored) _catalog[k.Db].Remove(s.Key);
@@ -262,7 +277,6 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
             }
             (s.Id, s.Value, s.ExpireAt) = (id, v, k.ExpireAt);
         }
-        _dirty.Clear(); // holds no key or value past this commit
     }
 
     private long WriteWhole(object v, int db, Slot slot, long expire)
