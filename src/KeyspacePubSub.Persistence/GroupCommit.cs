@@ -97,7 +97,7 @@ public sealed partial class SqliteStore
         {
             _statements[(int)kind] = RawStatement.PrepareAll(handle, sql);
         }
-        _listPuts = new ListPutBatch(handle);
+        _listPuts = new ListPutBatch(handle, _statements[(int)DurableOpKind.ListPut][0]);
         _begin = RawStatement.PrepareAll(handle, "BEGIN IMMEDIATE")[0];
         _commit = RawStatement.PrepareAll(handle, "COMMIT")[0];
         _wal = WalSync.Open(Path, Fsync == FsyncPolicy.Everysec, TakeUnsynced, ex => Fail(ex.Message));
@@ -420,7 +420,6 @@ public sealed partial class SqliteStore
             else
             {
                 _begin!.Run();
-                var listPut = _statements[(int)DurableOpKind.ListPut][0];
                 _listPuts!.Clear(); // (nothing is held unless a commit was left by an exception other than SQLite's)
                 foreach (var unit in group)
                 {
@@ -428,15 +427,15 @@ public sealed partial class SqliteStore
                     {
                         if (op.Kind == DurableOpKind.ListPut)
                         {
-                            _listPuts!.Add(op, listPut);
+                            _listPuts!.Add(op);
                             continue;
                         }
-                        _listPuts!.Flush(listPut); // rows inserted so far come first
+                        _listPuts!.Flush(); // rows inserted so far come first
                         Run(op);
                     }
                     ops += unit.Ops.Count;
                 }
-                _listPuts!.Flush(listPut);
+                _listPuts!.Flush();
                 _commit!.Run();
             }
         }

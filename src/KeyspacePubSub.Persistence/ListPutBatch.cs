@@ -1,5 +1,4 @@
 using KeyspacePubSub.Engine.Persistence;
-using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
 namespace KeyspacePubSub.Persistence;
@@ -15,14 +14,16 @@ internal sealed class ListPutBatch : IDisposable
 {
     public const int MaxRows = 16;
     private readonly sqlite3 _db;
+    private readonly RawStatement _single; // the one-row INSERT (Schema.ListPut), for a run of one row
     private readonly sqlite3_stmt?[] _statements = new sqlite3_stmt?[MaxRows + 1]; // by row count, from 2
     private readonly IntPtr[] _handles = new IntPtr[MaxRows + 1];
     private readonly DurableOp[] _rows = new DurableOp[MaxRows];
     private int _count;
 
-    public ListPutBatch(sqlite3 db)
+    public ListPutBatch(sqlite3 db, RawStatement single)
     {
         _db = db;
+        _single = single;
         for (int n = 2; n <= MaxRows; n++)
         {
             string values = string.Join(", ", Enumerable.Range(0, n).Select(i => $"(?{4 * i + 1}, ?{4 * i + 2}, ?{4 * i + 3}, ?{4 * i + 4})"));
@@ -33,21 +34,21 @@ internal sealed class ListPutBatch : IDisposable
     }
 
     /// <summary>Holds a row for the next flush (writing a full batch first).</summary>
-    public void Add(in DurableOp op, RawStatement single)
+    public void Add(in DurableOp op)
     {
-        if (_count == MaxRows) Flush(single);
+        if (_count == MaxRows) Flush();
         _rows[_count++] = op;
     }
 
-    /// <summary>Inserts the rows held, in order: one row by <paramref name="single"/>, more by one statement.</summary>
-    public void Flush(RawStatement single)
+    /// <summary>Inserts the rows held, in order: one row by the one-row statement, more by one statement.</summary>
+    public void Flush()
     {
         int n = _count;
         if (n == 0) return;
         _count = 0;
         if (n == 1)
         {
-            single.Run(_rows[0]);
+            _single.Run(_rows[0]);
             _rows[0] = default;
             return;
         }
@@ -60,10 +61,9 @@ internal sealed class ListPutBatch : IDisposable
                 Check(SqliteNative.sqlite3_bind_int64(stmt, 4 * i + 1, op.Seq));
                 Check(SqliteNative.sqlite3_bind_int64(stmt, 4 * i + 2, op.Id));
                 Check(SqliteNative.sqlite3_bind_int64(stmt, 4 * i + 3, op.Pos));
-                BindBlob(stmt, 4 * i + 4, op.Value!);
+                RawStatement.BindBlob(stmt, 4 * i + 4, op.Value, _db);
             }
-            int rc = SqliteNative.sqlite3_step(stmt);
-            if (rc != raw.SQLITE_DONE) Check(rc);
+            Check(SqliteNative.sqlite3_step(stmt));
         }
         finally
         {
@@ -79,21 +79,7 @@ internal sealed class ListPutBatch : IDisposable
         _count = 0;
     }
 
-    private unsafe void BindBlob(IntPtr stmt, int index, byte[] value)
-    {
-        // A zero-length blob is a value, not NULL: an empty element stays empty.
-        if (value.Length == 0)
-        {
-            Check(SqliteNative.sqlite3_bind_zeroblob(stmt, index, 0));
-            return;
-        }
-        fixed (byte* p = value) Check(SqliteNative.sqlite3_bind_blob(stmt, index, p, value.Length, SqliteNative.Transient));
-    }
-
-    private void Check(int rc)
-    {
-        if (rc != raw.SQLITE_OK && rc != raw.SQLITE_DONE && rc != raw.SQLITE_ROW) SqliteException.ThrowExceptionForRC(rc, _db);
-    }
+    private void Check(int rc) => RawStatement.Check(rc, _db);
 
     public void Dispose()
     {

@@ -88,20 +88,23 @@ internal sealed class RawStatement : IDisposable
         }
     }
 
-    private unsafe void BindBlob(int index, byte[]? value)
+    private void BindBlob(int index, byte[]? value) => BindBlob(_handle, index, value, _db);
+
+    /// <summary>Binds a blob by copy (SQLITE_TRANSIENT); a zero-length blob stays a value, null binds NULL.</summary>
+    internal static unsafe void BindBlob(IntPtr stmt, int index, byte[]? value, sqlite3 db)
     {
         // A zero-length blob is a value, not NULL: empty list elements and strings stay empty.
         if (value is null)
         {
-            Check(SqliteNative.sqlite3_bind_null(_handle, index), _db);
+            Check(SqliteNative.sqlite3_bind_null(stmt, index), db);
             return;
         }
         if (value.Length == 0)
         {
-            Check(SqliteNative.sqlite3_bind_zeroblob(_handle, index, 0), _db);
+            Check(SqliteNative.sqlite3_bind_zeroblob(stmt, index, 0), db);
             return;
         }
-        fixed (byte* p = value) Check(SqliteNative.sqlite3_bind_blob(_handle, index, p, value.Length, SqliteNative.Transient), _db);
+        fixed (byte* p = value) Check(SqliteNative.sqlite3_bind_blob(stmt, index, p, value.Length, SqliteNative.Transient), db);
     }
 
     private void Step()
@@ -110,7 +113,8 @@ internal sealed class RawStatement : IDisposable
         if (rc != raw.SQLITE_DONE && rc != raw.SQLITE_ROW) Check(rc, _db);
     }
 
-    private static void Check(int rc, sqlite3 db)
+    /// <summary>Throws SQLite's error for a result code other than OK, DONE or ROW.</summary>
+    internal static void Check(int rc, sqlite3 db)
     {
         if (rc != raw.SQLITE_OK && rc != raw.SQLITE_DONE && rc != raw.SQLITE_ROW) SqliteException.ThrowExceptionForRC(rc, db);
     }
