@@ -15,6 +15,7 @@ using KeyspacePubSub.Benchmark;
 //   --latency-dump /tmp/lat        fan-out: write each light pass's latencies in arrival order to /tmp/lat.<server>.<shape>...
 //   --seconds 3                    length of each measured run of the fan-out, notify and backlog rows (default 1.5 with --quick, else 3)
 //   --rounds 3                     redis-benchmark, fan-out, backlog and restart rows: median of this many runs (default 1 with --quick, else 3)
+//   --only txlatency [--rate 10000] [--clients 10] [--fsync everysec]   backlog transactions at a fixed rate, open loop: latency percentiles
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick");
 string only = ArgValue("--only") ?? "ping,fanout,patterns,rss,kv,notify,keymem,bigvalue,backlog,expiry";
@@ -214,6 +215,46 @@ try
         int entries = quick ? 200_000 : 1_000_000;
         Row($"restart with {entries:N0} backlog entries (s to first reply, median of {rounds})", new[] { "redis", "ours" }.ToDictionary(n => n, n => BacklogBench.RestartSeconds(n, entries, rounds)), "F2");
         Console.WriteLine();
+    }
+
+    if (only.Contains("txlatency"))
+    {
+        // Backlog transactions at a fixed rate, open loop (see BacklogLatencyBench): latency from each one's
+        // scheduled send time, so stalls count for every transaction they delay. A warm-up run first, not counted.
+        int rate = int.TryParse(ArgValue("--rate"), out int rt) && rt > 0 ? rt : 10_000;
+        var latencyDuration = TimeSpan.FromSeconds(Math.Max(duration.TotalSeconds, 5));
+        foreach (string fsync in (ArgValue("--fsync") ?? "everysec").Split(','))
+        {
+            foreach (int clients in ArgValue("--clients") is null ? [10] : backlogClients)
+            {
+                Header($"Backlog transactions at {rate:N0}/s over {clients} connection(s), open loop, fsync {fsync} (median of {rounds})", "ms");
+                var runs = servers.ToDictionary(s => s.Name, _ => new List<BacklogLatencyBench.Result>());
+                for (int round = 0; round < rounds; round++)
+                {
+                    foreach (var name in round % 2 == 0 ? runs.Keys.ToArray() : runs.Keys.Reverse().ToArray())
+                    {
+                        if (target != null)
+                        {
+                            BacklogLatencyBench.Run(servers[0], clients, rate, TimeSpan.FromSeconds(2));
+                            runs[name].Add(BacklogLatencyBench.Run(servers[0], clients, rate, latencyDuration));
+                            continue;
+                        }
+                        string dir = Directory.CreateTempSubdirectory("kps-txlat-").FullName;
+                        using (var s = BacklogBench.Start(name, fsync, dir))
+                        {
+                            BacklogLatencyBench.Run(s, clients, rate, TimeSpan.FromSeconds(3));
+                            runs[name].Add(BacklogLatencyBench.Run(s, clients, rate, latencyDuration));
+                        }
+                        BacklogBench.DeleteDirectory(dir);
+                    }
+                }
+                Row("p50", runs.ToDictionary(kv => kv.Key, kv => kv.Value.Select(x => x.P50Ms).Median()), "F3");
+                Row("p99", runs.ToDictionary(kv => kv.Key, kv => kv.Value.Select(x => x.P99Ms).Median()), "F3");
+                Row("p99.9", runs.ToDictionary(kv => kv.Key, kv => kv.Value.Select(x => x.P999Ms).Median()), "F3");
+                Row("max", runs.ToDictionary(kv => kv.Key, kv => kv.Value.Select(x => x.MaxMs).Median()), "F1");
+                Console.WriteLine();
+            }
+        }
     }
 
     if (only.Contains("expiry"))
