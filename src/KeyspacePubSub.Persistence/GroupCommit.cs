@@ -104,6 +104,8 @@ public sealed partial class SqliteStore
         if (_wal is null)
         {
             _logger.LogWarning("Persistence: cannot open the WAL of {Path} for syncing; SQLite syncs and checkpoints it itself", Path);
+            _ahead?.Dispose(); // checkpoints are SQLite's own: nothing runs ahead of them
+            _ahead = null;
         }
         else
         {
@@ -113,6 +115,7 @@ public sealed partial class SqliteStore
             int pageSize = Convert.ToInt32(Scalar("PRAGMA page_size"), System.Globalization.CultureInfo.InvariantCulture);
             // Room for the frames a checkpoint may lag behind its trigger while drivers keep committing.
             _walFill = WalFill.Install(_wal.Handle, handle.DangerousGetHandle(), pageSize, WalSync.CheckpointFrames * 5 / 4);
+            StartCheckpointAhead(pageSize);
         }
         _committing = true; // the load has the connection first (Load hands it over)
         _writer = new Thread(WriterLoop) { IsBackground = true, Name = "sqlite-commit" };
@@ -320,24 +323,51 @@ public sealed partial class SqliteStore
         }
     }
 
+    private const int MaxAheadRounds = 4, MinAheadFrames = 256;
+
     /// <summary>
     /// Before a checkpoint takes the connection (every commit waits for it), the WAL is fdatasynced from here
     /// while drivers go on committing: the checkpoint's own sync of the WAL then finds only the frames
     /// committed since. Under everysec that sync had up to a second of frames to write: checkpoints of 10,000
     /// frames took ~34 ms, during which no client got a reply (~7% of the time of one client's backlog load).
-    /// A failure is left for the checkpoint's own sync to report. Not under fsync "no", whose checkpoints sync nothing.
+    /// The checkpoint's pages are written into the database file from here too (<see cref="CheckpointAhead"/>),
+    /// so the checkpoint itself moves only the pages of the last moment: it held the connection ~21 ms, now
+    /// ~1.4 ms (10 clients' backlog load), and backlog transactions at a fixed 10,000 a second had a p99 latency
+    /// of 6.4 ms, now 0.7 ms (`--only txlatency`). A failure is left for the checkpoint's own sync to report.
+    /// Under fsync "no" nothing is synced here, as its checkpoints sync nothing.
     /// </summary>
     private void PresyncWal()
     {
         _walPresynced = true;
-        if (_wal is null || Fsync == FsyncPolicy.No) return;
+        if (_wal is null) return;
+        bool sync = Fsync != FsyncPolicy.No;
         try
         {
-            _wal.Sync();
+            // The checkpoint's pages go into the database file from here too (see CheckpointAhead), in rounds
+            // while clients commit: the frames committed during a round are the next round's, fewer each time.
+            for (int round = 0; round < MaxAheadRounds && _ahead != null; round++)
+            {
+                if (_ahead.CopyAhead(_wal.Handle, () => { if (sync) _wal.Sync(); }, sync) < MinAheadFrames) break;
+            }
+            if (sync) _wal.Sync();
         }
         catch (IOException)
         {
             // The checkpoint syncs the WAL itself and reports what fails.
+        }
+    }
+
+    private void StartCheckpointAhead(int pageSize)
+    {
+        try
+        {
+            _ahead?.Start(pageSize);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            _logger.LogWarning("Persistence: cannot open {Path} to write checkpoints' pages ahead ({Reason}); SQLite's checkpoints copy them", Path, ex.Message);
+            _ahead?.Dispose();
+            _ahead = null;
         }
     }
 
@@ -525,5 +555,6 @@ public sealed partial class SqliteStore
         foreach (var statement in _statements.Where(s => s != null).SelectMany(s => s).Append(_begin).Append(_commit)) statement?.Dispose();
         _listPuts?.Dispose();
         _db.Dispose();
+        _ahead?.Dispose(); // after SQLite's close: closing its descriptor of the file would drop SQLite's locks
     }
 }

@@ -35,6 +35,8 @@ public sealed partial class SqliteStore : IDurableStore
             _failure = Describe(ex);
             _db?.Dispose();
             _db = null;
+            _ahead?.Dispose();
+            _ahead = null;
             _logger.LogError("Persistence: cannot use {Path}: {Reason}. Durable keys are not loaded and writes to them are refused (MISCONF).", Path, _failure);
         }
     }
@@ -53,6 +55,7 @@ public sealed partial class SqliteStore : IDurableStore
     private static string Describe(Exception ex) => ex is SqliteException s ? s.Message.Replace("\r", " ").Replace("\n", " ") : ex.Message;
 
     private bool _walGathered; // WAL frames of a commit go out in one write (WalWriteShim)
+    private CheckpointAhead? _ahead; // checkpoints' pages written into the database file before the checkpoint (with the shim)
 
     private void Open()
     {
@@ -60,6 +63,7 @@ public sealed partial class SqliteStore : IDurableStore
         if (!string.IsNullOrEmpty(dir)) Directory.CreateDirectory(dir);
         _ = SqliteNative.MultiThreadMode; // before the first connection
         _walGathered = WalWriteShim.Install(); // (after sqlite3_config, which must come before SQLite starts)
+        if (_walGathered) _ahead = CheckpointAhead.Register(Path); // (before SQLite opens the files: the shim links them at their open)
         _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path, Pooling = false, Mode = SqliteOpenMode.ReadWriteCreate, DefaultTimeout = 1 }.ToString());
         _db.Open();
         Exec("PRAGMA busy_timeout = 0");
@@ -305,6 +309,9 @@ public sealed partial class SqliteStore : IDurableStore
         yield return ("durable_commit_usec", (long)(Stopwatch.GetElapsedTime(0, Volatile.Read(ref _avgCommitTicks)).TotalMicroseconds)); // recent average
         yield return ("durable_checkpoints", Interlocked.Read(ref _checkpoints));
         yield return ("durable_checkpoint_time_ms", (long)Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _checkpointTicks)).TotalMilliseconds);
+        // Pages written into the database file ahead of checkpoints, and the page copies checkpoints skipped for them.
+        yield return ("durable_checkpoint_pages_ahead", _ahead?.PagesAhead ?? 0);
+        yield return ("durable_checkpoint_pages_skipped", _ahead?.PagesSkipped ?? 0);
         yield return ("durable_wal_fsyncs", _wal?.Syncs ?? 0);
         yield return ("durable_wal_prefilled_bytes", _walFill?.FilledBytes ?? 0);
         // SQLite's WAL writes, and the system calls made for them (WalWriteShim: one per commit; 0 and 0 without it).

@@ -34,7 +34,6 @@ internal sealed partial class WalSync : IDisposable
     private readonly Action<Exception> _failed;
     private readonly ManualResetEventSlim _stop = new();
     private long _syncs;
-    private bool _noFdatasync;
 
     private WalSync(SafeFileHandle wal, bool syncEverySecond, Func<bool> takeUnsynced, Action<Exception> failed)
     {
@@ -72,24 +71,31 @@ internal sealed partial class WalSync : IDisposable
     /// </summary>
     public void Sync()
     {
-        if (!_noFdatasync)
+        SyncData(_wal, "the WAL");
+        Interlocked.Increment(ref _syncs);
+    }
+
+    private static bool s_noFdatasync;
+
+    /// <summary>fdatasync of <paramref name="file"/> (the portable full sync where there is none); an error is an <see cref="IOException"/>.</summary>
+    internal static void SyncData(SafeFileHandle file, string what)
+    {
+        if (!s_noFdatasync)
         {
             try
             {
-                if (fdatasync((int)_wal.DangerousGetHandle()) != 0)
+                if (fdatasync((int)file.DangerousGetHandle()) != 0)
                 {
-                    throw new IOException($"fdatasync of the WAL failed: errno {Marshal.GetLastPInvokeError()}");
+                    throw new IOException($"fdatasync of {what} failed: errno {Marshal.GetLastPInvokeError()}");
                 }
-                Interlocked.Increment(ref _syncs);
                 return;
             }
             catch (Exception ex) when (ex is EntryPointNotFoundException or DllNotFoundException)
             {
-                _noFdatasync = true; // not Linux: the portable call
+                s_noFdatasync = true; // not Linux: the portable call
             }
         }
-        RandomAccess.FlushToDisk(_wal);
-        Interlocked.Increment(ref _syncs);
+        RandomAccess.FlushToDisk(file);
     }
 
     [LibraryImport("libc", SetLastError = true)]

@@ -18,7 +18,8 @@ namespace KeyspacePubSub.Persistence;
 /// </summary>
 internal static unsafe partial class WalWriteShim
 {
-    private const int SQLITE_OK = 0, SQLITE_OPEN_WAL = 0x00080000, FrameHeader = 24;
+    private const int SQLITE_OK = 0, SQLITE_IOERR_WRITE = 10 | (3 << 8), SQLITE_OPEN_MAIN_DB = 0x100, SQLITE_OPEN_WAL = 0x00080000, FrameHeader = 24;
+    private const int SQLITE_FCNTL_CKPT_DONE = 37, SQLITE_FCNTL_CKPT_START = 39;
     // Under 128 KiB: the unix VFS keeps only the low 17 bits of a write's length (its writes are at most a
     // 64 KiB page and a header), so a 256 KiB write wrote nothing and failed as a full disk.
     private const int BufferBytes = 120 * 1024;
@@ -69,6 +70,7 @@ internal static unsafe partial class WalWriteShim
         public long bufferOffset;
         public int buffered;
         public int inCommitFrame; // the last frame header was a commit frame's: each write after it is written at once
+        public int ahead; // the CheckpointAhead of this database (its file or its WAL), 0 for none
     }
 
     private static Vfs* s_real;
@@ -151,6 +153,8 @@ internal static unsafe partial class WalWriteShim
         file->buffer = (flags & SQLITE_OPEN_WAL) != 0 ? (byte*)NativeMemory.Alloc(BufferBytes) : null;
         file->buffered = 0;
         file->inCommitFrame = 0;
+        bool wal = (flags & SQLITE_OPEN_WAL) != 0;
+        file->ahead = wal || (flags & SQLITE_OPEN_MAIN_DB) != 0 ? CheckpointAhead.Find(Marshal.PtrToStringUTF8((IntPtr)name), wal) : 0;
         file->pMethods = s_methods;
         return rc;
     }
@@ -164,13 +168,20 @@ internal static unsafe partial class WalWriteShim
         int n = f->buffered;
         f->buffered = 0;
         Interlocked.Increment(ref s_walWriteCalls);
-        return M(f)->xWrite(f->real, f->buffer, n, f->bufferOffset);
+        int rc = M(f)->xWrite(f->real, f->buffer, n, f->bufferOffset);
+        if (rc == SQLITE_OK && f->ahead != 0) CheckpointAhead.WalWritten(f->ahead, f->bufferOffset, f->bufferOffset + n, f->inCommitFrame != 0);
+        return rc;
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static int Write(File* f, void* data, int amount, long offset)
     {
-        if (f->buffer == null) return M(f)->xWrite(f->real, data, amount, offset);
+        if (f->buffer == null)
+        {
+            // The database file: a checkpoint's write of a page that is there already is not made again.
+            int skip = f->ahead != 0 ? CheckpointAhead.SkipsDbWrite(f->ahead, offset, amount) : 0;
+            return skip == 0 ? M(f)->xWrite(f->real, data, amount, offset) : skip > 0 ? SQLITE_OK : SQLITE_IOERR_WRITE;
+        }
         Interlocked.Increment(ref s_walWrites);
         bool follows = f->buffered > 0 && offset == f->bufferOffset + f->buffered;
         if (!follows || f->buffered + amount > BufferBytes)
@@ -212,14 +223,19 @@ internal static unsafe partial class WalWriteShim
     private static int Read(File* f, void* data, int amount, long offset)
     {
         int rc = Drain(f);
-        return rc != SQLITE_OK ? rc : M(f)->xRead(f->real, data, amount, offset);
+        if (rc != SQLITE_OK) return rc;
+        // A checkpoint's read of a WAL frame whose page is in the database file already: its write is skipped too.
+        if (f->ahead != 0 && f->buffer != null && CheckpointAhead.SkipsWalRead(f->ahead, offset, amount)) return SQLITE_OK;
+        return M(f)->xRead(f->real, data, amount, offset);
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static int Truncate(File* f, long size)
     {
         int rc = Drain(f);
-        return rc != SQLITE_OK ? rc : M(f)->xTruncate(f->real, size);
+        if (rc != SQLITE_OK) return rc;
+        if (f->ahead != 0 && f->buffer != null) CheckpointAhead.WalTruncated(f->ahead);
+        return M(f)->xTruncate(f->real, size);
     }
 
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
@@ -256,6 +272,11 @@ internal static unsafe partial class WalWriteShim
     [UnmanagedCallersOnly(CallConvs = [typeof(CallConvCdecl)])]
     private static int FileControl(File* f, int op, void* arg)
     {
+        if (f->ahead != 0 && f->buffer == null)
+        {
+            if (op == SQLITE_FCNTL_CKPT_START) CheckpointAhead.CheckpointStarts(f->ahead);
+            else if (op == SQLITE_FCNTL_CKPT_DONE) CheckpointAhead.CheckpointDone(f->ahead);
+        }
         int rc = Drain(f);
         return rc != SQLITE_OK ? rc : M(f)->xFileControl(f->real, op, arg);
     }

@@ -1,0 +1,15 @@
+namespace KeyspacePubSub.Tests;
+
+/// <summary>Looks at a store's SQLite file from the test (with no server holding it).</summary>
+internal static class SqliteFile
+{
+    /// <summary>PRAGMA integrity_check of the file ("ok" when intact); opening it replays a WAL left by a crash.</summary>
+    public static string IntegrityCheck(string path)
+    {
+        using var db = new Microsoft.Data.Sqlite.SqliteConnection(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        db.Open();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = "PRAGMA integrity_check";
+        return cmd.ExecuteScalar()?.ToString() ?? "";
+    }
+}
