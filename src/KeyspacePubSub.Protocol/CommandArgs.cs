@@ -34,6 +34,19 @@ public readonly struct CommandArgs
 
     public byte[] ToArray(int index) => this[index].ToArray();
 
+    /// <summary>
+    /// A copy of argument <paramref name="index"/> for a value kept long, on the pinned object heap: the GC collects
+    /// it with generation 2 and never copies it (an ordinary array that survives is copied by the two ephemeral
+    /// collections that promote it).
+    /// </summary>
+    public byte[] Keep(int index)
+    {
+        var span = this[index];
+        var kept = GC.AllocateUninitializedArray<byte>(span.Length, pinned: true);
+        span.CopyTo(kept);
+        return kept;
+    }
+
     public string GetString(int index) => Encoding.UTF8.GetString(this[index]);
 
     /// <summary>Case-insensitive ASCII comparison with an upper-case literal.</summary>
