@@ -13,7 +13,9 @@ namespace KeyspacePubSub.Persistence;
 /// after the commit, SQLite's mark of a commit) writes them all, inside SQLite's commit: its result is the
 /// result of that write, so a failure (a full disk) fails the commit as before, and nothing is acknowledged
 /// that was not written. Any other use of the file (read, sync, size, truncate, lock, close) first writes
-/// what is gathered. Every other file, and everything else, goes to the default VFS unchanged.
+/// what is gathered. For <see cref="CheckpointAhead"/> it reports the WAL's commits and restarts, and skips a
+/// checkpoint's read and write of a page already written into the database file. Every other file, and
+/// everything else, goes to the default VFS unchanged.
 /// Registered as the process's default VFS: the server's SQLite connections are all the store's.
 /// </summary>
 internal static unsafe partial class WalWriteShim
