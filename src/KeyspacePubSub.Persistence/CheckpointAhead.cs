@@ -120,7 +120,9 @@ internal sealed class CheckpointAhead : IDisposable
     {
         get { lock (_gate) return _pagesSkipped; }
     }
-    public bool Disabled => _disabled;
+
+    /// <summary>A checkpoint's write did not follow the read it skipped as expected: switched off for good.</summary>
+    public bool Disabled => Volatile.Read(ref _disabled);
 
     // ---- called by the shim (any thread SQLite runs on; never throws) ----
 

@@ -324,6 +324,7 @@ public sealed partial class SqliteStore
     }
 
     private const int MaxAheadRounds = 4, MinAheadFrames = 256;
+    private bool _aheadOffLogged;
 
     /// <summary>
     /// Before a checkpoint takes the connection (every commit waits for it), the WAL is fdatasynced from here
@@ -348,6 +349,11 @@ public sealed partial class SqliteStore
             for (int round = 0; round < MaxAheadRounds && _ahead != null; round++)
             {
                 if (_ahead.CopyAhead(_wal.Handle, () => { if (sync) _wal.Sync(); }, sync) < MinAheadFrames) break;
+            }
+            if (_ahead is { Disabled: true } && !_aheadOffLogged)
+            {
+                _aheadOffLogged = true; // (CopyAhead does nothing from now on)
+                _logger.LogWarning("Persistence: a checkpoint of {Path} did not copy pages as expected; pages are no longer written ahead of checkpoints (the failed checkpoint is retried)", Path);
             }
             if (sync) _wal.Sync();
         }
