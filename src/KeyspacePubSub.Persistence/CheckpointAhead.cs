@@ -54,6 +54,12 @@ internal sealed class CheckpointAhead : IDisposable
     private readonly Dictionary<uint, uint> _copied = []; // frame -> page, whose content is in the database file (synced)
     private long _pagesAhead, _pagesSkipped;
 
+    // The copying rounds' scratch (the writer thread, one round at a time), kept: a round's 256 KiB buffers and
+    // its page maps are large-object-heap sizes, whose allocation counts towards full collections.
+    private readonly Dictionary<uint, uint> _latest = []; // page -> its latest frame in the round
+    private readonly List<uint> _pages = []; // the round's pages in order, within the database's size
+    private byte[]? _chunk, _run;
+
     private CheckpointAhead(string dbPath, int index)
     {
         _dbPath = dbPath;
@@ -251,14 +257,13 @@ internal sealed class CheckpointAhead : IDisposable
             if (frames < from) return 0;
             _copying = true;
         }
-        var copied = new Dictionary<uint, uint>();
         bool done = false;
         try
         {
             syncWal(); // the frames copied below are durable before any reaches the database file
             try
             {
-                done = Copy(wal, from, frames, copied, sync);
+                done = Copy(wal, from, frames, sync);
             }
             catch (IOException)
             {
@@ -272,9 +277,9 @@ internal sealed class CheckpointAhead : IDisposable
             {
                 if (done)
                 {
-                    foreach (var (frame, page) in copied) _copied[frame] = page;
+                    foreach (uint page in _pages) _copied[_latest[page]] = page;
                     _copiedThrough = frames;
-                    _pagesAhead += copied.Count;
+                    _pagesAhead += _pages.Count;
                 }
                 _copying = false;
                 Monitor.PulseAll(_gate);
@@ -283,7 +288,7 @@ internal sealed class CheckpointAhead : IDisposable
     }
 
     /// <summary>Frames <paramref name="from"/>..<paramref name="frames"/> into the database file; false when the WAL is not as expected.</summary>
-    private bool Copy(SafeFileHandle wal, long from, long frames, Dictionary<uint, uint> copied, bool sync)
+    private bool Copy(SafeFileHandle wal, long from, long frames, bool sync)
     {
         Span<byte> header = stackalloc byte[WalHeaderBytes];
         if (RandomAccess.Read(wal, header, 0) != WalHeaderBytes) return false;
@@ -291,9 +296,11 @@ internal sealed class CheckpointAhead : IDisposable
         if (BinaryPrimitives.ReadUInt32BigEndian(header[8..]) != _pageSize) return false;
 
         // Each page's latest frame, and the database size the last commit recorded.
-        var latest = new Dictionary<uint, uint>();
+        var latest = _latest;
+        latest.Clear();
+        _pages.Clear();
         uint dbPages = 0;
-        var chunk = new byte[(RunBytes / _frameBytes + 1) * _frameBytes];
+        var chunk = _chunk ??= new byte[(RunBytes / _frameBytes + 1) * _frameBytes];
         for (long first = from; first <= frames;)
         {
             int count = (int)Math.Min(frames - first + 1, chunk.Length / _frameBytes);
@@ -312,11 +319,15 @@ internal sealed class CheckpointAhead : IDisposable
         }
 
         // Runs of consecutive pages, one write each.
-        var pages = latest.Keys.Where(p => p >= 1 && p <= dbPages).Order().ToArray();
-        var run = new byte[RunBytes];
+        foreach (uint page in latest.Keys)
+        {
+            if (page >= 1 && page <= dbPages) _pages.Add(page);
+        }
+        _pages.Sort();
+        var run = _run ??= new byte[RunBytes];
         int inRun = 0;
         uint runFirst = 0;
-        foreach (uint page in pages)
+        foreach (uint page in _pages)
         {
             if (inRun > 0 && (page != runFirst + inRun / _pageSize || inRun + _pageSize > run.Length))
             {
@@ -330,7 +341,6 @@ internal sealed class CheckpointAhead : IDisposable
         }
         if (inRun > 0) RandomAccess.Write(_db!, run.AsSpan(0, inRun), (runFirst - 1L) * _pageSize);
         if (sync) WalSync.SyncData(_db!, "the database");
-        foreach (uint page in pages) copied[latest[page]] = page;
         return true;
     }
 
