@@ -32,11 +32,15 @@ public sealed partial class Engine
 
     /// <summary>
     /// Called at every mutation site, one call per event, in Redis's order. Every event but "keymiss" marks
-    /// a real change of the key, so this is also where WATCH learns that a key was touched.
+    /// a real change of the key, so this is also where WATCH learns that a key was touched. "new" (dbAdd)
+    /// touches no watcher and invalidates no tracking, as in Redis: the write that adds a key signals with its
+    /// own event, and one that adds it without changing anything (BITFIELD whose writes all fail) leaves a
+    /// WATCH of it intact. The durable store still learns that the key exists.
     /// </summary>
     public void Notify(NotifyFlags type, string evt, ReadOnlySpan<byte> key, int db)
     {
-        if (type != NotifyFlags.KeyMiss) SignalModifiedKey(db, key);
+        if (type == NotifyFlags.New) Durable?.MarkDirty(db, key);
+        else if (type != NotifyFlags.KeyMiss) SignalModifiedKey(db, key);
         Notifier.Notify(type, evt, key, db);
     }
 

@@ -53,6 +53,8 @@ public sealed class DifferentialFuzzTests(ServersFixture servers) : IClassFixtur
         "PERSIST", "GET", "WITHSCORES", "LIMIT", "BYSCORE", "BYLEX", "REV", "MATCH", "COUNT", "TYPE", "BEFORE", "AFTER", "LEFT",
         "RIGHT", "MIN", "MAX", "RANK", "MAXLEN", "IDX", "LEN", "MINMATCHLEN", "WITHMATCHLEN", "REPLACE", "DB", "BYTE", "BIT", "string",
         "list", "zset", "hash", "set", "a", "b", "c", "m1", "f1", "f2",
+        // BITFIELD's: field types, "#" offsets and OVERFLOW behaviours.
+        "u8", "i8", "u1", "i64", "u63", "i5", "#1", "#-1", "SET", "INCRBY", "OVERFLOW", "WRAP", "SAT", "FAIL",
     ];
 
     private static readonly string[] TimedWords = [.. Words.Where(w => !long.TryParse(w, out long n) || n <= 0 || n >= 100_000).Append("100000").Append("2000000")];

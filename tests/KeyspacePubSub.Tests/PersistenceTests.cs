@@ -151,8 +151,9 @@ public sealed class PersistenceTests : IDisposable
     }
 
     /// <summary>
-    /// A durable string grown in place by APPEND, SETRANGE and SETBIT (a <c>GrowableString</c>, read in place by
-    /// GET) is committed with its bytes as they were at each commit, and loads back whole.
+    /// A durable string grown in place by APPEND, SETRANGE, SETBIT and BITFIELD (a <c>GrowableString</c>, read in
+    /// place by GET) is committed with its bytes as they were at each commit, and loads back whole; so is one that
+    /// BITFIELD created without changing anything.
     /// </summary>
     [Fact]
     public async Task DurableStringGrownInPlace_IsCommittedAtEachChange_AndLoadsBackWhole()
@@ -172,13 +173,18 @@ public sealed class PersistenceTests : IDisposable
             expected.Remove(0, 4).Insert(0, "PART");
             c.Call("SETBIT", "durable:x", "7", "1").Should().Be(":0\r\n"); // 'P' (0x50) becomes 'Q' (0x51)
             expected[0] = 'Q';
+            c.Call("BITFIELD", "durable:x", "SET", "u8", "#1", "90", "GET", "u8", "8").Should().Be("*2\r\n:65\r\n:90\r\n"); // "QART" → "QZRT"
+            expected[1] = 'Z';
             c.Call("STRLEN", "durable:x").Should().Be($":{expected.Length}\r\n");
+            // A BITFIELD whose only write fails still creates the key (zeros, no event): the store must have it too.
+            c.Call("BITFIELD", "durable:f", "OVERFLOW", "FAIL", "SET", "i8", "8", "200").Should().Be("*1\r\n$-1\r\n");
         }
         await using (var s = await InProcessServer.StartAsync(Options(FsyncPolicy.Everysec)))
         {
             using var c = new RawClient(s.Port);
             c.Call("GET", "durable:x").Should().Be($"${expected.Length}\r\n{expected}\r\n");
             c.Call("APPEND", "durable:x", "!").Should().Be($":{expected.Length + 1}\r\n");
+            c.Call("GET", "durable:f").Should().Be("$2\r\n\0\0\r\n");
         }
     }
 

@@ -8,7 +8,10 @@ namespace KeyspacePubSub.Engine.Commands;
 /// <summary>GETRANGE (and its old name SUBSTR), SETRANGE (src/t_string.c); GETBIT, SETBIT, BITCOUNT (src/bitops.c).</summary>
 internal static class BitRangeCommands
 {
-    private const long MaxStringBytes = 512L * 1024 * 1024;
+    private const long MaxStringBytes = 512L * 1024 * 1024; // our strings' own limit (arrays), whatever proto-max-bulk-len says
+
+    /// <summary>How long SETRANGE, APPEND, SETBIT and BITFIELD may make a string: proto-max-bulk-len, as in Redis.</summary>
+    internal static long MaxLength(CommandContext x) => Math.Min(x.Engine.Config.ProtoMaxBulkLen, MaxStringBytes);
 
     public static void Register(CommandTable t)
     {
@@ -88,10 +91,10 @@ internal static class BitRangeCommands
         return g;
     }
 
-    /// <summary>As checkStringLength: a string may not grow past 512 MB (offset + length could overflow).</summary>
+    /// <summary>As checkStringLength: a string may not grow past proto-max-bulk-len (offset + length could overflow).</summary>
     internal static bool CheckStringLength(CommandContext x, long offset, int length)
     {
-        if (offset <= MaxStringBytes - length) return true;
+        if (offset <= MaxLength(x) - length) return true;
         x.Reply.Error("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
         return false;
     }
@@ -111,7 +114,7 @@ internal static class BitRangeCommands
 
     private static bool TryBitOffset(CommandContext x, int arg, out long offset)
     {
-        if (x.Args.TryGetInt64(arg, out offset) && offset >= 0 && offset < MaxStringBytes * 8) return true;
+        if (x.Args.TryGetInt64(arg, out offset) && offset >= 0 && (offset >> 3) < MaxLength(x)) return true;
         x.Reply.Error("ERR bit offset is not an integer or out of range");
         return false;
     }

@@ -19,6 +19,7 @@ public static class BuiltinCommands
         StringCommands.Register(t);
         BitRangeCommands.Register(t);
         BitSearchCommands.Register(t);
+        BitFieldCommand.Register(t);
         LcsCommand.Register(t);
         KeyCommands.Register(t);
         KeyMoveCommands.Register(t);
