@@ -20,6 +20,7 @@ public static class BuiltinCommands
         BitRangeCommands.Register(t);
         BitSearchCommands.Register(t);
         BitFieldCommand.Register(t);
+        HyperLogLogCommands.Register(t);
         LcsCommand.Register(t);
         KeyCommands.Register(t);
         KeyMoveCommands.Register(t);

@@ -157,6 +157,7 @@ public sealed class CommandDef
                 "set" => AclCategory.Set,
                 "sorted-set" => AclCategory.SortedSet,
                 "bitmap" => AclCategory.Bitmap,
+                "hyperloglog" => AclCategory.HyperLogLog,
                 "connection" => AclCategory.Connection,
                 "transactions" => AclCategory.Transaction,
                 "scripting" => AclCategory.Scripting,

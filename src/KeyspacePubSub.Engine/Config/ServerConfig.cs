@@ -29,6 +29,7 @@ public sealed class ServerConfig
         Add("client-output-buffer-limit", () => OutputLimits.ToString(), OutputLimits.TryApply);
         Add("timeout", () => Timeout.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, int.MaxValue, x => Timeout = x));
         Add("maxclients", () => MaxClients.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 1, uint.MaxValue, x => MaxClients = x));
+        Add("hll-sparse-max-bytes", () => HllSparseMaxBytes.ToString(CultureInfo.InvariantCulture), v => SetMemory(v, 0, long.MaxValue, x => HllSparseMaxBytes = x));
         Add("proto-max-bulk-len", () => ProtoMaxBulkLen.ToString(CultureInfo.InvariantCulture), v => SetMemory(v, 1 << 20, long.MaxValue, x => ProtoMaxBulkLen = x));
         // In the order Redis's CONFIG GET slowlog* lists them.
         Add("slowlog-max-len", () => SlowlogMaxLen.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, long.MaxValue, x => SlowlogMaxLen = x));
@@ -73,6 +74,9 @@ public sealed class ServerConfig
     public long Timeout { get; private set; }
     public long MaxClients { get; private set; } = 10000;
     public long ProtoMaxBulkLen { get; private set; } = 512L * 1024 * 1024;
+
+    /// <summary>hll-sparse-max-bytes: a sparse HyperLogLog that would grow past it becomes dense (Redis's default 3000).</summary>
+    public long HllSparseMaxBytes { get; private set; } = 3000;
     public string AppendFsync { get; private set; } = "everysec";
     public string Dir { get; private set; } = Directory.GetCurrentDirectory();
     public string LogLevel { get; private set; } = "notice";

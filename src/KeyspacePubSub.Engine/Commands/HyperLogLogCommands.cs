@@ -1,0 +1,174 @@
+using KeyspacePubSub.Engine.Config;
+using KeyspacePubSub.Engine.Keyspace;
+using KeyspacePubSub.Protocol;
+using static KeyspacePubSub.Engine.Commands.CommandFlags;
+
+namespace KeyspacePubSub.Engine.Commands;
+
+/// <summary>
+/// PFADD, PFCOUNT and PFMERGE (src/hyperloglog.c, Redis 7.0) over <see cref="HyperLogLog"/>: the values are
+/// ordinary strings holding Redis's exact bytes, so GET, SET and DUMP-free copies between the two servers
+/// agree. A changed HLL is stored as a new array (the old one may be shared by a reader). PFDEBUG and
+/// PFSELFTEST are not provided.
+/// </summary>
+internal static class HyperLogLogCommands
+{
+    private const string NotHll = "WRONGTYPE Key is not a valid HyperLogLog string value.";
+    private const string Corrupt = "INVALIDOBJ Corrupted HLL object detected";
+
+    public static void Register(CommandTable t)
+    {
+        t.Add(new() { Name = "pfadd", Arity = -2, Flags = Write | DenyOom | Fast, Handler = PfAdd, FirstKey = 1, LastKey = 1, Step = 1, Group = "hyperloglog", Since = "2.8.9", Summary = "Adds the specified elements to the specified HyperLogLog." });
+        t.Add(new() { Name = "pfcount", Arity = -2, Flags = ReadOnly, Handler = PfCount, FirstKey = 1, LastKey = -1, Step = 1, Group = "hyperloglog", Since = "2.8.9", Summary = "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s)." });
+        t.Add(new() { Name = "pfmerge", Arity = -2, Flags = Write | DenyOom, Handler = PfMerge, FirstKey = 1, LastKey = -1, Step = 1, Group = "hyperloglog", Since = "2.8.9", Summary = "Merge N different HyperLogLogs into a single one." });
+    }
+
+    private static Database Db(CommandContext x) => x.Engine.Databases[x.Client.Db];
+
+    /// <summary>The HLL bytes of a string value, or false with the error written (WRONGTYPE either way).</summary>
+    private static bool TryHll(CommandContext x, object value, out ReadOnlySpan<byte> bytes)
+    {
+        if (GrowableString.TryBytes(value, out bytes) && HyperLogLog.IsValid(bytes)) return true;
+        x.Reply.Error(value is byte[] or GrowableString ? NotHll : Errors.WrongType);
+        return false;
+    }
+
+    private static void PfAdd(CommandContext x)
+    {
+        var db = Db(x);
+        var value = x.Engine.LookupWrite(db, x.Args[1], growable: true);
+        HllString h;
+        int updated = 0;
+        if (value is null)
+        {
+            var created = HyperLogLog.Create();
+            h = new HllString(created, created.Length);
+            updated++;
+        }
+        else
+        {
+            if (!TryHll(x, value, out var bytes)) return;
+            h = new HllString(bytes.ToArray(), bytes.Length);
+        }
+        long sparseMax = x.Engine.Config.HllSparseMaxBytes;
+        for (int j = 2; j < x.Args.Count; j++)
+        {
+            switch (HyperLogLog.Add(h, x.Args[j], sparseMax))
+            {
+                case 1:
+                    updated++;
+                    break;
+                case -1:
+                    x.Reply.Error(Corrupt);
+                    return;
+            }
+        }
+        if (updated > 0)
+        {
+            HyperLogLog.InvalidateCache(h.Bytes);
+            if (value is null) x.Engine.SetLiveKey(db, x.Args[1], h.ToArray());
+            else db.Set(x.Args[1], h.ToArray()); // keeps the TTL
+            x.Engine.Notify(NotifyFlags.String, "pfadd", x.Args[1], x.Client.Db);
+        }
+        x.Reply.Integer(updated > 0 ? 1 : 0);
+    }
+
+    private static void PfCount(CommandContext x)
+    {
+        var db = Db(x);
+        if (x.Args.Count > 2)
+        {
+            // The cardinality of the union; missing keys count as empty HLLs.
+            Span<byte> max = stackalloc byte[HyperLogLog.Registers];
+            max.Clear();
+            for (int j = 1; j < x.Args.Count; j++)
+            {
+                var o = x.Engine.LookupRead(db, x.Args[j], growable: true);
+                if (o is null) continue;
+                if (!TryHll(x, o, out var bytes)) return;
+                if (!HyperLogLog.Merge(max, bytes))
+                {
+                    x.Reply.Error(Corrupt);
+                    return;
+                }
+            }
+            x.Reply.Integer((long)HyperLogLog.CountRaw(max));
+            return;
+        }
+        var value = x.Engine.LookupRead(db, x.Args[1], growable: true);
+        if (value is null)
+        {
+            x.Reply.Integer(0);
+            return;
+        }
+        if (!TryHll(x, value, out var s)) return;
+        if (HyperLogLog.CacheValid(s))
+        {
+            x.Reply.Integer((long)HyperLogLog.CachedCardinality(s));
+            return;
+        }
+        if (HyperLogLog.Count(s) is not { } card)
+        {
+            x.Reply.Error(Corrupt);
+            return;
+        }
+        // The cache is written into the value: a change of the key without an event, as in Redis.
+        var updated = s.ToArray();
+        HyperLogLog.SetCachedCardinality(updated, card);
+        db.Set(x.Args[1], updated);
+        x.Engine.SignalModifiedKey(x.Client.Db, x.Args[1]);
+        x.Reply.Integer((long)card);
+    }
+
+    private static void PfMerge(CommandContext x)
+    {
+        var db = Db(x);
+        Span<byte> max = stackalloc byte[HyperLogLog.Registers];
+        max.Clear();
+        bool useDense = false;
+        for (int j = 1; j < x.Args.Count; j++)
+        {
+            var o = x.Engine.LookupRead(db, x.Args[j], growable: true);
+            if (o is null) continue;
+            if (!TryHll(x, o, out var bytes)) return;
+            if (bytes[4] == HyperLogLog.Dense) useDense = true;
+            if (!HyperLogLog.Merge(max, bytes))
+            {
+                x.Reply.Error(Corrupt);
+                return;
+            }
+        }
+        var value = x.Engine.LookupWrite(db, x.Args[1], growable: true);
+        HllString h;
+        if (value is null)
+        {
+            var created = HyperLogLog.Create();
+            h = new HllString(created, created.Length);
+        }
+        else
+        {
+            GrowableString.TryBytes(value, out var bytes); // checked above as a source
+            h = new HllString(bytes.ToArray(), bytes.Length);
+        }
+        if (useDense && h.Bytes[4] == HyperLogLog.Sparse)
+        {
+            if (HyperLogLog.SparseToDense(h.Bytes.AsSpan(0, h.Length)) is not { } dense)
+            {
+                x.Reply.Error(Corrupt);
+                return;
+            }
+            h.Replace(dense);
+        }
+        long sparseMax = x.Engine.Config.HllSparseMaxBytes;
+        for (int j = 0; j < HyperLogLog.Registers; j++)
+        {
+            if (max[j] != 0) HyperLogLog.Set(h, j, max[j], sparseMax);
+        }
+        HyperLogLog.InvalidateCache(h.Bytes);
+        if (value is null) x.Engine.SetLiveKey(db, x.Args[1], h.ToArray());
+        else db.Set(x.Args[1], h.ToArray());
+        // A PFADD event: a merge is in effect a mass add.
+        x.Engine.Notify(NotifyFlags.String, "pfadd", x.Args[1], x.Client.Db);
+        x.Reply.Ok();
+    }
+}
