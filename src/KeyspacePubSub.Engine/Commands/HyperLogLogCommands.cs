@@ -7,9 +7,9 @@ namespace KeyspacePubSub.Engine.Commands;
 
 /// <summary>
 /// PFADD, PFCOUNT and PFMERGE (src/hyperloglog.c, Redis 7.0) over <see cref="HyperLogLog"/>: the values are
-/// ordinary strings holding Redis's exact bytes, so GET, SET and DUMP-free copies between the two servers
-/// agree. A changed HLL is stored as a new array (the old one may be shared by a reader). PFDEBUG and
-/// PFSELFTEST are not provided.
+/// ordinary strings holding Redis's exact bytes, so an HLL read with GET from one server and written with SET
+/// to the other counts the same. A changed HLL is stored as a new array (stored arrays are never changed in
+/// place: another key or a reply may share one). PFDEBUG and PFSELFTEST are not provided.
 /// </summary>
 internal static class HyperLogLogCommands
 {
@@ -33,23 +33,32 @@ internal static class HyperLogLogCommands
         return false;
     }
 
+    /// <summary>A copy of the stored HLL to change, or a new empty one for a missing key (createHLLObject).</summary>
+    private static HllString Open(object? stored)
+    {
+        if (stored is null)
+        {
+            var created = HyperLogLog.Create();
+            return new HllString(created, created.Length);
+        }
+        GrowableString.TryBytes(stored, out var bytes);
+        return new HllString(bytes.ToArray(), bytes.Length);
+    }
+
+    /// <summary>The changed HLL in place of the old value (its TTL kept), or as a new key ("new" event).</summary>
+    private static void Store(CommandContext x, Database db, object? stored, HllString h)
+    {
+        if (stored is null) x.Engine.SetLiveKey(db, x.Args[1], h.ToArray());
+        else db.Set(x.Args[1], h.ToArray());
+    }
+
     private static void PfAdd(CommandContext x)
     {
         var db = Db(x);
         var value = x.Engine.LookupWrite(db, x.Args[1], growable: true);
-        HllString h;
-        int updated = 0;
-        if (value is null)
-        {
-            var created = HyperLogLog.Create();
-            h = new HllString(created, created.Length);
-            updated++;
-        }
-        else
-        {
-            if (!TryHll(x, value, out var bytes)) return;
-            h = new HllString(bytes.ToArray(), bytes.Length);
-        }
+        if (value != null && !TryHll(x, value, out _)) return;
+        var h = Open(value);
+        int updated = value is null ? 1 : 0;
         long sparseMax = x.Engine.Config.HllSparseMaxBytes;
         for (int j = 2; j < x.Args.Count; j++)
         {
@@ -59,6 +68,8 @@ internal static class HyperLogLogCommands
                     updated++;
                     break;
                 case -1:
+                    // Redis changed the value in place for the elements before this one: they stay, unsignalled.
+                    if (value != null && updated > 0) db.Set(x.Args[1], h.ToArray());
                     x.Reply.Error(Corrupt);
                     return;
             }
@@ -66,8 +77,7 @@ internal static class HyperLogLogCommands
         if (updated > 0)
         {
             HyperLogLog.InvalidateCache(h.Bytes);
-            if (value is null) x.Engine.SetLiveKey(db, x.Args[1], h.ToArray());
-            else db.Set(x.Args[1], h.ToArray()); // keeps the TTL
+            Store(x, db, value, h);
             x.Engine.Notify(NotifyFlags.String, "pfadd", x.Args[1], x.Client.Db);
         }
         x.Reply.Integer(updated > 0 ? 1 : 0);
@@ -138,18 +148,8 @@ internal static class HyperLogLogCommands
                 return;
             }
         }
-        var value = x.Engine.LookupWrite(db, x.Args[1], growable: true);
-        HllString h;
-        if (value is null)
-        {
-            var created = HyperLogLog.Create();
-            h = new HllString(created, created.Length);
-        }
-        else
-        {
-            GrowableString.TryBytes(value, out var bytes); // checked above as a source
-            h = new HllString(bytes.ToArray(), bytes.Length);
-        }
+        var value = x.Engine.LookupWrite(db, x.Args[1], growable: true); // checked above as a source
+        var h = Open(value);
         if (useDense && h.Bytes[4] == HyperLogLog.Sparse)
         {
             if (HyperLogLog.SparseToDense(h.Bytes.AsSpan(0, h.Length)) is not { } dense)
@@ -165,8 +165,7 @@ internal static class HyperLogLogCommands
             if (max[j] != 0) HyperLogLog.Set(h, j, max[j], sparseMax);
         }
         HyperLogLog.InvalidateCache(h.Bytes);
-        if (value is null) x.Engine.SetLiveKey(db, x.Args[1], h.ToArray());
-        else db.Set(x.Args[1], h.ToArray());
+        Store(x, db, value, h);
         // A PFADD event: a merge is in effect a mass add.
         x.Engine.Notify(NotifyFlags.String, "pfadd", x.Args[1], x.Client.Db);
         x.Reply.Ok();

@@ -122,6 +122,15 @@ public static class HyperLogLog
 
     private static byte Val(int value, int len) => (byte)(((value - 1) << 2) | (len - 1) | 0x80);
 
+    /// <summary>The opcode at <paramref name="p"/>: the registers it covers, their value (0 for zeros), its size in bytes.</summary>
+    internal static (int Length, int Value, int Size) Opcode(ReadOnlySpan<byte> s, int p)
+    {
+        byte op = s[p];
+        if (IsZero(op)) return (ZeroLen(op), 0, 1);
+        if (IsXZero(op)) return (XZeroLen(s, p, s.Length), 0, 2);
+        return (ValLen(op), ValValue(op), 1);
+    }
+
     private static void SetXZero(Span<byte> p, int len)
     {
         p[0] = (byte)(((len - 1) >> 8) | 0x40);
@@ -135,29 +144,14 @@ public static class HyperLogLog
         s[..HeaderSize].CopyTo(dense);
         dense[4] = Dense;
         var registers = dense.AsSpan(HeaderSize);
-        int idx = 0;
-        for (int p = HeaderSize; p < s.Length;)
+        var runs = new SparseRuns(s);
+        while (runs.MoveNext())
         {
-            byte op = s[p];
-            if (IsZero(op))
-            {
-                idx += ZeroLen(op);
-                p++;
-            }
-            else if (IsXZero(op))
-            {
-                idx += XZeroLen(s, p, s.Length);
-                p += 2;
-            }
-            else
-            {
-                int run = ValLen(op), value = ValValue(op);
-                if (run + idx > Registers) break; // overflow
-                while (run-- > 0) DenseSet(registers, idx++, value);
-                p++;
-            }
+            if (runs.Value == 0) continue;
+            if (runs.Start + runs.Length > Registers) break; // a VAL past the last register
+            for (int i = runs.Start; i < runs.Start + runs.Length; i++) DenseSet(registers, i, runs.Value);
         }
-        return idx == Registers ? dense : null;
+        return runs.Start == Registers ? dense : null;
     }
 
     /// <summary>
@@ -318,33 +312,17 @@ public static class HyperLogLog
             }
             return true;
         }
-        int idx = 0;
-        for (int p = HeaderSize; p < s.Length;)
+        var runs = new SparseRuns(s);
+        while (runs.MoveNext())
         {
-            byte op = s[p];
-            if (IsZero(op))
+            if (runs.Value == 0) continue;
+            if (runs.Start + runs.Length > Registers) break;
+            for (int i = runs.Start; i < runs.Start + runs.Length; i++)
             {
-                idx += ZeroLen(op);
-                p++;
-            }
-            else if (IsXZero(op))
-            {
-                idx += XZeroLen(s, p, s.Length);
-                p += 2;
-            }
-            else
-            {
-                int run = ValLen(op), value = ValValue(op);
-                if (run + idx > Registers) break;
-                while (run-- > 0)
-                {
-                    if (value > max[idx]) max[idx] = (byte)value;
-                    idx++;
-                }
-                p++;
+                if (runs.Value > max[i]) max[i] = (byte)runs.Value;
             }
         }
-        return idx == Registers;
+        return runs.Start == Registers;
     }
 
     /// <summary>As hllCount on a dense or sparse HLL; null when the sparse runs do not cover every register.</summary>
@@ -359,33 +337,9 @@ public static class HyperLogLog
         }
         else
         {
-            int idx = 0;
-            for (int p = HeaderSize; p < s.Length;)
-            {
-                byte op = s[p];
-                if (IsZero(op))
-                {
-                    int run = ZeroLen(op);
-                    idx += run;
-                    histo[0] += run;
-                    p++;
-                }
-                else if (IsXZero(op))
-                {
-                    int run = XZeroLen(s, p, s.Length);
-                    idx += run;
-                    histo[0] += run;
-                    p += 2;
-                }
-                else
-                {
-                    int run = ValLen(op);
-                    idx += run;
-                    histo[ValValue(op)] += run;
-                    p++;
-                }
-            }
-            if (idx != Registers) return null;
+            var runs = new SparseRuns(s);
+            while (runs.MoveNext()) histo[runs.Value] += runs.Length;
+            if (runs.Start != Registers) return null;
         }
         return Estimate(histo);
     }
@@ -439,6 +393,32 @@ public static class HyperLogLog
             z -= Math.Pow(1 - x, 2) * y;
         } while (zPrime != z);
         return z / 3;
+    }
+}
+
+/// <summary>
+/// The runs of a sparse HLL in order: each opcode's first register, length and value (0 for ZERO and XZERO).
+/// Once <see cref="MoveNext"/> is false, <see cref="Start"/> is the number of registers the opcodes cover.
+/// </summary>
+internal ref struct SparseRuns(ReadOnlySpan<byte> s)
+{
+    private readonly ReadOnlySpan<byte> _s = s;
+    private int _p = HyperLogLog.HeaderSize;
+
+    public int Start { get; private set; }
+
+    public int Length { get; private set; }
+
+    public int Value { get; private set; }
+
+    public bool MoveNext()
+    {
+        Start += Length;
+        Length = 0;
+        if (_p >= _s.Length) return false;
+        (Length, Value, int size) = HyperLogLog.Opcode(_s, _p);
+        _p += size;
+        return true;
     }
 }
 
