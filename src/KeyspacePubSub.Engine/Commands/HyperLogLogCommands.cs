@@ -9,7 +9,8 @@ namespace KeyspacePubSub.Engine.Commands;
 /// PFADD, PFCOUNT and PFMERGE (src/hyperloglog.c, Redis 7.0) over <see cref="HyperLogLog"/>: the values are
 /// ordinary strings holding Redis's exact bytes, so an HLL read with GET from one server and written with SET
 /// to the other counts the same. A changed HLL is stored as a new array (stored arrays are never changed in
-/// place: another key or a reply may share one). PFDEBUG and PFSELFTEST are not provided.
+/// place: another key or a reply may share one). PFDEBUG (GETREG, DECODE, ENCODING, TODENSE) too; PFSELFTEST
+/// (Redis's test of its own register code) is not provided.
 /// </summary>
 internal static class HyperLogLogCommands
 {
@@ -20,6 +21,7 @@ internal static class HyperLogLogCommands
     {
         t.Add(new() { Name = "pfadd", Arity = -2, Flags = Write | DenyOom | Fast, Handler = PfAdd, FirstKey = 1, LastKey = 1, Step = 1, Group = "hyperloglog", Since = "2.8.9", Summary = "Adds the specified elements to the specified HyperLogLog." });
         t.Add(new() { Name = "pfcount", Arity = -2, Flags = ReadOnly, Handler = PfCount, FirstKey = 1, LastKey = -1, Step = 1, Group = "hyperloglog", Since = "2.8.9", Summary = "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s)." });
+        t.Add(new() { Name = "pfdebug", Arity = 3, Flags = Write | DenyOom | Admin, Handler = PfDebug, FirstKey = 2, LastKey = 2, Step = 1, Group = "hyperloglog", Since = "2.8.9", Summary = "Internal commands for debugging HyperLogLog values" });
         t.Add(new() { Name = "pfmerge", Arity = -2, Flags = Write | DenyOom, Handler = PfMerge, FirstKey = 1, LastKey = -1, Step = 1, Group = "hyperloglog", Since = "2.8.9", Summary = "Merge N different HyperLogLogs into a single one." });
     }
 
@@ -169,5 +171,60 @@ internal static class HyperLogLogCommands
         // A PFADD event: a merge is in effect a mass add.
         x.Engine.Notify(NotifyFlags.String, "pfadd", x.Args[1], x.Client.Db);
         x.Reply.Ok();
+    }
+
+    /// <summary>
+    /// As pfdebugCommand: the key must exist and be an HLL before the subcommand is looked at. GETREG and TODENSE
+    /// turn a sparse HLL dense in place, with no event and no touch of watchers (the registers are the same);
+    /// the durable store is told, as Redis propagates the new bytes.
+    /// </summary>
+    private static void PfDebug(CommandContext x)
+    {
+        var db = Db(x);
+        var key = x.Args[2];
+        var value = x.Engine.LookupWrite(db, key, growable: true);
+        if (value is null)
+        {
+            x.Reply.Error("ERR The specified key does not exist");
+            return;
+        }
+        if (!TryHll(x, value, out var s)) return;
+        bool sparse = s[4] == HyperLogLog.Sparse;
+        if (x.Args.Is(1, "GETREG") || x.Args.Is(1, "TODENSE"))
+        {
+            byte[]? dense = null;
+            if (sparse)
+            {
+                dense = HyperLogLog.SparseToDense(s);
+                if (dense is null)
+                {
+                    x.Reply.Error(Corrupt);
+                    return;
+                }
+                db.Set(key, dense);
+                x.Engine.Durable?.MarkDirty(x.Client.Db, key);
+            }
+            if (x.Args.Is(1, "TODENSE"))
+            {
+                x.Reply.Integer(sparse ? 1 : 0);
+                return;
+            }
+            ReadOnlySpan<byte> registers = (dense ?? s)[HyperLogLog.HeaderSize..];
+            x.Reply.Array(HyperLogLog.Registers);
+            for (int j = 0; j < HyperLogLog.Registers; j++) x.Reply.Integer(HyperLogLog.DenseGet(registers, j));
+        }
+        else if (x.Args.Is(1, "DECODE"))
+        {
+            if (!sparse) x.Reply.Error("ERR HLL encoding is not sparse");
+            else x.Reply.Bulk(HyperLogLog.Decode(s));
+        }
+        else if (x.Args.Is(1, "ENCODING"))
+        {
+            x.Reply.SimpleString(sparse ? "sparse" : "dense");
+        }
+        else
+        {
+            x.Reply.Error($"ERR Unknown PFDEBUG subcommand '{x.Args.GetString(1)}'");
+        }
     }
 }

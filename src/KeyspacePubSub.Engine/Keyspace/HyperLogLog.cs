@@ -154,6 +154,21 @@ public static class HyperLogLog
         return runs.Start == Registers ? dense : null;
     }
 
+    /// <summary>As PFDEBUG DECODE: the sparse opcodes as "z:len", "Z:len" (XZERO) and "v:value,len", space-separated.</summary>
+    public static string Decode(ReadOnlySpan<byte> s)
+    {
+        var text = new System.Text.StringBuilder();
+        for (int p = HeaderSize; p < s.Length;)
+        {
+            var (length, value, size) = Opcode(s, p);
+            if (text.Length > 0) text.Append(' ');
+            if (value > 0) text.Append("v:").Append(value).Append(',').Append(length);
+            else text.Append(size == 2 ? "Z:" : "z:").Append(length);
+            p += size;
+        }
+        return text.ToString();
+    }
+
     /// <summary>
     /// Adds an element: 1 if a register changed, 0 if not, -1 for a corrupt sparse HLL. The string may change
     /// size, or become dense (<see cref="HllString"/> holds it).
