@@ -12,7 +12,7 @@ public static class HyperLogLog
 {
     public const int HeaderSize = 16, Registers = 16384, P = 14, Q = 64 - P, DenseSize = HeaderSize + Registers * 6 / 8;
     public const byte Dense = 0, Sparse = 1;
-    private const int RegisterMax = 63, SparseValMaxValue = 32, SparseValMaxLen = 4, SparseZeroMaxLen = 64, SparseXZeroMaxLen = 16384;
+    private const int RegisterMax = 63, SparseValMaxValue = 32, SparseValMaxLen = 4, SparseZeroMaxLen = 64; // an XZERO covers up to 16,384: all the registers
     private const double AlphaInf = 0.721347520444481703680;
 
     /// <summary>As createHLLObject: an empty sparse HLL (one XZERO of 16,384), its cached cardinality 0 and valid.</summary>
