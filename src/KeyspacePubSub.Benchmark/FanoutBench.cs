@@ -62,6 +62,7 @@ public static class FanoutBench
                 var drainDeadline = Stopwatch.StartNew();
                 while (Delivered(subs) < latencyExpected && drainDeadline.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(1);
                 lost += latencyExpected - Delivered(subs) + subs.Sum(s => s.Errors);
+                Diagnose("latency", subs, latencyMessages, shape);
             }
             if (LatencyDump != null) Dump(server, shape, payloadSize, subs[0].LatencyTicks!, GC.GetTotalPauseDuration() - pause0);
             var lat = subs.SelectMany(s => s.LatencyTicks!).Select(t => t * 1e6 / Stopwatch.Frequency).Order().ToArray();
@@ -114,6 +115,7 @@ public static class FanoutBench
             while (Delivered(subs) < expected && drainDeadline.Elapsed < TimeSpan.FromSeconds(20)) Thread.Sleep(1);
             double seconds = sw.Elapsed.TotalSeconds;
             long delivered = Delivered(subs);
+            Diagnose("throughput", subs, published, shape);
             return (delivered / seconds, (server.CpuSeconds() - cpu0) * 1e6 / Math.Max(1, delivered), expected - delivered + subs.Sum(s => s.Errors));
         }
         finally
@@ -137,6 +139,24 @@ public static class FanoutBench
     {
         string file = $"{LatencyDump}.{server.Name}.{shape.Subscribers}x{payload}.{DateTime.Now:HHmmss}.gc{benchGcPause.TotalMilliseconds:F1}ms";
         File.WriteAllLines(file, ticks.Select(t => (t * 1_000_000 / Stopwatch.Frequency).ToString(CultureInfo.InvariantCulture)));
+    }
+
+    /// <summary>
+    /// Names on stderr the subscribers that did not receive exactly what was published to them (at most 5 per
+    /// pass, then how many in all): the table's lost/reordered column is a sum over runs, where a subscriber
+    /// sent a run of messages twice (one sequence error, n extra deliveries) counts as -(n - 1).
+    /// </summary>
+    private static void Diagnose(string pass, List<BenchConnection> subs, long published, FanoutShape shape)
+    {
+        int wrong = 0;
+        for (int i = 0; i < subs.Count; i++)
+        {
+            int ch = i % shape.Channels;
+            long expected = shape.Pattern ? published : published / shape.Channels + (ch < published % shape.Channels ? 1 : 0);
+            if (subs[i].Received == expected && subs[i].Errors == 0) continue;
+            if (++wrong <= 5) Console.Error.WriteLine($"  {shape.Name}, {pass} pass: subscriber {i} received {subs[i].Received} of {expected}, {subs[i].Errors} sequence error(s)");
+        }
+        if (wrong > 5) Console.Error.WriteLine($"  {shape.Name}, {pass} pass: {wrong} subscribers in all");
     }
 
     private static List<BenchConnection> Subscribe(ServerUnderTest server, FanoutShape shape)

@@ -83,7 +83,7 @@ try
                     {
                         var x = FanoutBench.Run(s, shape, size, duration);
                         runs[s.Name].Add(x);
-                        if (eachRun) Console.Error.WriteLine($"  run {round + 1} {shape.Name} {size} B {s.Name}: {x.DeliveriesPerSec:N0}/s, {x.CpuMicrosPerDelivery:F3} µs CPU, p50/p99/p99.9 {x.P50Us:F0}/{x.P99Us:F0}/{x.P999Us:F0} µs");
+                        if (eachRun) Console.Error.WriteLine($"  run {round + 1} {shape.Name} {size} B {s.Name}: {x.DeliveriesPerSec:N0}/s, {x.CpuMicrosPerDelivery:F3} µs CPU, p50/p99/p99.9 {x.P50Us:F0}/{x.P99Us:F0}/{x.P999Us:F0} µs, lost/reordered {x.Lost}");
                     }
                 }
                 var r = runs.ToDictionary(kv => kv.Key, kv => FanoutResult.Median(kv.Value));
