@@ -420,14 +420,16 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     }
 
     /// <summary>
-    /// Loop thread, outside the flush queue (the socket became writable, the connection closes): sends now. A
-    /// flush queued meanwhile stays queued and finds less to send. Clearing its mark here let the next write
-    /// queue the connection a second time while it was still queued (kept for a later iteration as a deferred
-    /// push), and a shared flush then sent it from the loop and its write helper at once: both threads sent
-    /// the same pending bytes (seen once in the fan-out benchmark, 1 -> 100 with 4 KiB messages: a
-    /// subscriber received a run of 32 messages twice).
+    /// Loop thread, without touching the queued mark: sends now. For a send outside the flush queue (the socket
+    /// became writable, the connection closes), and for the loop's share of a shared flush (whose connections
+    /// <see cref="ClearFlushQueued"/> took from the queue before it began). A flush queued meanwhile stays
+    /// queued and finds less to send. Clearing the mark here let the next write queue the connection a second
+    /// time while it was still queued (kept for a later iteration as a deferred push, or queued again during
+    /// the shared flush), and a shared flush then sent it from the loop and its write helper at once: both
+    /// threads sent the same pending bytes (by the fan-out benchmark's count, once: a subscriber received a
+    /// run of 32 messages twice at 1 -> 100 with 4 KiB messages).
     /// </summary>
-    private void SendNow()
+    public void SendNow()
     {
         _deferredSince = 0;
         FinishFlush(SendQueued());

@@ -59,7 +59,7 @@ internal sealed class WriteHelper : IDisposable
         }
 
         int i;
-        while ((i = Interlocked.Increment(ref _next) - 1) < count) _work[i].Flush();
+        while ((i = Interlocked.Increment(ref _next) - 1) < count) _work[i].SendNow(); // (taken from the queue above)
 
         // Called off if it has not started; otherwise wait for the connection it is sending to.
         if (Interlocked.CompareExchange(ref _phase, CalledOff, Posted) != Posted) _done.Wait();
