@@ -61,7 +61,7 @@ public sealed class ServerConfig
         Add("io-threads", () => IoThreads.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 1, 128, x => IoThreads = (int)x), immutable: true);
         Add("event-loop-spin-us", () => EventLoopSpinMicros.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, 10_000, x => EventLoopSpinMicros = (int)x), immutable: true);
         Add("event-loop-push-delay-us", () => EventLoopPushDelayMicros.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, 10_000, x => EventLoopPushDelayMicros = (int)x), immutable: true);
-        Add("event-loop-write-helper", () => EventLoopWriteHelper ? "yes" : "no", v => SetBool(v, x => EventLoopWriteHelper = x), immutable: true);
+        Add("event-loop-write-helper", () => EventLoopWriteHelper, v => SetEnum(v, ["yes", "no", "always"], x => EventLoopWriteHelper = x), immutable: true);
         Add("io-transport", () => IoTransport, v => SetEnum(v, ["epoll", "sockets"], x => IoTransport = x), immutable: true);
     }
 
@@ -132,9 +132,11 @@ public sealed class ServerConfig
     /// <summary>
     /// Whether each event loop has a helper thread that shares the sends of an iteration with many connections
     /// to flush (EventLoop.HelperFlushThreshold), as Redis's io-threads share writes. On by default where there
-    /// is more than one CPU.
+    /// is more than one CPU. <c>yes</c>: the helper shares only while its loop is saturated (see
+    /// EventLoop.FlushQueued); <c>always</c>: every wide flush, however idle the loop (for machines with cores to
+    /// spare, and for tests that must take the shared path whatever the machine's load); <c>no</c>: no helper.
     /// </summary>
-    public bool EventLoopWriteHelper { get; private set; } = Environment.ProcessorCount > 1;
+    public string EventLoopWriteHelper { get; private set; } = Environment.ProcessorCount > 1 ? "yes" : "no";
 
     /// <summary>How long a busy event loop polls before it sleeps (0: never; see EventLoop.Wait).</summary>
     public int EventLoopSpinMicros { get; private set; } = 50;

@@ -56,6 +56,7 @@ internal sealed unsafe class EventLoop : IDisposable
     private volatile bool _stopped;
     private ulong _nextToken;
     private readonly WriteHelper? _writeHelper;
+    private readonly bool _shareAlways; // event-loop-write-helper always: share every wide flush, saturated or not
     private int _lastFlushCount;
     private long _requesterWindow = 1, _requesterWindowStart; // connections that sent data: counted per window
     private int _requestersNow, _requestersBefore; // in this window, in the one before
@@ -64,8 +65,11 @@ internal sealed unsafe class EventLoop : IDisposable
 
     /// <param name="writeHelperStats">Where the write helper counts its sends; null: no write helper.</param>
     /// <param name="pushDelayMicros">How long a busy loop may hold pushes back to send more of them at once (0: never).</param>
-    public EventLoop(int index, int spinMicros, ILogger logger, KeyspacePubSub.Engine.ServerStats? writeHelperStats = null, int pushDelayMicros = 0)
+    /// <param name="shareAlways">The write helper shares every wide flush, not only while the loop is saturated.</param>
+    public EventLoop(int index, int spinMicros, ILogger logger, KeyspacePubSub.Engine.ServerStats? writeHelperStats = null, int pushDelayMicros = 0,
+        bool shareAlways = false)
     {
+        _shareAlways = shareAlways;
         _pushDelayTicks = pushDelayMicros * Stopwatch.Frequency / 1_000_000;
         if (writeHelperStats != null) _writeHelper = new WriteHelper(index, writeHelperStats);
         _logger = logger;
@@ -415,7 +419,7 @@ internal sealed unsafe class EventLoop : IDisposable
         // idle-gap threshold (100 µs) was tried first: under a throughput load the gaps between a publisher's
         // batches often passed it, and deliveries/s at 1 -> 100 fell by a quarter.
         bool saturated = _averageGapTicks * 4 < _averageBusyTicks;
-        if (_writeHelper != null && count >= HelperFlushThreshold && saturated)
+        if (_writeHelper != null && count >= HelperFlushThreshold && (saturated || _shareAlways))
         {
             // The loop and its helper take the connections one at a time; the loop closes whatever the helper's
             // sends found must close once it is done.
