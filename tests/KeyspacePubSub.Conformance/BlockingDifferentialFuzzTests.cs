@@ -1,0 +1,166 @@
+using System.Text;
+using FluentAssertions;
+using KeyspacePubSub.Testing;
+using Xunit;
+
+namespace KeyspacePubSub.Conformance;
+
+/// <summary>
+/// Blocking pops, which the keyspace fuzz (<see cref="DifferentialFuzzTests"/>) leaves out because they wait:
+/// four clients on each server (RESP2 and RESP3 mixed) send the same random steps to a real redis-server and to
+/// ours. BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX and BZMPOP without a timeout block on
+/// empty keys; pushes, moves, renames, deletes, type changes, SWAPDB and transactions (where nothing blocks, and
+/// what an EXEC pushes is served after it) wake them. After every step each client must have received the same
+/// frames as its twin (so the same clients were served, in the same order, with the same elements), the
+/// keyspace notifications (KEA, heard by a PSUBSCRIBE * connection) must be the same, and so must the keys.
+/// A client that is blocked sends nothing until it is served; one client always stays free. Fixed seeds.
+/// </summary>
+public sealed class BlockingDifferentialFuzzTests(ServersFixture servers) : IClassFixture<ServersFixture>
+{
+    private const int Clients = 4;
+    private static readonly string[] Keys = ["l1", "l2", "z1", "k1"];
+
+    /// <summary>Seeds 1 to 4, or others (<see cref="FuzzSeeds"/>).</summary>
+    public static IEnumerable<object[]> Seeds() => FuzzSeeds.Range(4);
+
+    [ConformanceTheory]
+    [MemberData(nameof(Seeds))]
+    public void RandomBlockingSteps_ServeTheSameClientsAsRedis(int seed)
+    {
+        var redis = new RawClient[Clients];
+        var ours = new RawClient[Clients];
+        var blocked = new bool[Clients];
+        using var redisView = new RawClient(servers.Redis!.Port);
+        using var oursView = new RawClient(servers.OursPort);
+        using var redisEvents = new RawClient(servers.Redis!.Port);
+        using var oursEvents = new RawClient(servers.OursPort);
+        try
+        {
+            foreach (var c in new[] { redisView, oursView })
+            {
+                c.Call("CONFIG", "SET", "notify-keyspace-events", "KEA").Should().Be("+OK\r\n");
+                c.Call("FLUSHALL").Should().Be("+OK\r\n");
+            }
+            foreach (var c in new[] { redisEvents, oursEvents }) c.Call("PSUBSCRIBE", "*").Should().StartWith("*3\r\n");
+            for (int i = 0; i < Clients; i++) Connect(i, seed, redis, ours);
+            var rng = new Random(seed);
+            for (int step = 0; step < 500; step++)
+            {
+                if (step % 100 == 99)
+                {
+                    // Blocked clients go (a closed connection stops waiting) and come back free.
+                    for (int i = 0; i < Clients; i++)
+                    {
+                        if (!blocked[i]) continue;
+                        redis[i].Dispose();
+                        ours[i].Dispose();
+                        Connect(i, seed, redis, ours);
+                        blocked[i] = false;
+                    }
+                }
+                var free = Enumerable.Range(0, Clients).Where(i => !blocked[i]).ToArray();
+                int sender = free[rng.Next(free.Length)];
+                // The last free client does not block: someone must be left to wake the others.
+                string[] args = Command(rng, step, mayBlock: free.Length > 1);
+                redis[sender].Send(args);
+                ours[sender].Send(args);
+                string what = $"seed {seed}, step {step}: client {sender} sent {string.Join(' ', args)}";
+                for (int i = 0; i < Clients; i++)
+                {
+                    string expected = redis[i].ReadAvailable(3), actual = ours[i].ReadAvailable(3);
+                    if (expected != actual)
+                    {
+                        expected += redis[i].ReadAvailable(300);
+                        actual += ours[i].ReadAvailable(300);
+                    }
+                    actual.Should().Be(expected, $"what client {i} received after {what}");
+                    if (i == sender && expected.Length == 0) blocked[i] = true;
+                    else if (blocked[i] && expected.Length > 0) blocked[i] = false;
+                }
+                string expectedEvents = redisEvents.ReadAvailable(2), actualEvents = oursEvents.ReadAvailable(2);
+                if (expectedEvents != actualEvents)
+                {
+                    expectedEvents += redisEvents.ReadAvailable(300);
+                    actualEvents += oursEvents.ReadAvailable(300);
+                }
+                actualEvents.Should().Be(expectedEvents, $"the notifications of {what}");
+                Snapshot(oursView).Should().Be(Snapshot(redisView), $"the keys after {what}");
+            }
+        }
+        finally
+        {
+            foreach (var c in redis.Concat(ours)) c?.Dispose();
+        }
+    }
+
+    private void Connect(int i, int seed, RawClient[] redis, RawClient[] ours)
+    {
+        redis[i] = new RawClient(servers.Redis!.Port);
+        ours[i] = new RawClient(servers.OursPort);
+        if ((seed + i) % 2 == 0) return;
+        redis[i].Call("HELLO", "3").Should().StartWith("%");
+        ours[i].Call("HELLO", "3").Should().StartWith("%");
+    }
+
+    private static string[] Command(Random rng, int step, bool mayBlock)
+    {
+        string L() => rng.Next(6) == 0 ? Keys[rng.Next(Keys.Length)] : rng.Next(2) == 0 ? "l1" : "l2";
+        string Z() => rng.Next(6) == 0 ? Keys[rng.Next(Keys.Length)] : "z1";
+        string End() => rng.Next(2) == 0 ? "LEFT" : "RIGHT";
+        string Side() => rng.Next(2) == 0 ? "MIN" : "MAX";
+        string[] ListKeys() => Enumerable.Range(0, rng.Next(1, 3)).Select(_ => L()).ToArray();
+        if (mayBlock && rng.Next(3) == 0)
+        {
+            return rng.Next(8) switch
+            {
+                0 => ["BLPOP", .. ListKeys(), "0"],
+                1 => ["BRPOP", .. ListKeys(), "0"],
+                2 => ["BLMOVE", L(), L(), End(), End(), "0"],
+                3 => ["BRPOPLPUSH", L(), L(), "0"],
+                4 => rng.Next(2) == 0 ? ["BLMPOP", "0", "2", L(), L(), End()] : ["BLMPOP", "0", "1", L(), End(), "COUNT", "2"],
+                5 => ["BZPOPMIN", Z(), "0"],
+                6 => ["BZPOPMAX", Z(), .. rng.Next(2) == 0 ? new[] { "l1" } : [], "0"],
+                _ => ["BZMPOP", "0", "1", Z(), Side(), .. rng.Next(2) == 0 ? new[] { "COUNT", "3" } : []],
+            };
+        }
+        return rng.Next(16) switch
+        {
+            < 3 => [rng.Next(2) == 0 ? "LPUSH" : "RPUSH", L(), .. Enumerable.Range(0, rng.Next(1, 4)).Select(k => $"e{step}.{k}")],
+            3 => ["LPUSHX", L(), $"x{step}"],
+            4 or 5 => ["ZADD", Z(), rng.Next(10).ToString(System.Globalization.CultureInfo.InvariantCulture), $"m{step}", "5", $"n{rng.Next(3)}"],
+            6 => ["LMOVE", L(), L(), End(), End()],
+            7 => rng.Next(2) == 0 ? ["RENAME", Keys[rng.Next(Keys.Length)], Keys[rng.Next(Keys.Length)]] : ["COPY", Keys[rng.Next(Keys.Length)], Keys[rng.Next(Keys.Length)], "REPLACE"],
+            8 => ["DEL", Keys[rng.Next(Keys.Length)]],
+            9 => rng.Next(3) == 0 ? ["SET", L(), "s"] : ["SORT", "l1", "ALPHA", "STORE", L()],
+            10 => ["MULTI"],
+            11 => ["EXEC"],
+            12 => rng.Next(2) == 0 ? ["DISCARD"] : ["LRANGE", L(), "0", "-1"],
+            13 => rng.Next(3) == 0 ? ["SWAPDB", "0", "1"] : ["ZUNIONSTORE", Z(), "1", "z1"],
+            14 => rng.Next(2) == 0 ? ["LTRIM", L(), "1", "-1"] : ["RPOPLPUSH", L(), L()],
+            _ => rng.Next(2) == 0 ? ["SELECT", rng.Next(2) == 0 ? "0" : "1"] : ["LPOP", L()],
+        };
+    }
+
+    /// <summary>The keys of databases 0 and 1: each one's type and whole value.</summary>
+    private static string Snapshot(RawClient view)
+    {
+        var sb = new StringBuilder();
+        for (int db = 0; db <= 1; db++)
+        {
+            view.Call("SELECT", db.ToString(System.Globalization.CultureInfo.InvariantCulture)).Should().Be("+OK\r\n");
+            foreach (var key in Keys)
+            {
+                string type = view.Call("TYPE", key);
+                string value = type switch
+                {
+                    "+string\r\n" => view.Call("GET", key),
+                    "+list\r\n" => view.Call("LRANGE", key, "0", "-1"),
+                    "+zset\r\n" => view.Call("ZRANGE", key, "0", "-1", "WITHSCORES"),
+                    _ => "",
+                };
+                sb.Append(db).Append(' ').Append(key).Append(' ').Append(type).Append(value);
+            }
+        }
+        return sb.ToString();
+    }
+}
