@@ -188,11 +188,6 @@ public sealed class PersistenceTests : IDisposable
         }
     }
 
-    /// <summary>
-    /// Random writes over durable and plain keys of every type, renames and moves between names and
-    /// databases, flushes, SWAPDB, expiry: after each of several restarts the durable state must be exactly
-    /// what it was.
-    /// </summary>
     /// <summary>List rows in the store, and those whose key is gone (a row leaked by a missed delete).</summary>
     private (long Rows, long Orphans) StoredListRows(string? path = null)
     {
@@ -375,6 +370,11 @@ public sealed class PersistenceTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Random writes over durable and plain keys of every type, renames and moves between names and
+    /// databases, flushes, SWAPDB, expiry: after each of several restarts the durable state must be exactly
+    /// what it was.
+    /// </summary>
     [Theory]
     [InlineData(42)]
     [InlineData(7)]
