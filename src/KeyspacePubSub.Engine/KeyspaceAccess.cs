@@ -113,12 +113,15 @@ public sealed partial class Engine
 
     /// <summary>
     /// <see cref="SetKey"/> for a caller that has just looked the key up for writing (so an expired key is
-    /// already gone): the dictionary is searched once more, not three times.
+    /// already gone): the dictionary is searched once more, not three times. As Redis 7.0, only a key that is
+    /// added (dbAdd) wakes the clients blocked on it: one overwritten in place (dbOverwrite: SORT ... STORE or
+    /// ZUNIONSTORE over a string, say) does not, while RENAME, MOVE and COPY delete the destination first and add it.
     /// </summary>
     public byte[] SetLiveKey(Database db, ReadOnlySpan<byte> key, object value, bool keepTtl = false)
     {
         var stored = db.Set(key, value, keepTtl, out bool existed);
-        if (!existed) Notify(NotifyFlags.New, "new", stored, db.Index);
+        if (existed) return stored;
+        Notify(NotifyFlags.New, "new", stored, db.Index);
         SignalKeyAsReady(db.Index, stored, value);
         return stored;
     }
