@@ -48,6 +48,7 @@ public sealed partial class Engine
     private readonly List<(int Db, byte[] Key)> _ready = [];
     private readonly PriorityQueue<BlockState, long> _blockDeadlines = new();
     private bool _servingReady;
+    private int _blockedOnLists, _blockedOnSortedSets; // as Redis's blocked_clients_by_type
 
     /// <summary>Clients waiting in a blocking command (INFO blocked_clients).</summary>
     public int BlockedClients { get; private set; }
@@ -90,6 +91,8 @@ public sealed partial class Engine
             list.Add(c);
         }
         BlockedClients++;
+        if (kind == BlockKind.List) _blockedOnLists++;
+        else if (kind == BlockKind.SortedSet) _blockedOnSortedSets++;
         if (deadline != 0) BlockedWithTimeout++; // a wrapped (negative) one too: Redis lists it, and never reaches it
         if (deadline > 0)
         {
@@ -106,10 +109,15 @@ public sealed partial class Engine
         return tables;
     }
 
-    /// <summary>As signalKeyAsReady: a list or sorted set was stored under <paramref name="key"/>; waiting clients are served after the command.</summary>
+    /// <summary>
+    /// As signalKeyAsReady: a list or sorted set was stored under <paramref name="key"/>; waiting clients are
+    /// served after the command. As in Redis 7.0, only while some client (in any database) is blocked for that
+    /// type: a key added as a sorted set while only list pops wait is not ready, even if a later command of the
+    /// same EXEC overwrites it with a list (which signals nothing: see SetLiveKey).
+    /// </summary>
     private void SignalKeyAsReady(int db, byte[] key, object value)
     {
-        if (BlockedClients == 0 || value is not (ListValue or SortedSetValue)) return;
+        if (value is ListValue ? _blockedOnLists == 0 : value is not SortedSetValue || _blockedOnSortedSets == 0) return;
         if (!_waiting![db].ContainsKey(key)) return;
         foreach (var (d, k) in _ready)
         {
@@ -215,6 +223,8 @@ public sealed partial class Engine
             if (list.Count == 0) table.Remove(k);
         }
         BlockedClients--;
+        if (state.Kind == BlockKind.List) _blockedOnLists--;
+        else if (state.Kind == BlockKind.SortedSet) _blockedOnSortedSets--;
         if (state.Deadline != 0) BlockedWithTimeout--; // its queue entry is dropped lazily
         if (state.Kind == BlockKind.Postponed) _postponed.Remove(c);
         return true;

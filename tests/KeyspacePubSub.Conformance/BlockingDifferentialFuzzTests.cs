@@ -9,8 +9,9 @@ namespace KeyspacePubSub.Conformance;
 /// Blocking pops, which the keyspace fuzz (<see cref="DifferentialFuzzTests"/>) leaves out because they wait:
 /// four clients on each server (RESP2 and RESP3 mixed) send the same random steps to a real redis-server and to
 /// ours. BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX and BZMPOP without a timeout block on
-/// empty keys; pushes, moves, renames, deletes, type changes, SWAPDB and transactions (where nothing blocks, and
-/// what an EXEC pushes is served after it) wake them. After every step each client must have received the same
+/// empty keys; pushes, moves (within a database and to another), renames, copies, stores, deletes, type
+/// changes, SWAPDB and transactions (where nothing blocks, and what an EXEC pushes is served after it) wake them
+/// or, as in Redis, do not. After every step each client must have received the same
 /// frames as its twin (so the same clients were served, in the same order, with the same elements), the
 /// keyspace notifications (KEA, heard by a PSUBSCRIBE * connection) must be the same, and so must the keys.
 /// A client that is blocked sends nothing until it is served; one client always stays free. Fixed seeds.
@@ -156,9 +157,20 @@ public sealed class BlockingDifferentialFuzzTests(ServersFixture servers) : ICla
             10 => ["MULTI"],
             11 => ["EXEC"],
             12 => rng.Next(2) == 0 ? ["DISCARD"] : ["LRANGE", L(), "0", "-1"],
-            13 => rng.Next(3) == 0 ? ["SWAPDB", "0", "1"] : ["ZUNIONSTORE", Z(), "1", "z1"],
+            13 => rng.Next(3) switch
+            {
+                0 => ["SWAPDB", "0", "1"],
+                1 => rng.Next(2) == 0 ? ["ZINTERSTORE", Z(), "2", "z1", Keys[rng.Next(Keys.Length)]] : ["ZRANGESTORE", Z(), "z1", "0", "1"],
+                _ => ["ZUNIONSTORE", Z(), "1", "z1"],
+            },
             14 => rng.Next(2) == 0 ? ["LTRIM", L(), "1", "-1"] : ["RPOPLPUSH", L(), L()],
-            _ => rng.Next(2) == 0 ? ["SELECT", rng.Next(2) == 0 ? "0" : "1"] : ["LPOP", L()],
+            _ => rng.Next(4) switch
+            {
+                0 => ["SELECT", rng.Next(2) == 0 ? "0" : "1"],
+                1 => ["MOVE", Keys[rng.Next(Keys.Length)], rng.Next(2) == 0 ? "0" : "1"],
+                2 => ["COPY", Keys[rng.Next(Keys.Length)], Keys[rng.Next(Keys.Length)], "DB", rng.Next(2) == 0 ? "0" : "1"],
+                _ => ["LPOP", L()],
+            },
         };
     }
 
