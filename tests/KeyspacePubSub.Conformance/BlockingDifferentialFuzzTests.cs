@@ -79,24 +79,14 @@ public sealed class BlockingDifferentialFuzzTests(ServersFixture servers) : ICla
                 string what = $"seed {seed}, step {step}: client {sender} sent {string.Join(' ', args)}";
                 for (int i = 0; i < Clients; i++)
                 {
-                    string expected = redis[i].ReadAvailable(3), actual = ours[i].ReadAvailable(3);
-                    if (expected != actual)
-                    {
-                        expected += redis[i].ReadAvailable(300);
-                        actual += ours[i].ReadAvailable(300);
-                    }
+                    var (expected, actual) = Twins.Read(redis[i], ours[i], 3, 300);
                     actual.Should().Be(expected, $"what client {i} received after {what}");
                     if (i == sender && expected.Length == 0) blocked[i] = args;
                     else if (blocked[i] != null && expected.Length > 0) blocked[i] = null;
                     if (i == sender && args[0] == "SWAPDB" && expected == "+QUEUED\r\n") swapQueued[i] = true;
                     else if (i == sender && args[0] is "EXEC" or "DISCARD") swapQueued[i] = false;
                 }
-                string expectedEvents = redisEvents.ReadAvailable(2), actualEvents = oursEvents.ReadAvailable(2);
-                if (expectedEvents != actualEvents)
-                {
-                    expectedEvents += redisEvents.ReadAvailable(300);
-                    actualEvents += oursEvents.ReadAvailable(300);
-                }
+                var (expectedEvents, actualEvents) = Twins.Read(redisEvents, oursEvents, 2, 300);
                 actualEvents.Should().Be(expectedEvents, $"the notifications of {what}");
                 Snapshot(oursView).Should().Be(Snapshot(redisView), $"the keys after {what}");
             }
