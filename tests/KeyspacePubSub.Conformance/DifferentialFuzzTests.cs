@@ -99,7 +99,7 @@ public sealed class DifferentialFuzzTests(ServersFixture servers) : IClassFixtur
             var words = Timed.Contains(name) ? TimedWords : Words;
             string[] args = [name, .. Enumerable.Range(0, count).Select(_ => Arg(rng, words))];
             string expected = redis.Call(args), actual = ours.Call(args);
-            string step = $"seed {seed}, command #{i}: {Describe(args)}";
+            string step = $"seed {seed}, command #{i}: {Twins.Describe(args)}";
             if (name == "EXEC" && expected.StartsWith('*') && queued.Count > 0) NormalizeExec(queued, actual).Should().Be(NormalizeExec(queued, expected), step);
             else Normalize(name, actual).Should().Be(Normalize(name, expected), step);
             if (expected == "+QUEUED\r\n") queued.Add(name);
@@ -216,7 +216,4 @@ public sealed class DifferentialFuzzTests(ServersFixture servers) : IClassFixtur
         }
         return result;
     }
-
-    private static string Describe(string[] args) =>
-        string.Join(' ', args.Select(a => a.All(ch => ch is > ' ' and <= '~') ? a : $"<{Convert.ToHexString(Encoding.Latin1.GetBytes(a))}>"));
 }

@@ -48,7 +48,7 @@ public sealed class MultiDbDifferentialFuzzTests(ServersFixture servers) : IClas
             bool other = rng.Next(4) == 0;
             string[] args = other ? OtherStep(rng) : MainStep(rng);
             string expected = (other ? redisOther : redis).Call(args), actual = (other ? oursOther : ours).Call(args);
-            string step = $"seed {seed}, step #{i}: {(other ? "other" : "main")} {Describe(args)}";
+            string step = $"seed {seed}, step #{i}: {(other ? "other" : "main")} {Twins.Describe(args)}";
             actual.Should().Be(expected, step);
             var (expectedEvents, actualEvents) = Twins.Read(redisEvents, oursEvents, 2, 500);
             actualEvents.Should().Be(expectedEvents, $"the notifications of {step}");
@@ -155,7 +155,4 @@ public sealed class MultiDbDifferentialFuzzTests(ServersFixture servers) : IClas
     }
 
     private static string Pick(Random rng, string[] from) => from[rng.Next(from.Length)];
-
-    private static string Describe(string[] args) =>
-        string.Join(' ', args.Select(a => a.Length > 0 && a.All(ch => ch is > ' ' and <= '~') ? a : $"<{Convert.ToHexString(Encoding.Latin1.GetBytes(a))}>"));
 }

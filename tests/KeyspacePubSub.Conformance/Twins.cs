@@ -1,3 +1,4 @@
+using System.Text;
 using KeyspacePubSub.Testing;
 
 namespace KeyspacePubSub.Conformance;
@@ -20,4 +21,8 @@ public static class Twins
         }
         return (expected, actual);
     }
+
+    /// <summary>A request for a failure message: printable arguments as they are, any other (or empty) one in hex.</summary>
+    public static string Describe(string[] args) =>
+        string.Join(' ', args.Select(a => a.Length > 0 && a.All(ch => ch is > ' ' and <= '~') ? a : $"<{Convert.ToHexString(Encoding.Latin1.GetBytes(a))}>"));
 }
