@@ -14,7 +14,8 @@ namespace KeyspacePubSub.Conformance;
 /// the server), with random arguments: the test's keys of each type, option words, numbers at the edges of their
 /// ranges, glob and range syntax, binary strings. It finds what hand-written cases miss: the order in which Redis
 /// checks a key, its type and each argument, the exact text of each error, the number syntaxes C's parsers take.
-/// Time cannot differ: relative TTLs are at least 100 seconds, absolute ones are in the past (immediate deletion).
+/// Time cannot differ: relative TTLs are at least 100 seconds, absolute ones are in the past (immediate deletion);
+/// the time left on each key (PTTL) must agree within two seconds, which a TTL set in the wrong unit would not.
 /// Fixed seeds (odd ones speak RESP3), so a failure replays.
 /// </summary>
 public sealed class DifferentialFuzzTests(ServersFixture servers) : IClassFixture<ServersFixture>
@@ -107,7 +108,13 @@ public sealed class DifferentialFuzzTests(ServersFixture servers) : IClassFixtur
             else if (name is "EXEC" or "DISCARD" || (name == "MULTI" && expected == "+OK\r\n")) queued.Clear();
             var (expectedEvents, actualEvents) = Twins.Read(redisEvents, oursEvents, 2, 500);
             actualEvents.Should().Be(expectedEvents, $"the notifications of {step}");
-            Snapshot(oursView).Should().Be(Snapshot(redisView), $"the keys after {step}");
+            List<long> expectedTtls = [], actualTtls = [];
+            Snapshot(oursView, actualTtls).Should().Be(Snapshot(redisView, expectedTtls), $"the keys after {step}");
+            for (int k = 0; k < expectedTtls.Count; k++)
+            {
+                // Each server set a TTL a moment apart and is read a moment apart: equal within a second or two.
+                Math.Abs(actualTtls[k] - expectedTtls[k]).Should().BeLessThan(2000, $"{Keys[k]}'s PTTL (ours {actualTtls[k]}, Redis {expectedTtls[k]}) after {step}");
+            }
         }
     }
 
@@ -155,9 +162,10 @@ public sealed class DifferentialFuzzTests(ServersFixture servers) : IClassFixtur
 
     /// <summary>
     /// Every key's name (a command may make a key out of any argument), then each test key's type, value (sets
-    /// and hashes sorted) and whether it has a TTL.
+    /// and hashes sorted) and whether it has a TTL; the TTLs in milliseconds (-1, -2 or the time left) go into
+    /// <paramref name="ttls"/>, one per test key, to be compared within the time between the servers' steps.
     /// </summary>
-    private static string Snapshot(RawClient c)
+    private static string Snapshot(RawClient c, List<long> ttls)
     {
         var sb = new StringBuilder(Normalize("KEYS", c.Call("KEYS", "*")));
         foreach (var key in Keys)
@@ -172,7 +180,8 @@ public sealed class DifferentialFuzzTests(ServersFixture servers) : IClassFixtur
                 "+set\r\n" => Normalize("SMEMBERS", c.Call("SMEMBERS", key)),
                 _ => "",
             };
-            string ttl = c.Call("TTL", key);
+            string ttl = c.Call("PTTL", key);
+            ttls.Add(long.Parse(ttl[1..^2], System.Globalization.CultureInfo.InvariantCulture));
             sb.Append(key).Append(' ').Append(type).Append(value).Append(ttl is ":-1\r\n" or ":-2\r\n" ? ttl : "ttl\r\n");
         }
         return sb.ToString();
