@@ -9,7 +9,8 @@ namespace KeyspacePubSub.Conformance;
 /// Three clients on each server (RESP2 and RESP3 mixed) send the same random pub/sub traffic to a real
 /// redis-server and to ours: SUBSCRIBE, PSUBSCRIBE, SSUBSCRIBE and their UNSUBSCRIBEs with channels and glob
 /// patterns (escapes, classes, negation, unterminated ones, binary names), PUBLISH, SPUBLISH, PING, PUBSUB
-/// introspection, other commands while subscribed, MULTI/EXEC/DISCARD/RESET. After every step each client
+/// introspection, other commands while subscribed, MULTI/EXEC/DISCARD/RESET, HELLO switching protocols while
+/// subscribed, CLIENT REPLY OFF/SKIP/ON (messages still arrive). After every step each client
 /// must have received the same frames as its twin. Where Redis's order comes from its hash tables (the pattern
 /// list a message is matched against, the channels an argument-less UNSUBSCRIBE leaves, PUBSUB CHANNELS) the
 /// frames of the step are compared as a multiset; so is a RESP3 client's own publish (its push follows the
@@ -63,7 +64,7 @@ public sealed class PubSubDifferentialFuzzTests(ServersFixture servers) : IClass
     private static string[] Command(Random rng, int step)
     {
         string[] Pick(string[] from, int min, int max) => Enumerable.Range(0, rng.Next(min, max)).Select(_ => from[rng.Next(from.Length)]).ToArray();
-        return rng.Next(16) switch
+        return rng.Next(18) switch
         {
             < 2 => ["SUBSCRIBE", .. Pick(Channels, 1, 4)],
             2 => ["UNSUBSCRIBE", .. Pick(Channels, 0, 3)],
@@ -76,18 +77,22 @@ public sealed class PubSubDifferentialFuzzTests(ServersFixture servers) : IClass
             12 => ["PING", .. Pick(["hi"], 0, 2)],
             13 => ["PUBSUB", new[] { "CHANNELS", "NUMSUB", "NUMPAT", "SHARDCHANNELS", "SHARDNUMSUB" }[rng.Next(5)], .. Pick([.. Channels, .. Patterns], 0, 3)],
             14 => [new[] { "GET", "SET", "MULTI", "EXEC", "RESET", "DISCARD" }[rng.Next(6)], .. new[] { "k", "v" }[..rng.Next(0, 3)]],
+            15 => ["HELLO", new[] { "2", "3", "3", "2", "4" }[rng.Next(5)]],
+            16 => ["CLIENT", "REPLY", new[] { "ON", "ON", "OFF", "SKIP" }[rng.Next(4)]],
             _ => ["ECHO", "e"],
         };
     }
 
     /// <summary>
     /// Where Redis's order is its hash tables' or differs deliberately: after PUBLISH and SPUBLISH the step's
-    /// frames as a sorted multiset, after EXEC its non-push lines in order and its pushes and RESP2 messages as a
+    /// frames as a sorted multiset, after EXEC its non-push lines in order (the elements of a nested all-bulk array sorted) and its pushes and RESP2 messages as a
     /// multiset (unsubscribe counts apart from their names); after an argument-less (P|S)UNSUBSCRIBE the names as a set and the counts in
     /// order; PUBSUB CHANNELS and SHARDCHANNELS with their elements sorted. Anything else exactly as received.
     /// </summary>
     private static List<string> Normalize(string[] args, string text)
     {
+        // HELLO's reply names the connection's id, which differs between the servers.
+        text = System.Text.RegularExpressions.Regex.Replace(text, "\\$2\r\nid\r\n:[0-9]+\r\n", "$$2\r\nid\r\n:?\r\n");
         var bytes = Encoding.Latin1.GetBytes(text);
         string command = args[0].ToUpperInvariant();
         if (command == "EXEC") return ExecTokens(bytes);
@@ -146,6 +151,14 @@ public sealed class PubSubDifferentialFuzzTests(ServersFixture servers) : IClass
             if (d[at] == '$' && d[at + 1] != '-') end += int.Parse(Encoding.ASCII.GetString(d, at + 1, end - at - 3), System.Globalization.CultureInfo.InvariantCulture) + 2;
             tokens.Add(Encoding.Latin1.GetString(d, at, end - at));
             at = end;
+        }
+        // PUBSUB CHANNELS and SHARDCHANNELS queued in the transaction list channels in Redis's dict order: an
+        // array nested in the EXEC reply whose elements are all bulks has them sorted (seed 4, step 141).
+        for (int i = 1; i < tokens.Count; i++)
+        {
+            if (tokens[i][0] != '*' || !int.TryParse(tokens[i].AsSpan(1, tokens[i].Length - 3), out int n) || n <= 0) continue;
+            if (i + n >= tokens.Count || !tokens.Skip(i + 1).Take(n).All(t => t[0] == '$')) continue;
+            tokens.Sort(i + 1, n, StringComparer.Ordinal);
         }
         // An argument-less UNSUBSCRIBE inside EXEC leaves channels in Redis's dict order, which its random hash
         // seed decides, and each frame's count depends on that order: unsubscribe counts are compared as a
