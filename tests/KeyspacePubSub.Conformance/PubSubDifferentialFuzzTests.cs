@@ -85,9 +85,10 @@ public sealed class PubSubDifferentialFuzzTests(ServersFixture servers) : IClass
 
     /// <summary>
     /// Where Redis's order is its hash tables' or differs deliberately: after PUBLISH and SPUBLISH the step's
-    /// frames as a sorted multiset, after EXEC its non-push lines in order (the elements of a nested all-bulk array sorted) and its pushes and RESP2 messages as a
-    /// multiset (unsubscribe counts apart from their names); after an argument-less (P|S)UNSUBSCRIBE the names as a set and the counts in
-    /// order; PUBSUB CHANNELS and SHARDCHANNELS with their elements sorted. Anything else exactly as received.
+    /// frames as a sorted multiset; after EXEC its non-push lines in order (the elements of a nested all-bulk
+    /// array sorted) and its pushes and RESP2 messages as a multiset (unsubscribe counts apart from their
+    /// names); after an argument-less (P|S)UNSUBSCRIBE the names as a set and the counts in order; PUBSUB
+    /// CHANNELS and SHARDCHANNELS with their elements sorted. Anything else exactly as received.
     /// </summary>
     private static List<string> Normalize(string[] args, string text)
     {
