@@ -32,7 +32,7 @@ public sealed partial class Engine : IPushSink
         Logger = logger ?? NullLogger.Instance;
         Broker = new PubSubBroker(this);
         Databases = new Database[Config.Databases];
-        for (int i = 0; i < Databases.Length; i++) Databases[i] = new Database(i);
+        for (int i = 0; i < Databases.Length; i++) Databases[i] = new Database(i, Config.Clock);
         Commands = BuiltinCommands.Create();
     }
 
@@ -285,16 +285,17 @@ public sealed partial class Engine : IPushSink
     }
 
     /// <summary>
-    /// As processCommand's maxmemory check under noeviction: over the limit, a deny-oom command is refused, and so
-    /// is an EXEC whose queue holds one; inside MULTI every command is but EXEC, DISCARD, QUIT and RESET (queueing
-    /// itself takes memory).
+    /// As processCommand's maxmemory check: keys are evicted first (see <see cref="PerformEvictions"/>); if memory
+    /// is still over the limit with nothing left to evict, a deny-oom command is refused, and so is an EXEC whose
+    /// queue holds one; inside MULTI every command is but EXEC, DISCARD, QUIT and RESET (queueing itself takes memory).
     /// </summary>
     private bool RejectedOutOfMemory(Client c, CommandDef cmd)
     {
+        bool outOfMemory = PerformEvictions() == EvictResult.Fail;
         bool exec = cmd.Handler == TransactionCommands.ExecHandler;
         bool denied = cmd.Has(CommandFlags.DenyOom) || (exec && c.InMulti && QueueHas(c, CommandFlags.DenyOom));
         if (c.InMulti && !exec && cmd.Name is not ("discard" or "quit" or "reset")) denied = true;
-        return denied && GC.GetTotalMemory(false) > Config.MaxMemory;
+        return denied && outOfMemory;
     }
 
     private static bool QueueHas(Client c, CommandFlags flag)

@@ -73,9 +73,15 @@ public sealed partial class Engine
     /// <see cref="GrowableString"/> (the string readers read it in place: see <see cref="GrowableString.TryBytes"/>).
     /// </summary>
     /// <param name="notify">False as LOOKUP_NONOTIFY (OBJECT): a miss is counted but sends no "keymiss".</param>
-    public object? LookupRead(Database db, ReadOnlySpan<byte> key, bool growable, bool notify = true)
+    /// <param name="touch">False as LOOKUP_NOTOUCH (EXISTS, TYPE, TTL, OBJECT): the key's access stamp stays.</param>
+    public object? LookupRead(Database db, ReadOnlySpan<byte> key, bool growable, bool notify = true, bool touch = true)
+        => CountLookup(db, key, Lookup(db, key, growable, touch ? Touching.UnlessNoTouch : Touching.Never), notify);
+
+    /// <summary>TOUCH: a read lookup that renews the access stamp even for a CLIENT NO-TOUCH client (as Redis 7.2).</summary>
+    public object? LookupReadTouching(Database db, ReadOnlySpan<byte> key) => CountLookup(db, key, Lookup(db, key, false, Touching.Always), notify: true);
+
+    private object? CountLookup(Database db, ReadOnlySpan<byte> key, object? value, bool notify)
     {
-        var value = Lookup(db, key, growable);
         if (value is null)
         {
             Stats.KeyspaceMisses++;
@@ -97,17 +103,27 @@ public sealed partial class Engine
     /// </summary>
     public object? LookupWrite(Database db, ReadOnlySpan<byte> key, bool growable) => Lookup(db, key, growable);
 
-    /// <summary>The live value: one dictionary lookup, and the clock only for a key with a deadline.</summary>
-    private object? Lookup(Database db, ReadOnlySpan<byte> key, bool growable = false)
+    private enum Touching { UnlessNoTouch, Never, Always }
+
+    /// <summary>
+    /// The live value: one dictionary lookup, and the clock only for a key with a deadline. A hit renews the key's
+    /// access stamp (as lookupKey), unless <paramref name="touching"/> says otherwise or the running client
+    /// asked for CLIENT NO-TOUCH.
+    /// </summary>
+    private object? Lookup(Database db, ReadOnlySpan<byte> key, bool growable = false, Touching touching = Touching.UnlessNoTouch)
     {
-        var value = db.GetWithExpire(key, out long at, growable);
-        return value != null && at >= 0 && ExpireIfDue(db, key, at) ? null : value;
+        var value = db.GetWithExpire(key, out long at, growable, out int index);
+        if (value is null || (at >= 0 && ExpireIfDue(db, key, at))) return null;
+        if (touching == Touching.Always || (touching == Touching.UnlessNoTouch && _current is not { NoTouch: true })) db.Touch(index);
+        return value;
     }
 
     /// <summary>As setKey: adds ("new" event) or overwrites; drops the TTL unless <paramref name="keepTtl"/>.</summary>
     public byte[] SetKey(Database db, ReadOnlySpan<byte> key, object value, bool keepTtl = false)
     {
-        ExpireIfNeeded(db, key); // an expired key is deleted (its "expired" event) before it is replaced
+        // As its lookupKeyWrite: an expired key is deleted (its "expired" event) before it is replaced, a live one
+        // is accessed (its LFU counter rises, and the new value keeps it).
+        Lookup(db, key);
         return SetLiveKey(db, key, value, keepTtl);
     }
 
@@ -186,12 +202,13 @@ public sealed partial class Engine
             lock (Gate)
             {
                 if (!ExpiryPaused) ExpireDue(maxKeys: 1000); // (ending a pause that is over runs its postponed clients)
+                bool evicting = Config.MaxMemory > 0 && PerformEvictions() == EvictResult.Running; // as evictionTimeProc
                 TimeOutDueBlocked();
                 FlushDirty();
                 Durable?.Commit(); // deletions of expired durable keys; nobody waits for them
                 long? next = _pauseMode == PauseMode.None ? NextDeadline() : PauseDeadline();
                 if (NextBlockDeadline() is { } block && (next is null || block < next)) next = block;
-                wait = next is null ? 1000 : (int)Math.Clamp(next.Value - NowMs, 0, 1000);
+                wait = evicting ? 0 : next is null ? 1000 : (int)Math.Clamp(next.Value - NowMs, 0, 1000);
             }
             // A bounded slice per gate hold: a million keys expiring at once cannot stall other clients.
             if (wait > 0) _expiryWake.WaitOne(wait);

@@ -13,6 +13,12 @@ public sealed class ServerStats
     public long PubSubSlowDisconnects;
     public long ExpiredKeys;
     public long EvictedKeys;
+
+    /// <summary>Milliseconds spent over maxmemory in finished periods (INFO total_eviction_exceeded_time).</summary>
+    public long EvictionExceededMs;
+
+    /// <summary>When the current period over maxmemory began (Environment.TickCount64), 0 when under it.</summary>
+    public long EvictionExceededSince;
     public long KeyspaceHits;
     public long KeyspaceMisses;
     public long ErrorReplies;
@@ -30,6 +36,7 @@ public sealed class ServerStats
     {
         ConnectionsReceived = CommandsProcessed = RejectedConnections = 0;
         NetInputBytes = NetOutputBytes = PubSubSlowDisconnects = 0;
+        EvictionExceededMs = EvictionExceededSince = 0;
         ExpiredKeys = EvictedKeys = KeyspaceHits = KeyspaceMisses = ErrorReplies = IoThreadedWrites = 0;
         ErrorCodes.Clear();
     }

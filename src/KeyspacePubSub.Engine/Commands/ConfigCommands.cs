@@ -86,6 +86,7 @@ internal static class ConfigCommands
             applied.Add((name, old));
         }
         x.Reply.Ok();
+        if (names.Contains("maxmemory")) x.Engine.MaxMemoryChanged();
     }
 
     /// <summary>Writes the runtime values into the "Server" section of the JSON configuration file the server started with.</summary>

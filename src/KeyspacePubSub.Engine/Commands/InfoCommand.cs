@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using KeyspacePubSub.Engine.Config;
 using static KeyspacePubSub.Engine.Commands.CommandFlags;
 
 namespace KeyspacePubSub.Engine.Commands;
@@ -100,7 +101,7 @@ internal static class InfoCommand
 
     private static void Memory(Engine e, StringBuilder sb)
     {
-        long used = GC.GetTotalMemory(false);
+        long used = e.UsedMemory();
         using var p = Process.GetCurrentProcess();
         long rss = p.WorkingSet64;
         sb.Append("# Memory\r\n");
@@ -112,7 +113,9 @@ internal static class InfoCommand
         Line(sb, "used_memory_peak_human", Human(p.PeakWorkingSet64));
         Line(sb, "maxmemory", e.Config.MaxMemory);
         Line(sb, "maxmemory_human", Human(e.Config.MaxMemory));
-        Line(sb, "maxmemory_policy", "noeviction");
+        Line(sb, "maxmemory_policy", e.Config.MaxMemoryPolicy.Name());
+        // Ours: evicted keys' estimated bytes the GC has not reclaimed yet, left out of used_memory.
+        Line(sb, "mem_evicted_not_collected", e.EvictedNotCollected);
         Line(sb, "mem_fragmentation_ratio", (used == 0 ? 0 : (double)rss / used).ToString("0.00", CultureInfo.InvariantCulture));
         Line(sb, "mem_allocator", "dotnet-gc");
         // Ours, not Redis's: managed bytes allocated since start, to verify the hot path allocates nothing.
@@ -156,6 +159,9 @@ internal static class InfoCommand
         Line(sb, "rejected_connections", s.RejectedConnections);
         Line(sb, "expired_keys", s.ExpiredKeys);
         Line(sb, "evicted_keys", s.EvictedKeys);
+        long exceeded = s.EvictionExceededSince == 0 ? 0 : Environment.TickCount64 - s.EvictionExceededSince;
+        Line(sb, "total_eviction_exceeded_time", s.EvictionExceededMs + exceeded);
+        Line(sb, "current_eviction_exceeded_time", exceeded);
         Line(sb, "keyspace_hits", s.KeyspaceHits);
         Line(sb, "keyspace_misses", s.KeyspaceMisses);
         Line(sb, "pubsub_channels", e.Broker.ChannelCount);

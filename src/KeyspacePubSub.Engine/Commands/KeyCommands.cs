@@ -48,14 +48,20 @@ internal static class KeyCommands
         x.Reply.Integer(deleted);
     }
 
-    /// <summary>EXISTS, and TOUCH (the same reply; we keep no access times).</summary>
-    internal static void Exists(CommandContext x)
+    /// <summary>EXISTS (LOOKUP_NOTOUCH: access stamps stay).</summary>
+    private static void Exists(CommandContext x) => CountExisting(x, touch: false);
+
+    /// <summary>TOUCH: EXISTS's reply, renewing each key's access stamp (even under CLIENT NO-TOUCH).</summary>
+    internal static void Touch(CommandContext x) => CountExisting(x, touch: true);
+
+    private static void CountExisting(CommandContext x, bool touch)
     {
         var db = Db(x);
         int count = 0;
         for (int i = 1; i < x.Args.Count; i++)
         {
-            if (x.Engine.LookupRead(db, x.Args[i]) != null) count++;
+            var value = touch ? x.Engine.LookupReadTouching(db, x.Args[i]) : x.Engine.LookupRead(db, x.Args[i], growable: false, touch: false);
+            if (value != null) count++;
         }
         x.Reply.Integer(count);
     }
@@ -72,7 +78,7 @@ internal static class KeyCommands
         _ => "none",
     };
 
-    private static void Type(CommandContext x) => x.Reply.SimpleString(TypeName(x.Engine.LookupRead(Db(x), x.Args[1])));
+    private static void Type(CommandContext x) => x.Reply.SimpleString(TypeName(x.Engine.LookupRead(Db(x), x.Args[1], growable: false, touch: false)));
 
     private static void Keys(CommandContext x)
     {
@@ -169,7 +175,7 @@ internal static class KeyCommands
     {
         var db = Db(x);
         // As ttlGenericCommand: lookupKeyReadWithFlags(LOOKUP_NOTOUCH), so a hit or a miss (and its "keymiss" event).
-        if (x.Engine.LookupRead(db, x.Args[1]) is null)
+        if (x.Engine.LookupRead(db, x.Args[1], growable: false, touch: false) is null)
         {
             x.Reply.Integer(-2);
             return;

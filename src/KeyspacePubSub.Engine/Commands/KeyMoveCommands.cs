@@ -17,7 +17,7 @@ internal static class KeyMoveCommands
         t.Add(new() { Name = "renamenx", Arity = 3, Flags = Write | Fast, Handler = static x => Rename(x, nx: true), FirstKey = 1, LastKey = 2, Step = 1, Group = "generic", Summary = "Renames a key only when the target key name doesn't exist." });
         t.Add(new() { Name = "move", Arity = 3, Flags = Write | Fast, Handler = Move, FirstKey = 1, LastKey = 1, Step = 1, Group = "generic", Summary = "Moves a key to another database." });
         t.Add(new() { Name = "copy", Arity = -3, Flags = Write | DenyOom, Handler = Copy, FirstKey = 1, LastKey = 2, Step = 1, Group = "generic", Since = "6.2.0", Summary = "Copies the value of a key to a new key." });
-        t.Add(new() { Name = "touch", Arity = -2, Flags = ReadOnly | Fast, Handler = KeyCommands.Exists, FirstKey = 1, LastKey = -1, Step = 1, Group = "generic", Since = "3.2.1", Summary = "Returns the number of existing keys out of those specified after updating the time they were last accessed." });
+        t.Add(new() { Name = "touch", Arity = -2, Flags = ReadOnly | Fast, Handler = KeyCommands.Touch, FirstKey = 1, LastKey = -1, Step = 1, Group = "generic", Since = "3.2.1", Summary = "Returns the number of existing keys out of those specified after updating the time they were last accessed." });
         t.Add(new() { Name = "randomkey", Arity = 1, Flags = ReadOnly, Handler = RandomKey, Group = "generic", Summary = "Returns a random key name from the database." });
         t.Add(new() { Name = "scan", Arity = -2, Flags = ReadOnly, Handler = Scan, Group = "generic", Since = "2.8.0", Summary = "Iterates over the key names in the database." });
     }
@@ -54,6 +54,7 @@ internal static class KeyMoveCommands
             db.Remove(x.Args[2]);
         }
         var stored = e.SetKey(db, x.Args[2], value);
+        db.SetStamp(stored, db.StampOf(x.Args[1])!.Value); // the value (Redis's object) keeps its access stamp
         if (expire != -1) e.SetExpire(db, stored, expire);
         var from = db.KeyOf(x.Args[1])!;
         db.Remove(from);
@@ -98,6 +99,7 @@ internal static class KeyMoveCommands
         }
         long expire = Ttl(src, x.Args[1]);
         var stored = e.SetKey(dst, x.Args[1], value);
+        dst.SetStamp(stored, src.StampOf(x.Args[1])!.Value); // the value (Redis's object) keeps its access stamp
         if (expire != -1) e.SetExpire(dst, stored, expire);
         src.Remove(x.Args[1]);
         e.Notify(NotifyFlags.Generic, "move_from", stored, src.Index);

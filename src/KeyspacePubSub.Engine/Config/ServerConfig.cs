@@ -37,8 +37,17 @@ public sealed class ServerConfig
         Add("latency-monitor-threshold", () => LatencyMonitorThreshold.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, long.MaxValue, x => LatencyMonitorThreshold = x));
         Add("tracking-table-max-keys", () => TrackingTableMaxKeys.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, long.MaxValue, x => TrackingTableMaxKeys = x));
         Add("hz", () => "10", v => SetInt(v, 0, int.MaxValue, _ => { }));
+        // In the order Redis's CONFIG GET maxmemory* and lfu* list them (maxmemory-clients is not offered: no client eviction).
+        Add("maxmemory-policy", () => MaxMemoryPolicy.Name(), v => SetEnum(v, EvictionPolicyText.Names, x =>
+        {
+            MaxMemoryPolicy = (EvictionPolicy)Array.IndexOf(EvictionPolicyText.Names, x);
+            Clock.Lfu = MaxMemoryPolicy.IsLfu();
+        }));
         Add("maxmemory", () => MaxMemory.ToString(CultureInfo.InvariantCulture), v => SetMemory(v, 0, long.MaxValue, x => MaxMemory = x));
-        Add("maxmemory-policy", () => "noeviction", v => SetEnum(v, ["noeviction"], _ => { }));
+        Add("maxmemory-eviction-tenacity", () => MaxMemoryEvictionTenacity.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, 100, x => MaxMemoryEvictionTenacity = (int)x));
+        Add("maxmemory-samples", () => MaxMemorySamples.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 1, int.MaxValue, x => MaxMemorySamples = (int)x));
+        Add("lfu-decay-time", () => Clock.DecayMinutes.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, int.MaxValue, x => Clock.DecayMinutes = x));
+        Add("lfu-log-factor", () => Clock.LogFactor.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, int.MaxValue, x => Clock.LogFactor = x));
         // There is no AOF: "yes" is refused rather than accepted and ignored (a client asking for durability would
         // believe it had it). Durable keys are kept in SQLite instead (Persistence:Enabled).
         Add("appendonly", () => "no", v => SetBool(v, _ => { }) ?? (v.Equals("yes", StringComparison.OrdinalIgnoreCase)
@@ -116,10 +125,22 @@ public sealed class ServerConfig
     public int TcpBacklog { get; private set; } = 511;
 
     /// <summary>
-    /// Bytes of memory above which commands that may grow it (Redis's deny-oom flag) are refused with Redis's OOM
-    /// error (the only policy is noeviction); 0: no limit. Measured as INFO's used_memory (the GC's heap).
+    /// Bytes of memory above which keys are evicted as <see cref="MaxMemoryPolicy"/> says, and, when nothing can be
+    /// evicted, commands that may grow memory (Redis's deny-oom flag) are refused with Redis's OOM error; 0: no
+    /// limit. Measured as INFO's used_memory (see Engine.UsedMemory).
     /// </summary>
     public long MaxMemory { get; private set; }
+
+    public EvictionPolicy MaxMemoryPolicy { get; private set; } = EvictionPolicy.NoEviction;
+
+    /// <summary>Keys sampled per database for each LRU / LFU eviction (Redis's default 5).</summary>
+    public int MaxMemorySamples { get; private set; } = 5;
+
+    /// <summary>How long one command's turn may evict (0–100; 10: 500 µs, as Redis's evictionTimeLimitUs).</summary>
+    public int MaxMemoryEvictionTenacity { get; private set; } = 10;
+
+    /// <summary>The keys' access clock: LRU times or LFU counters as the policy says, with lfu-log-factor and lfu-decay-time.</summary>
+    public Keyspace.AccessClock Clock { get; } = new();
 
     /// <summary>
     /// Seconds of silence before TCP probes a client's connection (0: never), for connections accepted from then

@@ -4,11 +4,15 @@ namespace KeyspacePubSub.Engine.Keyspace;
 /// One of the numbered databases: key → value (byte[] for strings) and the key's absolute expiry time in
 /// Unix milliseconds, in one entry. Redis keeps a second dictionary (db->expires) for keys with a TTL; here
 /// a TTL costs only its place in the <see cref="Deadlines"/> heap, and each key 8 bytes for the field.
-/// The keys are a <see cref="KeyTable"/>.
+/// The keys are a <see cref="KeyTable"/>; each has an access stamp kept by <see cref="Clock"/> (shared by all
+/// databases), for OBJECT IDLETIME / FREQ and the maxmemory policies.
 /// </summary>
-public sealed class Database(int index)
+public sealed class Database(int index, AccessClock? clock = null)
 {
     private const long NoExpiry = -1;
+
+    /// <summary>The access stamps' clock (the policy decides whether a stamp is a time or a frequency).</summary>
+    public AccessClock Clock { get; } = clock ?? new AccessClock();
 
     private KeyTable _data = new();
 
@@ -78,9 +82,12 @@ public sealed class Database(int index)
     /// As <see cref="GetWithExpire(ReadOnlySpan{byte}, out long)"/>; with <paramref name="growable"/> a grown
     /// string stays a <see cref="GrowableString"/> (APPEND, SETRANGE and SETBIT change it in place).
     /// </summary>
-    public object? GetWithExpire(ReadOnlySpan<byte> key, out long expireAt, bool growable)
+    public object? GetWithExpire(ReadOnlySpan<byte> key, out long expireAt, bool growable) => GetWithExpire(key, out expireAt, growable, out _);
+
+    /// <summary>As <see cref="GetWithExpire(ReadOnlySpan{byte}, out long, bool)"/>, also giving the entry's index (for <see cref="Touch"/>).</summary>
+    public object? GetWithExpire(ReadOnlySpan<byte> key, out long expireAt, bool growable, out int index)
     {
-        int i = _data.Find(key);
+        int i = index = _data.Find(key);
         if (i < 0)
         {
             expireAt = NoExpiry;
@@ -90,6 +97,32 @@ public sealed class Database(int index)
         expireAt = e.ExpireAt;
         return growable ? e.Value : Exact(ref e);
     }
+
+    /// <summary>An access of the entry at <paramref name="index"/> (from a lookup with no change since): its stamp is renewed.</summary>
+    public void Touch(int index) => Clock.Touch(ref _data.StampAt(index));
+
+    /// <summary>The access stamp of <paramref name="key"/>, or null when absent (OBJECT IDLETIME / FREQ).</summary>
+    public uint? StampOf(ReadOnlySpan<byte> key)
+    {
+        int i = _data.Find(key);
+        return i < 0 ? null : _data.StampAt(i);
+    }
+
+    /// <summary>Gives <paramref name="key"/> the stamp <paramref name="stamp"/> (RENAME and MOVE keep the value's, as Redis moves the object).</summary>
+    public void SetStamp(ReadOnlySpan<byte> key, uint stamp)
+    {
+        int i = _data.Find(key);
+        if (i >= 0) _data.StampAt(i) = stamp;
+    }
+
+    /// <summary>Random entries for eviction (see <see cref="KeyTable.Sample"/>): their indexes into <paramref name="indexes"/>.</summary>
+    public int Sample(Span<int> indexes, bool volatileOnly) => _data.Sample(indexes, volatileOnly);
+
+    /// <summary>The entry at <paramref name="index"/> (from <see cref="Sample"/>): its key, value, deadline and stamp.</summary>
+    public ref KeyTable.Entry EntryAt(int index) => ref _data.At(index);
+
+    /// <summary>The stamp of the entry at <paramref name="index"/>.</summary>
+    public uint StampAt(int index) => _data.StampAt(index);
 
     public bool IsExpired(ReadOnlySpan<byte> key, long nowMs)
     {
@@ -111,6 +144,8 @@ public sealed class Database(int index)
         {
             ref var e = ref _data.At(i);
             e.Value = value;
+            // As dbOverwrite: under LFU the new value takes the old one's stamp; under LRU a new object's (now).
+            if (!Clock.Lfu) _data.StampAt(i) = AccessClock.LruNow;
             if (!keepTtl && e.ExpireAt >= 0)
             {
                 e.ExpireAt = NoExpiry; // its place in the deadline heap goes stale (see ExpiryIndex)
@@ -121,7 +156,7 @@ public sealed class Database(int index)
         }
         existed = false;
         var k = key.ToArray();
-        _data.Add(k, value, NoExpiry, hash);
+        _data.Add(k, value, NoExpiry, hash, Clock.Fresh());
         return k;
     }
 

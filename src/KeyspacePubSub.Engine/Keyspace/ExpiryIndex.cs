@@ -17,6 +17,12 @@ public sealed class ExpiryIndex
     /// <summary>The earliest deadline, or null.</summary>
     public long? NextDeadline => _heap.TryPeek(out _, out long at) ? at : null;
 
+    /// <summary>The earliest entry (possibly stale), without removing it.</summary>
+    public bool TryPeek(out byte[] key, out long at) => _heap.TryPeek(out key!, out at);
+
+    /// <summary>Removes the earliest entry (a stale one, found by <see cref="TryPeek"/>).</summary>
+    public void Pop() => _heap.Dequeue();
+
     /// <summary>Pops the next entry due at or before <paramref name="nowMs"/>.</summary>
     public bool TryPopDue(long nowMs, out byte[] key, out long at)
     {

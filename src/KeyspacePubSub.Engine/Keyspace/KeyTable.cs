@@ -9,7 +9,8 @@ namespace KeyspacePubSub.Engine.Keyspace;
 /// of 36 bytes (50 bytes a key), and left the previous, half-size arrays (another 25 bytes a key) to the
 /// next full GC; here a key costs its 32-byte entry and 4–8 bytes of buckets, and growing leaves only the old
 /// bucket array behind. Chunk 0 grows by doubling up to 2,048 entries, so a database with a few keys stays small.
-/// Freed entries are reused, newest first. Enumeration follows entry order.
+/// Freed entries are reused, newest first. Enumeration follows entry order. Each entry's access stamp
+/// (<see cref="AccessClock"/>) is kept in parallel chunks, 4 bytes a key, so the entries stay 32 bytes.
 /// </summary>
 public sealed class KeyTable
 {
@@ -25,6 +26,7 @@ public sealed class KeyTable
     }
 
     private Entry[][] _chunks = [];
+    private uint[][] _stamps = []; // each entry's access stamp, chunked as the entries
     private int[] _buckets = []; // entry index + 1; 0 is an empty bucket
     private int _used; // entries handed out so far (free or not)
     private int _free; // the free list's head, as index + 1; 0: empty
@@ -35,6 +37,10 @@ public sealed class KeyTable
     /// <summary>The entry at <paramref name="index"/> (from <see cref="Find"/> or <see cref="Add"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref Entry At(int index) => ref _chunks[index >> ChunkBits][index & ChunkMask];
+
+    /// <summary>The access stamp of the entry at <paramref name="index"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref uint StampAt(int index) => ref _stamps[index >> ChunkBits][index & ChunkMask];
 
     /// <summary>The index of <paramref name="key"/>'s entry, or -1.</summary>
     public int Find(ReadOnlySpan<byte> key) => Find(key, out _);
@@ -55,7 +61,7 @@ public sealed class KeyTable
     }
 
     /// <summary>Adds a key that is not in the table, with its hash from <see cref="Find(ReadOnlySpan{byte}, out int)"/>; returns its entry's index.</summary>
-    public int Add(byte[] key, object value, long expireAt, int hash)
+    public int Add(byte[] key, object value, long expireAt, int hash, uint stamp = 0)
     {
         if (_count >= _buckets.Length) Grow();
         int index;
@@ -77,6 +83,7 @@ public sealed class KeyTable
         e.Hash = hash;
         e.Next = bucket;
         bucket = index + 1;
+        StampAt(index) = stamp;
         _count++;
         return index;
     }
@@ -143,6 +150,33 @@ public sealed class KeyTable
     }
 
     /// <summary>
+    /// Up to <paramref name="indexes"/>.Length entries in use, picked at random for eviction (as dictGetSomeKeys,
+    /// repeats possible), with a deadline only if <paramref name="volatileOnly"/>; returns how many. Random
+    /// probes first (4 per wanted entry); if they found none, a walk from a random entry, so an entry that
+    /// qualifies is found whenever one exists.
+    /// </summary>
+    public int Sample(Span<int> indexes, bool volatileOnly)
+    {
+        if (_count == 0 || indexes.Length == 0) return 0;
+        int found = 0;
+        for (int tries = 0; tries < indexes.Length * 4 && found < indexes.Length; tries++)
+        {
+            int i = Random.Shared.Next(_used);
+            if (Qualifies(ref At(i), volatileOnly)) indexes[found++] = i;
+        }
+        if (found > 0) return found;
+        int start = Random.Shared.Next(_used);
+        for (int n = 0; n < _used && found < indexes.Length; n++)
+        {
+            int i = (start + n) % _used;
+            if (Qualifies(ref At(i), volatileOnly)) indexes[found++] = i;
+        }
+        return found;
+    }
+
+    private static bool Qualifies(ref Entry e, bool volatileOnly) => e.Key != null && (!volatileOnly || e.ExpireAt >= 0);
+
+    /// <summary>
     /// One step of SCAN, as Redis's dictScan: adds the keys of bucket <paramref name="cursor"/> (masked to the
     /// bucket count) to <paramref name="keys"/> and returns the next cursor, 0 after the last bucket. The
     /// cursor counts with its bits reversed, so when the buckets double between calls the buckets already
@@ -171,12 +205,26 @@ public sealed class KeyTable
         int c = index >> ChunkBits;
         if (c == 0)
         {
-            if (_chunks.Length == 0) _chunks = [new Entry[4]];
-            else if (index >= _chunks[0].Length) Array.Resize(ref _chunks[0], Math.Min(ChunkSize, _chunks[0].Length * 2));
+            if (_chunks.Length == 0)
+            {
+                _chunks = [new Entry[4]];
+                _stamps = [new uint[4]];
+            }
+            else if (index >= _chunks[0].Length)
+            {
+                int size = Math.Min(ChunkSize, _chunks[0].Length * 2);
+                Array.Resize(ref _chunks[0], size);
+                Array.Resize(ref _stamps[0], size);
+            }
             return;
         }
-        if (c >= _chunks.Length) Array.Resize(ref _chunks, Math.Max(4, _chunks.Length * 2));
+        if (c >= _chunks.Length)
+        {
+            Array.Resize(ref _chunks, Math.Max(4, _chunks.Length * 2));
+            Array.Resize(ref _stamps, _chunks.Length);
+        }
         _chunks[c] ??= new Entry[ChunkSize];
+        _stamps[c] ??= new uint[ChunkSize];
     }
 
     /// <summary>Twice the buckets (at least 4); every entry is linked again.</summary>
