@@ -123,6 +123,11 @@ internal static class InfoCommand
         Line(sb, "gc_collections", $"{GC.CollectionCount(0)},{GC.CollectionCount(1)},{GC.CollectionCount(2)}");
         // Ours too: the time the GC has stopped the server in all (a latency tail may be one collection).
         Line(sb, "gc_pause_total_ms", (long)GC.GetTotalPauseDuration().TotalMilliseconds);
+        // The heap as the last collection left it: its size, and the free space inside it (fragmentation).
+        var gc = GC.GetGCMemoryInfo();
+        Line(sb, "gc_heap_size", gc.HeapSizeBytes);
+        Line(sb, "gc_fragmented", gc.FragmentedBytes);
+        Line(sb, "gc_committed", gc.TotalCommittedBytes);
     }
 
     private static void Persistence(Engine e, StringBuilder sb)
