@@ -286,8 +286,9 @@ public sealed partial class Engine : IPushSink
 
     /// <summary>
     /// As processCommand's maxmemory check: keys are evicted first (see <see cref="PerformEvictions"/>); if memory
-    /// is still over the limit with nothing left to evict, a deny-oom command is refused, and so is an EXEC whose
-    /// queue holds one; inside MULTI every command is but EXEC, DISCARD, QUIT and RESET (queueing itself takes memory).
+    /// is still over the limit with nothing left to evict (and a collection does not bring it under: see
+    /// <see cref="CollectedUnderLimit"/>), a deny-oom command is refused, and so is an EXEC whose queue holds one;
+    /// inside MULTI every command is but EXEC, DISCARD, QUIT and RESET (queueing itself takes memory).
     /// </summary>
     private bool RejectedOutOfMemory(Client c, CommandDef cmd)
     {
@@ -295,7 +296,7 @@ public sealed partial class Engine : IPushSink
         bool exec = cmd.Handler == TransactionCommands.ExecHandler;
         bool denied = cmd.Has(CommandFlags.DenyOom) || (exec && c.InMulti && QueueHas(c, CommandFlags.DenyOom));
         if (c.InMulti && !exec && cmd.Name is not ("discard" or "quit" or "reset")) denied = true;
-        return denied && outOfMemory;
+        return denied && outOfMemory && !CollectedUnderLimit();
     }
 
     private static bool QueueHas(Client c, CommandFlags flag)

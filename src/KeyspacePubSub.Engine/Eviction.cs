@@ -74,7 +74,7 @@ public sealed partial class Engine
     private EvictResult EvictUntilUnder(long max, long used)
     {
         var policy = Config.MaxMemoryPolicy;
-        if (policy == EvictionPolicy.NoEviction) return CollectedUnderLimit(max) ? EvictResult.Ok : EvictResult.Fail;
+        if (policy == EvictionPolicy.NoEviction) return EvictResult.Fail;
         long toFree = used - max, freed = 0, started = Stopwatch.GetTimestamp();
         long limitUs = EvictionTimeLimitUs(Config.MaxMemoryEvictionTenacity);
         int keysFreed = 0;
@@ -83,7 +83,7 @@ public sealed partial class Engine
         {
             if (!NextEvictionVictim(policy, out var db, out var key))
             {
-                result = CollectedUnderLimit(max) ? EvictResult.Ok : EvictResult.Fail;
+                result = EvictResult.Fail;
                 break;
             }
             freed += Evict(db, key);
@@ -118,18 +118,21 @@ public sealed partial class Engine
 
     /// <summary>
     /// Before a command is refused for memory with nothing left to evict: whether a full blocking collection
-    /// brings used memory under <paramref name="max"/>, at most once a second. The GC heap counts garbage until a
-    /// collection (keys just deleted by FLUSHALL, say), where Redis's count falls at once; a command that may be
-    /// refused anyway is worth one collection a second to be sure.
+    /// brings used memory under maxmemory. The GC heap counts garbage until a collection (keys just deleted by
+    /// FLUSHALL, say), where Redis's count falls at once. A collection stops the server for a time that grows
+    /// with the heap (~0.3 ms a MB here), so they are spaced by at least 1 s and 10 ms per MB of heap (1 GB: 10 s),
+    /// a few per cent of the time at most.
     /// </summary>
-    private bool CollectedUnderLimit(long max)
+    internal bool CollectedUnderLimit()
     {
         long now = Environment.TickCount64;
-        if (now - _lastOutOfMemoryCollection < 1000) return false;
-        _lastOutOfMemoryCollection = now;
+        if (now - _lastOutOfMemoryCollection < Math.Max(1000, GC.GetTotalMemory(false) / 100_000)) return false;
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
+        _lastOutOfMemoryCollection = Environment.TickCount64;
         _uncollected.Update(now: true);
-        return UsedMemory() <= max;
+        bool under = UsedMemory() <= Config.MaxMemory;
+        if (under) EndEvictionExceeded();
+        return under;
     }
 
     /// <summary>
