@@ -86,6 +86,33 @@ public sealed class PersistenceTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task EvictedDurableKey_IsDeletedFromTheStore_AsRedisLogsTheDel()
+    {
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            using var sub = new RawClient(s.Port);
+            c.Call("CONFIG", "SET", "notify-keyspace-events", "Ee").Should().Be("+OK\r\n");
+            sub.Call("SUBSCRIBE", "__keyevent@0__:evicted");
+            c.Call("RPUSH", "room:a:backlog", "m1", "m2").Should().Be(":2\r\n");
+            c.Call("EXPIRE", "room:a:backlog", "1000").Should().Be(":1\r\n");
+            c.Call("RPUSH", "room:b:backlog", "m3").Should().Be(":1\r\n");
+            c.Call("CONFIG", "SET", "maxmemory-policy", "volatile-lru").Should().Be("+OK\r\n");
+            c.Call("CONFIG", "SET", "maxmemory", "1").Should().Be("+OK\r\n");
+            c.Call("EXISTS", "room:a:backlog", "room:b:backlog").Should().Be(":1\r\n", "only the key with a TTL may be evicted");
+            sub.Read().Should().Be("*3\r\n$7\r\nmessage\r\n$22\r\n__keyevent@0__:evicted\r\n$14\r\nroom:a:backlog\r\n");
+            c.Call("RPUSH", "room:b:backlog", "m4").Should().StartWith("-OOM", "nothing is left to evict");
+            c.Call("CONFIG", "SET", "maxmemory", "0").Should().Be("+OK\r\n");
+        }
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("EXISTS", "room:a:backlog").Should().Be(":0\r\n", "the eviction's deletion was committed");
+            c.Call("LRANGE", "room:b:backlog", "0", "-1").Should().Be("*1\r\n$2\r\nm3\r\n");
+        }
+    }
+
     /// <summary>
     /// Runs of list-row inserts are written as multi-row statements of up to 16 rows (ListPutBatch); the
     /// other ops of the commit must still run between them in order. One EXEC: 37 rows pushed, a FLUSHALL,
