@@ -119,9 +119,9 @@ public sealed partial class Engine
     /// <summary>
     /// Before a command is refused for memory with nothing left to evict: whether a full blocking collection
     /// brings used memory under maxmemory. The GC heap counts garbage until a collection (keys just deleted by
-    /// FLUSHALL, say), where Redis's count falls at once. A collection stops the server for a time that grows
-    /// with the heap (~0.3 ms a MB here), so they are spaced by at least 1 s and 10 ms per MB of heap (1 GB: 10 s),
-    /// a few per cent of the time at most.
+    /// FLUSHALL, say), where Redis's count falls at once. A blocking collection stops the server for a time that
+    /// grows with the heap (28 ms for 70 MB here), so they are spaced by at least 1 s and by 10 ms per MB of heap
+    /// (1 GB: 10 s), a few per cent of the time at most.
     /// </summary>
     internal bool CollectedUnderLimit()
     {
