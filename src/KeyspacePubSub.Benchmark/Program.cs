@@ -160,17 +160,7 @@ try
     {
         int keys = quick ? 200_000 : 1_000_000;
         Header($"Memory per key: {keys:N0} SETs (16-byte values), then EXPIRE on each", "bytes");
-        var mem = new Dictionary<string, (double PerKey, double PerTtl)>();
-        foreach (var s in servers)
-        {
-            if (target != null)
-            {
-                mem[s.Name] = KeyMemoryBench.Run(s, keys);
-                continue;
-            }
-            using var fresh = s.Name == "redis" ? ServerUnderTest.StartRedis() : ServerUnderTest.StartOurs();
-            mem[s.Name] = KeyMemoryBench.Run(fresh, keys);
-        }
+        var mem = OnFreshServers(s => KeyMemoryBench.Run(s, keys));
         Row("RSS per key", mem.ToDictionary(kv => kv.Key, kv => kv.Value.PerKey), "F0");
         Row("RSS per TTL added", mem.ToDictionary(kv => kv.Key, kv => kv.Value.PerTtl), "F0");
         Console.WriteLine();
@@ -180,17 +170,7 @@ try
     {
         const int limitMb = 64;
         Header($"A cache at maxmemory {limitMb} MB, allkeys-lru, 1,000-byte values (fresh servers)", "value");
-        var ev = new Dictionary<string, (double SetsPerSec, double CpuMicrosPerSet, double KeysHeld, double RssMb, double HotKept)>();
-        foreach (var s in servers)
-        {
-            if (target != null)
-            {
-                ev[s.Name] = EvictionBench.Run(s, limitMb);
-                continue;
-            }
-            using var fresh = s.Name == "redis" ? ServerUnderTest.StartRedis() : ServerUnderTest.StartOurs();
-            ev[s.Name] = EvictionBench.Run(fresh, limitMb);
-        }
+        var ev = OnFreshServers(s => EvictionBench.Run(s, limitMb));
         Row($"SETs/s, writing {4 * limitMb} MB of new keys", ev.ToDictionary(kv => kv.Key, kv => kv.Value.SetsPerSec), "N0");
         Row("server CPU µs per SET", ev.ToDictionary(kv => kv.Key, kv => kv.Value.CpuMicrosPerSet), "F2");
         Row("keys held at the limit", ev.ToDictionary(kv => kv.Key, kv => kv.Value.KeysHeld), "N0");
@@ -299,17 +279,7 @@ try
     {
         Header("Memory: 10,000 subscribers × 10 channels (1,000 distinct)", "value");
         // Fresh server processes, so "idle" means just started.
-        var rss = new Dictionary<string, (double IdleMb, double BytesPerSubscription)>();
-        foreach (var s in servers)
-        {
-            if (target != null)
-            {
-                rss[s.Name] = RssBench.Run(s, 10_000, 10);
-                continue;
-            }
-            using var fresh = s.Name == "redis" ? ServerUnderTest.StartRedis() : ServerUnderTest.StartOurs();
-            rss[s.Name] = RssBench.Run(fresh, 10_000, 10);
-        }
+        var rss = OnFreshServers(s => RssBench.Run(s, 10_000, 10));
         Row("idle RSS (MB)", rss.ToDictionary(kv => kv.Key, kv => kv.Value.IdleMb), "F1");
         Row("RSS per subscription (bytes)", rss.ToDictionary(kv => kv.Key, kv => kv.Value.BytesPerSubscription), "F0");
         Console.WriteLine();
@@ -318,6 +288,23 @@ try
 finally
 {
     foreach (var s in servers) s.Dispose();
+}
+
+// Runs a scenario once per server, each on a freshly started process of its own (a --target is used as it is).
+Dictionary<string, T> OnFreshServers<T>(Func<ServerUnderTest, T> run)
+{
+    var results = new Dictionary<string, T>();
+    foreach (var s in servers)
+    {
+        if (target != null)
+        {
+            results[s.Name] = run(s);
+            continue;
+        }
+        using var fresh = s.Name == "redis" ? ServerUnderTest.StartRedis() : ServerUnderTest.StartOurs();
+        results[s.Name] = run(fresh);
+    }
+    return results;
 }
 
 string? ArgValue(string name)
