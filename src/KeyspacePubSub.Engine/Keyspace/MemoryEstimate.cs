@@ -8,7 +8,7 @@ namespace KeyspacePubSub.Engine.Keyspace;
 public static class MemoryEstimate
 {
     private const long ArrayHeader = 24, ObjectHeader = 16, Reference = 8;
-    private const long DbEntry = 36; // the database's dictionary entry (hash, next, key, value, expiry) and its bucket
+    private const long DbEntry = 40; // the database's entry (hash, next, key, value, expiry), its access stamp and bucket
     private const long DictEntry = 28; // hash, next, key reference, value (reference or score) and the bucket
     // A skiplist node: score, member, backward link and its two level arrays (1.33 levels on average: 40 bytes each).
     private const long SkipNode = ObjectHeader + 8 + Reference * 4 + 2 * 40;
