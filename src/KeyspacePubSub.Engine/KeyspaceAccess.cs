@@ -122,8 +122,9 @@ public sealed partial class Engine
     public byte[] SetKey(Database db, ReadOnlySpan<byte> key, object value, bool keepTtl = false)
     {
         // As its lookupKeyWrite: an expired key is deleted (its "expired" event) before it is replaced, a live one
-        // is accessed (its LFU counter rises, and the new value keeps it).
-        Lookup(db, key);
+        // is accessed (its LFU counter rises, and the new value keeps it). Growable: a grown string about to be
+        // replaced is not first copied into an exact array.
+        Lookup(db, key, growable: true);
         return SetLiveKey(db, key, value, keepTtl);
     }
 
