@@ -88,6 +88,7 @@ public static class BacklogBench
     /// </summary>
     public static double RestartSeconds(string name, int entries, int rounds)
     {
+        const int RestartGapMs = 4000;
         string dir = Directory.CreateTempSubdirectory("kps-restart-").FullName;
         try
         {
@@ -103,7 +104,7 @@ public static class BacklogBench
                     c.ReadFrames(1);
                 }
                 c.Send(BenchConnection.Command("SHUTDOWN"));
-                Thread.Sleep(2000);
+                Thread.Sleep(RestartGapMs);
             }
             var times = new List<double>();
             for (int round = 0; round < rounds; round++)
@@ -124,7 +125,11 @@ public static class BacklogBench
                 times.Add(sw.Elapsed.TotalSeconds);
                 if (length < entries / 7) throw new InvalidOperationException($"{name} restarted without its backlog (LLEN {length})");
                 c.Send(BenchConnection.Command("SHUTDOWN"));
-                Thread.Sleep(1000);
+                // This machine is a VM whose kernel reports freed memory to the host after ~2 s (free page
+                // reporting); memory the host took back is zeroed by the host when next touched, which made a load
+                // of the same file take 100 or 260 ms depending on whether the previous process's memory had been
+                // taken back yet. Waiting past that delay makes every restart start from the same, cold state.
+                Thread.Sleep(RestartGapMs);
             }
             return times.Median();
         }
