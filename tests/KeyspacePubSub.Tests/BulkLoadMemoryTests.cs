@@ -7,9 +7,9 @@ namespace KeyspacePubSub.Tests;
 
 /// <summary>
 /// The heap mode of a large load (BulkLoadMemory): entered only for a large file, it holds collections off, and
-/// leaving it restores them with one full collection. Alone: a no-GC region is
-/// the whole process's, and another test allocating beside it ended the region before its assertions (CI,
-/// 2026-12-03: LatencyMode Batch where NoGCRegion was expected, right after the region had started).
+/// leaving it restores them with one full collection. Alone: a no-GC region is the whole process's, and another
+/// test allocating beside it ended the region before its assertions (CI, 2026-12-03: LatencyMode Batch where
+/// NoGCRegion was expected, right after the region had started).
 /// </summary>
 [Collection(nameof(BulkLoadMemoryTests))]
 public sealed class BulkLoadMemoryTests
