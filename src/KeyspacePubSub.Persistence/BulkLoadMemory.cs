@@ -13,7 +13,7 @@ namespace KeyspacePubSub.Persistence;
 /// The heap once was also advised to use transparent huge pages during the load (<c>madvise(MADV_HUGEPAGE)</c>),
 /// which looked faster in back-to-back restarts. It is not done any more: on a VM whose kernel hands freed memory
 /// back to the host (free page reporting, as on this machine), a 2 MiB page that the host took back cost ~2 ms
-/// to fault in again, and a load of 1,000,000 entries (a 70 MB file) took 240–255 ms with huge pages against
+/// to fault in again, and a load of 1,000,000 entries (a 70 MB file) took 241–255 ms with huge pages against
 /// 123–155 ms without whenever the previous process had exited more than ~2 s before; a 128 MB region touched by
 /// a small program: 220–270 ms with huge pages, 42–45 ms without (twenty-seventh session).
 /// </para>
