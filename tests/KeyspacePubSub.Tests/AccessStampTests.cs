@@ -94,6 +94,7 @@ public sealed class AccessStampTests
             int n = db.Sample(picks, volatileOnly: false);
             n.Should().BeGreaterThan(0);
             foreach (int i in picks[..n]) db.EntryAt(i).Key.Should().NotBeNull();
+            picks[..n].ToArray().Should().OnlyHaveUniqueItems("a sample holds each entry once");
         }
         db.Sample(picks, volatileOnly: true).Should().Be(0, "no key has a TTL");
         var only = db.KeyOf("k4001"u8)!;
@@ -103,6 +104,27 @@ public sealed class AccessStampTests
             int n = db.Sample(picks, volatileOnly: true);
             n.Should().BeGreaterThan(0, "the one key with a TTL is found, however sparse");
             foreach (int i in picks[..n]) db.EntryAt(i).Key.Should().BeSameAs(only);
+        }
+    }
+
+    [Fact]
+    public void Sample_OfNoMoreKeysThanAskedFor_ReturnsEachOfThemOnce()
+    {
+        var db = new Database(0);
+        db.Set("keep"u8, new byte[1]);
+        db.Set("a"u8, new byte[1]);
+        db.Set("b"u8, new byte[1]);
+        db.SetExpire(db.KeyOf("a"u8)!, long.MaxValue / 2);
+        db.SetExpire(db.KeyOf("b"u8)!, long.MaxValue / 2);
+        Span<int> picks = stackalloc int[5];
+        for (int round = 0; round < 50; round++)
+        {
+            int n = db.Sample(picks, volatileOnly: true);
+            var keys = picks[..n].ToArray().Select(i => Encoding.ASCII.GetString(db.EntryAt(i).Key!));
+            keys.Should().BeEquivalentTo(new[] { "a", "b" }, "both keys with a TTL, each once, in every sample");
+            n = db.Sample(picks, volatileOnly: false);
+            keys = picks[..n].ToArray().Select(i => Encoding.ASCII.GetString(db.EntryAt(i).Key!));
+            keys.Should().BeEquivalentTo(new[] { "keep", "a", "b" });
         }
     }
 

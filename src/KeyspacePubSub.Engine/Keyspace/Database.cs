@@ -116,7 +116,8 @@ public sealed class Database(int index, AccessClock? clock = null)
     }
 
     /// <summary>Random entries for eviction (see <see cref="KeyTable.Sample"/>): their indexes into <paramref name="indexes"/>.</summary>
-    public int Sample(Span<int> indexes, bool volatileOnly) => _data.Sample(indexes, volatileOnly);
+    public int Sample(Span<int> indexes, bool volatileOnly) =>
+        _data.Sample(indexes, volatileOnly, volatileOnly ? ExpiresCount : Count);
 
     /// <summary>The entry at <paramref name="index"/> (from <see cref="Sample"/>): its key, value, deadline and stamp.</summary>
     public ref KeyTable.Entry EntryAt(int index) => ref _data.At(index);

@@ -150,21 +150,27 @@ public sealed class KeyTable
     }
 
     /// <summary>
-    /// Up to <paramref name="indexes"/>.Length entries in use, picked at random for eviction (as dictGetSomeKeys,
-    /// repeats possible), with a deadline only if <paramref name="volatileOnly"/>; returns how many. Random
-    /// probes first (4 per wanted entry); if they found none, a walk from a random entry, so an entry that
-    /// qualifies is found whenever one exists.
+    /// Up to <paramref name="indexes"/>.Length distinct entries in use, picked at random for eviction (as
+    /// dictGetSomeKeys), with a deadline only if <paramref name="volatileOnly"/>; returns how many.
+    /// <paramref name="qualifying"/> is how many entries qualify: when that is no more than asked for, all of them
+    /// are returned, as dictGetSomeKeys returns a small dict whole (so the pool sees every candidate, and which
+    /// key is evicted first does not depend on chance). Otherwise random probes (4 per wanted entry, a repeat
+    /// skipped); if they found none, a walk from a random entry, so an entry that qualifies is found whenever one
+    /// exists.
     /// </summary>
-    public int Sample(Span<int> indexes, bool volatileOnly)
+    public int Sample(Span<int> indexes, bool volatileOnly, int qualifying)
     {
-        if (_count == 0 || indexes.Length == 0) return 0;
+        if (_count == 0 || indexes.Length == 0 || qualifying <= 0) return 0;
         int found = 0;
-        for (int tries = 0; tries < indexes.Length * 4 && found < indexes.Length; tries++)
+        if (qualifying > indexes.Length)
         {
-            int i = Random.Shared.Next(_used);
-            if (Qualifies(ref At(i), volatileOnly)) indexes[found++] = i;
+            for (int tries = 0; tries < indexes.Length * 4 && found < indexes.Length; tries++)
+            {
+                int i = Random.Shared.Next(_used);
+                if (Qualifies(ref At(i), volatileOnly) && !indexes[..found].Contains(i)) indexes[found++] = i;
+            }
+            if (found > 0) return found;
         }
-        if (found > 0) return found;
         int start = Random.Shared.Next(_used);
         for (int n = 0; n < _used && found < indexes.Length; n++)
         {
