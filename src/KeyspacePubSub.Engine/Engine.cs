@@ -79,6 +79,9 @@ public sealed partial class Engine : IPushSink
     /// <summary>The JSON configuration file CONFIG REWRITE updates; null when started without one.</summary>
     public string? ConfigFilePath { get; set; }
 
+    /// <summary>The redis.conf the server started from, if any: CONFIG REWRITE updates it instead of the JSON file.</summary>
+    public string? RedisConfPath { get; set; }
+
     /// <summary>Port the server actually listens on (set by the host; useful when configured as 0).</summary>
     public int ListeningPort { get; set; }
 

@@ -4,6 +4,21 @@ namespace KeyspacePubSub.Protocol;
 public static class InlineSplitter
 {
     /// <summary>
+    /// The arguments of one line of text (a redis.conf line: Redis splits those with sdssplitargs too), or null for
+    /// unbalanced quotes.
+    /// </summary>
+    public static string[]? SplitArgs(string line)
+    {
+        var batch = new RequestBatch();
+        if (Split(System.Text.Encoding.UTF8.GetBytes(line), batch) < 0) return null;
+        batch.CompleteCommand();
+        var args = batch[0];
+        var result = new string[args.Count];
+        for (int i = 0; i < result.Length; i++) result[i] = System.Text.Encoding.UTF8.GetString(args[i]);
+        return result;
+    }
+
+    /// <summary>
     /// Appends the arguments of <paramref name="line"/> to the batch as one partial command and returns
     /// their count, or -1 for unbalanced quotes (a closing quote not followed by a space also counts).
     /// </summary>

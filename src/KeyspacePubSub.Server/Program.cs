@@ -4,54 +4,57 @@ using KeyspacePubSub.Server;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Logging;
 
-// Configuration, lowest precedence first: embedded defaults (ServerConfig), config/keyspacepubsub.json,
-// environment variables (KPS_Server__port=6380), then the command line (--port 6380 or --Server:port=6380).
-var translated = RedisStyleArgs.Translate(args);
-var pre = new ConfigurationBuilder().AddEnvironmentVariables("KPS_").AddCommandLine(translated).Build();
-string? configFile = pre["config"] ?? FindDefaultConfigFile();
+// Configuration, lowest precedence first: embedded defaults (ServerConfig), config/keyspacepubsub.json (or the JSON
+// file named), a redis.conf named first on the command line, environment variables (KPS_Server__port=6380), then
+// the command line (--port 6380 or --Server:port=6380). See StartupArgs.
+var startup = StartupArgs.Parse(args);
+if (startup.ShowVersion)
+{
+    Console.WriteLine($"KeyspacePubSub server v={typeof(KeyspaceServer).Assembly.GetName().Version} (Redis {KeyspacePubSub.Engine.Engine.RedisVersion} compatible) bits={IntPtr.Size * 8} runtime=.NET {Environment.Version}");
+    return 0;
+}
+if (startup.ShowHelp)
+{
+    Console.WriteLine(StartupArgs.Usage);
+    return 0;
+}
+if (startup.Error != null) return Fatal(startup.Error);
+string? configFile = startup.ConfigFile ?? new ConfigurationBuilder().AddEnvironmentVariables("KPS_").Build()["config"] ?? FindDefaultConfigFile();
 IConfigurationRoot configuration;
+var topLevelKeys = startup.Settings.Select(s => s.Key.Split(':')[0]).ToList();
 try
 {
     var layers = new ConfigurationBuilder();
     if (configFile != null) layers.Add(new JsonConfigFile(Path.GetFullPath(configFile)));
-    configuration = layers.AddEnvironmentVariables("KPS_").AddCommandLine(translated).Build(); // reads the file
+    if (startup.RedisConfFile != null) layers.AddInMemoryCollection(RedisConfFile.Read(startup.RedisConfFile));
+    configuration = layers.AddEnvironmentVariables("KPS_").AddInMemoryCollection(startup.Settings).Build(); // reads the file
+    if (configFile != null) topLevelKeys.AddRange(configuration.Providers.First().GetChildKeys([], null));
 }
 catch (Exception ex) when (ex is InvalidDataException or IOException or UnauthorizedAccessException)
 {
-    Console.Error.WriteLine($"*** FATAL CONFIG FILE ERROR *** {ex.Message}");
-    return 1;
+    return Fatal(ex.Message);
 }
 
 var config = new ServerConfig();
-foreach (var entry in configuration.GetSection("Server").GetChildren())
-{
-    string? error = config.TrySet(entry.Key, entry.Value ?? "", startup: true);
-    if (error == "unknown") error = "Bad directive or wrong number of arguments";
-    if (error != null)
-    {
-        Console.Error.WriteLine($"*** FATAL CONFIG FILE ERROR *** '{entry.Key}' = '{entry.Value}': {error}");
-        return 1;
-    }
-}
+var ignored = new List<string>();
+if (StartupSettings.Apply(configuration, topLevelKeys, config, ignored) is { } configError) return Fatal(configError);
 
 var section = configuration.GetSection("Persistence");
 var persistence = KeyspacePubSub.Persistence.PersistenceOptions.Parse(
     section["Enabled"], section["Path"],
     KeyPatterns(section),
     section["Fsync"], out string? persistenceError);
-if (persistenceError != null)
-{
-    Console.Error.WriteLine($"*** FATAL CONFIG FILE ERROR *** {persistenceError}");
-    return 1;
-}
+if (persistenceError != null) return Fatal(persistenceError);
 
 using var loggerFactory = LoggerFactory.Create(logging => logging
     .AddConfiguration(configuration.GetSection("Logging"))
     .AddProvider(new LineLoggerProvider()));
 var logger = loggerFactory.CreateLogger("KeyspacePubSub.Server.Program");
+if (ignored.Count > 0) logger.LogWarning("Configuration: Redis settings this server does not have, ignored: {Names}", string.Join(", ", ignored));
 var engine = new KeyspacePubSub.Engine.Engine(config, loggerFactory.CreateLogger("Engine"))
 {
     ConfigFilePath = configFile is null ? null : Path.GetFullPath(configFile),
+    RedisConfPath = startup.RedisConfFile is null ? null : Path.GetFullPath(startup.RedisConfFile),
 };
 var server = new KeyspaceServer(engine, loggerFactory.CreateLogger<KeyspaceServer>(), persistence);
 
@@ -87,6 +90,12 @@ finally
 {
     await server.StopAsync();
     foreach (var registration in signals) registration.Dispose();
+}
+
+static int Fatal(string error)
+{
+    Console.Error.WriteLine($"*** FATAL CONFIG FILE ERROR *** {error}");
+    return 1;
 }
 
 // A JSON list (KeyPatterns:0, KeyPatterns:1...) or a comma-separated string (command line, environment).

@@ -89,10 +89,13 @@ internal static class ConfigCommands
         if (names.Contains("maxmemory")) x.Engine.MaxMemoryChanged();
     }
 
-    /// <summary>Writes the runtime values into the "Server" section of the JSON configuration file the server started with.</summary>
+    /// <summary>
+    /// Writes the runtime values into the redis.conf the server started from, or else into the "Server" section of the
+    /// JSON configuration file it started with.
+    /// </summary>
     private static void Rewrite(CommandContext x)
     {
-        var path = x.Engine.ConfigFilePath;
+        var path = x.Engine.RedisConfPath ?? x.Engine.ConfigFilePath;
         if (path is null)
         {
             x.Reply.Error("ERR The server is running without a config file");
@@ -100,6 +103,12 @@ internal static class ConfigCommands
         }
         try
         {
+            if (x.Engine.RedisConfPath != null)
+            {
+                Config.RedisConfRewrite.Rewrite(path, x.Engine.Config);
+                x.Reply.Ok();
+                return;
+            }
             var root = File.Exists(path) ? JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? [] : [];
             var server = new JsonObject();
             foreach (var (name, value) in x.Engine.Config.Get("*"u8)) server[name] = value;

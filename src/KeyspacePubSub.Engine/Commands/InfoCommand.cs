@@ -78,10 +78,10 @@ internal static class InfoCommand
         Line(sb, "server_time_usec", (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / 10);
         Line(sb, "uptime_in_seconds", uptime);
         Line(sb, "uptime_in_days", uptime / 86400);
-        Line(sb, "hz", 10);
-        Line(sb, "configured_hz", 10);
+        Line(sb, "hz", e.Config.Hz);
+        Line(sb, "configured_hz", e.Config.Hz);
         Line(sb, "executable", Environment.ProcessPath ?? "");
-        Line(sb, "config_file", e.ConfigFilePath ?? "");
+        Line(sb, "config_file", e.RedisConfPath ?? e.ConfigFilePath ?? "");
         Line(sb, "io_threads_active", 0);
     }
 

@@ -36,7 +36,8 @@ public sealed class ServerConfig
         Add("slowlog-log-slower-than", () => SlowlogLogSlowerThan.ToString(CultureInfo.InvariantCulture), v => SetInt(v, -1, long.MaxValue, x => SlowlogLogSlowerThan = x));
         Add("latency-monitor-threshold", () => LatencyMonitorThreshold.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, long.MaxValue, x => LatencyMonitorThreshold = x));
         Add("tracking-table-max-keys", () => TrackingTableMaxKeys.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, long.MaxValue, x => TrackingTableMaxKeys = x));
-        Add("hz", () => "10", v => SetInt(v, 0, int.MaxValue, _ => { }));
+        // Kept and shown as Redis clamps it (1..500); nothing here runs on a timer of its frequency (expiry is exact).
+        Add("hz", () => Hz.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, int.MaxValue, x => Hz = (int)Math.Clamp(x, 1, 500)));
         // In the order Redis's CONFIG GET maxmemory* and lfu* list them (maxmemory-clients is not offered: no client eviction).
         Add("maxmemory-policy", () => MaxMemoryPolicy.Name(), v => SetEnum(v, EvictionPolicyText.Names, x =>
         {
@@ -65,7 +66,7 @@ public sealed class ServerConfig
         Add("tcp-keepalive", () => TcpKeepalive.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, int.MaxValue, x => TcpKeepalive = (int)x));
         Add("replica-read-only", () => "yes", v => SetBool(v, _ => { }));
         Add("slave-read-only", () => "yes", v => SetBool(v, _ => { }));
-        Add("cluster-enabled", () => "no", v => null, immutable: true);
+        Add("cluster-enabled", () => "no", v => SetBool(v, _ => { }) ?? (v.Equals("yes", StringComparison.OrdinalIgnoreCase) ? "there is no cluster mode here" : null), immutable: true);
         Add("enable-debug-command", () => "yes", v => null, immutable: true);
         Add("io-threads", () => IoThreads.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 1, 128, x => IoThreads = (int)x), immutable: true);
         Add("event-loop-spin-us", () => EventLoopSpinMicros.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, 10_000, x => EventLoopSpinMicros = (int)x), immutable: true);
@@ -123,6 +124,9 @@ public sealed class ServerConfig
     /// 0.11–1.13 s), 0.10–0.11 s at 4096.
     /// </summary>
     public int TcpBacklog { get; private set; } = 511;
+
+    /// <summary>Redis's server-cron frequency: only kept and shown (INFO hz, configured_hz).</summary>
+    public int Hz { get; private set; } = 10;
 
     /// <summary>
     /// Bytes of memory above which keys are evicted as <see cref="MaxMemoryPolicy"/> says, and, when nothing can be

@@ -1,0 +1,249 @@
+using FluentAssertions;
+using KeyspacePubSub.Engine.Config;
+using KeyspacePubSub.Server;
+using KeyspacePubSub.Testing;
+using Microsoft.Extensions.Configuration;
+using Xunit;
+
+namespace KeyspacePubSub.Tests;
+
+/// <summary>The command line, redis.conf files and the checks applied at start (StartupArgs, RedisConfFile, StartupSettings).</summary>
+public sealed class StartupConfigTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("kps-startup-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Theory]
+    [InlineData("-v")]
+    [InlineData("--version")]
+    public void Version_AsTheFirstArgument_IsAskedFor(string arg) =>
+        StartupArgs.Parse([arg, "--port", "1"]).ShowVersion.Should().BeTrue();
+
+    [Theory]
+    [InlineData("-h")]
+    [InlineData("--help")]
+    public void Help_AsTheFirstArgument_IsAskedFor(string arg) => StartupArgs.Parse([arg]).ShowHelp.Should().BeTrue();
+
+    [Fact]
+    public void RedisDirective_TakesEveryArgumentUpToTheNextOption_JoinedBySpaces()
+    {
+        var args = StartupArgs.Parse(["--save", "900", "1", "300", "10", "--client-output-buffer-limit", "pubsub", "32mb", "8mb", "60", "--notify-keyspace-events", "", "--Port", "7000"]);
+        args.Error.Should().BeNull();
+        args.Settings.Should().BeEquivalentTo(new Dictionary<string, string?>
+        {
+            ["Server:save"] = "900 1 300 10",
+            ["Server:client-output-buffer-limit"] = "pubsub 32mb 8mb 60",
+            ["Server:notify-keyspace-events"] = "",
+            ["Server:port"] = "7000",
+        });
+    }
+
+    [Fact]
+    public void NameEqualsValue_IsADirectiveToo()
+    {
+        // Microsoft's command-line provider took it as a top-level key nobody read: the server started on 6379.
+        StartupArgs.Parse(["--port=6390"]).Settings.Should().Equal(new Dictionary<string, string?> { ["Server:port"] = "6390" });
+    }
+
+    [Fact]
+    public void SectionKeys_TakeOneValue_AfterAnEqualsSignOrAsTheNextArgument()
+    {
+        var args = StartupArgs.Parse(["--Persistence:Enabled=true", "--Persistence:Fsync", "always", "--config", "a.json"]);
+        args.Error.Should().BeNull();
+        args.Settings["Persistence:Enabled"].Should().Be("true");
+        args.Settings["Persistence:Fsync"].Should().Be("always");
+        args.ConfigFile.Should().Be("a.json");
+    }
+
+    [Fact]
+    public void OfTwoSettingsOfOneName_TheLaterWins() =>
+        StartupArgs.Parse(["--port", "1", "--PORT", "2", "--Server:port=3", "--port", "4"]).Settings.Should().Equal(new Dictionary<string, string?> { ["Server:port"] = "4" });
+
+    [Theory]
+    [InlineData("/etc/redis/redis.conf", null, "/etc/redis/redis.conf")]
+    [InlineData("settings.json", "settings.json", null)]
+    [InlineData("SETTINGS.JSON", "SETTINGS.JSON", null)]
+    public void FirstArgument_NotAnOption_IsAConfigurationFile(string first, string? json, string? redisConf)
+    {
+        var args = StartupArgs.Parse([first, "--port", "7000"]);
+        args.Error.Should().BeNull();
+        args.ConfigFile.Should().Be(json);
+        args.RedisConfFile.Should().Be(redisConf);
+        args.Settings["Server:port"].Should().Be("7000");
+    }
+
+    [Theory]
+    [InlineData("'-p': Bad directive or wrong number of arguments", "-p", "6380")]
+    [InlineData("'--': Bad directive or wrong number of arguments", "--port", "1", "--Server:x=1", "--")]
+    [InlineData("'extra': Bad directive or wrong number of arguments", "--Persistence:Enabled=true", "extra")]
+    [InlineData("'--Persistence:Path' needs a value", "--Persistence:Path")]
+    [InlineData("'--config' needs a value", "--config")]
+    public void StrayArguments_AreErrors(string error, params string[] argv) => StartupArgs.Parse(argv).Error.Should().Be(error);
+
+    [Fact]
+    public void RedisConf_IsSplitAsSdssplitargs_SkipsComments_AndFollowsIncludes()
+    {
+        string included = Write("more.conf", "maxmemory 10mb\nport 7001\n");
+        string main = Write("redis.conf", $"""
+            # a comment
+              port 7000
+            requirepass "with space\x41"
+            notify-keyspace-events ''
+            include {included}
+            bind 127.0.0.1 -::1
+            Maxmemory-Policy allkeys-lru
+
+            """);
+        RedisConfFile.Read(main).Should().BeEquivalentTo(new Dictionary<string, string?>
+        {
+            ["Server:port"] = "7001",
+            ["Server:requirepass"] = "with spaceA",
+            ["Server:notify-keyspace-events"] = "",
+            ["Server:maxmemory"] = "10mb",
+            ["Server:bind"] = "127.0.0.1 -::1",
+            ["Server:maxmemory-policy"] = "allkeys-lru",
+        });
+    }
+
+    [Fact]
+    public void RedisConf_SaveAndClientOutputBufferLimitLines_AddUp_AsInRedis()
+    {
+        string file = Write("r.conf", """
+            save 900 1
+            save 300 10
+            client-output-buffer-limit normal 0 0 0
+            client-output-buffer-limit pubsub 32mb 8mb 60
+            """);
+        var settings = RedisConfFile.Read(file);
+        settings["Server:save"].Should().Be("900 1 300 10");
+        settings["Server:client-output-buffer-limit"].Should().Be("normal 0 0 0 pubsub 32mb 8mb 60");
+        var config = new ServerConfig();
+        config.TrySet("save", settings["Server:save"]!, startup: true).Should().BeNull();
+        config.TrySet("client-output-buffer-limit", settings["Server:client-output-buffer-limit"]!, startup: true).Should().BeNull();
+        config.Get("save"u8).Should().Equal(("save", "900 1 300 10"));
+        config.Get("client-output-buffer-limit"u8).Should().Equal(("client-output-buffer-limit", "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"));
+    }
+
+    [Fact]
+    public void RedisConf_UnbalancedQuotes_NameTheFileAndLine()
+    {
+        string file = Write("bad.conf", "port 7000\n\nrequirepass \"open\n");
+        var act = () => RedisConfFile.Read(file);
+        act.Should().Throw<InvalidDataException>().WithMessage($"{file}, line 3: >>> 'requirepass \"open': Unbalanced quotes in configuration line");
+    }
+
+    [Fact]
+    public void RedisConf_IncludeLoop_IsAnError_NotAStackOverflow()
+    {
+        string file = Path.Combine(_dir, "loop.conf");
+        File.WriteAllText(file, $"include {file}\n");
+        var act = () => RedisConfFile.Read(file);
+        act.Should().Throw<InvalidDataException>().WithMessage("*includes nested deeper than 16*");
+    }
+
+    [Fact]
+    public void RedisConf_Missing_IsAnError() =>
+        FluentActions.Invoking(() => RedisConfFile.Read(Path.Combine(_dir, "none.conf"))).Should().Throw<InvalidDataException>().WithMessage("Fatal error, can't open config file*");
+
+    [Fact]
+    public void Apply_SetsOurParameters_AndListsRedisOnesItIgnores()
+    {
+        var (error, config, ignored) = Apply(new() { ["Server:maxmemory"] = "10mb", ["Server:protected-mode"] = "no", ["Server:daemonize"] = "no", ["Server:tls-port"] = "0", ["Server:replicaof"] = "no one" });
+        error.Should().BeNull();
+        config.MaxMemory.Should().Be(10 * 1024 * 1024);
+        ignored.Should().BeEquivalentTo("protected-mode", "daemonize", "tls-port", "replicaof");
+    }
+
+    [Theory]
+    [InlineData("Server:prot", "1", "'prot' = '1': Bad directive or wrong number of arguments")]
+    [InlineData("Server:replicaof", "10.0.0.1 6379", "'replicaof' = '10.0.0.1 6379': there is no replication here")]
+    [InlineData("Server:tls-port", "6380", "'tls-port' = '6380': there is no TLS here")]
+    [InlineData("Server:rename-command", "FLUSHALL \"\"", "'rename-command' = 'FLUSHALL \"\"': commands cannot be renamed or disabled here")]
+    [InlineData("Server:cluster-enabled", "yes", "'cluster-enabled' = 'yes': there is no cluster mode here")]
+    [InlineData("Persistence:Enabld", "true", "'Persistence:Enabld' is not a setting (Persistence has Enabled, Path, KeyPatterns, Fsync)")]
+    [InlineData("Persistance:Enabled", "true", "'Persistance' is not a section of the configuration (they are Server, Persistence, Logging)")]
+    public void Apply_StopsTheStart_OnANameItDoesNotKnow_OrASettingItCannotHonour(string key, string value, string error) =>
+        Apply(new() { [key] = value }).Error.Should().Be(error);
+
+    [Fact]
+    public void Apply_LeavesTheEnvironmentsOtherNames_Alone()
+    {
+        // KPS_SERVER_BIN (the tests' own variable) arrives as the top-level key SERVER_BIN; only the file's and the
+        // command line's top-level names are checked.
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["SERVER_BIN"] = "/x" }).Build();
+        StartupSettings.Apply(configuration, [], new ServerConfig(), []).Should().BeNull();
+    }
+
+    [Fact]
+    public void Rewrite_KeepsEveryOtherLine_UpdatesTheFirstLineOfAParameter_AndAppendsTheChangedOnes()
+    {
+        string file = Write("rw.conf", """
+            # Redis configuration
+            protected-mode no
+            port 7000
+            maxmemory 1mb
+            maxmemory 2mb
+            notify-keyspace-events ""
+            """);
+        var config = new ServerConfig();
+        foreach (var (key, value) in RedisConfFile.Read(file))
+        {
+            string name = key["Server:".Length..];
+            if (config.Exists(name)) config.TrySet(name, value!, startup: true).Should().BeNull();
+        }
+        config.TrySet("maxmemory", "3mb").Should().BeNull();
+        config.TrySet("notify-keyspace-events", "KEA").Should().BeNull();
+        config.TrySet("requirepass", "a \"b\"\\c").Should().BeNull();
+        config.TrySet("maxmemory-policy", "allkeys-lru").Should().BeNull();
+
+        RedisConfRewrite.Rewrite(file, config);
+
+        File.ReadAllText(file).Should().Be("""
+            # Redis configuration
+            protected-mode no
+            port 7000
+            maxmemory 3145728
+            notify-keyspace-events AKE
+            # Generated by CONFIG REWRITE
+            requirepass "a \"b\"\\c"
+            maxmemory-policy allkeys-lru
+
+            """.Replace("\r\n", "\n"));
+        var back = RedisConfFile.Read(file);
+        back["Server:requirepass"].Should().Be("a \"b\"\\c");
+        back["Server:maxmemory"].Should().Be("3145728");
+
+        // A second rewrite finds its own lines and writes the file unchanged.
+        string first = File.ReadAllText(file);
+        RedisConfRewrite.Rewrite(file, config);
+        File.ReadAllText(file).Should().Be(first);
+    }
+
+    [Fact]
+    public async Task ConfigSetHz_IsClamped_AndShownByInfo()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        using var c = new RawClient(server.Port);
+        c.Call("CONFIG", "SET", "hz", "20").Should().Be("+OK\r\n");
+        c.Call("INFO", "server").Should().Contain("\r\nhz:20\r\nconfigured_hz:20\r\n");
+        c.Call("CONFIG", "SET", "hz", "0").Should().Be("+OK\r\n");
+        c.Call("INFO", "server").Should().Contain("\r\nhz:1\r\nconfigured_hz:1\r\n");
+    }
+
+    private static (string? Error, ServerConfig Config, List<string> Ignored) Apply(Dictionary<string, string?> settings)
+    {
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
+        var config = new ServerConfig();
+        var ignored = new List<string>();
+        string? error = StartupSettings.Apply(configuration, settings.Keys.Select(k => k.Split(':')[0]), config, ignored);
+        return (error, config, ignored);
+    }
+
+    private string Write(string name, string text)
+    {
+        string path = Path.Combine(_dir, name);
+        File.WriteAllText(path, text);
+        return path;
+    }
+}
