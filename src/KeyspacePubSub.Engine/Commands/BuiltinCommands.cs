@@ -26,6 +26,7 @@ public static class BuiltinCommands
         KeyMoveCommands.Register(t);
         ObjectCommand.Register(t);
         MemoryCommand.Register(t);
+        ClusterCommands.Register(t);
         ListCommands.Register(t);
         BlockingCommands.Register(t);
         HashCommands.Register(t);

@@ -155,14 +155,14 @@ internal static class ServerCommands
         }
     }
 
+    /// <summary>SCRIPT FLUSH and FUNCTION FLUSH: nothing to flush; the arguments checked as scriptCommand and functionFlushCommand do.</summary>
     private static void FlushScripts(CommandContext x)
     {
-        if (x.Args.Count > 3 || (x.Args.Count == 3 && !(x.Args.Is(2, "ASYNC") || x.Args.Is(2, "SYNC"))))
-        {
-            x.Reply.Error(Errors.Syntax);
-            return;
-        }
-        x.Reply.Ok();
+        bool function = x.Command.Parent?.Name == "function";
+        if (function && x.Args.Count > 3) PubSubCommands.SubcommandSyntaxError(x);
+        else if (x.Args.Count > 3 || (x.Args.Count == 3 && !(x.Args.Is(2, "ASYNC") || x.Args.Is(2, "SYNC"))))
+            x.Reply.Error(function ? "ERR FUNCTION FLUSH only supports SYNC|ASYNC option" : "ERR SCRIPT FLUSH only support SYNC|ASYNC option");
+        else x.Reply.Ok();
     }
 
     internal static string Seconds(double s) => s.ToString("0.000000", CultureInfo.InvariantCulture);
