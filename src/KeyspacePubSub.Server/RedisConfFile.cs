@@ -54,7 +54,7 @@ public static class RedisConfFile
         }
     }
 
-    // As Redis words it: "Reading the configuration file, at line N" and the line itself.
+    // As Redis words it: "Reading the configuration file, at line N" and the line itself (its start, for a file that is not text).
     private static InvalidDataException Error(string path, int index, string line, string reason) =>
-        new($"{path}, line {index + 1}: >>> '{line}': {reason}");
+        new($"{path}, line {index + 1}: >>> '{(line.Length > 200 ? line[..200] + "..." : line)}': {reason}");
 }

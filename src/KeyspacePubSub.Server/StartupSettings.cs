@@ -35,7 +35,8 @@ public static class StartupSettings
         }
         foreach (var entry in configuration.GetSection("Server").GetChildren())
         {
-            string value = entry.Value ?? "";
+            // A JSON list (bind: ["127.0.0.1", "::1"]) is its items joined by spaces, as a redis.conf line's arguments.
+            string value = entry.Value ?? string.Join(' ', entry.GetChildren().Select(c => c.Value ?? ""));
             string? error = config.TrySet(entry.Key, value, startup: true);
             if (error == "unknown")
             {

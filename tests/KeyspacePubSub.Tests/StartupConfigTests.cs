@@ -155,6 +155,17 @@ public sealed class StartupConfigTests : IDisposable
         ignored.Should().BeEquivalentTo("protected-mode", "daemonize", "tls-port", "replicaof");
     }
 
+    [Fact]
+    public void Apply_AJsonListOfValues_IsTheirItemsJoinedBySpaces()
+    {
+        // {"Server": {"save": ["900 1", "300 10"], "bind": ["127.0.0.1", "::1"]}} flattens to these keys; a list used to
+        // read as an empty value.
+        var (error, config, _) = Apply(new() { ["Server:save:0"] = "900 1", ["Server:save:1"] = "300 10", ["Server:bind:0"] = "127.0.0.1", ["Server:bind:1"] = "::1" });
+        error.Should().BeNull();
+        config.SaveParams.Should().Be("900 1 300 10");
+        config.Bind.Should().Be("127.0.0.1 ::1");
+    }
+
     [Theory]
     [InlineData("Server:prot", "1", "'prot' = '1': Bad directive or wrong number of arguments")]
     [InlineData("Server:replicaof", "10.0.0.1 6379", "'replicaof' = '10.0.0.1 6379': there is no replication here")]
