@@ -14,8 +14,24 @@ public sealed class LineLoggerProvider : ILoggerProvider
 {
     private readonly Stream _out;
     private readonly Lock _lock = new();
+    private readonly Func<string>? _redisLevel;
 
-    public LineLoggerProvider(Stream? output = null) => _out = output ?? Console.OpenStandardOutput();
+    /// <param name="output">Where lines go (standard output by default).</param>
+    /// <param name="redisLevel">Redis's <c>loglevel</c> as it is now (CONFIG SET changes it): entries below it are dropped,
+    /// as Redis drops them, on top of the Logging section's filters.</param>
+    public LineLoggerProvider(Stream? output = null, Func<string>? redisLevel = null)
+    {
+        _out = output ?? Console.OpenStandardOutput();
+        _redisLevel = redisLevel;
+    }
+
+    /// <summary>Redis's levels as ours: debug and verbose are Debug, notice (the default) Information, warning Warning.</summary>
+    public static LogLevel FromRedis(string level) => level switch
+    {
+        "debug" or "verbose" => LogLevel.Debug,
+        "warning" => LogLevel.Warning,
+        _ => LogLevel.Information,
+    };
 
     public ILogger CreateLogger(string categoryName) => new LineLogger(this, categoryName);
 
@@ -53,7 +69,8 @@ public sealed class LineLoggerProvider : ILoggerProvider
     {
         public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
 
-        public bool IsEnabled(LogLevel logLevel) => logLevel != LogLevel.None;
+        public bool IsEnabled(LogLevel logLevel) =>
+            logLevel != LogLevel.None && (provider._redisLevel is null || logLevel >= FromRedis(provider._redisLevel()));
 
         public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception,
             Func<TState, Exception?, string> formatter)

@@ -48,7 +48,7 @@ if (persistenceError != null) return Fatal(persistenceError);
 
 using var loggerFactory = LoggerFactory.Create(logging => logging
     .AddConfiguration(configuration.GetSection("Logging"))
-    .AddProvider(new LineLoggerProvider()));
+    .AddProvider(new LineLoggerProvider(redisLevel: () => config.LogLevel)));
 var logger = loggerFactory.CreateLogger("KeyspacePubSub.Server.Program");
 if (ignored.Count > 0) logger.LogWarning("Configuration: Redis settings this server does not have, ignored: {Names}", string.Join(", ", ignored));
 var engine = new KeyspacePubSub.Engine.Engine(config, loggerFactory.CreateLogger("Engine"))

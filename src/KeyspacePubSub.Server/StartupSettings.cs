@@ -33,6 +33,15 @@ public static class StartupSettings
             if (!IsOneOf(entry.Key, s_persistenceKeys))
                 return $"'Persistence:{entry.Key}' is not a setting (Persistence has {string.Join(", ", s_persistenceKeys)})";
         }
+        // Logging:LogLevel:<category> and Logging:<provider>:LogLevel:<category>: .NET's levels, or logging's set-up
+        // throws ("Configuration value 'Verbose' is not supported.") and the process ends with a stack trace.
+        foreach (var (key, value) in configuration.GetSection("Logging").AsEnumerable())
+        {
+            string[] path = key.Split(':');
+            if (value != null && path.Length >= 3 && path[^2].Equals("LogLevel", StringComparison.OrdinalIgnoreCase)
+                && !Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(value, ignoreCase: true, out _))
+                return $"'{key}' = '{value}': not a log level (Trace, Debug, Information, Warning, Error, Critical, None)";
+        }
         foreach (var entry in configuration.GetSection("Server").GetChildren())
         {
             // A JSON list (bind: ["127.0.0.1", "::1"]) is its items joined by spaces, as a redis.conf line's arguments.

@@ -3,6 +3,7 @@ using KeyspacePubSub.Engine.Config;
 using KeyspacePubSub.Server;
 using KeyspacePubSub.Testing;
 using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Logging;
 using Xunit;
 
 namespace KeyspacePubSub.Tests;
@@ -173,9 +174,37 @@ public sealed class StartupConfigTests : IDisposable
     [InlineData("Server:rename-command", "FLUSHALL \"\"", "'rename-command' = 'FLUSHALL \"\"': commands cannot be renamed or disabled here")]
     [InlineData("Server:cluster-enabled", "yes", "'cluster-enabled' = 'yes': there is no cluster mode here")]
     [InlineData("Persistence:Enabld", "true", "'Persistence:Enabld' is not a setting (Persistence has Enabled, Path, KeyPatterns, Fsync)")]
+    [InlineData("Logging:LogLevel:Default", "Verbose", "'Logging:LogLevel:Default' = 'Verbose': not a log level (Trace, Debug, Information, Warning, Error, Critical, None)")]
+    [InlineData("Logging:Console:loglevel:KeyspacePubSub", "loud", "'Logging:Console:loglevel:KeyspacePubSub' = 'loud': not a log level (Trace, Debug, Information, Warning, Error, Critical, None)")]
     [InlineData("Persistance:Enabled", "true", "'Persistance' is not a section of the configuration (they are Server, Persistence, Logging)")]
     public void Apply_StopsTheStart_OnANameItDoesNotKnow_OrASettingItCannotHonour(string key, string value, string error) =>
         Apply(new() { [key] = value }).Error.Should().Be(error);
+
+    [Fact]
+    public void Apply_TakesDotNetsLogLevelsInAnyCase() =>
+        Apply(new() { ["Logging:LogLevel:Default"] = "warning", ["Logging:LogLevel:Microsoft"] = "None" }).Error.Should().BeNull();
+
+    [Theory]
+    [InlineData("debug", LogLevel.Debug)]
+    [InlineData("verbose", LogLevel.Debug)]
+    [InlineData("notice", LogLevel.Information)]
+    [InlineData("warning", LogLevel.Warning)]
+    public void RedisLogLevel_DropsWhatRedisWouldNotLog(string redisLevel, LogLevel lowest)
+    {
+        using var output = new MemoryStream();
+        using (var provider = new LineLoggerProvider(output, () => redisLevel))
+        {
+            var logger = provider.CreateLogger("Test");
+            foreach (var level in new[] { LogLevel.Debug, LogLevel.Information, LogLevel.Warning })
+            {
+                logger.IsEnabled(level).Should().Be(level >= lowest);
+                logger.Log(level, "{Level} entry", level);
+            }
+        }
+        string text = System.Text.Encoding.UTF8.GetString(output.ToArray());
+        text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Should().HaveCount(new[] { LogLevel.Debug, LogLevel.Information, LogLevel.Warning }.Count(l => l >= lowest));
+        text.Should().Contain("Warning entry");
+    }
 
     [Fact]
     public void Apply_LeavesTheEnvironmentsOtherNames_Alone()
