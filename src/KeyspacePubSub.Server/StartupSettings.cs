@@ -34,11 +34,12 @@ public static class StartupSettings
                 return $"'Persistence:{entry.Key}' is not a setting (Persistence has {string.Join(", ", s_persistenceKeys)})";
         }
         // Logging:LogLevel:<category> and Logging:<provider>:LogLevel:<category>: .NET's levels, or logging's set-up
-        // throws ("Configuration value 'Verbose' is not supported.") and the process ends with a stack trace.
+        // throws ("Configuration value 'Verbose' is not supported.") and the process ends with a stack trace. (An empty
+        // value is skipped there, as here.)
         foreach (var (key, value) in configuration.GetSection("Logging").AsEnumerable())
         {
             string[] path = key.Split(':');
-            if (value != null && path.Length >= 3 && path[^2].Equals("LogLevel", StringComparison.OrdinalIgnoreCase)
+            if (!string.IsNullOrEmpty(value) && path.Length >= 3 && path[^2].Equals("LogLevel", StringComparison.OrdinalIgnoreCase)
                 && !Enum.TryParse<Microsoft.Extensions.Logging.LogLevel>(value, ignoreCase: true, out _))
                 return $"'{key}' = '{value}': not a log level (Trace, Debug, Information, Warning, Error, Critical, None)";
         }

@@ -181,8 +181,8 @@ public sealed class StartupConfigTests : IDisposable
         Apply(new() { [key] = value }).Error.Should().Be(error);
 
     [Fact]
-    public void Apply_TakesDotNetsLogLevelsInAnyCase() =>
-        Apply(new() { ["Logging:LogLevel:Default"] = "warning", ["Logging:LogLevel:Microsoft"] = "None" }).Error.Should().BeNull();
+    public void Apply_TakesDotNetsLogLevelsInAnyCase_AndSkipsAnEmptyOne_AsLoggingDoes() =>
+        Apply(new() { ["Logging:LogLevel:Default"] = "warning", ["Logging:LogLevel:Microsoft"] = "None", ["Logging:LogLevel:Empty"] = "" }).Error.Should().BeNull();
 
     [Theory]
     [InlineData("debug", LogLevel.Debug)]
