@@ -28,9 +28,9 @@ internal static class ServerCommands
         t.Add(new() { Name = "monitor", Arity = 1, Flags = Admin | NoScript | Loading | Stale, Handler = Monitor, Group = "server", Summary = "Listens for all requests received by the server in real-time." });
         t.Add(new() { Name = "debug", Arity = -2, Flags = Admin | NoScript | Loading | Stale, Handler = Debug, Group = "server", Summary = "A container for debugging commands." });
         t.AddContainer(new() { Name = "function", Arity = -2, Group = "scripting", Since = "7.0.0", Summary = "A container for function commands." },
-            new CommandDef { Name = "flush", Arity = -2, Flags = Write | NoScript, Handler = FlushScripts, Group = "scripting", Since = "7.0.0" });
+            new CommandDef { Name = "flush", Arity = -2, Flags = Write | NoScript, Handler = static x => FlushScripts(x, function: true), Group = "scripting", Since = "7.0.0" });
         t.AddContainer(new() { Name = "script", Arity = -2, Group = "scripting", Since = "2.6.0", Summary = "A container for Lua scripts management commands." },
-            new CommandDef { Name = "flush", Arity = -2, Flags = NoScript, Handler = FlushScripts, Group = "scripting", Since = "2.6.0" });
+            new CommandDef { Name = "flush", Arity = -2, Flags = NoScript, Handler = static x => FlushScripts(x, function: false), Group = "scripting", Since = "2.6.0" });
     }
 
     private static void Time(CommandContext x)
@@ -156,9 +156,8 @@ internal static class ServerCommands
     }
 
     /// <summary>SCRIPT FLUSH and FUNCTION FLUSH: nothing to flush; the arguments checked as scriptCommand and functionFlushCommand do.</summary>
-    private static void FlushScripts(CommandContext x)
+    private static void FlushScripts(CommandContext x, bool function)
     {
-        bool function = x.Command.Parent?.Name == "function";
         if (function && x.Args.Count > 3) PubSubCommands.SubcommandSyntaxError(x);
         else if (x.Args.Count > 3 || (x.Args.Count == 3 && !(x.Args.Is(2, "ASYNC") || x.Args.Is(2, "SYNC"))))
             x.Reply.Error(function ? "ERR FUNCTION FLUSH only supports SYNC|ASYNC option" : "ERR SCRIPT FLUSH only support SYNC|ASYNC option");
