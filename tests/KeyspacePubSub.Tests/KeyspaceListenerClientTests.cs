@@ -1,7 +1,3 @@
-using FluentAssertions;
-using KeyspacePubSub.Testing;
-using Xunit;
-
 namespace KeyspacePubSub.Tests;
 
 /// <summary>
@@ -11,26 +7,11 @@ namespace KeyspacePubSub.Tests;
 /// </summary>
 public class KeyspaceListenerClientTests
 {
-    private static async Task RunBoth(Func<int, Task<(int Exit, string Output)>> run, string marker)
-    {
-        await using (var server = await InProcessServer.StartAsync())
-        {
-            var (exit, output) = await run(server.Port);
-            exit.Should().Be(0, "against our server: " + output);
-            output.Should().Contain(marker);
-        }
-        if (RedisProcess.SkipReason != null) return; // redis-server is not installed here (never under CI)
-        using var redis = RedisProcess.Start();
-        var (redisExit, redisOutput) = await run(redis.Port);
-        redisExit.Should().Be(0, "against redis-server: " + redisOutput);
-        redisOutput.Should().Contain(marker);
-    }
-
     [PythonRedisFact]
     public Task RedisPyListeners_HearWhatRedisAnnounces() =>
-        RunBoth(port => NodeClientTests.RunAsync("/usr/bin/python3", port, "redis_py_keyspace.py"), "redis-py keyspace ok");
+        NodeClientTests.RunAgainstBoth("/usr/bin/python3", "redis-py keyspace ok", "redis_py_keyspace.py");
 
     [NodeFact]
     public Task IoredisAndNodeRedisListeners_HearWhatRedisAnnounces() =>
-        RunBoth(port => NodeClientTests.RunAsync("node", port, "--test", "keyspace-listeners.test.js"), "# pass 4\n# fail 0");
+        NodeClientTests.RunAgainstBoth("node", "# pass 4\n# fail 0", "--test", "keyspace-listeners.test.js");
 }
