@@ -64,6 +64,28 @@ public class StackExchangeRedisClientTests
     [Theory]
     [InlineData("resp2")]
     [InlineData("resp3")]
+    public Task Scans_VisitEveryKeyFieldAndMemberOnce(string protocol) => AgainstBoth(protocol, async (mux, server) =>
+    {
+        var db = mux.GetDatabase();
+        for (int i = 0; i < 300; i++) await db.StringSetAsync($"user:{i}", i, flags: CommandFlags.FireAndForget);
+        await db.StringSetAsync("other", 1);
+        await db.HashSetAsync("h", Enumerable.Range(0, 200).Select(i => new HashEntry($"f{i}", i)).ToArray());
+        await db.SortedSetAddAsync("z", Enumerable.Range(0, 200).Select(i => new SortedSetEntry($"m{i}", i)).ToArray());
+        var keys = new List<string>();
+        await foreach (var key in server.KeysAsync(pattern: "user:*", pageSize: 50)) keys.Add(key!);
+        keys.Should().OnlyHaveUniqueItems().And.BeEquivalentTo(Enumerable.Range(0, 300).Select(i => $"user:{i}"));
+        var fields = new List<string>();
+        await foreach (var e in db.HashScanAsync("h", "f1*", pageSize: 20)) fields.Add($"{e.Name}={e.Value}");
+        fields.Should().BeEquivalentTo(Enumerable.Range(0, 200).Where(i => $"f{i}".StartsWith("f1", StringComparison.Ordinal)).Select(i => $"f{i}={i}"));
+        var members = new List<double>();
+        await foreach (var e in db.SortedSetScanAsync("z", pageSize: 30)) members.Add(e.Score);
+        members.Should().BeEquivalentTo(Enumerable.Range(0, 200).Select(i => (double)i));
+        await server.FlushDatabaseAsync();
+    });
+
+    [Theory]
+    [InlineData("resp2")]
+    [InlineData("resp3")]
     public Task PubSub_DeliversInPublishOrder_ToChannelAndPatternSubscribers(string protocol) => AgainstBoth(protocol, async (mux, _) =>
     {
         var sub = mux.GetSubscriber();
