@@ -1,5 +1,8 @@
 using System.Collections.Concurrent;
 using FluentAssertions;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.Caching.StackExchangeRedis;
+using Microsoft.Extensions.Options;
 using KeyspacePubSub.Testing;
 using StackExchange.Redis;
 using Xunit;
@@ -7,10 +10,11 @@ using Xunit;
 namespace KeyspacePubSub.Tests;
 
 /// <summary>
-/// StackExchange.Redis (3.4.35), the .NET client (and what ASP.NET Core's SignalR backplane and Redis cache use),
-/// over RESP2 and RESP3: its connect handshake, ordered pub/sub, a key-expiration listener and a conditional
-/// transaction recording a backlog. Each scenario runs against our server and against real redis-server, so
-/// what it expects is Redis's behaviour.
+/// StackExchange.Redis (3.4.35), the .NET client (and what ASP.NET Core's SignalR backplane and distributed
+/// cache use), over RESP2 and RESP3: its connect handshake, SCAN paging, ordered pub/sub, a key-expiration
+/// listener, a conditional transaction recording a backlog, and the distributed cache
+/// (Microsoft.Extensions.Caching.StackExchangeRedis). Each scenario runs against our server and against real
+/// redis-server, so what it expects is Redis's behaviour.
 /// </summary>
 public class StackExchangeRedisClientTests
 {
@@ -81,6 +85,35 @@ public class StackExchangeRedisClientTests
         await foreach (var e in db.SortedSetScanAsync("z", pageSize: 30)) members.Add(e.Score);
         members.Should().BeEquivalentTo(Enumerable.Range(0, 200).Select(i => (double)i));
         await server.FlushDatabaseAsync();
+    });
+
+    /// <summary>ASP.NET Core's distributed cache over Redis (hashes with a TTL): set, read, slide, remove.</summary>
+    [Fact]
+    public Task DistributedCache_StoresSlidesAndRemovesEntries() => AgainstBoth("resp2", async (mux, server) =>
+    {
+        using var cache = new RedisCache(Options.Create(new RedisCacheOptions
+        {
+            ConnectionMultiplexerFactory = () => Task.FromResult<IConnectionMultiplexer>(mux),
+            InstanceName = "app:",
+        }));
+        var db = mux.GetDatabase();
+        await cache.SetStringAsync("session:1", "cart=3", new DistributedCacheEntryOptions
+        {
+            SlidingExpiration = TimeSpan.FromSeconds(30),
+            AbsoluteExpirationRelativeToNow = TimeSpan.FromMinutes(5),
+        });
+        (await cache.GetStringAsync("session:1")).Should().Be("cart=3");
+        (await db.KeyTypeAsync("app:session:1")).Should().Be(RedisType.Hash);
+        (await db.KeyTimeToLiveAsync("app:session:1")).Should().BeCloseTo(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(2));
+        await db.KeyExpireAsync("app:session:1", TimeSpan.FromSeconds(5));
+        await cache.RefreshAsync("session:1"); // slides the TTL back to 30 s
+        (await db.KeyTimeToLiveAsync("app:session:1")).Should().BeCloseTo(TimeSpan.FromSeconds(30), TimeSpan.FromSeconds(2));
+        await cache.SetAsync("blob", [0, 1, 255, 13, 10], new DistributedCacheEntryOptions { AbsoluteExpirationRelativeToNow = TimeSpan.FromSeconds(1) });
+        (await cache.GetAsync("blob")).Should().Equal(0, 1, 255, 13, 10);
+        Eventually.True(() => cache.Get("blob") is null, 5000).Should().BeTrue("the entry expires after its second");
+        await cache.RemoveAsync("session:1");
+        (await cache.GetStringAsync("session:1")).Should().BeNull();
+        (await server.DatabaseSizeAsync()).Should().Be(0);
     });
 
     [Theory]
