@@ -23,7 +23,10 @@ public sealed class PythonRedisFactAttribute : FactAttribute
     }
 }
 
-/// <summary>Real Node.js clients (ioredis, node-redis) run unchanged against the server started in-process.</summary>
+/// <summary>
+/// Real clients (ioredis, node-redis, Socket.IO, redis-py) run unchanged against the server started in-process,
+/// and, but for the node-redis suite, against real redis-server too.
+/// </summary>
 public class NodeClientTests
 {
     public static string ClientsDir

@@ -1,17 +1,17 @@
 using System.Collections.Concurrent;
 using FluentAssertions;
+using KeyspacePubSub.Testing;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.Options;
-using KeyspacePubSub.Testing;
 using StackExchange.Redis;
 using Xunit;
 
 namespace KeyspacePubSub.Tests;
 
 /// <summary>
-/// StackExchange.Redis (3.4.35), the .NET client (and what ASP.NET Core's SignalR backplane and distributed
-/// cache use), over RESP2 and RESP3: its connect handshake, SCAN paging, ordered pub/sub, a key-expiration
+/// StackExchange.Redis (3.4.35), the .NET client (the one ASP.NET Core's SignalR backplane and distributed
+/// cache are built on), over RESP2 and RESP3: its connect handshake, SCAN paging, ordered pub/sub, a key-expiration
 /// listener, a conditional transaction recording a backlog, and the distributed cache
 /// (Microsoft.Extensions.Caching.StackExchangeRedis). Each scenario runs against our server and against real
 /// redis-server, so what it expects is Redis's behaviour.
