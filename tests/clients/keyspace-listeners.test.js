@@ -37,7 +37,7 @@ test("ioredis: an expiration listener hears every key that expires unread, once"
   }
 });
 
-test("ioredis: a MULTI's keyspace events arrive after EXEC, in command order", async () => {
+test("ioredis: a MULTI's keyspace events arrive in command order", async () => {
   const cmd = new Redis({ port });
   const sub = new Redis({ port });
   try {
