@@ -71,20 +71,12 @@ public class NodeClientTests
     /// installed: always under CI), so that what the program expects is Redis's behaviour; both runs must exit
     /// 0 and print <paramref name="marker"/>.
     /// </summary>
-    public static async Task RunAgainstBoth(string program, string marker, params string[] args)
+    public static Task RunAgainstBoth(string program, string marker, params string[] args) => BothServers.RunAsync(async (port, name) =>
     {
-        await using (var server = await InProcessServer.StartAsync())
-        {
-            var (exit, output) = await RunAsync(program, server.Port, args);
-            exit.Should().Be(0, "against our server: " + output);
-            output.Should().Contain(marker);
-        }
-        if (RedisProcess.SkipReason != null) return;
-        using var redis = RedisProcess.Start();
-        var (redisExit, redisOutput) = await RunAsync(program, redis.Port, args);
-        redisExit.Should().Be(0, "against redis-server: " + redisOutput);
-        redisOutput.Should().Contain(marker);
-    }
+        var (exit, output) = await RunAsync(program, port, args);
+        exit.Should().Be(0, $"against {name}: {output}");
+        output.Should().Contain(marker, $"against {name}");
+    });
 
     [NodeFact]
     public Task SeedPublisherAndSubscriber_RunUnchanged_AndEveryMessageArrives() => RunAgainstBoth("node", "seed ok:", "run-seed.js");

@@ -18,16 +18,8 @@ namespace KeyspacePubSub.Tests;
 /// </summary>
 public class StackExchangeRedisClientTests
 {
-    private static async Task AgainstBoth(string protocol, Func<ConnectionMultiplexer, IServer, Task> scenario)
-    {
-        await using (var ours = await InProcessServer.StartAsync())
-        {
-            await Run(ours.Port, protocol, scenario, "our server");
-        }
-        if (RedisProcess.SkipReason != null) return; // redis-server is not installed here (never under CI)
-        using var redis = RedisProcess.Start();
-        await Run(redis.Port, protocol, scenario, "redis-server");
-    }
+    private static Task AgainstBoth(string protocol, Func<ConnectionMultiplexer, IServer, Task> scenario) =>
+        BothServers.RunAsync((port, name) => Run(port, protocol, scenario, name));
 
     private static async Task Run(int port, string protocol, Func<ConnectionMultiplexer, IServer, Task> scenario, string name)
     {
