@@ -5,10 +5,10 @@ using KeyspacePubSub.Protocol;
 namespace KeyspacePubSub.Engine;
 
 /// <summary>
-/// What a blocked client waits for: elements of a list or of a sorted set, (WAIT) replicas, of which there are
-/// none, or (Postponed) the end of a CLIENT PAUSE.
+/// What a blocked client waits for: elements of a list or of a sorted set, entries of a stream (XREAD), (WAIT)
+/// replicas, of which there are none, or (Postponed) the end of a CLIENT PAUSE.
 /// </summary>
-internal enum BlockKind { List, SortedSet, Replicas, Postponed }
+internal enum BlockKind { List, SortedSet, Stream, Replicas, Postponed }
 
 /// <summary>
 /// A client waiting in a blocking command (BLPOP, BLMOVE, BZPOPMIN, WAIT...): a copy of the command, the keys
@@ -25,6 +25,9 @@ internal sealed class BlockState(Client client, CommandDef command, RequestBatch
     public long Deadline { get; } = deadline;
 
     public BlockKind Kind { get; } = kind;
+
+    /// <summary>What the command needs to be served later (XREAD: the ID it reads after, per key, and its COUNT).</summary>
+    public object? Extra { get; init; }
 
     /// <summary>While the command runs again for a key that became ready: that key, the only one it looks at.</summary>
     public byte[]? ServingKey { get; set; }
@@ -48,7 +51,7 @@ public sealed partial class Engine
     private readonly List<(int Db, byte[] Key)> _ready = [];
     private readonly PriorityQueue<BlockState, long> _blockDeadlines = new();
     private bool _servingReady;
-    private int _blockedOnLists, _blockedOnSortedSets; // as Redis's blocked_clients_by_type
+    private int _blockedOnLists, _blockedOnSortedSets, _blockedOnStreams; // as Redis's blocked_clients_by_type
 
     /// <summary>Clients waiting in a blocking command (INFO blocked_clients).</summary>
     public int BlockedClients { get; private set; }
@@ -67,7 +70,7 @@ public sealed partial class Engine
     /// <paramref name="deadline"/>. When it ran again for a ready key that had nothing for it, the client keeps
     /// waiting as it was.
     /// </summary>
-    internal void BlockForKeys(CommandContext x, IEnumerable<byte[]> keys, long deadline, BlockKind kind)
+    internal void BlockForKeys(CommandContext x, IEnumerable<byte[]> keys, long deadline, BlockKind kind, object? extra = null)
     {
         var c = x.Client;
         if (c.Block is { } waiting)
@@ -82,7 +85,7 @@ public sealed partial class Engine
         {
             if (!distinct.Exists(d => d.AsSpan().SequenceEqual(k))) distinct.Add(k);
         }
-        var state = new BlockState(c, x.Command, copy, c.Db, [.. distinct], deadline, kind);
+        var state = new BlockState(c, x.Command, copy, c.Db, [.. distinct], deadline, kind) { Extra = extra };
         c.Block = state;
         _waiting ??= NewWaitingTables();
         foreach (var k in state.Keys)
@@ -93,6 +96,7 @@ public sealed partial class Engine
         BlockedClients++;
         if (kind == BlockKind.List) _blockedOnLists++;
         else if (kind == BlockKind.SortedSet) _blockedOnSortedSets++;
+        else if (kind == BlockKind.Stream) _blockedOnStreams++;
         if (deadline != 0) BlockedWithTimeout++; // a wrapped (negative) one too: Redis lists it, and never reaches it
         if (deadline > 0)
         {
@@ -117,7 +121,14 @@ public sealed partial class Engine
     /// </summary>
     private void SignalKeyAsReady(int db, byte[] key, object value)
     {
-        if (value is ListValue ? _blockedOnLists == 0 : value is not SortedSetValue || _blockedOnSortedSets == 0) return;
+        int blocked = value switch
+        {
+            ListValue => _blockedOnLists,
+            SortedSetValue => _blockedOnSortedSets,
+            Streams.StreamValue => _blockedOnStreams,
+            _ => 0,
+        };
+        if (blocked == 0) return;
         if (!_waiting![db].ContainsKey(key)) return;
         foreach (var (d, k) in _ready)
         {
@@ -126,7 +137,14 @@ public sealed partial class Engine
         _ready.Add((db, key));
     }
 
-    /// <summary>As scanDatabaseForReadyKeys (SWAPDB): every waited-on key that now holds a list or sorted set is ready.</summary>
+    /// <summary>As XADD's signalKeyAsReady: an entry was added to the stream under <paramref name="key"/>.</summary>
+    internal void SignalStreamReady(Database db, ReadOnlySpan<byte> key)
+    {
+        if (_blockedOnStreams == 0 || db.KeyOf(key) is not { } stored) return;
+        SignalKeyAsReady(db.Index, stored, db.Get(stored)!);
+    }
+
+    /// <summary>As scanDatabaseForReadyKeys (SWAPDB): every waited-on key that now holds a list, sorted set or stream is ready.</summary>
     private void SignalSwappedKeysReady(int a, int b)
     {
         if (BlockedClients == 0) return;
@@ -160,11 +178,16 @@ public sealed partial class Engine
                 var db = Databases[dbIndex];
                 for (int n = waiters.Count; n > 0 && waiters.Count > 0; n--)
                 {
-                    var value = LookupWrite(db, key);
-                    bool list = value is ListValue { Count: > 0 }, zset = value is SortedSetValue { Count: > 0 };
-                    if (!list && !zset) break;
+                    BlockKind? kind = LookupWrite(db, key) switch
+                    {
+                        ListValue { Count: > 0 } => BlockKind.List,
+                        SortedSetValue { Count: > 0 } => BlockKind.SortedSet,
+                        Streams.StreamValue => BlockKind.Stream, // XREAD decides: the last ID may not have moved
+                        _ => null,
+                    };
+                    if (kind is null) break;
                     var c = waiters[0];
-                    if (c.Block!.Kind != (zset ? BlockKind.SortedSet : BlockKind.List))
+                    if (c.Block!.Kind != kind)
                     {
                         waiters.RemoveAt(0);
                         waiters.Add(c);
@@ -225,6 +248,7 @@ public sealed partial class Engine
         BlockedClients--;
         if (state.Kind == BlockKind.List) _blockedOnLists--;
         else if (state.Kind == BlockKind.SortedSet) _blockedOnSortedSets--;
+        else if (state.Kind == BlockKind.Stream) _blockedOnStreams--;
         if (state.Deadline != 0) BlockedWithTimeout--; // its queue entry is dropped lazily
         if (state.Kind == BlockKind.Postponed) _postponed.Remove(c);
         return true;

@@ -252,6 +252,7 @@ public sealed partial class SqliteStore : IDurableStore
                     DurableType.String => blob,
                     DurableType.Hash => DurableBlob.DecodeHash(blob),
                     DurableType.Set => DurableBlob.DecodeSet(blob),
+                    DurableType.Stream => Engine.Streams.StreamBlob.Decode(blob),
                     DurableType.List => lists[id] = new ListValue(),
                     _ => zsets[id] = new SortedSetValue(),
                 };

@@ -9,7 +9,7 @@ namespace KeyspacePubSub.Conformance;
 /// Blocking pops, which the keyspace fuzz (<see cref="DifferentialFuzzTests"/>) leaves out because they wait:
 /// four clients on each server (RESP2 and RESP3 mixed) send the same random steps to a real redis-server and to
 /// ours. BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX and BZMPOP without a timeout block on
-/// empty keys; pushes, moves (within a database and to another), renames, copies, stores, deletes, type
+/// empty keys, XREAD BLOCK 0 on streams without newer entries (XADD, XDEL and XTRIM write them); pushes, moves (within a database and to another), renames, copies, stores, deletes, type
 /// changes, SWAPDB and transactions (where nothing blocks, and what an EXEC pushes is served after it) wake them
 /// or, as in Redis, do not. After every step each client must have received the same
 /// frames as its twin (so the same clients were served, in the same order, with the same elements), the
@@ -19,7 +19,7 @@ namespace KeyspacePubSub.Conformance;
 public sealed class BlockingDifferentialFuzzTests(ServersFixture servers) : IClassFixture<ServersFixture>
 {
     private const int Clients = 4;
-    private static readonly string[] Keys = ["l1", "l2", "z1", "k1"];
+    private static readonly string[] Keys = ["l1", "l2", "z1", "k1", "x1"];
 
     /// <summary>Seeds 1 to 4, or others (<see cref="FuzzSeeds"/>).</summary>
     public static IEnumerable<object[]> Seeds() => FuzzSeeds.Range(4);
@@ -102,8 +102,16 @@ public sealed class BlockingDifferentialFuzzTests(ServersFixture servers) : ICla
     {
         "BLMOVE" or "BRPOPLPUSH" => [args[1]],
         "BLMPOP" or "BZMPOP" => args[3..(3 + int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture))],
+        "XREAD" => StreamKeys(args),
         _ => args[1..^1], // BLPOP, BRPOP, BZPOPMIN, BZPOPMAX: the keys, then the timeout
     };
+
+    /// <summary>XREAD's keys: the first half of what follows STREAMS.</summary>
+    private static string[] StreamKeys(string[] args)
+    {
+        int first = Array.IndexOf(args, "STREAMS") + 1;
+        return args[first..(first + (args.Length - first) / 2)];
+    }
 
     private void Connect(int i, int seed, RawClient[] redis, RawClient[] ours)
     {
@@ -121,8 +129,16 @@ public sealed class BlockingDifferentialFuzzTests(ServersFixture servers) : ICla
         string End() => rng.Next(2) == 0 ? "LEFT" : "RIGHT";
         string Side() => rng.Next(2) == 0 ? "MIN" : "MAX";
         string[] ListKeys() => Enumerable.Range(0, rng.Next(1, 3)).Select(_ => L()).ToArray();
+        string X() => rng.Next(6) == 0 ? Keys[rng.Next(Keys.Length)] : "x1";
+        string Id() => rng.Next(3) switch { 0 => "$", 1 => "0", _ => $"{rng.Next(step + 1) + 1}-0" };
         if (mayBlock && rng.Next(3) == 0)
         {
+            if (rng.Next(9) == 0)
+            {
+                // XREAD on one or two streams, after "$" (the last ID when it arrives), the start, or an ID.
+                string[] streams = rng.Next(3) == 0 ? [X(), X()] : [X()];
+                return ["XREAD", .. rng.Next(2) == 0 ? new[] { "COUNT", "2" } : [], "BLOCK", "0", "STREAMS", .. streams, .. streams.Select(_ => Id())];
+            }
             return rng.Next(8) switch
             {
                 0 => ["BLPOP", .. ListKeys(), "0"],
@@ -135,7 +151,7 @@ public sealed class BlockingDifferentialFuzzTests(ServersFixture servers) : ICla
                 _ => ["BZMPOP", "0", "1", Z(), Side(), .. rng.Next(2) == 0 ? new[] { "COUNT", "3" } : []],
             };
         }
-        return rng.Next(16) switch
+        return rng.Next(18) switch
         {
             < 3 => [rng.Next(2) == 0 ? "LPUSH" : "RPUSH", L(), .. Enumerable.Range(0, rng.Next(1, 4)).Select(k => $"e{step}.{k}")],
             3 => ["LPUSHX", L(), $"x{step}"],
@@ -154,6 +170,8 @@ public sealed class BlockingDifferentialFuzzTests(ServersFixture servers) : ICla
                 _ => ["ZUNIONSTORE", Z(), "1", "z1"],
             },
             14 => rng.Next(2) == 0 ? ["LTRIM", L(), "1", "-1"] : ["RPOPLPUSH", L(), L()],
+            15 => ["XADD", X(), $"{step + 1}-*", "f", $"v{step}"],
+            16 => rng.Next(2) == 0 ? ["XDEL", X(), $"{rng.Next(step + 1) + 1}-0"] : ["XTRIM", X(), "MAXLEN", rng.Next(3).ToString(System.Globalization.CultureInfo.InvariantCulture)],
             _ => rng.Next(4) switch
             {
                 0 => ["SELECT", rng.Next(2) == 0 ? "0" : "1"],
@@ -179,6 +197,7 @@ public sealed class BlockingDifferentialFuzzTests(ServersFixture servers) : ICla
                     "+string\r\n" => view.Call("GET", key),
                     "+list\r\n" => view.Call("LRANGE", key, "0", "-1"),
                     "+zset\r\n" => view.Call("ZRANGE", key, "0", "-1", "WITHSCORES"),
+                    "+stream\r\n" => view.Call("XINFO", "STREAM", key, "FULL", "COUNT", "0"),
                     _ => "",
                 };
                 sb.Append(db).Append(' ').Append(key).Append(' ').Append(type).Append(value);

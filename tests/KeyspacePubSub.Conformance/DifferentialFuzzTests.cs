@@ -56,11 +56,13 @@ public sealed class DifferentialFuzzTests(ServersFixture servers) : IClassFixtur
         "list", "zset", "hash", "set", "a", "b", "c", "m1", "f1", "f2",
         // BITFIELD's: field types, "#" offsets and OVERFLOW behaviours.
         "u8", "i8", "u1", "i64", "u63", "i5", "#1", "#-1", "SET", "INCRBY", "OVERFLOW", "WRAP", "SAT", "FAIL",
+        // Streams': IDs, exclusive bounds, trimming and XREAD's and XINFO's options ("*" becomes "9-*" for XADD).
+        "1-1", "2-1", "0-1", "5-*", "(1-1", "MINID", "~", "=", "NOMKSTREAM", "STREAMS", "$", "FULL", "ENTRIESADDED", "MAXDELETEDID", "stream",
     ];
 
     private static readonly string[] TimedWords = [.. Words.Where(w => !long.TryParse(w, out long n) || n <= 0 || n >= 100_000).Append("100000").Append("2000000")];
 
-    private static readonly string[] Keys = ["k1", "k2", "k3", "l1", "z1", "h1", "s1"];
+    private static readonly string[] Keys = ["k1", "k2", "k3", "l1", "z1", "h1", "s1", "x1"];
 
     /// <summary>Seeds 1 to 6, or others (<see cref="FuzzSeeds"/>: seeds 7 to 126 found KEYS * leaving out the empty key name).</summary>
     public static IEnumerable<object[]> Seeds() => FuzzSeeds.Range(6);
@@ -99,6 +101,7 @@ public sealed class DifferentialFuzzTests(ServersFixture servers) : IClassFixtur
             int count = rng.Next(5) == 0 ? rng.Next(0, 7) : arity > 0 ? minimum : minimum + rng.Next(0, 5);
             var words = Timed.Contains(name) ? TimedWords : Words;
             string[] args = [name, .. Enumerable.Range(0, count).Select(_ => Arg(rng, words))];
+            if (name == "XADD") args = [.. args.Select(a => a == "*" ? "9-*" : a)]; // a generated ID follows each server's clock
             string expected = redis.Call(args), actual = ours.Call(args);
             string step = $"seed {seed}, command #{i}: {Twins.Describe(args)}";
             if (name == "EXEC" && expected.StartsWith('*') && queued.Count > 0) NormalizeExec(queued, actual).Should().Be(NormalizeExec(queued, expected), step);
@@ -131,6 +134,9 @@ public sealed class DifferentialFuzzTests(ServersFixture servers) : IClassFixtur
             c.Call("ZADD", "z1", "1", "a", "2", "b", "2.5", "c");
             c.Call("HSET", "h1", "f1", "1", "f2", "abc");
             c.Call("SADD", "s1", "a", "1", "m1");
+            c.Call("XADD", "x1", "1-1", "a", "1");
+            c.Call("XADD", "x1", "2-1", "b", "2", "c", "3");
+            c.Call("XADD", "x1", "3-1", "a", "4");
         }
         // The setup's own notifications, all of them: a late one would be taken for the next command's.
         redisEvents.ReadAvailable(200);
@@ -178,6 +184,7 @@ public sealed class DifferentialFuzzTests(ServersFixture servers) : IClassFixtur
                 "+zset\r\n" => c.Call("ZRANGE", key, "0", "-1", "WITHSCORES"),
                 "+hash\r\n" => Normalize("HGETALL", c.Call("HGETALL", key)),
                 "+set\r\n" => Normalize("SMEMBERS", c.Call("SMEMBERS", key)),
+                "+stream\r\n" => c.Call("XINFO", "STREAM", key, "FULL", "COUNT", "0"),
                 _ => "",
             };
             string ttl = c.Call("PTTL", key);

@@ -35,6 +35,7 @@ public static class BuiltinCommands
         SortedSetRangeCommands.Register(t);
         SortedSetAlgebraCommands.Register(t);
         SortCommand.Register(t);
+        StreamCommands.Register(t);
         ZRandMemberCommand.Register(t);
         TransactionCommands.Register(t);
         return t;

@@ -75,6 +75,7 @@ internal static class KeyCommands
         HashValue => "hash",
         SetValue => "set",
         SortedSetValue => "zset",
+        Streams.StreamValue => "stream",
         _ => "none",
     };
 

@@ -169,6 +169,8 @@ internal static class KeyMoveCommands
                 return s.Clone();
             case SortedSetValue z:
                 return z.Clone();
+            case Streams.StreamValue st:
+                return st.Clone();
             default:
                 throw new InvalidOperationException("unknown value type");
         }

@@ -67,6 +67,7 @@ internal static class ObjectCommand
         HashValue h => h.IsHashtableEncoded ? "hashtable" : "listpack",
         SortedSetValue z => z.IsSkiplistEncoded ? "skiplist" : "listpack",
         SetValue s => s.IsHashtableEncoded ? "hashtable" : "intset",
+        Streams.StreamValue => "stream",
         _ => "unknown",
     };
 }

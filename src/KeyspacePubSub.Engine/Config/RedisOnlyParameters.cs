@@ -34,7 +34,7 @@ public static class RedisOnlyParameters
         "replica-announced", "replica-ignore-disk-write-errors", "replica-ignore-maxmemory", "replica-lazy-flush", "replica-priority", "replica-serve-stale-data",
         "sanitize-dump-payload", "server_cpulist", "set-max-intset-entries", "set-proc-title", "shutdown-on-sigint", "shutdown-on-sigterm",
         "shutdown-timeout", "slave-announce-ip", "slave-announce-port", "slave-ignore-maxmemory", "slave-lazy-flush", "slave-priority",
-        "slave-serve-stale-data", "socket-mark-id", "stop-writes-on-bgsave-error", "stream-node-max-bytes", "stream-node-max-entries", "supervised",
+        "slave-serve-stale-data", "socket-mark-id", "stop-writes-on-bgsave-error", "supervised",
         "syslog-enabled", "syslog-facility", "syslog-ident", "tls-auth-clients", "tls-ca-cert-dir", "tls-ca-cert-file",
         "tls-cert-file", "tls-ciphers", "tls-ciphersuites", "tls-client-cert-file", "tls-client-key-file", "tls-client-key-file-pass",
         "tls-cluster", "tls-dh-params-file", "tls-key-file", "tls-key-file-pass", "tls-prefer-server-ciphers", "tls-protocols",

@@ -29,6 +29,10 @@ public sealed class ServerConfig
         Add("client-output-buffer-limit", () => OutputLimits.ToString(), OutputLimits.TryApply);
         Add("timeout", () => Timeout.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, int.MaxValue, x => Timeout = x));
         Add("maxclients", () => MaxClients.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 1, uint.MaxValue, x => MaxClients = x));
+        // In the order Redis's CONFIG GET stream* lists them. How many entries, and bytes, a stream's node (a listpack in Redis) holds before the next starts: where
+        // XADD and XTRIM's approximate (~) trimming cut, and XINFO STREAM's radix-tree-keys.
+        Add("stream-node-max-entries", () => StreamNodeMaxEntries.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, long.MaxValue, x => StreamNodeMaxEntries = x));
+        Add("stream-node-max-bytes", () => StreamNodeMaxBytes.ToString(CultureInfo.InvariantCulture), v => SetMemory(v, 0, long.MaxValue, x => StreamNodeMaxBytes = x));
         Add("hll-sparse-max-bytes", () => HllSparseMaxBytes.ToString(CultureInfo.InvariantCulture), v => SetMemory(v, 0, long.MaxValue, x => HllSparseMaxBytes = x));
         Add("proto-max-bulk-len", () => ProtoMaxBulkLen.ToString(CultureInfo.InvariantCulture), v => SetMemory(v, 1 << 20, long.MaxValue, x => ProtoMaxBulkLen = x));
         // In the order Redis's CONFIG GET slowlog* lists them.
@@ -134,6 +138,10 @@ public sealed class ServerConfig
     /// limit. Measured as INFO's used_memory (see Engine.UsedMemory).
     /// </summary>
     public long MaxMemory { get; private set; }
+
+    public long StreamNodeMaxBytes { get; private set; } = 4096;
+
+    public long StreamNodeMaxEntries { get; private set; } = 100;
 
     public EvictionPolicy MaxMemoryPolicy { get; private set; } = EvictionPolicy.NoEviction;
 

@@ -288,6 +288,7 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
             GrowableString g => (DurableType.String, g.ToArray()), // the op outlives this batch; the string does not wait
             HashValue h => (DurableType.Hash, DurableBlob.Encode(h)),
             SetValue s => (DurableType.Set, DurableBlob.Encode(s)),
+            Streams.StreamValue st => (DurableType.Stream, Streams.StreamBlob.Encode(st)), // whole, at every change
             _ => throw new InvalidOperationException("unknown value type"),
         };
         Ops.Add(new DurableOp(DurableOpKind.PutKey, id, db, slot.Key, type, expire, blob));

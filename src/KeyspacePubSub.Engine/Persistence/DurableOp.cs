@@ -20,7 +20,7 @@ public enum DurableOpKind : byte
     SwapDb,
 }
 
-public enum DurableType : byte { String = 0, List = 1, Zset = 2, Hash = 3, Set = 4 }
+public enum DurableType : byte { String = 0, List = 1, Zset = 2, Hash = 3, Set = 4, Stream = 5 }
 
 /// <summary>
 /// One row-level change to the durable store, built under the engine's gate from the in-memory state

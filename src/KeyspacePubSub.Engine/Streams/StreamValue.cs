@@ -1,0 +1,327 @@
+namespace KeyspacePubSub.Engine.Streams;
+
+/// <summary>One entry of a stream: its ID and field-value pairs; a deleted one stays in its node as a tombstone.</summary>
+public sealed class StreamEntry(StreamId id, byte[][] pairs)
+{
+    public StreamId Id { get; } = id;
+
+    /// <summary>field, value, field, value...</summary>
+    public byte[][] Pairs { get; } = pairs;
+
+    public bool Deleted { get; set; }
+
+    public int FieldCount => Pairs.Length / 2;
+}
+
+/// <summary>
+/// What Redis keeps in one listpack of a stream's radix tree (t_stream.c): entries from a master ID on, the
+/// master entry's fields (which later entries with the same fields do not repeat), the live and deleted counts,
+/// and the listpack's size in bytes, so nodes fill and trims cut exactly where Redis's do.
+/// </summary>
+internal sealed class StreamNode(StreamId master, byte[][] masterFields)
+{
+    public StreamId Master { get; } = master;
+    public byte[][] MasterFields { get; } = masterFields;
+    public List<StreamEntry> Entries { get; } = [];
+    public int Live { get; set; }
+    public int Deleted { get; set; }
+
+    /// <summary>Bytes of every element but the two counts (whose size changes with their values).</summary>
+    public long Body { get; set; }
+
+    public long Bytes => ListpackSize.Overhead + Body + ListpackSize.Integer(Live) + ListpackSize.Integer(Deleted);
+
+    public bool HasMasterFields(byte[][] pairs)
+    {
+        if (pairs.Length / 2 != MasterFields.Length) return false;
+        for (int i = 0; i < MasterFields.Length; i++)
+        {
+            if (!pairs[2 * i].AsSpan().SequenceEqual(MasterFields[i])) return false;
+        }
+        return true;
+    }
+
+    /// <summary>The index of the first entry with an ID at least <paramref name="id"/> (Entries.Count when none).</summary>
+    public int LowerBound(StreamId id)
+    {
+        int lo = 0, hi = Entries.Count;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (Entries[mid].Id < id) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo;
+    }
+}
+
+/// <summary>
+/// A stream (Redis's <c>stream</c> type): entries in ID order, held in nodes as Redis's radix tree of listpacks
+/// holds them (stream-node-max-entries, stream-node-max-bytes), so approximate trimming (<c>~</c>) removes the
+/// same whole nodes, and XINFO's radix-tree figures match. Also the stream's counters: last generated ID,
+/// entries added, maximal deleted ID and first ID.
+/// </summary>
+public sealed class StreamValue
+{
+    internal List<StreamNode> Nodes { get; } = [];
+
+    public long Length { get; private set; }
+    public StreamId LastId { get; set; }
+    public StreamId FirstId { get; private set; }
+    public StreamId MaxDeletedId { get; set; }
+    public long EntriesAdded { get; set; }
+
+    /// <summary>
+    /// As streamAppendItem once the ID is known to be above <see cref="LastId"/>: into the tail node, or a new one
+    /// when the tail's bytes plus the new fields and values reach <paramref name="maxBytes"/> or it holds
+    /// <paramref name="maxEntries"/> entries, live or deleted.
+    /// </summary>
+    public void Append(StreamId id, byte[][] pairs, long maxBytes, long maxEntries)
+    {
+        long total = 0;
+        foreach (var p in pairs) total += p.Length;
+        var node = Nodes.Count > 0 ? Nodes[^1] : null;
+        if (node != null)
+        {
+            long nodeMax = maxBytes == 0 || maxBytes > MaxListpackBytes ? MaxListpackBytes : maxBytes;
+            if (node.Bytes + total >= nodeMax || (maxEntries != 0 && node.Live + node.Deleted >= maxEntries)) node = null;
+        }
+        bool same;
+        if (node is null)
+        {
+            var fields = new byte[pairs.Length / 2][];
+            for (int i = 0; i < fields.Length; i++) fields[i] = pairs[2 * i];
+            node = new StreamNode(id, fields);
+            node.Body = ListpackSize.Integer(fields.Length) + ListpackSize.Integer(0);
+            foreach (var f in fields) node.Body += ListpackSize.String(f);
+            Nodes.Add(node);
+            same = true;
+        }
+        else
+        {
+            same = node.HasMasterFields(pairs);
+        }
+        long size = ListpackSize.Integer(same ? 2 : 0)
+            + ListpackSize.Integer(unchecked((long)(id.Ms - node.Master.Ms)))
+            + ListpackSize.Integer(unchecked((long)(id.Seq - node.Master.Seq)));
+        int n = pairs.Length / 2;
+        if (!same) size += ListpackSize.Integer(n);
+        for (int i = 0; i < n; i++)
+        {
+            if (!same) size += ListpackSize.String(pairs[2 * i]);
+            size += ListpackSize.String(pairs[2 * i + 1]);
+        }
+        size += ListpackSize.Integer(same ? n + 3 : 2 * n + 4);
+        node.Body += size;
+        node.Entries.Add(new StreamEntry(id, pairs));
+        node.Live++;
+        Length++;
+        EntriesAdded++;
+        LastId = id;
+        if (Length == 1) FirstId = id;
+    }
+
+    /// <summary>STREAM_LISTPACK_MAX_SIZE: the cap on a node's bytes whatever stream-node-max-bytes says.</summary>
+    private const long MaxListpackBytes = 1L << 30;
+
+    /// <summary>
+    /// As streamTrim: whole nodes go from the head while the rest still meets the threshold; unless
+    /// <paramref name="approx"/>, entries of the next node are then marked deleted up to it. <paramref name="limit"/>
+    /// (0: none) caps the entries removed, node by node. Returns the entries removed.
+    /// </summary>
+    public long Trim(bool byLength, long maxLength, StreamId minId, bool approx, long limit)
+    {
+        long deleted = 0;
+        while (Nodes.Count > 0)
+        {
+            if (byLength && Length <= maxLength) break;
+            var node = Nodes[0];
+            long entries = node.Live;
+            if (limit != 0 && deleted + entries > limit) break;
+            bool remove = byLength ? Length - entries >= maxLength : node.Entries[^1].Id < minId;
+            if (remove)
+            {
+                Nodes.RemoveAt(0);
+                Length -= entries;
+                deleted += entries;
+                continue;
+            }
+            if (approx) break;
+            foreach (var e in node.Entries)
+            {
+                if (byLength ? Length <= maxLength : e.Id >= minId) break;
+                if (e.Deleted) continue;
+                e.Deleted = true;
+                node.Live--;
+                node.Deleted++;
+                Length--;
+                deleted++;
+            }
+            break;
+        }
+        if (Length == 0) FirstId = StreamId.Min;
+        else if (deleted > 0) FirstId = FirstLive()!.Id;
+        return deleted;
+    }
+
+    /// <summary>As XDEL's streamDeleteItem for each ID, then its counters: the maximal deleted ID and the first ID.</summary>
+    public int Delete(ReadOnlySpan<StreamId> ids)
+    {
+        int deleted = 0;
+        bool first = false;
+        foreach (var id in ids)
+        {
+            if (!DeleteOne(id)) continue;
+            if (id == FirstId) first = true;
+            if (id > MaxDeletedId) MaxDeletedId = id;
+            deleted++;
+        }
+        if (deleted > 0)
+        {
+            if (Length == 0) FirstId = StreamId.Min;
+            else if (first) FirstId = FirstLive()!.Id;
+        }
+        return deleted;
+    }
+
+    private bool DeleteOne(StreamId id)
+    {
+        int n = NodeAtOrBefore(id);
+        if (n < 0) return false;
+        var node = Nodes[n];
+        int i = node.LowerBound(id);
+        if (i == node.Entries.Count || node.Entries[i].Id != id || node.Entries[i].Deleted) return false;
+        node.Entries[i].Deleted = true;
+        if (node.Live == 1)
+        {
+            Nodes.RemoveAt(n); // its last live entry: the whole listpack goes, tombstones and all
+        }
+        else
+        {
+            node.Live--;
+            node.Deleted++;
+        }
+        Length--;
+        return true;
+    }
+
+    /// <summary>The index of the last node whose master ID is at most <paramref name="id"/>; -1 when none.</summary>
+    private int NodeAtOrBefore(StreamId id)
+    {
+        int lo = 0, hi = Nodes.Count;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (Nodes[mid].Master <= id) lo = mid + 1;
+            else hi = mid;
+        }
+        return lo - 1;
+    }
+
+    public StreamEntry? FirstLive()
+    {
+        foreach (var e in Range(StreamId.Min, StreamId.Max, reverse: false)) return e;
+        return null;
+    }
+
+    public StreamEntry? LastLive()
+    {
+        foreach (var e in Range(StreamId.Min, StreamId.Max, reverse: true)) return e;
+        return null;
+    }
+
+    /// <summary>Live entries from <paramref name="start"/> to <paramref name="end"/> inclusive, in ID order or reversed.</summary>
+    public IEnumerable<StreamEntry> Range(StreamId start, StreamId end, bool reverse)
+    {
+        if (start > end) yield break;
+        if (!reverse)
+        {
+            for (int n = Math.Max(0, NodeAtOrBefore(start)); n < Nodes.Count; n++)
+            {
+                var node = Nodes[n];
+                for (int i = node.LowerBound(start); i < node.Entries.Count; i++)
+                {
+                    var e = node.Entries[i];
+                    if (e.Id > end) yield break;
+                    if (!e.Deleted) yield return e;
+                }
+            }
+        }
+        else
+        {
+            int last = NodeAtOrBefore(end);
+            for (int n = last < 0 ? Nodes.Count - 1 : last; n >= 0; n--)
+            {
+                var node = Nodes[n];
+                int i = node.LowerBound(end);
+                if (i == node.Entries.Count || node.Entries[i].Id > end) i--;
+                for (; i >= 0; i--)
+                {
+                    var e = node.Entries[i];
+                    if (e.Id < start) yield break;
+                    if (!e.Deleted) yield return e;
+                }
+            }
+        }
+    }
+
+    /// <summary>Keys of the radix tree: one per node.</summary>
+    public int RadixTreeKeys => Nodes.Count;
+
+    /// <summary>
+    /// Nodes of Redis's radix tree (rax.c) over the nodes' 128-bit big-endian master IDs: the root, a node per
+    /// branching point and per child of one, a compressed node per run of bytes shared below it, and one per key.
+    /// </summary>
+    public long RadixTreeNodes()
+    {
+        var keys = new byte[Nodes.Count][];
+        for (int i = 0; i < keys.Length; i++)
+        {
+            keys[i] = new byte[16];
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(keys[i], Nodes[i].Master.Ms);
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt64BigEndian(keys[i].AsSpan(8), Nodes[i].Master.Seq);
+        }
+        return keys.Length == 0 ? 1 : RaxNodes(keys, 0, keys.Length, 0);
+    }
+
+    private static long RaxNodes(byte[][] keys, int lo, int hi, int depth)
+    {
+        if (depth == 16) return 1;
+        int d = depth;
+        while (d < 16 && keys[lo][d] == keys[hi - 1][d]) d++; // sorted: the first and last share what all share
+        if (d > depth) return 1 + RaxNodes(keys, lo, hi, d);
+        long count = 1;
+        for (int i = lo; i < hi;)
+        {
+            int j = i;
+            while (j < hi && keys[j][depth] == keys[i][depth]) j++;
+            count += RaxNodes(keys, i, j, depth + 1);
+            i = j;
+        }
+        return count;
+    }
+
+    /// <summary>A deep copy (COPY): nodes and tombstones as they are.</summary>
+    public StreamValue Clone()
+    {
+        var copy = new StreamValue { Length = Length, LastId = LastId, FirstId = FirstId, MaxDeletedId = MaxDeletedId, EntriesAdded = EntriesAdded };
+        foreach (var node in Nodes) copy.Nodes.Add(CopyNode(node));
+        return copy;
+    }
+
+    private static StreamNode CopyNode(StreamNode node)
+    {
+        var c = new StreamNode(node.Master, node.MasterFields) { Live = node.Live, Deleted = node.Deleted, Body = node.Body };
+        foreach (var e in node.Entries) c.Entries.Add(new StreamEntry(e.Id, e.Pairs) { Deleted = e.Deleted });
+        return c;
+    }
+
+    /// <summary>Rebuilds a stream from its stored nodes (a durable key loaded at start).</summary>
+    internal static StreamValue Restore(List<StreamNode> nodes, StreamId last, StreamId maxDeleted, StreamId first, long entriesAdded)
+    {
+        var s = new StreamValue { LastId = last, MaxDeletedId = maxDeleted, FirstId = first, EntriesAdded = entriesAdded };
+        s.Nodes.AddRange(nodes);
+        foreach (var n in nodes) s.Length += n.Live;
+        return s;
+    }
+}
