@@ -38,6 +38,7 @@ public sealed class PersistenceTests : IDisposable
                     "+string\r\n" => c.Call("GET", k),
                     "+hash\r\n" => c.Call("HGETALL", k),
                     "+set\r\n" => c.Call("SMEMBERS", k),
+                    "+stream\r\n" => c.Call("XINFO", "STREAM", k, "FULL", "COUNT", "0"),
                     _ => "",
                 });
                 sb.Append('\n');
@@ -83,6 +84,33 @@ public sealed class PersistenceTests : IDisposable
             long ttl = long.Parse(c.Call("TTL", "durable:y")[1..^2]);
             ttl.Should().BeInRange(990, 1000);
             c.Call("INFO", "persistence").Should().Contain("durable_loaded_keys:4");
+        }
+    }
+
+    [Fact]
+    public async Task DurableStream_KeepsItsNodesTombstonesAndCounters_AcrossARestart()
+    {
+        string before;
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            for (int i = 1; i <= 250; i++) c.Call("XADD", "room:s:backlog", $"{i}-1", "from", $"u{i % 3}", "text", $"message {i}").Should().Be($"${$"{i}-1".Length}\r\n{i}-1\r\n");
+            c.Call("XDEL", "room:s:backlog", "120-1", "121-1", "250-1").Should().Be(":3\r\n");
+            c.Call("XTRIM", "room:s:backlog", "MAXLEN", "~", "140").Should().Be(":100\r\n");
+            c.Call("XTRIM", "room:s:backlog", "MAXLEN", "140").Should().Be(":7\r\n");
+            c.Call("PEXPIRE", "room:s:backlog", "1000000").Should().Be(":1\r\n");
+            c.Call("XADD", "plain", "1-1", "a", "b").Should().Be("$3\r\n1-1\r\n");
+            before = c.Call("XINFO", "STREAM", "room:s:backlog", "FULL", "COUNT", "0");
+            before.Should().Contain("$6\r\nlength\r\n:140\r\n$15\r\nradix-tree-keys\r\n:2\r\n");
+        }
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("XINFO", "STREAM", "room:s:backlog", "FULL", "COUNT", "0").Should().Be(before, "nodes, tombstones, counters and entries load back as they were");
+            c.Call("PTTL", "room:s:backlog").Should().MatchRegex(@"^:\d{6}\r\n$");
+            c.Call("EXISTS", "plain").Should().Be(":0\r\n");
+            c.Call("XADD", "room:s:backlog", "250-1", "a", "b").Should().StartWith("-ERR The ID specified in XADD is equal or smaller");
+            c.Call("XREVRANGE", "room:s:backlog", "+", "-", "COUNT", "1").Should().Be("*1\r\n*2\r\n$5\r\n249-1\r\n*4\r\n$4\r\nfrom\r\n$2\r\nu0\r\n$4\r\ntext\r\n$11\r\nmessage 249\r\n");
         }
     }
 
@@ -468,6 +496,10 @@ public sealed class PersistenceTests : IDisposable
             57 => ["BLMOVE", k, k2, end, "LEFT", "0.01"],
             58 => ["BLMPOP", "0.01", "1", k, end, "COUNT", "2"],
             59 => ["SETEX", k, "1000", v],
+            60 => ["XADD", k, "*", "f", v],
+            61 => ["XADD", k, "MAXLEN", "3", "*", "f", v, "g", n],
+            62 => ["XTRIM", k, "MAXLEN", n],
+            63 => ["XADD", k, "NOMKSTREAM", "*", v, v],
             _ => [rng.Next(2) == 0 ? "LPUSH" : "RPUSH", k, v, v + "p"], // (lists are the backlog: more of them)
         };
     }
