@@ -62,7 +62,17 @@ public class NodeClientTests
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await p.WaitForExitAsync(cts.Token);
+        try
+        {
+            await p.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            // Hung: what it printed so far says where.
+            p.Kill(entireProcessTree: true);
+            await p.WaitForExitAsync();
+            return (-1, $"(killed after 60 s) {await stdout}{await stderr}");
+        }
         return (p.ExitCode, await stdout + await stderr);
     }
 
@@ -108,6 +118,13 @@ public class NodeClientTests
 
     [NodeFact]
     public Task SocketIoRedisAdapters_ShareRoomsAcrossTwoNodes() => RunSuite("socketio-adapter.test.js", 3);
+
+    /// <summary>
+    /// Socket.IO's Redis Streams adapter: broadcasts cross two nodes as XADD entries read by blocking XREADs, and a
+    /// client that drops gets what it missed replayed with XRANGE (connection state recovery).
+    /// </summary>
+    [NodeFact]
+    public Task SocketIoRedisStreamsAdapter_SharesRoomsAndRecoversSessions() => RunSuite("socketio-streams-adapter.test.js", 3);
 }
 
 /// <summary>
