@@ -3,7 +3,7 @@ using KeyspacePubSub.Benchmark;
 
 // Side-by-side benchmark: starts real redis-server and our server (each its own process, so CPU and
 // RSS come from /proc), runs every scenario against both in alternation and prints ratios (ours / redis).
-//   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,patterns,rss,kv,notify,keymem,bigvalue,backlog,expiry,eviction]
+//   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,patterns,rss,kv,streams,notify,keymem,bigvalue,backlog,expiry,eviction]
 //                                  (backlog includes the restart row; --only restart runs that row alone)
 //   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- --target 127.0.0.1:6379   (one server, no ratios)
 //   --ours-args "--io-threads 2"   extra arguments for every start of our server
@@ -18,7 +18,7 @@ using KeyspacePubSub.Benchmark;
 //   --only txlatency [--rate 10000] [--clients 10] [--fsync everysec]   backlog transactions at a fixed rate, open loop: latency percentiles
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick");
-string only = ArgValue("--only") ?? "ping,fanout,patterns,rss,kv,notify,keymem,bigvalue,backlog,expiry,eviction";
+string only = ArgValue("--only") ?? "ping,fanout,patterns,rss,kv,streams,notify,keymem,bigvalue,backlog,expiry,eviction";
 string? target = ArgValue("--target");
 ServerUnderTest.OursArgs = (ArgValue("--ours-args") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
 FanoutBench.LatencyDump = ArgValue("--latency-dump");
@@ -121,6 +121,25 @@ try
             var results = RedisBenchmarkRunner.Median(servers, "set,get", pipeline, n, rounds);
             foreach (var test in new[] { "SET", "GET" }) Row($"{test} -P {pipeline}", results.ToDictionary(kv => kv.Key, kv => kv.Value.GetValueOrDefault(test)), "N0");
             if (target is null) Row($"-P {pipeline}: {RedisBenchmarkRunner.CpuKey}", results.ToDictionary(kv => kv.Key, kv => kv.Value.GetValueOrDefault(RedisBenchmarkRunner.CpuKey)), "N0");
+        }
+        Console.WriteLine();
+    }
+
+    if (only.Contains("streams"))
+    {
+        // What Socket.IO's Redis Streams adapter sends for each broadcast (a 100-byte message), then reads of it.
+        Header($"Streams: redis-benchmark -c 50 (median of {rounds})", "requests/s");
+        string[] add = ["XADD", "bench:stream", "MAXLEN", "~", "10000", "*", "data", new string('x', 100)];
+        string[] range = ["XRANGE", "bench:stream", "-", "+", "COUNT", "10"];
+        foreach (int pipeline in new[] { 1, 16 })
+        {
+            int n = pipeline == 1 ? (quick ? 100_000 : 300_000) : (quick ? 500_000 : 1_000_000);
+            foreach (var (label, command) in new[] { ("XADD MAXLEN ~ 10000, 100 B", add), ("XRANGE - + COUNT 10", range) })
+            {
+                var results = RedisBenchmarkRunner.Median(servers, "", pipeline, n, rounds, command);
+                Row($"{label} -P {pipeline}", results.ToDictionary(kv => kv.Key, kv => kv.Value.GetValueOrDefault("command")), "N0");
+                if (target is null) Row($"{label} -P {pipeline}: {RedisBenchmarkRunner.CpuKey}", results.ToDictionary(kv => kv.Key, kv => kv.Value.GetValueOrDefault(RedisBenchmarkRunner.CpuKey)), "N0");
+            }
         }
         Console.WriteLine();
     }
