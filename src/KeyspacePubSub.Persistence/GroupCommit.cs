@@ -92,7 +92,8 @@ public sealed partial class SqliteStore
             (DurableOpKind.PutKey, Schema.PutKey), (DurableOpKind.DeleteKey, Schema.DeleteKey), (DurableOpKind.DetachKey, Schema.DetachKey),
             (DurableOpKind.ListPut, Schema.ListPut), (DurableOpKind.ListDelete, Schema.ListDelete), (DurableOpKind.ZsetPut, Schema.ZsetPut), (DurableOpKind.ZsetDelete, Schema.ZsetDelete),
             (DurableOpKind.ZsetDeleteAll, Schema.ZsetDeleteAll), (DurableOpKind.FlushDb, Schema.FlushDb), (DurableOpKind.FlushAll, Schema.FlushAll),
-            (DurableOpKind.SwapDb, Schema.SwapDb),
+            (DurableOpKind.SwapDb, Schema.SwapDb), (DurableOpKind.StreamPut, Schema.StreamPut), (DurableOpKind.StreamDelete, Schema.StreamDelete),
+            (DurableOpKind.StreamDeleteAll, Schema.StreamDeleteAll),
         })
         {
             _statements[(int)kind] = RawStatement.PrepareAll(handle, sql);

@@ -232,6 +232,7 @@ public sealed partial class SqliteStore : IDurableStore
         var result = new List<DurableRecord>();
         var lists = new Dictionary<long, ListValue>();
         var zsets = new Dictionary<long, SortedSetValue>();
+        var streams = new Dictionary<long, Engine.Streams.StreamValue>();
         using (var cmd = _db!.CreateCommand())
         {
             cmd.CommandText = "SELECT id, db, key, type, expire_at, value FROM keys WHERE key IS NOT NULL";
@@ -252,7 +253,7 @@ public sealed partial class SqliteStore : IDurableStore
                     DurableType.String => blob,
                     DurableType.Hash => DurableBlob.DecodeHash(blob),
                     DurableType.Set => DurableBlob.DecodeSet(blob),
-                    DurableType.Stream => Engine.Streams.StreamBlob.Decode(blob),
+                    DurableType.Stream => streams[id] = Engine.Streams.StreamBlob.DecodeMeta(blob),
                     DurableType.List => lists[id] = new ListValue(),
                     _ => zsets[id] = new SortedSetValue(),
                 };
@@ -286,6 +287,21 @@ public sealed partial class SqliteStore : IDurableStore
                 entries++;
             }
         }
+        var streamEntries = new Dictionary<long, List<Engine.Streams.StreamEntry>>();
+        using (var cmd = _db.CreateCommand())
+        {
+            cmd.CommandText = "SELECT kid, ms, seq, value FROM stream_items";
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                long kid = r.GetInt64(0);
+                if (!streams.ContainsKey(kid)) continue;
+                if (!streamEntries.TryGetValue(kid, out var list)) streamEntries[kid] = list = [];
+                list.Add(Engine.Streams.StreamBlob.DecodeEntry(unchecked((ulong)r.GetInt64(1)), unchecked((ulong)r.GetInt64(2)), (byte[])r.GetValue(3)));
+                entries++;
+            }
+        }
+        foreach (var (kid, s) in streams) s.RestoreEntries(streamEntries.GetValueOrDefault(kid) ?? []);
         // Keys that expired while the server was down go without an event; so do containers left empty.
         foreach (var k in result.Where(k => k.Value is ListValue { Count: 0 } or SortedSetValue { Count: 0 })) expired.Add(k.Id);
         result.RemoveAll(k => k.Value is ListValue { Count: 0 } or SortedSetValue { Count: 0 });

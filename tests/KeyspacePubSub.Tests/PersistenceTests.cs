@@ -88,7 +88,7 @@ public sealed class PersistenceTests : IDisposable
     }
 
     [Fact]
-    public async Task DurableStream_KeepsItsNodesTombstonesAndCounters_AcrossARestart()
+    public async Task DurableStream_KeepsItsNodesTombstonesAndCounters_AcrossRestarts_WritingOnlyWhatChanged()
     {
         string before;
         await using (var s = await InProcessServer.StartAsync(Options()))
@@ -103,6 +103,8 @@ public sealed class PersistenceTests : IDisposable
             before = c.Call("XINFO", "STREAM", "room:s:backlog", "FULL", "COUNT", "0");
             before.Should().Contain("$6\r\nlength\r\n:140\r\n$15\r\nradix-tree-keys\r\n:2\r\n");
         }
+        // One row per entry of the nodes left (101-250, tombstones included): the first node's rows went.
+        StoredRows("stream_items").Should().Be((150L, 0L));
         await using (var s = await InProcessServer.StartAsync(Options()))
         {
             using var c = new RawClient(s.Port);
@@ -111,7 +113,21 @@ public sealed class PersistenceTests : IDisposable
             c.Call("EXISTS", "plain").Should().Be(":0\r\n");
             c.Call("XADD", "room:s:backlog", "250-1", "a", "b").Should().StartWith("-ERR The ID specified in XADD is equal or smaller");
             c.Call("XREVRANGE", "room:s:backlog", "+", "-", "COUNT", "1").Should().Be("*1\r\n*2\r\n$5\r\n249-1\r\n*4\r\n$4\r\nfrom\r\n$2\r\nu0\r\n$4\r\ntext\r\n$11\r\nmessage 249\r\n");
+            for (int i = 251; i <= 260; i++) c.Call("XADD", "room:s:backlog", $"{i}-1", "from", "u", "text", $"m{i}");
+            c.Call("XDEL", "room:s:backlog", "108-1").Should().Be(":1\r\n");
+            c.Call("XTRIM", "room:s:backlog", "MINID", "~", "201").Should().Be(":90\r\n");
+            c.Call("RENAME", "room:s:backlog", "room:t:backlog").Should().Be("+OK\r\n");
+            before = c.Call("XINFO", "STREAM", "room:t:backlog", "FULL", "COUNT", "0");
         }
+        StoredRows("stream_items").Should().Be((60L, 0L), "the second node's rows went with it; the renamed stream kept its rows");
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("XINFO", "STREAM", "room:t:backlog", "FULL", "COUNT", "0").Should().Be(before);
+            c.Call("EXISTS", "room:s:backlog").Should().Be(":0\r\n");
+            c.Call("DEL", "room:t:backlog").Should().Be(":1\r\n");
+        }
+        StoredRows("stream_items").Should().Be((0L, 0L));
     }
 
     [Fact]
@@ -244,12 +260,15 @@ public sealed class PersistenceTests : IDisposable
     }
 
     /// <summary>List rows in the store, and those whose key is gone (a row leaked by a missed delete).</summary>
-    private (long Rows, long Orphans) StoredListRows(string? path = null)
+    private (long Rows, long Orphans) StoredListRows(string? path = null) => StoredRows("list_items", path);
+
+    /// <summary>Rows of an item table (list_items, stream_items...), and those whose key is gone.</summary>
+    private (long Rows, long Orphans) StoredRows(string table, string? path = null)
     {
         using var db = new Microsoft.Data.Sqlite.SqliteConnection(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = path ?? Options().Path, Mode = Microsoft.Data.Sqlite.SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
         db.Open();
         using var cmd = db.CreateCommand();
-        cmd.CommandText = "SELECT COUNT(*), COUNT(*) FILTER (WHERE kid NOT IN (SELECT id FROM keys WHERE key IS NOT NULL)) FROM list_items";
+        cmd.CommandText = $"SELECT COUNT(*), COUNT(*) FILTER (WHERE kid NOT IN (SELECT id FROM keys WHERE key IS NOT NULL)) FROM {table}";
         using var r = cmd.ExecuteReader();
         r.Read();
         return (r.GetInt64(0), r.GetInt64(1));

@@ -182,6 +182,9 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
                 case SortedSetValue z:
                     z.Durability = new ZsetChanges(r.Id);
                     break;
+                case Streams.StreamValue st:
+                    st.Durability = new Streams.StreamChanges(r.Id);
+                    break;
             }
             var catalog = _catalog[r.Db];
             if (!catalog.TryGetValue(stored, out var slot))
@@ -199,9 +202,10 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
     {
         if (value is ListValue l) l.Durability = null;
         else if (value is SortedSetValue z) z.Durability = null;
+        else if (value is Streams.StreamValue st) st.Durability = null;
     }
 
-    private static bool IsContainer(object? v) => v is ListValue or SortedSetValue;
+    private static bool IsContainer(object? v) => v is ListValue or SortedSetValue or Streams.StreamValue;
 
     private readonly HashSet<object> _held = new(ReferenceEqualityComparer.Instance); // BuildPending's scratch
 
@@ -268,6 +272,7 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
             {
                 ListValue l => Write(l, k.Db, s, k.ExpireAt),
                 SortedSetValue z => Write(z, k.Db, s, k.ExpireAt),
+                Streams.StreamValue st => Write(st, k.Db, s, k.ExpireAt),
                 _ => WriteWhole(v, k.Db, s, k.ExpireAt),
             };
             if (!s.Stored)
@@ -288,7 +293,6 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
             GrowableString g => (DurableType.String, g.ToArray()), // the op outlives this batch; the string does not wait
             HashValue h => (DurableType.Hash, DurableBlob.Encode(h)),
             SetValue s => (DurableType.Set, DurableBlob.Encode(s)),
-            Streams.StreamValue st => (DurableType.Stream, Streams.StreamBlob.Encode(st)), // whole, at every change
             _ => throw new InvalidOperationException("unknown value type"),
         };
         Ops.Add(new DurableOp(DurableOpKind.PutKey, id, db, slot.Key, type, expire, blob));
@@ -378,4 +382,32 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
         c.Members.Clear();
         return c.Id;
     }
+
+    /// <summary>
+    /// A stream: its key row (counters and nodes, small) at every change, and its entry rows, all of them when it
+    /// is new to the store, else those added, marked deleted or gone since the last write.
+    /// </summary>
+    private long Write(Streams.StreamValue st, int db, Slot s, long expire)
+    {
+        var c = st.Durability;
+        bool fresh = c is null;
+        c ??= st.Durability = new Streams.StreamChanges(_nextId++);
+        Ops.Add(new DurableOp(DurableOpKind.PutKey, c.KeyId, db, s.Key, DurableType.Stream, expire, Streams.StreamBlob.EncodeMeta(st)));
+        if (fresh)
+        {
+            Ops.Add(new DurableOp(DurableOpKind.StreamDeleteAll, c.KeyId));
+            foreach (var e in st.Range(Streams.StreamId.Min, Streams.StreamId.Max, reverse: false, tombstones: true)) Ops.Add(EntryPut(c.KeyId, e));
+        }
+        else
+        {
+            // Written first: an entry added and then trimmed away in the same batch ends deleted.
+            foreach (var e in c.Written) Ops.Add(EntryPut(c.KeyId, e));
+            foreach (var e in c.Removed) Ops.Add(new DurableOp(DurableOpKind.StreamDelete, c.KeyId, Pos: unchecked((long)e.Id.Ms), Seq: unchecked((long)e.Id.Seq)));
+        }
+        c.Reset();
+        return c.KeyId;
+    }
+
+    private static DurableOp EntryPut(long keyId, Streams.StreamEntry e) =>
+        new(DurableOpKind.StreamPut, keyId, Value: Streams.StreamBlob.EncodeEntry(e), Pos: unchecked((long)e.Id.Ms), Seq: unchecked((long)e.Id.Seq));
 }

@@ -18,6 +18,11 @@ public enum DurableOpKind : byte
     FlushDb,
     FlushAll,
     SwapDb,
+    /// <summary>Upsert stream entry (Pos, Seq) of key Id: Value is its encoded entry (StreamBlob.EncodeEntry).</summary>
+    StreamPut,
+    /// <summary>Delete stream entry (Pos, Seq) of key Id.</summary>
+    StreamDelete,
+    StreamDeleteAll,
 }
 
 public enum DurableType : byte { String = 0, List = 1, Zset = 2, Hash = 3, Set = 4, Stream = 5 }

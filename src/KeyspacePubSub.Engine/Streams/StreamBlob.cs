@@ -1,14 +1,16 @@
 namespace KeyspacePubSub.Engine.Streams;
 
 /// <summary>
-/// A durable stream stored whole: its counters, then its nodes as they are (master ID and fields, entries with
-/// their tombstones), so a restart gives back the same nodes, as Redis's RDB keeps its listpacks.
+/// A durable stream in the store: the key row holds its counters and its nodes' master entries (ID, fields,
+/// listpack bytes); each entry is a row of its own (a deleted one kept, flagged), so a restart gives back the
+/// same nodes, as Redis's RDB keeps its listpacks, and an XADD writes one row.
 /// </summary>
 public static class StreamBlob
 {
     private const byte Version = 1;
 
-    public static byte[] Encode(StreamValue s)
+    /// <summary>The key row's value: counters and nodes, without their entries.</summary>
+    public static byte[] EncodeMeta(StreamValue s)
     {
         var ms = new MemoryStream();
         using (var w = new BinaryWriter(ms))
@@ -24,19 +26,13 @@ public static class StreamBlob
                 Write(w, node.Master);
                 WriteItems(w, node.MasterFields);
                 w.Write(node.Body);
-                w.Write(node.Entries.Count);
-                foreach (var e in node.Entries)
-                {
-                    Write(w, e.Id);
-                    w.Write(e.Deleted);
-                    WriteItems(w, e.Pairs);
-                }
             }
         }
         return ms.ToArray();
     }
 
-    public static StreamValue Decode(byte[] blob)
+    /// <summary>A stream from its key row's value; its entries are added by <see cref="StreamValue.RestoreEntries"/>.</summary>
+    public static StreamValue DecodeMeta(byte[] blob)
     {
         using var r = new BinaryReader(new MemoryStream(blob));
         if (r.ReadByte() != Version) throw new InvalidDataException("unknown stream encoding");
@@ -46,21 +42,27 @@ public static class StreamBlob
         long added = r.ReadInt64();
         int count = r.ReadInt32();
         var nodes = new List<StreamNode>(count);
-        for (int n = 0; n < count; n++)
-        {
-            var node = new StreamNode(ReadId(r), ReadItems(r)) { Body = r.ReadInt64() };
-            int entries = r.ReadInt32();
-            for (int i = 0; i < entries; i++)
-            {
-                var id = ReadId(r);
-                bool deleted = r.ReadBoolean();
-                node.Entries.Add(new StreamEntry(id, ReadItems(r)) { Deleted = deleted });
-                if (deleted) node.Deleted++;
-                else node.Live++;
-            }
-            nodes.Add(node);
-        }
+        for (int n = 0; n < count; n++) nodes.Add(new StreamNode(ReadId(r), ReadItems(r)) { Body = r.ReadInt64() });
         return StreamValue.Restore(nodes, last, maxDeleted, first, added);
+    }
+
+    /// <summary>An entry row's value: whether it is deleted, then its fields and values.</summary>
+    public static byte[] EncodeEntry(StreamEntry e)
+    {
+        var ms = new MemoryStream();
+        using (var w = new BinaryWriter(ms))
+        {
+            w.Write(e.Deleted);
+            WriteItems(w, e.Pairs);
+        }
+        return ms.ToArray();
+    }
+
+    public static StreamEntry DecodeEntry(ulong ms, ulong seq, byte[] blob)
+    {
+        using var r = new BinaryReader(new MemoryStream(blob));
+        bool deleted = r.ReadBoolean();
+        return new StreamEntry(new StreamId(ms, seq), ReadItems(r)) { Deleted = deleted };
     }
 
     private static void Write(BinaryWriter w, StreamId id)

@@ -71,6 +71,9 @@ public sealed class StreamValue
     public StreamId MaxDeletedId { get; set; }
     public long EntriesAdded { get; set; }
 
+    /// <summary>Changes since the durable store last wrote this stream; null unless a durable key holds it.</summary>
+    public StreamChanges? Durability { get; set; }
+
     /// <summary>
     /// As streamAppendItem once the ID is known to be above <see cref="LastId"/>: into the tail node, or a new one
     /// when the tail's bytes plus the new fields and values reach <paramref name="maxBytes"/> or it holds
@@ -113,7 +116,9 @@ public sealed class StreamValue
         }
         size += ListpackSize.Integer(same ? n + 3 : 2 * n + 4);
         node.Body += size;
-        node.Entries.Add(new StreamEntry(id, pairs));
+        var entry = new StreamEntry(id, pairs);
+        node.Entries.Add(entry);
+        Durability?.Written.Add(entry);
         node.Live++;
         Length++;
         EntriesAdded++;
@@ -141,6 +146,7 @@ public sealed class StreamValue
             bool remove = byLength ? Length - entries >= maxLength : node.Entries[^1].Id < minId;
             if (remove)
             {
+                Durability?.Removed.AddRange(node.Entries);
                 Nodes.RemoveAt(0);
                 Length -= entries;
                 deleted += entries;
@@ -152,6 +158,7 @@ public sealed class StreamValue
                 if (byLength ? Length <= maxLength : e.Id >= minId) break;
                 if (e.Deleted) continue;
                 e.Deleted = true;
+                Durability?.Written.Add(e);
                 node.Live--;
                 node.Deleted++;
                 Length--;
@@ -195,11 +202,13 @@ public sealed class StreamValue
         if (node.Live == 1)
         {
             Nodes.RemoveAt(n); // its last live entry: the whole listpack goes, tombstones and all
+            Durability?.Removed.AddRange(node.Entries);
         }
         else
         {
             node.Live--;
             node.Deleted++;
+            Durability?.Written.Add(node.Entries[i]);
         }
         Length--;
         return true;
@@ -230,8 +239,11 @@ public sealed class StreamValue
         return null;
     }
 
-    /// <summary>Live entries from <paramref name="start"/> to <paramref name="end"/> inclusive, in ID order or reversed.</summary>
-    public IEnumerable<StreamEntry> Range(StreamId start, StreamId end, bool reverse)
+    /// <summary>
+    /// Live entries (with <paramref name="tombstones"/>, deleted ones too) from <paramref name="start"/> to
+    /// <paramref name="end"/> inclusive, in ID order or reversed.
+    /// </summary>
+    public IEnumerable<StreamEntry> Range(StreamId start, StreamId end, bool reverse, bool tombstones = false)
     {
         if (start > end) yield break;
         if (!reverse)
@@ -243,7 +255,7 @@ public sealed class StreamValue
                 {
                     var e = node.Entries[i];
                     if (e.Id > end) yield break;
-                    if (!e.Deleted) yield return e;
+                    if (!e.Deleted || tombstones) yield return e;
                 }
             }
         }
@@ -259,7 +271,7 @@ public sealed class StreamValue
                 {
                     var e = node.Entries[i];
                     if (e.Id < start) yield break;
-                    if (!e.Deleted) yield return e;
+                    if (!e.Deleted || tombstones) yield return e;
                 }
             }
         }
@@ -316,12 +328,29 @@ public sealed class StreamValue
         return c;
     }
 
-    /// <summary>Rebuilds a stream from its stored nodes (a durable key loaded at start).</summary>
+    /// <summary>A stream from its stored counters and nodes (a durable key loaded at start); entries follow by <see cref="RestoreEntries"/>.</summary>
     internal static StreamValue Restore(List<StreamNode> nodes, StreamId last, StreamId maxDeleted, StreamId first, long entriesAdded)
     {
         var s = new StreamValue { LastId = last, MaxDeletedId = maxDeleted, FirstId = first, EntriesAdded = entriesAdded };
         s.Nodes.AddRange(nodes);
-        foreach (var n in nodes) s.Length += n.Live;
         return s;
+    }
+
+    /// <summary>Puts loaded entries (any order) into their nodes: each into the last node whose master ID is at most its own.</summary>
+    public void RestoreEntries(List<StreamEntry> entries)
+    {
+        entries.Sort((a, b) => a.Id.CompareTo(b.Id));
+        foreach (var e in entries)
+        {
+            int n = NodeAtOrBefore(e.Id);
+            if (n < 0) continue; // a row without its node (cannot be written so): left out
+            var node = Nodes[n];
+            node.Entries.Add(e);
+            if (e.Deleted) node.Deleted++;
+            else node.Live++;
+        }
+        Nodes.RemoveAll(node => node.Live == 0 && node.Entries.Count == 0);
+        Length = 0;
+        foreach (var node in Nodes) Length += node.Live;
     }
 }
