@@ -7,6 +7,7 @@ public static class Errors
 {
     public const string Syntax = "ERR syntax error";
     public const string NotInteger = "ERR value is not an integer or out of range";
+    public const string NoSuchKey = "ERR no such key";
     public const string NotFloat = "ERR value is not a valid float";
     public const string WrongType = "WRONGTYPE Operation against a key holding the wrong kind of value";
     public const string NoAuth = "NOAUTH Authentication required.";

@@ -53,6 +53,19 @@ internal static class BlockingCommands
         return true;
     }
 
+    /// <summary>As getTimeoutFromObjectOrReply in milliseconds (WAIT, XREAD's BLOCK): an integer, not negative.</summary>
+    internal static bool TryMilliseconds(CommandContext x, int arg, out long ms)
+    {
+        if (!x.Args.TryGetInt64(arg, out ms))
+        {
+            x.Reply.Error("ERR timeout is not an integer or out of range");
+            return false;
+        }
+        if (ms >= 0) return true;
+        x.Reply.Error("ERR timeout is negative");
+        return false;
+    }
+
     /// <summary>
     /// WAIT numreplicas timeout (replication.c): this server has no replicas, so none ever acknowledges. Zero
     /// replicas asked for (or inside MULTI) answer 0 at once; more wait out the timeout (milliseconds; 0 for ever),
@@ -65,16 +78,7 @@ internal static class BlockingCommands
             x.Reply.Error(Errors.NotInteger);
             return;
         }
-        if (!x.Args.TryGetInt64(2, out long ms))
-        {
-            x.Reply.Error("ERR timeout is not an integer or out of range");
-            return;
-        }
-        if (ms < 0)
-        {
-            x.Reply.Error("ERR timeout is negative");
-            return;
-        }
+        if (!TryMilliseconds(x, 2, out long ms)) return;
         if (replicas <= 0 || !Engine.MayBlock(x.Client)) x.Reply.Integer(0);
         else x.Engine.BlockForKeys(x, [], ms > 0 ? unchecked(ms + x.Engine.NowMs) : 0, BlockKind.Replicas);
     }

@@ -34,7 +34,7 @@ internal static class KeyMoveCommands
         var value = e.LookupWrite(db, x.Args[1]);
         if (value is null)
         {
-            x.Reply.Error("ERR no such key");
+            x.Reply.Error(Errors.NoSuchKey);
             return;
         }
         if (x.Args[1].SequenceEqual(x.Args[2]))

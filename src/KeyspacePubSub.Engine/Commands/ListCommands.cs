@@ -172,7 +172,7 @@ internal static class ListCommands
         if (!TypedLookup.TryGet(x, x.Args[1], write: true, out ListValue? list)) return;
         if (list is null)
         {
-            x.Reply.Error("ERR no such key");
+            x.Reply.Error(Errors.NoSuchKey);
             return;
         }
         if (!x.Args.TryGetInt64(2, out long index))

@@ -214,8 +214,7 @@ internal static class StreamCommands
         var pairs = new byte[n][];
         for (int i = 0; i < n; i++) pairs[i] = x.Args.ToArray(fields + i);
         s.Append(id, pairs, x.Engine.Config.StreamNodeMaxBytes, x.Engine.Config.StreamNodeMaxEntries);
-        Span<byte> buffer = stackalloc byte[48];
-        x.Reply.Bulk(buffer[..id.Format(buffer)]);
+        WriteId(x.Reply, id);
         x.Engine.Notify(NotifyFlags.Stream, "xadd", x.Args[1], x.Client.Db);
         if ((a.ByLength || a.ByMinId) && Trim(s, a) > 0) x.Engine.Notify(NotifyFlags.Stream, "xtrim", x.Args[1], x.Client.Db);
         x.Engine.SignalStreamReady(db, x.Args[1]);
@@ -342,9 +341,8 @@ internal static class StreamCommands
 
     internal static void WriteEntry(RespWriter r, StreamEntry e)
     {
-        Span<byte> buffer = stackalloc byte[48];
         r.Array(2);
-        r.Bulk(buffer[..e.Id.Format(buffer)]);
+        WriteId(r, e.Id);
         r.Array(e.Pairs.Length);
         foreach (var p in e.Pairs) r.Bulk(p);
     }
@@ -414,7 +412,7 @@ internal static class StreamCommands
         if (!TryGet(x, x.Args[1], write: true, out var s)) return;
         if (s is null)
         {
-            x.Reply.Error("ERR no such key");
+            x.Reply.Error(Errors.NoSuchKey);
             return;
         }
         if (s.Length > 0)

@@ -28,12 +28,12 @@ internal static class StreamInfoCommand
         if (!StreamCommands.TryGet(x, x.Args[2], write: false, out var s)) return;
         if (s is null)
         {
-            x.Reply.Error("ERR no such key");
+            x.Reply.Error(Errors.NoSuchKey);
             return;
         }
         if (x.Args.Is(1, "CONSUMERS"))
         {
-            x.Reply.Error($"NOGROUP No such consumer group '{CText(x.Args[3])}' for key name '{CText(x.Args[2])}'");
+            x.Reply.Error($"NOGROUP No such consumer group '{Errors.CText(x.Args[3])}' for key name '{Errors.CText(x.Args[2])}'");
         }
         else if (x.Args.Is(1, "GROUPS"))
         {
@@ -43,13 +43,6 @@ internal static class StreamInfoCommand
         {
             StreamInfo(x, s);
         }
-    }
-
-    /// <summary>As %s prints a client's bytes: up to the first NUL.</summary>
-    private static string CText(ReadOnlySpan<byte> s)
-    {
-        int nul = s.IndexOf((byte)0);
-        return CommandTable.Latin1(nul < 0 ? s : s[..nul]);
     }
 
     /// <summary>As xinfoReplyWithStreamInfo: XINFO STREAM key [FULL [COUNT n]] (FULL shows 10 entries unless COUNT says; 0: all).</summary>

@@ -52,17 +52,7 @@ internal static class StreamReadCommand
             bool more = i + 1 < x.Args.Count;
             if (x.Args.Is(i, "BLOCK") && more)
             {
-                i++;
-                if (!x.Args.TryGetInt64(i, out timeout))
-                {
-                    x.Reply.Error("ERR timeout is not an integer or out of range");
-                    return;
-                }
-                if (timeout < 0)
-                {
-                    x.Reply.Error("ERR timeout is negative");
-                    return;
-                }
+                if (!BlockingCommands.TryMilliseconds(x, ++i, out timeout)) return;
             }
             else if (x.Args.Is(i, "COUNT") && more)
             {
@@ -138,15 +128,8 @@ internal static class StreamReadCommand
         }
         if (served.Count > 0)
         {
-            if (x.Reply.Resp3) x.Reply.Map(served.Count);
-            else x.Reply.Array(served.Count);
-            foreach (int i in served)
-            {
-                if (!x.Reply.Resp3) x.Reply.Array(2);
-                x.Reply.Bulk(x.Args[streamsArg + i]);
-                after[i].TryNext(out var start);
-                StreamCommands.WriteEntries(x.Reply, values[i]!.Range(start, StreamId.Max, reverse: false), count == 0 ? long.MaxValue : count);
-            }
+            WriteKeys(x.Reply, served.Count);
+            foreach (int i in served) WriteKey(x.Reply, x.Args[streamsArg + i], values[i]!, after[i], count == 0 ? long.MaxValue : count);
             return;
         }
         if (timeout == -1 || !Engine.MayBlock(x.Client))
@@ -178,14 +161,23 @@ internal static class StreamReadCommand
             x.Engine.BlockForKeys(x, [], 0, BlockKind.Stream);
             return;
         }
+        WriteKeys(x.Reply, 1);
+        WriteKey(x.Reply, key, s, after, wait.Count);
+    }
+
+    /// <summary>XREAD's reply: an array of [key, entries] pairs, a map key → entries in RESP3.</summary>
+    private static void WriteKeys(RespWriter r, int keys)
+    {
+        if (r.Resp3) r.Map(keys);
+        else r.Array(keys);
+    }
+
+    /// <summary>One stream of XREAD's reply: its name, then its entries after <paramref name="after"/>.</summary>
+    private static void WriteKey(RespWriter r, ReadOnlySpan<byte> key, StreamValue s, StreamId after, long count)
+    {
+        if (!r.Resp3) r.Array(2);
+        r.Bulk(key);
         after.TryNext(out var start);
-        if (x.Reply.Resp3) x.Reply.Map(1);
-        else
-        {
-            x.Reply.Array(1);
-            x.Reply.Array(2);
-        }
-        x.Reply.Bulk(key);
-        StreamCommands.WriteEntries(x.Reply, s.Range(start, StreamId.Max, reverse: false), wait.Count);
+        StreamCommands.WriteEntries(r, s.Range(start, StreamId.Max, reverse: false), count);
     }
 }

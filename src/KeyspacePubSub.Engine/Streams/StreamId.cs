@@ -93,7 +93,7 @@ public readonly record struct StreamId(ulong Ms, ulong Seq) : IComparable<Stream
             return true;
         }
         int i = 0;
-        while (i < s.Length && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r'))) i++;
+        while (i < s.Length && Protocol.CString.IsSpace(s[i])) i++;
         bool negative = false;
         if (i < s.Length && (s[i] == '+' || s[i] == '-')) negative = s[i++] == '-';
         int digits = 0;
