@@ -130,11 +130,34 @@ public sealed partial class Engine
         };
         if (blocked == 0) return;
         if (!_waiting![db].ContainsKey(key)) return;
+        AddReady(db, key);
+    }
+
+    private void AddReady(int db, byte[] key)
+    {
         foreach (var (d, k) in _ready)
         {
             if (d == db && k.AsSpan().SequenceEqual(key)) return;
         }
         _ready.Add((db, key));
+    }
+
+    /// <summary>
+    /// As Redis 7.0's signalDeletedKeyAsReady: a stream left <paramref name="key"/> (deleted, overwritten, renamed
+    /// away, flushed, swapped out). A client blocked in XREADGROUP on it is answered -UNBLOCKED after the command
+    /// unless the key holds a stream again by then (XREAD waits on).
+    /// </summary>
+    private void SignalStreamRemoved(Database db, ReadOnlySpan<byte> key)
+    {
+        if (_blockedOnStreams == 0) return;
+        if (_waiting![db.Index].GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out var stored, out _)) AddReady(db.Index, stored);
+    }
+
+    /// <summary>FLUSHDB / FLUSHALL: every key waited on by a stream read of that database is ready (Redis's scanDatabaseForDeletedStreams).</summary>
+    internal void SignalFlushedStreams(int db)
+    {
+        if (_blockedOnStreams == 0) return;
+        foreach (var key in _waiting![db].Keys) AddReady(db, key);
     }
 
     /// <summary>As XADD's signalKeyAsReady: an entry was added to the stream under <paramref name="key"/>.</summary>
@@ -152,7 +175,9 @@ public sealed partial class Engine
         {
             foreach (var key in _waiting![db].Keys)
             {
-                if (Databases[db].Get(key) is { } value) SignalKeyAsReady(db, key, value);
+                var value = Databases[db].Get(key);
+                if (value != null) SignalKeyAsReady(db, key, value);
+                if (value is not Streams.StreamValue && _blockedOnStreams > 0) AddReady(db, key); // a stream swapped out
             }
         }
     }
@@ -198,6 +223,15 @@ public sealed partial class Engine
                     {
                         waiters.RemoveAt(0); // ran and still waits: behind the others
                         waiters.Add(c);
+                    }
+                }
+                // As unblockDeletedStreamReadgroupClients: no stream under the key, XREADGROUP's wait ends in an error
+                // (its command runs once more and answers it); XREAD keeps waiting.
+                if (_blockedOnStreams > 0 && LookupWrite(db, key) is not Streams.StreamValue && _waiting[dbIndex].TryGetValue(key, out waiters))
+                {
+                    foreach (var c in waiters.ToArray())
+                    {
+                        if (c.Block is { Kind: BlockKind.Stream, Extra: StreamReadCommand.Wait { Group: not null } }) Serve(c, key);
                     }
                 }
             }

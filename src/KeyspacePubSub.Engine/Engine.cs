@@ -32,7 +32,7 @@ public sealed partial class Engine : IPushSink
         Logger = logger ?? NullLogger.Instance;
         Broker = new PubSubBroker(this);
         Databases = new Database[Config.Databases];
-        for (int i = 0; i < Databases.Length; i++) Databases[i] = new Database(i, Config.Clock);
+        for (int i = 0; i < Databases.Length; i++) Databases[i] = new Database(i, Config.Clock) { StreamRemoved = SignalStreamRemoved };
         Commands = BuiltinCommands.Create();
     }
 

@@ -45,6 +45,16 @@ public sealed partial class Engine
     }
 
     /// <summary>
+    /// A consumer group changed (XGROUP, XREADGROUP, XACK, XCLAIM...): as in Redis 7.0 no WATCH is touched and
+    /// no tracking invalidated, but the durable store learns it, and <paramref name="evt"/>, if any, is sent.
+    /// </summary>
+    public void GroupChanged(int db, ReadOnlySpan<byte> key, string? evt = null)
+    {
+        Durable?.MarkDirty(db, key);
+        if (evt != null) Notifier.Notify(NotifyFlags.Stream, evt, key, db);
+    }
+
+    /// <summary>
     /// As expireIfNeeded: deletes the key if its time has passed; true if it did, or (while CLIENT PAUSE holds
     /// expiry) if it would have: the key is then missing for the caller but still stored.
     /// </summary>
@@ -205,6 +215,7 @@ public sealed partial class Engine
                 if (!ExpiryPaused) ExpireDue(maxKeys: 1000); // (ending a pause that is over runs its postponed clients)
                 bool evicting = Config.MaxMemory > 0 && PerformEvictions() == EvictResult.Running; // as evictionTimeProc
                 TimeOutDueBlocked();
+                if (_ready.Count > 0) ServeReadyKeys(); // an expired stream ends XREADGROUP waits on it
                 FlushDirty();
                 Durable?.Commit(); // deletions of expired durable keys; nobody waits for them
                 long? next = _pauseMode == PauseMode.None ? NextDeadline() : PauseDeadline();

@@ -9,7 +9,9 @@ namespace KeyspacePubSub.Conformance;
 /// Blocking pops, which the keyspace fuzz (<see cref="DifferentialFuzzTests"/>) leaves out because they wait:
 /// four clients on each server (RESP2 and RESP3 mixed) send the same random steps to a real redis-server and to
 /// ours. BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP, BZPOPMIN, BZPOPMAX and BZMPOP without a timeout block on
-/// empty keys, XREAD BLOCK 0 on streams without newer entries (XADD, XDEL and XTRIM write them); pushes, moves (within a database and to another), renames, copies, stores, deletes, type
+/// empty keys, XREAD BLOCK 0 on streams without newer entries (XADD, XDEL and XTRIM write them), XREADGROUP
+/// BLOCK 0 on a group with nothing new (XGROUP CREATE, SETID and DESTROY, XACK, and deleting or replacing the
+/// stream end or serve its wait); pushes, moves (within a database and to another), renames, copies, stores, deletes, type
 /// changes, SWAPDB and transactions (where nothing blocks, and what an EXEC pushes is served after it) wake them
 /// or, as in Redis, do not. After every step each client must have received the same
 /// frames as its twin (so the same clients were served, in the same order, with the same elements), the
@@ -102,7 +104,7 @@ public sealed class BlockingDifferentialFuzzTests(ServersFixture servers) : ICla
     {
         "BLMOVE" or "BRPOPLPUSH" => [args[1]],
         "BLMPOP" or "BZMPOP" => args[3..(3 + int.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture))],
-        "XREAD" => StreamKeys(args),
+        "XREAD" or "XREADGROUP" => StreamKeys(args),
         _ => args[1..^1], // BLPOP, BRPOP, BZPOPMIN, BZPOPMAX: the keys, then the timeout
     };
 
@@ -139,6 +141,13 @@ public sealed class BlockingDifferentialFuzzTests(ServersFixture servers) : ICla
                 string[] streams = rng.Next(3) == 0 ? [X(), X()] : [X()];
                 return ["XREAD", .. rng.Next(2) == 0 ? new[] { "COUNT", "2" } : [], "BLOCK", "0", "STREAMS", .. streams, .. streams.Select(_ => Id())];
             }
+            if (rng.Next(8) == 0)
+            {
+                // XREADGROUP of group g1's new entries, by one of three consumers, on one or two streams.
+                string[] streams = rng.Next(4) == 0 ? [X(), X()] : [X()];
+                return ["XREADGROUP", "GROUP", "g1", $"c{rng.Next(3)}", .. rng.Next(2) == 0 ? new[] { "COUNT", "2" } : [], .. rng.Next(3) == 0 ? new[] { "NOACK" } : [],
+                    "BLOCK", "0", "STREAMS", .. streams, .. streams.Select(_ => ">")];
+            }
             return rng.Next(8) switch
             {
                 0 => ["BLPOP", .. ListKeys(), "0"],
@@ -149,6 +158,16 @@ public sealed class BlockingDifferentialFuzzTests(ServersFixture servers) : ICla
                 5 => ["BZPOPMIN", Z(), "0"],
                 6 => ["BZPOPMAX", Z(), .. rng.Next(2) == 0 ? new[] { "l1" } : [], "0"],
                 _ => ["BZMPOP", "0", "1", Z(), Side(), .. rng.Next(2) == 0 ? new[] { "COUNT", "3" } : []],
+            };
+        }
+        if (rng.Next(12) == 0)
+        {
+            return rng.Next(5) switch
+            {
+                0 or 1 => ["XGROUP", "CREATE", X(), "g1", rng.Next(2) == 0 ? "$" : "0", .. rng.Next(2) == 0 ? new[] { "MKSTREAM" } : []],
+                2 => ["XGROUP", "DESTROY", X(), "g1"],
+                3 => ["XGROUP", "SETID", X(), "g1", Id()],
+                _ => ["XACK", X(), "g1", $"{rng.Next(step + 1) + 1}-0", $"{rng.Next(step + 1) + 1}-1"],
             };
         }
         return rng.Next(18) switch
@@ -197,7 +216,7 @@ public sealed class BlockingDifferentialFuzzTests(ServersFixture servers) : ICla
                     "+string\r\n" => view.Call("GET", key),
                     "+list\r\n" => view.Call("LRANGE", key, "0", "-1"),
                     "+zset\r\n" => view.Call("ZRANGE", key, "0", "-1", "WITHSCORES"),
-                    "+stream\r\n" => view.Call("XINFO", "STREAM", key, "FULL", "COUNT", "0"),
+                    "+stream\r\n" => StreamClock.Masked(view.Call("XINFO", "STREAM", key, "FULL", "COUNT", "0")),
                     _ => "",
                 };
                 sb.Append(db).Append(' ').Append(key).Append(' ').Append(type).Append(value);

@@ -57,6 +57,7 @@ internal static class ServerCommands
         x.Engine.InvalidateTrackingOnFlush();
         x.Engine.Durable?.BeforeFlush(x.Client.Db);
         x.Engine.Databases[x.Client.Db].Clear();
+        x.Engine.SignalFlushedStreams(x.Client.Db);
         x.Reply.Ok();
     }
 
@@ -69,6 +70,7 @@ internal static class ServerCommands
         {
             x.Engine.SignalFlushedDb(db.Index);
             db.Clear();
+            x.Engine.SignalFlushedStreams(db.Index);
         }
         x.Reply.Ok();
     }

@@ -7,8 +7,9 @@ using static KeyspacePubSub.Engine.Commands.CommandFlags;
 namespace KeyspacePubSub.Engine.Commands;
 
 /// <summary>
-/// Stream commands without consumer groups (src/t_stream.c, Redis 7.0): XADD, XTRIM, XLEN, XRANGE, XREVRANGE,
-/// XDEL, XSETID. XREAD is in <see cref="StreamReadCommand"/>, XINFO in <see cref="StreamInfoCommand"/>.
+/// Stream commands (src/t_stream.c, Redis 7.0): XADD, XTRIM, XLEN, XRANGE, XREVRANGE, XDEL, XSETID. XREAD and
+/// XREADGROUP are in <see cref="StreamReadCommand"/>, consumer groups in <see cref="StreamGroupCommands"/>,
+/// XINFO in <see cref="StreamInfoCommand"/>.
 /// </summary>
 internal static class StreamCommands
 {
@@ -22,6 +23,7 @@ internal static class StreamCommands
         t.Add(new() { Name = "xdel", Arity = -3, Flags = Write | Fast, Handler = XDel, FirstKey = 1, LastKey = 1, Step = 1, Group = "stream", Since = "5.0.0", Summary = "Returns the number of messages after removing them from a stream." });
         t.Add(new() { Name = "xsetid", Arity = -3, Flags = Write | DenyOom | Fast, Handler = XSetId, FirstKey = 1, LastKey = 1, Step = 1, Group = "stream", Since = "5.0.0", Summary = "An internal command for replicating stream values." });
         StreamReadCommand.Register(t);
+        StreamGroupCommands.Register(t);
         StreamInfoCommand.Register(t);
     }
 
@@ -267,7 +269,7 @@ internal static class StreamCommands
     }
 
     /// <summary>As streamParseIntervalIDOrReply: "(" makes the bound exclusive (then strict: no "-" or "+").</summary>
-    private static bool TryParseBound(CommandContext x, int arg, ulong missingSeq, out StreamId id, out bool exclusive)
+    internal static bool TryParseBound(CommandContext x, int arg, ulong missingSeq, out StreamId id, out bool exclusive)
     {
         var s = x.Args[arg];
         exclusive = s.Length > 1 && s[0] == (byte)'(';

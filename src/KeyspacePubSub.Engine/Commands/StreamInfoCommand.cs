@@ -5,8 +5,7 @@ using static KeyspacePubSub.Engine.Commands.CommandFlags;
 namespace KeyspacePubSub.Engine.Commands;
 
 /// <summary>
-/// XINFO STREAM / GROUPS / CONSUMERS / HELP (t_stream.c xinfoCommand, Redis 7.0). Consumer groups cannot be
-/// created here (XGROUP is not offered), so a stream has none: GROUPS is empty, CONSUMERS answers NOGROUP.
+/// XINFO STREAM / GROUPS / CONSUMERS / HELP (t_stream.c xinfoCommand, Redis 7.0).
 /// </summary>
 internal static class StreamInfoCommand
 {
@@ -33,11 +32,11 @@ internal static class StreamInfoCommand
         }
         if (x.Args.Is(1, "CONSUMERS"))
         {
-            x.Reply.Error($"NOGROUP No such consumer group '{Errors.CText(x.Args[3])}' for key name '{Errors.CText(x.Args[2])}'");
+            Consumers(x, s);
         }
         else if (x.Args.Is(1, "GROUPS"))
         {
-            x.Reply.Array(0);
+            Groups(x.Reply, s);
         }
         else
         {
@@ -87,7 +86,7 @@ internal static class StreamInfoCommand
         if (!full)
         {
             r.Bulk("groups");
-            r.Integer(0);
+            r.Integer(s.GroupCount);
             r.Bulk("first-entry");
             WriteEntryOrNull(r, s.FirstLive());
             r.Bulk("last-entry");
@@ -98,7 +97,115 @@ internal static class StreamInfoCommand
             r.Bulk("entries");
             StreamCommands.WriteEntries(r, s.Range(StreamId.Min, StreamId.Max, reverse: false), count == 0 ? long.MaxValue : count);
             r.Bulk("groups");
-            r.Array(0);
+            FullGroups(r, s, count);
+        }
+    }
+
+    /// <summary>XINFO CONSUMERS key group: each consumer's name, pending count and idle time (since it was last seen).</summary>
+    private static void Consumers(CommandContext x, StreamValue s)
+    {
+        if (s.FindGroup(x.Args[3]) is not { } cg)
+        {
+            x.Reply.Error($"NOGROUP No such consumer group '{Errors.CText(x.Args[3])}' for key name '{Errors.CText(x.Args[2])}'");
+            return;
+        }
+        var r = x.Reply;
+        long now = x.Engine.NowMs;
+        r.Array(cg.Consumers.Count);
+        foreach (var c in cg.Consumers.Values)
+        {
+            r.Map(3);
+            r.Bulk("name");
+            r.Bulk(c.Name);
+            r.Bulk("pending");
+            r.Integer(c.Pending.Count);
+            r.Bulk("idle");
+            r.Integer(Math.Max(0, now - c.SeenTime));
+        }
+    }
+
+    /// <summary>XINFO GROUPS key: each group's name, consumers, pending count, last delivered ID, read counter and lag.</summary>
+    private static void Groups(RespWriter r, StreamValue s)
+    {
+        r.Array(s.GroupCount);
+        if (s.Groups is null) return;
+        foreach (var (name, cg) in s.Groups)
+        {
+            r.Map(6);
+            r.Bulk("name");
+            r.Bulk(name);
+            r.Bulk("consumers");
+            r.Integer(cg.Consumers.Count);
+            r.Bulk("pending");
+            r.Integer(cg.Pending.Count);
+            r.Bulk("last-delivered-id");
+            StreamCommands.WriteId(r, cg.LastId);
+            WriteCounters(r, s, cg);
+        }
+    }
+
+    /// <summary>entries-read (null when unknown) and lag (null when it cannot be told).</summary>
+    private static void WriteCounters(RespWriter r, StreamValue s, ConsumerGroup cg)
+    {
+        r.Bulk("entries-read");
+        if (cg.EntriesRead != ConsumerGroup.InvalidEntriesRead) r.Integer(cg.EntriesRead);
+        else r.NullBulk();
+        r.Bulk("lag");
+        if (s.Lag(cg) is { } lag) r.Integer(lag);
+        else r.NullBulk();
+    }
+
+    /// <summary>XINFO STREAM FULL's groups: with their pending entries and consumers, at most <paramref name="count"/> pending entries each (0: all).</summary>
+    private static void FullGroups(RespWriter r, StreamValue s, long count)
+    {
+        r.Array(s.GroupCount);
+        if (s.Groups is null) return;
+        long max = count == 0 ? long.MaxValue : count;
+        foreach (var (name, cg) in s.Groups)
+        {
+            r.Map(7);
+            r.Bulk("name");
+            r.Bulk(name);
+            r.Bulk("last-delivered-id");
+            StreamCommands.WriteId(r, cg.LastId);
+            WriteCounters(r, s, cg);
+            r.Bulk("pel-count");
+            r.Integer(cg.Pending.Count);
+            r.Bulk("pending");
+            r.Array((int)Math.Min(max, cg.Pending.Count));
+            long n = 0;
+            foreach (var p in cg.Pending)
+            {
+                if (n++ >= max) break;
+                r.Array(4);
+                StreamCommands.WriteId(r, p.Id);
+                r.Bulk(p.Consumer.Name);
+                r.Integer(p.DeliveryTime);
+                r.Integer(p.DeliveryCount);
+            }
+            r.Bulk("consumers");
+            r.Array(cg.Consumers.Count);
+            foreach (var c in cg.Consumers.Values)
+            {
+                r.Map(4);
+                r.Bulk("name");
+                r.Bulk(c.Name);
+                r.Bulk("seen-time");
+                r.Integer(c.SeenTime);
+                r.Bulk("pel-count");
+                r.Integer(c.Pending.Count);
+                r.Bulk("pending");
+                r.Array((int)Math.Min(max, c.Pending.Count));
+                n = 0;
+                foreach (var p in c.Pending)
+                {
+                    if (n++ >= max) break;
+                    r.Array(3);
+                    StreamCommands.WriteId(r, p.Id);
+                    r.Integer(p.DeliveryTime);
+                    r.Integer(p.DeliveryCount);
+                }
+            }
         }
     }
 

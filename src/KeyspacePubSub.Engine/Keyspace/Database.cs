@@ -9,6 +9,14 @@ namespace KeyspacePubSub.Engine.Keyspace;
 /// </summary>
 public sealed class Database(int index, AccessClock? clock = null)
 {
+    public delegate void KeyHandler(Database db, ReadOnlySpan<byte> key);
+
+    /// <summary>
+    /// Called when a stream leaves a key: deleted, or overwritten by another value (Redis 7.0's
+    /// signalDeletedKeyAsReady, which ends the waits of XREADGROUP on it). Clear and Swap do not call it.
+    /// </summary>
+    public KeyHandler? StreamRemoved { get; set; }
+
     private const long NoExpiry = -1;
 
     /// <summary>The access stamps' clock (the policy decides whether a stamp is a time or a frequency).</summary>
@@ -144,6 +152,7 @@ public sealed class Database(int index, AccessClock? clock = null)
         if (i >= 0)
         {
             ref var e = ref _data.At(i);
+            if (e.Value is Streams.StreamValue && !ReferenceEquals(e.Value, value)) StreamRemoved?.Invoke(this, key);
             e.Value = value;
             // As dbOverwrite: under LFU the new value takes the old one's stamp; under LRU a new object's (now).
             if (!Clock.Lfu) _data.StampAt(i) = AccessClock.LruNow;
@@ -163,8 +172,9 @@ public sealed class Database(int index, AccessClock? clock = null)
 
     public bool Remove(ReadOnlySpan<byte> key)
     {
-        if (!_data.Remove(key, out long expireAt)) return false;
+        if (!_data.Remove(key, out long expireAt, out object? value)) return false;
         if (expireAt >= 0) ExpiresCount--;
+        if (value is Streams.StreamValue) StreamRemoved?.Invoke(this, key);
         return true;
     }
 

@@ -89,9 +89,10 @@ public sealed class KeyTable
     }
 
     /// <summary>Removes <paramref name="key"/>; false when absent. <paramref name="expireAt"/> is the removed entry's deadline.</summary>
-    public bool Remove(ReadOnlySpan<byte> key, out long expireAt)
+    public bool Remove(ReadOnlySpan<byte> key, out long expireAt, out object? value)
     {
         expireAt = -1;
+        value = null;
         if (_count == 0) return false;
         int hash = ByteKeyComparer.Instance.GetHashCode(key);
         ref int link = ref _buckets[hash & (_buckets.Length - 1)];
@@ -103,6 +104,7 @@ public sealed class KeyTable
                 int index = link - 1;
                 link = e.Next; // unlinked
                 expireAt = e.ExpireAt;
+                value = e.Value;
                 e = default;
                 e.Next = _free;
                 _free = index + 1;

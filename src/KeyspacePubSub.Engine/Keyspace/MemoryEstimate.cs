@@ -28,9 +28,26 @@ public static class MemoryEstimate
         SetValue s => ObjectHeader + 80 + Sampled(s.Members.Keys.Select(m => DictEntry + Bytes(m)), s.Count, samples),
         SortedSetValue z => ObjectHeader + 160 + Sampled(z.Pairs.Select(p => DictEntry + 2 * Reference + SkipNode + Bytes(p.Member)), z.Count, samples),
         Streams.StreamValue st => ObjectHeader + 96 + Align(ArrayHeader + Reference * (long)st.RadixTreeKeys) + Sampled(st.Range(Streams.StreamId.Min, Streams.StreamId.Max, reverse: false)
-            .Select(e => ObjectHeader + 24 + Align(ArrayHeader + Reference * (long)e.Pairs.Length) + e.Pairs.Sum(Bytes)), (int)Math.Min(int.MaxValue, st.Length), samples),
+            .Select(e => ObjectHeader + 24 + Align(ArrayHeader + Reference * (long)e.Pairs.Length) + e.Pairs.Sum(Bytes)), (int)Math.Min(int.MaxValue, st.Length), samples)
+            + GroupBytes(st),
         _ => ObjectHeader,
     };
+
+    /// <summary>
+    /// Consumer groups: each group and consumer object with its name and tree node, and each pending entry (the
+    /// entry, 40 bytes, and a sorted-set node, 32, in the group's list and in its consumer's).
+    /// </summary>
+    private static long GroupBytes(Streams.StreamValue st)
+    {
+        if (st.Groups is null) return 0;
+        long bytes = ObjectHeader + 48;
+        foreach (var (name, cg) in st.Groups)
+        {
+            bytes += ObjectHeader + 80 + Bytes(name) + (ObjectHeader + 40) * (long)cg.Pending.Count + 2 * (ObjectHeader + 32) * (long)cg.Pending.Count;
+            foreach (var c in cg.Consumers.Values) bytes += ObjectHeader + 64 + Bytes(c.Name);
+        }
+        return bytes;
+    }
 
     private static long Sampled(IEnumerable<long> sizes, int count, long samples)
     {
