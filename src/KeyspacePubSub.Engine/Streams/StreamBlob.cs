@@ -3,11 +3,13 @@ namespace KeyspacePubSub.Engine.Streams;
 /// <summary>
 /// A durable stream in the store: the key row holds its counters and its nodes' master entries (ID, fields,
 /// listpack bytes); each entry is a row of its own (a deleted one kept, flagged), so a restart gives back the
-/// same nodes, as Redis's RDB keeps its listpacks, and an XADD writes one row.
+/// same nodes, as Redis's RDB keeps its listpacks, and an XADD writes one row. The key row also holds the
+/// consumer groups (version 2): each group's last ID and read counter, its consumers with their seen time and
+/// pending entries, so a group change rewrites the key row, pending entries and all.
 /// </summary>
 public static class StreamBlob
 {
-    private const byte Version = 1;
+    private const byte Version = 2;
 
     /// <summary>The key row's value: counters and nodes, without their entries.</summary>
     public static byte[] EncodeMeta(StreamValue s)
@@ -27,15 +29,73 @@ public static class StreamBlob
                 WriteItems(w, node.MasterFields);
                 w.Write(node.Body);
             }
+            WriteGroups(w, s);
         }
         return ms.ToArray();
     }
+
+    private static void WriteGroups(BinaryWriter w, StreamValue s)
+    {
+        w.Write(s.GroupCount);
+        if (s.Groups is null) return;
+        foreach (var (name, cg) in s.Groups)
+        {
+            WriteBytes(w, name);
+            Write(w, cg.LastId);
+            w.Write(cg.EntriesRead);
+            w.Write(cg.Consumers.Count);
+            foreach (var c in cg.Consumers.Values)
+            {
+                WriteBytes(w, c.Name);
+                w.Write(c.SeenTime);
+                w.Write(c.Pending.Count);
+                foreach (var p in c.Pending)
+                {
+                    Write(w, p.Id);
+                    w.Write(p.DeliveryTime);
+                    w.Write(p.DeliveryCount);
+                }
+            }
+        }
+    }
+
+    private static void ReadGroups(BinaryReader r, StreamValue s)
+    {
+        int groups = r.ReadInt32();
+        for (int g = 0; g < groups; g++)
+        {
+            var name = ReadBytes(r);
+            var cg = new ConsumerGroup(ReadId(r), r.ReadInt64());
+            int consumers = r.ReadInt32();
+            for (int k = 0; k < consumers; k++)
+            {
+                var c = cg.CreateConsumer(ReadBytes(r), r.ReadInt64())!;
+                int pending = r.ReadInt32();
+                for (int i = 0; i < pending; i++)
+                {
+                    var p = new PendingEntry(ReadId(r), c, r.ReadInt64(), r.ReadInt64());
+                    c.Pending.Add(p);
+                    cg.Pending.Add(p);
+                }
+            }
+            s.CreateGroupCopy(name, cg);
+        }
+    }
+
+    private static void WriteBytes(BinaryWriter w, byte[] b)
+    {
+        w.Write(b.Length);
+        w.Write(b);
+    }
+
+    private static byte[] ReadBytes(BinaryReader r) => r.ReadBytes(r.ReadInt32());
 
     /// <summary>A stream from its key row's value; its entries are added by <see cref="StreamValue.RestoreEntries"/>.</summary>
     public static StreamValue DecodeMeta(byte[] blob)
     {
         using var r = new BinaryReader(new MemoryStream(blob));
-        if (r.ReadByte() != Version) throw new InvalidDataException("unknown stream encoding");
+        byte version = r.ReadByte();
+        if (version is not (1 or Version)) throw new InvalidDataException("unknown stream encoding");
         var last = ReadId(r);
         var maxDeleted = ReadId(r);
         var first = ReadId(r);
@@ -43,7 +103,9 @@ public static class StreamBlob
         int count = r.ReadInt32();
         var nodes = new List<StreamNode>(count);
         for (int n = 0; n < count; n++) nodes.Add(new StreamNode(ReadId(r), ReadItems(r)) { Body = r.ReadInt64() });
-        return StreamValue.Restore(nodes, last, maxDeleted, first, added);
+        var s = StreamValue.Restore(nodes, last, maxDeleted, first, added);
+        if (version >= 2) ReadGroups(r, s); // version 1 had no groups
+        return s;
     }
 
     /// <summary>An entry row's value: whether it is deleted, then its fields and values.</summary>
