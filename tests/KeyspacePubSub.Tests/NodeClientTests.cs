@@ -104,6 +104,13 @@ public class NodeClientTests
     public Task RedisPyBlockingPops_RunUnchanged() => RunAgainstBoth("/usr/bin/python3", "redis-py blocking ok", "redis_py_blocking.py");
 
     /// <summary>
+    /// A work queue on a stream's consumer group (redis-py): workers blocked in XREADGROUP share the jobs and XACK
+    /// them; the jobs of a worker that died unacknowledged are taken over with XAUTOCLAIM; nothing is left pending.
+    /// </summary>
+    [PythonRedisFact]
+    public Task RedisPyStreamGroups_ShareAWorkQueue() => RunAgainstBoth("/usr/bin/python3", "redis-py stream groups ok", "redis_py_stream_groups.py");
+
+    /// <summary>
     /// Ours only: the suite checks CLIENT SETINFO's lib-name in CLIENT INFO, which Redis 7.2 added (7.0 answers
     /// node-redis's SETINFO with an error the client ignores).
     /// </summary>
