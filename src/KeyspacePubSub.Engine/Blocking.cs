@@ -201,29 +201,24 @@ public sealed partial class Engine
                 _ready.RemoveAt(0);
                 if (!_waiting![dbIndex].TryGetValue(key, out var waiters)) continue;
                 var db = Databases[dbIndex];
-                for (int n = waiters.Count; n > 0 && waiters.Count > 0; n--)
+                // Each client waiting when the pass began, in blocking order; one served leaves the queue, one not
+                // keeps its place (none can block anew during the pass: a served client's next commands run later).
+                foreach (var c in waiters.ToArray())
                 {
-                    BlockKind? kind = LookupWrite(db, key) switch
+                    var value = LookupWrite(db, key);
+                    BlockKind? kind = value switch
                     {
                         ListValue { Count: > 0 } => BlockKind.List,
                         SortedSetValue { Count: > 0 } => BlockKind.SortedSet,
-                        Streams.StreamValue => BlockKind.Stream, // XREAD decides: the last ID may not have moved
+                        Streams.StreamValue => BlockKind.Stream,
                         _ => null,
                     };
                     if (kind is null) break;
-                    var c = waiters[0];
-                    if (c.Block!.Kind != kind)
-                    {
-                        waiters.RemoveAt(0);
-                        waiters.Add(c);
-                        continue;
-                    }
+                    if (c.Block is not { } state || state.Kind != kind) continue;
+                    // A stream read runs again only if it would be served (serveClientsBlockedOnStreamKey's test):
+                    // a hundred consumers of one group waiting cost one comparison each per XADD, not a command.
+                    if (state.Extra is StreamReadCommand.Wait wait && !StreamReadCommand.WouldServe(wait, key, (Streams.StreamValue)value!)) continue;
                     Serve(c, key);
-                    if (c.Block != null && waiters.Count > 0 && ReferenceEquals(waiters[0], c))
-                    {
-                        waiters.RemoveAt(0); // ran and still waits: behind the others
-                        waiters.Add(c);
-                    }
                 }
                 // As unblockDeletedStreamReadgroupClients: no stream under the key, XREADGROUP's wait ends in an error
                 // (its command runs once more and answers it); XREAD keeps waiting.

@@ -272,6 +272,16 @@ internal static class StreamReadCommand
         WriteKey(x.Reply, key, entries);
     }
 
+    /// <summary>
+    /// Whether a blocked read would be served by the stream now under <paramref name="key"/>: its last ID is past
+    /// the one the read waits after (XREADGROUP: its group's last delivered ID), or (XREADGROUP) its group is gone.
+    /// </summary>
+    internal static bool WouldServe(Wait wait, byte[] key, StreamValue s)
+    {
+        if (wait.Group is { } g) return s.FindGroup(g.Group) is not { } cg || s.LastId > cg.LastId;
+        return wait.After.TryGetValue(key, out var after) && s.LastId > after;
+    }
+
     /// <summary>The reply: an array of [key, entries] pairs, a map key → entries in RESP3.</summary>
     private static void WriteKeys(RespWriter r, int keys)
     {

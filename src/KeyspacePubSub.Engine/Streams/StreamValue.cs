@@ -79,7 +79,9 @@ public sealed class StreamValue
 
     public int GroupCount => Groups?.Count ?? 0;
 
-    public ConsumerGroup? FindGroup(ReadOnlySpan<byte> name) => Groups is { } g && g.TryGetValue(name.ToArray(), out var cg) ? cg : null;
+    public ConsumerGroup? FindGroup(ReadOnlySpan<byte> name) => Groups is null ? null : FindGroup(name.ToArray());
+
+    public ConsumerGroup? FindGroup(byte[] name) => Groups is { } g && g.TryGetValue(name, out var cg) ? cg : null;
 
     /// <summary>As streamCreateCG: null when a group of that name exists.</summary>
     public ConsumerGroup? CreateGroup(ReadOnlySpan<byte> name, StreamId lastId, long entriesRead)
