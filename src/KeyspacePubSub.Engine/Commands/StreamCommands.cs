@@ -8,8 +8,8 @@ namespace KeyspacePubSub.Engine.Commands;
 
 /// <summary>
 /// Stream commands (src/t_stream.c, Redis 7.0): XADD, XTRIM, XLEN, XRANGE, XREVRANGE, XDEL, XSETID. XREAD and
-/// XREADGROUP are in <see cref="StreamReadCommand"/>, consumer groups in <see cref="StreamGroupCommands"/>,
-/// XINFO in <see cref="StreamInfoCommand"/>.
+/// XREADGROUP are in <see cref="StreamReadCommand"/>, consumer groups in <see cref="StreamGroupCommands"/> and
+/// <see cref="StreamClaimCommands"/>, XINFO in <see cref="StreamInfoCommand"/>.
 /// </summary>
 internal static class StreamCommands
 {
@@ -24,6 +24,7 @@ internal static class StreamCommands
         t.Add(new() { Name = "xsetid", Arity = -3, Flags = Write | DenyOom | Fast, Handler = XSetId, FirstKey = 1, LastKey = 1, Step = 1, Group = "stream", Since = "5.0.0", Summary = "An internal command for replicating stream values." });
         StreamReadCommand.Register(t);
         StreamGroupCommands.Register(t);
+        StreamClaimCommands.Register(t);
         StreamInfoCommand.Register(t);
     }
 

@@ -61,7 +61,7 @@ internal sealed class StreamNode(StreamId master, byte[][] masterFields)
 /// same whole nodes, and XINFO's radix-tree figures match. Also the stream's counters: last generated ID,
 /// entries added, maximal deleted ID and first ID.
 /// </summary>
-public sealed class StreamValue
+public sealed partial class StreamValue
 {
     internal List<StreamNode> Nodes { get; } = [];
 
@@ -73,97 +73,6 @@ public sealed class StreamValue
 
     /// <summary>Changes since the durable store last wrote this stream; null unless a durable key holds it.</summary>
     public StreamChanges? Durability { get; set; }
-
-    /// <summary>Consumer groups by name, in Redis's rax order; null until the first is created.</summary>
-    public SortedDictionary<byte[], ConsumerGroup>? Groups { get; private set; }
-
-    public int GroupCount => Groups?.Count ?? 0;
-
-    public ConsumerGroup? FindGroup(ReadOnlySpan<byte> name) => Groups is null ? null : FindGroup(name.ToArray());
-
-    public ConsumerGroup? FindGroup(byte[] name) => Groups is { } g && g.TryGetValue(name, out var cg) ? cg : null;
-
-    /// <summary>As streamCreateCG: null when a group of that name exists.</summary>
-    public ConsumerGroup? CreateGroup(ReadOnlySpan<byte> name, StreamId lastId, long entriesRead)
-    {
-        Groups ??= new SortedDictionary<byte[], ConsumerGroup>(NameOrder.Instance);
-        var key = name.ToArray();
-        if (Groups.ContainsKey(key)) return null;
-        var cg = new ConsumerGroup(lastId, entriesRead);
-        Groups.Add(key, cg);
-        return cg;
-    }
-
-    public bool DestroyGroup(ReadOnlySpan<byte> name) => Groups?.Remove(name.ToArray()) ?? false;
-
-    /// <summary>As streamEntryExists: a live entry with this ID.</summary>
-    public bool Contains(StreamId id)
-    {
-        int n = NodeAtOrBefore(id);
-        if (n < 0) return false;
-        var node = Nodes[n];
-        int i = node.LowerBound(id);
-        return i < node.Entries.Count && node.Entries[i].Id == id && !node.Entries[i].Deleted;
-    }
-
-    /// <summary>The live entry with this ID, or null.</summary>
-    public StreamEntry? Find(StreamId id)
-    {
-        foreach (var e in Range(id, id, reverse: false)) return e;
-        return null;
-    }
-
-    /// <summary>
-    /// As Redis 7.0's streamRangeHasTombstones(s, start, NULL): whether a deleted entry may lie at or after
-    /// <paramref name="start"/>; only the maximal deleted ID is known, and one before the first entry counts not.
-    /// </summary>
-    public bool HasTombstonesFrom(StreamId start)
-    {
-        if (Length == 0 || MaxDeletedId.IsZero) return false;
-        if (FirstId > MaxDeletedId) return false;
-        return start <= MaxDeletedId;
-    }
-
-    /// <summary>
-    /// As Redis 7.0's streamEstimateDistanceFromFirstEverEntry: the logical read counter of <paramref name="id"/>
-    /// (the entries added up to it), when the counters can tell; <see cref="ConsumerGroup.InvalidEntriesRead"/> otherwise.
-    /// </summary>
-    public long EstimateDistanceFromFirstEverEntry(StreamId id)
-    {
-        if (EntriesAdded == 0) return 0;
-        if (Length == 0 && id <= LastId) return EntriesAdded;
-        int cmpLast = id.CompareTo(LastId);
-        if (cmpLast == 0) return EntriesAdded;
-        if (cmpLast > 0) return ConsumerGroup.InvalidEntriesRead;
-        int cmpFirst = id.CompareTo(FirstId);
-        if (MaxDeletedId.IsZero || MaxDeletedId < FirstId)
-        {
-            if (cmpFirst < 0) return EntriesAdded - Length;
-            if (cmpFirst == 0) return EntriesAdded - Length + 1;
-        }
-        return ConsumerGroup.InvalidEntriesRead;
-    }
-
-    /// <summary>As Redis 7.0's streamReplyWithCGLag: the entries not yet delivered to the group, or null when unknown.</summary>
-    public long? Lag(ConsumerGroup cg)
-    {
-        if (EntriesAdded == 0) return 0;
-        if (cg.EntriesRead != ConsumerGroup.InvalidEntriesRead && !HasTombstonesFrom(cg.LastId)) return EntriesAdded - cg.EntriesRead;
-        long read = EstimateDistanceFromFirstEverEntry(cg.LastId);
-        return read == ConsumerGroup.InvalidEntriesRead ? null : EntriesAdded - read;
-    }
-
-    /// <summary>
-    /// As streamReplyWithRange's step for a group, for each entry it delivers past the group's last ID: the read
-    /// counter goes on by one when it is known and no deleted entry may lie ahead, else it is estimated again.
-    /// </summary>
-    public void AdvanceGroup(ConsumerGroup cg, StreamId id)
-    {
-        if (id <= cg.LastId) return;
-        if (cg.EntriesRead != ConsumerGroup.InvalidEntriesRead && !HasTombstonesFrom(id)) cg.EntriesRead++;
-        else if (EntriesAdded != 0) cg.EntriesRead = EstimateDistanceFromFirstEverEntry(id);
-        cg.LastId = id;
-    }
 
     /// <summary>
     /// As streamAppendItem once the ID is known to be above <see cref="LastId"/>: into the tail node, or a new one
@@ -421,13 +330,6 @@ public sealed class StreamValue
         var c = new StreamNode(node.Master, node.MasterFields) { Live = node.Live, Deleted = node.Deleted, Body = node.Body };
         foreach (var e in node.Entries) c.Entries.Add(new StreamEntry(e.Id, e.Pairs) { Deleted = e.Deleted });
         return c;
-    }
-
-    /// <summary>Adds a group as it is (a copy, or one loaded from the store).</summary>
-    internal void CreateGroupCopy(byte[] name, ConsumerGroup cg)
-    {
-        Groups ??= new SortedDictionary<byte[], ConsumerGroup>(NameOrder.Instance);
-        Groups[name] = cg;
     }
 
     /// <summary>A stream from its stored counters and nodes (a durable key loaded at start); entries follow by <see cref="RestoreEntries"/>.</summary>
