@@ -141,6 +141,52 @@ try
                 if (target is null) Row($"{label} -P {pipeline}: {RedisBenchmarkRunner.CpuKey}", results.ToDictionary(kv => kv.Key, kv => kv.Value.GetValueOrDefault(RedisBenchmarkRunner.CpuKey)), "N0");
             }
         }
+        // Consumer groups: new entries read one at a time by a consumer (each becomes pending with it), then that
+        // consumer's pending history read again 10 at a time, and XPENDING's range, over the pending entries left
+        // (hundreds of thousands: the pending list's lookups are not those of a small one).
+        int news = quick ? 100_000 : 300_000;
+        foreach (var s in servers)
+        {
+            using (var conn = new BenchConnection(s))
+            {
+                conn.Send(BenchConnection.Command("DEL", "bench:groups"));
+                conn.Send(BenchConnection.Command("XGROUP", "CREATE", "bench:groups", "g", "$", "MKSTREAM"));
+                conn.ReadFrames(2);
+            }
+            // Enough entries for the warm-up and every round of the first row (Median runs a tenth first).
+            RedisBenchmarkRunner.Run(s, "", 64, news / 10 + rounds * news + 1000, command: ["XADD", "bench:groups", "*", "data", new string('x', 100)]);
+        }
+        var groupRows = new (string Label, string[] Command, int Pipeline, int Requests)[]
+        {
+            ("XREADGROUP > COUNT 1, 100 B", ["XREADGROUP", "GROUP", "g", "c", "COUNT", "1", "STREAMS", "bench:groups", ">"], 1, news),
+            ("XREADGROUP history COUNT 10", ["XREADGROUP", "GROUP", "g", "c", "COUNT", "10", "STREAMS", "bench:groups", "0"], 1, news),
+            ("XPENDING - + 10", ["XPENDING", "bench:groups", "g", "-", "+", "10"], 1, news),
+            ("XREADGROUP history COUNT 10", ["XREADGROUP", "GROUP", "g", "c", "COUNT", "10", "STREAMS", "bench:groups", "0"], 16, 3 * news),
+            ("XPENDING - + 10", ["XPENDING", "bench:groups", "g", "-", "+", "10"], 16, 3 * news),
+        };
+        foreach (var (label, command, pipeline, requests) in groupRows)
+        {
+            var results = RedisBenchmarkRunner.Median(servers, "", pipeline, requests, rounds, command);
+            Row($"{label} -P {pipeline}", results.ToDictionary(kv => kv.Key, kv => kv.Value.GetValueOrDefault("command")), "N0");
+            if (target is null) Row($"{label} -P {pipeline}: {RedisBenchmarkRunner.CpuKey}", results.ToDictionary(kv => kv.Key, kv => kv.Value.GetValueOrDefault(RedisBenchmarkRunner.CpuKey)), "N0");
+        }
+        // A work queue: consumers of one group blocked in XREADGROUP, one XADD at a time (each serves one of them).
+        foreach (int waiters in new[] { 10, 200 })
+        {
+            int adds = quick ? 10_000 : 20_000;
+            var runs = servers.ToDictionary(s => s.Name, _ => new List<(double AddsPerSec, double Cpu, long Delivered)>());
+            foreach (var s in servers) StreamGroupBench.Run(s, waiters, adds / 10); // warm-up, uncounted
+            for (int round = 0; round < rounds; round++)
+            {
+                foreach (var s in servers) runs[s.Name].Add(StreamGroupBench.Run(s, waiters, adds));
+            }
+            foreach (var (name, list) in runs)
+            {
+                if (list.Any(r => r.Delivered != adds)) Console.Error.WriteLine($"{name}: {waiters} consumers received {string.Join('/', list.Select(r => r.Delivered))} of {adds} entries");
+            }
+            Row($"XADD, {waiters} consumers of its group blocked in XREADGROUP: XADD/s", runs.ToDictionary(kv => kv.Key, kv => kv.Value.Select(r => r.AddsPerSec).Median()), "N0");
+            if (target is null) Row($"XADD, {waiters} consumers of its group blocked in XREADGROUP: server CPU µs per XADD", runs.ToDictionary(kv => kv.Key, kv => kv.Value.Select(r => r.Cpu).Median()), "F1");
+        }
         Console.WriteLine();
     }
 
