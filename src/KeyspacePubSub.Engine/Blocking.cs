@@ -203,9 +203,9 @@ public sealed partial class Engine
                 var db = Databases[dbIndex];
                 // Each client waiting when the pass began, in blocking order; one served leaves the queue, one not
                 // keeps its place (none can block anew during the pass: a served client's next commands run later).
+                var value = LookupWrite(db, key);
                 foreach (var c in waiters.ToArray())
                 {
-                    var value = LookupWrite(db, key);
                     BlockKind? kind = value switch
                     {
                         ListValue { Count: > 0 } => BlockKind.List,
@@ -219,6 +219,7 @@ public sealed partial class Engine
                     // a hundred consumers of one group waiting cost one comparison each per XADD, not a command.
                     if (state.Extra is StreamReadCommand.Wait wait && !StreamReadCommand.WouldServe(wait, key, (Streams.StreamValue)value!)) continue;
                     Serve(c, key);
+                    value = LookupWrite(db, key); // what the command that ran left under the key
                 }
                 // As unblockDeletedStreamReadgroupClients: no stream under the key, XREADGROUP's wait ends in an error
                 // (its command runs once more and answers it); XREAD keeps waiting.
