@@ -100,7 +100,7 @@ internal static class StreamGroupCommands
     internal static List<(StreamId, StreamEntry?)> History(CommandContext x, ReadOnlySpan<byte> key, StreamValue s, Consumer consumer, StreamId after, long count)
     {
         var list = new List<(StreamId, StreamEntry?)>();
-        if (!after.TryNext(out var start)) start = StreamId.Min; // streamIncrID wraps the last possible ID to 0-0
+        after.TryNext(out var start); // (the last possible ID reads as ">" and never comes here)
         long now = x.Engine.NowMs;
         bool changed = false;
         foreach (var p in consumer.Pending.Range(start, StreamId.Max))
