@@ -192,6 +192,9 @@ try
             Row($"{waiters} consumers: entries delivered/s", runs.ToDictionary(kv => kv.Key, kv => kv.Value.Select(r => r.PerSec).Median()), "N0");
             if (target is null) Row($"{waiters} consumers: server CPU µs per entry (XADD and its delivery)", runs.ToDictionary(kv => kv.Key, kv => kv.Value.Select(r => r.Cpu).Median()), "F1");
         }
+        int pendingEntries = quick ? 100_000 : 200_000;
+        var pel = OnFreshServers(s => StreamGroupBench.PendingBytes(s, pendingEntries));
+        Row($"RSS per pending entry ({pendingEntries:N0} read by one consumer, none acknowledged; fresh servers), bytes", pel, "F0");
         Console.WriteLine();
     }
 

@@ -79,6 +79,36 @@ public static class StreamGroupBench
         }
     }
 
+    /// <summary>
+    /// RSS per pending entry: <paramref name="entries"/> entries of 20 bytes added, then all read by one consumer of
+    /// a group and none acknowledged; the RSS grown by the reads, per entry.
+    /// </summary>
+    public static double PendingBytes(ServerUnderTest server, int entries)
+    {
+        using var c = new BenchConnection(server);
+        var value = new string('x', 20);
+        const int batch = 1000;
+        for (int i = 0; i < entries; i += batch)
+        {
+            int n = Math.Min(batch, entries - i);
+            var buffer = new MemoryStream();
+            for (int j = 0; j < n; j++) buffer.Write(BenchConnection.Command("XADD", "bench:pel", "*", "data", value));
+            c.Send(buffer.ToArray());
+            c.ReadFrames(n);
+        }
+        c.Send(BenchConnection.Command("XGROUP", "CREATE", "bench:pel", "g", "0"));
+        c.ReadFrames(1);
+        Thread.Sleep(1000);
+        double before = server.RssBytes();
+        for (int i = 0; i < entries; i += batch)
+        {
+            c.Send(BenchConnection.Command("XREADGROUP", "GROUP", "g", "c", "COUNT", batch, "STREAMS", "bench:pel", ">"));
+            c.ReadFrames(1);
+        }
+        Thread.Sleep(1000);
+        return (server.RssBytes() - before) / entries;
+    }
+
     private static Socket Connect(ServerUnderTest server)
     {
         var s = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
