@@ -35,8 +35,9 @@ internal static class StreamGroupCommands
     internal static string NoGroup(CommandContext x, int key, int group) =>
         $"NOGROUP No such key '{Errors.CText(x.Args[key])}' or consumer group '{Errors.CText(x.Args[group])}'";
 
-    private static string SubcommandSyntax(CommandContext x, string command) =>
-        $"ERR unknown subcommand or wrong number of arguments for '{Errors.Truncate(Errors.CText(x.Args[1]), 128)}'. Try {command} HELP.";
+    /// <summary>XGROUP's and XINFO CONSUMERS's error for a group the stream does not have.</summary>
+    internal static string NoSuchGroup(ReadOnlySpan<byte> group, ReadOnlySpan<byte> key) =>
+        $"NOGROUP No such consumer group '{Errors.CText(group)}' for key name '{Errors.CText(key)}'";
 
     /// <summary>
     /// The consumer of <paramref name="cg"/> called <paramref name="name"/>, created if missing (its event
@@ -62,16 +63,8 @@ internal static class StreamGroupCommands
     /// </summary>
     internal static List<(StreamId, StreamEntry?)> Deliver(CommandContext x, ReadOnlySpan<byte> key, StreamValue s, ConsumerGroup cg, Consumer consumer, StreamId after, long count, bool noAck)
     {
-        var list = new List<(StreamId, StreamEntry?)>();
+        var list = StreamReadCommand.Collect(s, after, count);
         long now = x.Engine.NowMs;
-        if (after.TryNext(out var start))
-        {
-            foreach (var e in s.Range(start, StreamId.Max, reverse: false))
-            {
-                if (list.Count >= count) break;
-                list.Add((e.Id, e));
-            }
-        }
         foreach (var (id, _) in list)
         {
             s.AdvanceGroup(cg, id);
@@ -150,7 +143,7 @@ internal static class StreamGroupCommands
             }
             else
             {
-                x.Reply.Error(SubcommandSyntax(x, "XGROUP"));
+                PubSubCommands.SubcommandSyntaxError(x);
                 return;
             }
         }
@@ -168,7 +161,7 @@ internal static class StreamGroupCommands
             cg = s.FindGroup(x.Args[3]);
             if (cg is null && !create && !x.Args.Is(1, "DESTROY"))
             {
-                x.Reply.Error($"NOGROUP No such consumer group '{Errors.CText(x.Args[3])}' for key name '{Errors.CText(key)}'");
+                x.Reply.Error(NoSuchGroup(x.Args[3], key));
                 return;
             }
         }
@@ -238,7 +231,7 @@ internal static class StreamGroupCommands
         }
         else
         {
-            x.Reply.Error(SubcommandSyntax(x, "XGROUP"));
+            PubSubCommands.SubcommandSyntaxError(x);
         }
     }
 

@@ -54,7 +54,7 @@ internal static class StreamInfoCommand
         {
             if ((options != 1 && options != 3) || !x.Args.Is(3, "FULL") || (options == 3 && !x.Args.Is(4, "COUNT")))
             {
-                x.Reply.Error($"ERR unknown subcommand or wrong number of arguments for '{Errors.Truncate(Errors.CText(x.Args[1]), 128)}'. Try XINFO HELP.");
+                PubSubCommands.SubcommandSyntaxError(x);
                 return;
             }
             if (options == 3)
@@ -106,7 +106,7 @@ internal static class StreamInfoCommand
     {
         if (s.FindGroup(x.Args[3]) is not { } cg)
         {
-            x.Reply.Error($"NOGROUP No such consumer group '{Errors.CText(x.Args[3])}' for key name '{Errors.CText(x.Args[2])}'");
+            x.Reply.Error(StreamGroupCommands.NoSuchGroup(x.Args[3], x.Args[2]));
             return;
         }
         var r = x.Reply;

@@ -214,11 +214,11 @@ internal static class StreamReadCommand
         x.Engine.BlockForKeys(x, keys, deadline, BlockKind.Stream, new Wait(waits, count != 0 ? count : BlockedDefaultCount, groupRead));
     }
 
-    /// <summary>XREAD's entries after <paramref name="after"/>, at most <paramref name="count"/>.</summary>
-    private static List<(StreamId, StreamEntry?)> Collect(StreamValue s, StreamId after, long count)
+    /// <summary>The entries after <paramref name="after"/>, at most <paramref name="count"/> (none after the last possible ID).</summary>
+    internal static List<(StreamId, StreamEntry?)> Collect(StreamValue s, StreamId after, long count)
     {
         var list = new List<(StreamId, StreamEntry?)>();
-        after.TryNext(out var start);
+        if (!after.TryNext(out var start)) return list;
         foreach (var e in s.Range(start, StreamId.Max, reverse: false))
         {
             if (list.Count >= count) break;

@@ -29,20 +29,16 @@ public sealed partial class StreamValue
     public bool DestroyGroup(ReadOnlySpan<byte> name) => Groups?.Remove(name.ToArray()) ?? false;
 
     /// <summary>As streamEntryExists: a live entry with this ID.</summary>
-    public bool Contains(StreamId id)
-    {
-        int n = NodeAtOrBefore(id);
-        if (n < 0) return false;
-        var node = Nodes[n];
-        int i = node.LowerBound(id);
-        return i < node.Entries.Count && node.Entries[i].Id == id && !node.Entries[i].Deleted;
-    }
+    public bool Contains(StreamId id) => Find(id) != null;
 
     /// <summary>The live entry with this ID, or null.</summary>
     public StreamEntry? Find(StreamId id)
     {
-        foreach (var e in Range(id, id, reverse: false)) return e;
-        return null;
+        int n = NodeAtOrBefore(id);
+        if (n < 0) return null;
+        var node = Nodes[n];
+        int i = node.LowerBound(id);
+        return i < node.Entries.Count && node.Entries[i].Id == id && !node.Entries[i].Deleted ? node.Entries[i] : null;
     }
 
     /// <summary>
