@@ -72,6 +72,16 @@ public static class BacklogLatencyBench
         {
             foreach (var c in connections) c.Dispose();
         }
+        // With KPS_TXLAT_DUMP=<file>: one line per transaction, its scheduled send time (CLOCK_MONOTONIC, µs, as
+        // `perf record -k CLOCK_MONOTONIC` stamps events) and its latency (µs), to match stalls with a trace.
+        if (Environment.GetEnvironmentVariable("KPS_TXLAT_DUMP") is string dump)
+        {
+            using var w = new StreamWriter(dump);
+            for (int c = 0; c < clients; c++)
+            {
+                for (int i = 0; i < perClient; i++) w.WriteLine($"{due[c][i] / (Stopwatch.Frequency / 1_000_000)} {latency[c][i] * 1_000_000 / Stopwatch.Frequency}");
+            }
+        }
         var all = latency.SelectMany(l => l).Order().ToArray();
         double Ms(long ticks) => ticks * 1000.0 / Stopwatch.Frequency;
         double At(double q) => Ms(all[Math.Min(all.Length - 1, (int)(q * all.Length))]);
