@@ -61,9 +61,9 @@ public sealed partial class Engine : IPushSink
     /// <summary>
     /// Hands everything durable the last commands changed to the store as one unit; the caller sends their
     /// replies only when the returned task completes. Null when nothing durable changed. Caller holds the gate,
-    /// and then calls <see cref="Persistence.IDurableStore.Drive(Task)"/> out of it.
+    /// and then calls <see cref="Persistence.IDurableStore.Drive(Persistence.CommitTicket)"/> out of it.
     /// </summary>
-    public Task? CommitDurable() => Durable?.Commit(willDrive: true);
+    public Persistence.CommitTicket? CommitDurable() => Durable?.Commit(willDrive: true);
     public ServerStats Stats { get; } = new();
     public CommandTable Commands { get; }
     // Not a secret: Random.Shared keeps OpenSSL (several MB of RSS) out of a server that never needs it.

@@ -20,13 +20,20 @@ namespace KeyspacePubSub.Persistence;
 /// </summary>
 public sealed partial class SqliteStore
 {
-    /// <summary>A queued unit. Units queued between two takes of the queue share one completion: they commit together.</summary>
-    private readonly record struct Unit(List<DurableOp> Ops, TaskCompletionSource Done);
+    /// <summary>A queued unit. Units queued between two takes of the queue form one group, numbered in commit order.</summary>
+    private readonly record struct Unit(List<DurableOp> Ops);
 
     private readonly object _queueLock = new();
     private List<Unit> _queue = [];
     private List<Unit>? _spareQueue; // a committed group's list, emptied, for the next queue (grown lists are not made anew per commit)
-    private TaskCompletionSource _queueDone = NewCompletion(); // of the units in _queue
+    private long _queueSeq = 1; // the group number of the units queued since the last take (see CommitTicket)
+    private long _resolvedThrough; // every group up to this number has committed or failed (written by the committing thread)
+    private readonly Dictionary<long, string> _failedGroups = []; // group -> why it failed (under _outcomeLock; the newest kept)
+    private readonly Dictionary<long, TaskCompletionSource> _waiters = []; // tasks asked for groups not yet resolved (under _outcomeLock)
+    private readonly object _outcomeLock = new();
+    private volatile int _failedGroupCount; // _failedGroups.Count, read without the lock: 0 on a working disk
+    private int _waiterCount; // _waiters.Count, read by Resolve without the lock: 0 unless a writer thread's group is awaited
+    private const int MaxFailedGroupsKept = 4096;
     private Thread? _writer;
     private bool _stopping;
     private bool _committing; // one thread at a time uses the connection: a driving client or the writer (or the load)
@@ -124,26 +131,95 @@ public sealed partial class SqliteStore
     }
 
     /// <inheritdoc />
-    public Task Commit(List<DurableOp> ops, bool willDrive)
+    public CommitTicket Commit(List<DurableOp> ops, bool willDrive)
     {
-        if (_db is null) return Task.CompletedTask; // never opened: nothing durable exists, writes are refused
+        if (_db is null) return new CommitTicket(this, 0); // never opened: nothing durable exists, writes are refused
         lock (_queueLock)
         {
-            var done = _queueDone;
-            _queue.Add(new Unit(ops, done));
+            _queue.Add(new Unit(ops));
             if (!willDrive) HandOff();
-            return done.Task;
+            return new CommitTicket(this, _queueSeq);
         }
     }
 
     /// <inheritdoc />
-    public void Drive(Task mine)
+    public bool IsResolved(long seq) => seq <= Volatile.Read(ref _resolvedThrough);
+
+    /// <inheritdoc />
+    public string? FailureOf(long seq)
+    {
+        if (_failedGroupCount == 0) return null;
+        lock (_outcomeLock) return _failedGroups.GetValueOrDefault(seq);
+    }
+
+    /// <inheritdoc />
+    public Task AsTask(long seq)
+    {
+        lock (_outcomeLock)
+        {
+            if (!IsResolved(seq))
+            {
+                if (!_waiters.TryGetValue(seq, out var waiter)) _waiters[seq] = waiter = NewCompletion();
+                Interlocked.Exchange(ref _waiterCount, _waiters.Count); // a full fence, paired with Resolve's
+                if (!IsResolved(seq)) return waiter.Task;
+                // Resolved meanwhile: Resolve may have looked at the count before it rose.
+                _waiters.Remove(seq);
+                _waiterCount = _waiters.Count;
+            }
+            return _failedGroups.TryGetValue(seq, out var reason) ? Task.FromException(new IOException(reason)) : Task.CompletedTask;
+        }
+    }
+
+    /// <summary>
+    /// The committing thread: group <paramref name="seq"/> committed (<paramref name="failure"/> null) or failed.
+    /// Groups are taken and applied one at a time, in order, so resolving one resolves every group before it.
+    /// A failure is recorded before the group counts as resolved, so whoever sees it resolved sees the failure.
+    /// </summary>
+    private void Resolve(long seq, string? failure)
+    {
+        if (failure != null)
+        {
+            lock (_outcomeLock)
+            {
+                // Kept for the tickets of that group, read just after (a client's batch, or the connection a
+                // posted continuation wakes); the oldest go once many groups have failed (a disk failing for days).
+                _failedGroups[seq] = failure;
+                if (_failedGroups.Count > MaxFailedGroupsKept) _failedGroups.Remove(_failedGroups.Keys.Min());
+                _failedGroupCount = _failedGroups.Count;
+            }
+        }
+        Interlocked.Exchange(ref _resolvedThrough, seq); // a full fence: AsTask raises the count, then looks again
+        if (Volatile.Read(ref _waiterCount) > 0) CompleteWaiters(seq);
+    }
+
+    private void CompleteWaiters(long seq)
+    {
+        List<(long Seq, TaskCompletionSource Waiter, string? Failure)> done = [];
+        lock (_outcomeLock)
+        {
+            foreach (var (s, waiter) in _waiters)
+            {
+                if (s <= seq) done.Add((s, waiter, _failedGroups.GetValueOrDefault(s)));
+            }
+            foreach (var d in done) _waiters.Remove(d.Seq);
+            _waiterCount = _waiters.Count;
+        }
+        foreach (var (_, waiter, failure) in done)
+        {
+            if (failure is null) waiter.TrySetResult();
+            else waiter.TrySetException(new IOException(failure));
+        }
+    }
+
+    /// <inheritdoc />
+    public void Drive(CommitTicket mine)
     {
         long giveUpAt = 0;
         var spin = new SpinWait();
         while (!mine.IsCompleted)
         {
             List<Unit>? group = null;
+            long seq = 0;
             lock (_queueLock)
             {
                 // While commits fail, the writer thread alone retries, once a second.
@@ -151,7 +227,7 @@ public sealed partial class SqliteStore
                 if (!_committing && _queue.Count > 0 && !_syncDue)
                 {
                     _committing = true;
-                    group = TakeQueue();
+                    group = TakeQueue(out seq);
                 }
                 else if (_syncDue)
                 {
@@ -186,7 +262,7 @@ public sealed partial class SqliteStore
                 spin.SpinOnce(sleep1Threshold: -1);
                 continue;
             }
-            bool ok = Apply(group);
+            bool ok = Apply(group, seq);
             lock (_queueLock)
             {
                 _committing = false;
@@ -208,13 +284,13 @@ public sealed partial class SqliteStore
 
     private static TaskCompletionSource NewCompletion() => new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    /// <summary>The queued units as one group (under the queue lock); units queued from now on share a new completion.</summary>
-    private List<Unit> TakeQueue()
+    /// <summary>The queued units as one group (under the queue lock), and its number; units queued from now on are the next group.</summary>
+    private List<Unit> TakeQueue(out long seq)
     {
         var group = _queue;
         _queue = _spareQueue ?? [];
         _spareQueue = null;
-        _queueDone = NewCompletion();
+        seq = _queueSeq++;
         return group;
     }
 
@@ -246,6 +322,7 @@ public sealed partial class SqliteStore
         while (true)
         {
             List<Unit>? group = null;
+            long seq = 0;
             bool check = false;
             lock (_queueLock)
             {
@@ -290,9 +367,9 @@ public sealed partial class SqliteStore
                 if (_queue.Count == 0 && _stopping) return;
                 _committing = true;
                 _handOff = false;
-                if (_queue.Count > 0) group = TakeQueue();
+                if (_queue.Count > 0) group = TakeQueue(out seq);
             }
-            bool ok = group is null || Apply(group);
+            bool ok = group is null || Apply(group, seq);
             if (ok && _checkpointDue)
             {
                 _checkpointDue = false;
@@ -435,14 +512,15 @@ public sealed partial class SqliteStore
         return true;
     }
 
-    private bool Apply(List<Unit> group)
+    /// <summary>Commits a group as one transaction and resolves its number (see <see cref="Resolve"/>).</summary>
+    private bool Apply(List<Unit> group, long seq)
     {
         long started = Stopwatch.GetTimestamp();
         int ops = 0;
         if (_corrupt != null)
         {
             Interlocked.Increment(ref _failedCommits);
-            foreach (var u in group) u.Done.TrySetException(new IOException(_corrupt));
+            Resolve(seq, _corrupt);
             return false;
         }
         try
@@ -489,7 +567,7 @@ public sealed partial class SqliteStore
             }
             Fail(ex);
             Interlocked.Increment(ref _failedCommits);
-            foreach (var u in group) u.Done.TrySetException(new IOException(_failure));
+            Resolve(seq, _failure ?? "the commit failed");
             return false;
         }
         if (_wal != null && Fsync == FsyncPolicy.Always)
@@ -504,7 +582,7 @@ public sealed partial class SqliteStore
                 // the database already); writes to durable keys are refused until a commit and its sync succeed.
                 Fail(ex.Message);
                 Interlocked.Increment(ref _failedCommits);
-                foreach (var u in group) u.Done.TrySetException(new IOException(_failure));
+                Resolve(seq, _failure ?? ex.Message);
                 return true;
             }
         }
@@ -520,7 +598,7 @@ public sealed partial class SqliteStore
         Interlocked.Increment(ref _commits);
         Interlocked.Add(ref _unitsCommitted, group.Count);
         Interlocked.Exchange(ref _lastCommitUnix, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
-        foreach (var u in group) u.Done.TrySetResult();
+        Resolve(seq, null);
         GiveBack(group);
         return true;
     }

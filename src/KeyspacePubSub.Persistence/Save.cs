@@ -108,8 +108,9 @@ public sealed partial class SqliteStore
             return false;
         }
         List<Unit>? group;
-        lock (_queueLock) group = _queue.Count > 0 ? TakeQueue() : null;
-        if (group != null && !Apply(group))
+        long seq = 0;
+        lock (_queueLock) group = _queue.Count > 0 ? TakeQueue(out seq) : null;
+        if (group != null && !Apply(group, seq))
         {
             lock (_queueLock) Requeue(group);
             return false;

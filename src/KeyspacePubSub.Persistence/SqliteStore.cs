@@ -208,7 +208,7 @@ public sealed partial class SqliteStore : IDurableStore
             Drive(done);
             try
             {
-                done.Wait();
+                done.AsTask().Wait();
             }
             catch (AggregateException)
             {

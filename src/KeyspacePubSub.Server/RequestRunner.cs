@@ -1,4 +1,5 @@
 using KeyspacePubSub.Engine;
+using KeyspacePubSub.Engine.Persistence;
 using KeyspacePubSub.Protocol;
 using Microsoft.Extensions.Logging;
 
@@ -21,7 +22,7 @@ internal sealed class RequestRunner(Engine.Engine engine, ILogger logger, string
     /// Runs the commands a client sent while it was blocked, until they are done or one blocks again. Uses no
     /// parser state, so a transport may call it beside its reads. Returns true when the connection must close.
     /// </summary>
-    public bool RunHeld(Client client, ref int executed, ref Task? commit)
+    public bool RunHeld(Client client, ref int executed, ref CommitTicket? commit)
     {
         lock (engine.Gate)
         {
@@ -37,7 +38,7 @@ internal sealed class RequestRunner(Engine.Engine engine, ILogger logger, string
     /// Returns true when the connection must close (QUIT, protocol error, killed). A durable commit the
     /// batch needs is returned in <paramref name="commit"/>: its replies may leave only once it completed.
     /// </summary>
-    public bool Run(Client client, ReadOnlySpan<byte> data, ref int consumed, int received, ref int executed, ref Task? commit)
+    public bool Run(Client client, ReadOnlySpan<byte> data, ref int consumed, int received, ref int executed, ref CommitTicket? commit)
     {
         // Commands sent while the client was blocked go first (see IClientTransport.Resume).
         if ((client.HeldCount > 0 || client.HeldProtocolError != null) && !client.IsBlocked && RunHeld(client, ref executed, ref commit)) return true;

@@ -4,6 +4,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using KeyspacePubSub.Engine;
+using KeyspacePubSub.Engine.Persistence;
 using KeyspacePubSub.Protocol;
 using Microsoft.Extensions.Logging;
 
@@ -168,7 +169,7 @@ internal sealed class SocketConnection : IClientTransport, IServerConnection
                 Volatile.Write(ref _inOwnBatch, true);
                 t_drainsAfterBatch = _othersToDrain;
                 bool close;
-                Task? commit = null;
+                CommitTicket? commit = null;
                 try
                 {
                     close = _runner.Run(client, buffer.AsSpan(0, end), ref start, n, ref executed, ref commit);
@@ -177,7 +178,7 @@ internal sealed class SocketConnection : IClientTransport, IServerConnection
                 {
                     t_drainsAfterBatch = null;
                 }
-                if (commit != null && !await Committed(commit)) return;
+                if (commit is { } ticket && !await Committed(ticket)) return;
                 if (_othersToDrain.Count > 0) DrainOthers(executed);
                 if (start == end)
                 {
@@ -234,7 +235,7 @@ internal sealed class SocketConnection : IClientTransport, IServerConnection
     /// saw its reply can count on the change. When the commit fails the client gets no reply at all: the
     /// connection is closed (the change stays queued for retry; further writes get MISCONF).
     /// </summary>
-    private async ValueTask<bool> Committed(Task commit)
+    private async ValueTask<bool> Committed(CommitTicket commit)
     {
         try
         {
@@ -244,7 +245,7 @@ internal sealed class SocketConnection : IClientTransport, IServerConnection
                 await Task.Yield();
                 durable.Store.Drive(commit);
             }
-            await commit.ConfigureAwait(false);
+            if (!commit.IsCompleted || commit.IsFaulted) await commit.AsTask().ConfigureAwait(false);
             return true;
         }
         catch (IOException ex)
@@ -269,7 +270,7 @@ internal sealed class SocketConnection : IClientTransport, IServerConnection
         if (_aborted || _client is not { } client) return;
         var drains = new List<SocketConnection>();
         int executed = 0;
-        Task? commit = null;
+        CommitTicket? commit = null;
         bool close;
         t_drainsAfterBatch = drains;
         try
@@ -282,7 +283,7 @@ internal sealed class SocketConnection : IClientTransport, IServerConnection
         }
         try
         {
-            if (commit != null && !await Committed(commit)) return;
+            if (commit is { } ticket && !await Committed(ticket)) return;
             foreach (var c in drains)
             {
                 Volatile.Write(ref c._drainScheduled, 0);

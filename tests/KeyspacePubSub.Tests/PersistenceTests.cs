@@ -234,6 +234,45 @@ public sealed class PersistenceTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// A durable backlog transaction allocates its element and its share of the list's growth, and nothing
+    /// for its commit: a commit group is a number (CommitTicket), where each group used to allocate a
+    /// TaskCompletionSource and its Task. Measured with this test: 382 bytes a transaction before, 298 after
+    /// (the native build: 366 and 276; 250 with persistence off). In a process of its own, so that INFO's
+    /// total_allocated_bytes counts only the server.
+    /// </summary>
+    [Fact]
+    public void BacklogTransaction_AllocatesNothingForItsCommit()
+    {
+        int port = RedisProcess.FreePort();
+        using var server = new ServerProcess("--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--Persistence:Enabled=true", $"--Persistence:Path={Path.Combine(_dir, "alloc.db")}", "--Persistence:Fsync=everysec");
+        server.WaitUntilServing(port).Should().BeTrue();
+        using var c = new RawClient(port);
+        string message = new('m', 200);
+        int pushed = 0;
+        void Transactions(int count)
+        {
+            for (int i = 0; i < count; i++)
+            {
+                c.Send("MULTI");
+                c.Send("LPUSH", "room:alloc:backlog", message);
+                c.Send("PUBLISH", "room:alloc", message);
+                c.Send("EXEC");
+                c.Read(4).Should().Be($"+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n:{++pushed}\r\n:0\r\n");
+            }
+        }
+        long Allocated() => long.Parse(System.Text.RegularExpressions.Regex.Match(c.Call("INFO", "memory"), @"total_allocated_bytes:(\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Transactions(500); // warm-up: first uses of each path
+        long before = Allocated();
+        Transactions(2000);
+        double perTransaction = (Allocated() - before) / 2000.0;
+        // The element: 200 bytes and a 24-byte array header on the pinned heap; the list's slots double (8 bytes a
+        // slot, ~16 amortised); the rest is the batch's own. A task per commit group brought 88 more.
+        perTransaction.Should().BeLessThan(330, "a commit allocates nothing (allocated {0:F0} bytes a transaction)", perTransaction);
+        c.Call("LLEN", "room:alloc:backlog").Should().Be(":2500\r\n");
+    }
+
     [Fact]
     public async Task ListRowsWrittenManyPerStatement_KeepTheirOrderWithTheCommitsOtherChanges()
     {

@@ -100,14 +100,14 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
 
     /// <summary>
     /// The unit of everything changed since the last call, handed to the store; null when nothing changed.
-    /// With <paramref name="willDrive"/> the caller calls <see cref="IDurableStore.Drive(Task)"/> once out of the gate.
+    /// With <paramref name="willDrive"/> the caller calls <see cref="IDurableStore.Drive(CommitTicket)"/> once out of the gate.
     /// </summary>
-    public Task? Commit(bool willDrive = false)
+    public CommitTicket? Commit(bool willDrive = false)
     {
         BuildPending();
         var early = willDrive ? _committedEarly : null;
         if (willDrive) _committedEarly = null;
-        Task? mine = early;
+        CommitTicket? mine = early;
         if (_ops is { Count: > 0 } unit)
         {
             _ops = null; // the store's until committed; the next unit rents a list
@@ -122,7 +122,7 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
         return mine;
     }
 
-    private Task? _committedEarly; // the batch's unit SAVE committed before the batch ended
+    private CommitTicket? _committedEarly; // the batch's unit SAVE committed before the batch ended
     private bool _backgroundSaveRequested; // BGSAVE in this batch: started at its end
 
     /// <summary>A background save requested or running.</summary>

@@ -50,21 +50,30 @@ public sealed record DurableRecord(long Id, int Db, byte[] Key, DurableType Type
 public interface IDurableStore : IDisposable
 {
     /// <summary>
-    /// Queues one unit (one batch of commands or one EXEC) to be committed in a single transaction; completes
-    /// when it is. With <paramref name="willDrive"/> the caller promises to call <see cref="Drive(Task)"/> (outside the
-    /// engine's gate); otherwise the store's own thread commits it.
+    /// Queues one unit (one batch of commands or one EXEC) to be committed in a single transaction; the ticket
+    /// completes when it is. With <paramref name="willDrive"/> the caller promises to call
+    /// <see cref="Drive(CommitTicket)"/> (outside the engine's gate); otherwise the store's own thread commits it.
     /// </summary>
-    Task Commit(List<DurableOp> ops, bool willDrive);
+    CommitTicket Commit(List<DurableOp> ops, bool willDrive);
+
+    /// <summary>Whether the group numbered <paramref name="seq"/> has committed or failed (any thread).</summary>
+    bool IsResolved(long seq);
+
+    /// <summary>Once <paramref name="seq"/> is resolved: why its group failed, or null when it committed.</summary>
+    string? FailureOf(long seq);
+
+    /// <summary>A task for a group's outcome, made only for a caller that must wait for it (rare: see <see cref="CommitTicket"/>).</summary>
+    Task AsTask(long seq);
 
     /// <summary>An empty list for a unit's ops: one a committed unit gave back, or a new one. Any thread.</summary>
     List<DurableOp> RentOps();
 
     /// <summary>
-    /// Commits queued units on the calling thread until <paramref name="mine"/> (a unit's task) is committed
+    /// Commits queued units on the calling thread until <paramref name="mine"/> (a unit's ticket) is committed
     /// (waiting for another thread's commit first), or returns early when a checkpoint or a failing disk holds
-    /// the store and its writer thread will take the unit; the caller still awaits it.
+    /// the store and its writer thread will take the unit; the caller still waits for it.
     /// </summary>
-    void Drive(Task mine);
+    void Drive(CommitTicket mine);
 
     /// <summary>Loads every key whose deadline has not passed (removing the others without events).</summary>
     List<DurableRecord> Load(long nowMs);
@@ -97,4 +106,26 @@ public interface IDurableStore : IDisposable
 
     /// <summary>Fields for INFO persistence.</summary>
     IEnumerable<(string Name, object Value)> Info();
+}
+
+/// <summary>
+/// A queued unit's claim on the outcome of the commit group that takes it: the store numbers its groups in
+/// commit order, and a ticket is the store and its group's number. A value, not an object: a commit allocates
+/// nothing. (A <see cref="TaskCompletionSource"/> per group cost 88 bytes of garbage per backlog transaction,
+/// 1.2 MB a second at 10,000 transactions, and a generation-0 collection every few hundred milliseconds.) A
+/// task is made only when a caller must wait for a group another thread commits (<see cref="AsTask"/>).
+/// </summary>
+public readonly struct CommitTicket(IDurableStore store, long seq)
+{
+    public long Seq => seq;
+
+    public bool IsCompleted => store.IsResolved(seq);
+
+    /// <summary>Completed, and its group failed: its client gets no reply.</summary>
+    public bool IsFaulted => IsCompleted && store.FailureOf(seq) != null;
+
+    /// <summary>Why its group failed (once <see cref="IsFaulted"/>).</summary>
+    public string? Failure => store.FailureOf(seq);
+
+    public Task AsTask() => store.AsTask(seq);
 }

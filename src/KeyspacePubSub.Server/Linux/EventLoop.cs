@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.InteropServices;
+using KeyspacePubSub.Engine.Persistence;
 using Microsoft.Extensions.Logging;
 using static KeyspacePubSub.Server.Linux.LinuxNative;
 
@@ -46,9 +47,9 @@ internal sealed unsafe class EventLoop : IDisposable
     private readonly long _pushDelayTicks;
     private readonly List<LoopConnection> _closing = [];
     private readonly List<(SocketFd Listener, Action<SocketFd> Accepted)> _listeners = [];
-    private List<(LoopConnection Connection, Task Commit)> _commits = [];
-    private List<(LoopConnection Connection, Task Commit)> _drivenSpare = [];
-    private KeyspacePubSub.Engine.Persistence.IDurableStore? _commitStore;
+    private List<(LoopConnection Connection, CommitTicket Commit)> _commits = [];
+    private List<(LoopConnection Connection, CommitTicket Commit)> _drivenSpare = [];
+    private IDurableStore? _commitStore;
     private readonly long _spinTicks;
     private long _averageGapTicks;
     private long _averageBusyTicks, _busySince; // time between two sleeps (every iteration in between), on average
@@ -350,7 +351,7 @@ internal sealed unsafe class EventLoop : IDisposable
     /// meanwhile, at the end of this iteration, before any reply is sent (under fsync always, and its fsync:
     /// as Redis's loop writes and syncs its AOF before it sleeps).
     /// </summary>
-    public void DeferCommit(LoopConnection connection, KeyspacePubSub.Engine.Persistence.IDurableStore store, Task commit)
+    public void DeferCommit(LoopConnection connection, IDurableStore store, CommitTicket commit)
     {
         _commits.Add((connection, commit));
         _commitStore = store;

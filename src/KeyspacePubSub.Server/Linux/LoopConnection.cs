@@ -2,6 +2,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Runtime.InteropServices;
 using KeyspacePubSub.Engine;
+using KeyspacePubSub.Engine.Persistence;
 using Microsoft.Extensions.Logging;
 using static KeyspacePubSub.Server.Linux.LinuxNative;
 
@@ -165,7 +166,7 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     {
         var client = _client!;
         int executed = 0;
-        Task? commit = null;
+        CommitTicket? commit = null;
         bool close;
         _batchSerial++;
         _executedIn = _loop.Iteration;
@@ -194,17 +195,17 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
             Close();
             return;
         }
-        if (commit is { IsCompleted: false })
+        if (commit is { IsCompleted: false } pending)
         {
             // Replies, and pushes this batch caused, leave once the durable change is committed.
             _commitPending = true;
             _closeAfterCommit = close;
-            _loop.DeferCommit(this, _engine.Durable!.Store, commit);
+            _loop.DeferCommit(this, _engine.Durable!.Store, pending);
             return;
         }
-        if (commit is { IsFaulted: true })
+        if (commit is { IsFaulted: true } failed)
         {
-            CommitFailed(commit);
+            CommitFailed(failed.Failure);
             return;
         }
         ReleaseHeld();
@@ -216,29 +217,31 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     }
 
     /// <summary>Loop thread, after the loop drove the iteration's commits: this one's outcome, or a wait for it.</summary>
-    public void AfterDrivenCommit(Task commit)
+    public void AfterDrivenCommit(CommitTicket commit)
     {
-        if (commit.IsCompleted) OnCommitted(commit);
+        if (commit.IsCompleted) OnCommitted(commit.Failure);
         else AwaitCommit(commit); // a long commit elsewhere (the once-a-second sync) took it over
     }
 
-    private void AwaitCommit(Task commit)
+    /// <summary>The writer thread took the commit over: only here is a task made for it (see <see cref="CommitTicket"/>).</summary>
+    private void AwaitCommit(CommitTicket commit)
     {
-        commit.ContinueWith(static (t, s) =>
+        commit.AsTask().ContinueWith(static (t, s) =>
         {
             var c = (LoopConnection)s!;
-            c._loop.Post(() => c.OnCommitted(t));
+            string? failure = t.IsFaulted ? t.Exception?.InnerException?.Message ?? "the commit failed" : null;
+            c._loop.Post(() => c.OnCommitted(failure));
         }, this, CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    private void OnCommitted(Task commit)
+    private void OnCommitted(string? failure)
     {
         _commitPending = false;
         _executedIn = _loop.Iteration; // its replies are released now: they never wait for the push delay
         if (_closed) return;
-        if (commit.IsFaulted)
+        if (failure != null)
         {
-            CommitFailed(commit);
+            CommitFailed(failure);
             return;
         }
         ReleaseHeld();
@@ -262,17 +265,9 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     }
 
     /// <summary>When a commit fails the client gets no reply at all: the change stays queued for retry; further writes get MISCONF.</summary>
-    private void CommitFailed(Task commit)
+    private void CommitFailed(string? failure)
     {
-        var ex = commit.Exception?.InnerException;
-        if (ex is IOException)
-        {
-            _logger.LogWarning("Closing client {Addr} without a reply: its durable changes were not committed ({Reason})", RemoteAddress, ex.Message);
-        }
-        else
-        {
-            _logger.LogError(ex, "Durable commit failed for client {Addr}", RemoteAddress);
-        }
+        _logger.LogWarning("Closing client {Addr} without a reply: its durable changes were not committed ({Reason})", RemoteAddress, failure);
         _held.Clear();
         _aborted = true;
         Close();
