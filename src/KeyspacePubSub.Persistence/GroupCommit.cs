@@ -515,6 +515,21 @@ public sealed partial class SqliteStore
     /// <summary>Commits a group as one transaction and resolves its number (see <see cref="Resolve"/>).</summary>
     private bool Apply(List<Unit> group, long seq)
     {
+        try
+        {
+            return ApplyGroup(group, seq);
+        }
+        catch (Exception ex) when (!IsResolved(seq))
+        {
+            // Not SQLite's (those fail the group above): the group fails all the same, so that a later group's
+            // success, which resolves every number before its own, never answers this group's clients.
+            Resolve(seq, ex.Message);
+            throw;
+        }
+    }
+
+    private bool ApplyGroup(List<Unit> group, long seq)
+    {
         long started = Stopwatch.GetTimestamp();
         int ops = 0;
         if (_corrupt != null)
