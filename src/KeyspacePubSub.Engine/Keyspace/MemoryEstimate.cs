@@ -35,15 +35,17 @@ public static class MemoryEstimate
 
     /// <summary>
     /// Consumer groups: each group and consumer object with its name and tree node, and each pending entry (the
-    /// entry, 40 bytes, and a sorted-set node, 32, in the group's list and in its consumer's).
+    /// entry, 40 bytes, and a slot in the group's list and one in its consumer's).
     /// </summary>
+    private const long PendingSlotBytes = 9; // a reference in a chunk of 64 and the chunk's share (see PendingList)
+
     private static long GroupBytes(Streams.StreamValue st)
     {
         if (st.Groups is null) return 0;
         long bytes = ObjectHeader + 48;
         foreach (var (name, cg) in st.Groups)
         {
-            bytes += ObjectHeader + 80 + Bytes(name) + (ObjectHeader + 40) * (long)cg.Pending.Count + 2 * (ObjectHeader + 32) * (long)cg.Pending.Count;
+            bytes += ObjectHeader + 80 + Bytes(name) + (ObjectHeader + 40) * (long)cg.Pending.Count + 2 * PendingSlotBytes * (long)cg.Pending.Count;
             foreach (var c in cg.Consumers.Values) bytes += ObjectHeader + 64 + Bytes(c.Name);
         }
         return bytes;
