@@ -60,7 +60,7 @@ public sealed partial class Engine : IPushSink
 
     /// <summary>
     /// Hands everything durable the last commands changed to the store as one unit; the caller sends their
-    /// replies only when the returned task completes. Null when nothing durable changed. Caller holds the gate,
+    /// replies only when the returned ticket completes. Null when nothing durable changed. Caller holds the gate,
     /// and then calls <see cref="Persistence.IDurableStore.Drive(Persistence.CommitTicket)"/> out of it.
     /// </summary>
     public Persistence.CommitTicket? CommitDurable() => Durable?.Commit(willDrive: true);
