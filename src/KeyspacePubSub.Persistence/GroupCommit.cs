@@ -100,7 +100,8 @@ public sealed partial class SqliteStore
             (DurableOpKind.ListPut, Schema.ListPut), (DurableOpKind.ListDelete, Schema.ListDelete), (DurableOpKind.ZsetPut, Schema.ZsetPut), (DurableOpKind.ZsetDelete, Schema.ZsetDelete),
             (DurableOpKind.ZsetDeleteAll, Schema.ZsetDeleteAll), (DurableOpKind.FlushDb, Schema.FlushDb), (DurableOpKind.FlushAll, Schema.FlushAll),
             (DurableOpKind.SwapDb, Schema.SwapDb), (DurableOpKind.StreamPut, Schema.StreamPut), (DurableOpKind.StreamDelete, Schema.StreamDelete),
-            (DurableOpKind.StreamDeleteAll, Schema.StreamDeleteAll),
+            (DurableOpKind.StreamDeleteAll, Schema.StreamDeleteAll), (DurableOpKind.PendingPut, Schema.PendingPut),
+            (DurableOpKind.PendingDelete, Schema.PendingDelete), (DurableOpKind.PendingDeleteGroup, Schema.PendingDeleteGroup),
         })
         {
             _statements[(int)kind] = RawStatement.PrepareAll(handle, sql);

@@ -16,7 +16,7 @@ internal sealed class RawStatement : IDisposable
     private readonly sqlite3 _db;
     private readonly sqlite3_stmt _stmt;
     private readonly IntPtr _handle; // the statement's own pointer, for the direct calls of SqliteNative
-    private readonly int _id, _db_, _key, _type, _exp, _value, _pos, _score, _seq;
+    private readonly int _id, _db_, _key, _type, _exp, _value, _pos, _score, _seq, _count;
 
     private RawStatement(sqlite3 db, string sql)
     {
@@ -32,6 +32,7 @@ internal sealed class RawStatement : IDisposable
         _pos = raw.sqlite3_bind_parameter_index(_stmt, "$pos");
         _score = raw.sqlite3_bind_parameter_index(_stmt, "$score");
         _seq = raw.sqlite3_bind_parameter_index(_stmt, "$seq");
+        _count = raw.sqlite3_bind_parameter_index(_stmt, "$count");
     }
 
     /// <summary>Prepares each statement of <paramref name="sql"/> (several separated by ';').</summary>
@@ -80,6 +81,7 @@ internal sealed class RawStatement : IDisposable
             if (_pos > 0) Check(SqliteNative.sqlite3_bind_int64(stmt, _pos, op.Pos), _db);
             if (_score > 0) Check(SqliteNative.sqlite3_bind_double(stmt, _score, op.Score), _db);
             if (_seq > 0) Check(SqliteNative.sqlite3_bind_int64(stmt, _seq, op.Seq), _db);
+            if (_count > 0) Check(SqliteNative.sqlite3_bind_int64(stmt, _count, op.Count), _db);
             Step();
         }
         finally

@@ -7,8 +7,9 @@ namespace KeyspacePubSub.Persistence;
 /// position) key would rewrite a page per list (and SQLite rebalances index pages on nearly every insert
 /// at the low end). The server keeps each stored element's sequence number, so pops and trims delete rows
 /// by it; a restart reads each table once and orders each list by position in memory.
-/// Sorted-set members are keyed by (key id, member), stream entries by (key id, ID); a stream's key row holds its
-/// counters and its nodes' master entries. Hashes, sets and strings are stored whole in the key row.
+/// Sorted-set members are keyed by (key id, member), stream entries by (key id, ID), a stream group's pending
+/// entries by (key id, group, ID); a stream's key row holds its counters and its groups' own state (StreamBlob).
+/// Hashes, sets and strings are stored whole in the key row.
 /// Version 1 (before sequence numbers) keyed list rows by (kid, pos); <see cref="Migrate"/> converts it.
 /// </summary>
 internal static class Schema
@@ -25,6 +26,8 @@ internal static class Schema
         CREATE TABLE IF NOT EXISTS list_items(seq INTEGER PRIMARY KEY, kid INTEGER NOT NULL, pos INTEGER NOT NULL, value BLOB NOT NULL);
         CREATE TABLE IF NOT EXISTS zset_items(kid INTEGER NOT NULL, member BLOB NOT NULL, score REAL NOT NULL, PRIMARY KEY(kid, member)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS stream_items(kid INTEGER NOT NULL, ms INTEGER NOT NULL, seq INTEGER NOT NULL, value BLOB NOT NULL, PRIMARY KEY(kid, ms, seq)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS stream_pending(kid INTEGER NOT NULL, grp BLOB NOT NULL, ms INTEGER NOT NULL, seq INTEGER NOT NULL,
+            consumer BLOB NOT NULL, delivered INTEGER, count INTEGER NOT NULL, PRIMARY KEY(kid, grp, ms, seq)) WITHOUT ROWID;
         """;
 
     public const string PutKey = "INSERT OR REPLACE INTO keys(id, db, key, type, expire_at, value) VALUES($id, $db, $key, $type, $exp, $value)";
@@ -38,7 +41,7 @@ internal static class Schema
         DROP TABLE list_items_v1;
         """;
 
-    public const string DeleteKey = "DELETE FROM keys WHERE id = $id; DELETE FROM zset_items WHERE kid = $id; DELETE FROM stream_items WHERE kid = $id";
+    public const string DeleteKey = "DELETE FROM keys WHERE id = $id; DELETE FROM zset_items WHERE kid = $id; DELETE FROM stream_items WHERE kid = $id; DELETE FROM stream_pending WHERE kid = $id";
     public const string DetachKey = "UPDATE keys SET key = NULL WHERE id = $id";
     public const string ListPut = "INSERT INTO list_items(seq, kid, pos, value) VALUES($seq, $id, $pos, $value)";
     public const string ListDelete = "DELETE FROM list_items WHERE seq = $seq";
@@ -48,14 +51,18 @@ internal static class Schema
     // A stream entry's ID as two signed integers (an ID past 2^63 wraps; the load orders entries itself).
     public const string StreamPut = "INSERT OR REPLACE INTO stream_items(kid, ms, seq, value) VALUES($id, $pos, $seq, $value)";
     public const string StreamDelete = "DELETE FROM stream_items WHERE kid = $id AND ms = $pos AND seq = $seq";
-    public const string StreamDeleteAll = "DELETE FROM stream_items WHERE kid = $id";
+    public const string StreamDeleteAll = "DELETE FROM stream_items WHERE kid = $id; DELETE FROM stream_pending WHERE kid = $id";
+    public const string PendingPut = "INSERT OR REPLACE INTO stream_pending(kid, grp, ms, seq, consumer, delivered, count) VALUES($id, $key, $pos, $seq, $value, $exp, $count)";
+    public const string PendingDelete = "DELETE FROM stream_pending WHERE kid = $id AND grp = $key AND ms = $pos AND seq = $seq";
+    public const string PendingDeleteGroup = "DELETE FROM stream_pending WHERE kid = $id AND grp = $key";
     public const string FlushDb = """
         DELETE FROM list_items WHERE kid IN (SELECT id FROM keys WHERE db = $db);
         DELETE FROM zset_items WHERE kid IN (SELECT id FROM keys WHERE db = $db);
         DELETE FROM stream_items WHERE kid IN (SELECT id FROM keys WHERE db = $db);
+        DELETE FROM stream_pending WHERE kid IN (SELECT id FROM keys WHERE db = $db);
         DELETE FROM keys WHERE db = $db
         """;
-    public const string FlushAll = "DELETE FROM list_items; DELETE FROM zset_items; DELETE FROM stream_items; DELETE FROM keys";
+    public const string FlushAll = "DELETE FROM list_items; DELETE FROM zset_items; DELETE FROM stream_items; DELETE FROM stream_pending; DELETE FROM keys";
     // Through a free number, so no row ever collides with the unique (db, key) index midway.
     public const string SwapDb = "UPDATE keys SET db = -1 WHERE db = $db; UPDATE keys SET db = $db WHERE db = $pos; UPDATE keys SET db = $pos WHERE db = -1";
 }

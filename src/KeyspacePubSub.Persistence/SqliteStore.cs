@@ -287,7 +287,7 @@ public sealed partial class SqliteStore : IDurableStore
                 entries++;
             }
         }
-        var streamEntries = new Dictionary<long, List<Engine.Streams.StreamEntry>>();
+        var streamEntries = new Dictionary<long, List<(Engine.Streams.StreamEntry, bool)>>();
         using (var cmd = _db.CreateCommand())
         {
             cmd.CommandText = "SELECT kid, ms, seq, value FROM stream_items";
@@ -297,11 +297,23 @@ public sealed partial class SqliteStore : IDurableStore
                 long kid = r.GetInt64(0);
                 if (!streams.ContainsKey(kid)) continue;
                 if (!streamEntries.TryGetValue(kid, out var list)) streamEntries[kid] = list = [];
-                list.Add(Engine.Streams.StreamBlob.DecodeEntry(unchecked((ulong)r.GetInt64(1)), unchecked((ulong)r.GetInt64(2)), (byte[])r.GetValue(3)));
+                var e = Engine.Streams.StreamBlob.DecodeEntry(unchecked((ulong)r.GetInt64(1)), unchecked((ulong)r.GetInt64(2)), (byte[])r.GetValue(3), out bool startsNode);
+                list.Add((e, startsNode));
                 entries++;
             }
         }
         foreach (var (kid, s) in streams) s.RestoreEntries(streamEntries.GetValueOrDefault(kid) ?? []);
+        using (var cmd = _db.CreateCommand())
+        {
+            cmd.CommandText = "SELECT kid, grp, ms, seq, consumer, delivered, count FROM stream_pending";
+            using var r = cmd.ExecuteReader();
+            while (r.Read())
+            {
+                if (!streams.TryGetValue(r.GetInt64(0), out var s)) continue;
+                var id = new Engine.Streams.StreamId(unchecked((ulong)r.GetInt64(2)), unchecked((ulong)r.GetInt64(3)));
+                Engine.Streams.StreamBlob.RestorePending(s, (byte[])r.GetValue(1), id, (byte[])r.GetValue(4), r.IsDBNull(5) ? 0 : r.GetInt64(5), r.GetInt64(6));
+            }
+        }
         // Keys that expired while the server was down go without an event; so do containers left empty.
         foreach (var k in result.Where(k => k.Value is ListValue { Count: 0 } or SortedSetValue { Count: 0 })) expired.Add(k.Id);
         result.RemoveAll(k => k.Value is ListValue { Count: 0 } or SortedSetValue { Count: 0 });

@@ -12,4 +12,14 @@ internal static class SqliteFile
         cmd.CommandText = "PRAGMA integrity_check";
         return cmd.ExecuteScalar()?.ToString() ?? "";
     }
+
+    /// <summary>The first column of the first row of <paramref name="sql"/>, read only.</summary>
+    public static long Scalar(string path, string sql)
+    {
+        using var db = new Microsoft.Data.Sqlite.SqliteConnection(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = path, Mode = Microsoft.Data.Sqlite.SqliteOpenMode.ReadOnly, Pooling = false }.ToString());
+        db.Open();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = sql;
+        return Convert.ToInt64(cmd.ExecuteScalar() ?? 0L, System.Globalization.CultureInfo.InvariantCulture);
+    }
 }

@@ -110,16 +110,8 @@ internal static class StreamClaimCommands
             if (p is null && !force) continue;
             if (p != null && minIdle != 0 && now - p.DeliveryTime < minIdle) continue;
             consumer ??= StreamGroupCommands.ConsumerFor(x, x.Args[1], cg, x.Args[3]);
-            if (p is null)
-            {
-                p = new PendingEntry(id, consumer, now, 1); // FORCE: pending from now on (streamCreateNACK)
-                cg.Pending.Add(p);
-                consumer.Pending.Add(p);
-            }
-            ConsumerGroup.MoveTo(p, consumer);
-            p.DeliveryTime = deliveryTime;
-            if (retryCount >= 0) p.DeliveryCount = retryCount;
-            else if (!justId) p.DeliveryCount++;
+            p ??= cg.AddPending(id, consumer, now, 1); // FORCE: pending from now on (streamCreateNACK)
+            cg.Redeliver(p, consumer, deliveryTime, retryCount >= 0 ? retryCount : justId ? p.DeliveryCount : p.DeliveryCount + 1);
             claimed.Add(id);
             changed = true;
         }
@@ -218,9 +210,7 @@ internal static class StreamClaimCommands
             }
             if (minIdle != 0 && now - p.DeliveryTime < minIdle) continue;
             consumer ??= StreamGroupCommands.ConsumerFor(x, x.Args[1], cg, x.Args[3]);
-            ConsumerGroup.MoveTo(p, consumer);
-            p.DeliveryTime = now;
-            if (!justId) p.DeliveryCount++;
+            cg.Redeliver(p, consumer, now, justId ? p.DeliveryCount : p.DeliveryCount + 1);
             claimed.Add(p.Id);
             count--;
         }

@@ -69,18 +69,8 @@ internal static class StreamGroupCommands
         {
             s.AdvanceGroup(cg, id);
             if (noAck) continue;
-            if (cg.Pending.Find(id) is { } p)
-            {
-                ConsumerGroup.MoveTo(p, consumer);
-                p.DeliveryTime = now;
-                p.DeliveryCount = 1;
-            }
-            else
-            {
-                p = new PendingEntry(id, consumer, now, 1);
-                cg.Pending.Add(p);
-                consumer.Pending.Add(p);
-            }
+            if (cg.Pending.Find(id) is { } p) cg.Redeliver(p, consumer, now, 1);
+            else cg.AddPending(id, consumer, now, 1);
         }
         if (list.Count > 0) x.Engine.GroupChanged(x.Client.Db, key);
         return list;
@@ -90,25 +80,21 @@ internal static class StreamGroupCommands
     /// As streamReplyWithRangeFromConsumerPEL: the consumer's pending entries after <paramref name="after"/> (at
     /// most <paramref name="count"/>); each still in the stream is delivered once more, a deleted one has no entry.
     /// </summary>
-    internal static List<(StreamId, StreamEntry?)> History(CommandContext x, ReadOnlySpan<byte> key, StreamValue s, Consumer consumer, StreamId after, long count)
+    internal static List<(StreamId, StreamEntry?)> History(CommandContext x, ReadOnlySpan<byte> key, StreamValue s, ConsumerGroup cg, Consumer consumer, StreamId after, long count)
     {
         var list = new List<(StreamId, StreamEntry?)>();
         after.TryNext(out var start); // (the last possible ID reads as ">" and never comes here)
         long now = x.Engine.NowMs;
-        bool changed = false;
+        var redelivered = new List<PendingEntry>();
         foreach (var p in consumer.Pending.Range(start, StreamId.Max))
         {
             if (list.Count >= count) break;
             var e = s.Find(p.Id);
-            if (e != null)
-            {
-                p.DeliveryTime = now;
-                p.DeliveryCount++;
-                changed = true;
-            }
+            if (e != null) redelivered.Add(p);
             list.Add((p.Id, e));
         }
-        if (changed) x.Engine.GroupChanged(x.Client.Db, key);
+        foreach (var p in redelivered) cg.Redeliver(p, consumer, now, p.DeliveryCount + 1);
+        if (redelivered.Count > 0) x.Engine.GroupChanged(x.Client.Db, key);
         return list;
     }
 

@@ -187,7 +187,7 @@ internal static class StreamReadCommand
             if (!now) continue;
             var consumer = StreamGroupCommands.ConsumerFor(x, key, cg, x.Args[groupArg + 1]); // (Redis 7.0: only when served)
             var entries = history
-                ? StreamGroupCommands.History(x, key, s, consumer, after[i], max)
+                ? StreamGroupCommands.History(x, key, s, cg, consumer, after[i], max)
                 : StreamGroupCommands.Deliver(x, key, s, cg, consumer, cg.LastId, max, noAck);
             served.Add(new Served(i, entries));
         }

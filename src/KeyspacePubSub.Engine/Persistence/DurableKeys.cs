@@ -183,7 +183,7 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
                     z.Durability = new ZsetChanges(r.Id);
                     break;
                 case Streams.StreamValue st:
-                    st.Durability = new Streams.StreamChanges(r.Id);
+                    st.Durability = new Streams.StreamChanges(r.Id) { Full = st.NodesFromKeyRow }; // an older layout is stored anew
                     break;
             }
             var catalog = _catalog[r.Db];
@@ -384,30 +384,45 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
     }
 
     /// <summary>
-    /// A stream: its key row (counters and nodes, small) at every change, and its entry rows, all of them when it
-    /// is new to the store, else those added, marked deleted or gone since the last write.
+    /// A stream: its key row (counters and groups, small) at every change; its entry rows and its groups' pending
+    /// rows, all of them when it is new to the store (or stored in an older layout), else those that changed
+    /// since the last write.
     /// </summary>
     private long Write(Streams.StreamValue st, int db, Slot s, long expire)
     {
         var c = st.Durability;
-        bool fresh = c is null;
+        bool all = c is null || c.Full;
         c ??= st.Durability = new Streams.StreamChanges(_nextId++);
         Ops.Add(new DurableOp(DurableOpKind.PutKey, c.KeyId, db, s.Key, DurableType.Stream, expire, Streams.StreamBlob.EncodeMeta(st)));
-        if (fresh)
+        if (all)
         {
             Ops.Add(new DurableOp(DurableOpKind.StreamDeleteAll, c.KeyId));
-            foreach (var e in st.Range(Streams.StreamId.Min, Streams.StreamId.Max, reverse: false, tombstones: true)) Ops.Add(EntryPut(c.KeyId, e));
+            foreach (var e in st.Range(Streams.StreamId.Min, Streams.StreamId.Max, reverse: false, tombstones: true)) Ops.Add(EntryPut(c.KeyId, st, e));
+            foreach (var cg in st.Groups?.Values ?? Enumerable.Empty<Streams.ConsumerGroup>())
+            {
+                foreach (var p in cg.Pending) Ops.Add(PendingPut(c.KeyId, cg.Name, p));
+            }
         }
         else
         {
             // Written first: an entry added and then trimmed away in the same batch ends deleted.
-            foreach (var e in c.Written) Ops.Add(EntryPut(c.KeyId, e));
+            foreach (var e in c.Written) Ops.Add(EntryPut(c.KeyId, st, e));
             foreach (var e in c.Removed) Ops.Add(new DurableOp(DurableOpKind.StreamDelete, c.KeyId, Pos: unchecked((long)e.Id.Ms), Seq: unchecked((long)e.Id.Seq)));
+            foreach (var name in c.DroppedGroups) Ops.Add(new DurableOp(DurableOpKind.PendingDeleteGroup, c.KeyId, Key: name));
+            foreach (var (name, id) in c.Pending)
+            {
+                Ops.Add(st.FindGroup(name)?.Pending.Find(id) is { } p
+                    ? PendingPut(c.KeyId, name, p)
+                    : new DurableOp(DurableOpKind.PendingDelete, c.KeyId, Key: name, Pos: unchecked((long)id.Ms), Seq: unchecked((long)id.Seq)));
+            }
         }
         c.Reset();
         return c.KeyId;
     }
 
-    private static DurableOp EntryPut(long keyId, Streams.StreamEntry e) =>
-        new(DurableOpKind.StreamPut, keyId, Value: Streams.StreamBlob.EncodeEntry(e), Pos: unchecked((long)e.Id.Ms), Seq: unchecked((long)e.Id.Seq));
+    private static DurableOp EntryPut(long keyId, Streams.StreamValue st, Streams.StreamEntry e) =>
+        new(DurableOpKind.StreamPut, keyId, Value: Streams.StreamBlob.EncodeEntry(e, st.StartsNode(e.Id)), Pos: unchecked((long)e.Id.Ms), Seq: unchecked((long)e.Id.Seq));
+
+    private static DurableOp PendingPut(long keyId, byte[] group, Streams.PendingEntry p) =>
+        new(DurableOpKind.PendingPut, keyId, Key: group, ExpireAt: p.DeliveryTime, Value: p.Consumer.Name, Pos: unchecked((long)p.Id.Ms), Seq: unchecked((long)p.Id.Seq), Count: p.DeliveryCount);
 }

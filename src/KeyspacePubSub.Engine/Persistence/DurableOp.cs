@@ -22,7 +22,17 @@ public enum DurableOpKind : byte
     StreamPut,
     /// <summary>Delete stream entry (Pos, Seq) of key Id.</summary>
     StreamDelete,
+    /// <summary>Delete every entry row and pending row of stream Id.</summary>
     StreamDeleteAll,
+    /// <summary>
+    /// Upsert pending entry (Pos, Seq) of group Key of stream Id: its consumer's name Value, delivery time
+    /// ExpireAt (Unix ms), delivery count Count.
+    /// </summary>
+    PendingPut,
+    /// <summary>Delete pending entry (Pos, Seq) of group Key of stream Id.</summary>
+    PendingDelete,
+    /// <summary>Delete every pending row of group Key of stream Id.</summary>
+    PendingDeleteGroup,
 }
 
 public enum DurableType : byte { String = 0, List = 1, Zset = 2, Hash = 3, Set = 4, Stream = 5 }
@@ -41,7 +51,8 @@ public readonly record struct DurableOp(
     byte[]? Value = null,
     long Pos = 0,
     double Score = 0,
-    long Seq = 0);
+    long Seq = 0,
+    long Count = 0);
 
 /// <summary>One durable key as loaded from the store.</summary>
 public sealed record DurableRecord(long Id, int Db, byte[] Key, DurableType Type, long ExpireAt, object Value);

@@ -1,17 +1,19 @@
 namespace KeyspacePubSub.Engine.Streams;
 
 /// <summary>
-/// A durable stream in the store: the key row holds its counters and its nodes' master entries (ID, fields,
-/// listpack bytes); each entry is a row of its own (a deleted one kept, flagged), so a restart gives back the
-/// same nodes, as Redis's RDB keeps its listpacks, and an XADD writes one row. The key row also holds the
-/// consumer groups (version 2): each group's last ID and read counter, its consumers with their seen time and
-/// pending entries, so a group change rewrites the key row, pending entries and all.
+/// A durable stream in the store (version 3): the key row holds its counters and its groups (each group's last
+/// ID and read counter, its consumers with their seen times); each entry is a row of its own (a deleted one
+/// kept, flagged), marked when it starts a node, so a restart gives back the same nodes, as Redis's RDB keeps
+/// its listpacks; each pending entry of a group is a row of its own too. An XADD writes one entry row and the
+/// small key row; an XACK deletes one pending row. Versions 1 and 2 held the nodes' master entries in the key
+/// row, and version 2 the pending entries too: such a stream loads, and its next write stores it anew.
 /// </summary>
 public static class StreamBlob
 {
-    private const byte Version = 2;
+    private const byte Version = 3;
+    private const byte DeletedFlag = 1, StartsNodeFlag = 2;
 
-    /// <summary>The key row's value: counters and nodes, without their entries.</summary>
+    /// <summary>The key row's value: counters and groups, without nodes, entries or pending entries.</summary>
     public static byte[] EncodeMeta(StreamValue s)
     {
         var ms = new MemoryStream();
@@ -22,64 +24,52 @@ public static class StreamBlob
             Write(w, s.MaxDeletedId);
             Write(w, s.FirstId);
             w.Write(s.EntriesAdded);
-            w.Write(s.Nodes.Count);
-            foreach (var node in s.Nodes)
+            w.Write(s.GroupCount);
+            if (s.Groups != null)
             {
-                Write(w, node.Master);
-                WriteItems(w, node.MasterFields);
-                w.Write(node.Body);
+                foreach (var (name, cg) in s.Groups)
+                {
+                    WriteBytes(w, name);
+                    Write(w, cg.LastId);
+                    w.Write(cg.EntriesRead);
+                    w.Write(cg.Consumers.Count);
+                    foreach (var c in cg.Consumers.Values)
+                    {
+                        WriteBytes(w, c.Name);
+                        w.Write(c.SeenTime);
+                    }
+                }
             }
-            WriteGroups(w, s);
         }
         return ms.ToArray();
     }
 
-    private static void WriteGroups(BinaryWriter w, StreamValue s)
-    {
-        w.Write(s.GroupCount);
-        if (s.Groups is null) return;
-        foreach (var (name, cg) in s.Groups)
-        {
-            WriteBytes(w, name);
-            Write(w, cg.LastId);
-            w.Write(cg.EntriesRead);
-            w.Write(cg.Consumers.Count);
-            foreach (var c in cg.Consumers.Values)
-            {
-                WriteBytes(w, c.Name);
-                w.Write(c.SeenTime);
-                w.Write(c.Pending.Count);
-                foreach (var p in c.Pending)
-                {
-                    Write(w, p.Id);
-                    w.Write(p.DeliveryTime);
-                    w.Write(p.DeliveryCount);
-                }
-            }
-        }
-    }
-
-    private static void ReadGroups(BinaryReader r, StreamValue s)
+    /// <summary>Groups as versions 2 and 3 store them; version 2 lists each consumer's pending entries after it.</summary>
+    private static void ReadGroups(BinaryReader r, StreamValue s, byte version)
     {
         int groups = r.ReadInt32();
         for (int g = 0; g < groups; g++)
         {
             var name = ReadBytes(r);
-            var cg = new ConsumerGroup(ReadId(r), r.ReadInt64());
+            var cg = s.CreateGroup(name, ReadId(r), r.ReadInt64())!;
             int consumers = r.ReadInt32();
             for (int k = 0; k < consumers; k++)
             {
                 var c = cg.CreateConsumer(ReadBytes(r), r.ReadInt64())!;
+                if (version != 2) continue;
                 int pending = r.ReadInt32();
-                for (int i = 0; i < pending; i++)
-                {
-                    var p = new PendingEntry(ReadId(r), c, r.ReadInt64(), r.ReadInt64());
-                    c.Pending.Add(p);
-                    cg.Pending.Add(p);
-                }
+                for (int i = 0; i < pending; i++) cg.AddPending(ReadId(r), c, r.ReadInt64(), r.ReadInt64());
             }
-            s.CreateGroupCopy(name, cg);
         }
+    }
+
+    /// <summary>A pending row as the store loads it: into its group and consumer (a consumer the key row lacks is made).</summary>
+    public static void RestorePending(StreamValue s, byte[] group, StreamId id, byte[] consumer, long deliveryTime, long deliveryCount)
+    {
+        var cg = s.FindGroup(group);
+        if (cg is null) return; // a row of a group that is gone (cannot be written so): left out
+        var c = cg.FindConsumer(consumer) ?? cg.CreateConsumer(consumer, 0)!;
+        if (cg.Pending.Find(id) is null) cg.AddPending(id, c, deliveryTime, deliveryCount);
     }
 
     private static void WriteBytes(BinaryWriter w, byte[] b)
@@ -95,36 +85,42 @@ public static class StreamBlob
     {
         using var r = new BinaryReader(new MemoryStream(blob));
         byte version = r.ReadByte();
-        if (version is not (1 or Version)) throw new InvalidDataException("unknown stream encoding");
+        if (version is not (1 or 2 or Version)) throw new InvalidDataException("unknown stream encoding");
         var last = ReadId(r);
         var maxDeleted = ReadId(r);
         var first = ReadId(r);
         long added = r.ReadInt64();
-        int count = r.ReadInt32();
-        var nodes = new List<StreamNode>(count);
-        for (int n = 0; n < count; n++) nodes.Add(new StreamNode(ReadId(r), ReadItems(r)) { Body = r.ReadInt64() });
+        List<StreamNode>? nodes = null;
+        if (version < 3)
+        {
+            int count = r.ReadInt32();
+            nodes = new List<StreamNode>(count);
+            for (int n = 0; n < count; n++) nodes.Add(new StreamNode(ReadId(r), ReadItems(r)) { Body = r.ReadInt64() });
+        }
         var s = StreamValue.Restore(nodes, last, maxDeleted, first, added);
-        if (version >= 2) ReadGroups(r, s); // version 1 had no groups
+        if (version >= 2) ReadGroups(r, s, version); // version 1 had no groups
         return s;
     }
 
-    /// <summary>An entry row's value: whether it is deleted, then its fields and values.</summary>
-    public static byte[] EncodeEntry(StreamEntry e)
+    /// <summary>An entry row's value: flags (deleted, starts a node), then its fields and values.</summary>
+    public static byte[] EncodeEntry(StreamEntry e, bool startsNode)
     {
         var ms = new MemoryStream();
         using (var w = new BinaryWriter(ms))
         {
-            w.Write(e.Deleted);
+            w.Write((byte)((e.Deleted ? DeletedFlag : 0) | (startsNode ? StartsNodeFlag : 0)));
             WriteItems(w, e.Pairs);
         }
         return ms.ToArray();
     }
 
-    public static StreamEntry DecodeEntry(ulong ms, ulong seq, byte[] blob)
+    /// <summary>An entry row (versions 1 and 2 wrote 0 or 1 for deleted, and no node marks).</summary>
+    public static StreamEntry DecodeEntry(ulong ms, ulong seq, byte[] blob, out bool startsNode)
     {
         using var r = new BinaryReader(new MemoryStream(blob));
-        bool deleted = r.ReadBoolean();
-        return new StreamEntry(new StreamId(ms, seq), ReadItems(r)) { Deleted = deleted };
+        byte flags = r.ReadByte();
+        startsNode = (flags & StartsNodeFlag) != 0;
+        return new StreamEntry(new StreamId(ms, seq), ReadItems(r)) { Deleted = (flags & DeletedFlag) != 0 };
     }
 
     private static void Write(BinaryWriter w, StreamId id)

@@ -21,12 +21,18 @@ public sealed partial class StreamValue
         Groups ??= new SortedDictionary<byte[], ConsumerGroup>(NameOrder.Instance);
         var key = name.ToArray();
         if (Groups.ContainsKey(key)) return null;
-        var cg = new ConsumerGroup(lastId, entriesRead);
+        var cg = new ConsumerGroup(this, key, lastId, entriesRead);
         Groups.Add(key, cg);
         return cg;
     }
 
-    public bool DestroyGroup(ReadOnlySpan<byte> name) => Groups?.Remove(name.ToArray()) ?? false;
+    /// <summary>As streamDestroyCG: the group goes with its pending entries.</summary>
+    public bool DestroyGroup(ReadOnlySpan<byte> name)
+    {
+        if (Groups is null || !Groups.Remove(name.ToArray(), out var cg)) return false;
+        Durability?.DroppedGroups.Add(cg.Name);
+        return true;
+    }
 
     /// <summary>As streamEntryExists: a live entry with this ID.</summary>
     public bool Contains(StreamId id) => Find(id) != null;
@@ -91,12 +97,5 @@ public sealed partial class StreamValue
         if (cg.EntriesRead != ConsumerGroup.InvalidEntriesRead && !HasTombstonesFrom(id)) cg.EntriesRead++;
         else if (EntriesAdded != 0) cg.EntriesRead = EstimateDistanceFromFirstEverEntry(id);
         cg.LastId = id;
-    }
-
-    /// <summary>Adds a group as it is (a copy, or one loaded from the store).</summary>
-    internal void CreateGroupCopy(byte[] name, ConsumerGroup cg)
-    {
-        Groups ??= new SortedDictionary<byte[], ConsumerGroup>(NameOrder.Instance);
-        Groups[name] = cg;
     }
 }

@@ -31,6 +31,41 @@ internal sealed class StreamNode(StreamId master, byte[][] masterFields)
 
     public long Bytes => ListpackSize.Overhead + Body + ListpackSize.Integer(Live) + ListpackSize.Integer(Deleted);
 
+    /// <summary>A node whose master entry has <paramref name="id"/> and the fields of <paramref name="pairs"/>; its entries follow by <see cref="Add"/>.</summary>
+    public static StreamNode StartingWith(StreamId id, byte[][] pairs)
+    {
+        var fields = new byte[pairs.Length / 2][];
+        for (int i = 0; i < fields.Length; i++) fields[i] = pairs[2 * i];
+        var node = new StreamNode(id, fields) { Body = ListpackSize.Integer(fields.Length) + ListpackSize.Integer(0) };
+        foreach (var f in fields) node.Body += ListpackSize.String(f);
+        return node;
+    }
+
+    /// <summary>
+    /// As streamAppendItem's writes into the listpack: <paramref name="e"/> at the end, its bytes added to
+    /// <see cref="Body"/> (fields left out when they are the master entry's). A node's bytes follow from its
+    /// master and its entries, tombstones included, so a stored stream keeps only where each node starts.
+    /// </summary>
+    public void Add(StreamEntry e)
+    {
+        bool same = HasMasterFields(e.Pairs);
+        long size = ListpackSize.Integer(same ? 2 : 0)
+            + ListpackSize.Integer(unchecked((long)(e.Id.Ms - Master.Ms)))
+            + ListpackSize.Integer(unchecked((long)(e.Id.Seq - Master.Seq)));
+        int n = e.Pairs.Length / 2;
+        if (!same) size += ListpackSize.Integer(n);
+        for (int i = 0; i < n; i++)
+        {
+            if (!same) size += ListpackSize.String(e.Pairs[2 * i]);
+            size += ListpackSize.String(e.Pairs[2 * i + 1]);
+        }
+        size += ListpackSize.Integer(same ? n + 3 : 2 * n + 4);
+        Body += size;
+        Entries.Add(e);
+        if (e.Deleted) Deleted++;
+        else Live++;
+    }
+
     public bool HasMasterFields(byte[][] pairs)
     {
         if (pairs.Length / 2 != MasterFields.Length) return false;
@@ -89,37 +124,14 @@ public sealed partial class StreamValue
             long nodeMax = maxBytes == 0 || maxBytes > MaxListpackBytes ? MaxListpackBytes : maxBytes;
             if (node.Bytes + total >= nodeMax || (maxEntries != 0 && node.Live + node.Deleted >= maxEntries)) node = null;
         }
-        bool same;
         if (node is null)
         {
-            var fields = new byte[pairs.Length / 2][];
-            for (int i = 0; i < fields.Length; i++) fields[i] = pairs[2 * i];
-            node = new StreamNode(id, fields);
-            node.Body = ListpackSize.Integer(fields.Length) + ListpackSize.Integer(0);
-            foreach (var f in fields) node.Body += ListpackSize.String(f);
+            node = StreamNode.StartingWith(id, pairs);
             Nodes.Add(node);
-            same = true;
         }
-        else
-        {
-            same = node.HasMasterFields(pairs);
-        }
-        long size = ListpackSize.Integer(same ? 2 : 0)
-            + ListpackSize.Integer(unchecked((long)(id.Ms - node.Master.Ms)))
-            + ListpackSize.Integer(unchecked((long)(id.Seq - node.Master.Seq)));
-        int n = pairs.Length / 2;
-        if (!same) size += ListpackSize.Integer(n);
-        for (int i = 0; i < n; i++)
-        {
-            if (!same) size += ListpackSize.String(pairs[2 * i]);
-            size += ListpackSize.String(pairs[2 * i + 1]);
-        }
-        size += ListpackSize.Integer(same ? n + 3 : 2 * n + 4);
-        node.Body += size;
         var entry = new StreamEntry(id, pairs);
-        node.Entries.Add(entry);
+        node.Add(entry);
         Durability?.Written.Add(entry);
-        node.Live++;
         Length++;
         EntriesAdded++;
         LastId = id;
@@ -320,7 +332,8 @@ public sealed partial class StreamValue
         foreach (var node in Nodes) copy.Nodes.Add(CopyNode(node));
         if (Groups != null)
         {
-            foreach (var (name, cg) in Groups) copy.CreateGroupCopy(name, cg.Clone());
+            copy.Groups = new SortedDictionary<byte[], ConsumerGroup>(NameOrder.Instance);
+            foreach (var (name, cg) in Groups) copy.Groups.Add(name, cg.CloneFor(copy));
         }
         return copy;
     }
@@ -332,20 +345,38 @@ public sealed partial class StreamValue
         return c;
     }
 
-    /// <summary>A stream from its stored counters and nodes (a durable key loaded at start); entries follow by <see cref="RestoreEntries"/>.</summary>
-    internal static StreamValue Restore(List<StreamNode> nodes, StreamId last, StreamId maxDeleted, StreamId first, long entriesAdded)
+    /// <summary>
+    /// Whether the stream was loaded from a key row of an older layout, which held its nodes (and its groups'
+    /// pending entries) itself; its entry rows then do not say where nodes start.
+    /// </summary>
+    internal bool NodesFromKeyRow { get; private set; }
+
+    /// <summary>
+    /// A stream from its stored counters (a durable key loaded at start), and its nodes when the key row held
+    /// them (an older layout); entries follow by <see cref="RestoreEntries"/>.
+    /// </summary>
+    internal static StreamValue Restore(List<StreamNode>? nodes, StreamId last, StreamId maxDeleted, StreamId first, long entriesAdded)
     {
-        var s = new StreamValue { LastId = last, MaxDeletedId = maxDeleted, FirstId = first, EntriesAdded = entriesAdded };
-        s.Nodes.AddRange(nodes);
+        var s = new StreamValue { LastId = last, MaxDeletedId = maxDeleted, FirstId = first, EntriesAdded = entriesAdded, NodesFromKeyRow = nodes != null };
+        if (nodes != null) s.Nodes.AddRange(nodes);
         return s;
     }
 
-    /// <summary>Puts loaded entries (any order) into their nodes: each into the last node whose master ID is at most its own.</summary>
-    public void RestoreEntries(List<StreamEntry> entries)
+    /// <summary>
+    /// Puts loaded entries (any order) into nodes: a new node at each entry stored as starting one; in the older
+    /// layout, each into the last node whose master ID is at most its own.
+    /// </summary>
+    public void RestoreEntries(List<(StreamEntry Entry, bool StartsNode)> entries)
     {
-        entries.Sort((a, b) => a.Id.CompareTo(b.Id));
-        foreach (var e in entries)
+        entries.Sort((a, b) => a.Entry.Id.CompareTo(b.Entry.Id));
+        foreach (var (e, startsNode) in entries)
         {
+            if (!NodesFromKeyRow)
+            {
+                if (startsNode || Nodes.Count == 0) Nodes.Add(StreamNode.StartingWith(e.Id, e.Pairs));
+                Nodes[^1].Add(e);
+                continue;
+            }
             int n = NodeAtOrBefore(e.Id);
             if (n < 0) continue; // a row without its node (cannot be written so): left out
             var node = Nodes[n];
@@ -356,5 +387,12 @@ public sealed partial class StreamValue
         Nodes.RemoveAll(node => node.Live == 0 && node.Entries.Count == 0);
         Length = 0;
         foreach (var node in Nodes) Length += node.Live;
+    }
+
+    /// <summary>Whether <paramref name="id"/> is the master entry of a node, the first of its entries (what its row records).</summary>
+    public bool StartsNode(StreamId id)
+    {
+        int n = NodeAtOrBefore(id);
+        return n >= 0 && Nodes[n].Master == id;
     }
 }
