@@ -218,7 +218,7 @@ public sealed partial class SqliteStore : IDurableStore
         LoadedKeys = result.Count;
         LoadedEntries = entries;
         LoadMs = sw.Elapsed.TotalMilliseconds;
-        _logger.LogInformation("Persistence: loaded {Keys} durable keys ({Entries} list/zset entries) from {Path} in {Ms:F0} ms (list rows read by {Readers} connection(s)); dropped {Expired} expired keys",
+        _logger.LogInformation("Persistence: loaded {Keys} durable keys ({Entries} list, sorted set and stream entries) from {Path} in {Ms:F0} ms (list rows read by {Readers} connection(s)); dropped {Expired} expired keys",
             result.Count, entries, Path, LoadMs, LoadReaders, expired.Count);
         return result;
     }
@@ -287,22 +287,7 @@ public sealed partial class SqliteStore : IDurableStore
                 entries++;
             }
         }
-        var streamEntries = new Dictionary<long, List<(Engine.Streams.StreamEntry, bool)>>();
-        using (var cmd = _db.CreateCommand())
-        {
-            cmd.CommandText = "SELECT kid, ms, seq, value FROM stream_items";
-            using var r = cmd.ExecuteReader();
-            while (r.Read())
-            {
-                long kid = r.GetInt64(0);
-                if (!streams.ContainsKey(kid)) continue;
-                if (!streamEntries.TryGetValue(kid, out var list)) streamEntries[kid] = list = [];
-                var e = Engine.Streams.StreamBlob.DecodeEntry(unchecked((ulong)r.GetInt64(1)), unchecked((ulong)r.GetInt64(2)), (byte[])r.GetValue(3), out bool startsNode);
-                list.Add((e, startsNode));
-                entries++;
-            }
-        }
-        foreach (var (kid, s) in streams) s.RestoreEntries(streamEntries.GetValueOrDefault(kid) ?? []);
+        if (streams.Count > 0) entries += ReadStreamEntries(streams);
         using (var cmd = _db.CreateCommand())
         {
             cmd.CommandText = "SELECT kid, grp, ms, seq, consumer, delivered, count FROM stream_pending";
@@ -318,6 +303,47 @@ public sealed partial class SqliteStore : IDurableStore
         foreach (var k in result.Where(k => k.Value is ListValue { Count: 0 } or SortedSetValue { Count: 0 })) expired.Add(k.Id);
         result.RemoveAll(k => k.Value is ListValue { Count: 0 } or SortedSetValue { Count: 0 });
         return result;
+    }
+
+    /// <summary>
+    /// The entry rows of the loaded streams, in key and ID order, read with a raw statement: each row's value
+    /// is decoded from SQLite's own bytes (through the ADO.NET reader, a copy of every row was made first).
+    /// </summary>
+    private unsafe long ReadStreamEntries(Dictionary<long, Engine.Streams.StreamValue> streams)
+    {
+        using var statement = RawStatement.PrepareAll(_db!.Handle!, "SELECT kid, ms, seq, value FROM stream_items ORDER BY kid")[0]; // (the key's order: no sort)
+        IntPtr stmt = statement.Handle.DangerousGetHandle();
+        long entries = 0, lastKid = long.MinValue;
+        Engine.Streams.StreamValue? stream = null;
+        var list = new List<(Engine.Streams.StreamEntry, bool)>();
+        var withRows = new HashSet<long>();
+        int rc;
+        while ((rc = SqliteNative.sqlite3_step(stmt)) == raw.SQLITE_ROW)
+        {
+            long kid = SqliteNative.sqlite3_column_int64(stmt, 0);
+            if (kid != lastKid)
+            {
+                stream?.RestoreEntries(list);
+                list = [];
+                lastKid = kid;
+                stream = streams.GetValueOrDefault(kid);
+                if (stream != null) withRows.Add(kid);
+            }
+            if (stream is null) continue;
+            byte* p = SqliteNative.sqlite3_column_blob(stmt, 3); // before the length (see ListLoader.Step)
+            var row = new ReadOnlySpan<byte>(p, SqliteNative.sqlite3_column_bytes(stmt, 3));
+            ulong ms = unchecked((ulong)SqliteNative.sqlite3_column_int64(stmt, 1)), seq = unchecked((ulong)SqliteNative.sqlite3_column_int64(stmt, 2));
+            list.Add((Engine.Streams.StreamBlob.DecodeEntry(ms, seq, row, out bool startsNode), startsNode));
+            entries++;
+        }
+        RawStatement.Check(rc, _db.Handle!);
+        stream?.RestoreEntries(list);
+        // A stream without entry rows (every entry trimmed away) is restored with none.
+        foreach (var (kid, s) in streams)
+        {
+            if (!withRows.Contains(kid)) s.RestoreEntries([]);
+        }
+        return entries;
     }
 
     public IEnumerable<(string Name, object Value)> Info()

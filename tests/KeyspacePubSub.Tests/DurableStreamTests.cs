@@ -80,6 +80,82 @@ public sealed class DurableStreamTests : IDisposable
     /// (XACK, XREADGROUP, XCLAIM, XGROUP SETID) are committed too.
     /// </summary>
     [Fact]
+    public void EntryRows_DecodeAsEncoded_AndRowsCutShortOrOverstatedAreRefused()
+    {
+        var pairs = new[] { "from"u8.ToArray(), Array.Empty<byte>(), Array.Empty<byte>(), Enumerable.Range(0, 300).Select(i => (byte)i).ToArray() };
+        foreach (bool deleted in new[] { false, true })
+        {
+            foreach (bool startsNode in new[] { false, true })
+            {
+                var row = Engine.Streams.StreamBlob.EncodeEntry(new Engine.Streams.StreamEntry(new(5, 7), pairs) { Deleted = deleted }, startsNode);
+                var e = Engine.Streams.StreamBlob.DecodeEntry(ulong.MaxValue, 3, row, out bool starts);
+                (e.Id.Ms, e.Id.Seq, e.Deleted, starts).Should().Be((ulong.MaxValue, 3UL, deleted, startsNode));
+                e.Pairs.Should().BeEquivalentTo(pairs, o => o.WithStrictOrdering());
+                for (int cut = 0; cut < row.Length; cut++)
+                {
+                    var act = () => Engine.Streams.StreamBlob.DecodeEntry(1, 1, row.AsSpan(0, cut), out _);
+                    act.Should().Throw<InvalidDataException>($"a row cut to {cut} of {row.Length} bytes");
+                }
+            }
+        }
+        // Counts and lengths larger than the row (or negative) are refused before anything is allocated for them.
+        foreach (var bad in new byte[][] { [0, 0xFF, 0xFF, 0xFF, 0x7F], [0, 1, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF], [0, 1, 0, 0, 0, 9, 0, 0, 0, 1, 2] })
+        {
+            var act = () => Engine.Streams.StreamBlob.DecodeEntry(1, 1, bad, out _);
+            act.Should().Throw<InvalidDataException>();
+        }
+    }
+
+    [Fact]
+    public async Task SeveralStreams_OneWithoutEntries_LoadBackWithTheirOwnEntries()
+    {
+        var before = new List<string>();
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            for (int i = 1; i <= 30; i++)
+            {
+                foreach (string k in new[] { "room:a:backlog", "room:b:backlog", "room:c:backlog" })
+                {
+                    string id = $"{i}-{k[5] - 'a' + 1}";
+                    c.Call("XADD", k, id, "n", $"{k[5]}{i}").Should().Be($"${id.Length}\r\n{id}\r\n");
+                }
+            }
+            c.Call("XTRIM", "room:b:backlog", "MAXLEN", "0").Should().Be(":30\r\n");
+            c.Call("XGROUP", "CREATE", "room:b:backlog", "g", "$").Should().Be("+OK\r\n");
+            foreach (string k in new[] { "room:a:backlog", "room:b:backlog", "room:c:backlog" }) before.Add(c.Call("XINFO", "STREAM", k, "FULL"));
+            before[1].Should().Contain("$6\r\nlength\r\n:0\r\n");
+        }
+        StoredRows("stream_items").Should().Be((60L, 0L));
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            var after = new[] { "room:a:backlog", "room:b:backlog", "room:c:backlog" }.Select(k => c.Call("XINFO", "STREAM", k, "FULL")).ToList();
+            after.Should().Equal(before, "each stream gets its own entries back, and the one without any keeps its counters and group");
+            c.Call("XADD", "room:b:backlog", "30-2", "x", "y").Should().StartWith("-ERR The ID specified in XADD is equal or smaller");
+        }
+    }
+
+    [Fact]
+    public async Task DamagedEntryRow_StopsTheLoad_AndDurableWritesAreRefused()
+    {
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("XADD", "room:s:backlog", "1-1", "a", "b").Should().Be("$3\r\n1-1\r\n");
+            c.Call("XADD", "room:s:backlog", "2-1", "a", "b").Should().Be("$3\r\n2-1\r\n");
+        }
+        SqliteFile.Execute(StorePath, "UPDATE stream_items SET value = substr(value, 1, 6) WHERE ms = 2").Should().Be(1);
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("INFO", "persistence").Should().Contain("durable_status:err").And.Contain("durable_last_error:database is corrupt: stream entry row cut short");
+            c.Call("EXISTS", "room:s:backlog").Should().Be(":0\r\n", "a partly read file loads nothing");
+            c.Call("XADD", "room:s:backlog", "3-1", "a", "b").Should().StartWith("-MISCONF");
+        }
+    }
+
+    [Fact]
     public async Task DurableStream_KeepsItsConsumerGroups_AcrossRestarts()
     {
         string full, groups;

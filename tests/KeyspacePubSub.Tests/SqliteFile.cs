@@ -22,4 +22,14 @@ internal static class SqliteFile
         cmd.CommandText = sql;
         return Convert.ToInt64(cmd.ExecuteScalar() ?? 0L, System.Globalization.CultureInfo.InvariantCulture);
     }
+
+    /// <summary>Runs <paramref name="sql"/> against the file (a test damaging rows); returns the rows changed.</summary>
+    public static int Execute(string path, string sql)
+    {
+        using var db = new Microsoft.Data.Sqlite.SqliteConnection(new Microsoft.Data.Sqlite.SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
+        db.Open();
+        using var cmd = db.CreateCommand();
+        cmd.CommandText = sql;
+        return cmd.ExecuteNonQuery();
+    }
 }

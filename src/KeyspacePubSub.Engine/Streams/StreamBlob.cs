@@ -114,13 +114,35 @@ public static class StreamBlob
         return ms.ToArray();
     }
 
-    /// <summary>An entry row (versions 1 and 2 wrote 0 or 1 for deleted, and no node marks).</summary>
-    public static StreamEntry DecodeEntry(ulong ms, ulong seq, byte[] blob, out bool startsNode)
+    /// <summary>
+    /// An entry row (versions 1 and 2 wrote 0 or 1 for deleted, and no node marks), read straight from its bytes:
+    /// a restart decodes one per entry.
+    /// </summary>
+    public static StreamEntry DecodeEntry(ulong ms, ulong seq, ReadOnlySpan<byte> row, out bool startsNode)
     {
-        using var r = new BinaryReader(new MemoryStream(blob));
-        byte flags = r.ReadByte();
+        if (row.Length < 5) throw new InvalidDataException("stream entry row cut short");
+        byte flags = row[0];
         startsNode = (flags & StartsNodeFlag) != 0;
-        return new StreamEntry(new StreamId(ms, seq), ReadItems(r)) { Deleted = (flags & DeletedFlag) != 0 };
+        int at = 1;
+        var items = new byte[ReadLength(row, ref at, 4)][];
+        for (int i = 0; i < items.Length; i++)
+        {
+            int length = ReadLength(row, ref at, 1);
+            if (row.Length - at < length) throw new InvalidDataException("stream entry row cut short");
+            items[i] = row.Slice(at, length).ToArray();
+            at += length;
+        }
+        return new StreamEntry(new StreamId(ms, seq), items) { Deleted = (flags & DeletedFlag) != 0 };
+    }
+
+    /// <summary>A length as BinaryWriter wrote it (little-endian Int32), checked against the bytes left (each item at least <paramref name="minEach"/>).</summary>
+    private static int ReadLength(ReadOnlySpan<byte> row, ref int at, int minEach)
+    {
+        if (row.Length - at < 4) throw new InvalidDataException("stream entry row cut short");
+        int n = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(row[at..]);
+        at += 4;
+        if (n < 0 || (long)n * minEach > row.Length - at) throw new InvalidDataException("stream entry row cut short");
+        return n;
     }
 
     private static void Write(BinaryWriter w, StreamId id)
