@@ -74,11 +74,6 @@ public sealed class DurableStreamTests : IDisposable
         StoredRows("stream_items").Should().Be((0L, 0L));
     }
 
-    /// <summary>
-    /// A durable stream's consumer groups (their last IDs, read counters, consumers, seen times and pending
-    /// entries with delivery times and counts) load back as they were; group commands that change nothing else
-    /// (XACK, XREADGROUP, XCLAIM, XGROUP SETID) are committed too.
-    /// </summary>
     [Fact]
     public void EntryRows_DecodeAsEncoded_AndRowsCutShortOrOverstatedAreRefused()
     {
@@ -155,6 +150,11 @@ public sealed class DurableStreamTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// A durable stream's consumer groups (their last IDs, read counters, consumers, seen times and pending
+    /// entries with delivery times and counts) load back as they were; group commands that change nothing else
+    /// (XACK, XREADGROUP, XCLAIM, XGROUP SETID) are committed too.
+    /// </summary>
     [Fact]
     public async Task DurableStream_KeepsItsConsumerGroups_AcrossRestarts()
     {

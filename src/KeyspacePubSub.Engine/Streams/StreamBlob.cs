@@ -120,7 +120,7 @@ public static class StreamBlob
     /// </summary>
     public static StreamEntry DecodeEntry(ulong ms, ulong seq, ReadOnlySpan<byte> row, out bool startsNode)
     {
-        if (row.Length < 5) throw new InvalidDataException("stream entry row cut short");
+        if (row.IsEmpty) throw new InvalidDataException("stream entry row cut short");
         byte flags = row[0];
         startsNode = (flags & StartsNodeFlag) != 0;
         int at = 1;
@@ -128,7 +128,6 @@ public static class StreamBlob
         for (int i = 0; i < items.Length; i++)
         {
             int length = ReadLength(row, ref at, 1);
-            if (row.Length - at < length) throw new InvalidDataException("stream entry row cut short");
             items[i] = row.Slice(at, length).ToArray();
             at += length;
         }
