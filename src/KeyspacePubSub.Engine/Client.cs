@@ -150,7 +150,12 @@ public sealed class Client
     internal long SoftLimitSince { get; set; } = -1;
 
     /// <summary>Pushes for this client produced while its own command runs; written after the reply.</summary>
-    internal ArrayBufferWriter<byte> Deferred { get; } = new(256);
+    internal ArrayBufferWriter<byte> Deferred => _deferred ??= new(256);
+
+    /// <summary>Whether pushes are waiting for the running command's reply (without making the buffer).</summary>
+    internal bool HasDeferred => _deferred is { WrittenCount: > 0 };
+
+    private ArrayBufferWriter<byte>? _deferred; // made by the client's first push to itself: most clients never have one
 
     /// <summary>Bytes handed to the transport and not yet sent.</summary>
     public long UnsentBytes => Interlocked.Read(ref _unsent);

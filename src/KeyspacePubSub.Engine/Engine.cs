@@ -234,7 +234,7 @@ public sealed partial class Engine : IPushSink
             long micros = ticks * 1_000_000 / System.Diagnostics.Stopwatch.Frequency;
             if (micros >= threshold) Slowlog.Add(args, _redacted, micros, c.Transport.RemoteAddress, c.Name, Config.SlowlogMaxLen);
         }
-        if (previous is null && c.Deferred.WrittenCount > 0)
+        if (previous is null && c.HasDeferred)
         {
             // Pushes addressed to the running client follow its reply (Redis 7.2, redis#12326).
             c.Transport.Output.Write(c.Deferred.WrittenSpan);

@@ -73,11 +73,14 @@ public readonly struct CommandArgs
 /// </summary>
 public sealed class RequestBatch
 {
-    private byte[] _arena = new byte[512];
+    // Small to start with: every connection has a batch, and an idle subscriber (most of 10,000 connections)
+    // only ever parsed a SUBSCRIBE. A busy connection's tables double a few times, then stay.
+    private const int InitialArena = 128, InitialArgs = 8, InitialCommands = 4;
+    private byte[] _arena = new byte[InitialArena];
     private int _arenaUsed;
-    private ArgRef[] _args = new ArgRef[32];
+    private ArgRef[] _args = new ArgRef[InitialArgs];
     private int _argCount;
-    private (int First, int Count)[] _commands = new (int, int)[16];
+    private (int First, int Count)[] _commands = new (int, int)[InitialCommands];
     private int _commandCount;
     private int _partialFirstArg; // args at or after this index belong to a command not yet complete
 
@@ -173,6 +176,6 @@ public sealed class RequestBatch
         // Likewise the tables of a transaction or pipeline of very many commands (not of a busy pipeline:
         // one 64 KiB read holds at most ~11,000 commands).
         if (_args.Length > 1 << 16 && _argCount < 32) Array.Resize(ref _args, 32);
-        if (_commands.Length > 1 << 16) _commands = new (int, int)[16];
+        if (_commands.Length > 1 << 16) _commands = new (int, int)[InitialCommands];
     }
 }

@@ -62,6 +62,57 @@ public class PubSubServerTests
         c.Call("PING").Should().Be("+PONG\r\n");
     }
 
+    /// <summary>
+    /// A client's table of one kind of subscription exists only while it holds one of that kind: a client that
+    /// went through many channels and left them keeps nothing of the table they grew, and subscribing again
+    /// starts a new one with the counts Redis confirms.
+    /// </summary>
+    [Fact]
+    public async Task SubscriptionTables_ExistOnlyWhileSubscriptionsOfTheirKindDo()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        using var c = new RawClient(server.Port);
+        long id = long.Parse(c.Call("CLIENT", "ID")[1..^2], System.Globalization.CultureInfo.InvariantCulture);
+        Engine.Client client;
+        lock (server.Engine.Gate) client = server.Engine.Clients.Single(x => x.Id == id);
+        string Tables()
+        {
+            lock (server.Engine.Gate)
+            {
+                return string.Join(',', new[] { Engine.PubSub.SubscriptionKind.Channel, Engine.PubSub.SubscriptionKind.Pattern, Engine.PubSub.SubscriptionKind.ShardChannel }
+                    .Select(k => client.Subs.Find(k) is { } t ? t.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) : "-"));
+            }
+        }
+
+        Tables().Should().Be("-,-,-");
+        var channels = Enumerable.Range(0, 1000).Select(i => $"ch{i}").ToArray();
+        c.Send(["SUBSCRIBE", .. channels]);
+        c.Read(channels.Length).Should().EndWith(":1000\r\n");
+        c.Send("PSUBSCRIBE", "p*");
+        c.Read().Should().Be("*3\r\n$10\r\npsubscribe\r\n$2\r\np*\r\n:1001\r\n");
+        Tables().Should().Be("1000,1,-");
+
+        c.Send("UNSUBSCRIBE");
+        c.Read(channels.Length).Should().EndWith(":1\r\n");
+        Tables().Should().Be("-,1,-");
+        c.Send("SSUBSCRIBE", "s");
+        c.Read().Should().Be("*3\r\n$10\r\nssubscribe\r\n$1\r\ns\r\n:1\r\n");
+        c.Send("SUBSCRIBE", "again");
+        c.Read().Should().Be("*3\r\n$9\r\nsubscribe\r\n$5\r\nagain\r\n:2\r\n");
+        Tables().Should().Be("1,1,1");
+
+        c.Send("PUNSUBSCRIBE", "p*", "p*");
+        c.Read(2).Should().Be("*3\r\n$12\r\npunsubscribe\r\n$2\r\np*\r\n:1\r\n*3\r\n$12\r\npunsubscribe\r\n$2\r\np*\r\n:1\r\n");
+        c.Send("SUNSUBSCRIBE", "s");
+        c.Read().Should().Be("*3\r\n$12\r\nsunsubscribe\r\n$1\r\ns\r\n:0\r\n");
+        c.Send("UNSUBSCRIBE", "again");
+        c.Read().Should().Be("*3\r\n$11\r\nunsubscribe\r\n$5\r\nagain\r\n:0\r\n");
+        Tables().Should().Be("-,-,-");
+        c.Call("PING").Should().Be("+PONG\r\n"); // out of pub/sub mode
+        c.Call("PUBSUB", "NUMPAT").Should().Be(":0\r\n");
+        c.Call("PUBSUB", "NUMSUB", "ch1", "again").Should().Be("*4\r\n$3\r\nch1\r\n:0\r\n$5\r\nagain\r\n:0\r\n");
+    }
+
     [Fact]
     public async Task SlowSubscriber_OverHardLimit_IsDisconnectedAndOthersAreUnaffected()
     {

@@ -48,7 +48,7 @@ public sealed class PubSubBroker
     /// <summary>Adds a subscription; false when the client already had it (Redis still confirms it).</summary>
     public bool Subscribe(Client client, SubscriptionKind kind, ReadOnlySpan<byte> name)
     {
-        var mine = client.Subs.Of(kind);
+        var mine = client.Subs.OfOrCreate(kind);
         if (mine.GetAlternateLookup<ReadOnlySpan<byte>>().ContainsKey(name)) return false;
         SubscriberList list;
         if (kind == SubscriptionKind.Pattern)
@@ -71,8 +71,9 @@ public sealed class PubSubBroker
     /// <summary>Removes a subscription; false when the client did not have it.</summary>
     public bool Unsubscribe(Client client, SubscriptionKind kind, ReadOnlySpan<byte> name)
     {
-        var mine = client.Subs.Of(kind).GetAlternateLookup<ReadOnlySpan<byte>>();
-        if (!mine.Remove(name, out _, out var sub)) return false;
+        var table = client.Subs.Find(kind);
+        if (table is null || !table.GetAlternateLookup<ReadOnlySpan<byte>>().Remove(name, out _, out var sub)) return false;
+        client.Subs.DropIfEmpty(kind);
         var list = sub.Owner;
         list.Remove(sub);
         if (list.Count == 0)
@@ -88,13 +89,14 @@ public sealed class PubSubBroker
     }
 
     /// <summary>The names a client holds of one kind, in a stable order (a copy, safe to unsubscribe from).</summary>
-    public List<byte[]> NamesOf(Client client, SubscriptionKind kind) => [.. client.Subs.Of(kind).Keys];
+    public List<byte[]> NamesOf(Client client, SubscriptionKind kind) => client.Subs.Find(kind) is { } table ? [.. table.Keys] : [];
 
     /// <summary>Drops every subscription of a disconnecting client without writing anything.</summary>
     public void RemoveClient(Client client)
     {
         foreach (var kind in (ReadOnlySpan<SubscriptionKind>)[SubscriptionKind.Channel, SubscriptionKind.Pattern, SubscriptionKind.ShardChannel])
         {
+            if (client.Subs.Find(kind) is null) continue; // (most clients: nothing to copy)
             foreach (var name in NamesOf(client, kind)) Unsubscribe(client, kind, name);
         }
     }
