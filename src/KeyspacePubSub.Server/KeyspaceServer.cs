@@ -1,5 +1,6 @@
 using KeyspacePubSub.Persistence;
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Net;
 using Microsoft.Extensions.Logging;
 
@@ -14,7 +15,8 @@ public sealed class KeyspaceServer : IAsyncDisposable
 {
     private readonly List<SocketListener> _listeners = []; // io-transport sockets
     private readonly List<Linux.SocketFd> _nativeListeners = []; // the event loops' (epoll)
-    private readonly ConcurrentDictionary<IServerConnection, Task> _connections = new();
+    // The open connections (a set: each removes itself when it has closed; StopAsync waits for it to empty).
+    private readonly ConcurrentDictionary<IServerConnection, byte> _connections = new();
     private readonly List<Linux.EventLoop> _loops = [];
     private int _nextLoop;
     private readonly CancellationTokenSource _stopping = new();
@@ -24,10 +26,12 @@ public sealed class KeyspaceServer : IAsyncDisposable
     public KeyspaceServer(Engine.Engine engine, ILogger<KeyspaceServer>? logger = null, PersistenceOptions? persistence = null)
     {
         Engine = engine;
+        _loopConnectionClosed = c => _connections.TryRemove(c, out _);
         _logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _persistence = persistence;
     }
 
+    private readonly Action<Linux.LoopConnection> _loopConnectionClosed; // one delegate for every event-loop connection
     private readonly PersistenceOptions? _persistence;
     private SqliteStore? _store;
 
@@ -125,9 +129,8 @@ public sealed class KeyspaceServer : IAsyncDisposable
         Linux.NativeSocket.SetNoDelay(socket.Fd);
         if (Engine.Config.TcpKeepalive > 0) Linux.NativeSocket.SetKeepAlive(socket.Fd, Engine.Config.TcpKeepalive);
         var loop = _loops[_nextLoop++ % _loops.Count];
-        var connection = new Linux.LoopConnection(socket, loop, Engine, _logger);
-        _connections[connection] = connection.Completion.ContinueWith(
-            _ => _connections.TryRemove(connection, out Task? _), TaskScheduler.Default);
+        var connection = new Linux.LoopConnection(socket, loop, Engine, _logger, _loopConnectionClosed);
+        _connections[connection] = 0;
         // On the accepting loop's own thread the client starts here, as Redis's accept handler registers it:
         // posted, a burst's starts all ran in the next iteration, and accepts waited behind them.
         if (loop.OnLoopThread) connection.Start();
@@ -145,15 +148,26 @@ public sealed class KeyspaceServer : IAsyncDisposable
         _cron?.Dispose();
         Engine.StopExpiry();
         foreach (var c in _connections.Keys) c.CloseGracefully();
-        var all = Task.WhenAll(_connections.Values);
-        if (await Task.WhenAny(all, Task.Delay(5000)) != all)
+        if (!await AllClosed(TimeSpan.FromSeconds(5)))
         {
             foreach (var c in _connections.Keys) c.Abort();
-            await Task.WhenAny(all, Task.Delay(2000));
+            await AllClosed(TimeSpan.FromSeconds(2));
         }
         foreach (var loop in _loops) loop.Dispose();
         _store?.Dispose(); // after the connections: every queued commit is written first
         _logger.LogInformation("Server stopped; all connections closed");
+    }
+
+    /// <summary>Waits until every connection has closed (each removes itself), or the time is up.</summary>
+    private async Task<bool> AllClosed(TimeSpan limit)
+    {
+        var waited = Stopwatch.StartNew();
+        while (!_connections.IsEmpty)
+        {
+            if (waited.Elapsed >= limit) return false;
+            await Task.Delay(5).ConfigureAwait(false);
+        }
+        return true;
     }
 
     public async ValueTask DisposeAsync() => await StopAsync();

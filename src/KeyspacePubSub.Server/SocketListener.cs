@@ -15,7 +15,7 @@ internal sealed class SocketListener
     private readonly Socket _socket;
     private readonly Engine.Engine _engine;
     private readonly ILogger _logger;
-    private readonly ConcurrentDictionary<IServerConnection, Task> _connections;
+    private readonly ConcurrentDictionary<IServerConnection, byte> _connections;
     private readonly CancellationToken _stopping;
 
     static SocketListener()
@@ -30,7 +30,7 @@ internal sealed class SocketListener
     }
 
     public SocketListener(IPAddress address, int port, Engine.Engine engine, ILogger logger,
-        ConcurrentDictionary<IServerConnection, Task> connections, CancellationToken stopping)
+        ConcurrentDictionary<IServerConnection, byte> connections, CancellationToken stopping)
     {
         _engine = engine;
         _logger = logger;
@@ -99,10 +99,17 @@ internal sealed class SocketListener
             // The peer already went away; the connection notices on its first read.
         }
         var connection = new SocketConnection(socket, _engine, _logger);
-        _connections[connection] = Task.Run(async () =>
+        _connections[connection] = 0;
+        _ = Task.Run(async () =>
         {
-            await connection.RunAsync();
-            _connections.TryRemove(connection, out _);
+            try
+            {
+                await connection.RunAsync();
+            }
+            finally
+            {
+                _connections.TryRemove(connection, out _);
+            }
         });
     }
 }

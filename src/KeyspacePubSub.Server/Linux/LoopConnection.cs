@@ -30,7 +30,7 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     private readonly ILogger _logger;
     private readonly OutputQueue _output = new(); // never blocks a writer: limits are enforced by the engine, per client class
     private readonly RequestRunner _runner;
-    private readonly TaskCompletionSource _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Action<LoopConnection> _onClosed;
     private readonly List<LoopConnection> _held = [];
     private Client? _client;
     private ulong _token;
@@ -59,8 +59,10 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     private LoopConnection? _heldBy;
     private long _heldSerial;
 
-    public LoopConnection(SocketFd socket, EventLoop loop, Engine.Engine engine, ILogger logger)
+    /// <param name="onClosed">Called once, on the loop thread, when the socket has closed (one delegate shared by every connection).</param>
+    public LoopConnection(SocketFd socket, EventLoop loop, Engine.Engine engine, ILogger logger, Action<LoopConnection> onClosed)
     {
+        _onClosed = onClosed;
         _socket = socket;
         _fd = socket.Fd;
         _loop = loop;
@@ -74,7 +76,6 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     public PipeWriter Output => _output;
     public string RemoteAddress { get; }
     public string LocalAddress { get; }
-    public Task Completion => _done.Task;
 
     /// <summary>Loop thread: registers with epoll and with the engine.</summary>
     public void Start()
@@ -581,6 +582,6 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
         _socket.Dispose();
         ReleasePending();
         ReleaseHeld(); // other clients' pushes from this connection's last batch still go out
-        _done.TrySetResult();
+        _onClosed(this);
     }
 }
