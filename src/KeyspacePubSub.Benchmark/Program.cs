@@ -16,6 +16,7 @@ using KeyspacePubSub.Benchmark;
 //   --seconds 3                    length of each measured run of the fan-out, notify and backlog rows (default 1.5 with --quick, else 3)
 //   --rounds 3                     redis-benchmark, fan-out, backlog and restart rows: median of this many runs (default 1 with --quick, else 3)
 //   --only txlatency [--rate 10000] [--clients 10] [--fsync everysec]   backlog transactions at a fixed rate, open loop: latency percentiles
+//   --only commitcost              CPU per durable commit: the server's store against SQLite alone, in this process (no servers)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick");
 string only = ArgValue("--only") ?? "ping,fanout,patterns,rss,kv,streams,groupwait,notify,keymem,bigvalue,backlog,expiry,eviction";
@@ -28,6 +29,13 @@ ServerUnderTest.OursBin = ArgValue("--ours-bin") is { } bin ? Path.GetFullPath(b
 int rounds = int.TryParse(ArgValue("--rounds"), out int r0) && r0 > 0 ? r0 : quick ? 1 : 3; // redis-benchmark, backlog and restart rows: median of this many alternating runs
 var duration = TimeSpan.FromSeconds(double.TryParse(ArgValue("--seconds"), CultureInfo.InvariantCulture, out double secs) && secs > 0 ? secs : quick ? 1.5 : 3); // a measured run (after its warm-up)
 int[] backlogClients = ArgValue("--clients") is { } bc ? [.. bc.Split(',').Select(x => int.Parse(x, CultureInfo.InvariantCulture))] : [1, 10, 50];
+
+if (only == "commitcost")
+{
+    // In this process alone: no server is started (see CommitCostBench).
+    CommitCostBench.Run(quick ? 50_000 : 200_000, rounds);
+    return;
+}
 
 var servers = new List<ServerUnderTest>();
 try
