@@ -292,7 +292,7 @@ public sealed partial class Engine
     internal void TimeOutBlocked(Client c, string? error = null)
     {
         if (c.Block is not { } state) return;
-        if (c.ReplyMode != ReplyMode.Off)
+        if ((c.ReplyMode & ReplyMode.Off) == 0)
         {
             if (error != null) c.Reply.Error(error);
             else if (state.Kind == BlockKind.Replicas) c.Reply.Integer(0);

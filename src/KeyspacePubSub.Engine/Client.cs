@@ -4,7 +4,13 @@ using KeyspacePubSub.Protocol;
 
 namespace KeyspacePubSub.Engine;
 
-public enum ReplyMode { On, Off, Skip, SkipNext }
+/// <summary>
+/// CLIENT REPLY's state as Redis's three client flags: OFF until ON; SKIP for the command running now; SKIP_NEXT,
+/// set by CLIENT REPLY SKIP, becomes SKIP when the top-level command ends (as <c>resetClient</c>), so a SKIP
+/// queued in MULTI skips the command after EXEC, not the next one inside it.
+/// </summary>
+[Flags]
+public enum ReplyMode { On = 0, Off = 1, Skip = 2, SkipNext = 4 }
 
 /// <summary>
 /// The state of one connection as Redis's client struct: protocol, database, name, subscriptions,
@@ -165,18 +171,29 @@ public sealed class Client
 
     internal void OnFlushed(long bytes) => Interlocked.Add(ref _unsent, bytes);
 
+    /// <summary>Replies written from here on go out or are dropped as the reply flags say now (Redis checks them at every reply).</summary>
     internal void BeginCommand()
     {
-        if (ReplyMode is ReplyMode.Off or ReplyMode.Skip) Reply.Output = Discard;
-        else if (_replyRedirected) Reply.Output = Transport.Output;
-        _replyRedirected = ReplyMode is ReplyMode.Off or ReplyMode.Skip;
+        bool discard = (ReplyMode & (ReplyMode.Off | ReplyMode.Skip)) != 0;
+        if (discard == _replyRedirected) return;
+        Reply.Output = discard ? Discard : Transport.Output;
+        _replyRedirected = discard;
     }
 
-    internal void EndCommand()
+    /// <param name="topLevel">
+    /// A command read from the client ended (not one run by EXEC): SKIP ends and a pending SKIP_NEXT takes its
+    /// place, as Redis's <c>resetClient</c>; pushes go out again.
+    /// </param>
+    internal void EndCommand(bool topLevel = true)
     {
+        if (!topLevel)
+        {
+            BeginCommand(); // EXEC's next replies follow the flags as this command left them
+            return;
+        }
         if (ReplyMode == ReplyMode.On && !_replyRedirected) return;
-        if (ReplyMode == ReplyMode.Skip) ReplyMode = ReplyMode.On;
-        else if (ReplyMode == ReplyMode.SkipNext) ReplyMode = ReplyMode.Skip;
+        ReplyMode &= ~ReplyMode.Skip;
+        if ((ReplyMode & ReplyMode.SkipNext) != 0) ReplyMode = (ReplyMode & ~ReplyMode.SkipNext) | ReplyMode.Skip;
         Reply.Output = Transport.Output;
         _replyRedirected = false;
     }

@@ -211,7 +211,7 @@ public sealed partial class Engine : IPushSink
         }
         finally
         {
-            c.EndCommand();
+            c.EndCommand(topLevel: previous is null);
             _current = previous;
         }
         long ticks = System.Diagnostics.Stopwatch.GetTimestamp() - started;

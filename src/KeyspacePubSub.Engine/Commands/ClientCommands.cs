@@ -83,17 +83,17 @@ internal static class ClientCommands
     {
         if (x.Args.Is(2, "ON"))
         {
-            x.Client.ReplyMode = KeyspacePubSub.Engine.ReplyMode.On;
+            x.Client.ReplyMode &= ~(KeyspacePubSub.Engine.ReplyMode.Off | KeyspacePubSub.Engine.ReplyMode.Skip); // SKIP_NEXT stays, as in Redis
             x.Client.BeginCommand(); // the +OK of REPLY ON is sent, as in Redis
             x.Reply.Ok();
         }
         else if (x.Args.Is(2, "OFF"))
         {
-            x.Client.ReplyMode = KeyspacePubSub.Engine.ReplyMode.Off;
+            x.Client.ReplyMode |= KeyspacePubSub.Engine.ReplyMode.Off;
         }
         else if (x.Args.Is(2, "SKIP"))
         {
-            if (x.Client.ReplyMode != KeyspacePubSub.Engine.ReplyMode.Off) x.Client.ReplyMode = KeyspacePubSub.Engine.ReplyMode.SkipNext;
+            if ((x.Client.ReplyMode & KeyspacePubSub.Engine.ReplyMode.Off) == 0) x.Client.ReplyMode |= KeyspacePubSub.Engine.ReplyMode.SkipNext;
         }
         else
         {

@@ -190,7 +190,7 @@ internal static class ConnectionCommands
         e.ResetTransaction(c);
         e.Broker.RemoveClient(c);
         e.DisableTracking(c);
-        c.ReplyMode = ReplyMode.On;
+        c.ReplyMode &= ReplyMode.Skip; // OFF and SKIP_NEXT cleared; a SKIP in force still drops +RESET, as in Redis
         c.BeginCommand(); // RESET clears CLIENT REPLY OFF before replying, as Redis does
         c.NoEvict = false;
         c.NoTouch = false;
