@@ -76,7 +76,7 @@ internal static unsafe partial class LinuxNative
     }
 
     [StructLayout(LayoutKind.Sequential)]
-    private struct MsgHdr
+    public struct MsgHdr
     {
         public void* Name;
         public int NameLen;
