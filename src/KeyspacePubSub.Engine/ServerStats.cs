@@ -24,9 +24,6 @@ public sealed class ServerStats
     public long ErrorReplies;
     public long IoThreadedWrites;
 
-    /// <summary>Sends made in batches of one io_uring system call each, and those system calls (INFO batched_sends, batched_send_calls).</summary>
-    public long BatchedSends, BatchedSendCalls;
-
     /// <summary>INFO errorstats: error replies by their first word (ERR, WRONGTYPE...), at most <see cref="MaxErrorCodes"/> of them.</summary>
     public Dictionary<string, long> ErrorCodes { get; } = new(StringComparer.Ordinal);
 
@@ -40,7 +37,7 @@ public sealed class ServerStats
         ConnectionsReceived = CommandsProcessed = RejectedConnections = 0;
         NetInputBytes = NetOutputBytes = PubSubSlowDisconnects = 0;
         EvictionExceededMs = EvictionExceededSince = 0;
-        ExpiredKeys = EvictedKeys = KeyspaceHits = KeyspaceMisses = ErrorReplies = IoThreadedWrites = BatchedSends = BatchedSendCalls = 0;
+        ExpiredKeys = EvictedKeys = KeyspaceHits = KeyspaceMisses = ErrorReplies = IoThreadedWrites = 0;
         ErrorCodes.Clear();
     }
 

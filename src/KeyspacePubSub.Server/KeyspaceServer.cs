@@ -89,7 +89,7 @@ public sealed class KeyspaceServer : IAsyncDisposable
         {
             for (int i = 0; i < Engine.Config.IoThreads; i++) _loops.Add(new Linux.EventLoop(i, Engine.Config.EventLoopSpinMicros, _logger,
                 Engine.Config.EventLoopWriteHelper != "no" ? Engine.Stats : null, Engine.Config.EventLoopPushDelayMicros,
-                shareAlways: Engine.Config.EventLoopWriteHelper == "always", batchedSends: Engine.Config.EventLoopBatchedSends ? Engine.Stats : null));
+                shareAlways: Engine.Config.EventLoopWriteHelper == "always"));
             foreach (var l in _nativeListeners) _loops[0].AddListener(l, AcceptedOnLoop);
         }
         foreach (var l in _listeners) l.Start();

@@ -179,8 +179,6 @@ internal static class InfoCommand
         Line(sb, "tracking_total_prefixes", e.TrackingPrefixes);
         Line(sb, "total_error_replies", s.ErrorReplies);
         Line(sb, "io_threaded_writes_processed", Interlocked.Read(ref s.IoThreadedWrites));
-        Line(sb, "batched_sends", Interlocked.Read(ref s.BatchedSends));
-        Line(sb, "batched_send_calls", Interlocked.Read(ref s.BatchedSendCalls));
         Line(sb, "internal_errors", Interlocked.Read(ref s.InternalErrors));
     }
 

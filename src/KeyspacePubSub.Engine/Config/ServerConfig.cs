@@ -75,7 +75,6 @@ public sealed class ServerConfig
         Add("io-threads", () => IoThreads.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 1, 128, x => IoThreads = (int)x), immutable: true);
         Add("event-loop-spin-us", () => EventLoopSpinMicros.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, 10_000, x => EventLoopSpinMicros = (int)x), immutable: true);
         Add("event-loop-push-delay-us", () => EventLoopPushDelayMicros.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, 10_000, x => EventLoopPushDelayMicros = (int)x), immutable: true);
-        Add("event-loop-batched-sends", () => EventLoopBatchedSends ? "yes" : "no", v => SetEnum(v, ["yes", "no"], x => EventLoopBatchedSends = x == "yes"), immutable: true);
         Add("event-loop-write-helper", () => EventLoopWriteHelper, v => SetEnum(v, ["yes", "no", "always"], x => EventLoopWriteHelper = x), immutable: true);
         Add("io-transport", () => IoTransport, v => SetEnum(v, ["epoll", "sockets"], x => IoTransport = x), immutable: true);
     }
@@ -170,9 +169,6 @@ public sealed class ServerConfig
     /// EventLoop.FlushQueued); <c>always</c>: every wide flush, however idle the loop (for machines with cores to
     /// spare, and for tests that must take the shared path whatever the machine's load); <c>no</c>: no helper.
     /// </summary>
-    /// <summary>An event loop flushing several connections makes their sends with one io_uring system call (where io_uring works).</summary>
-    public bool EventLoopBatchedSends { get; private set; } = true;
-
     public string EventLoopWriteHelper { get; private set; } = Environment.ProcessorCount > 1 ? "yes" : "no";
 
     /// <summary>How long a busy event loop polls before it sleeps (0: never; see EventLoop.Wait).</summary>

@@ -63,19 +63,12 @@ internal sealed unsafe class EventLoop : IDisposable
     private int _requestersNow, _requestersBefore; // in this window, in the one before
     private Action? _cron;
     private long _cronPeriodTicks, _nextCronAt;
-    private IoUring? _ring; // batched sends; null: one send() per connection
-    private bool _batching; // _ring works (off for good once a submit failed)
-    private readonly KeyspacePubSub.Engine.ServerStats? _batchStats;
-    private BatchSlots _slots; // per send of a batch: its buffers' descriptions, its message header, its result
-    private LoopConnection?[] _batched = [];
-    private long[] _batchedTotals = [];
 
     /// <param name="writeHelperStats">Where the write helper counts its sends; null: no write helper.</param>
     /// <param name="pushDelayMicros">How long a busy loop may hold pushes back to send more of them at once (0: never).</param>
     /// <param name="shareAlways">The write helper shares every wide flush, not only while the loop is saturated.</param>
-    /// <param name="batchedSends">Where batched sends are counted; not null: flushes of several connections make their sends with one io_uring system call (where io_uring works).</param>
     public EventLoop(int index, int spinMicros, ILogger logger, KeyspacePubSub.Engine.ServerStats? writeHelperStats = null, int pushDelayMicros = 0,
-        bool shareAlways = false, KeyspacePubSub.Engine.ServerStats? batchedSends = null)
+        bool shareAlways = false)
     {
         _shareAlways = shareAlways;
         _pushDelayTicks = pushDelayMicros * Stopwatch.Frequency / 1_000_000;
@@ -91,19 +84,6 @@ internal sealed unsafe class EventLoop : IDisposable
             throw new IOException($"epoll_ctl failed: errno {Marshal.GetLastPInvokeError()}");
         }
         ReadBuffer = GC.AllocateUninitializedArray<byte>(ReadBufferSize, pinned: true);
-        _batchStats = batchedSends;
-        if (batchedSends != null)
-        {
-            _ring = IoUring.TryCreate(BatchSize, out string? why);
-            if (_ring is null) logger.LogWarning("Batched sends are off: {Why}; each connection gets a send() of its own", why);
-            else
-            {
-                _slots = BatchSlots.Allocate(_ring.Capacity);
-                _batched = new LoopConnection?[_ring.Capacity];
-                _batchedTotals = new long[_ring.Capacity];
-                _batching = true;
-            }
-        }
         _thread = new Thread(Run) { IsBackground = true, Name = $"event-loop-{index}" };
         _thread.Start();
     }
@@ -453,84 +433,9 @@ internal sealed unsafe class EventLoop : IDisposable
             // (1 -> 100 at the light rate: p99 1.42x Redis with the reply last, 1.08x first) and a SET's reply
             // before the keyspace events it caused (KEA, one subscriber, redis-benchmark -P 1: each event before
             // its SET's reply gave 0.88-0.94x Redis's SET/s, 2026-12-01; 1.09-1.11x in this order).
-            if (_batching && count >= 2) FlushBatched(now);
-            else for (int i = count - 1; i >= 0; i--) now[i].Flush();
+            for (int i = count - 1; i >= 0; i--) now[i].Flush();
         }
         now.Clear();
-    }
-
-    /// <summary>Sends of one batch (the ring's entries). In this VM io_uring_setup gives a power of two at least this.</summary>
-    private const uint BatchSize = 128;
-
-    /// <summary>
-    /// Flushes <paramref name="now"/> (last queued first, as <see cref="FlushQueued"/>) with one io_uring system
-    /// call per <see cref="IoUring.Capacity"/> connections instead of a send() each: the kernel makes the same
-    /// sends, in the same order, and the system call's own cost (~1.1 µs here) is paid once. Each connection
-    /// then finishes as a flush would (what did not fit is sent at once; a full socket waits for EPOLLOUT).
-    /// </summary>
-    private void FlushBatched(List<LoopConnection> now)
-    {
-        var ring = _ring!;
-        int i = now.Count - 1;
-        while (i >= 0)
-        {
-            int k = 0;
-            for (; i >= 0 && k < ring.Capacity; i--)
-            {
-                var c = now[i];
-                IoVec* iov = _slots.Iov + (k * LoopConnection.MaxGatherPerSend);
-                if (!c.PrepareBatchedSend(iov, out int buffers, out long total)) continue;
-                ring.QueueSend(c.Fd, iov, buffers, _slots.Msg + k, (ulong)k);
-                _batched[k] = c;
-                _batchedTotals[k] = total;
-                k++;
-            }
-            if (k == 0) continue;
-            int failed = ring.SubmitAndReap(_slots.Results);
-            if (failed < 0)
-            {
-                _logger.LogWarning("io_uring_enter failed: errno {Errno}; batched sends are off", -failed);
-                _batching = false; // later flushes send one by one
-                for (int j = 0; j < k; j++) _slots.Results[j] = -EINTR; // not sent: each sends its own
-            }
-            else
-            {
-                Interlocked.Add(ref _batchStats!.BatchedSends, k);
-                Interlocked.Increment(ref _batchStats.BatchedSendCalls);
-            }
-            for (int j = 0; j < k; j++)
-            {
-                _batched[j]!.CompleteBatchedSend(_slots.Results[j], _batchedTotals[j]);
-                _batched[j] = null;
-            }
-            if (!_batching)
-            {
-                for (; i >= 0; i--) now[i].Flush();
-                return;
-            }
-        }
-    }
-
-    /// <summary>Native memory of a batch's sends: their buffers' descriptions, their message headers and their results.</summary>
-    private struct BatchSlots
-    {
-        public IoVec* Iov;
-        public MsgHdr* Msg;
-        public int* Results;
-
-        public static BatchSlots Allocate(int sends) => new()
-        {
-            Iov = (IoVec*)NativeMemory.Alloc((nuint)(sends * LoopConnection.MaxGatherPerSend), (nuint)sizeof(IoVec)),
-            Msg = (MsgHdr*)NativeMemory.Alloc((nuint)sends, (nuint)sizeof(MsgHdr)),
-            Results = (int*)NativeMemory.Alloc((nuint)sends, sizeof(int)),
-        };
-
-        public readonly void Free()
-        {
-            NativeMemory.Free(Iov);
-            NativeMemory.Free(Msg);
-            NativeMemory.Free(Results);
-        }
     }
 
     private void CheckClosing()
@@ -551,11 +456,6 @@ internal sealed unsafe class EventLoop : IDisposable
         {
             close(_epoll);
             close(_wakeFd);
-            if (_slots.Results != null)
-            {
-                _ring?.Dispose();
-                _slots.Free();
-            }
         }
     }
 

@@ -76,7 +76,7 @@ internal static unsafe partial class LinuxNative
     }
 
     [StructLayout(LayoutKind.Sequential)]
-    public struct MsgHdr
+    private struct MsgHdr
     {
         public void* Name;
         public int NameLen;

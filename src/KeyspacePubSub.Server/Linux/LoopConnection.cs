@@ -431,58 +431,6 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
         FinishFlush(SendQueued());
     }
 
-    /// <summary>The most buffers one send gathers.</summary>
-    public const int MaxGatherPerSend = MaxGather;
-
-    public int Fd => _fd;
-
-    /// <summary>
-    /// Loop thread, for a connection taken from the loop's flush queue into a batch of sends made with one
-    /// system call (<see cref="IoUring"/>): describes in <paramref name="iov"/> (room for
-    /// <see cref="MaxGatherPerSend"/>) what this send carries. False when nothing is to be sent now (the
-    /// connection may have closed, if it had finished its output).
-    /// </summary>
-    public bool PrepareBatchedSend(IoVec* iov, out int count, out long total)
-    {
-        _flushQueued = false;
-        _deferredSince = 0;
-        count = 0;
-        total = 0;
-        if (_closed || _commitPending || _writeBlocked) return false;
-        count = _output.Gather(iov, MaxGather, out total);
-        if (count == 0)
-        {
-            FinishFlush(_output.WriterCompleted && _closing ? FlushOutcome.Finished : FlushOutcome.Sent);
-            return false;
-        }
-        _client?.OnSent(total); // as in SendQueued: counted as sent before the call
-        return true;
-    }
-
-    /// <summary>
-    /// Loop thread, after the batch's system call: <paramref name="result"/> is the bytes sent of the
-    /// <paramref name="total"/> prepared, or -errno (-EINTR: not sent at all). What the batch did not carry
-    /// (a partial send, more buffers than one send gathers, output queued meanwhile) is sent at once, as a flush.
-    /// </summary>
-    public void CompleteBatchedSend(int result, long total)
-    {
-        if (_closed) return;
-        if (result < 0 && result != -EAGAIN && result != -EINTR)
-        {
-            FinishFlush(FlushOutcome.Failed);
-            return;
-        }
-        long sent = Math.Max(result, 0);
-        if (sent < total) _client?.OnSent(sent - total);
-        _output.Consume(sent);
-        if (result == -EAGAIN)
-        {
-            _writeBlocked = true; // the next EPOLLOUT edge resumes
-            return;
-        }
-        FinishFlush(SendQueued());
-    }
-
     /// <summary>
     /// The loop's write helper, while the loop waits for it or flushes other connections: sends like
     /// <see cref="Flush"/> but leaves what only the loop thread may do (closing) to <see cref="FinishHelperFlush"/>.
