@@ -248,7 +248,9 @@ public sealed partial class Engine
         MarkForFlush(c);
         Call(c, state.Command, state.Args[0], rerun: true);
         state.ServingKey = null;
-        if (!state.StillWaiting) Unblock(c);
+        if (state.StillWaiting) return;
+        c.EndCommand(); // the blocked command ends here, as resetClient in Redis's unblockClient
+        Unblock(c);
     }
 
     /// <summary>
@@ -287,17 +289,18 @@ public sealed partial class Engine
     /// <summary>
     /// As replyToBlockedClientTimedOut, then unblockClient: a null array (also for BLMOVE, as Redis 7.0), for WAIT
     /// the replicas that acknowledged (none), or with <paramref name="error"/> the error CLIENT UNBLOCK ... ERROR
-    /// sends. A client whose replies are off gets none.
+    /// sends. A client whose replies are off, or skipped for the command that blocked, gets none.
     /// </summary>
     internal void TimeOutBlocked(Client c, string? error = null)
     {
         if (c.Block is not { } state) return;
-        if ((c.ReplyMode & ReplyMode.Off) == 0)
+        if ((c.ReplyMode & (ReplyMode.Off | ReplyMode.Skip)) == 0)
         {
             if (error != null) c.Reply.Error(error);
             else if (state.Kind == BlockKind.Replicas) c.Reply.Integer(0);
             else c.Reply.NullArray();
         }
+        if (state.Kind != BlockKind.Postponed) c.EndCommand(); // the blocked command ends here (resetClient)
         Unblock(c);
     }
 

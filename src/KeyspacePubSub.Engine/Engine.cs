@@ -211,7 +211,9 @@ public sealed partial class Engine : IPushSink
         }
         finally
         {
-            c.EndCommand(topLevel: previous is null);
+            // A command that blocked has not ended yet: as Redis, which resets the client (a SKIP in force, a
+            // pending SKIP_NEXT) only once it is served or times out (Blocking: Serve, TimeOutBlocked).
+            c.EndCommand(topLevel: previous is null && c.Block is null);
             _current = previous;
         }
         long ticks = System.Diagnostics.Stopwatch.GetTimestamp() - started;
