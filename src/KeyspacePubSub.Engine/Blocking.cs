@@ -294,13 +294,13 @@ public sealed partial class Engine
     internal void TimeOutBlocked(Client c, string? error = null)
     {
         if (c.Block is not { } state) return;
-        if ((c.ReplyMode & (ReplyMode.Off | ReplyMode.Skip)) == 0)
+        if (!c.RepliesDropped)
         {
             if (error != null) c.Reply.Error(error);
             else if (state.Kind == BlockKind.Replicas) c.Reply.Integer(0);
             else c.Reply.NullArray();
         }
-        if (state.Kind != BlockKind.Postponed) c.EndCommand(); // the blocked command ends here (resetClient)
+        c.EndCommand(); // the blocked command ends here (resetClient); a CLIENT PAUSE wait never times out
         Unblock(c);
     }
 

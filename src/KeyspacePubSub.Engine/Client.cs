@@ -171,10 +171,13 @@ public sealed class Client
 
     internal void OnFlushed(long bytes) => Interlocked.Add(ref _unsent, bytes);
 
-    /// <summary>Replies written from here on go out or are dropped as the reply flags say now (Redis checks them at every reply).</summary>
+    /// <summary>CLIENT REPLY OFF, or SKIP for the command running now: replies are dropped (Redis checks at every reply).</summary>
+    internal bool RepliesDropped => (ReplyMode & (ReplyMode.Off | ReplyMode.Skip)) != 0;
+
+    /// <summary>Replies written from here on go out or are dropped as the reply flags say now.</summary>
     internal void BeginCommand()
     {
-        bool discard = (ReplyMode & (ReplyMode.Off | ReplyMode.Skip)) != 0;
+        bool discard = RepliesDropped;
         if (discard == _replyRedirected) return;
         Reply.Output = discard ? Discard : Transport.Output;
         _replyRedirected = discard;
