@@ -243,7 +243,9 @@ public sealed partial class Engine : IPushSink
             c.Deferred.ResetWrittenCount();
         }
         if (_monitors.Count > 0 && !rerun && !cmd.Has(CommandFlags.Admin)) FeedMonitors(c, args);
-        if (c.Tracking is { Bcast: false } && cmd.Has(CommandFlags.ReadOnly)) RememberTrackedKeys(c, cmd, args);
+        // A served XREAD BLOCK is not remembered again: Redis 7.0 answers it from serveClientsBlockedOnKeys, not
+        // through call(), so only the keys remembered when it blocked (under the CLIENT CACHING then given) count.
+        if (c.Tracking is { Bcast: false } && !rerun && cmd.Has(CommandFlags.ReadOnly)) RememberTrackedKeys(c, cmd, args);
     }
 
     private void Reject(Client c, CommandDef? cmd, string error)
