@@ -102,6 +102,13 @@ public sealed class Client
     /// <summary>CLIENT TRACKING settings, or null while tracking is off.</summary>
     internal TrackingState? Tracking { get; set; }
 
+    /// <summary>
+    /// The REDIRECT of the last CLIENT TRACKING on (0: none). Kept when tracking goes off, as Redis keeps
+    /// client_tracking_redirection: an invalidation of the client's own command is sent after that command,
+    /// where the settings it leaves say (Engine.SendPendingInvalidations).
+    /// </summary>
+    internal long TrackingRedirect { get; set; }
+
     /// <summary>What this client waits for in a blocking command (BLPOP and the like), or null.</summary>
     internal BlockState? Block { get; set; }
 

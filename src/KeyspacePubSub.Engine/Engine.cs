@@ -242,6 +242,7 @@ public sealed partial class Engine : IPushSink
             c.Transport.Output.Write(c.Deferred.WrittenSpan);
             c.Deferred.ResetWrittenCount();
         }
+        if (previous is null && _pendingInvalidations.Count > 0) SendPendingInvalidations(c);
         if (_monitors.Count > 0 && !rerun && !cmd.Has(CommandFlags.Admin)) FeedMonitors(c, args);
         // A served XREAD BLOCK is not remembered again: Redis 7.0 answers it from serveClientsBlockedOnKeys, not
         // through call(), so only the keys remembered when it blocked (under the CLIENT CACHING then given) count.

@@ -66,6 +66,7 @@ public sealed partial class Engine
         var old = c.Tracking;
         var prefixes = old?.Prefixes ?? [];
         c.Tracking = new TrackingState(state.Redirect, state.Bcast, state.OptIn, state.OptOut, state.NoLoop, prefixes) { CachingGiven = old?.CachingGiven ?? false };
+        c.TrackingRedirect = state.Redirect;
         if (!state.Bcast) return;
         foreach (var p in state.Prefixes.Count == 0 ? [[]] : state.Prefixes)
         {
@@ -139,11 +140,36 @@ public sealed partial class Engine
         foreach (long id in ids)
         {
             if (!_clients.TryGetValue(id, out var target) || target.Tracking is not { Bcast: false } state) continue;
-            if (state.NoLoop && ReferenceEquals(target, _current)) continue;
+            if (ReferenceEquals(target, _current))
+            {
+                // As Redis's tracking_pending_keys: the running client's own invalidation follows its reply (all of
+                // an EXEC's), sent as its tracking settings are then.
+                if (!state.NoLoop) _pendingInvalidations.Add(stored);
+                continue;
+            }
             SendTrackingMessage(target, keys ??= KeysFrame([stored]));
         }
         _trackedItems -= ids.Count;
         _trackedKeys.Remove(stored);
+    }
+
+    /// <summary>
+    /// Keys the running client changed that it had read, and <see cref="FlushMarker"/> for a flush: its
+    /// invalidations, due once its command has ended.
+    /// </summary>
+    private readonly List<byte[]> _pendingInvalidations = [];
+
+    /// <summary>A flush in <see cref="_pendingInvalidations"/> (compared by reference), as Redis's NULL entry.</summary>
+    private static readonly byte[] FlushMarker = [];
+
+    /// <summary>As trackingHandlePendingKeyInvalidations, after a top-level command: one message per key or flush, in order.</summary>
+    private void SendPendingInvalidations(Client c)
+    {
+        foreach (var key in _pendingInvalidations)
+        {
+            if (!c.Closed) SendTrackingMessage(c, ReferenceEquals(key, FlushMarker) ? null : KeysFrame([key]));
+        }
+        _pendingInvalidations.Clear();
     }
 
     /// <summary>
@@ -198,9 +224,12 @@ public sealed partial class Engine
     {
         if (TrackingClients > 0)
         {
-            foreach (var c in _clients.Values)
+            // In connection order, as Redis walks server.clients (this dictionary's order is not, once clients left);
+            // the running client's null follows its reply, with its other invalidations.
+            foreach (var c in _clients.Values.Where(c => c.Tracking != null).OrderBy(c => c.Id).ToList())
             {
-                if (c.Tracking != null) SendTrackingMessage(c, null);
+                if (ReferenceEquals(c, _current)) _pendingInvalidations.Add(FlushMarker);
+                else SendTrackingMessage(c, null);
             }
         }
         _trackedKeys.Clear();
@@ -230,17 +259,17 @@ public sealed partial class Engine
     {
         var target = c;
         bool redirected = false;
-        if (c.Tracking!.Redirect != 0)
+        if (c.TrackingRedirect != 0)
         {
-            if (!_clients.TryGetValue(c.Tracking.Redirect, out var redir) || redir.Closed)
+            if (!_clients.TryGetValue(c.TrackingRedirect, out var redir) || redir.Closed)
             {
-                c.Tracking.BrokenRedirect = true;
+                if (c.Tracking != null) c.Tracking.BrokenRedirect = true;
                 if (c.Protocol > 2)
                 {
                     _trackingFrame.ResetWrittenCount();
                     TrackingWriter.Array(2);
                     TrackingWriter.Bulk("tracking-redir-broken"u8);
-                    TrackingWriter.Integer(c.Tracking.Redirect);
+                    TrackingWriter.Integer(c.TrackingRedirect);
                     Deliver(c, _trackingFrame.WrittenSpan);
                 }
                 return;

@@ -324,7 +324,7 @@ internal static class ClientCommands
     private static void Caching(CommandContext x)
     {
         var state = x.Client.Tracking;
-        if (state is null || !(state.OptIn || state.OptOut))
+        if (state is null) // tracking on in another mode gets the YES or NO error below, as in Redis
         {
             x.Reply.Error("ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled");
             return;
