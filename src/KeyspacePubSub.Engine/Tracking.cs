@@ -92,12 +92,17 @@ public sealed partial class Engine
         TrackingClients--;
     }
 
-    /// <summary>As checkPrefixCollisionsOrReply: no prefix may be a prefix of another of the same client.</summary>
+    /// <summary>
+    /// As checkPrefixCollisionsOrReply: no prefix may be a prefix of another of the same client. The client's
+    /// prefixes are checked in byte order, as Redis walks their rax (they may overlap already: BCAST without
+    /// PREFIX adds "" unchecked).
+    /// </summary>
     internal static string? PrefixCollision(Client c, List<byte[]> prefixes)
     {
+        var existingPrefixes = c.Tracking?.Prefixes.Order(BinaryComparer.Instance).ToList() ?? [];
         for (int i = 0; i < prefixes.Count; i++)
         {
-            foreach (var existing in c.Tracking?.Prefixes ?? [])
+            foreach (var existing in existingPrefixes)
             {
                 if (Overlap(existing, prefixes[i])) return $"ERR Prefix '{Latin1(prefixes[i])}' overlaps with an existing prefix '{Latin1(existing)}'. Prefixes for a single client must not overlap.";
             }
