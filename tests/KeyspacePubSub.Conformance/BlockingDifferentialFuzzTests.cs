@@ -13,10 +13,13 @@ namespace KeyspacePubSub.Conformance;
 /// BLOCK 0 on a group with nothing new (XGROUP CREATE, SETID and DESTROY, XACK, and deleting or replacing the
 /// stream end or serve its wait); pushes, moves (within a database and to another), renames, copies, stores, deletes, type
 /// changes, SWAPDB and transactions (where nothing blocks, and what an EXEC pushes is served after it) wake them
-/// or, as in Redis, do not. After every step each client must have received the same
-/// frames as its twin (so the same clients were served, in the same order, with the same elements), the
-/// keyspace notifications (KEA, heard by a PSUBSCRIBE * connection) must be the same, and so must the keys.
-/// A client that is blocked sends nothing until it is served; one client always stays free. Fixed seeds.
+/// or, as in Redis, do not. CLIENT REPLY SKIP (alone or queued in a transaction) drops a reply, a served
+/// wait's included, and CLIENT REPLY ON follows it or not; a client that had SKIP sent and got no answer is
+/// sent two PINGs, which it answers at once if it is free and only once served if it waits. After every step
+/// each client must have received the same frames as its twin (so the same clients were served, in the same
+/// order, with the same elements), the keyspace notifications (KEA, heard by a PSUBSCRIBE * connection) must be
+/// the same, and so must the keys. A client that is blocked sends nothing else until it is served; one client
+/// always stays free. Fixed seeds.
 /// </summary>
 public sealed class BlockingDifferentialFuzzTests(ServersFixture servers) : IClassFixture<ServersFixture>
 {
@@ -34,6 +37,7 @@ public sealed class BlockingDifferentialFuzzTests(ServersFixture servers) : ICla
         var ours = new RawClient[Clients];
         var blocked = new string[]?[Clients]; // the command each blocked client waits in; null: free
         var swapQueued = new bool[Clients]; // a SWAPDB waits in the client's open transaction
+        var skipSent = new bool[Clients]; // the client sent CLIENT REPLY SKIP: an empty answer need not mean blocked
         using var redisView = new RawClient(servers.Redis!.Port);
         using var oursView = new RawClient(servers.OursPort);
         using var redisEvents = new RawClient(servers.Redis!.Port);
@@ -61,9 +65,11 @@ public sealed class BlockingDifferentialFuzzTests(ServersFixture servers) : ICla
                         Connect(i, seed, redis, ours);
                         blocked[i] = null;
                         swapQueued[i] = false;
+                        skipSent[i] = false;
                     }
                 }
                 var free = Enumerable.Range(0, Clients).Where(i => blocked[i] is null).ToArray();
+                free.Should().NotBeEmpty($"one client stays free (seed {seed}, step {step})");
                 int sender = free[rng.Next(free.Length)];
                 // The last free client does not block: someone must be left to wake the others.
                 string[] args = Command(rng, step, mayBlock: free.Length > 1);
@@ -87,6 +93,16 @@ public sealed class BlockingDifferentialFuzzTests(ServersFixture servers) : ICla
                     else if (blocked[i] != null && expected.Length > 0) blocked[i] = null;
                     if (i == sender && args[0] == "SWAPDB" && expected == "+QUEUED\r\n") swapQueued[i] = true;
                     else if (i == sender && args[0] is "EXEC" or "DISCARD") swapQueued[i] = false;
+                }
+                if (args is ["CLIENT", "REPLY", "SKIP"]) skipSent[sender] = true;
+                if (blocked[sender] != null && skipSent[sender])
+                {
+                    // A skipped reply or a wait: two PINGs tell them apart (a blocked client answers them once served;
+                    // a free one answers at least the second, as the first may be the command a SKIP drops).
+                    foreach (var c in new[] { redis[sender], ours[sender] }) c.SendRaw("*1\r\n$4\r\nPING\r\n*1\r\n$4\r\nPING\r\n");
+                    var (expected, actual) = Twins.Read(redis[sender], ours[sender], 3, 300);
+                    actual.Should().Be(expected, $"what client {sender} received for two PINGs after {what}");
+                    if (expected.Length > 0) blocked[sender] = null;
                 }
                 var (expectedEvents, actualEvents) = Twins.Read(redisEvents, oursEvents, 2, 300);
                 actualEvents.Should().Be(expectedEvents, $"the notifications of {what}");
@@ -191,11 +207,12 @@ public sealed class BlockingDifferentialFuzzTests(ServersFixture servers) : ICla
             14 => rng.Next(2) == 0 ? ["LTRIM", L(), "1", "-1"] : ["RPOPLPUSH", L(), L()],
             15 => ["XADD", X(), $"{step + 1}-*", "f", $"v{step}"],
             16 => rng.Next(2) == 0 ? ["XDEL", X(), $"{rng.Next(step + 1) + 1}-0"] : ["XTRIM", X(), "MAXLEN", rng.Next(3).ToString(System.Globalization.CultureInfo.InvariantCulture)],
-            _ => rng.Next(4) switch
+            _ => rng.Next(5) switch
             {
                 0 => ["SELECT", rng.Next(2) == 0 ? "0" : "1"],
                 1 => ["MOVE", Keys[rng.Next(Keys.Length)], rng.Next(2) == 0 ? "0" : "1"],
                 2 => ["COPY", Keys[rng.Next(Keys.Length)], Keys[rng.Next(Keys.Length)], "DB", rng.Next(2) == 0 ? "0" : "1"],
+                3 => ["CLIENT", "REPLY", rng.Next(3) == 0 ? "ON" : "SKIP"],
                 _ => ["LPOP", L()],
             },
         };
