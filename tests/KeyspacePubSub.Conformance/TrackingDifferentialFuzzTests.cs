@@ -7,14 +7,15 @@ namespace KeyspacePubSub.Conformance;
 
 /// <summary>
 /// Client-side caching (CLIENT TRACKING): three clients on each server (RESP3, and RESP2 on some seeds) and a
-/// RESP2 client subscribed to <c>__redis__:invalidate</c> send the same random steps to a real redis-server and to
-/// ours. Tracking is switched on and off in the default, OPTIN, OPTOUT and BCAST (with and without prefixes)
-/// modes, with NOLOOP and REDIRECT (to that subscriber or to the first client: each server's own connection
-/// id; the subscriber leaves and comes back now and then), and with the mistakes Redis refuses; CLIENT CACHING, reads and writes of strings and a list in databases
-/// 0 and 1, MSET, renames, copies, moves, expiries, FLUSHDB, FLUSHALL, SWAPDB, MULTI/EXEC/DISCARD, CLIENT
-/// GETREDIR and TRACKINGINFO. After every step each connection must have received the same frames as its
-/// twin: replies, and invalidations in the same order (the sender's pushes after its reply, see
-/// <see cref="PushesLast"/>). Connection ids, which differ between the servers, are compared by whose they are.
+/// RESP2 client subscribed to <c>__redis__:invalidate</c> send the same random steps to a real redis-server and
+/// to ours. Tracking is switched on and off in the default, OPTIN, OPTOUT and BCAST (with and without
+/// prefixes) modes, with NOLOOP and REDIRECT (to that subscriber or to the first client: each server's own
+/// connection id; the subscriber leaves and comes back now and then), and with the mistakes Redis refuses;
+/// CLIENT CACHING, reads and writes of strings and a list in databases 0 and 1, MSET, renames, copies, moves,
+/// expiries, FLUSHDB, FLUSHALL, SWAPDB, MULTI/EXEC/DISCARD, CLIENT GETREDIR and TRACKINGINFO, HELLO switching
+/// protocols. After every step each connection must have received the same frames as its twin: replies, and
+/// invalidations in the same order (the sender's pushes after its reply, see <see cref="PushesLast"/>).
+/// Connection ids, which differ between the servers, are compared by whose they are.
 /// </summary>
 public sealed class TrackingDifferentialFuzzTests(ServersFixture servers) : IClassFixture<ServersFixture>
 {
@@ -149,8 +150,8 @@ public sealed class TrackingDifferentialFuzzTests(ServersFixture servers) : ICla
 
     /// <summary>
     /// Connection ids, which differ between the servers, as whose they are (a connection, or the subscriber's
-    /// n-th connection that has gone): CLIENT GETREDIR's reply, TRACKINGINFO's redirect and a
-    /// tracking-redir-broken push's id.
+    /// n-th connection that has gone): CLIENT GETREDIR's reply, TRACKINGINFO's redirect, a
+    /// tracking-redir-broken push's id and HELLO's.
     /// </summary>
     private static string Named(string text, string[] args, long[] ids, List<long> gone)
     {
@@ -161,7 +162,7 @@ public sealed class TrackingDifferentialFuzzTests(ServersFixture servers) : ICla
             return who >= 0 ? $"{m.Groups[1].Value}:<conn {who}>\r\n" : before >= 0 ? $"{m.Groups[1].Value}:<gone {before}>\r\n" : m.Value;
         }
         if (args is ["CLIENT", "GETREDIR"]) text = Regex.Replace(text, "^()(?::)([0-9]+)\r\n", Name);
-        return Regex.Replace(text, "((?:redirect|tracking-redir-broken)\r\n):([0-9]+)\r\n", Name);
+        return Regex.Replace(text, "((?:redirect|tracking-redir-broken|\\$2\r\nid)\r\n):([0-9]+)\r\n", Name);
     }
 
     private static string[] Command(Random rng, int step)
@@ -189,7 +190,7 @@ public sealed class TrackingDifferentialFuzzTests(ServersFixture servers) : ICla
             if (rng.Next(3) == 0) args.Add("NOLOOP");
             return [.. args];
         }
-        return rng.Next(24) switch
+        return rng.Next(25) switch
         {
             < 4 => ["GET", S()],
             4 => ["MGET", S(), S()],
@@ -214,6 +215,7 @@ public sealed class TrackingDifferentialFuzzTests(ServersFixture servers) : ICla
             },
             21 => ["CLIENT", rng.Next(2) == 0 ? "GETREDIR" : "TRACKINGINFO"],
             22 => ["GETDEL", S()],
+            23 => ["HELLO", rng.Next(2) == 0 ? "2" : "3"],
             _ => ["GETEX", S(), .. rng.Next(2) == 0 ? new[] { "PERSIST" } : []],
         };
     }
