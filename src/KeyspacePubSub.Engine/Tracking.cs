@@ -164,8 +164,11 @@ public sealed partial class Engine
     /// </summary>
     private readonly List<byte[]> _pendingInvalidations = [];
 
-    /// <summary>A flush in <see cref="_pendingInvalidations"/> (compared by reference), as Redis's NULL entry.</summary>
-    private static readonly byte[] FlushMarker = [];
+    /// <summary>
+    /// A flush in <see cref="_pendingInvalidations"/> (compared by reference), as Redis's NULL entry. Not an empty
+    /// array: <c>[]</c> and an empty span's ToArray are the shared Array.Empty, which the empty key "" would be.
+    /// </summary>
+    private static readonly byte[] FlushMarker = new byte[1];
 
     /// <summary>As trackingHandlePendingKeyInvalidations, after a top-level command: one message per key or flush, in order.</summary>
     private void SendPendingInvalidations(Client c)
