@@ -109,6 +109,9 @@ public sealed class Client
     /// </summary>
     internal long TrackingRedirect { get; set; }
 
+    /// <summary>The redirect as CLIENT GETREDIR, TRACKINGINFO and CLIENT LIST show it: -1 while tracking is off.</summary>
+    internal long RedirectShown => Tracking is null ? -1 : TrackingRedirect;
+
     /// <summary>What this client waits for in a blocking command (BLPOP and the like), or null.</summary>
     internal BlockState? Block { get; set; }
 

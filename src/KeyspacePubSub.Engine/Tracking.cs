@@ -4,10 +4,9 @@ using KeyspacePubSub.Protocol;
 
 namespace KeyspacePubSub.Engine;
 
-/// <summary>A client's CLIENT TRACKING settings (Redis 7.0's CLIENT_TRACKING_* flags).</summary>
-internal sealed class TrackingState(long redirect, bool bcast, bool optIn, bool optOut, bool noLoop, List<byte[]> prefixes)
+/// <summary>A client's CLIENT TRACKING settings (Redis 7.0's CLIENT_TRACKING_* flags); the redirect is <see cref="Client.TrackingRedirect"/>.</summary>
+internal sealed class TrackingState(bool bcast, bool optIn, bool optOut, bool noLoop, List<byte[]> prefixes)
 {
-    public long Redirect { get; } = redirect;
     public bool Bcast { get; } = bcast;
     public bool OptIn { get; } = optIn;
     public bool OptOut { get; } = optOut;
@@ -60,13 +59,13 @@ public sealed partial class Engine
     }
 
     /// <summary>As enableTracking: new settings (the CACHING exception given before stays), BCAST prefixes added ("" when none is given).</summary>
-    internal void EnableTracking(Client c, TrackingState state)
+    internal void EnableTracking(Client c, long redirect, TrackingState state)
     {
         if (c.Tracking is null) TrackingClients++;
         var old = c.Tracking;
         var prefixes = old?.Prefixes ?? [];
-        c.Tracking = new TrackingState(state.Redirect, state.Bcast, state.OptIn, state.OptOut, state.NoLoop, prefixes) { CachingGiven = old?.CachingGiven ?? false };
-        c.TrackingRedirect = state.Redirect;
+        c.Tracking = new TrackingState(state.Bcast, state.OptIn, state.OptOut, state.NoLoop, prefixes) { CachingGiven = old?.CachingGiven ?? false };
+        c.TrackingRedirect = redirect;
         if (!state.Bcast) return;
         foreach (var p in state.Prefixes.Count == 0 ? [[]] : state.Prefixes)
         {
@@ -234,7 +233,7 @@ public sealed partial class Engine
         {
             // In connection order, as Redis walks server.clients (this dictionary's order is not, once clients left);
             // the running client's null follows its reply, with its other invalidations.
-            foreach (var c in _clients.Values.Where(c => c.Tracking != null).OrderBy(c => c.Id).ToList())
+            foreach (var c in _clients.Values.Where(c => c.Tracking != null).OrderBy(c => c.Id))
             {
                 if (ReferenceEquals(c, _current)) _pendingInvalidations.Add(FlushMarker);
                 else SendTrackingMessage(c, null);

@@ -151,8 +151,7 @@ public sealed class PubSubDifferentialFuzzTests(ServersFixture servers) : IClass
                 at += len;
                 continue;
             }
-            int end = Array.IndexOf(d, (byte)'\n', at) + 1;
-            if (d[at] == '$' && d[at + 1] != '-') end += int.Parse(Encoding.ASCII.GetString(d, at + 1, end - at - 3), System.Globalization.CultureInfo.InvariantCulture) + 2;
+            int end = at + RespFrames.TokenLength(d, at);
             tokens.Add(Encoding.Latin1.GetString(d, at, end - at));
             at = end;
         }

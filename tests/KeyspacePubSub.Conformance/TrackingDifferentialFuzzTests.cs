@@ -74,7 +74,7 @@ public sealed class TrackingDifferentialFuzzTests(ServersFixture servers) : ICla
                     var (expected, actual) = Twins.Read(redis[i], ours[i], 3, 200);
                     string want = Named(expected, args, redisIds, redisGone), got = Named(actual, args, oursIds, oursGone);
                     if (i == sender) (want, got) = (PushesLast(want), PushesLast(got));
-                    if (got != want) Assert.Fail($"what connection {i} received after {what}:\n redis: {Escaped(want)}\n ours:  {Escaped(got)}");
+                    if (got != want) Assert.Fail($"what connection {i} received after {what}:\n redis: {Shown(want)}\n ours:  {Shown(got)}");
                     if (i != sender) continue;
                     if (args[0] == "MULTI" && expected == "+OK\r\n") inMulti[i] = true;
                     else if (args[0] is "EXEC" or "DISCARD") inMulti[i] = false;
@@ -100,24 +100,15 @@ public sealed class TrackingDifferentialFuzzTests(ServersFixture servers) : ICla
         var pushes = new System.Text.StringBuilder();
         for (int at = 0; at < d.Length;)
         {
-            int end;
-            if (d[at] == '>')
-            {
-                end = at + RespFrames.Measure(d, at);
-                pushes.Append(System.Text.Encoding.Latin1.GetString(d, at, end - at));
-            }
-            else
-            {
-                end = Array.IndexOf(d, (byte)'\n', at) + 1;
-                if (d[at] == '$' && d[at + 1] != '-') end += int.Parse(System.Text.Encoding.ASCII.GetString(d, at + 1, end - at - 3), System.Globalization.CultureInfo.InvariantCulture) + 2;
-                rest.Append(System.Text.Encoding.Latin1.GetString(d, at, end - at));
-            }
-            at = end;
+            bool push = d[at] == '>';
+            int length = push ? RespFrames.Measure(d, at) : RespFrames.TokenLength(d, at);
+            (push ? pushes : rest).Append(System.Text.Encoding.Latin1.GetString(d, at, length));
+            at += length;
         }
         return rest.Append(pushes).ToString();
     }
 
-    private static string Escaped(string text) => text.Replace("\r\n", "\\r\\n", StringComparison.Ordinal);
+    private static string Shown(string text) => RespFrames.Escape(System.Text.Encoding.Latin1.GetBytes(text));
 
     private static void Resubscribe(ref RawClient subscriber, int port, ref long id)
     {

@@ -12,6 +12,17 @@ public static class RespFrames
         return Value(data, ref pos) ? pos - start : -1;
     }
 
+    /// <summary>
+    /// Length of the token at <paramref name="start"/>: one line, with a bulk string's payload; an aggregate's
+    /// header alone (its elements are tokens of their own). For replies with pushes written in their middle.
+    /// </summary>
+    public static int TokenLength(ReadOnlySpan<byte> data, int start)
+    {
+        int length = data[start..].IndexOf((byte)'\n') + 1;
+        if (data[start] == '$' && data[start + 1] != '-') length += int.Parse(data.Slice(start + 1, length - 3), provider: System.Globalization.CultureInfo.InvariantCulture) + 2;
+        return length;
+    }
+
     public static int Count(ReadOnlySpan<byte> data, out int consumed)
     {
         int count = 0;

@@ -23,7 +23,7 @@ internal static class ClientCommands
             new() { Name = "no-touch", Arity = 3, Flags = Conn, Handler = static (CommandContext x) => OnOff(x, v => x.Client.NoTouch = v), Group = "connection", Since = "7.2.0" },
             new() { Name = "tracking", Arity = -3, Flags = Conn, Handler = Tracking, Group = "connection", Since = "6.0.0" },
             new() { Name = "caching", Arity = 3, Flags = Conn, Handler = Caching, Group = "connection", Since = "6.0.0" },
-            new() { Name = "getredir", Arity = 2, Flags = Conn, Handler = static (CommandContext x) => x.Reply.Integer(x.Client.Tracking?.Redirect ?? -1), Group = "connection", Since = "6.0.0" },
+            new() { Name = "getredir", Arity = 2, Flags = Conn, Handler = static (CommandContext x) => x.Reply.Integer(x.Client.RedirectShown), Group = "connection", Since = "6.0.0" },
             new() { Name = "trackinginfo", Arity = 2, Flags = Conn, Handler = TrackingInfo, Group = "connection", Since = "6.2.0" },
             new() { Name = "unblock", Arity = -3, Flags = Admin | Conn, Handler = Unblock, Group = "connection", Since = "5.0.0" },
             new() { Name = "pause", Arity = -3, Flags = Admin | Conn, Handler = Pause, Group = "connection", Since = "3.0.0" },
@@ -306,7 +306,7 @@ internal static class ClientCommands
                 x.Reply.Error(error);
                 return;
             }
-            x.Engine.EnableTracking(x.Client, new TrackingState(redirect, bcast, optIn, optOut, noLoop, prefixes));
+            x.Engine.EnableTracking(x.Client, redirect, new TrackingState(bcast, optIn, optOut, noLoop, prefixes));
         }
         else if (x.Args.Is(2, "OFF"))
         {
@@ -382,7 +382,7 @@ internal static class ClientCommands
         x.Reply.Set(flags.Count);
         foreach (var f in flags) x.Reply.Bulk(f);
         x.Reply.Bulk("redirect"u8);
-        x.Reply.Integer(state?.Redirect ?? -1);
+        x.Reply.Integer(x.Client.RedirectShown);
         x.Reply.Bulk("prefixes"u8);
         var prefixes = state?.Prefixes.Order(Engine.BinaryComparer.Instance).ToList() ?? [];
         x.Reply.Array(prefixes.Count);
@@ -509,7 +509,7 @@ internal static class ClientCommands
                $"age={(now - c.CreatedAt) / 1000} idle={(now - c.LastInteraction) / 1000} flags={flags} db={c.Db} " +
                $"sub={c.Subs.Channels} psub={c.Subs.Patterns} ssub={c.Subs.ShardChannels} multi={(c.InMulti ? c.Queue.Count : -1)} " +
                $"qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={omem} tot-mem={omem + 2048} " +
-               $"events=r cmd={c.LastCommand.ToLowerInvariant()} user=default redir={c.Tracking?.Redirect ?? -1} resp={c.Protocol} " +
+               $"events=r cmd={c.LastCommand.ToLowerInvariant()} user=default redir={c.RedirectShown} resp={c.Protocol} " +
                $"lib-name={c.LibName} lib-ver={c.LibVersion}\n";
     }
 }
