@@ -105,25 +105,7 @@ public readonly struct LongDouble
     {
         if (_kind == 1) return _negative ? "-inf" : "inf";
         if (_kind == 2) return "nan";
-        BigInteger scaled; // the value times 10^17, rounded to an integer
-        if (_exponent >= 0)
-        {
-            scaled = (_mantissa << _exponent) * BigInteger.Pow(10, 17);
-        }
-        else
-        {
-            var num = _mantissa * BigInteger.Pow(10, 17);
-            scaled = num >> -_exponent;
-            var rest = num - (scaled << -_exponent);
-            var half = BigInteger.One << (-_exponent - 1);
-            if (rest > half || (rest == half && !scaled.IsEven)) scaled += 1;
-        }
-        string digits = scaled.ToString(System.Globalization.CultureInfo.InvariantCulture).PadLeft(18, '0');
-        var sb = new StringBuilder(digits.Length + 2);
-        if (_negative) sb.Append('-');
-        sb.Append(digits, 0, digits.Length - 17).Append('.').Append(digits, digits.Length - 17, 17);
-        string text = sb.ToString().TrimEnd('0').TrimEnd('.');
-        return text == "-0" ? "0" : text;
+        return CFixed.Human(CFixed.Format(_negative, _mantissa, _exponent, 17));
     }
 
     /// <summary>Decimal digits with an optional fraction and "e" exponent, or (after "0x") hex digits and a "p" binary exponent.</summary>

@@ -144,9 +144,11 @@ public sealed class RespWriter
     /// <summary>An out-of-band push frame header (an array in RESP2).</summary>
     public void Push(int count) => Header(Resp3 ? (byte)'>' : (byte)'*', count);
 
-    public void Double(double value)
+    public void Double(double value) => DoubleText(FormatDouble(value));
+
+    /// <summary>A double already written out (GEOPOS's "%.17Lf" coordinates): a RESP3 double, a RESP2 bulk string.</summary>
+    public void DoubleText(string text)
     {
-        string text = FormatDouble(value);
         if (Resp3)
         {
             SimpleLine((byte)',', text);
