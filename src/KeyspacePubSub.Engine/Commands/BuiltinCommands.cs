@@ -32,6 +32,7 @@ public static class BuiltinCommands
         HashCommands.Register(t);
         SetCommands.Register(t);
         SortedSetCommands.Register(t);
+        GeoCommands.Register(t);
         SortedSetRangeCommands.Register(t);
         SortedSetAlgebraCommands.Register(t);
         SortCommand.Register(t);

@@ -158,6 +158,7 @@ public sealed class CommandDef
                 "sorted-set" => AclCategory.SortedSet,
                 "bitmap" => AclCategory.Bitmap,
                 "hyperloglog" => AclCategory.HyperLogLog,
+                "geo" => AclCategory.Geo,
                 "stream" => AclCategory.Stream,
                 "connection" => AclCategory.Connection,
                 "transactions" => AclCategory.Transaction,

@@ -250,17 +250,20 @@ internal static class SortedSetAlgebraCommands
     }
 
     /// <summary>Stores a non-empty result (its event after the reply's count), or deletes the destination ("del").</summary>
-    internal static void StoreResult(CommandContext x, Database db, SortedSetValue result, string evt)
+    internal static void StoreResult(CommandContext x, Database db, SortedSetValue result, string evt) => StoreResult(x, db, x.Args[1], result, evt);
+
+    /// <summary>A *STORE command's end: the result replaces <paramref name="key"/> (event <paramref name="evt"/>), or an empty result deletes it ("del").</summary>
+    internal static void StoreResult(CommandContext x, Database db, ReadOnlySpan<byte> key, SortedSetValue result, string evt)
     {
         if (result.Count > 0)
         {
-            x.Engine.SetKey(db, x.Args[1], result);
+            x.Engine.SetKey(db, key, result);
             x.Reply.Integer(result.Count);
-            x.Engine.Notify(NotifyFlags.Zset, evt, x.Args[1], db.Index);
+            x.Engine.Notify(NotifyFlags.Zset, evt, key, db.Index);
             return;
         }
         x.Reply.Integer(0);
-        if (x.Engine.LookupWrite(db, x.Args[1]) != null) x.Engine.DeleteIfEmpty(db, x.Args[1], 0);
+        if (x.Engine.LookupWrite(db, key) != null) x.Engine.DeleteIfEmpty(db, key, 0);
     }
 
     private static void StoreResult(CommandContext x, Database db, SortedSetValue result, Op op) =>

@@ -81,6 +81,23 @@ internal static class SortedSetCommands
                 return;
             }
         }
+        Apply(x, flags, scores, scoreIdx + 1, 2);
+    }
+
+    /// <summary>GEOADD's way in: ZADD [NX|XX] [CH] with scores already computed, members from <paramref name="firstMember"/> every <paramref name="stride"/> arguments.</summary>
+    internal static void AddScored(CommandContext x, bool nx, bool xx, bool ch, double[] scores, int firstMember, int stride)
+    {
+        var flags = (nx ? AddFlags.Nx : 0) | (xx ? AddFlags.Xx : 0) | (ch ? AddFlags.Ch : 0);
+        if (scores.Length == 0) x.Reply.Error(Errors.Syntax);
+        else Apply(x, flags, scores, firstMember, stride);
+    }
+
+    /// <summary>zaddGenericCommand once its arguments are checked: the changes, the reply and the event.</summary>
+    private static void Apply(CommandContext x, AddFlags flags, double[] scores, int firstMember, int stride)
+    {
+        bool nx = flags.HasFlag(AddFlags.Nx), xx = flags.HasFlag(AddFlags.Xx), gt = flags.HasFlag(AddFlags.Gt), lt = flags.HasFlag(AddFlags.Lt);
+        bool incr = flags.HasFlag(AddFlags.Incr);
+        int elements = scores.Length;
         if (!TryGet(x, write: true, out var zset)) return;
         int added = 0, updated = 0, processed = 0;
         double score = 0;
@@ -94,7 +111,7 @@ internal static class SortedSetCommands
             for (int j = 0; j < elements; j++)
             {
                 score = scores[j];
-                var member = x.Args[scoreIdx + 1 + j * 2];
+                var member = x.Args[firstMember + j * stride];
                 var outcome = Add(zset, member, ref score, nx, xx, gt, lt, incr);
                 if (outcome == AddOutcome.NaN)
                 {

@@ -26,6 +26,9 @@ public readonly struct ZRange
         _maxLex = max; _maxInf = maxInf; _maxEx = maxEx;
     }
 
+    /// <summary>A score range built in code: geo searches ask for min &lt;= score &lt; max.</summary>
+    public static ZRange Scores(double min, bool minExclusive, double max, bool maxExclusive) => new(min, minExclusive, max, maxExclusive);
+
     /// <summary>zslParseRange: strtod over the whole text (after an optional "("), NaN refused.</summary>
     public static bool TryParseScore(ReadOnlySpan<byte> min, ReadOnlySpan<byte> max, out ZRange range)
     {
