@@ -217,12 +217,18 @@ internal static class GeoHash
         return (shape.Lon - lonDelta, shape.Lat - latDelta, shape.Lon + lonDelta, shape.Lat + latDelta);
     }
 
-    /// <summary>geohashGetDistance: the haversine great-circle distance in meters.</summary>
+    /// <summary>
+    /// geohashGetDistance: the haversine great-circle distance in meters. On one meridian (the longitudes' sine
+    /// term 0) it is the latitude difference's arc, as redis-server 7.0.15 computes it (a backport of Redis
+    /// 7.2's shortcut; it differs from the full formula in the last digits, which STOREDIST shows).
+    /// </summary>
     public static double Distance(double lon1, double lat1, double lon2, double lat2)
     {
-        double lat1r = Radians(lat1), lon1r = Radians(lon1), lat2r = Radians(lat2), lon2r = Radians(lon2);
-        double u = Math.Sin((lat2r - lat1r) / 2);
+        double lon1r = Radians(lon1), lon2r = Radians(lon2);
         double v = Math.Sin((lon2r - lon1r) / 2);
+        if (v == 0.0) return EarthRadiusMeters * Math.Abs(Radians(lat2) - Radians(lat1));
+        double lat1r = Radians(lat1), lat2r = Radians(lat2);
+        double u = Math.Sin((lat2r - lat1r) / 2);
         return 2.0 * EarthRadiusMeters * Math.Asin(Math.Sqrt(u * u + Math.Cos(lat1r) * Math.Cos(lat2r) * v * v));
     }
 
