@@ -110,6 +110,13 @@ public sealed class Client
     internal long TrackingRedirect { get; set; }
 
     /// <summary>The redirect as CLIENT GETREDIR, TRACKINGINFO and CLIENT LIST show it: -1 while tracking is off.</summary>
+    /// <summary>
+    /// CLIENT_TRACKING_BROKEN_REDIR: the redirect client was gone when an invalidation was due. Cleared by CLIENT
+    /// TRACKING on and off, but set again by the client's own invalidations sent after its command turned
+    /// tracking off (TRACKINGINFO then shows "off" and "broken_redirect", CLIENT LIST flag R).
+    /// </summary>
+    internal bool TrackingBrokenRedirect { get; set; }
+
     internal long RedirectShown => Tracking is null ? -1 : TrackingRedirect;
 
     /// <summary>What this client waits for in a blocking command (BLPOP and the like), or null.</summary>

@@ -15,9 +15,6 @@ internal sealed class TrackingState(bool bcast, bool optIn, bool optOut, bool no
 
     /// <summary>CLIENT CACHING yes|no was given for the next command.</summary>
     public bool CachingGiven { get; set; }
-
-    /// <summary>The redirect client was gone when an invalidation was due.</summary>
-    public bool BrokenRedirect { get; set; }
 }
 
 /// <summary>
@@ -66,6 +63,7 @@ public sealed partial class Engine
         var prefixes = old?.Prefixes ?? [];
         c.Tracking = new TrackingState(state.Bcast, state.OptIn, state.OptOut, state.NoLoop, prefixes) { CachingGiven = old?.CachingGiven ?? false };
         c.TrackingRedirect = redirect;
+        c.TrackingBrokenRedirect = false;
         if (!state.Bcast) return;
         foreach (var p in state.Prefixes.Count == 0 ? [[]] : state.Prefixes)
         {
@@ -88,6 +86,7 @@ public sealed partial class Engine
             }
         }
         c.Tracking = null;
+        c.TrackingBrokenRedirect = false;
         TrackingClients--;
     }
 
@@ -270,7 +269,7 @@ public sealed partial class Engine
         {
             if (!_clients.TryGetValue(c.TrackingRedirect, out var redir) || redir.Closed)
             {
-                if (c.Tracking != null) c.Tracking.BrokenRedirect = true;
+                c.TrackingBrokenRedirect = true; // even with tracking off since: its own invalidations were still due
                 if (c.Protocol > 2)
                 {
                     _trackingFrame.ResetWrittenCount();

@@ -42,6 +42,16 @@ public sealed class TrackingTests
         // Client ids are each server's own counter: the gone client's id is written as <sub> in both transcripts.
         log.Append(t.Read().Replace($":{subId}\r\n", ":<sub>\r\n"));
         log.Append(t.Call("CLIENT", "TRACKINGINFO").Replace($":{subId}\r\n", ":<sub>\r\n"));
+        // Tracking turned off inside a transaction: the client's own invalidation is still due after the EXEC,
+        // finds the redirect gone again, and leaves the client "off" with "broken_redirect" (CLIENT LIST flag R).
+        t.Call("GET", "k");
+        t.Call("MULTI");
+        t.Call("SET", "k", "x");
+        t.Call("CLIENT", "TRACKING", "off");
+        t.Send("EXEC");
+        log.Append(t.Read(2).Replace($":{subId}\r\n", ":<sub>\r\n"));
+        log.Append(t.Call("CLIENT", "TRACKINGINFO"));
+        log.Append(System.Text.RegularExpressions.Regex.Match(t.Call("CLIENT", "INFO"), @"flags=\S*").Value).Append(';');
         using (var r3 = new RawClient(port))
         {
             r3.Call("HELLO", "3");
@@ -68,6 +78,7 @@ public sealed class TrackingTests
         string ours = RedirectTranscript(server.Port);
         ours.Should().Contain("*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$1\r\nk\r\n");
         ours.Should().Contain("__redis__:invalidate\r\n$-1\r\n");
+        ours.Should().Contain("~2\r\n$3\r\noff\r\n$15\r\nbroken_redirect\r\n").And.Contain("flags=R;");
         if (RedisProcess.SkipReason != null) return;
         using var redis = RedisProcess.Start();
         ours.Should().Be(RedirectTranscript(redis.Port));

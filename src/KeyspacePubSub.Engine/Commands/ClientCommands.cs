@@ -375,8 +375,8 @@ internal static class ClientCommands
                 if (state.CachingGiven) flags.Add("caching-no");
             }
             if (state.NoLoop) flags.Add("noloop");
-            if (state.BrokenRedirect) flags.Add("broken_redirect");
         }
+        if (x.Client.TrackingBrokenRedirect) flags.Add("broken_redirect");
         x.Reply.Map(3);
         x.Reply.Bulk("flags"u8);
         x.Reply.Set(flags.Count);
@@ -498,7 +498,7 @@ internal static class ClientCommands
         if (c.InMulti) flags.Append('x');
         if (c.IsBlocked) flags.Append('b');
         if (c.Tracking != null) flags.Append('t');
-        if (c.Tracking is { BrokenRedirect: true }) flags.Append('R');
+        if (c.TrackingBrokenRedirect) flags.Append('R');
         if (c.Tracking is { Bcast: true }) flags.Append('B');
         if (c.CloseAfterReply) flags.Append('c');
         if (c.NoEvict) flags.Append('e');
