@@ -223,6 +223,8 @@ public sealed partial class Engine : IPushSink
             cmd.Calls++;
         }
         cmd.Ticks += ticks;
+        // Redis records a blocked command's latency once it is served; it counts whole microseconds, in ns.
+        if (Config.LatencyTracking && c.Block is null) (cmd.Latencies ??= new()).Record(ticks * 1_000_000 / System.Diagnostics.Stopwatch.Frequency * 1000);
         if (ErrorsSinceLastCount()) cmd.FailedCalls++;
         long latencyThreshold = Config.LatencyMonitorThreshold;
         if (latencyThreshold > 0)

@@ -113,7 +113,14 @@ public sealed class CommandDef
     // INFO commandstats, as Redis's per-command counters (reset by CONFIG RESETSTAT); only under the gate.
     public long Calls, Ticks, RejectedCalls, FailedCalls;
 
-    public void ResetStats() => Calls = Ticks = RejectedCalls = FailedCalls = 0;
+    /// <summary>INFO latencystats and LATENCY HISTOGRAM (latency-tracking): null until the command first completes.</summary>
+    public LatencyHistogram? Latencies;
+
+    public void ResetStats()
+    {
+        Calls = Ticks = RejectedCalls = FailedCalls = 0;
+        Latencies = null;
+    }
     public CommandDef? Parent
     {
         get => _parent;

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using KeyspacePubSub.Engine.Config;
+using KeyspacePubSub.Protocol;
 using static KeyspacePubSub.Engine.Commands.CommandFlags;
 
 namespace KeyspacePubSub.Engine.Commands;
@@ -10,8 +11,8 @@ namespace KeyspacePubSub.Engine.Commands;
 internal static class InfoCommand
 {
     // Every section, in Redis's order; the default ones (INFO, INFO default) leave out commandstats (Redis also latencystats, not kept here).
-    private static readonly string[] AllSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "commandstats", "errorstats", "cluster", "keyspace"];
-    private static readonly string[] DefaultSections = [.. AllSections.Where(s => s != "commandstats")];
+    private static readonly string[] AllSections = ["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "commandstats", "errorstats", "latencystats", "cluster", "keyspace"];
+    private static readonly string[] DefaultSections = [.. AllSections.Where(s => s is not ("commandstats" or "latencystats"))];
 
     public static void Register(CommandTable t) =>
         t.Add(new() { Name = "info", Arity = -1, Flags = Loading | Stale | Sentinel, ExtraAcl = AclCategory.Dangerous, Handler = Info, Group = "server", Summary = "Returns information and statistics about the server." });
@@ -48,6 +49,7 @@ internal static class InfoCommand
                 case "modules": sb.Append("# Modules\r\n"); break;
                 case "commandstats": CommandStats(e, sb); break;
                 case "errorstats": ErrorStats(e, sb); break;
+                case "latencystats": LatencyStats(e, sb); break;
                 case "cluster": sb.Append("# Cluster\r\ncluster_enabled:0\r\n"); break;
                 case "keyspace": Keyspace(e, sb); break;
             }
@@ -219,6 +221,22 @@ internal static class InfoCommand
             sb.Append(CultureInfo.InvariantCulture, $"cmdstat_{c.FullName}:calls={c.Calls},usec={usec},usec_per_call={(c.Calls == 0 ? 0 : (double)usec / c.Calls):F2},rejected_calls={c.RejectedCalls},failed_calls={c.FailedCalls}\r\n");
         }
     }
+
+    /// <summary>Every command and subcommand with a latency histogram, in name order (as commandstats): the configured percentiles in microseconds.</summary>
+    private static void LatencyStats(Engine e, StringBuilder sb)
+    {
+        sb.Append("# Latencystats\r\n");
+        if (!e.Config.LatencyTracking) return;
+        foreach (var c in CommandsWithLatencies(e))
+        {
+            var h = c.Latencies!;
+            var parts = e.Config.LatencyTrackingPercentiles.Select(p => $"p{ServerConfig.PercentileText(p)}={CFixed.Format(h.ValueAtPercentile(p) / 1000.0, 3)}");
+            sb.Append("latency_percentiles_usec_").Append(c.FullName).Append(':').AppendJoin(',', parts).Append("\r\n");
+        }
+    }
+
+    internal static IEnumerable<CommandDef> CommandsWithLatencies(Engine e) =>
+        e.Commands.All.SelectMany(c => c.Subcommands is { } subs ? subs.Values.Prepend(c) : [c]).Where(c => c.Latencies != null).OrderBy(c => c.FullName, StringComparer.Ordinal);
 
     /// <summary>Error replies by code, in the byte order of the codes (Redis keeps them in a radix tree).</summary>
     private static void ErrorStats(Engine e, StringBuilder sb)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using KeyspacePubSub.Engine.PubSub;
+using KeyspacePubSub.Protocol;
 
 namespace KeyspacePubSub.Engine.Config;
 
@@ -38,7 +39,9 @@ public sealed class ServerConfig
         // In the order Redis's CONFIG GET slowlog* lists them.
         Add("slowlog-max-len", () => SlowlogMaxLen.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, long.MaxValue, x => SlowlogMaxLen = x));
         Add("slowlog-log-slower-than", () => SlowlogLogSlowerThan.ToString(CultureInfo.InvariantCulture), v => SetInt(v, -1, long.MaxValue, x => SlowlogLogSlowerThan = x));
+        Add("latency-tracking-info-percentiles", () => string.Join(" ", LatencyTrackingPercentiles.Select(PercentileText)), SetPercentiles);
         Add("latency-monitor-threshold", () => LatencyMonitorThreshold.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, long.MaxValue, x => LatencyMonitorThreshold = x));
+        Add("latency-tracking", () => LatencyTracking ? "yes" : "no", v => SetBool(v, x => LatencyTracking = x));
         Add("tracking-table-max-keys", () => TrackingTableMaxKeys.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, long.MaxValue, x => TrackingTableMaxKeys = x));
         // Kept and shown as Redis clamps it (1..500); nothing here runs on a timer of its frequency (expiry is exact).
         Add("hz", () => Hz.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, int.MaxValue, x => Hz = (int)Math.Clamp(x, 1, 500)));
@@ -105,6 +108,29 @@ public sealed class ServerConfig
 
     /// <summary>LATENCY records commands that take at least this many ms (0: off, as Redis's default).</summary>
     public long LatencyMonitorThreshold { get; private set; }
+
+    /// <summary>latency-tracking: each command's latency histogram (INFO latencystats, LATENCY HISTOGRAM).</summary>
+    public bool LatencyTracking { get; private set; } = true;
+
+    /// <summary>latency-tracking-info-percentiles: the percentiles INFO latencystats shows.</summary>
+    public double[] LatencyTrackingPercentiles { get; private set; } = [50, 99, 99.9];
+
+    /// <summary>A percentile as Redis writes it: "%f" with trailing zeros (and point) removed.</summary>
+    public static string PercentileText(double p) => CFixed.Human(CFixed.Format(p, 6));
+
+    /// <summary>As setConfigLatencyTrackingInfoPercentilesOutputOption: numbers from 0 to 100 split at every space, or "" for none.</summary>
+    private string? SetPercentiles(string v)
+    {
+        string[] tokens = v.Length == 0 ? [] : v.Split(' ');
+        var values = new double[tokens.Length];
+        for (int j = 0; j < tokens.Length; j++)
+        {
+            if (!Strict.TryParseStrtod(System.Text.Encoding.Latin1.GetBytes(tokens[j]), out values[j])) return "Invalid latency-tracking-info-percentiles parameters";
+            if (values[j] > 100.0 || values[j] < 0.0) return "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]";
+        }
+        LatencyTrackingPercentiles = values;
+        return null;
+    }
 
     /// <summary>Keys CLIENT TRACKING remembers at most (0: no limit); beyond it keys are invalidated to make room.</summary>
     public long TrackingTableMaxKeys { get; private set; } = 1_000_000;
