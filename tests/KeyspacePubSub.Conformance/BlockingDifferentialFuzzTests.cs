@@ -38,6 +38,7 @@ public sealed class BlockingDifferentialFuzzTests(ServersFixture servers) : ICla
         var blocked = new string[]?[Clients]; // the command each blocked client waits in; null: free
         var swapQueued = new bool[Clients]; // a SWAPDB waits in the client's open transaction
         var skipSent = new bool[Clients]; // the client sent CLIENT REPLY SKIP: an empty answer need not mean blocked
+        var skipQueued = new bool[Clients]; // a CLIENT REPLY SKIP waits in the client's open transaction
         using var redisView = new RawClient(servers.Redis!.Port);
         using var oursView = new RawClient(servers.OursPort);
         using var redisEvents = new RawClient(servers.Redis!.Port);
@@ -65,6 +66,7 @@ public sealed class BlockingDifferentialFuzzTests(ServersFixture servers) : ICla
                         Connect(i, seed, redis, ours);
                         blocked[i] = null;
                         swapQueued[i] = false;
+                        skipQueued[i] = false;
                         skipSent[i] = false;
                     }
                 }
@@ -73,6 +75,10 @@ public sealed class BlockingDifferentialFuzzTests(ServersFixture servers) : ICla
                 int sender = free[rng.Next(free.Length)];
                 // The last free client does not block: someone must be left to wake the others.
                 string[] args = Command(rng, step, mayBlock: free.Length > 1);
+                // A CLIENT REPLY SKIP in EXEC leaves its element out of EXEC's array (Redis's own count is one too
+                // many), and the reply after the EXEC is skipped: two probing PINGs complete an array missing one
+                // element, but not one missing two (seed 43 queued two and could no longer be read). One per transaction.
+                if (args is ["CLIENT", "REPLY", "SKIP"] && skipQueued[sender]) args = ["CLIENT", "REPLY", "ON"];
                 // SWAPDB makes ready every waited-on key that holds a list or sorted set after the swap, in the
                 // order of Redis's blocking_keys dict (its hash seed is random at each start): with two waited-on
                 // names, which is served first (and so which client gets what, or the events' order) is Redis's
@@ -93,6 +99,8 @@ public sealed class BlockingDifferentialFuzzTests(ServersFixture servers) : ICla
                     else if (blocked[i] != null && expected.Length > 0) blocked[i] = null;
                     if (i == sender && args[0] == "SWAPDB" && expected == "+QUEUED\r\n") swapQueued[i] = true;
                     else if (i == sender && args[0] is "EXEC" or "DISCARD") swapQueued[i] = false;
+                    if (i == sender && args is ["CLIENT", "REPLY", "SKIP"] && expected == "+QUEUED\r\n") skipQueued[i] = true;
+                    else if (i == sender && args[0] is "EXEC" or "DISCARD") skipQueued[i] = false;
                 }
                 if (args is ["CLIENT", "REPLY", "SKIP"]) skipSent[sender] = true;
                 if (blocked[sender] != null && skipSent[sender])
