@@ -107,6 +107,10 @@ public class NodeClientTests
     /// A work queue on a stream's consumer group (redis-py): workers blocked in XREADGROUP share the jobs and XACK
     /// them; the jobs of a worker that died unacknowledged are taken over with XAUTOCLAIM; nothing is left pending.
     /// </summary>
+    /// <summary>A presence index on geo commands (redis-py): GEOADD NX/XX/CH, GEOPOS, GEOHASH, GEODIST, GEOSEARCH by radius and box with every WITH option, GEOSEARCHSTORE STOREDIST, an invalid position's error.</summary>
+    [PythonRedisFact]
+    public Task RedisPyGeo_FindsUsersByPosition() => RunAgainstBoth("/usr/bin/python3", "redis-py geo ok", "redis_py_geo.py");
+
     [PythonRedisFact]
     public Task RedisPyStreamGroups_ShareAWorkQueue() => RunAgainstBoth("/usr/bin/python3", "redis-py stream groups ok", "redis_py_stream_groups.py");
 
