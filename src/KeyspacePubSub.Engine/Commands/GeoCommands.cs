@@ -111,31 +111,31 @@ internal static class GeoCommands
     /// <summary>extractDistanceOrReply: radius and unit.</summary>
     private static bool TryRadius(CommandContext x, int index, GeoShape shape)
     {
-        if (!TryFloat(x, index, out double radius, "ERR need numeric radius")) return false;
-        if (radius < 0)
+        if (!TryFloat(x, index, out shape.Radius, "ERR need numeric radius")) return false;
+        if (shape.Radius < 0)
         {
             x.Reply.Error("ERR radius cannot be negative");
             return false;
         }
-        shape.Radius = radius;
-        double unit = Unit(x, index + 1);
-        if (unit < 0) return false;
-        shape.Conversion = unit;
-        return true;
+        return TryUnit(x, index + 1, shape);
     }
 
     /// <summary>extractBoxOrReply: width, height and unit.</summary>
     private static bool TryBox(CommandContext x, int index, GeoShape shape)
     {
-        if (!TryFloat(x, index, out double width, "ERR need numeric width") || !TryFloat(x, index + 1, out double height, "ERR need numeric height")) return false;
-        if (height < 0 || width < 0)
+        if (!TryFloat(x, index, out shape.Width, "ERR need numeric width") || !TryFloat(x, index + 1, out shape.Height, "ERR need numeric height")) return false;
+        if (shape.Height < 0 || shape.Width < 0)
         {
             x.Reply.Error("ERR height or width cannot be negative");
             return false;
         }
-        shape.Width = width;
-        shape.Height = height;
-        double unit = Unit(x, index + 2);
+        return TryUnit(x, index + 2, shape);
+    }
+
+    /// <summary>The shape's unit, or false with the error written.</summary>
+    private static bool TryUnit(CommandContext x, int index, GeoShape shape)
+    {
+        double unit = Unit(x, index);
         if (unit < 0) return false;
         shape.Conversion = unit;
         return true;

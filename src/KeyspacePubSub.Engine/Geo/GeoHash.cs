@@ -116,29 +116,23 @@ internal static class GeoHash
         return new string(text);
     }
 
-    private static GeoCell MoveX(GeoCell cell, int d)
+    /// <summary>
+    /// geohash_move_x / geohash_move_y: the cell <paramref name="d"/> (-1, 0 or 1) steps along one axis, its bits
+    /// picked by <paramref name="axis"/> (0xAA..: longitude, the odd bits; 0x55..: latitude, the even bits),
+    /// wrapping around at the axis's ends.
+    /// </summary>
+    private static GeoCell Move(GeoCell cell, int d, ulong axis)
     {
         if (d == 0) return cell;
-        ulong x = cell.Bits & 0xAAAAAAAAAAAAAAAAUL, y = cell.Bits & 0x5555555555555555UL;
-        ulong zz = 0x5555555555555555UL >> (64 - cell.Step * 2);
-        if (d > 0) x += zz + 1;
-        else x = (x | zz) - (zz + 1);
-        x &= 0xAAAAAAAAAAAAAAAAUL >> (64 - cell.Step * 2);
-        return cell with { Bits = x | y };
+        ulong moving = cell.Bits & axis, other = cell.Bits & ~axis;
+        ulong zz = ~axis >> (64 - cell.Step * 2);
+        if (d > 0) moving += zz + 1;
+        else moving = (moving | zz) - (zz + 1);
+        moving &= axis >> (64 - cell.Step * 2);
+        return cell with { Bits = moving | other };
     }
 
-    private static GeoCell MoveY(GeoCell cell, int d)
-    {
-        if (d == 0) return cell;
-        ulong x = cell.Bits & 0xAAAAAAAAAAAAAAAAUL, y = cell.Bits & 0x5555555555555555UL;
-        ulong zz = 0xAAAAAAAAAAAAAAAAUL >> (64 - cell.Step * 2);
-        if (d > 0) y += zz + 1;
-        else y = (y | zz) - (zz + 1);
-        y &= 0x5555555555555555UL >> (64 - cell.Step * 2);
-        return cell with { Bits = x | y };
-    }
-
-    private static GeoCell Neighbor(GeoCell cell, int dx, int dy) => MoveY(MoveX(cell, dx), dy);
+    private static GeoCell Neighbor(GeoCell cell, int dx, int dy) => Move(Move(cell, dx, 0xAAAAAAAAAAAAAAAAUL), dy, 0x5555555555555555UL);
 
     /// <summary>geohashEstimateStepsByRadius.</summary>
     private static int EstimateSteps(double rangeMeters, double lat)
