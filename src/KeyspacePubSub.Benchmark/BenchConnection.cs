@@ -48,6 +48,25 @@ public sealed class BenchConnection : IDisposable
         return ms.ToArray();
     }
 
+    /// <summary>Sends <paramref name="commands"/> commands (the i-th from <paramref name="command"/>) 1,000 at a time, reading each batch's replies.</summary>
+    public void Pipelined(int commands, Func<int, byte[]> command)
+    {
+        for (int start = 0; start < commands; start += 1000)
+        {
+            int count = Math.Min(1000, commands - start);
+            Send([.. Enumerable.Range(start, count).SelectMany(command)]);
+            ReadFrames(count);
+        }
+    }
+
+    /// <summary><see cref="Pipelined"/>, timed: commands per second.</summary>
+    public double Rate(int commands, Func<int, byte[]> command)
+    {
+        var sw = Stopwatch.StartNew();
+        Pipelined(commands, command);
+        return commands / sw.Elapsed.TotalSeconds;
+    }
+
     /// <summary>Reads complete frames until <paramref name="frames"/> have arrived (synchronously).</summary>
     public void ReadFrames(int frames)
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 
 namespace KeyspacePubSub.Benchmark;
 
@@ -17,42 +16,25 @@ public static class BigValueBench
     {
         int n = quick ? 10_000 : 20_000;
         using var c = new BenchConnection(server);
-        Pipelined(c, 1, _ => BenchConnection.Command("FLUSHALL"));
+        c.Pipelined(1, _ => BenchConnection.Command("FLUSHALL"));
         var tail = new string('a', 100);
         var rows = new Dictionary<string, double>
         {
-            [$"APPEND 100 B, {n * 5 / 2:N0} times to one string"] = Rate(c, n * 5 / 2, i => BenchConnection.Command("APPEND", "str", tail)),
-            [$"SETRANGE 100 B past the end, {n:N0} times"] = Rate(c, n, i => BenchConnection.Command("SETRANGE", "rng", (i * 100).ToString(), tail)),
+            [$"APPEND 100 B, {n * 5 / 2:N0} times to one string"] = c.Rate(n * 5 / 2, i => BenchConnection.Command("APPEND", "str", tail)),
+            [$"SETRANGE 100 B past the end, {n:N0} times"] = c.Rate(n, i => BenchConnection.Command("SETRANGE", "rng", (i * 100).ToString(), tail)),
         };
-        Pipelined(c, 1, _ => BenchConnection.Command("SETBIT", "bitmap", (8 * 1024 * 1024 - 1).ToString(), "1"));
-        rows[$"SETBIT then GETBIT on a 1 MiB bitmap, {n:N0} pairs"] = Rate(c, 2 * n, i => i % 2 == 0
+        c.Pipelined(1, _ => BenchConnection.Command("SETBIT", "bitmap", (8 * 1024 * 1024 - 1).ToString(), "1"));
+        rows[$"SETBIT then GETBIT on a 1 MiB bitmap, {n:N0} pairs"] = c.Rate(2 * n, i => i % 2 == 0
             ? BenchConnection.Command("SETBIT", "bitmap", (i * 4099 % (8 * 1024 * 1024)).ToString(), "1")
             : BenchConnection.Command("GETBIT", "bitmap", (i * 4099 % (8 * 1024 * 1024)).ToString()));
-        rows[$"APPEND then STRLEN, {n:N0} pairs"] = Rate(c, 2 * n, i => i % 2 == 0 ? BenchConnection.Command("APPEND", "log", tail) : BenchConnection.Command("STRLEN", "log"));
-        Pipelined(c, Members / 1000, i => BenchConnection.Command(["SADD", "set", .. Enumerable.Range(i * 1000, 1000).Select(m => (object)$"member:{m}")]));
-        Pipelined(c, Members / 1000, i => BenchConnection.Command(["HSET", "hash", .. Enumerable.Range(i * 1000, 1000).SelectMany(m => new object[] { $"field:{m}", "v" })]));
-        rows[$"SREM, {n:N0} of {Members:N0} members"] = Rate(c, n, i => BenchConnection.Command("SREM", "set", $"member:{i}"));
-        rows[$"HDEL, {n:N0} of {Members:N0} fields"] = Rate(c, n, i => BenchConnection.Command("HDEL", "hash", $"field:{i}"));
-        rows[$"SRANDMEMBER, {n:N0} times"] = Rate(c, n, _ => BenchConnection.Command("SRANDMEMBER", "set"));
-        rows[$"SPOP, {n:N0} times"] = Rate(c, n, _ => BenchConnection.Command("SPOP", "set"));
-        Pipelined(c, 1, _ => BenchConnection.Command("FLUSHALL"));
+        rows[$"APPEND then STRLEN, {n:N0} pairs"] = c.Rate(2 * n, i => i % 2 == 0 ? BenchConnection.Command("APPEND", "log", tail) : BenchConnection.Command("STRLEN", "log"));
+        c.Pipelined(Members / 1000, i => BenchConnection.Command(["SADD", "set", .. Enumerable.Range(i * 1000, 1000).Select(m => (object)$"member:{m}")]));
+        c.Pipelined(Members / 1000, i => BenchConnection.Command(["HSET", "hash", .. Enumerable.Range(i * 1000, 1000).SelectMany(m => new object[] { $"field:{m}", "v" })]));
+        rows[$"SREM, {n:N0} of {Members:N0} members"] = c.Rate(n, i => BenchConnection.Command("SREM", "set", $"member:{i}"));
+        rows[$"HDEL, {n:N0} of {Members:N0} fields"] = c.Rate(n, i => BenchConnection.Command("HDEL", "hash", $"field:{i}"));
+        rows[$"SRANDMEMBER, {n:N0} times"] = c.Rate(n, _ => BenchConnection.Command("SRANDMEMBER", "set"));
+        rows[$"SPOP, {n:N0} times"] = c.Rate(n, _ => BenchConnection.Command("SPOP", "set"));
+        c.Pipelined(1, _ => BenchConnection.Command("FLUSHALL"));
         return rows;
-    }
-
-    private static double Rate(BenchConnection c, int commands, Func<int, byte[]> command)
-    {
-        var sw = Stopwatch.StartNew();
-        Pipelined(c, commands, command);
-        return commands / sw.Elapsed.TotalSeconds;
-    }
-
-    private static void Pipelined(BenchConnection c, int commands, Func<int, byte[]> command)
-    {
-        for (int start = 0; start < commands; start += 1000)
-        {
-            int count = Math.Min(1000, commands - start);
-            c.Send([.. Enumerable.Range(start, count).SelectMany(command)]);
-            c.ReadFrames(count);
-        }
     }
 }

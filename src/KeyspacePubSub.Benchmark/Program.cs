@@ -3,7 +3,7 @@ using KeyspacePubSub.Benchmark;
 
 // Side-by-side benchmark: starts real redis-server and our server (each its own process, so CPU and
 // RSS come from /proc), runs every scenario against both in alternation and prints ratios (ours / redis).
-//   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,patterns,rss,kv,streams,groupwait,notify,keymem,bigvalue,backlog,expiry,eviction]
+//   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,patterns,rss,kv,streams,groupwait,notify,keymem,bigvalue,geo,backlog,expiry,eviction]
 //                                  (backlog includes the restart row; --only restart runs that row alone)
 //   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- --target 127.0.0.1:6379   (one server, no ratios)
 //   --ours-args "--io-threads 2"   extra arguments for every start of our server
@@ -19,7 +19,7 @@ using KeyspacePubSub.Benchmark;
 //   --only commitcost              CPU per durable commit: the server's store against SQLite alone, in this process (no servers)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick");
-string only = ArgValue("--only") ?? "ping,fanout,patterns,rss,kv,streams,groupwait,notify,keymem,bigvalue,backlog,expiry,eviction";
+string only = ArgValue("--only") ?? "ping,fanout,patterns,rss,kv,streams,groupwait,notify,keymem,bigvalue,geo,backlog,expiry,eviction";
 string? target = ArgValue("--target");
 ServerUnderTest.OursArgs = (ArgValue("--ours-args") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
 FanoutBench.LatencyDump = ArgValue("--latency-dump");
@@ -264,6 +264,14 @@ try
     {
         Header("Commands on one big value (pipelined 1,000 at a time)", "commands/s");
         var rates = servers.ToDictionary(s => s.Name, s => BigValueBench.Run(s, quick));
+        foreach (var label in rates.Values.First().Keys) Row(label, rates.ToDictionary(kv => kv.Key, kv => kv.Value[label]), "N0");
+        Console.WriteLine();
+    }
+
+    if (only.Contains("geo"))
+    {
+        Header("Geo: a presence index of 100,000 users (pipelined 1,000 at a time)", "commands/s");
+        var rates = servers.ToDictionary(s => s.Name, s => GeoBench.Run(s, quick));
         foreach (var label in rates.Values.First().Keys) Row(label, rates.ToDictionary(kv => kv.Key, kv => kv.Value[label]), "N0");
         Console.WriteLine();
     }
