@@ -194,6 +194,12 @@ public sealed class BenchConnection : IDisposable
         for (long i = 0; i < n; i++)
         {
             if (!Line(s, ref pos, out byte t, out long len)) return false;
+            if (t is (byte)'*' or (byte)'%' or (byte)'~')
+            {
+                // A nested reply (GEOSEARCH WITHDIST's pairs, RESP3 maps and sets): skipped whole.
+                if (len > 0 && !SkipElements(s, ref pos, t == (byte)'%' ? 2 * len : len)) return false;
+                continue;
+            }
             if (t != (byte)'$') continue;
             if (len < 0) continue;
             if (pos + len + 2 > s.Length) return false;
@@ -206,6 +212,25 @@ public sealed class BenchConnection : IDisposable
         return true;
     }
 
+    /// <summary>Moves past <paramref name="count"/> whole elements of any type.</summary>
+    private static bool SkipElements(ReadOnlySpan<byte> s, ref int pos, long count)
+    {
+        for (long i = 0; i < count; i++)
+        {
+            if (!Line(s, ref pos, out byte t, out long len)) return false;
+            if (t is (byte)'*' or (byte)'%' or (byte)'~')
+            {
+                if (len > 0 && !SkipElements(s, ref pos, t == (byte)'%' ? 2 * len : len)) return false;
+            }
+            else if (t == (byte)'$' && len >= 0)
+            {
+                if (pos + len + 2 > s.Length) return false;
+                pos += (int)len + 2;
+            }
+        }
+        return true;
+    }
+
     private static bool Line(ReadOnlySpan<byte> s, ref int pos, out byte type, out long number)
     {
         type = 0;
@@ -214,7 +239,7 @@ public sealed class BenchConnection : IDisposable
         if (cr < 0 || pos + cr + 2 > s.Length) return false;
         type = s[pos];
         var digits = s.Slice(pos + 1, cr - 1);
-        if (type is (byte)'$' or (byte)'*' or (byte)'>' or (byte)':')
+        if (type is (byte)'$' or (byte)'*' or (byte)'>' or (byte)':' or (byte)'%' or (byte)'~')
         {
             // Parsed in place: a string per line was most of the reader's garbage, and its GC pauses stopped the reader.
             if (!System.Buffers.Text.Utf8Parser.TryParse(digits, out number, out int used) || used != digits.Length)
