@@ -35,19 +35,10 @@ internal static class CommandCommand
         x.Reply.Array(x.Args.Count - 2);
         for (int i = 2; i < x.Args.Count; i++)
         {
-            var def = Lookup(x.Engine.Commands, x.Args.GetString(i));
+            var def = x.Engine.Commands.FindFullName(x.Args.GetString(i));
             if (def is null) x.Reply.NullBulk();
             else WriteInfo(x.Reply, def);
         }
-    }
-
-    /// <summary>"name" or "container|sub".</summary>
-    private static CommandDef? Lookup(CommandTable table, string name)
-    {
-        int bar = name.IndexOf('|');
-        if (bar < 0) return table.Find(name);
-        var parent = table.Find(name[..bar]);
-        return parent?.Subcommands?.GetValueOrDefault(name[(bar + 1)..]);
     }
 
     private static void WriteInfo(RespWriter r, CommandDef def)
@@ -80,7 +71,7 @@ internal static class CommandCommand
         {
             for (int i = 2; i < x.Args.Count; i++)
             {
-                var def = Lookup(table, x.Args.GetString(i));
+                var def = table.FindFullName(x.Args.GetString(i));
                 if (def != null) defs.Add(def);
             }
         }

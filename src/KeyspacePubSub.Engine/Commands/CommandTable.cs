@@ -58,6 +58,14 @@ public sealed class CommandTable
 
     public CommandDef? Find(string name) => _commands.GetValueOrDefault(name);
 
+    /// <summary>As lookupCommandBySds: "name" or "container|sub" (more levels find nothing).</summary>
+    public CommandDef? FindFullName(string name)
+    {
+        int bar = name.IndexOf('|');
+        if (bar < 0) return Find(name);
+        return Find(name[..bar])?.Subcommands?.GetValueOrDefault(name[(bar + 1)..]);
+    }
+
     /// <summary>As Redis's lookupCommand: a container with a second argument resolves to the subcommand.</summary>
     public CommandDef? Resolve(CommandArgs args, out bool unknownSubcommand)
     {

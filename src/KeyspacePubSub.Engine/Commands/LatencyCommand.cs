@@ -74,9 +74,7 @@ internal static class LatencyCommand
         if (x.Args.Count == 2) chosen.AddRange(InfoCommand.CommandsWithLatencies(x.Engine));
         for (int j = 2; j < x.Args.Count; j++)
         {
-            string[] name = x.Args.GetString(j).Split('|');
-            var cmd = name.Length > 2 ? null : x.Engine.Commands.Find(name[0]);
-            if (cmd != null && name.Length == 2) cmd = cmd.Subcommands?.GetValueOrDefault(name[1]);
+            var cmd = x.Engine.Commands.FindFullName(x.Args.GetString(j));
             if (cmd is null) continue;
             if (cmd.Latencies != null) chosen.Add(cmd);
             if (cmd.Subcommands != null) chosen.AddRange(cmd.Subcommands.Values.Where(s => s.Latencies != null).OrderBy(s => s.Name, StringComparer.Ordinal));
