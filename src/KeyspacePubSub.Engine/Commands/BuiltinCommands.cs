@@ -24,6 +24,7 @@ public static class BuiltinCommands
         LcsCommand.Register(t);
         KeyCommands.Register(t);
         KeyMoveCommands.Register(t);
+        DumpRestoreCommands.Register(t);
         ObjectCommand.Register(t);
         MemoryCommand.Register(t);
         ClusterCommands.Register(t);

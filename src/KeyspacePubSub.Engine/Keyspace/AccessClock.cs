@@ -33,6 +33,20 @@ public sealed class AccessClock
     /// <summary>A new value's stamp (createObject): now, or an LFU counter at its initial value.</summary>
     public uint Fresh() => Lfu ? (MinutesNow << 8) | LfuInitValue : LruNow;
 
+    /// <summary>
+    /// RESTORE's IDLETIME or FREQ (objectSetLRUOrLFU): under an LFU policy the given counter, otherwise a stamp
+    /// the given seconds ago (half the clock ahead when that would fall before its start); null when the option
+    /// that applies to the policy was not given, and the value keeps a fresh stamp.
+    /// </summary>
+    public uint? Restored(long lfuFrequency, long lruIdleSeconds)
+    {
+        if (Lfu) return lfuFrequency >= 0 ? (MinutesNow << 8) | (uint)lfuFrequency : null;
+        if (lruIdleSeconds < 0) return null;
+        long clock = LruNow, absolute = clock - lruIdleSeconds;
+        if (absolute < 0) absolute = (clock + LruMax / 2) % LruMax;
+        return (uint)absolute;
+    }
+
     /// <summary>An access (lookupKey without LOOKUP_NOTOUCH): now, or the counter decayed then raised (updateLFU).</summary>
     public void Touch(ref uint stamp)
     {
