@@ -3,6 +3,7 @@ using System.Text;
 using FluentAssertions;
 using KeyspacePubSub.Engine.Keyspace;
 using KeyspacePubSub.Engine.Rdb;
+using KeyspacePubSub.Engine.Streams;
 using Xunit;
 
 namespace KeyspacePubSub.Tests;
@@ -95,6 +96,14 @@ public sealed class DumpPayloadTests
         var bigZset = new SortedSetValue();
         for (int i = 0; i < 200; i++) bigZset.Set(B("m" + i), i / 7.0);
         yield return bigZset;
+        var stream = new StreamValue();
+        for (int i = 1; i <= 250; i++) stream.Append(new StreamId((ulong)i, 0), i % 7 == 0 ? [B("a"), B("x"), B("b"), B("y")] : [B("a"), B(i.ToString())], 4096, 100);
+        stream.Delete([new StreamId(3, 0), new StreamId(140, 0)]);
+        var group = stream.CreateGroup(B("g"), new StreamId(10, 0), 10)!;
+        var consumer = group.CreateConsumer(B("alice"), 1234)!;
+        group.AddPending(new StreamId(5, 0), consumer, 1111, 2);
+        group.AddPending(new StreamId(9, 0), consumer, 2222, 1);
+        yield return stream;
     }
 
     private static string Describe(object v) => v switch
@@ -104,6 +113,10 @@ public sealed class DumpPayloadTests
         SetValue s => $"set({s.IsHashtableEncoded}):" + string.Join(",", s.Members.Keys.Select(Encoding.ASCII.GetString).Order()),
         HashValue h => $"hash({h.IsHashtableEncoded}):" + string.Join(",", h.Fields.Select(p => Encoding.ASCII.GetString(p.Key) + "=" + Encoding.ASCII.GetString(p.Value))),
         SortedSetValue z => $"zset({z.IsSkiplistEncoded}):" + string.Join(",", z.Pairs.OrderBy(p => p.Score).Select(p => Encoding.ASCII.GetString(p.Member) + "=" + p.Score.ToString("R"))),
+        StreamValue st => $"stream({st.Length},{st.LastId},{st.FirstId},{st.MaxDeletedId},{st.EntriesAdded},{st.RadixTreeKeys}):"
+            + string.Join(",", st.Range(StreamId.Min, StreamId.Max, reverse: false, tombstones: true).Select(e => $"{e.Id}{(e.Deleted ? "x" : "")}={string.Join("/", e.Pairs.Select(Encoding.ASCII.GetString))}"))
+            + string.Join(",", st.Groups!.Values.Select(g => $"{Encoding.ASCII.GetString(g.Name)}@{g.LastId}/{g.EntriesRead}:"
+                + string.Join(";", g.Consumers.Values.Select(c => $"{Encoding.ASCII.GetString(c.Name)}@{c.SeenTime}:" + string.Join("+", c.Pending.Select(p => $"{p.Id}@{p.DeliveryTime}x{p.DeliveryCount}")))))),
         _ => throw new InvalidOperationException(),
     };
 

@@ -25,13 +25,7 @@ internal static class DumpRestoreCommands
             x.Reply.NullBulk();
             return;
         }
-        var payload = DumpPayload.Create(value);
-        if (payload is null)
-        {
-            x.Reply.Error("ERR DUMP of a stream is not supported by this server");
-            return;
-        }
-        x.Reply.Bulk(payload);
+        x.Reply.Bulk(DumpPayload.Create(value));
     }
 
     /// <summary>RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency], checked in restoreCommand's order.</summary>

@@ -10,18 +10,18 @@ namespace KeyspacePubSub.Engine.Rdb;
 /// rdbSaveRawString writes them (an integer of up to 11 characters in 1, 2 or 4 bytes, more than 20 bytes LZF
 /// compressed when that saves at least 4 bytes), compact values as the listpack or intset Redis would hold,
 /// lists as quicklist nodes filled as Redis fills them when elements are pushed at the tail (8 KiB listpacks,
-/// list-max-listpack-size -2). Hash tables (big hashes and sets) are written in this server's order, which is
+/// list-max-listpack-size -2), streams as their nodes' listpacks and their groups. Hash tables (big hashes and sets) are written in this server's order, which is
 /// not Redis's dict order; RESTORE on either server reads them the same.
 /// </summary>
 public static class DumpPayload
 {
     public const int RdbVersion = 10;
     private const byte TypeString = 0, TypeSet = 2, TypeHash = 4, TypeZset2 = 5, TypeSetIntset = 11,
-        TypeHashListpack = 16, TypeZsetListpack = 17, TypeListQuicklist2 = 18;
+        TypeHashListpack = 16, TypeZsetListpack = 17, TypeListQuicklist2 = 18, TypeStreamListpacks2 = 19;
     private const int QuicklistPacked = 2, NodeSizeLimit = 8192, SizeEstimateOverhead = 8;
 
-    /// <summary>The payload for a value; null for a type DUMP does not write here (streams).</summary>
-    public static byte[]? Create(object value)
+    /// <summary>The payload for a value.</summary>
+    public static byte[] Create(object value)
     {
         var w = new RdbBuffer();
         switch (value)
@@ -47,8 +47,12 @@ public static class DumpPayload
             case SortedSetValue z:
                 WriteZset(w, z);
                 break;
+            case Streams.StreamValue st:
+                w.Byte(TypeStreamListpacks2);
+                StreamPayload.Write(w, st);
+                break;
             default:
-                return null;
+                throw new InvalidOperationException("unknown value type");
         }
         Span<byte> version = [RdbVersion & 0xFF, RdbVersion >> 8];
         w.Bytes(version);

@@ -11,9 +11,9 @@ namespace KeyspacePubSub.Engine.Rdb;
 /// list, ziplist, or quicklist of ziplists or listpacks; sets as members or an intset; sorted sets with text
 /// or binary scores, or as a ziplist or listpack; hashes as fields or a ziplist or listpack). Every length and
 /// offset is checked against the payload, so a damaged payload is refused, never half read; empty values,
-/// duplicate members and NaN scores are refused as Redis refuses them. Streams and module values are refused.
+/// duplicate members and NaN scores are refused as Redis refuses them. Module values and zipmaps are refused.
 /// </summary>
-public static class RestorePayload
+public static partial class RestorePayload
 {
     /// <summary>verifyDumpPayload: version not above 10 and a matching CRC-64.</summary>
     public static bool Verify(ReadOnlySpan<byte> p)
@@ -122,8 +122,11 @@ public static class RestorePayload
                 return Hash(PackedListReader.Listpack(r.String()));
             case 17: // sorted set as a listpack
                 return Zset(PackedListReader.Listpack(r.String()));
+            case 15: // stream (RDB 9)
+            case 19: // stream with first ID, maximal deleted ID and entries added (RDB 10)
+                return LoadStream(ref r, type == 19);
             default:
-                return null; // zipmap (before Redis 2.6), streams, modules, unknown types
+                return null; // zipmap (before Redis 2.6), modules, unknown types
         }
     }
 
@@ -278,6 +281,18 @@ public static class RestorePayload
         }
 
         public double BinaryDouble() => BinaryPrimitives.ReadDoubleLittleEndian(Take(8));
+
+        /// <summary>rdbLoadMillisecondTime: 8 bytes, little-endian.</summary>
+        public long MillisecondTime() => BinaryPrimitives.ReadInt64LittleEndian(Take(8));
+
+        /// <summary>A stream ID written raw (16 bytes, big-endian), as in a pending entries list.</summary>
+        public Streams.StreamId RawId()
+        {
+            var b = Take(16);
+            return new Streams.StreamId(BinaryPrimitives.ReadUInt64BigEndian(b), BinaryPrimitives.ReadUInt64BigEndian(b[8..]));
+        }
+
+        public Streams.StreamId LengthPairId() => new(Length(), Length());
 
         private static byte[] Digits(long v) => System.Text.Encoding.ASCII.GetBytes(v.ToString(CultureInfo.InvariantCulture));
     }
