@@ -25,6 +25,7 @@ public static class BuiltinCommands
         KeyCommands.Register(t);
         KeyMoveCommands.Register(t);
         DumpRestoreCommands.Register(t);
+        MigrateCommand.Register(t);
         ObjectCommand.Register(t);
         MemoryCommand.Register(t);
         ClusterCommands.Register(t);
