@@ -19,7 +19,24 @@ internal static class MigrateCommand
 {
     public static void Register(CommandTable t)
     {
-        t.Add(new() { Name = "migrate", Arity = -6, Flags = Write, Handler = Migrate, FirstKey = 3, LastKey = 3, Step = 1, Group = "generic", ExtraAcl = AclCategory.Dangerous, Since = "2.6.0", Summary = "Atomically transfers a key from one Redis instance to another." });
+        t.Add(new() { Name = "migrate", Arity = -6, Flags = Write | MovableKeys, Handler = Migrate, FirstKey = 3, LastKey = 3, Step = 1, MovableKeyPositions = MigrateKeys, Group = "generic", ExtraAcl = AclCategory.Dangerous, Since = "2.6.0", Summary = "Atomically transfers a key from one Redis instance to another." });
+    }
+
+    /// <summary>migrateGetKeys: the key argument, or every argument after KEYS (options' own arguments skipped); none when both are given.</summary>
+    private static IEnumerable<int> MigrateKeys(CommandArgs args, int start)
+    {
+        int argc = args.Count - start;
+        for (int i = 6; i < argc; i++)
+        {
+            if (args.Is(start + i, "KEYS"))
+            {
+                if (args[start + 3].Length > 0) return [];
+                return Enumerable.Range(i + 1, argc - i - 1);
+            }
+            if (args.Is(start + i, "AUTH")) i += 1;
+            else if (args.Is(start + i, "AUTH2")) i += 2;
+        }
+        return [3];
     }
 
     private static void Migrate(CommandContext x)
