@@ -224,7 +224,7 @@ internal static class HyperLogLogCommands
         }
         else
         {
-            x.Reply.Error($"ERR Unknown PFDEBUG subcommand '{x.Args.GetString(1)}'");
+            x.Reply.Error($"ERR Unknown PFDEBUG subcommand '{Errors.CText(x.Args[1])}'"); // the bytes as given, as Redis's %s
         }
     }
 }
