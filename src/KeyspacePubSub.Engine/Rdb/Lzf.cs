@@ -88,31 +88,27 @@ public static class Lzf
             else
             {
                 if (op >= outEnd) return 0;
-                lit++;
-                output[op++] = input[ip++];
-                if (lit == MaxLit)
-                {
-                    output[op - lit - 1] = (byte)(lit - 1);
-                    lit = 0;
-                    op++;
-                }
+                Literal(input, output, ref ip, ref op, ref lit);
             }
         }
         if (op + 3 > outEnd) return 0;
-        while (ip < inEnd)
-        {
-            lit++;
-            output[op++] = input[ip++];
-            if (lit == MaxLit)
-            {
-                output[op - lit - 1] = (byte)(lit - 1);
-                lit = 0;
-                op++;
-            }
-        }
+        while (ip < inEnd) Literal(input, output, ref ip, ref op, ref lit);
         output[op - lit - 1] = (byte)(lit - 1); // end run
         if (lit == 0) op--;
         return op;
+    }
+
+    /// <summary>One more literal octet; a run that reaches 32 octets is closed and a new one started.</summary>
+    private static void Literal(ReadOnlySpan<byte> input, Span<byte> output, ref int ip, ref int op, ref int lit)
+    {
+        lit++;
+        output[op++] = input[ip++];
+        if (lit == MaxLit)
+        {
+            output[op - lit - 1] = (byte)(lit - 1); // stop run
+            lit = 0;
+            op++; // start run
+        }
     }
 
     /// <summary>Decompresses into <paramref name="output"/>; false on input that is not valid LZF for exactly that length.</summary>
