@@ -61,13 +61,24 @@ public sealed class SetValue
     /// </summary>
     public bool IsHashtableEncoded { get; private set; }
 
+    /// <summary>
+    /// While an intset: the bytes per integer (2, 4 or 8). Redis's intset widens when a member needs it and never
+    /// narrows, so DUMP writes what a removed member once needed.
+    /// </summary>
+    public int IntsetWidth { get; private set; } = 2;
+
     /// <summary>Adds a member; false when it was there.</summary>
     public bool Add(byte[] member)
     {
         if (!Members.TryAdd(member, true)) return false;
-        if (!IsHashtableEncoded && (Members.Count > IntsetMaxEntries || !Protocol.Strict.TryParseInt64(member, out _))) IsHashtableEncoded = true;
+        if (IsHashtableEncoded) return true;
+        if (Members.Count > IntsetMaxEntries || !Protocol.Strict.TryParseInt64(member, out long v)) IsHashtableEncoded = true;
+        else WidenIntset(v is >= short.MinValue and <= short.MaxValue ? 2 : v is >= int.MinValue and <= int.MaxValue ? 4 : 8);
         return true;
     }
+
+    /// <summary>An intset at least this wide (RESTORE keeps the width a payload's intset has).</summary>
+    internal void WidenIntset(int width) => IntsetWidth = Math.Max(IntsetWidth, width);
 
     /// <summary>A copy with the same members, order and encoding (COPY, as Redis's setTypeDup).</summary>
     public SetValue Clone()
@@ -75,6 +86,7 @@ public sealed class SetValue
         var copy = new SetValue();
         foreach (var m in Members.Keys) copy.Members.Add(m, true);
         copy.IsHashtableEncoded = IsHashtableEncoded;
+        copy.IntsetWidth = IntsetWidth;
         return copy;
     }
 

@@ -156,6 +156,7 @@ public static partial class RestorePayload
             previous = v;
             set.Add(System.Text.Encoding.ASCII.GetBytes(v.ToString(CultureInfo.InvariantCulture)));
         }
+        set.WidenIntset((int)width);
         return set;
     }
 
