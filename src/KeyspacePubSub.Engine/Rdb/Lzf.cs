@@ -11,7 +11,10 @@ public static class Lzf
 {
     private const int HLog = 16, HSize = 1 << HLog, MaxLit = 1 << 5, MaxOff = 1 << 13, MaxRef = (1 << 8) + (1 << 3);
 
-    [ThreadStatic] private static uint[]? t_table;
+    // The hash table: each slot holds the call's stamp (high half) and a position, so a slot another call left
+    // reads as empty without clearing 64 Ki slots (512 KiB) on every call; only a wrapped stamp clears them.
+    [ThreadStatic] private static ulong[]? t_table;
+    [ThreadStatic] private static uint t_stamp;
 
     private static uint Idx(uint h) => ((h >> (3 * 8 - HLog)) - h * 5) & (HSize - 1);
 
@@ -20,8 +23,14 @@ public static class Lzf
     {
         int inLen = input.Length, outLen = output.Length;
         if (inLen == 0 || outLen == 0) return 0;
-        var htab = t_table ??= new uint[HSize];
-        Array.Clear(htab);
+        var htab = t_table ??= new ulong[HSize];
+        uint stamp = ++t_stamp;
+        if (stamp == 0)
+        {
+            Array.Clear(htab);
+            stamp = t_stamp = 1;
+        }
+        ulong tag = (ulong)stamp << 32;
         int ip = 0, op = 0, inEnd = inLen, outEnd = outLen;
         int lit = 0;
         op++; // start run
@@ -30,9 +39,9 @@ public static class Lzf
         {
             hval = (hval << 8) | input[ip + 2];
             uint slot = Idx(hval);
-            uint stored = htab[slot];
-            int reff = stored != 0 ? (int)stored : -1;
-            htab[slot] = (uint)ip;
+            ulong stored = htab[slot];
+            int reff = (stored >> 32) == stamp && (uint)stored != 0 ? (int)(uint)stored : -1; // position 0 reads as empty, as in lzf_c
+            htab[slot] = tag | (uint)ip;
             long off;
             if (reff >= 0 && (off = (long)ip - reff - 1) >= 0 && off < MaxOff && reff > 0
                 && input[reff + 2] == input[ip + 2] && input[reff] == input[ip] && input[reff + 1] == input[ip + 1])
@@ -79,10 +88,10 @@ public static class Lzf
                 ip -= 2;
                 hval = (uint)((input[ip] << 8) | input[ip + 1]);
                 hval = (hval << 8) | input[ip + 2];
-                htab[Idx(hval)] = (uint)ip;
+                htab[Idx(hval)] = tag | (uint)ip;
                 ip++;
                 hval = (hval << 8) | input[ip + 2];
-                htab[Idx(hval)] = (uint)ip;
+                htab[Idx(hval)] = tag | (uint)ip;
                 ip++;
             }
             else
