@@ -59,4 +59,11 @@ public static class Strict
         Utf8Formatter.TryFormat(v, dest, out int n);
         return n;
     }
+
+    /// <summary>The decimal text of <paramref name="v"/>, as Redis's ll2string, in an array of its own.</summary>
+    public static byte[] FormatInt64(long v)
+    {
+        Span<byte> digits = stackalloc byte[20];
+        return digits[..FormatInt64(v, digits)].ToArray();
+    }
 }

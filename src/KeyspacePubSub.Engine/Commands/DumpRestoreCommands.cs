@@ -108,11 +108,7 @@ internal static class DumpRestoreCommands
             return;
         }
         bool deleted = false;
-        if (replace && e.LookupWrite(db, x.Args[1]) != null)
-        {
-            db.Remove(db.KeyOf(x.Args[1])!);
-            deleted = true;
-        }
+        if (replace && e.LookupWrite(db, x.Args[1]) != null) deleted = db.Remove(x.Args[1]);
         if (ttl != 0 && !absolute) ttl += e.NowMs;
         if (ttl != 0 && ttl <= e.NowMs)
         {

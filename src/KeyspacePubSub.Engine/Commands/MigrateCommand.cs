@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net.Sockets;
 using System.Text;
 using KeyspacePubSub.Engine.Config;
@@ -118,13 +119,18 @@ internal static class MigrateCommand
         }
 
         // The request: AUTH, SELECT (a new connection has no database chosen yet), then a RESTORE per live key.
-        var request = new RespRequestBuilder();
+        var buffer = new ArrayBufferWriter<byte>();
+        var request = new RespWriter(buffer);
         if (password != null)
         {
-            if (user != null) request.Command("AUTH"u8.ToArray(), user, password);
-            else request.Command("AUTH"u8.ToArray(), password);
+            request.Array(user != null ? 3 : 2);
+            request.Bulk("AUTH"u8);
+            if (user != null) request.Bulk(user);
+            request.Bulk(password);
         }
-        request.Command("SELECT"u8.ToArray(), Digits(dbid));
+        request.Array(2);
+        request.Bulk("SELECT"u8);
+        request.Bulk(dbid);
         long now = x.Engine.NowMs;
         var sent = new List<byte[]>();
         for (int j = 0; j < keys.Count; j++)
@@ -138,8 +144,12 @@ internal static class MigrateCommand
             }
             sent.Add(keys[j]);
             byte[] payload = DumpPayload.Create(values[j]);
-            if (replace) request.Command("RESTORE"u8.ToArray(), keys[j], Digits(ttl), payload, "REPLACE"u8.ToArray());
-            else request.Command("RESTORE"u8.ToArray(), keys[j], Digits(ttl), payload);
+            request.Array(replace ? 5 : 4);
+            request.Bulk("RESTORE"u8);
+            request.Bulk(keys[j]);
+            request.Bulk(ttl);
+            request.Bulk(payload);
+            if (replace) request.Bulk("REPLACE"u8);
         }
 
         // As anetTcpConnect: a host that does not resolve fails the connection at
@@ -173,7 +183,7 @@ internal static class MigrateCommand
         }
         try
         {
-            socket.Send(request.ToArray());
+            socket.Send(buffer.WrittenSpan);
         }
         catch (SocketException)
         {
@@ -228,29 +238,6 @@ internal static class MigrateCommand
             if (v > int.MaxValue) return -1;
         }
         return negative ? (v == 0 ? 0 : -1) : (int)v;
-    }
-
-    private static byte[] Digits(long v) => Encoding.ASCII.GetBytes(v.ToString(System.Globalization.CultureInfo.InvariantCulture));
-
-    /// <summary>Commands in RESP multibulk form.</summary>
-    private sealed class RespRequestBuilder
-    {
-        private readonly MemoryStream _buffer = new();
-
-        public void Command(params byte[][] args)
-        {
-            Write("*" + args.Length + "\r\n");
-            foreach (var a in args)
-            {
-                Write("$" + a.Length + "\r\n");
-                _buffer.Write(a);
-                Write("\r\n");
-            }
-        }
-
-        private void Write(string s) => _buffer.Write(Encoding.ASCII.GetBytes(s));
-
-        public byte[] ToArray() => _buffer.ToArray();
     }
 
     /// <summary>connSyncReadLine: one reply line (without its CR LF), or null on a closed connection or a timeout.</summary>

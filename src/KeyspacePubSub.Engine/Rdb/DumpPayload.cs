@@ -105,9 +105,7 @@ public static class DumpPayload
         int n = 0;
         foreach (var m in set.Members.Keys) Strict.TryParseInt64(m, out values[n++]);
         Array.Sort(values);
-        long min = values.Length > 0 ? values[0] : 0, max = values.Length > 0 ? values[^1] : 0;
-        int needed = min >= short.MinValue && max <= short.MaxValue ? 2 : min >= int.MinValue && max <= int.MaxValue ? 4 : 8;
-        int width = Math.Max(needed, set.IntsetWidth);
+        int width = set.IntsetWidth; // every member came in through SetValue.Add, which widened it as needed
         var blob = new byte[8 + values.Length * width];
         BinaryPrimitives.WriteUInt32LittleEndian(blob, (uint)width);
         BinaryPrimitives.WriteUInt32LittleEndian(blob.AsSpan(4), (uint)values.Length);

@@ -191,7 +191,7 @@ public static class PackedListReader
             byte[] item;
             if ((b & 0x80) == 0)
             {
-                item = Digits(b & 0x7F);
+                item = Strict.FormatInt64(b & 0x7F);
                 p += 1;
             }
             else if ((b & 0xC0) == 0x80)
@@ -205,7 +205,7 @@ public static class PackedListReader
             {
                 if (!Fits(p, 2, end)) return null;
                 int u = ((b & 0x1F) << 8) | lp[p + 1];
-                item = Digits(u >= 1 << 12 ? u - (1 << 13) : u);
+                item = Strict.FormatInt64(u >= 1 << 12 ? u - (1 << 13) : u);
                 p += 2;
             }
             else if ((b & 0xF0) == 0xE0)
@@ -222,23 +222,23 @@ public static class PackedListReader
                 {
                     case 0xF1:
                         if (!Fits(p, 3, end)) return null;
-                        item = Digits(BinaryPrimitives.ReadInt16LittleEndian(lp[(p + 1)..]));
+                        item = Strict.FormatInt64(BinaryPrimitives.ReadInt16LittleEndian(lp[(p + 1)..]));
                         p += 3;
                         break;
                     case 0xF2:
                         if (!Fits(p, 4, end)) return null;
                         int u24 = lp[p + 1] | (lp[p + 2] << 8) | (lp[p + 3] << 16);
-                        item = Digits(u24 >= 1 << 23 ? u24 - (1 << 24) : u24);
+                        item = Strict.FormatInt64(u24 >= 1 << 23 ? u24 - (1 << 24) : u24);
                         p += 4;
                         break;
                     case 0xF3:
                         if (!Fits(p, 5, end)) return null;
-                        item = Digits(BinaryPrimitives.ReadInt32LittleEndian(lp[(p + 1)..]));
+                        item = Strict.FormatInt64(BinaryPrimitives.ReadInt32LittleEndian(lp[(p + 1)..]));
                         p += 5;
                         break;
                     case 0xF4:
                         if (!Fits(p, 9, end)) return null;
-                        item = Digits(BinaryPrimitives.ReadInt64LittleEndian(lp[(p + 1)..]));
+                        item = Strict.FormatInt64(BinaryPrimitives.ReadInt64LittleEndian(lp[(p + 1)..]));
                         p += 9;
                         break;
                     case 0xF0:
@@ -254,7 +254,7 @@ public static class PackedListReader
             }
             // The back-length must give this entry's length, read from its last byte backwards.
             long entry = p - start;
-            int used = ExpectedBackLength(entry);
+            int used = Streams.ListpackSize.BackLength(entry);
             if (!Fits(p, used, end)) return null;
             if (DecodeBackLength(lp.Slice(p, used)) != entry) return null;
             p += used;
@@ -263,8 +263,6 @@ public static class PackedListReader
         if (declared != 65535 && declared != items.Count) return null;
         return items;
     }
-
-    private static int ExpectedBackLength(long l) => l <= 127 ? 1 : l < 16383 ? 2 : l < 2097151 ? 3 : l < 268435455 ? 4 : 5;
 
     private static long DecodeBackLength(ReadOnlySpan<byte> b)
     {
@@ -329,33 +327,33 @@ public static class PackedListReader
                     {
                         case 0xC0:
                             if (!Fits(p, 3, end)) return null;
-                            item = Digits(BinaryPrimitives.ReadInt16LittleEndian(zl[(p + 1)..]));
+                            item = Strict.FormatInt64(BinaryPrimitives.ReadInt16LittleEndian(zl[(p + 1)..]));
                             p += 3;
                             break;
                         case 0xD0:
                             if (!Fits(p, 5, end)) return null;
-                            item = Digits(BinaryPrimitives.ReadInt32LittleEndian(zl[(p + 1)..]));
+                            item = Strict.FormatInt64(BinaryPrimitives.ReadInt32LittleEndian(zl[(p + 1)..]));
                             p += 5;
                             break;
                         case 0xE0:
                             if (!Fits(p, 9, end)) return null;
-                            item = Digits(BinaryPrimitives.ReadInt64LittleEndian(zl[(p + 1)..]));
+                            item = Strict.FormatInt64(BinaryPrimitives.ReadInt64LittleEndian(zl[(p + 1)..]));
                             p += 9;
                             break;
                         case 0xF0:
                             if (!Fits(p, 4, end)) return null;
                             int u24 = zl[p + 1] | (zl[p + 2] << 8) | (zl[p + 3] << 16);
-                            item = Digits(u24 >= 1 << 23 ? u24 - (1 << 24) : u24);
+                            item = Strict.FormatInt64(u24 >= 1 << 23 ? u24 - (1 << 24) : u24);
                             p += 4;
                             break;
                         case 0xFE:
                             if (!Fits(p, 2, end)) return null;
-                            item = Digits((sbyte)zl[p + 1]);
+                            item = Strict.FormatInt64((sbyte)zl[p + 1]);
                             p += 2;
                             break;
                         default:
                             if (b is < 0xF1 or > 0xFD) return null;
-                            item = Digits((b & 0x0F) - 1); // immediate 0..12
+                            item = Strict.FormatInt64((b & 0x0F) - 1); // immediate 0..12
                             p += 1;
                             break;
                     }
@@ -369,5 +367,4 @@ public static class PackedListReader
 
     private static bool Fits(int at, int length, int end) => length >= 0 && (long)at + length <= end;
 
-    private static byte[] Digits(long v) => System.Text.Encoding.ASCII.GetBytes(v.ToString(CultureInfo.InvariantCulture));
 }

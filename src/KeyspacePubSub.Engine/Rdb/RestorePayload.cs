@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Globalization;
 using KeyspacePubSub.Engine.Keyspace;
 using KeyspacePubSub.Protocol;
 
@@ -154,7 +153,7 @@ public static partial class RestorePayload
             long v = width == 2 ? BinaryPrimitives.ReadInt16LittleEndian(at) : width == 4 ? BinaryPrimitives.ReadInt32LittleEndian(at) : BinaryPrimitives.ReadInt64LittleEndian(at);
             if (i > 0 && v <= previous) return null; // an intset is sorted, without repeats
             previous = v;
-            set.Add(System.Text.Encoding.ASCII.GetBytes(v.ToString(CultureInfo.InvariantCulture)));
+            set.Add(Strict.FormatInt64(v));
         }
         set.WidenIntset((int)width);
         return set;
@@ -183,13 +182,11 @@ public static partial class RestorePayload
         return h;
     }
 
-    /// <summary>A listpack or ziplist score, as zzlStrtod reads it (strtod of the text).</summary>
+    /// <summary>A listpack or ziplist score, as zzlStrtod reads it: C's strtod of the text, whatever follows the number; NaN refused.</summary>
     private static bool TryParseScore(byte[] text, out double score)
     {
-        string s = System.Text.Encoding.ASCII.GetString(text);
-        if (s is "inf" or "+inf") { score = double.PositiveInfinity; return true; }
-        if (s == "-inf") { score = double.NegativeInfinity; return true; }
-        return double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out score) && !double.IsNaN(score);
+        score = CStrtod.Parse(text, out _, out _);
+        return !double.IsNaN(score);
     }
 
     private ref struct Reader(ReadOnlySpan<byte> data)
@@ -242,9 +239,9 @@ public static partial class RestorePayload
             if (!encoded) return Take(Checked(len)).ToArray();
             switch (len)
             {
-                case 0: return Digits((sbyte)Take(1)[0]);
-                case 1: return Digits(BinaryPrimitives.ReadInt16LittleEndian(Take(2)));
-                case 2: return Digits(BinaryPrimitives.ReadInt32LittleEndian(Take(4)));
+                case 0: return Strict.FormatInt64((sbyte)Take(1)[0]);
+                case 1: return Strict.FormatInt64(BinaryPrimitives.ReadInt16LittleEndian(Take(2)));
+                case 2: return Strict.FormatInt64(BinaryPrimitives.ReadInt32LittleEndian(Take(4)));
                 case 3:
                 {
                     long compressed = Checked(Length()), length = Checked(Length(), allowLarge: true);
@@ -276,8 +273,9 @@ public static partial class RestorePayload
                 case 254: return double.PositiveInfinity;
                 case 255: return double.NegativeInfinity;
             }
-            string s = System.Text.Encoding.ASCII.GetString(Take(n));
-            if (!double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double d)) throw new FormatException();
+            var text = Take(n);
+            double d = CStrtod.Parse(text, out int consumed, out _); // sscanf("%lg") as rdbLoadDoubleValue
+            if (consumed == 0) throw new FormatException();
             return d;
         }
 
@@ -295,6 +293,5 @@ public static partial class RestorePayload
 
         public Streams.StreamId LengthPairId() => new(Length(), Length());
 
-        private static byte[] Digits(long v) => System.Text.Encoding.ASCII.GetBytes(v.ToString(CultureInfo.InvariantCulture));
     }
 }

@@ -28,5 +28,6 @@ internal static class ListpackSize
         return (int)Math.Min(int.MaxValue, encoded + BackLength(encoded));
     }
 
-    private static int BackLength(long l) => l <= 127 ? 1 : l < 16383 ? 2 : l < 2097151 ? 3 : l < 268435455 ? 4 : 5;
+    /// <summary>The bytes of an entry's back-length (lpEncodeBacklen) for an entry of <paramref name="l"/> bytes.</summary>
+    internal static int BackLength(long l) => l <= 127 ? 1 : l < 16383 ? 2 : l < 2097151 ? 3 : l < 268435455 ? 4 : 5;
 }
