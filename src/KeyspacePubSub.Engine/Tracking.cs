@@ -41,6 +41,10 @@ public sealed partial class Engine
 
     private sealed class BcastPrefix
     {
+        /// <summary>
+        /// In the order they joined. Redis walks them in the order of their client structures' addresses (a rax
+        /// keyed by pointer), which nothing outside its allocator can reproduce.
+        /// </summary>
         public List<Client> Clients { get; } = [];
 
         /// <summary>Keys changed since the last broadcast, in key order, with the client that changed each last.</summary>
@@ -140,20 +144,41 @@ public sealed partial class Engine
         var lookup = _trackedKeys.GetAlternateLookup<ReadOnlySpan<byte>>();
         if (!lookup.TryGetValue(key, out var stored, out var ids)) return;
         byte[]? keys = null; // the same one-key array for every reader
-        foreach (long id in ids)
+        if (ids.Count == 1)
         {
-            if (!_clients.TryGetValue(id, out var target) || target.Tracking is not { Bcast: false } state) continue;
-            if (ReferenceEquals(target, _current))
-            {
-                // As Redis's tracking_pending_keys: the running client's own invalidation follows its reply (all of
-                // an EXEC's), sent as its tracking settings are then.
-                if (!state.NoLoop) _pendingInvalidations.Add(stored);
-                continue;
-            }
-            SendTrackingMessage(target, keys ??= KeysFrame([stored]));
+            foreach (long id in ids) InvalidateFor(id, stored, ref keys);
+        }
+        else
+        {
+            long[] order = System.Buffers.ArrayPool<long>.Shared.Rent(ids.Count);
+            ids.CopyTo(order);
+            var span = order.AsSpan(0, ids.Count);
+            span.Sort(RaxIdOrder);
+            foreach (long id in span) InvalidateFor(id, stored, ref keys);
+            System.Buffers.ArrayPool<long>.Shared.Return(order);
         }
         _trackedItems -= ids.Count;
         _trackedKeys.Remove(stored);
+    }
+
+    /// <summary>
+    /// The order Redis walks a key's readers in: its rax holds each client id as its 8 bytes in memory (little
+    /// endian), so ids compare by their lowest byte first (id 256 before id 255).
+    /// </summary>
+    private static readonly Comparison<long> RaxIdOrder = static (a, b) =>
+        ((ulong)System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(a)).CompareTo((ulong)System.Buffers.Binary.BinaryPrimitives.ReverseEndianness(b));
+
+    private void InvalidateFor(long id, byte[] stored, ref byte[]? keys)
+    {
+        if (!_clients.TryGetValue(id, out var target) || target.Tracking is not { Bcast: false } state) return;
+        if (ReferenceEquals(target, _current))
+        {
+            // As Redis's tracking_pending_keys: the running client's own invalidation follows its reply (all of
+            // an EXEC's), sent as its tracking settings are then.
+            if (!state.NoLoop) _pendingInvalidations.Add(stored);
+            return;
+        }
+        SendTrackingMessage(target, keys ??= KeysFrame([stored]));
     }
 
     /// <summary>

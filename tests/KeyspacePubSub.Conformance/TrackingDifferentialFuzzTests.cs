@@ -74,7 +74,7 @@ public sealed class TrackingDifferentialFuzzTests(ServersFixture servers) : ICla
                     var (expected, actual) = Twins.Read(redis[i], ours[i], 3, 200);
                     string want = Named(expected, args, redisIds, redisGone), got = Named(actual, args, oursIds, oursGone);
                     if (i == sender) (want, got) = (PushesLast(want), PushesLast(got));
-                    if (got != want) Assert.Fail($"what connection {i} received after {what}:\n redis: {Shown(want)}\n ours:  {Shown(got)}");
+                    if (got != want && !BroadcastOrderOnly(want, got)) Assert.Fail($"what connection {i} received after {what}:\n redis: {Shown(want)}\n ours:  {Shown(got)}");
                     if (i != sender) continue;
                     if (args[0] == "MULTI" && expected == "+OK\r\n") inMulti[i] = true;
                     else if (args[0] is "EXEC" or "DISCARD") inMulti[i] = false;
@@ -106,6 +106,37 @@ public sealed class TrackingDifferentialFuzzTests(ServersFixture servers) : ICla
             at += length;
         }
         return rest.Append(pushes).ToString();
+    }
+
+    /// <summary>
+    /// Whether two transcripts differ only in how a client's own tracking-redir-broken pushes interleave with
+    /// invalidations other clients redirected to it. Redis walks the BCAST clients of a prefix in the order of
+    /// their client structures' addresses (tracking.c keys that rax by pointer), so when a broken-redirect client
+    /// and a client redirecting to it both broadcast one change, which push comes first varies from run to run of
+    /// redis-server itself (seed 140 gave both orders). Each kind's own order must still be the same.
+    /// </summary>
+    private static bool BroadcastOrderOnly(string want, string got)
+    {
+        var (wantRest, wantBroken, wantOther) = Split(want);
+        var (gotRest, gotBroken, gotOther) = Split(got);
+        return wantRest == gotRest && wantBroken == gotBroken && wantOther == gotOther;
+
+        static (string Replies, string Broken, string Other) Split(string text)
+        {
+            var d = System.Text.Encoding.Latin1.GetBytes(text);
+            var rest = new System.Text.StringBuilder();
+            var broken = new System.Text.StringBuilder();
+            var other = new System.Text.StringBuilder();
+            for (int at = 0; at < d.Length;)
+            {
+                bool push = d[at] == '>';
+                int length = push ? RespFrames.Measure(d, at) : RespFrames.TokenLength(d, at);
+                string frame = System.Text.Encoding.Latin1.GetString(d, at, length);
+                (!push ? rest : frame.Contains("tracking-redir-broken", StringComparison.Ordinal) ? broken : other).Append(frame);
+                at += length;
+            }
+            return (rest.ToString(), broken.ToString(), other.ToString());
+        }
     }
 
     private static string Shown(string text) => RespFrames.Escape(System.Text.Encoding.Latin1.GetBytes(text));

@@ -84,6 +84,66 @@ public sealed class TrackingTests
         ours.Should().Be(RedirectTranscript(redis.Port));
     }
 
+    /// <summary>
+    /// A key read by two tracking clients, one (T) whose redirect is gone and one redirecting to T, then written:
+    /// T gets an invalidation and a tracking-redir-broken, in the order Redis walks the key's readers, by the
+    /// bytes of their ids in memory (little endian). With T's id 255 and the other's 257 that is the other first,
+    /// though T read the key first and has the lower id.
+    /// </summary>
+    private static string IdOrderTranscript(int port)
+    {
+        var idle = new List<RawClient>();
+        try
+        {
+            RawClient t;
+            while (true)
+            {
+                var probe = new RawClient(port);
+                long id = long.Parse(Id(probe), System.Globalization.CultureInfo.InvariantCulture);
+                if (id % 256 == 255)
+                {
+                    t = probe;
+                    break;
+                }
+                idle.Add(probe);
+                if (id > 1000) throw new InvalidOperationException("no id ending in 0xff");
+            }
+            idle.Add(t);
+            string goneId;
+            t.Call("HELLO", "3");
+            using (var gone = new RawClient(port))
+            {
+                goneId = Id(gone); // 256
+                t.Call("CLIENT", "TRACKING", "on", "REDIRECT", goneId).Should().Be("+OK\r\n");
+            }
+            var a = new RawClient(port); // 257
+            idle.Add(a);
+            Eventually.True(() => idle[0].Call("CLIENT", "LIST", "ID", goneId) == "$0\r\n\r\n").Should().BeTrue();
+            t.Call("GET", "k");
+            a.Call("CLIENT", "TRACKING", "on", "REDIRECT", "255").Should().Be("+OK\r\n");
+            a.Call("GET", "k");
+            a.Call("CLIENT", "ID").Should().Be(":257\r\n");
+            t.Call("SET", "other", "1"); // T's own write: nothing of k
+            idle[0].Call("SET", "k", "1");
+            return t.Read(2);
+        }
+        finally
+        {
+            foreach (var c in idle) c.Dispose();
+        }
+    }
+
+    [Fact]
+    public async Task KeyReaders_AreWalkedInRaxIdOrder()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        string ours = IdOrderTranscript(server.Port);
+        ours.Should().Be(">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n>2\r\n$21\r\ntracking-redir-broken\r\n:256\r\n");
+        if (RedisProcess.SkipReason != null) return;
+        using var redis = RedisProcess.Start();
+        ours.Should().Be(IdOrderTranscript(redis.Port));
+    }
+
     [Fact]
     public async Task TableOverItsLimit_InvalidatesKeysToMakeRoom()
     {
