@@ -159,7 +159,7 @@ public static class FanoutBench
         if (wrong > 5) Console.Error.WriteLine($"  {shape.Name}, {pass} pass: {wrong} subscribers in all");
     }
 
-    private static List<BenchConnection> Subscribe(ServerUnderTest server, FanoutShape shape)
+    internal static List<BenchConnection> Subscribe(ServerUnderTest server, FanoutShape shape)
     {
         var subs = new List<BenchConnection>();
         for (int i = 0; i < shape.Subscribers; i++)
@@ -178,7 +178,7 @@ public static class FanoutBench
     /// A PUBLISH command for each channel, encoded once; <see cref="Write"/> copies one and stamps its payload
     /// with a sequence number and the send time.
     /// </summary>
-    private sealed class PublishFrames
+    internal sealed class PublishFrames
     {
         private readonly byte[][] _commands;
         private readonly int[] _payloadAt;
@@ -208,14 +208,14 @@ public static class FanoutBench
         }
     }
 
-    private static long Delivered(List<BenchConnection> subs)
+    internal static long Delivered(List<BenchConnection> subs)
     {
         long sum = 0;
         foreach (var s in subs) sum += Interlocked.Read(ref s.Received);
         return sum;
     }
 
-    private static double Pct(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
+    internal static double Pct(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
 }
 
 /// <summary>PUBLISH throughput to a channel nobody matches, with N non-matching pattern subscriptions present.</summary>

@@ -3,7 +3,7 @@ using KeyspacePubSub.Benchmark;
 
 // Side-by-side benchmark: starts real redis-server and our server (each its own process, so CPU and
 // RSS come from /proc), runs every scenario against both in alternation and prints ratios (ours / redis).
-//   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,patterns,rss,kv,streams,groupwait,notify,keymem,bigvalue,geo,backlog,expiry,eviction]
+//   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,lightmix,patterns,rss,kv,streams,groupwait,notify,keymem,bigvalue,geo,backlog,expiry,eviction]
 //                                  (backlog includes the restart row; --only restart runs that row alone)
 //   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- --target 127.0.0.1:6379   (one server, no ratios)
 //   --ours-args "--io-threads 2"   extra arguments for every start of our server
@@ -12,6 +12,7 @@ using KeyspacePubSub.Benchmark;
 //   --clients 10                   backlog rows: only these numbers of clients
 //   --each                         fan-out: print every run's figures (stderr), not only the medians
 //   --light-only                   fan-out: the light-rate latency pass alone (to profile a server under it)
+//   --only lightmix                light-rate latency with the servers interleaved every 100 messages (shapes as fan-out; --shape, --payload, --rounds)
 //   --latency-dump /tmp/lat        fan-out: write each light pass's latencies in arrival order to /tmp/lat.<server>.<shape>...
 //   --seconds 3                    length of each measured run of the fan-out, notify and backlog rows (default 1.5 with --quick, else 3)
 //   --rounds 3                     redis-benchmark, fan-out, backlog and restart rows: median of this many runs (default 1 with --quick, else 3)
@@ -19,7 +20,7 @@ using KeyspacePubSub.Benchmark;
 //   --only commitcost              CPU per durable commit: the server's store against SQLite alone, in this process (no servers)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick");
-string only = ArgValue("--only") ?? "ping,fanout,patterns,rss,kv,streams,groupwait,notify,keymem,bigvalue,geo,backlog,expiry,eviction";
+string only = ArgValue("--only") ?? "ping,fanout,lightmix,patterns,rss,kv,streams,groupwait,notify,keymem,bigvalue,geo,backlog,expiry,eviction";
 string? target = ArgValue("--target");
 ServerUnderTest.OursArgs = (ArgValue("--ours-args") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
 FanoutBench.LatencyDump = ArgValue("--latency-dump");
@@ -65,20 +66,22 @@ try
         Console.WriteLine();
     }
 
+    var fanoutShapes = new[]
+    {
+        new FanoutShape("1 → 1", 1, 1, false),
+        new FanoutShape("1 → 100", 100, 1, false),
+        new FanoutShape("1000 subs / 10 channels", 1000, 10, false),
+        new FanoutShape("100 pattern subs", 100, 1, true),
+    };
+    string? shapeFilter = ArgValue("--shape"); // e.g. --shape 1000 runs the shapes whose name contains "1000"
+    int[] sizes = ArgValue("--payload") is { } payload ? [int.Parse(payload, CultureInfo.InvariantCulture)] : [64, 4096];
+    var shapes = fanoutShapes.Where(x => shapeFilter is null || x.Name.Contains(shapeFilter, StringComparison.Ordinal)).ToList();
+
     if (only.Contains("fanout"))
     {
         Console.WriteLine("| shape | payload | server | deliveries/s | CPU µs/delivery | p50 µs | p99 µs | p99.9 µs | lost/reordered |");
         Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- | --- | --- |");
-        var shapes = new[]
-        {
-            new FanoutShape("1 → 1", 1, 1, false),
-            new FanoutShape("1 → 100", 100, 1, false),
-            new FanoutShape("1000 subs / 10 channels", 1000, 10, false),
-            new FanoutShape("100 pattern subs", 100, 1, true),
-        };
-        string? shapeFilter = ArgValue("--shape"); // e.g. --shape 1000 runs the shapes whose name contains "1000"
-        int[] sizes = ArgValue("--payload") is { } payload ? [int.Parse(payload, CultureInfo.InvariantCulture)] : [64, 4096];
-        foreach (var shape in shapes.Where(x => shapeFilter is null || x.Name.Contains(shapeFilter, StringComparison.Ordinal)))
+        foreach (var shape in shapes)
         {
             foreach (int size in sizes)
             {
@@ -105,6 +108,40 @@ try
                     var (a, b) = (r["ours"], r["redis"]);
                     Console.WriteLine($"| {shape.Name} | {size} B | **ratio** | **{a.DeliveriesPerSec / b.DeliveriesPerSec:F2}×** | {a.CpuMicrosPerDelivery / b.CpuMicrosPerDelivery:F2}× | {a.P50Us / b.P50Us:F2}× | {a.P99Us / b.P99Us:F2}× | {a.P999Us / b.P999Us:F2}× | |");
                 }
+            }
+        }
+        Console.WriteLine();
+    }
+
+    if (only.Contains("lightmix") && servers.Count == 2)
+    {
+        // The light-rate latency pass with both servers' subscribers connected at once and the publisher
+        // switching server every 100 messages (InterleavedLatencyBench); each figure the median of --rounds runs.
+        Console.WriteLine($"| light rate, servers interleaved every 100 messages (median of {rounds}) | payload | server | p50 µs | p99 µs | p99.9 µs | lost/reordered |");
+        Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- |");
+        int messages = (int)duration.TotalMilliseconds;
+        foreach (var shape in shapes)
+        {
+            foreach (int size in sizes)
+            {
+                var runs = servers.ToDictionary(s => s.Name, _ => new List<FanoutResult>());
+                for (int round = 0; round < rounds; round++)
+                {
+                    var order = round % 2 == 0 ? servers : [.. Enumerable.Reverse(servers)];
+                    foreach (var (name, x) in InterleavedLatencyBench.Run(order, shape, size, messages))
+                    {
+                        runs[name].Add(x);
+                        if (eachRun) Console.Error.WriteLine($"  run {round + 1} {shape.Name} {size} B {name} (interleaved): p50/p99/p99.9 {x.P50Us:F0}/{x.P99Us:F0}/{x.P999Us:F0} µs, lost/reordered {x.Lost}");
+                    }
+                }
+                var r = runs.ToDictionary(kv => kv.Key, kv => FanoutResult.Median(kv.Value));
+                foreach (var s in servers)
+                {
+                    var x = r[s.Name];
+                    Console.WriteLine($"| {shape.Name} | {size} B | {s.Name} | {x.P50Us:F0} | {x.P99Us:F0} | {x.P999Us:F0} | {x.Lost} |");
+                }
+                var (a, b) = (r["ours"], r["redis"]);
+                Console.WriteLine($"| {shape.Name} | {size} B | **ratio** | {a.P50Us / b.P50Us:F2}× | **{a.P99Us / b.P99Us:F2}×** | {a.P999Us / b.P999Us:F2}× | |");
             }
         }
         Console.WriteLine();
