@@ -34,6 +34,7 @@ public sealed partial class Engine : IPushSink
         Databases = new Database[Config.Databases];
         for (int i = 0; i < Databases.Length; i++) Databases[i] = new Database(i, Config.Clock) { StreamRemoved = SignalStreamRemoved };
         Commands = BuiltinCommands.Create();
+        StartupMemory = PeakMemory = UsedMemory();
     }
 
     public object Gate { get; } = new();
@@ -454,6 +455,7 @@ public sealed partial class Engine : IPushSink
         lock (Gate)
         {
             long now = Environment.TickCount64;
+            NotePeakMemory(UsedMemory());
             if (LimitTrackedKeys()) FlushDirty();
             var clients = _cronClients; // a copy: Kill removes clients
             clients.AddRange(_clients.Values);

@@ -36,6 +36,20 @@ public sealed partial class Engine
         return Math.Max(0, GC.GetTotalMemory(false) - _uncollected.Total);
     }
 
+    /// <summary>
+    /// The most used memory seen (INFO used_memory_peak), as Redis's stat_peak_memory: taken by the cron and by
+    /// INFO, never reset (CONFIG RESETSTAT keeps it).
+    /// </summary>
+    public long PeakMemory { get; private set; }
+
+    /// <summary>Used memory when the engine was made, before any key or client (INFO used_memory_startup).</summary>
+    public long StartupMemory { get; }
+
+    internal void NotePeakMemory(long used)
+    {
+        if (used > PeakMemory) PeakMemory = used;
+    }
+
     /// <summary>Estimated bytes of evicted keys the GC has not reclaimed yet (INFO memory).</summary>
     public long EvictedNotCollected => _uncollected.Total;
 

@@ -26,4 +26,39 @@ public sealed class MemoryUsageTests
         Usage(c, "l", "SAMPLES", "100").Should().Be(all);
         c.Call("MEMORY", "MALLOC-STATS").Should().Be("$45\r\nStats not supported for the current allocator\r\n");
     }
+
+    private static long InfoField(RawClient c, string field)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(c.Call("INFO", "memory"), $"\r\n{field}:(\\d+)\r\n");
+        m.Success.Should().BeTrue($"INFO memory has {field}");
+        return long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>
+    /// used_memory_peak is the most used_memory seen (it was the process's peak RSS, which is not comparable with
+    /// used_memory), as Redis's: it stays when the memory is freed and after CONFIG RESETSTAT.
+    /// </summary>
+    [Fact]
+    public async Task InfoPeak_IsTheMostUsedMemory()
+    {
+        await using var s = await InProcessServer.StartAsync();
+        using var c = new RawClient(s.Port);
+        long startup = InfoField(c, "used_memory_startup");
+        startup.Should().BeGreaterThan(0);
+        InfoField(c, "used_memory_peak").Should().BeGreaterThanOrEqualTo(InfoField(c, "used_memory"));
+        string big = new('x', 100_000);
+        for (int i = 0; i < 300; i++) c.Call("SET", $"k{i}", big).Should().Be("+OK\r\n"); // 30 MB
+        long full = InfoField(c, "used_memory");
+        full.Should().BeGreaterThan(startup + 25_000_000);
+        InfoField(c, "used_memory_peak").Should().BeGreaterThanOrEqualTo(full);
+        c.Call("FLUSHALL").Should().Be("+OK\r\n");
+        c.Call("MEMORY", "PURGE").Should().Be("+OK\r\n"); // a full collection: the values are gone
+        c.Call("CONFIG", "RESETSTAT").Should().Be("+OK\r\n");
+        long used = InfoField(c, "used_memory"), peak = InfoField(c, "used_memory_peak");
+        used.Should().BeLessThan(full - 25_000_000);
+        peak.Should().BeGreaterThanOrEqualTo(full);
+        var perc = System.Text.RegularExpressions.Regex.Match(c.Call("INFO", "memory"), @"\r\nused_memory_peak_perc:(\d+\.\d\d)%\r\n");
+        perc.Success.Should().BeTrue();
+        double.Parse(perc.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture).Should().BeLessThan(20);
+    }
 }

@@ -111,8 +111,13 @@ internal static class InfoCommand
         Line(sb, "used_memory_human", Human(used));
         Line(sb, "used_memory_rss", rss);
         Line(sb, "used_memory_rss_human", Human(rss));
-        Line(sb, "used_memory_peak", p.PeakWorkingSet64);
-        Line(sb, "used_memory_peak_human", Human(p.PeakWorkingSet64));
+        // As Redis: the peak the cron keeps, raised here if the memory in use is above it already.
+        e.NotePeakMemory(used);
+        long peak = e.PeakMemory;
+        Line(sb, "used_memory_peak", peak);
+        Line(sb, "used_memory_peak_human", Human(peak));
+        Line(sb, "used_memory_peak_perc", (peak == 0 ? 0 : used * 100.0 / peak).ToString("0.00", CultureInfo.InvariantCulture) + "%");
+        Line(sb, "used_memory_startup", e.StartupMemory);
         Line(sb, "maxmemory", e.Config.MaxMemory);
         Line(sb, "maxmemory_human", Human(e.Config.MaxMemory));
         Line(sb, "maxmemory_policy", e.Config.MaxMemoryPolicy.Name());
