@@ -30,47 +30,77 @@ public static class FanoutBench
 {
     public static FanoutResult Run(ServerUnderTest server, FanoutShape shape, int payloadSize, TimeSpan duration)
     {
-        int fanoutPerMessage = shape.Subscribers / shape.Channels;
         // The publisher allocates nothing per message: its garbage collections stopped the subscribers' reader too.
         var frames = new PublishFrames(shape.Channels, payloadSize);
         using var pub = new BenchConnection(server);
         var (deliveriesPerSec, cpuPerDelivery, lost) = LightOnly ? (double.NaN, double.NaN, 0L) : ThroughputPass(server, shape, frames, pub, duration);
 
-        // Latency pass at a light fixed rate. One publish, then a 1 ms sleep (about 900 a second): the publisher
-        // used to spin between publishes, holding one of the two cores that the server and the subscribers' reader
-        // share. As many messages as the throughput pass lasts in milliseconds (1,500 quick, 3,000 full), so the
-        // p99 of a single subscriber is not the 10th-worst of only 1,000 samples.
-        var subs = Subscribe(server, shape);
+        var light = LightPass([server], shape, payloadSize, (int)duration.TotalMilliseconds)[server.Name];
+        return new FanoutResult(deliveriesPerSec, cpuPerDelivery, light.P50Us, light.P99Us, light.P999Us, lost + light.Lost);
+    }
+
+    /// <summary>
+    /// Latency pass at a light fixed rate, on fresh subscriber connections: one PUBLISH, a 1 ms sleep (about 900
+    /// a second), and again; publish→receive time of every delivery. The publisher used to spin between
+    /// publishes, holding one of the two cores that the server and the subscribers' reader share. As many
+    /// messages per server as the throughput pass lasts in milliseconds (1,500 quick, 3,000 full), so the p99 of
+    /// a single subscriber is not the 10th-worst of only 1,000 samples.
+    /// <para>
+    /// With several servers (<c>--only lightmix</c>) their subscribers are connected at once, read by the one
+    /// epoll thread, and the publisher switches server every <paramref name="segment"/> messages. A disturbance
+    /// of the shared machine that lasts longer than a segment (100 messages, about 0.11 s) then falls on both,
+    /// where back-to-back passes of 3 s each put it on one: in one run of those passes (five per server) the p99
+    /// of one shape moved from 1.9 to 18 ms for one server and from 2.0 to 15 ms for the other. It does not remove
+    /// the noise: the p99 of 3,000 messages is the 30th-worst message's, and one stall of 20-40 ms sets it (one
+    /// interleaved run gave one server 3.2 ms and the other 26). Segments of 10 messages were worse: 1 -> 1 then
+    /// had a p99 of 2.9 ms in most runs, the same to the microsecond for both servers, where 100-message
+    /// segments and back-to-back passes give 0.2-0.3 ms. Each server's figures are over all its deliveries.
+    /// </para>
+    /// </summary>
+    public static Dictionary<string, FanoutResult> LightPass(IReadOnlyList<ServerUnderTest> servers, FanoutShape shape, int payloadSize, int messagesPerServer, int segment = 100)
+    {
+        // The publisher allocates nothing per message: its garbage collections stopped the subscribers' reader too.
+        var frames = new PublishFrames(shape.Channels, payloadSize);
+        var pubs = servers.Select(s => new BenchConnection(s)).ToList();
+        var subs = servers.Select(s => Subscribe(s, shape)).ToList();
         try
         {
-            foreach (var s in subs) s.LatencyTicks = new List<long>(4096);
+            foreach (var s in subs.SelectMany(x => x)) s.LatencyTicks = new List<long>(4096);
             var pause0 = GC.GetTotalPauseDuration();
-            var seqs = new long[shape.Channels]; // fresh subscribers expect every channel from 0
-            int latencyMessages = (int)duration.TotalMilliseconds;
+            var seqs = servers.Select(_ => new long[shape.Channels]).ToList(); // fresh subscribers expect every channel from 0
+            var sent = new int[servers.Count];
             var one = new byte[frames.MaxLength];
-            using (new EpollReader(subs))
+            int fanoutPerMessage = shape.Subscribers / shape.Channels;
+            using (new EpollReader(subs.SelectMany(x => x).ToList()))
             {
-                for (int m = 0; m < latencyMessages; m++)
+                for (int m = 0; m < messagesPerServer * servers.Count; m++)
                 {
                     if (m > 0) Thread.Sleep(1);
-                    int ch = m % shape.Channels;
-                    int length = frames.Write(one, ch, seqs[ch]++);
-                    pub.Send(one.AsSpan(0, length));
-                    pub.ReadFrames(1);
+                    int k = m / segment % servers.Count;
+                    int ch = sent[k]++ % shape.Channels;
+                    int length = frames.Write(one, ch, seqs[k][ch]++);
+                    pubs[k].Send(one.AsSpan(0, length));
+                    pubs[k].ReadFrames(1);
                 }
-                long latencyExpected = (long)latencyMessages * fanoutPerMessage;
+                long expected = (long)sent.Sum() * fanoutPerMessage;
                 var drainDeadline = Stopwatch.StartNew();
-                while (Delivered(subs) < latencyExpected && drainDeadline.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(1);
-                lost += latencyExpected - Delivered(subs) + subs.Sum(s => s.Errors);
-                Diagnose("latency", subs, latencyMessages, shape);
+                while (subs.Sum(Delivered) < expected && drainDeadline.Elapsed < TimeSpan.FromSeconds(10)) Thread.Sleep(1);
+                for (int k = 0; k < servers.Count; k++) Diagnose("latency", subs[k], sent[k], shape);
             }
-            if (LatencyDump != null) Dump(server, shape, payloadSize, subs[0].LatencyTicks!, GC.GetTotalPauseDuration() - pause0);
-            var lat = subs.SelectMany(s => s.LatencyTicks!).Select(t => t * 1e6 / Stopwatch.Frequency).Order().ToArray();
-            return new FanoutResult(deliveriesPerSec, cpuPerDelivery, Pct(lat, 0.50), Pct(lat, 0.99), Pct(lat, 0.999), lost);
+            var results = new Dictionary<string, FanoutResult>();
+            for (int k = 0; k < servers.Count; k++)
+            {
+                if (LatencyDump != null) Dump(servers[k], shape, payloadSize, subs[k][0].LatencyTicks!, GC.GetTotalPauseDuration() - pause0);
+                long lost = (long)sent[k] * fanoutPerMessage - Delivered(subs[k]) + subs[k].Sum(s => s.Errors);
+                var lat = subs[k].SelectMany(s => s.LatencyTicks!).Select(t => t * 1e6 / Stopwatch.Frequency).Order().ToArray();
+                results[servers[k].Name] = new FanoutResult(double.NaN, double.NaN, Pct(lat, 0.50), Pct(lat, 0.99), Pct(lat, 0.999), lost);
+            }
+            return results;
         }
         finally
         {
-            foreach (var s in subs) s.Dispose();
+            foreach (var s in subs.SelectMany(x => x)) s.Dispose();
+            foreach (var p in pubs) p.Dispose();
         }
     }
 
@@ -159,7 +189,7 @@ public static class FanoutBench
         if (wrong > 5) Console.Error.WriteLine($"  {shape.Name}, {pass} pass: {wrong} subscribers in all");
     }
 
-    internal static List<BenchConnection> Subscribe(ServerUnderTest server, FanoutShape shape)
+    private static List<BenchConnection> Subscribe(ServerUnderTest server, FanoutShape shape)
     {
         var subs = new List<BenchConnection>();
         for (int i = 0; i < shape.Subscribers; i++)
@@ -178,7 +208,7 @@ public static class FanoutBench
     /// A PUBLISH command for each channel, encoded once; <see cref="Write"/> copies one and stamps its payload
     /// with a sequence number and the send time.
     /// </summary>
-    internal sealed class PublishFrames
+    private sealed class PublishFrames
     {
         private readonly byte[][] _commands;
         private readonly int[] _payloadAt;
@@ -208,14 +238,14 @@ public static class FanoutBench
         }
     }
 
-    internal static long Delivered(List<BenchConnection> subs)
+    private static long Delivered(List<BenchConnection> subs)
     {
         long sum = 0;
         foreach (var s in subs) sum += Interlocked.Read(ref s.Received);
         return sum;
     }
 
-    internal static double Pct(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
+    private static double Pct(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
 }
 
 /// <summary>PUBLISH throughput to a channel nobody matches, with N non-matching pattern subscriptions present.</summary>

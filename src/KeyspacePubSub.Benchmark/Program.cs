@@ -116,7 +116,7 @@ try
     if (only.Contains("lightmix") && servers.Count == 2)
     {
         // The light-rate latency pass with both servers' subscribers connected at once and the publisher
-        // switching server every 100 messages (InterleavedLatencyBench); each figure the median of --rounds runs.
+        // switching server every 100 messages (FanoutBench.LightPass); each figure the median of --rounds runs.
         Console.WriteLine($"| light rate, servers interleaved every 100 messages (median of {rounds}) | payload | server | p50 µs | p99 µs | p99.9 µs | lost/reordered |");
         Console.WriteLine("| --- | --- | --- | --- | --- | --- | --- |");
         int messages = (int)duration.TotalMilliseconds;
@@ -128,7 +128,7 @@ try
                 for (int round = 0; round < rounds; round++)
                 {
                     var order = round % 2 == 0 ? servers : [.. Enumerable.Reverse(servers)];
-                    foreach (var (name, x) in InterleavedLatencyBench.Run(order, shape, size, messages))
+                    foreach (var (name, x) in FanoutBench.LightPass(order, shape, size, messages))
                     {
                         runs[name].Add(x);
                         if (eachRun) Console.Error.WriteLine($"  run {round + 1} {shape.Name} {size} B {name} (interleaved): p50/p99/p99.9 {x.P50Us:F0}/{x.P99Us:F0}/{x.P999Us:F0} µs, lost/reordered {x.Lost}");
