@@ -95,17 +95,23 @@ public sealed class TrackingDifferentialFuzzTests(ServersFixture servers) : ICla
     /// </summary>
     private static string PushesLast(string text)
     {
-        var d = System.Text.Encoding.Latin1.GetBytes(text);
         var rest = new System.Text.StringBuilder();
         var pushes = new System.Text.StringBuilder();
+        foreach (var (frame, push) in Frames(text)) (push ? pushes : rest).Append(frame);
+        return rest.Append(pushes).ToString();
+    }
+
+    /// <summary>A transcript's frames in order: each push whole, other replies token by token.</summary>
+    private static IEnumerable<(string Frame, bool Push)> Frames(string text)
+    {
+        var d = System.Text.Encoding.Latin1.GetBytes(text);
         for (int at = 0; at < d.Length;)
         {
             bool push = d[at] == '>';
             int length = push ? RespFrames.Measure(d, at) : RespFrames.TokenLength(d, at);
-            (push ? pushes : rest).Append(System.Text.Encoding.Latin1.GetString(d, at, length));
+            yield return (System.Text.Encoding.Latin1.GetString(d, at, length), push);
             at += length;
         }
-        return rest.Append(pushes).ToString();
     }
 
     /// <summary>
@@ -123,17 +129,12 @@ public sealed class TrackingDifferentialFuzzTests(ServersFixture servers) : ICla
 
         static (string Replies, string Broken, string Other) Split(string text)
         {
-            var d = System.Text.Encoding.Latin1.GetBytes(text);
             var rest = new System.Text.StringBuilder();
             var broken = new System.Text.StringBuilder();
             var other = new System.Text.StringBuilder();
-            for (int at = 0; at < d.Length;)
+            foreach (var (frame, push) in Frames(text))
             {
-                bool push = d[at] == '>';
-                int length = push ? RespFrames.Measure(d, at) : RespFrames.TokenLength(d, at);
-                string frame = System.Text.Encoding.Latin1.GetString(d, at, length);
                 (!push ? rest : frame.Contains("tracking-redir-broken", StringComparison.Ordinal) ? broken : other).Append(frame);
-                at += length;
             }
             return (rest.ToString(), broken.ToString(), other.ToString());
         }
