@@ -156,19 +156,26 @@ public sealed partial class SqliteStore
     /// <inheritdoc />
     public Task AsTask(long seq)
     {
+        TaskCompletionSource? late;
+        string? failure;
         lock (_outcomeLock)
         {
-            if (!IsResolved(seq))
+            if (IsResolved(seq))
             {
-                if (!_waiters.TryGetValue(seq, out var waiter)) _waiters[seq] = waiter = NewCompletion();
-                Interlocked.Exchange(ref _waiterCount, _waiters.Count); // a full fence, paired with Resolve's
-                if (!IsResolved(seq)) return waiter.Task;
-                // Resolved meanwhile: Resolve may have looked at the count before it rose.
-                _waiters.Remove(seq);
-                _waiterCount = _waiters.Count;
+                return _failedGroups.TryGetValue(seq, out var reason) ? Task.FromException(new IOException(reason)) : Task.CompletedTask;
             }
-            return _failedGroups.TryGetValue(seq, out var reason) ? Task.FromException(new IOException(reason)) : Task.CompletedTask;
+            if (!_waiters.TryGetValue(seq, out late)) _waiters[seq] = late = NewCompletion();
+            Interlocked.Exchange(ref _waiterCount, _waiters.Count); // a full fence, paired with Resolve's
+            if (!IsResolved(seq)) return late.Task;
+            // Resolved meanwhile: Resolve may have looked at the count before it rose, and then nobody else
+            // completes this waiter. It may be another caller's too (the units of one group share it), so it is
+            // completed here, not just dropped: dropping it left that caller waiting for ever.
+            _waiters.Remove(seq);
+            _waiterCount = _waiters.Count;
+            failure = _failedGroups.GetValueOrDefault(seq);
         }
+        Complete(late, failure);
+        return late.Task;
     }
 
     /// <summary>
@@ -205,11 +212,13 @@ public sealed partial class SqliteStore
             foreach (var d in done) _waiters.Remove(d.Seq);
             _waiterCount = _waiters.Count;
         }
-        foreach (var (_, waiter, failure) in done)
-        {
-            if (failure is null) waiter.TrySetResult();
-            else waiter.TrySetException(new IOException(failure));
-        }
+        foreach (var (_, waiter, failure) in done) Complete(waiter, failure);
+    }
+
+    private static void Complete(TaskCompletionSource waiter, string? failure)
+    {
+        if (failure is null) waiter.TrySetResult();
+        else waiter.TrySetException(new IOException(failure));
     }
 
     /// <inheritdoc />
