@@ -183,6 +183,14 @@ public sealed class Client
     /// <summary>Bytes handed to the transport and not yet sent.</summary>
     public long UnsentBytes => Interlocked.Read(ref _unsent);
 
+    /// <summary>
+    /// CLIENT LIST tot-mem and MEMORY STATS clients.normal: the unsent output and a fixed 2 KiB for the
+    /// connection's own structures (its read buffer and state).
+    /// </summary>
+    public long TotalMemory => UnsentBytes + StructureBytes;
+
+    public const int StructureBytes = 2048;
+
     /// <summary>Called by the transport after a socket write.</summary>
     public void OnSent(long bytes) => Interlocked.Add(ref _unsent, -bytes);
 

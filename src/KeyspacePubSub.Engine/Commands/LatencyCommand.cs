@@ -1,9 +1,10 @@
+using KeyspacePubSub.Protocol;
 using static KeyspacePubSub.Engine.Commands.CommandFlags;
 
 namespace KeyspacePubSub.Engine.Commands;
 
 /// <summary>
-/// LATENCY LATEST / HISTORY / RESET / HELP (src/latency.c latencyCommand) over <see cref="LatencyMonitor"/>, and
+/// LATENCY LATEST / HISTORY / RESET / DOCTOR / GRAPH / HELP (src/latency.c latencyCommand) over <see cref="LatencyMonitor"/>, and
 /// HISTOGRAM over the commands' <see cref="LatencyHistogram"/>s (latency-tracking).
 /// </summary>
 internal static class LatencyCommand
@@ -13,10 +14,14 @@ internal static class LatencyCommand
         const CommandFlags F = Admin | NoScript | Loading | Stale;
         t.AddContainer(new() { Name = "latency", Arity = -2, Group = "server", Since = "2.8.13", Summary = "A container for latency diagnostics commands." },
             new() { Name = "latest", Arity = 2, Flags = F, Handler = Latest, Group = "server", Since = "2.8.13" },
+            new() { Name = "doctor", Arity = 2, Flags = F, Handler = static x => x.Reply.Verbatim(LatencyReport.Doctor(x.Engine.Latency, x.Engine.Config)), Group = "server", Since = "2.8.13", Summary = "Return a human readable latency analysis report." },
+            new() { Name = "graph", Arity = 3, Flags = F, Handler = Graph, Group = "server", Since = "2.8.13", Summary = "Return a latency graph for the event." },
             new() { Name = "history", Arity = 3, Flags = F, Handler = History, Group = "server", Since = "2.8.13" },
             new() { Name = "reset", Arity = -2, Flags = F, Handler = Reset, Group = "server", Since = "2.8.13" },
             new() { Name = "histogram", Arity = -2, Flags = F, Handler = Histogram, Group = "server", Since = "7.0.0", Summary = "Return the cumulative distribution of latencies of a subset of commands or all." },
             new() { Name = "help", Arity = 2, Flags = Loading | Stale, Handler = static x => Help.Reply(x.Reply, "LATENCY",
+                "DOCTOR", "    Return a human readable latency analysis report.",
+                "GRAPH <event>", "    Return an ASCII latency graph for the <event> class.",
                 "HISTORY <event>", "    Return time-latency samples for the <event> class.",
                 "LATEST", "    Return the latest latency samples for all events.",
                 "RESET [<event> ...]", "    Reset latency data of one or more <event> classes.",
@@ -37,6 +42,17 @@ internal static class LatencyCommand
             x.Reply.Integer(ts.Last.Latency);
             x.Reply.Integer(ts.Max);
         }
+    }
+
+    private static void Graph(CommandContext x)
+    {
+        string name = x.Args.GetString(2);
+        if (x.Engine.Latency.Find(name) is not { } ts)
+        {
+            x.Reply.Error($"ERR No samples available for event '{Errors.CText(x.Args[2])}'");
+            return;
+        }
+        x.Reply.Verbatim(LatencyReport.Graph(name, ts));
     }
 
     private static void History(CommandContext x)

@@ -28,6 +28,12 @@ public sealed class Database(int index, AccessClock? clock = null)
 
     public int Count => _data.Count;
 
+    /// <summary>The key table's own bytes (MEMORY STATS overhead.hashtable.main).</summary>
+    public long TableOverhead => _data.OverheadBytes;
+
+    /// <summary>The deadline heap's bytes (MEMORY STATS overhead.hashtable.expires): a key reference and a deadline per entry.</summary>
+    public long ExpiresOverhead => Deadlines.Count * 16L;
+
     /// <summary>Keys with a TTL (INFO keyspace's expires=).</summary>
     public int ExpiresCount { get; private set; }
 

@@ -34,6 +34,9 @@ public sealed class KeyTable
 
     public int Count => _count;
 
+    /// <summary>The table's own bytes (MEMORY STATS overhead.hashtable.main): its entries, their stamps and the buckets.</summary>
+    public long OverheadBytes => (long)_chunks.Length * ChunkSize * (Unsafe.SizeOf<Entry>() + sizeof(uint)) + (long)_buckets.Length * sizeof(int);
+
     /// <summary>The entry at <paramref name="index"/> (from <see cref="Find"/> or <see cref="Add"/>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref Entry At(int index) => ref _chunks[index >> ChunkBits][index & ChunkMask];

@@ -1,0 +1,74 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using FluentAssertions;
+using KeyspacePubSub.Testing;
+using Xunit;
+
+namespace KeyspacePubSub.Tests;
+
+/// <summary>
+/// MEMORY STATS and MEMORY DOCTOR. Used memory is the GC heap's, the whole test process's: these tests run alone
+/// (the collection of <see cref="InfoPeakTests"/>). The field names and their order are checked against
+/// redis-server by the conformance case "memory stats and doctor"; here, that the figures add up.
+/// </summary>
+[Collection(nameof(InfoPeakTests))]
+public sealed class MemoryStatsTests
+{
+    private static Dictionary<string, long> Integers(string reply) =>
+        Regex.Matches(reply, @"\$\d+\r\n([a-z.\-]+)\r\n:(-?\d+)\r\n").Where(m => !m.Groups[1].Value.StartsWith("overhead.hashtable.", StringComparison.Ordinal)).ToDictionary(m => m.Groups[1].Value, m => long.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture));
+
+    private static Dictionary<int, (long Main, long Expires)> Databases(string reply) =>
+        Regex.Matches(reply, @"\$\d+\r\ndb\.(\d+)\r\n\*6\r\n\$23\r\noverhead\.hashtable\.main\r\n:(\d+)\r\n\$26\r\noverhead\.hashtable\.expires\r\n:(\d+)\r\n\$31\r\noverhead\.hashtable\.slot-to-keys\r\n:0\r\n")
+            .ToDictionary(m => int.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture),
+                m => (long.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture), long.Parse(m.Groups[3].Value, CultureInfo.InvariantCulture)));
+
+    [Fact]
+    public async Task MemoryStats_AddUp_AndTheDoctorReportsAPeak()
+    {
+        await using var s = await InProcessServer.StartAsync();
+        using var c = new RawClient(s.Port);
+        c.Call("MEMORY", "PURGE").Should().Be("+OK\r\n");
+        c.Call("MEMORY", "DOCTOR").Should().Contain("this instance is empty or is using very little memory");
+
+        string big = new('x', 100_000);
+        for (int i = 0; i < 600; i++) c.Call("SET", $"k{i}", big).Should().Be("+OK\r\n"); // 60 MB
+        c.Call("SELECT", "5").Should().Be("+OK\r\n");
+        c.Call("SET", "t", "v").Should().Be("+OK\r\n");
+        c.Call("EXPIRE", "t", "100").Should().Be(":1\r\n");
+        c.Call("SELECT", "0").Should().Be("+OK\r\n");
+
+        string reply = c.Call("MEMORY", "STATS");
+        reply.Should().StartWith("*58\r\n", "27 fields and two databases with keys");
+        var f = Integers(reply);
+        var dbs = Databases(reply);
+        dbs.Keys.Should().BeEquivalentTo([0, 5]);
+        dbs[0].Main.Should().BeGreaterThan(600 * 32, "an entry a key at least");
+        dbs[0].Expires.Should().Be(0);
+        dbs[5].Expires.Should().BeGreaterThan(0);
+        f["keys.count"].Should().Be(601);
+        f["clients.normal"].Should().BeGreaterThanOrEqualTo(2048, "one client");
+        f["total.allocated"].Should().BeGreaterThan(f["startup.allocated"] + 55_000_000);
+        f["peak.allocated"].Should().BeGreaterThanOrEqualTo(f["total.allocated"]);
+        f["overhead.total"].Should().Be(f["startup.allocated"] + f["clients.normal"] + dbs.Values.Sum(d => d.Main + d.Expires));
+        f["dataset.bytes"].Should().Be(f["total.allocated"] - f["overhead.total"]);
+        f["keys.bytes-per-key"].Should().Be((f["total.allocated"] - f["startup.allocated"]) / 601);
+        foreach (var name in new[] { "replication.backlog", "clients.slaves", "cluster.links", "aof.buffer", "lua.caches", "functions.caches" })
+        {
+            f[name].Should().Be(0, $"{name}: nothing of the kind here");
+        }
+        Regex.IsMatch(reply, @"\$18\r\ndataset\.percentage\r\n\$\d+\r\n\d+(\.\d+)?\r\n").Should().BeTrue("a ratio is a double, a bulk string in RESP2");
+
+        // Most of it freed, the peak stays: the doctor reports it.
+        for (int i = 0; i < 500; i++) c.Call("DEL", $"k{i}").Should().Be(":1\r\n");
+        c.Call("MEMORY", "PURGE").Should().Be("+OK\r\n");
+        string doctor = c.Call("MEMORY", "DOCTOR");
+        doctor.Should().Contain("Sam, I detected a few issues in this Redis instance memory implants:\n\n * Peak memory: In the past this instance used more than 150% the memory that is currently using.");
+        doctor.Should().EndWith("I'm here to keep you safe, Sam. I want to help you.\n\r\n");
+
+        c.Call("HELLO", "3").Should().StartWith("%7\r\n");
+        reply = c.Call("MEMORY", "STATS");
+        reply.Should().StartWith("%29\r\n");
+        Regex.IsMatch(reply, @"\$18\r\ndataset\.percentage\r\n,\d+(\.\d+)?\r\n").Should().BeTrue("a double in RESP3");
+        c.Call("MEMORY", "DOCTOR").Should().StartWith("=").And.Contain("txt:Sam, I detected");
+    }
+}
