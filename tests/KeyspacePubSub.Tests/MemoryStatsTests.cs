@@ -25,10 +25,16 @@ public sealed class MemoryStatsTests
     [Fact]
     public async Task MemoryStats_AddUp_AndTheDoctorReportsAPeak()
     {
+        // The server's startup memory is the process's heap when it starts, garbage included: none is left.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
         await using var s = await InProcessServer.StartAsync();
         using var c = new RawClient(s.Port);
         c.Call("MEMORY", "PURGE").Should().Be("+OK\r\n");
-        c.Call("MEMORY", "DOCTOR").Should().Contain("this instance is empty or is using very little memory");
+        c.Call("MEMORY", "DOCTOR").Should().Be("$268\r\nHi Sam, this instance is empty or is using very little memory, my issues detector can't be used in these conditions. " +
+            "Please, leave for your mission on Earth and fill it with some data. The new Sam and I will be back to our programming as soon as I finished rebooting.\n\r\n",
+            "redis-server 7.0.15's reply, started afresh");
 
         string big = new('x', 100_000);
         for (int i = 0; i < 600; i++) c.Call("SET", $"k{i}", big).Should().Be("+OK\r\n"); // 60 MB
@@ -58,12 +64,15 @@ public sealed class MemoryStatsTests
         }
         Regex.IsMatch(reply, @"\$18\r\ndataset\.percentage\r\n\$\d+\r\n\d+(\.\d+)?\r\n").Should().BeTrue("a ratio is a double, a bulk string in RESP2");
 
-        // Most of it freed, the peak stays: the doctor reports it.
-        for (int i = 0; i < 500; i++) c.Call("DEL", $"k{i}").Should().Be(":1\r\n");
+        // Two thirds freed (20 MB stay), the peak stays: the doctor reports it.
+        for (int i = 0; i < 400; i++) c.Call("DEL", $"k{i}").Should().Be(":1\r\n");
         c.Call("MEMORY", "PURGE").Should().Be("+OK\r\n");
         string doctor = c.Call("MEMORY", "DOCTOR");
-        doctor.Should().Contain("Sam, I detected a few issues in this Redis instance memory implants:\n\n * Peak memory: In the past this instance used more than 150% the memory that is currently using.");
-        doctor.Should().EndWith("I'm here to keep you safe, Sam. I want to help you.\n\r\n");
+        doctor.Should().Be("$762\r\nSam, I detected a few issues in this Redis instance memory implants:\n\n * Peak memory: In the past this instance used more than 150% the memory that is currently using. " +
+            "The allocator is normally not able to release memory after a peak, so you can expect to see a big fragmentation ratio, however this is actually harmless and is only due to the memory peak, " +
+            "and if the Redis instance Resident Set Size (RSS) is currently bigger than expected, the memory will be used as soon as you fill the Redis instance with more data. " +
+            "If the memory peak was only occasional and you want to try to reclaim memory, please try the MEMORY PURGE command, otherwise the only other option is to shutdown and restart the instance.\n\n" +
+            "I'm here to keep you safe, Sam. I want to help you.\n\r\n", "redis-server 7.0.15's reply after its conformance cases had left a peak");
 
         c.Call("HELLO", "3").Should().StartWith("%7\r\n");
         reply = c.Call("MEMORY", "STATS");
