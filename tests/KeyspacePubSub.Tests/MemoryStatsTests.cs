@@ -64,6 +64,16 @@ public sealed class MemoryStatsTests
         }
         Regex.IsMatch(reply, @"\$18\r\ndataset\.percentage\r\n\$\d+\r\n\d+(\.\d+)?\r\n").Should().BeTrue("a ratio is a double, a bulk string in RESP2");
 
+        // INFO memory shows the same figures, as Redis's INFO and MEMORY STATS share theirs.
+        string info = c.Call("INFO", "memory");
+        long Info(string field) => long.Parse(Regex.Match(info, $"\r\n{field}:(\\d+)\r\n").Groups[1].Value, CultureInfo.InvariantCulture);
+        Info("used_memory_overhead").Should().Be(f["overhead.total"]);
+        Info("used_memory_startup").Should().Be(f["startup.allocated"]);
+        Info("mem_clients_normal").Should().Be(f["clients.normal"]);
+        Info("used_memory_dataset").Should().Be(Info("used_memory") - Info("used_memory_overhead"));
+        long memTotalKb = long.Parse(File.ReadLines("/proc/meminfo").First(l => l.StartsWith("MemTotal:", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+        Info("total_system_memory").Should().Be(memTotalKb * 1024);
+
         // Two thirds freed (20 MB stay), the peak stays: the doctor reports it.
         for (int i = 0; i < 400; i++) c.Call("DEL", $"k{i}").Should().Be(":1\r\n");
         c.Call("MEMORY", "PURGE").Should().Be("+OK\r\n");

@@ -101,30 +101,54 @@ internal static class InfoCommand
         Line(sb, "clients_in_timeout_table", e.BlockedWithTimeout);
     }
 
+    /// <summary>
+    /// Redis's memory fields in Redis's order, from the figures MEMORY STATS shows (<see cref="MemoryOverhead"/>,
+    /// as Redis's INFO and MEMORY STATS share getMemoryOverheadData); Lua and function fields are left out (there
+    /// are none here), and this server's own GC figures follow.
+    /// </summary>
     private static void Memory(Engine e, StringBuilder sb)
     {
-        long used = e.UsedMemory();
-        using var p = Process.GetCurrentProcess();
-        long rss = p.WorkingSet64;
+        var m = MemoryOverhead.Of(e); // (raises the peak to the memory in use, as Redis's INFO does)
+        long used = m.Total, rss = m.Rss, peak = m.Peak;
         sb.Append("# Memory\r\n");
         Line(sb, "used_memory", used);
         Line(sb, "used_memory_human", Human(used));
         Line(sb, "used_memory_rss", rss);
         Line(sb, "used_memory_rss_human", Human(rss));
-        // As Redis: the peak the cron keeps, raised here if the memory in use is above it already.
-        e.NotePeakMemory(used);
-        long peak = e.PeakMemory;
         Line(sb, "used_memory_peak", peak);
         Line(sb, "used_memory_peak_human", Human(peak));
-        Line(sb, "used_memory_peak_perc", (peak == 0 ? 0 : used * 100.0 / peak).ToString("0.00", CultureInfo.InvariantCulture) + "%");
-        Line(sb, "used_memory_startup", e.StartupMemory);
+        Line(sb, "used_memory_peak_perc", Percent(m.PeakPercent));
+        Line(sb, "used_memory_overhead", m.OverheadTotal);
+        Line(sb, "used_memory_startup", m.Startup);
+        Line(sb, "used_memory_dataset", m.Dataset);
+        Line(sb, "used_memory_dataset_perc", Percent(m.DatasetPercent));
+        Line(sb, "allocator_allocated", m.AllocatorAllocated);
+        Line(sb, "allocator_active", m.AllocatorActive);
+        Line(sb, "allocator_resident", m.AllocatorResident);
+        long system = TotalSystemMemory();
+        Line(sb, "total_system_memory", system);
+        Line(sb, "total_system_memory_human", Human(system));
         Line(sb, "maxmemory", e.Config.MaxMemory);
         Line(sb, "maxmemory_human", Human(e.Config.MaxMemory));
         Line(sb, "maxmemory_policy", e.Config.MaxMemoryPolicy.Name());
+        Line(sb, "allocator_frag_ratio", Ratio(m.AllocatorFragmentation));
+        Line(sb, "allocator_frag_bytes", m.AllocatorFragmentationBytes);
+        Line(sb, "allocator_rss_ratio", Ratio(m.AllocatorRss));
+        Line(sb, "allocator_rss_bytes", m.AllocatorRssBytes);
+        Line(sb, "rss_overhead_ratio", Ratio(m.RssOverhead));
+        Line(sb, "rss_overhead_bytes", m.RssOverheadBytes);
+        Line(sb, "mem_fragmentation_ratio", Ratio(used == 0 ? 0 : m.Fragmentation));
+        Line(sb, "mem_fragmentation_bytes", m.FragmentationBytes);
+        Line(sb, "mem_not_counted_for_evict", 0);
+        Line(sb, "mem_replication_backlog", 0);
+        Line(sb, "mem_total_replication_buffers", 0);
+        Line(sb, "mem_clients_slaves", 0);
+        Line(sb, "mem_clients_normal", m.ClientsNormal);
+        Line(sb, "mem_cluster_links", 0);
+        Line(sb, "mem_aof_buffer", 0);
+        Line(sb, "mem_allocator", "dotnet-gc");
         // Ours: evicted keys' estimated bytes the GC has not reclaimed yet, left out of used_memory.
         Line(sb, "mem_evicted_not_collected", e.EvictedNotCollected);
-        Line(sb, "mem_fragmentation_ratio", (used == 0 ? 0 : (double)rss / used).ToString("0.00", CultureInfo.InvariantCulture));
-        Line(sb, "mem_allocator", "dotnet-gc");
         // Ours, not Redis's: managed bytes allocated since start, to verify the hot path allocates nothing.
         Line(sb, "total_allocated_bytes", GC.GetTotalAllocatedBytes(false));
         Line(sb, "gc_collections", $"{GC.CollectionCount(0)},{GC.CollectionCount(1)},{GC.CollectionCount(2)}");
@@ -136,6 +160,36 @@ internal static class InfoCommand
         Line(sb, "gc_fragmented", gc.FragmentedBytes);
         Line(sb, "gc_committed", gc.TotalCommittedBytes);
     }
+
+    private static long s_totalSystemMemory = -1;
+
+    /// <summary>The machine's memory, as Redis's zmalloc_get_memory_size (physical pages × page size, /proc/meminfo's MemTotal); 0 when unknown.</summary>
+    private static long TotalSystemMemory()
+    {
+        if (s_totalSystemMemory >= 0) return s_totalSystemMemory;
+        long bytes = 0;
+        try
+        {
+            foreach (var line in File.ReadLines("/proc/meminfo"))
+            {
+                if (!line.StartsWith("MemTotal:", StringComparison.Ordinal)) continue;
+                var kb = line["MemTotal:".Length..].Trim().Split(' ')[0];
+                if (long.TryParse(kb, NumberStyles.None, CultureInfo.InvariantCulture, out long v)) bytes = v * 1024;
+                break;
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Not Linux, or /proc is hidden: Redis too answers 0 where it cannot tell.
+        }
+        return s_totalSystemMemory = bytes;
+    }
+
+    /// <summary>As Redis's "%.2f%%".</summary>
+    private static string Percent(float value) => value.ToString("0.00", CultureInfo.InvariantCulture) + "%";
+
+    /// <summary>As Redis's "%.2f".</summary>
+    private static string Ratio(float value) => value.ToString("0.00", CultureInfo.InvariantCulture);
 
     private static void Persistence(Engine e, StringBuilder sb)
     {
