@@ -147,6 +147,10 @@ internal static class InfoCommand
         Line(sb, "mem_cluster_links", 0);
         Line(sb, "mem_aof_buffer", 0);
         Line(sb, "mem_allocator", "dotnet-gc");
+        // Nothing is defragmented or freed on another thread here (the GC compacts and frees).
+        Line(sb, "active_defrag_running", 0);
+        Line(sb, "lazyfree_pending_objects", 0);
+        Line(sb, "lazyfreed_objects", 0);
         // Ours: evicted keys' estimated bytes the GC has not reclaimed yet, left out of used_memory.
         Line(sb, "mem_evicted_not_collected", e.EvictedNotCollected);
         // Ours, not Redis's: managed bytes allocated since start, to verify the hot path allocates nothing.
