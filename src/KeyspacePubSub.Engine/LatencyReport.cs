@@ -137,23 +137,5 @@ internal static class LatencyReport
     }
 
     /// <summary>THPGetAnonHugePagesSize: this process's anonymous huge pages, in bytes (0 where /proc says nothing).</summary>
-    private static long AnonHugePagesBytes()
-    {
-        try
-        {
-            foreach (var line in File.ReadLines("/proc/self/smaps_rollup"))
-            {
-                if (!line.StartsWith("AnonHugePages:", StringComparison.Ordinal)) continue;
-                var kb = line["AnonHugePages:".Length..].Trim().Split(' ')[0];
-                return long.TryParse(kb, NumberStyles.None, CultureInfo.InvariantCulture, out long v) ? v * 1024 : 0;
-            }
-        }
-        catch (IOException)
-        {
-        }
-        catch (UnauthorizedAccessException)
-        {
-        }
-        return 0;
-    }
+    private static long AnonHugePagesBytes() => ProcInfo.Bytes("/proc/self/smaps_rollup", "AnonHugePages");
 }

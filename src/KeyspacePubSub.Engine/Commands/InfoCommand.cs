@@ -167,27 +167,9 @@ internal static class InfoCommand
 
     private static long s_totalSystemMemory = -1;
 
-    /// <summary>The machine's memory, as Redis's zmalloc_get_memory_size (physical pages × page size, /proc/meminfo's MemTotal); 0 when unknown.</summary>
-    private static long TotalSystemMemory()
-    {
-        if (s_totalSystemMemory >= 0) return s_totalSystemMemory;
-        long bytes = 0;
-        try
-        {
-            foreach (var line in File.ReadLines("/proc/meminfo"))
-            {
-                if (!line.StartsWith("MemTotal:", StringComparison.Ordinal)) continue;
-                var kb = line["MemTotal:".Length..].Trim().Split(' ')[0];
-                if (long.TryParse(kb, NumberStyles.None, CultureInfo.InvariantCulture, out long v)) bytes = v * 1024;
-                break;
-            }
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // Not Linux, or /proc is hidden: Redis too answers 0 where it cannot tell.
-        }
-        return s_totalSystemMemory = bytes;
-    }
+    /// <summary>The machine's memory, as Redis's zmalloc_get_memory_size (physical pages × page size, /proc/meminfo's MemTotal); 0 when unknown, as Redis.</summary>
+    private static long TotalSystemMemory() =>
+        s_totalSystemMemory >= 0 ? s_totalSystemMemory : s_totalSystemMemory = ProcInfo.Bytes("/proc/meminfo", "MemTotal");
 
     /// <summary>As Redis's "%.2f%%".</summary>
     private static string Percent(float value) => value.ToString("0.00", CultureInfo.InvariantCulture) + "%";
