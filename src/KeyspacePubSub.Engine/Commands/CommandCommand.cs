@@ -15,6 +15,7 @@ internal static class CommandCommand
             new() { Name = "docs", Arity = -2, Flags = F, Handler = Docs, Group = "server", ExtraAcl = AclCategory.Connection, Since = "7.0.0" },
             new() { Name = "list", Arity = -2, Flags = F, Handler = List, Group = "server", ExtraAcl = AclCategory.Connection, Since = "7.0.0" },
             new() { Name = "getkeys", Arity = -4, Flags = F, Handler = GetKeys, Group = "server", ExtraAcl = AclCategory.Connection, Since = "2.8.13" },
+            new() { Name = "getkeysandflags", Arity = -4, Flags = F, Handler = GetKeysAndFlags, Group = "server", ExtraAcl = AclCategory.Connection, Since = "7.0.0" },
             new() { Name = "help", Arity = 2, Flags = Loading | Stale, Handler = HelpReply, Group = "server", ExtraAcl = AclCategory.Connection, Since = "5.0.0" });
     }
 
@@ -55,12 +56,26 @@ internal static class CommandCommand
         var acl = def.AclNames().ToList();
         r.Set(acl.Count);
         foreach (var c in acl) r.SimpleString(c);
-        r.Set(0);
-        r.Array(0);
-        var subs = def.Subcommands?.Values.ToList() ?? [];
-        r.Array(subs.Count);
+        // Tips and key specs: Redis's own (none for a command Redis 7.0 does not have).
+        if (RedisCommandReference.Info(def.FullName) is { } reference)
+        {
+            reference.Items[7].Write(r);
+            reference.Items[8].Write(r);
+        }
+        else
+        {
+            r.Set(0);
+            r.Set(0);
+        }
+        // As Redis: an empty set for a command without subcommands, else an array.
+        var subs = Subcommands(def);
+        if (subs.Count == 0) r.Set(0);
+        else r.Array(subs.Count);
         foreach (var s in subs) WriteInfo(r, s);
     }
+
+    /// <summary>A container's subcommands (Redis lists them in its dict's order, which differs from run to run).</summary>
+    private static List<CommandDef> Subcommands(CommandDef def) => def.Subcommands?.Values.ToList() ?? [];
 
     private static void Docs(CommandContext x)
     {
@@ -83,13 +98,34 @@ internal static class CommandCommand
         }
     }
 
+    /// <summary>
+    /// A command's documentation: Redis's own (summary, since, group, complexity, flags, history, arguments),
+    /// with the subcommands this server has; for a command Redis 7.0 does not have, its summary, since and group.
+    /// </summary>
     private static void WriteDoc(RespWriter r, CommandDef def)
     {
-        var subs = def.Subcommands?.Values.ToList() ?? [];
-        r.Map(subs.Count > 0 ? 4 : 3);
-        r.Bulk("summary"u8); r.Bulk(def.Summary);
-        r.Bulk("since"u8); r.Bulk(def.Since);
-        r.Bulk("group"u8); r.Bulk(def.Group);
+        var subs = Subcommands(def);
+        if (RedisCommandReference.Docs(def.FullName) is not { } reference)
+        {
+            r.Map(subs.Count > 0 ? 4 : 3);
+            r.Bulk("summary"u8); r.Bulk(def.Summary);
+            r.Bulk("since"u8); r.Bulk(def.Since);
+            r.Bulk("group"u8); r.Bulk(def.Group);
+            WriteSubcommandDocs(r, subs);
+            return;
+        }
+        var pairs = reference.Pairs().Where(p => p.Key != "subcommands").ToList();
+        r.Map(pairs.Count + (subs.Count > 0 ? 1 : 0));
+        foreach (var (key, value) in pairs)
+        {
+            r.Bulk(key);
+            value.Write(r);
+        }
+        WriteSubcommandDocs(r, subs); // (last, as Redis writes them)
+    }
+
+    private static void WriteSubcommandDocs(RespWriter r, List<CommandDef> subs)
+    {
         if (subs.Count == 0) return;
         r.Bulk("subcommands"u8);
         r.Map(subs.Count);
@@ -145,13 +181,19 @@ internal static class CommandCommand
         "DOCS [<command-name> ...]", "    Return documentation details about multiple Redis commands.",
         "    If no command names are given, documentation details for all",
         "    commands are returned.",
-        "GETKEYS <full-command>", "    Return the keys from a full Redis command.");
+        "GETKEYS <full-command>", "    Return the keys from a full Redis command.",
+        "GETKEYSANDFLAGS <full-command>", "    Return the keys and the access flags from a full Redis command.");
+
+    private static void GetKeys(CommandContext x) => KeysOf(x, withFlags: false);
+
+    private static void GetKeysAndFlags(CommandContext x) => KeysOf(x, withFlags: true);
 
     /// <summary>
-    /// COMMAND GETKEYS: the key arguments of a full command line, by the command's first key, last key and step
-    /// or after the numkeys argument of movable-key commands (LMPOP, ZMPOP...). Shard channels are not keys (Redis's not_key flag).
+    /// COMMAND GETKEYS and GETKEYSANDFLAGS, as Redis 7.0's getKeysSubcommandImpl: the command (or subcommand)
+    /// first, then whether it has keys at all, then its arity, then its keys by its key specs, or by its own
+    /// rules where the specs do not suffice or do not apply (<see cref="KeySpec"/>). Shard channels are not keys.
     /// </summary>
-    private static void GetKeys(CommandContext x)
+    private static void KeysOf(CommandContext x, bool withFlags)
     {
         int argc = x.Args.Count - 2;
         var def = x.Engine.Commands.Find(x.Args[2]);
@@ -161,7 +203,10 @@ internal static class CommandCommand
             x.Reply.Error("ERR Invalid command specified");
             return;
         }
-        if ((def.FirstKey <= 0 && !def.Has(CommandFlags.MovableKeys)) || def.Has(CommandFlags.PubSub))
+        var specs = RedisCommandReference.KeySpecs(def.FullName);
+        bool byRules = def.Has(CommandFlags.MovableKeys) || def.FullName is "set" or "bitfield";
+        bool bySpecs = specs?.Any(s => !s.Has("not_key")) ?? (def.FirstKey > 0 && !def.Has(CommandFlags.PubSub));
+        if (!byRules && !bySpecs)
         {
             x.Reply.Error("ERR The command has no key arguments");
             return;
@@ -171,13 +216,35 @@ internal static class CommandCommand
             x.Reply.Error("ERR Invalid number of arguments specified for command");
             return;
         }
-        var positions = def.KeyPositions(x.Args, start: 2).ToList();
-        if (positions.Count == 0)
+        var keys = new List<(int Pos, string[] Flags)>();
+        bool found = false;
+        if (specs is null) // (a command Redis 7.0 does not have: its first key, last key and step)
+        {
+            foreach (int pos in def.KeyPositions(x.Args, start: 2)) keys.Add((pos, []));
+            found = true;
+        }
+        else if (bySpecs && !specs.Any(s => s.Has("variable_flags")))
+        {
+            found = KeySpec.TryFind(specs, x.Args, 2, keys);
+        }
+        if (!found)
+        {
+            keys.Clear();
+            if (byRules) KeySpec.TryFindByCommand(def, x.Args, 2, keys);
+        }
+        if (keys.Count == 0)
         {
             x.Reply.Error("ERR Invalid arguments specified for command");
             return;
         }
-        x.Reply.Array(positions.Count);
-        foreach (int i in positions) x.Reply.Bulk(x.Args[2 + i]);
+        x.Reply.Array(keys.Count);
+        foreach (var (pos, flags) in keys)
+        {
+            if (withFlags) x.Reply.Array(2);
+            x.Reply.Bulk(x.Args[2 + pos]);
+            if (!withFlags) continue;
+            x.Reply.Set(flags.Length);
+            foreach (var f in flags) x.Reply.SimpleString(f);
+        }
     }
 }
