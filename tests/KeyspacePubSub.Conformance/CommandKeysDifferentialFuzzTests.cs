@@ -1,5 +1,4 @@
 using FluentAssertions;
-using KeyspacePubSub.Testing;
 using Xunit;
 
 namespace KeyspacePubSub.Conformance;
@@ -13,9 +12,6 @@ namespace KeyspacePubSub.Conformance;
 /// </summary>
 public sealed class CommandKeysDifferentialFuzzTests(ServersFixture servers) : IClassFixture<ServersFixture>
 {
-    // Subcommands Redis 7.2 added, which Redis 7.0 does not know (see CommandTableTests).
-    private static readonly string[] Newer = ["client|setinfo", "client|no-touch"];
-
     private static readonly string[] Pool =
     [
         "k1", "k2", "k3", "0", "1", "2", "3", "-1", "2x", " 2", "+2", "", "4294967297", "STORE", "store", "STOREDIST",
@@ -30,14 +26,9 @@ public sealed class CommandKeysDifferentialFuzzTests(ServersFixture servers) : I
     public void RandomCommandLines_GetRedissKeysAndFlags(int seed)
     {
         var rng = new Random(seed);
-        using var redis2 = new RawClient(servers.Redis!.Port);
-        using var ours2 = new RawClient(servers.OursPort);
-        using var redis3 = new RawClient(servers.Redis!.Port);
-        using var ours3 = new RawClient(servers.OursPort);
-        redis3.Call("HELLO", "3");
-        ours3.Call("HELLO", "3");
-        var names = System.Text.RegularExpressions.Regex.Matches(ours2.Call("COMMAND", "LIST"), @"\$\d+\r\n([^\r]*)\r\n")
-            .Select(m => m.Groups[1].Value).Except(Newer).ToList();
+        using var clients = new BothProtocols(servers);
+        // Every command and subcommand but those Redis 7.0 does not know (see CommandTableTests).
+        var names = CommandTableTests.Names(clients.Resp2.Ours.Call("COMMAND", "LIST")).Except(CommandTableTests.Newer).ToList();
         names.Should().HaveCountGreaterThan(300);
         int keysFound = 0;
         foreach (string name in names)
@@ -48,7 +39,7 @@ public sealed class CommandKeysDifferentialFuzzTests(ServersFixture servers) : I
                 args.AddRange(name.Split('|'));
                 int count = rng.Next(10);
                 for (int i = 0; i < count; i++) args.Add(Pool[rng.Next(Pool.Length)]);
-                var (redis, ours) = rng.Next(2) == 0 ? (redis2, ours2) : (redis3, ours3);
+                var (redis, ours) = rng.Next(2) == 0 ? clients.Resp2 : clients.Resp3;
                 string expected = redis.Call([.. args]);
                 ours.Call([.. args]).Should().Be(expected, $"seed {seed}: {string.Join(' ', args.Select(a => $"\"{a}\""))}");
                 if (!expected.StartsWith('-')) keysFound++;

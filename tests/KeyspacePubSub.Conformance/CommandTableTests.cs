@@ -15,9 +15,10 @@ namespace KeyspacePubSub.Conformance;
 public sealed partial class CommandTableTests(ServersFixture servers) : IClassFixture<ServersFixture>
 {
     // Subcommands Redis 7.2 added that clients send on connecting (node-redis, redis-py): Redis 7.0 lacks them.
-    private static readonly string[] Newer = ["client|setinfo", "client|no-touch"];
+    internal static readonly string[] Newer = ["client|setinfo", "client|no-touch"];
 
-    private static List<string> Names(string reply) => BulkRegex().Matches(reply).Select(m => m.Groups[1].Value).ToList();
+    /// <summary>The names in a COMMAND LIST reply.</summary>
+    internal static List<string> Names(string reply) => BulkRegex().Matches(reply).Select(m => m.Groups[1].Value).ToList();
 
     [GeneratedRegex(@"\$\d+\r\n([^\r]*)\r\n")]
     private static partial Regex BulkRegex();
@@ -76,15 +77,10 @@ public sealed partial class CommandTableTests(ServersFixture servers) : IClassFi
     [ConformanceFact]
     public void EveryCommand_HasRedissWholeInfoAndDocs_InBothProtocols()
     {
-        using var redis2 = new RawClient(servers.Redis!.Port);
-        using var ours2 = new RawClient(servers.OursPort);
-        using var redis3 = new RawClient(servers.Redis!.Port);
-        using var ours3 = new RawClient(servers.OursPort);
-        redis3.Call("HELLO", "3");
-        ours3.Call("HELLO", "3");
-        var names = Names(ours2.Call("COMMAND", "LIST")).Except(Newer).ToList();
+        using var clients = new BothProtocols(servers);
+        var names = Names(clients.Resp2.Ours.Call("COMMAND", "LIST")).Except(Newer).ToList();
         names.Should().HaveCountGreaterThan(300);
-        foreach (var (redis, ours) in new[] { (redis2, ours2), (redis3, ours3) })
+        foreach (var (redis, ours) in clients.Both)
         {
             foreach (string name in names)
             {
