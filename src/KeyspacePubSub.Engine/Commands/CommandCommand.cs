@@ -204,7 +204,7 @@ internal static class CommandCommand
             return;
         }
         var specs = RedisCommandReference.KeySpecs(def.FullName);
-        bool byRules = def.Has(CommandFlags.MovableKeys) || def.FullName is "set" or "bitfield";
+        bool byRules = KeySpec.HasOwnRules(def);
         bool bySpecs = specs?.Any(s => !s.Has("not_key")) ?? (def.FirstKey > 0 && !def.Has(CommandFlags.PubSub));
         if (!byRules && !bySpecs)
         {
@@ -230,7 +230,7 @@ internal static class CommandCommand
         if (!found)
         {
             keys.Clear();
-            if (byRules) KeySpec.TryFindByCommand(def, x.Args, 2, keys);
+            if (byRules) KeySpec.FindByCommand(def, x.Args, 2, keys);
         }
         if (keys.Count == 0)
         {

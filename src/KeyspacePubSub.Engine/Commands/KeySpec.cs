@@ -103,9 +103,9 @@ internal sealed record KeySpec(string[] Flags, KeySpec.Begin BeginKind, int Inde
     /// The keys of a command line by the command's own rules, for a command whose specs do not suffice (SORT,
     /// MIGRATE, SET and BITFIELD, whose key's flags depend on the arguments) or did not apply to this line (a
     /// key count such as "2x", which these rules read as C's atoi does): Redis's getkeys procedures. Those
-    /// of commands whose specs are complete give no flags. False for a command without such rules.
+    /// of commands whose specs are complete give no flags. Only for a command that <see cref="HasOwnRules"/>.
     /// </summary>
-    public static bool TryFindByCommand(CommandDef def, CommandArgs args, int start, List<(int Pos, string[] Flags)> keys)
+    public static void FindByCommand(CommandDef def, CommandArgs args, int start, List<(int Pos, string[] Flags)> keys)
     {
         int argc = args.Count - start;
         switch (def.FullName)
@@ -114,7 +114,7 @@ internal sealed record KeySpec(string[] Flags, KeySpec.Begin BeginKind, int Inde
                 bool get = false;
                 for (int i = 3; i < argc && !get; i++) get = args.Is(start + i, "GET");
                 keys.Add((1, get ? ReadWriteAccessUpdate : OverwriteUpdate));
-                return true;
+                return;
             case "bitfield":
                 // Read-only when every operation is a whole GET (OVERFLOW aside); anything else, a syntax error too, may write.
                 bool reads = true;
@@ -126,17 +126,16 @@ internal sealed record KeySpec(string[] Flags, KeySpec.Begin BeginKind, int Inde
                     else reads = false; // (SET and INCRBY write)
                 }
                 keys.Add((1, reads ? ReadAccess : ReadWriteAccessUpdate));
-                return true;
+                return;
         }
-        if (!def.Has(CommandFlags.MovableKeys)) return false;
         if (def.MovableKeyPositions is null)
         {
             // A count of keys after the destination, if any (ZUNIONSTORE, LMPOP...): the destination comes last here.
             long n = Atoi(args[start + def.KeyNumIndex]);
-            if (n < 1 || n > argc - def.KeyNumIndex - 1) return true;
+            if (n < 1 || n > argc - def.KeyNumIndex - 1) return;
             for (int i = 0; i < n; i++) keys.Add((def.KeyNumIndex + 1 + i, NoFlags));
             if (def.FirstKey > 0) keys.Add((def.FirstKey, NoFlags));
-            return true;
+            return;
         }
         int index = 0;
         foreach (int pos in def.KeyPositions(args, start))
@@ -151,8 +150,10 @@ internal sealed record KeySpec(string[] Flags, KeySpec.Begin BeginKind, int Inde
             keys.Add((pos, flags));
             index++;
         }
-        return true;
     }
+
+    /// <summary>Whether a command has rules of its own for its keys (Redis: a getkeys procedure): movable keys, or flags that vary.</summary>
+    public static bool HasOwnRules(CommandDef def) => def.Has(CommandFlags.MovableKeys) || def.FullName is "set" or "bitfield";
 
     /// <summary>C's atoi: leading white space, a sign, digits up to the first other byte; 0 for none.</summary>
     private static long Atoi(ReadOnlySpan<byte> s)
