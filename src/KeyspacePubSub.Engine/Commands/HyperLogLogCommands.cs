@@ -22,7 +22,15 @@ internal static class HyperLogLogCommands
         t.Add(new() { Name = "pfadd", Arity = -2, Flags = Write | DenyOom | Fast, Handler = PfAdd, FirstKey = 1, LastKey = 1, Step = 1, Group = "hyperloglog", Since = "2.8.9", Summary = "Adds the specified elements to the specified HyperLogLog." });
         t.Add(new() { Name = "pfcount", Arity = -2, Flags = ReadOnly, Handler = PfCount, FirstKey = 1, LastKey = -1, Step = 1, Group = "hyperloglog", Since = "2.8.9", Summary = "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s)." });
         t.Add(new() { Name = "pfdebug", Arity = 3, Flags = Write | DenyOom | Admin, Handler = PfDebug, FirstKey = 2, LastKey = 2, Step = 1, Group = "hyperloglog", Since = "2.8.9", Summary = "Internal commands for debugging HyperLogLog values" });
+        t.Add(new() { Name = "pfselftest", Arity = 1, Flags = Admin, Handler = PfSelfTest, Group = "hyperloglog", Since = "2.8.9", Summary = "An internal command for testing HyperLogLog values" });
         t.Add(new() { Name = "pfmerge", Arity = -2, Flags = Write | DenyOom, Handler = PfMerge, FirstKey = 1, LastKey = -1, Step = 1, Group = "hyperloglog", Since = "2.8.9", Summary = "Merge N different HyperLogLogs into a single one." });
+    }
+
+    /// <summary>PFSELFTEST: OK, or the check that failed (<see cref="HyperLogLogSelfTest"/>; about a second, during which nothing else runs, as in Redis).</summary>
+    private static void PfSelfTest(CommandContext x)
+    {
+        if (HyperLogLogSelfTest.Run(x.Engine.Config.HllSparseMaxBytes, Random.Shared) is { } failure) x.Reply.Error(failure);
+        else x.Reply.Ok();
     }
 
     private static Database Db(CommandContext x) => x.Engine.Databases[x.Client.Db];
