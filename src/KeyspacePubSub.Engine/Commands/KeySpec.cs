@@ -35,7 +35,7 @@ internal sealed record KeySpec(string[] Flags, KeySpec.Begin BeginKind, int Inde
     /// <summary>
     /// The keys of a command line (its name at <paramref name="start"/> of <paramref name="args"/>; positions are
     /// relative to it) by the specs, in spec order, each with its spec's flags; false when a spec cannot be
-    /// applied to this line (a keyword's count that is not a number, a range past the end, an unknown or
+    /// applied to this line (a key count that is not a number, a range past the end, an unknown or
     /// incomplete spec), as Redis's getKeysUsingKeySpecs. Specs of arguments that are not keys (shard channels) are skipped.
     /// </summary>
     public static bool TryFind(KeySpec[] specs, CommandArgs args, int start, List<(int Pos, string[] Flags)> keys)
@@ -90,7 +90,7 @@ internal sealed record KeySpec(string[] Flags, KeySpec.Begin BeginKind, int Inde
                     return false;
             }
             if (last >= argc || last < first || first >= argc) return false;
-            for (int i = first; i <= last; i += keyStep) keys.Add((i, spec.Flags));
+            for (int i = first; i <= last; i += Math.Max(1, keyStep)) keys.Add((i, spec.Flags)); // (Redis's specs step by 1 or 2)
             if (spec.Has("incomplete")) return false;
         }
         return true;
