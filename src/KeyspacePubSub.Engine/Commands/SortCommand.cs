@@ -91,6 +91,9 @@ internal static class SortCommand
             alpha = true;
             sortBy = null;
         }
+        // As sortCommandGeneric, once the arguments are read: a sorted set to sort becomes a skiplist, even when the
+        // sort then fails (OBJECT ENCODING and DUMP show it; keyspace fuzz seed 737).
+        if (value is SortedSetValue sorted) sorted.ConvertToSkiplist();
         long length = value switch { ListValue l => l.Count, SetValue s => s.Count, SortedSetValue z => z.Count, _ => 0 };
         long start = limitStart < 0 ? 0 : limitStart;
         long end = limitCount < 0 ? length - 1 : unchecked(start + limitCount - 1);

@@ -32,6 +32,9 @@ public sealed class SortedSetValue
     /// <summary>Redis converts to a skiplist once a limit is passed and never back; OBJECT ENCODING reports it.</summary>
     public bool IsSkiplistEncoded { get; private set; }
 
+    /// <summary>The skiplist encoding from now on, whatever the size: Redis's SORT converts a sorted set so before sorting it.</summary>
+    public void ConvertToSkiplist() => IsSkiplistEncoded = true;
+
     public bool TryGetScore(ReadOnlySpan<byte> member, out double score)
     {
         bool found = _members.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(member, out var entry);
