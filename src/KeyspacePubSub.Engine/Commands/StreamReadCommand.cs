@@ -26,13 +26,20 @@ internal static class StreamReadCommand
     /// <summary>The keys: the first half of what follows STREAMS.</summary>
     private static IEnumerable<int> KeyPositions(CommandArgs args, int start)
     {
-        for (int i = start + 1; i < args.Count; i++)
+        // As xreadGetKeys: the options up to STREAMS (BLOCK and COUNT take one argument, GROUP two, NOACK none),
+        // then the first half of what follows. None when another word comes first, or the rest does not pair up.
+        // (Searching for the first STREAMS anywhere took a group named STREAMS for the keyword.)
+        int argc = args.Count - start, streams = -1;
+        for (int i = 1; i < argc && streams < 0; i++)
         {
-            if (!args.Is(i, "STREAMS")) continue;
-            int n = (args.Count - i - 1) / 2;
-            for (int k = 0; k < n; k++) yield return i + 1 + k - start;
-            yield break;
+            if (args.Is(start + i, "BLOCK") || args.Is(start + i, "COUNT")) i++;
+            else if (args.Is(start + i, "GROUP")) i += 2;
+            else if (args.Is(start + i, "STREAMS")) streams = i;
+            else if (!args.Is(start + i, "NOACK")) break;
         }
+        int rest = argc - streams - 1;
+        if (streams < 0 || rest == 0 || rest % 2 != 0) yield break;
+        for (int k = 0; k < rest / 2; k++) yield return streams + 1 + k;
     }
 
     /// <summary>XREADGROUP's group, consumer and NOACK, kept while it waits.</summary>
