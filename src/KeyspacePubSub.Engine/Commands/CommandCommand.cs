@@ -114,14 +114,16 @@ internal static class CommandCommand
             WriteSubcommandDocs(r, subs);
             return;
         }
-        var pairs = reference.Pairs().Where(p => p.Key != "subcommands").ToList();
-        r.Map(pairs.Count + (subs.Count > 0 ? 1 : 0));
-        foreach (var (key, value) in pairs)
+        // Redis's fields as they are, but its subcommands: those this server has, last, as Redis writes them.
+        var fields = reference.Items;
+        r.Map(fields.Length / 2 - (reference["subcommands"] is null ? 0 : 1) + (subs.Count > 0 ? 1 : 0));
+        for (int i = 0; i + 1 < fields.Length; i += 2)
         {
-            r.Bulk(key);
-            value.Write(r);
+            if (fields[i].Is("subcommands")) continue;
+            fields[i].Write(r);
+            fields[i + 1].Write(r);
         }
-        WriteSubcommandDocs(r, subs); // (last, as Redis writes them)
+        WriteSubcommandDocs(r, subs);
     }
 
     private static void WriteSubcommandDocs(RespWriter r, List<CommandDef> subs)

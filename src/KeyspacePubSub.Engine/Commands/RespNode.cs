@@ -24,10 +24,21 @@ internal sealed class RespNode
         {
             for (int i = 0; i + 1 < Items.Length; i += 2)
             {
-                if (Items[i].Text.AsSpan().SequenceEqual(System.Text.Encoding.ASCII.GetBytes(key))) return Items[i + 1];
+                if (Items[i].Is(key)) return Items[i + 1];
             }
             return null;
         }
+    }
+
+    /// <summary>Whether this string's bytes are <paramref name="text"/>'s (ASCII).</summary>
+    public bool Is(string text)
+    {
+        if (Text.Length != text.Length) return false;
+        for (int i = 0; i < Text.Length; i++)
+        {
+            if (Text[i] != text[i]) return false;
+        }
+        return true;
     }
 
     /// <summary>A map's pairs.</summary>
