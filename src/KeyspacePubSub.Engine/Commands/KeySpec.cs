@@ -131,7 +131,7 @@ internal sealed record KeySpec(string[] Flags, KeySpec.Begin BeginKind, int Inde
         if (def.MovableKeyPositions is null)
         {
             // A count of keys after the destination, if any (ZUNIONSTORE, LMPOP...): the destination comes last here.
-            long n = Atoi(args[start + def.KeyNumIndex]);
+            long n = CString.Atoi(args[start + def.KeyNumIndex]);
             if (n < 1 || n > argc - def.KeyNumIndex - 1) return;
             for (int i = 0; i < n; i++) keys.Add((def.KeyNumIndex + 1 + i, NoFlags));
             if (def.FirstKey > 0) keys.Add((def.FirstKey, NoFlags));
@@ -154,20 +154,4 @@ internal sealed record KeySpec(string[] Flags, KeySpec.Begin BeginKind, int Inde
 
     /// <summary>Whether a command has rules of its own for its keys (Redis: a getkeys procedure): movable keys, or flags that vary.</summary>
     public static bool HasOwnRules(CommandDef def) => def.Has(CommandFlags.MovableKeys) || def.FullName is "set" or "bitfield";
-
-    /// <summary>C's atoi: leading white space, a sign, digits up to the first other byte; 0 for none.</summary>
-    private static long Atoi(ReadOnlySpan<byte> s)
-    {
-        int i = 0;
-        while (i < s.Length && s[i] is (byte)' ' or (byte)'\t' or (byte)'\n' or (byte)'\v' or (byte)'\f' or (byte)'\r') i++;
-        bool negative = false;
-        if (i < s.Length && s[i] is (byte)'+' or (byte)'-') negative = s[i++] == '-';
-        long value = 0;
-        for (; i < s.Length && s[i] is >= (byte)'0' and <= (byte)'9'; i++)
-        {
-            value = value * 10 + (s[i] - '0');
-            if (value > int.MaxValue) return negative ? int.MinValue : int.MaxValue; // (int overflow is undefined in C; any such count is refused below)
-        }
-        return negative ? -value : value;
-    }
 }
