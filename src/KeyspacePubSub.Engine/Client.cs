@@ -56,6 +56,9 @@ public sealed class Client
     public string? LibName { get; set; }
     public string? LibVersion { get; set; }
     public bool Authenticated { get; set; }
+
+    /// <summary>The ACL user the connection runs as (the default user until AUTH or HELLO names another).</summary>
+    internal Acl.AclUser User { get; set; } = null!;
     public ReplyMode ReplyMode { get; set; }
     public bool NoEvict { get; set; }
     public bool NoTouch { get; set; }

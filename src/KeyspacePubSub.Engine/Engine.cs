@@ -1,4 +1,6 @@
 using System.Buffers;
+using System.Text;
+using KeyspacePubSub.Engine.Acl;
 using KeyspacePubSub.Engine.Commands;
 using KeyspacePubSub.Engine.Config;
 using KeyspacePubSub.Engine.Keyspace;
@@ -34,6 +36,12 @@ public sealed partial class Engine : IPushSink
         Databases = new Database[Config.Databases];
         for (int i = 0; i < Databases.Length; i++) Databases[i] = new Database(i, Config.Clock) { StreamRemoved = SignalStreamRemoved };
         Commands = BuiltinCommands.Create();
+        Acl = new AccessControl(this);
+        Acl.SetDefaultPassword(Config.RequirePass);
+        Config.RequirePassChanged = password =>
+        {
+            lock (Gate) Acl.SetDefaultPassword(password);
+        };
         StartupMemory = PeakMemory = UsedMemory();
     }
 
@@ -67,6 +75,9 @@ public sealed partial class Engine : IPushSink
     public Persistence.CommitTicket? CommitDurable() => Durable?.Commit(willDrive: true);
     public ServerStats Stats { get; } = new();
     public CommandTable Commands { get; }
+
+    /// <summary>Users and their permissions (ACL).</summary>
+    public AccessControl Acl { get; }
     // Not a secret: Random.Shared keeps OpenSSL (several MB of RSS) out of a server that never needs it.
     public string RunId { get; } = Convert.ToHexString(RandomBytes(20)).ToLowerInvariant();
 
@@ -101,7 +112,7 @@ public sealed partial class Engine : IPushSink
                 Stats.RejectedConnections++;
                 return null;
             }
-            var client = new Client(++_nextClientId, transport, !Config.AuthEnabled);
+            var client = new Client(++_nextClientId, transport, !Acl.AuthRequired) { User = Acl.Default };
             client.Reply.OnError = Stats.CountError;
             _clients.Add(client.Id, client);
             Stats.ConnectionsReceived++;
@@ -132,6 +143,7 @@ public sealed partial class Engine : IPushSink
         MarkForFlush(c);
 
         var cmd = Commands.Resolve(args, out bool unknownSub);
+        c.LastCommand = cmd?.FullName ?? "NULL"; // as processCommand's lookup: CLIENT LIST's cmd= names a rejected command too
         if (cmd is null)
         {
             Reject(c, null, unknownSub
@@ -145,9 +157,25 @@ public sealed partial class Engine : IPushSink
             Reject(c, cmd, Errors.WrongArity(cmd.FullName));
             return;
         }
-        if (!c.Authenticated && Config.AuthEnabled && !cmd.Has(CommandFlags.NoAuth))
+        if (!c.Authenticated && Acl.AuthRequired && !cmd.Has(CommandFlags.NoAuth))
         {
             Reject(c, cmd, Errors.NoAuth);
+            return;
+        }
+        if (c.InMulti && cmd.Has(CommandFlags.NoMulti))
+        {
+            Reject(c, cmd, "ERR Command not allowed inside a transaction");
+            return;
+        }
+        if (!c.User.Unrestricted && Acl.Check(c.User, cmd, args, 0, out int aclPosition) is var denied && denied != AclDenied.Ok)
+        {
+            Acl.Log.Add(c, denied, c.InMulti, denied == AclDenied.Command ? Encoding.ASCII.GetBytes(cmd.FullName) : args.ToArray(aclPosition));
+            Reject(c, cmd, denied switch
+            {
+                AclDenied.Command => $"NOPERM this user has no permissions to run the '{cmd.FullName}' command",
+                AclDenied.Key => "NOPERM this user has no permissions to access one of the keys used as arguments",
+                _ => "NOPERM this user has no permissions to access one of the channels used as arguments",
+            });
             return;
         }
         if (Config.MaxMemory > 0 && RejectedOutOfMemory(c, cmd))
@@ -172,18 +200,12 @@ public sealed partial class Engine : IPushSink
         }
         if (c.InMulti && !cmd.Has(CommandFlags.NotQueued))
         {
-            if (cmd.Has(CommandFlags.NoMulti))
-            {
-                Reject(c, cmd, "ERR Command not allowed inside a transaction");
-                return;
-            }
             c.Queue.Add(cmd, args);
             c.BeginCommand();
             c.Reply.Raw("+QUEUED\r\n"u8);
             c.EndCommand();
             return;
         }
-        c.LastCommand = cmd.FullName;
         Call(c, cmd, args);
         if (_ready.Count > 0) ServeReadyKeys();
         // As resetClient: CLIENT CACHING holds for the next command only (CLIENT subcommands and MULTI keep it).
@@ -433,6 +455,13 @@ public sealed partial class Engine : IPushSink
         Logger.LogWarning("Client id={Id} addr={Addr} closed for overcoming of output buffer limits ({Used} bytes pending, {Kind} limit).",
             c.Id, c.Transport.RemoteAddress, used, hard ? "hard" : "soft");
         Kill(c);
+    }
+
+    /// <summary>Closes a client: the one running a command once its reply is sent, any other now (ACL DELUSER's victims).</summary>
+    internal void CloseNowOrAfterReply(Client c)
+    {
+        if (c == _current) c.CloseAfterReply = true;
+        else Kill(c);
     }
 
     /// <summary>Closes a client now; its transport ends and calls <see cref="Disconnect"/>.</summary>

@@ -1,3 +1,4 @@
+using KeyspacePubSub.Engine.Acl;
 using KeyspacePubSub.Engine.Commands;
 using KeyspacePubSub.Protocol;
 
@@ -103,6 +104,25 @@ public sealed partial class Engine
         ResetWatch(c);
     }
 
+    /// <summary>
+    /// As execCommand: the permissions are checked again when the queue runs, in case the user's rules changed
+    /// since the command was queued; a denied command gets an error in its place (and an ACL LOG entry).
+    /// </summary>
+    private bool DeniedInExec(Client c, CommandDef cmd, CommandArgs args)
+    {
+        var denied = Acl.Check(c.User, cmd, args, 0, out int position);
+        if (denied == AclDenied.Ok) return false;
+        Acl.Log.Add(c, denied, inMulti: true, denied == AclDenied.Command ? System.Text.Encoding.ASCII.GetBytes(cmd.FullName) : args.ToArray(position));
+        string reason = denied switch
+        {
+            AclDenied.Command => "no permission to execute the command or subcommand",
+            AclDenied.Key => "no permission to touch the specified keys",
+            _ => "no permission to access one of the channels used as arguments",
+        };
+        c.Reply.Error("NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: " + reason);
+        return true;
+    }
+
     internal void Exec(Client c)
     {
         var queue = c.Queue;
@@ -128,7 +148,13 @@ public sealed partial class Engine
         try
         {
             // Nothing run here can queue or clear: MULTI, EXEC, DISCARD and RESET are never queued.
-            for (int i = 0; i < queue.Count; i++) Call(c, queue.Command(i), queue.Args(i));
+            for (int i = 0; i < queue.Count; i++)
+            {
+                var cmd = queue.Command(i);
+                var args = queue.Args(i);
+                if (!c.User.Unrestricted && DeniedInExec(c, cmd, args)) continue;
+                Call(c, cmd, args);
+            }
         }
         finally
         {

@@ -18,6 +18,20 @@ public static class InlineSplitter
         return result;
     }
 
+    /// <summary>The arguments of a line of bytes, as sdssplitargs splits it; null for unbalanced quotes.</summary>
+    public static List<byte[]>? SplitArgs(ReadOnlySpan<byte> line)
+    {
+        var batch = new RequestBatch();
+        int count = Split(line, batch);
+        if (count < 0) return null;
+        var result = new List<byte[]>(count);
+        if (count == 0) return result;
+        batch.CompleteCommand();
+        var args = batch[0];
+        for (int i = 0; i < args.Count; i++) result.Add(args.ToArray(i));
+        return result;
+    }
+
     /// <summary>
     /// Appends the arguments of <paramref name="line"/> to the batch as one partial command and returns
     /// their count, or -1 for unbalanced quotes (a closing quote not followed by a space also counts).

@@ -56,6 +56,9 @@ var engine = new KeyspacePubSub.Engine.Engine(config, loggerFactory.CreateLogger
     ConfigFilePath = configFile is null ? null : Path.GetFullPath(configFile),
     RedisConfPath = startup.RedisConfFile is null ? null : Path.GetFullPath(startup.RedisConfFile),
 };
+string? aclError;
+lock (engine.Gate) aclError = engine.Acl.LoadAtStartup(config.AclUserLines);
+if (aclError != null) return Fatal(aclError);
 var server = new KeyspaceServer(engine, loggerFactory.CreateLogger<KeyspaceServer>(), persistence);
 
 // Runs until SHUTDOWN, SIGTERM, SIGINT or SIGQUIT; then stops, letting clients receive what is queued for them.

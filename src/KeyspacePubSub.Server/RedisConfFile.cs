@@ -49,10 +49,21 @@ public static class RedisConfFile
                 continue;
             }
             string key = "Server:" + name, value = string.Join(' ', argv, 1, argv.Length - 1);
+            if (name == "user")
+            {
+                // Every line is a user (ACL): kept one per line, each with its arguments re-quoted as one line.
+                string user = string.Join(' ', argv.Skip(1).Select(Quote));
+                settings[key] = settings.GetValueOrDefault(key) is { Length: > 0 } users ? users + "\n" + user : user;
+                continue;
+            }
             if (Array.IndexOf(s_accumulating, name) >= 0 && value.Length > 0 && settings.GetValueOrDefault(key) is { Length: > 0 } before) value = before + " " + value;
             settings[key] = value;
         }
     }
+
+    // An argument as sdssplitargs reads it back: quoted when it holds a space or a quote.
+    private static string Quote(string arg) =>
+        arg.Length > 0 && !arg.Any(ch => ch is ' ' or '"' or '\'' or '\\' or '\t') ? arg : "\"" + arg.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 
     // As Redis words it: "Reading the configuration file, at line N" and the line itself (its start, for a file that is not text).
     private static InvalidDataException Error(string path, int index, string line, string reason) =>

@@ -46,7 +46,7 @@ internal sealed class RequestRunner(Engine.Engine engine, ILogger logger, string
         while (true)
         {
             if (client.HeldProtocolError != null) return false; // nothing after a protocol error is read (see below)
-            _parser.AuthRequired = !client.Authenticated && engine.Config.AuthEnabled;
+            _parser.AuthRequired = !client.Authenticated && engine.Acl.AuthRequired;
             _parser.MaxBulkLength = engine.Config.ProtoMaxBulkLen;
             // While authentication is pending, one command at a time: AUTH changes the limits that apply.
             var status = _parser.Parse(data, ref consumed, _batch, _parser.AuthRequired ? 1 : MaxCommandsPerBatch);

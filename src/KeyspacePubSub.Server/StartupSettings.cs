@@ -45,6 +45,12 @@ public static class StartupSettings
         }
         foreach (var entry in configuration.GetSection("Server").GetChildren())
         {
+            if (entry.Key.Equals("user", StringComparison.OrdinalIgnoreCase))
+            {
+                // ACL users, one per line of a redis.conf (RedisConfFile keeps each) or item of a JSON list.
+                config.AclUserLines.AddRange(entry.Value?.Split('\n') ?? entry.GetChildren().Select(c => c.Value ?? ""));
+                continue;
+            }
             // A JSON list (bind: ["127.0.0.1", "::1"]) is its items joined by spaces, as a redis.conf line's arguments.
             string value = entry.Value ?? string.Join(' ', entry.GetChildren().Select(c => c.Value ?? ""));
             string? error = config.TrySet(entry.Key, value, startup: true);

@@ -11,6 +11,7 @@ public static class BuiltinCommands
         ServerCommands.Register(t);
         SaveCommands.Register(t);
         SlowlogCommand.Register(t);
+        AclCommand.Register(t);
         LatencyCommand.Register(t);
         ConfigCommands.Register(t);
         InfoCommand.Register(t);

@@ -176,7 +176,8 @@ internal static class ClientCommands
             return;
         }
         long? id = null;
-        string? type = null, addrFilter = null, laddr = null, user = null;
+        string? type = null, addrFilter = null, laddr = null;
+        Acl.AclUser? user = null;
         bool skipMe = true;
         if (x.Args.Count % 2 != 0)
         {
@@ -208,8 +209,8 @@ internal static class ClientCommands
             else if (x.Args.Is(i, "LADDR")) laddr = CommandTable.Latin1(value);
             else if (x.Args.Is(i, "USER"))
             {
-                user = CommandTable.Latin1(value);
-                if (user != "default")
+                user = e.Acl.Find(value);
+                if (user is null)
                 {
                     x.Reply.Error($"ERR No such user '{Errors.CText(value)}'");
                     return;
@@ -236,6 +237,7 @@ internal static class ClientCommands
             && (type is null || TypeOf(c) == type)
             && (addrFilter is null || c.Transport.RemoteAddress == addrFilter)
             && (laddr is null || c.Transport.LocalAddress == laddr)
+            && (user is null || c.User == user)
             && !(skipMe && ReferenceEquals(c, x.Client))).ToList();
         x.Reply.Integer(victims.Count);
         foreach (var v in victims) KillOne(e, x.Client, v);
@@ -509,7 +511,7 @@ internal static class ClientCommands
                $"age={(now - c.CreatedAt) / 1000} idle={(now - c.LastInteraction) / 1000} flags={flags} db={c.Db} " +
                $"sub={c.Subs.Channels} psub={c.Subs.Patterns} ssub={c.Subs.ShardChannels} multi={(c.InMulti ? c.Queue.Count : -1)} " +
                $"qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={omem} tot-mem={omem + Client.StructureBytes} " +
-               $"events=r cmd={c.LastCommand.ToLowerInvariant()} user=default redir={c.RedirectShown} resp={c.Protocol} " +
+               $"events=r cmd={c.LastCommand} user={c.User.NameText} redir={c.RedirectShown} resp={c.Protocol} " +
                $"lib-name={c.LibName} lib-ver={c.LibVersion}\n";
     }
 }

@@ -205,10 +205,7 @@ internal static class CommandCommand
             x.Reply.Error("ERR Invalid command specified");
             return;
         }
-        var specs = RedisCommandReference.KeySpecs(def.FullName);
-        bool byRules = KeySpec.HasOwnRules(def);
-        bool bySpecs = specs?.Any(s => !s.Has("not_key")) ?? (def.FirstKey > 0 && !def.Has(CommandFlags.PubSub));
-        if (!byRules && !bySpecs)
+        if (!KeySpec.HasKeys(def))
         {
             x.Reply.Error("ERR The command has no key arguments");
             return;
@@ -219,21 +216,7 @@ internal static class CommandCommand
             return;
         }
         var keys = new List<(int Pos, string[] Flags)>();
-        bool found = false;
-        if (specs is null) // (a command Redis 7.0 does not have: its first key, last key and step)
-        {
-            foreach (int pos in def.KeyPositions(x.Args, start: 2)) keys.Add((pos, []));
-            found = true;
-        }
-        else if (bySpecs && !specs.Any(s => s.Has("variable_flags")))
-        {
-            found = KeySpec.TryFind(specs, x.Args, 2, keys);
-        }
-        if (!found)
-        {
-            keys.Clear();
-            if (byRules) KeySpec.FindByCommand(def, x.Args, 2, keys);
-        }
+        KeySpec.FindKeys(def, x.Args, 2, keys);
         if (keys.Count == 0)
         {
             x.Reply.Error("ERR Invalid arguments specified for command");

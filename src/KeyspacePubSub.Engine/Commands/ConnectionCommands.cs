@@ -98,7 +98,7 @@ internal static class ConnectionCommands
             }
         }
         if (user != null && !TryAuthenticate(x, user, pass!)) return;
-        if (!c.Authenticated && x.Engine.Config.AuthEnabled)
+        if (!c.Authenticated && x.Engine.Acl.AuthRequired)
         {
             x.Reply.Error(Errors.HelloNoAuth);
             return;
@@ -131,7 +131,7 @@ internal static class ConnectionCommands
         if (x.Args.Count == 2)
         {
             // As Redis: the one-argument form is an error when no password is configured.
-            if (!x.Engine.Config.AuthEnabled)
+            if (x.Engine.Acl.Default.NoPass)
             {
                 x.Reply.Error(Errors.AuthNotConfigured);
                 return;
@@ -147,19 +147,12 @@ internal static class ConnectionCommands
         if (TryAuthenticate(x, user, pass)) x.Reply.Ok();
     }
 
-    /// <summary>The single "default" user, with requirepass as its password (nopass when empty).</summary>
+    /// <summary>As ACLAuthenticateUser: an enabled user whose password matches (any, for nopass); a failure is in ACL LOG.</summary>
     private static bool TryAuthenticate(CommandContext x, byte[] user, byte[] pass)
     {
-        var config = x.Engine.Config;
-        bool ok = user.AsSpan().SequenceEqual("default"u8) &&
-                  (!config.AuthEnabled || System.Security.Cryptography.CryptographicOperations.FixedTimeEquals(pass, System.Text.Encoding.UTF8.GetBytes(config.RequirePass)));
-        if (!ok)
-        {
-            x.Reply.Error(Errors.WrongPass);
-            return false;
-        }
-        x.Client.Authenticated = true;
-        return true;
+        if (x.Engine.Acl.Authenticate(x.Client, user, pass, x.Args[0])) return true;
+        x.Reply.Error(Errors.WrongPass);
+        return false;
     }
 
     private static void Select(CommandContext x)
@@ -186,7 +179,7 @@ internal static class ConnectionCommands
         c.Db = 0;
         c.Protocol = 2;
         c.Name = null;
-        c.Authenticated = !e.Config.AuthEnabled;
+        e.Acl.SetDefaultAuth(c);
         e.ResetTransaction(c);
         e.Broker.RemoveClient(c);
         e.DisableTracking(c);

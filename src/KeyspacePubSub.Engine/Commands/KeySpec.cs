@@ -152,6 +152,43 @@ internal sealed record KeySpec(string[] Flags, KeySpec.Begin BeginKind, int Inde
         }
     }
 
+    /// <summary>
+    /// Whether a command names keys at all, as Redis's doesCommandHaveKeys: rules of its own, or a key spec of a
+    /// key (a shard channel's is not). A command Redis 7.0 does not have: a first key, and not pub/sub.
+    /// </summary>
+    public static bool HasKeys(CommandDef def)
+    {
+        var specs = RedisCommandReference.KeySpecs(def.FullName);
+        return HasOwnRules(def) || (specs?.Any(s => !s.Has("not_key")) ?? (def.FirstKey > 0 && !def.Has(CommandFlags.PubSub)));
+    }
+
+    /// <summary>
+    /// The keys of a command line whose name is at <paramref name="start"/> (positions relative to it), each
+    /// with its flags, as Redis's getKeysFromCommandWithSpecs: by the key specs, or by the command's own rules
+    /// where the specs do not suffice or do not apply to this line. Empty when the line names none. For a
+    /// command that <see cref="HasKeys"/>, with its arity checked.
+    /// </summary>
+    public static void FindKeys(CommandDef def, CommandArgs args, int start, List<(int Pos, string[] Flags)> keys)
+    {
+        var specs = RedisCommandReference.KeySpecs(def.FullName);
+        bool byRules = HasOwnRules(def);
+        bool found = false;
+        if (specs is null) // (a command Redis 7.0 does not have: its first key, last key and step)
+        {
+            foreach (int pos in def.KeyPositions(args, start)) keys.Add((pos, []));
+            found = true;
+        }
+        else if (specs.Any(s => !s.Has("not_key")) && !specs.Any(s => s.Has("variable_flags")))
+        {
+            found = TryFind(specs, args, start, keys);
+        }
+        if (!found)
+        {
+            keys.Clear();
+            if (byRules) FindByCommand(def, args, start, keys);
+        }
+    }
+
     /// <summary>Whether a command has rules of its own for its keys (Redis: a getkeys procedure): movable keys, or flags that vary.</summary>
     public static bool HasOwnRules(CommandDef def) => def.Has(CommandFlags.MovableKeys) || def.FullName is "set" or "bitfield";
 }

@@ -13,7 +13,7 @@ namespace KeyspacePubSub.Engine.Commands;
 /// </summary>
 internal static class RedisCommandReference
 {
-    private sealed record Tables(Dictionary<string, RespNode> Info, Dictionary<string, RespNode> Docs, Dictionary<string, KeySpec[]> Specs);
+    private sealed record Tables(Dictionary<string, RespNode> Info, Dictionary<string, RespNode> Docs, Dictionary<string, KeySpec[]> Specs, RespNode[] Top);
 
     private static readonly Lazy<Tables> s_tables = new(Load);
 
@@ -26,14 +26,18 @@ internal static class RedisCommandReference
     /// <summary>Redis's key specs of a command or subcommand, in its order; null for a name Redis 7.0 does not have.</summary>
     public static KeySpec[]? KeySpecs(string fullName) => s_tables.Value.Specs.GetValueOrDefault(fullName);
 
+    /// <summary>Every command of Redis 7.0.15's COMMAND INFO (an array of 10 each, subcommands at 9), in its reply's order.</summary>
+    public static IEnumerable<RespNode> AllInfo() => s_tables.Value.Top;
+
     private static Tables Load()
     {
         var info = new Dictionary<string, RespNode>(StringComparer.Ordinal);
         var docs = new Dictionary<string, RespNode>(StringComparer.Ordinal);
         var specs = new Dictionary<string, KeySpec[]>(StringComparer.Ordinal);
-        foreach (var entry in Read("command-info.resp3").Items) AddInfo(entry, info, specs);
+        var top = Read("command-info.resp3").Items;
+        foreach (var entry in top) AddInfo(entry, info, specs);
         AddDocs(Read("command-docs.resp3"), docs);
-        return new Tables(info, docs, specs);
+        return new Tables(info, docs, specs, top);
     }
 
     private static void AddInfo(RespNode entry, Dictionary<string, RespNode> info, Dictionary<string, KeySpec[]> specs)

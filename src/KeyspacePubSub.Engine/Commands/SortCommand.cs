@@ -43,6 +43,9 @@ internal static class SortCommand
         public byte[]? By { get; set; }
     }
 
+    /// <summary>As sortCommandGeneric's user_has_full_key_access: BY and GET patterns read keys no key spec names, so they need a selector that may read every key.</summary>
+    private static bool ReadsAnyKey(CommandContext x) => x.Client.User.Unrestricted || x.Engine.Acl.CanReadAnyKey(x.Client.User, x.Command, x.Args, 0);
+
     private static void Sort(CommandContext x, bool readOnly)
     {
         bool desc = false, alpha = false, dontSort = false;
@@ -69,8 +72,21 @@ internal static class SortCommand
             {
                 sortBy = x.Args.ToArray(++j);
                 if (!CString.Of(sortBy).Contains((byte)'*')) dontSort = true; // nothing to sort by
+                else if (!ReadsAnyKey(x))
+                {
+                    x.Reply.Error("ERR BY option of SORT denied due to insufficient ACL permissions.");
+                    return;
+                }
             }
-            else if (x.Args.Is(j, "GET") && left >= 1) gets.Add(x.Args.ToArray(++j));
+            else if (x.Args.Is(j, "GET") && left >= 1)
+            {
+                if (!ReadsAnyKey(x))
+                {
+                    x.Reply.Error("ERR GET option of SORT denied due to insufficient ACL permissions.");
+                    return;
+                }
+                gets.Add(x.Args.ToArray(++j));
+            }
             else
             {
                 x.Reply.Error(Errors.Syntax);

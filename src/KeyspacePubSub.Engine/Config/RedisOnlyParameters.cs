@@ -14,7 +14,7 @@ public static class RedisOnlyParameters
     // Redis 7.0.15's CONFIG GET * names that ServerConfig does not hold, less the refused ones below.
     private static readonly HashSet<string> s_ignored = new(StringComparer.OrdinalIgnoreCase)
     {
-        "acl-pubsub-default", "acllog-max-len", "active-defrag-cycle-max", "active-defrag-cycle-min", "active-defrag-ignore-bytes", "active-defrag-max-scan-fields",
+        "active-defrag-cycle-max", "active-defrag-cycle-min", "active-defrag-ignore-bytes", "active-defrag-max-scan-fields",
         "active-defrag-threshold-lower", "active-defrag-threshold-upper", "active-expire-effort", "activedefrag", "activerehashing", "always-show-logo",
         "aof-disable-auto-gc", "aof-load-truncated", "aof-rewrite-incremental-fsync", "aof-timestamp-enabled", "aof-use-rdb-preamble", "aof_rewrite_cpulist",
         "appenddirname", "appendfilename", "auto-aof-rewrite-min-size", "auto-aof-rewrite-percentage", "bgsave_cpulist", "bind-source-addr",
@@ -48,8 +48,6 @@ public static class RedisOnlyParameters
         ["tls-port"] = "there is no TLS here",
         ["replicaof"] = "there is no replication here",
         ["slaveof"] = "there is no replication here",
-        ["aclfile"] = "there are no ACL users here (requirepass sets the default user's password)",
-        ["user"] = "there are no ACL users here (requirepass sets the default user's password)",
         ["unixsocket"] = "only TCP is served here",
         ["rename-command"] = "commands cannot be renamed or disabled here",
         ["loadmodule"] = "there are no modules here",

@@ -18,7 +18,17 @@ public sealed class ServerConfig
     {
         Add("port", () => Port.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, 65535, x => Port = (int)x), immutable: true);
         Add("bind", () => Bind, v => { Bind = v; return null; }, immutable: true);
-        Add("requirepass", () => RequirePass, v => { RequirePass = v; return null; }, sensitive: true);
+        Add("requirepass", () => RequirePass, v =>
+        {
+            RequirePass = v;
+            RequirePassChanged?.Invoke(v);
+            return null;
+        }, sensitive: true);
+        // In the order Redis's CONFIG GET acl* lists them.
+        Add("acllog-max-len", () => AclLogMaxLen.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, long.MaxValue, x => AclLogMaxLen = x));
+        Add("aclfile", () => AclFile, v => { AclFile = v; return null; }, immutable: true);
+        Add("acl-pubsub-default", () => AclPubSubDefaultAllChannels ? "allchannels" : "resetchannels",
+            v => SetEnum(v, ["allchannels", "resetchannels"], x => AclPubSubDefaultAllChannels = x == "allchannels"));
         Add("databases", () => Databases.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 1, 1024, x => Databases = (int)x), immutable: true);
         Add("notify-keyspace-events", () => NotifyFlagsText.Render(NotifyKeyspaceEvents), v =>
         {
@@ -210,7 +220,20 @@ public sealed class ServerConfig
     /// <summary>"epoll" (own event loops; Linux) or "sockets" (.NET's socket engine; any platform).</summary>
     public string IoTransport { get; private set; } = "epoll";
 
-    public bool AuthEnabled => RequirePass.Length > 0;
+    /// <summary>Called when requirepass is set: the default user's password follows it (ACL).</summary>
+    public Action<string>? RequirePassChanged { get; set; }
+
+    /// <summary>The configuration's <c>user</c> directives, a user's name and rules each: the users made at start.</summary>
+    public List<string> AclUserLines { get; } = [];
+
+    /// <summary>ACL LOG's length (acllog-max-len).</summary>
+    public long AclLogMaxLen { get; private set; } = 128;
+
+    /// <summary>The ACL file (aclfile; empty: none): read at start and by ACL LOAD, written by ACL SAVE.</summary>
+    public string AclFile { get; private set; } = "";
+
+    /// <summary>acl-pubsub-default: whether a new user may use every channel (allchannels) or none (resetchannels, Redis 7's default).</summary>
+    public bool AclPubSubDefaultAllChannels { get; private set; }
 
     /// <summary>Parameters matching a glob, in registration order, as name/value pairs.</summary>
     public List<(string Name, string Value)> Get(ReadOnlySpan<byte> pattern)

@@ -1,0 +1,77 @@
+using KeyspacePubSub.Engine.Commands;
+using KeyspacePubSub.Protocol;
+
+namespace KeyspacePubSub.Engine.Acl;
+
+/// <summary>
+/// ACL LOG (Redis 7.0's ACLLog): denied commands, keys, channels and failed authentications, newest first,
+/// at most acllog-max-len. An entry like one of the ten newest (same reason, context, object and user, within
+/// 60 s) is counted into it and moved to the front instead of added.
+/// </summary>
+internal sealed class AclLog(Engine engine)
+{
+    private const long GroupingMs = 60_000;
+
+    private sealed class Entry
+    {
+        public long Count = 1;
+        public AclDenied Reason;
+        public bool InMulti;
+        public required byte[] Object, Username;
+        public long Time;
+        public required string ClientInfo;
+    }
+
+    private readonly LinkedList<Entry> _entries = new();
+
+    public void Add(Client c, AclDenied reason, bool inMulti, byte[] obj, byte[]? username = null)
+    {
+        var entry = new Entry
+        {
+            Reason = reason,
+            InMulti = inMulti,
+            Object = obj,
+            Username = username ?? c.User.Name,
+            Time = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
+            ClientInfo = ClientCommands.Describe(engine, c).TrimEnd('\n'),
+        };
+        int scan = 10;
+        for (var node = _entries.First; node != null && scan-- > 0; node = node.Next)
+        {
+            var e = node.Value;
+            if (e.Reason != entry.Reason || e.InMulti != entry.InMulti || Math.Abs(e.Time - entry.Time) > GroupingMs
+                || !e.Object.AsSpan().SequenceEqual(entry.Object) || !e.Username.AsSpan().SequenceEqual(entry.Username)) continue;
+            _entries.Remove(node);
+            _entries.AddFirst(node);
+            e.ClientInfo = entry.ClientInfo;
+            e.Time = entry.Time;
+            e.Count++;
+            return;
+        }
+        _entries.AddFirst(entry);
+        while (_entries.Count > engine.Config.AclLogMaxLen) _entries.RemoveLast();
+    }
+
+    public void Reset() => _entries.Clear();
+
+    /// <summary>ACL LOG [count]: the newest entries, each a map of seven fields.</summary>
+    public void Write(RespWriter r, long count)
+    {
+        count = Math.Clamp(count, 0, _entries.Count);
+        r.Array((int)count);
+        long now = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds();
+        var node = _entries.First;
+        for (long i = 0; i < count; i++, node = node!.Next)
+        {
+            var e = node!.Value;
+            r.Map(7);
+            r.Bulk("count"u8); r.Integer(e.Count);
+            r.Bulk("reason"u8); r.Bulk(e.Reason switch { AclDenied.Command => "command", AclDenied.Key => "key", AclDenied.Channel => "channel", _ => "auth" });
+            r.Bulk("context"u8); r.Bulk(e.InMulti ? "multi" : "toplevel");
+            r.Bulk("object"u8); r.Bulk(e.Object);
+            r.Bulk("username"u8); r.Bulk(e.Username);
+            r.Bulk("age-seconds"u8); r.Double((now - e.Time) / 1000.0);
+            r.Bulk("client-info"u8); r.Bulk(e.ClientInfo);
+        }
+    }
+}
