@@ -90,7 +90,10 @@ public sealed class StartupArgs
                 while (i < args.Length && !args[i].StartsWith("--", StringComparison.Ordinal)) i++;
                 value = string.Join(' ', args, first, i - first);
             }
-            result.Settings["Server:" + name.ToLowerInvariant()] = value;
+            string key = "Server:" + name.ToLowerInvariant();
+            // Every --user is a user (ACL), as every user line of a redis.conf: kept one per line.
+            if (key == "Server:user" && result.Settings.GetValueOrDefault(key) is { Length: > 0 } users) value = users + "\n" + value;
+            result.Settings[key] = value;
         }
         return result;
     }

@@ -23,7 +23,11 @@ public sealed class InProcessServer : IAsyncDisposable
             var error = config.TrySet(name, value, startup: true);
             if (error != null) throw new ArgumentException($"{name}: {error}");
         }
-        var server = new KeyspaceServer(new Engine.Engine(config), persistence: persistence);
+        var engine = new Engine.Engine(config);
+        string? aclError;
+        lock (engine.Gate) aclError = engine.Acl.LoadAtStartup(config.AclUserLines);
+        if (aclError != null) throw new ArgumentException(aclError);
+        var server = new KeyspaceServer(engine, persistence: persistence);
         await server.StartAsync();
         return new InProcessServer(server);
     }

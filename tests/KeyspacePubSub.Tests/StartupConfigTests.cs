@@ -127,6 +127,38 @@ public sealed class StartupConfigTests : IDisposable
     }
 
     [Fact]
+    public async Task RedisConfUserLines_AndCommandLineUsers_AreEachAUser()
+    {
+        string file = Write("users.conf", """
+            user alice on >pw ~k* +get
+            user bob on nopass "(~x* +set)" +@read
+            """);
+        var settings = RedisConfFile.Read(file);
+        settings["Server:user"].Should().Be("alice on >pw ~k* +get\nbob on nopass \"(~x* +set)\" +@read");
+        StartupArgs.Parse(["--user", "carol", "on", "--port", "1", "--user", "dave", "off"]).Settings["Server:user"].Should().Be("carol on\ndave off");
+        var (error, config, _) = Apply(new() { ["Server:user"] = settings["Server:user"] });
+        error.Should().BeNull();
+        config.AclUserLines.Should().HaveCount(2);
+        config.TrySet("port", "0", startup: true);
+        var engine = new KeyspacePubSub.Engine.Engine(config);
+        lock (engine.Gate) engine.Acl.LoadAtStartup(config.AclUserLines).Should().BeNull();
+        await using (var server = new KeyspaceServer(engine))
+        {
+            await server.StartAsync();
+            using var c = new RawClient(server.Port);
+            c.Call("AUTH", "alice", "pw").Should().Be("+OK\r\n");
+            c.Call("GET", "x").Should().StartWith("-NOPERM");
+            c.Call("AUTH", "bob", "any").Should().Be("+OK\r\n");
+            c.Call("SET", "x", "1").Should().Be("+OK\r\n", "bob's selector allows SET on ~x*");
+            c.Call("GET", "x").Should().StartWith("-NOPERM", "no selector allows both GET and the key");
+        }
+        var bad = new ServerConfig();
+        bad.AclUserLines.Add("erin on +nosuch");
+        var failing = new KeyspacePubSub.Engine.Engine(bad);
+        lock (failing.Gate) failing.Acl.LoadAtStartup(bad.AclUserLines).Should().Be("Error loading ACL rule '+nosuch' for the user named 'erin': Unknown command or category name in ACL");
+    }
+
+    [Fact]
     public void RedisConf_UnbalancedQuotes_NameTheFileAndLine()
     {
         string file = Write("bad.conf", "port 7000\n\nrequirepass \"open\n");
