@@ -49,7 +49,7 @@ public sealed class AccessControl
     private AclUser NewDefaultUser()
     {
         var u = new AclUser("default"u8.ToArray(), allChannels: false);
-        u.Root.AllowAll();
+        u.Apply(this, "+@all"u8.ToArray());
         u.Apply(this, "~*"u8.ToArray());
         u.Apply(this, "&*"u8.ToArray());
         u.Apply(this, "on"u8.ToArray());

@@ -28,8 +28,12 @@ internal sealed class AclUser
     public List<AclSelector> Selectors { get; } = [];
     public AclSelector Root => Selectors[0];
 
-    /// <summary>Whether some selector allows everything (the default user's +@all ~* &amp;*): no check is needed.</summary>
-    public bool Unrestricted => Selectors.Exists(s => s.AllCommands && s.AllKeys && s.AllChannels);
+    /// <summary>
+    /// Whether some selector allows everything (the default user's +@all ~* &amp;*): no check is needed.
+    /// Asked before every command, so kept until a rule changes the user.</summary>
+    public bool Unrestricted => _unrestricted ??= Selectors.Exists(s => s.AllCommands && s.AllKeys && s.AllChannels);
+
+    private bool? _unrestricted;
 
     public AclUser Clone(byte[]? name = null)
     {
@@ -41,6 +45,7 @@ internal sealed class AclUser
     /// <summary>As ACLCopyUser: everything but the name.</summary>
     public void CopyFrom(AclUser other)
     {
+        _unrestricted = null;
         Enabled = other.Enabled;
         NoPass = other.NoPass;
         SanitizePayload = other.SanitizePayload;
@@ -54,6 +59,7 @@ internal sealed class AclUser
     public AclRuleError Apply(AccessControl acl, byte[] op)
     {
         if (op.Length == 0) return AclRuleError.None;
+        _unrestricted = null;
         string text = Encoding.Latin1.GetString(op);
         switch (text.ToLowerInvariant())
         {

@@ -105,13 +105,14 @@ internal static class ConfigCommands
         {
             if (x.Engine.RedisConfPath != null)
             {
-                Config.RedisConfRewrite.Rewrite(path, x.Engine.Config);
+                Config.RedisConfRewrite.Rewrite(path, x.Engine.Config, UserLines(x.Engine)?.Select(u => "user " + u).ToList());
                 x.Reply.Ok();
                 return;
             }
             var root = File.Exists(path) ? JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? [] : [];
             var server = new JsonObject();
             foreach (var (name, value) in x.Engine.Config.Get("*"u8)) server[name] = value;
+            if (UserLines(x.Engine) is { } users) server["user"] = new JsonArray([.. users.Select(u => JsonValue.Create(u))]);
             root["Server"] = server;
             File.WriteAllText(path, root.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
             x.Reply.Ok();
@@ -121,6 +122,10 @@ internal static class ConfigCommands
             x.Reply.Error($"ERR Rewriting config file: {ex.Message}");
         }
     }
+
+    /// <summary>The users as the configuration's user directives give them ("name rules..."); null when an ACL file keeps them.</summary>
+    private static List<string>? UserLines(Engine e) =>
+        e.Config.AclFile.Length > 0 ? null : [.. e.Acl.Users.Values.Select(u => u.NameText + " " + Acl.AclDescribe.User(e.Acl, u))];
 
     private static void HelpReply(CommandContext x) => Help.Reply(x.Reply, "CONFIG",
         "GET <pattern>",
