@@ -169,7 +169,7 @@ public sealed class AccessControl
             {
                 if (argc < 2 || s.FirstArgs is null || !s.FirstArgs.TryGetValue(cmd.Id, out var allowed)) return AclDenied.Command;
                 int idx = cmd.Parent != null ? 2 : 1;
-                if (idx >= argc || !allowed.Exists(a => CommandArgs.EqualsIgnoreCase(args[start + idx], a))) return AclDenied.Command;
+                if (idx >= argc || !allowed.Exists(a => AsciiEqualsIgnoreCase(args[start + idx], a))) return AclDenied.Command;
             }
         }
         if (!s.AllKeys && KeySpec.HasKeys(def))
@@ -201,6 +201,19 @@ public sealed class AccessControl
         }
         return AclDenied.Ok;
     }
+
+    /// <summary>As strcasecmp: ASCII letters fold, nothing else.</summary>
+    private static bool AsciiEqualsIgnoreCase(ReadOnlySpan<byte> arg, string allowed)
+    {
+        if (arg.Length != allowed.Length) return false;
+        for (int i = 0; i < arg.Length; i++)
+        {
+            if (Fold(arg[i]) != Fold(allowed[i])) return false;
+        }
+        return true;
+    }
+
+    private static int Fold(int c) => c is >= 'A' and <= 'Z' ? c + 32 : c;
 
     /// <summary>As ACLSelectorCheckKey: a pattern that matches the key and grants what its flags need (read for access; write for insert, delete, update).</summary>
     private static bool MayTouch(AclSelector s, ReadOnlySpan<byte> key, string[] flags)

@@ -3,8 +3,15 @@ using KeyspacePubSub.Engine.Commands;
 namespace KeyspacePubSub.Engine.Acl;
 
 /// <summary>One command or subcommand as ACL rules name it, with the id of its bit in a selector's bitmap.</summary>
-internal sealed class AclCommandEntry(int id, string fullName, AclCategory categories, AclCommandEntry? parent)
+internal sealed class AclCommandEntry(int id, string fullName, AclCategory categories, AclCommandEntry? parent, bool newer = false)
 {
+    /// <summary>
+    /// A command of this server that Redis 7.0 lacks (CLIENT SETINFO, CLIENT NO-TOUCH, from 7.2): rules and checks
+    /// treat it as any other, but ACL LIST, GETUSER and CAT leave it out, so they show what Redis 7.0 shows, and
+    /// describing a user's rules does not count it.
+    /// </summary>
+    public bool Newer { get; } = newer;
+
     public int Id { get; } = id;
     public string FullName { get; } = fullName;
     public AclCategory Categories { get; } = categories;
@@ -50,13 +57,13 @@ internal sealed class AclCommands
         {
             if (!_byName.TryGetValue(def.FullName, out var top))
             {
-                top = new AclCommandEntry(next++, def.FullName, def.Acl, null);
+                top = new AclCommandEntry(next++, def.FullName, def.Acl, null, newer: true);
                 Add(top);
             }
             foreach (var sub in def.Subcommands?.Values ?? Enumerable.Empty<CommandDef>())
             {
                 if (_byName.ContainsKey(sub.FullName)) continue;
-                var s = new AclCommandEntry(next++, sub.FullName, sub.Acl, top);
+                var s = new AclCommandEntry(next++, sub.FullName, sub.Acl, top, newer: true);
                 top.Subcommands.Add(s);
                 Add(s);
             }
@@ -76,7 +83,7 @@ internal sealed class AclCommands
     /// <summary>The entry of a command of this server's table.</summary>
     public AclCommandEntry Of(CommandDef def) => _byName[def.FullName];
 
-    /// <summary>Every command and subcommand, a container before its subcommands.</summary>
+    /// <summary>Every command and subcommand, a container before its subcommands (<see cref="AclCommandEntry.Newer"/> ones too).</summary>
     public IEnumerable<AclCommandEntry> All()
     {
         foreach (var top in TopLevel)

@@ -114,6 +114,7 @@ internal static class AclDescribe
 
     private static void SingleCommand(AclCommands table, AclSelector s, AclSelector fake, AclCommandEntry cmd, StringBuilder rules)
     {
+        if (cmd.Newer) return;
         bool user = s.Allows(cmd);
         if (user == fake.Allows(cmd)) return;
         rules.Append(user ? '+' : '-').Append(cmd.FullName).Append(' ');

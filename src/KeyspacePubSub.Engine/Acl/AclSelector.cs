@@ -82,14 +82,9 @@ internal sealed class AclSelector
     /// <summary>Whether the bit Redis sets only with +@all is set: the rules start from all commands.</summary>
     public bool CanRunFutureCommands(AclCommands table) => Bit(table.FutureBit);
 
-    public bool SameBits(AclSelector other, AclCommands table)
-    {
-        for (int id = 0; id < table.BitCount; id++)
-        {
-            if (Bit(id) != other.Bit(id)) return false;
-        }
-        return true;
-    }
+    /// <summary>Whether the two allow the same commands (of Redis 7.0's) and agree on the future-commands bit.</summary>
+    public bool SameBits(AclSelector other, AclCommands table) =>
+        Bit(table.FutureBit) == other.Bit(table.FutureBit) && table.All().All(c => c.Newer || Bit(c.Id) == other.Bit(c.Id));
 
     private bool Bit(int id) => _allOnes || (_bits != null && (_bits[id >> 6] & (1UL << (id & 63))) != 0);
 
@@ -136,7 +131,7 @@ internal sealed class AclSelector
         int on = 0, off = 0;
         foreach (var c in table.All())
         {
-            if ((c.Categories & category) == 0) continue;
+            if ((c.Categories & category) == 0 || c.Newer) continue;
             if (Allows(c)) on++;
             else off++;
         }

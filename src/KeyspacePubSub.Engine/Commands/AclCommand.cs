@@ -162,7 +162,7 @@ internal static class AclCommand
             x.Reply.Error($"ERR Unknown category '{Errors.Truncate(Errors.CText(x.Args[2]), 128)}'");
             return;
         }
-        var names = x.Engine.Acl.Commands.All().Where(c => (c.Categories & category) != 0).Select(c => c.FullName).ToList();
+        var names = x.Engine.Acl.Commands.All().Where(c => (c.Categories & category) != 0 && !c.Newer).Select(c => c.FullName).ToList();
         x.Reply.Array(names.Count);
         foreach (var n in names) x.Reply.Bulk(n);
     }
