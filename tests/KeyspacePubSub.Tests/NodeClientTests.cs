@@ -100,6 +100,14 @@ public class NodeClientTests
     [NodeFact]
     public Task IoredisBlockingSuite_Passes() => RunSuite("ioredis-blocking.test.js", 3);
 
+    /// <summary>ACL users with ioredis and node-redis (RESP2 and RESP3): username and password, NOPERM outside the user's keys and channels, WRONGPASS.</summary>
+    [NodeFact]
+    public Task AclUsersSuite_Passes() => RunSuite("acl-users.test.js", 4);
+
+    /// <summary>ACL users with redis-py: a service's user, a refused command in a pipeline transaction, WRONGPASS, a deleted user's connection.</summary>
+    [PythonRedisFact]
+    public Task RedisPyAclUser_IsHeldToItsKeys() => RunAgainstBoth("/usr/bin/python3", "redis-py acl ok", "redis_py_acl.py");
+
     [PythonRedisFact]
     public Task RedisPyBlockingPops_RunUnchanged() => RunAgainstBoth("/usr/bin/python3", "redis-py blocking ok", "redis_py_blocking.py");
 
