@@ -1,5 +1,6 @@
 using System.Text.RegularExpressions;
 using FluentAssertions;
+using KeyspacePubSub.Testing;
 using Xunit;
 
 namespace KeyspacePubSub.Conformance;
@@ -8,7 +9,8 @@ namespace KeyspacePubSub.Conformance;
 /// ACL SETUSER, GETUSER, LIST and DRYRUN against Redis's: a user built by random rules (passwords, flags, key
 /// and channel patterns, categories, commands, subcommands, first arguments, selectors, resets and bad rules),
 /// each step's reply compared, then the user as GETUSER and LIST show it, then DRYRUN of random command lines
-/// (keys read and written, channels and patterns, subcommands). Redis writes the single commands of a
+/// (keys read and written, channels and patterns, subcommands), and now and then the same lines run for real by
+/// a connection AUTHenticated as the user (closed alike when the rules take a channel it subscribed to). Redis writes the single commands of a
 /// description in its dict's order, which changes between runs, so those are compared as a set; everything else
 /// byte for byte. Fixed seeds (<see cref="FuzzSeeds"/>).
 /// </summary>
@@ -56,6 +58,7 @@ public sealed class AclDifferentialFuzzTests(ServersFixture servers) : IClassFix
         using var clients = new BothProtocols(servers);
         string user = $"fz{seed}";
         int allowed = 0, denied = 0;
+        RawClient? userRedis = null, userOurs = null;
         try
         {
             for (int step = 0; step < 60; step++)
@@ -73,6 +76,17 @@ public sealed class AclDifferentialFuzzTests(ServersFixture servers) : IClassFix
                 ours.Call([.. args]).Should().Be(redis.Call([.. args]), context);
                 Normalize(ours.Call("ACL", "GETUSER", user)).Should().Be(Normalize(redis.Call("ACL", "GETUSER", user)), context);
                 Normalize(UserLine(ours.Call("ACL", "LIST"), user)).Should().Be(Normalize(UserLine(redis.Call("ACL", "LIST"), user)), context);
+                if (rng.Next(3) == 0)
+                {
+                    // The same lines run for real by a connection of the user's (after AUTH, which may fail alike).
+                    Exchange(ref userRedis, ref userOurs, ["AUTH", user, "p1"], context);
+                    for (int d = 0; d < 3; d++)
+                    {
+                        var line = Lines[rng.Next(Lines.Length)];
+                        if (line[0] is "client" or "debug" || line is ["acl", "list"]) continue; // (ids, addresses; LIST's order is Redis's dict's)
+                        Exchange(ref userRedis, ref userOurs, line, context);
+                    }
+                }
                 for (int d = 0; d < 5; d++)
                 {
                     var line = Lines[rng.Next(Lines.Length)];
@@ -85,11 +99,38 @@ public sealed class AclDifferentialFuzzTests(ServersFixture servers) : IClassFix
         }
         finally
         {
+            userRedis?.Dispose();
+            userOurs?.Dispose();
             clients.Resp2.Redis.Call("ACL", "DELUSER", user);
             clients.Resp2.Ours.Call("ACL", "DELUSER", user);
         }
         allowed.Should().BeGreaterThan(10, "some lines are allowed");
         denied.Should().BeGreaterThan(10, "some lines are denied");
+    }
+
+    /// <summary>One request to both servers' user connections, the replies compared; a connection either closed is opened again.</summary>
+    private void Exchange(ref RawClient? redis, ref RawClient? ours, string[] args, string context)
+    {
+        redis ??= new RawClient(servers.Redis!.Port);
+        ours ??= new RawClient(servers.OursPort);
+        string Reply(RawClient c)
+        {
+            try
+            {
+                c.Send(args);
+                return c.Read(timeoutMs: 2000);
+            }
+            catch (Exception e) when (e is System.Net.Sockets.SocketException || (e is TimeoutException && c.Closed))
+            {
+                return "<closed>";
+            }
+        }
+        string expected = Reply(redis);
+        Reply(ours).Should().Be(expected, $"{context}; as the user: {string.Join(' ', args)}");
+        if (expected != "<closed>") return;
+        redis.Dispose();
+        ours.Dispose();
+        redis = ours = null;
     }
 
     private static string UserLine(string list, string user) =>

@@ -258,7 +258,9 @@ public sealed class AccessControl
     {
         if (updated.Selectors.Exists(s => s.AllChannels)) return;
         var upcoming = updated.Selectors.SelectMany(s => s.Channels).ToList();
-        bool superset = original.Selectors.SelectMany(s => s.Channels).All(old => upcoming.Exists(n => n.AsSpan().SequenceEqual(old)));
+        // (A user that had all channels and has them no more has lost some: Redis 7.0.15 checks that too; 7.0.4 did not.)
+        bool superset = !original.Selectors.Exists(s => s.AllChannels)
+            && original.Selectors.SelectMany(s => s.Channels).All(old => upcoming.Exists(n => n.AsSpan().SequenceEqual(old)));
         if (superset) return;
         foreach (var c in _engine.Clients.ToList())
         {
