@@ -93,26 +93,14 @@ internal sealed class AclUser
         {
             case (byte)'>' or (byte)'#':
             {
-                string hash;
-                if (op[0] == '>') hash = Hash(op.AsSpan(1));
-                else
-                {
-                    if (!IsHash(op.AsSpan(1))) return AclRuleError.BadHash;
-                    hash = Encoding.ASCII.GetString(op, 1, op.Length - 1);
-                }
+                if (PasswordHash(op) is not { } hash) return AclRuleError.BadHash;
                 if (!Passwords.Contains(hash)) Passwords.Add(hash);
                 NoPass = false;
                 return AclRuleError.None;
             }
             case (byte)'<' or (byte)'!':
             {
-                string hash;
-                if (op[0] == '<') hash = Hash(op.AsSpan(1));
-                else
-                {
-                    if (!IsHash(op.AsSpan(1))) return AclRuleError.BadHash;
-                    hash = Encoding.ASCII.GetString(op, 1, op.Length - 1);
-                }
+                if (PasswordHash(op) is not { } hash) return AclRuleError.BadHash;
                 return Passwords.Remove(hash) ? AclRuleError.None : AclRuleError.NoSuchPassword;
             }
             case (byte)'(' when op[^1] == ')':
@@ -144,6 +132,14 @@ internal sealed class AclUser
 
     /// <summary>As ACLHashPassword: SHA-256, lowercase hex.</summary>
     public static string Hash(ReadOnlySpan<byte> password) => Convert.ToHexStringLower(SHA256.HashData(password));
+
+    /// <summary>The hash a password rule names: of the clear text after '&gt;' or '&lt;', or the hash after '#' or '!' (null if it is not one).</summary>
+    private static string? PasswordHash(byte[] op)
+    {
+        var rest = op.AsSpan(1);
+        if (op[0] is (byte)'>' or (byte)'<') return Hash(rest);
+        return IsHash(rest) ? Encoding.ASCII.GetString(rest) : null;
+    }
 
     private static bool IsHash(ReadOnlySpan<byte> hash)
     {
