@@ -18,6 +18,7 @@ public sealed class AccessControl
 {
     private readonly Engine _engine;
     private AclCommands? _commands;
+    private readonly List<(int Pos, string[] Flags)> _keys = []; // a check's keys, found once for all its selectors (one check at a time: under the gate)
 
     internal AccessControl(Engine engine)
     {
@@ -164,7 +165,7 @@ public sealed class AccessControl
         int argc = args.Count - start;
         if (!s.AllCommands && !def.Has(CommandFlags.NoAuth))
         {
-            var cmd = Commands.Of(def);
+            var cmd = def.AclEntry ??= Commands.Of(def);
             if (!s.Allows(cmd))
             {
                 if (argc < 2 || s.FirstArgs is null || !s.FirstArgs.TryGetValue(cmd.Id, out var allowed)) return AclDenied.Command;
@@ -172,11 +173,12 @@ public sealed class AccessControl
                 if (idx >= argc || !allowed.Exists(a => AsciiEqualsIgnoreCase(args[start + idx], a))) return AclDenied.Command;
             }
         }
-        if (!s.AllKeys && KeySpec.HasKeys(def))
+        if (!s.AllKeys && (def.AclHasKeys ??= KeySpec.HasKeys(def)))
         {
             if (keys is null)
             {
-                keys = [];
+                keys = _keys;
+                keys.Clear();
                 KeySpec.FindKeys(def, args, start, keys);
             }
             foreach (var (pos, flags) in keys)

@@ -110,6 +110,10 @@ public sealed class CommandDef
     /// <summary>Categories Redis's command JSON gives beyond the one of the group (KEYS: dangerous; DBSIZE: keyspace).</summary>
     public AclCategory ExtraAcl { get; init; }
 
+    /// <summary>This command's entry among the commands ACL rules name, and whether it names keys: found once, on the first check of a restricted user.</summary>
+    internal Acl.AclCommandEntry? AclEntry;
+    internal bool? AclHasKeys;
+
     // INFO commandstats, as Redis's per-command counters (reset by CONFIG RESETSTAT); only under the gate.
     public long Calls, Ticks, RejectedCalls, FailedCalls;
 
