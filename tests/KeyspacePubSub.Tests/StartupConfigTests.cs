@@ -132,13 +132,14 @@ public sealed class StartupConfigTests : IDisposable
         string file = Write("users.conf", """
             user alice on >pw ~k* +get
             user bob on nopass "(~x* +set)" +@read
+            user carol on >pässwörd +ping
             """);
         var settings = RedisConfFile.Read(file);
-        settings["Server:user"].Should().Be("alice on >pw ~k* +get\nbob on nopass \"(~x* +set)\" +@read");
+        settings["Server:user"].Should().Be("alice on >pw ~k* +get\nbob on nopass \"(~x* +set)\" +@read\ncarol on >pässwörd +ping");
         StartupArgs.Parse(["--user", "carol", "on", "--port", "1", "--user", "dave", "off"]).Settings["Server:user"].Should().Be("carol on\ndave off");
         var (error, config, _) = Apply(new() { ["Server:user"] = settings["Server:user"] });
         error.Should().BeNull();
-        config.AclUserLines.Should().HaveCount(2);
+        config.AclUserLines.Should().HaveCount(3);
         config.TrySet("port", "0", startup: true);
         var engine = new KeyspacePubSub.Engine.Engine(config);
         lock (engine.Gate) engine.Acl.LoadAtStartup(config.AclUserLines).Should().BeNull();
@@ -151,6 +152,8 @@ public sealed class StartupConfigTests : IDisposable
             c.Call("AUTH", "bob", "any").Should().Be("+OK\r\n");
             c.Call("SET", "x", "1").Should().Be("+OK\r\n", "bob's selector allows SET on ~x*");
             c.Call("GET", "x").Should().StartWith("-NOPERM", "no selector allows both GET and the key");
+            // A password is the file's bytes (UTF-8), as a client sends them.
+            c.Call("AUTH", "carol", System.Text.Encoding.Latin1.GetString(System.Text.Encoding.UTF8.GetBytes("pässwörd"))).Should().Be("+OK\r\n");
         }
         var bad = new ServerConfig();
         bad.AclUserLines.Add("erin on +nosuch");

@@ -70,7 +70,8 @@ public sealed class AccessControl
         var seen = new HashSet<string>();
         foreach (string line in userLines)
         {
-            var argv = InlineSplitter.SplitArgs(Encoding.Latin1.GetBytes(line));
+            // (Configuration text is decoded as UTF-8: its bytes are those of the file, as Redis reads them.)
+            var argv = InlineSplitter.SplitArgs(Encoding.UTF8.GetBytes(line));
             if (argv is null || argv.Count == 0) return $"Error in user declaration '{line}': Syntax error";
             var name = argv[0];
             if (!seen.Add(Encoding.Latin1.GetString(name))) return $"Error in user declaration '{Encoding.Latin1.GetString(name)}': {AclRules.ErrorText(AclRuleError.Duplicate)}";
