@@ -124,8 +124,10 @@ internal static class ConfigCommands
     }
 
     /// <summary>The users as the configuration's user directives give them ("name rules..."); null when an ACL file keeps them.</summary>
+    /// (Names and patterns are bytes, held as Latin-1 text; the configuration file is UTF-8 text, read back as such.)
     private static List<string>? UserLines(Engine e) =>
-        e.Config.AclFile.Length > 0 ? null : [.. e.Acl.Users.Values.Select(u => u.NameText + " " + Acl.AclDescribe.User(e.Acl, u))];
+        e.Config.AclFile.Length > 0 ? null : [.. e.Acl.Users.Values.Select(u =>
+            System.Text.Encoding.UTF8.GetString(System.Text.Encoding.Latin1.GetBytes(u.NameText + " " + Acl.AclDescribe.User(e.Acl, u))))];
 
     private static void HelpReply(CommandContext x) => Help.Reply(x.Reply, "CONFIG",
         "GET <pattern>",
