@@ -193,7 +193,7 @@ public sealed class ServerProcessTests : IDisposable
         {
             first.WaitUntilServing(port).Should().BeTrue();
             using var c = new RawClient(port);
-            c.Call("ACL", "SETUSER", name, "on", ">pw", "~" + name + ":*", "+get").Should().Be("+OK\r\n");
+            c.Call("ACL", "SETUSER", name, "on", ">pw", "~" + name + ":*", "+get", "+acl|whoami").Should().Be("+OK\r\n");
             c.Call("CONFIG", "REWRITE").Should().Be("+OK\r\n");
         }
         File.ReadAllText(file).Should().Contain("user jösé on #");
@@ -203,6 +203,8 @@ public sealed class ServerProcessTests : IDisposable
         again.Call("AUTH", name, "pw").Should().Be("+OK\r\n");
         again.Call("GET", name + ":1").Should().Be("$-1\r\n");
         again.Call("GET", "other").Should().StartWith("-NOPERM");
+        again.Call("ACL", "WHOAMI").Should().Be($"${System.Text.Encoding.Latin1.GetByteCount(name)}\r\n{name}\r\n");
+        new RawClient(port).Call("CLIENT", "LIST").Should().Contain($" user={name} ", "CLIENT LIST names the user by its bytes");
     }
 
     private static ServerProcess Run(params string[] args) => new(args);

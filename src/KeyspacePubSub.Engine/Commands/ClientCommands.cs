@@ -490,7 +490,7 @@ internal static class ClientCommands
         "NO-EVICT (ON|OFF)", "    Protect current client connection from eviction.",
         "NO-TOUCH (ON|OFF)", "    Will not touch LRU/LFU stats when this mode is on.");
 
-    /// <summary>One CLIENT LIST line, in Redis 7's field order (plus 7.2's lib-name/lib-ver).</summary>
+    /// <summary>One CLIENT LIST line, in Redis 7's field order (plus 7.2's lib-name/lib-ver); text written as UTF-8, so the user name is its bytes read as UTF-8.</summary>
     public static string Describe(Engine e, Client c)
     {
         long now = Environment.TickCount64;
@@ -511,7 +511,7 @@ internal static class ClientCommands
                $"age={(now - c.CreatedAt) / 1000} idle={(now - c.LastInteraction) / 1000} flags={flags} db={c.Db} " +
                $"sub={c.Subs.Channels} psub={c.Subs.Patterns} ssub={c.Subs.ShardChannels} multi={(c.InMulti ? c.Queue.Count : -1)} " +
                $"qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={omem} tot-mem={omem + Client.StructureBytes} " +
-               $"events=r cmd={c.LastCommand} user={c.User.NameText} redir={c.RedirectShown} resp={c.Protocol} " +
+               $"events=r cmd={c.LastCommand} user={System.Text.Encoding.UTF8.GetString(c.User.Name)} redir={c.RedirectShown} resp={c.Protocol} " +
                $"lib-name={c.LibName} lib-ver={c.LibVersion}\n";
     }
 }
