@@ -204,7 +204,8 @@ public sealed class ServerProcessTests : IDisposable
         again.Call("GET", name + ":1").Should().Be("$-1\r\n");
         again.Call("GET", "other").Should().StartWith("-NOPERM");
         again.Call("ACL", "WHOAMI").Should().Be($"${System.Text.Encoding.Latin1.GetByteCount(name)}\r\n{name}\r\n");
-        new RawClient(port).Call("CLIENT", "LIST").Should().Contain($" user={name} ", "CLIENT LIST names the user by its bytes");
+        using var admin = new RawClient(port);
+        admin.Call("CLIENT", "LIST").Should().Contain($" user={name} ", "CLIENT LIST names the user by its bytes");
     }
 
     private static ServerProcess Run(params string[] args) => new(args);
