@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 using KeyspacePubSub.Engine.Acl;
 using KeyspacePubSub.Engine.Commands;
 using KeyspacePubSub.Engine.Config;
@@ -169,7 +168,7 @@ public sealed partial class Engine : IPushSink
         }
         if (!c.User.Unrestricted && Acl.Check(c.User, cmd, args, 0, out int aclPosition) is var denied && denied != AclDenied.Ok)
         {
-            Acl.Log.Add(c, denied, c.InMulti, denied == AclDenied.Command ? Encoding.ASCII.GetBytes(cmd.FullName) : args.ToArray(aclPosition));
+            Acl.Log.AddDenied(c, denied, c.InMulti, cmd, args, aclPosition);
             Reject(c, cmd, denied switch
             {
                 AclDenied.Command => $"NOPERM this user has no permissions to run the '{cmd.FullName}' command",

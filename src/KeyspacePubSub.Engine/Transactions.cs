@@ -112,7 +112,7 @@ public sealed partial class Engine
     {
         var denied = Acl.Check(c.User, cmd, args, 0, out int position);
         if (denied == AclDenied.Ok) return false;
-        Acl.Log.Add(c, denied, inMulti: true, denied == AclDenied.Command ? System.Text.Encoding.ASCII.GetBytes(cmd.FullName) : args.ToArray(position));
+        Acl.Log.AddDenied(c, denied, inMulti: true, cmd, args, position);
         string reason = denied switch
         {
             AclDenied.Command => "no permission to execute the command or subcommand",

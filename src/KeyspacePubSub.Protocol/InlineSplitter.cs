@@ -7,16 +7,8 @@ public static class InlineSplitter
     /// The arguments of one line of text (a redis.conf line: Redis splits those with sdssplitargs too), or null for
     /// unbalanced quotes.
     /// </summary>
-    public static string[]? SplitArgs(string line)
-    {
-        var batch = new RequestBatch();
-        if (Split(System.Text.Encoding.UTF8.GetBytes(line), batch) < 0) return null;
-        batch.CompleteCommand();
-        var args = batch[0];
-        var result = new string[args.Count];
-        for (int i = 0; i < result.Length; i++) result[i] = System.Text.Encoding.UTF8.GetString(args[i]);
-        return result;
-    }
+    public static string[]? SplitArgs(string line) =>
+        SplitArgs(System.Text.Encoding.UTF8.GetBytes(line))?.Select(a => System.Text.Encoding.UTF8.GetString(a)).ToArray();
 
     /// <summary>The arguments of a line of bytes, as sdssplitargs splits it; null for unbalanced quotes.</summary>
     public static List<byte[]>? SplitArgs(ReadOnlySpan<byte> line)

@@ -52,6 +52,10 @@ internal sealed class AclLog(Engine engine)
         while (_entries.Count > engine.Config.AclLogMaxLen) _entries.RemoveLast();
     }
 
+    /// <summary>A refused command, as addACLLogEntry names it: by the command's full name, or the key or channel at <paramref name="position"/>.</summary>
+    public void AddDenied(Client c, AclDenied denied, bool inMulti, CommandDef cmd, CommandArgs args, int position) =>
+        Add(c, denied, inMulti, denied == AclDenied.Command ? System.Text.Encoding.ASCII.GetBytes(cmd.FullName) : args.ToArray(position));
+
     public void Reset() => _entries.Clear();
 
     /// <summary>ACL LOG [count]: the newest entries, each a map of seven fields.</summary>

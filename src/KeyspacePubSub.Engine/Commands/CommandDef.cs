@@ -194,7 +194,7 @@ public sealed class CommandDef
         var acl = Acl;
         foreach (var c in Enum.GetValues<AclCategory>())
         {
-            if (c != AclCategory.None && (acl & c) != 0) yield return "@" + c.ToString().ToLowerInvariant();
+            if (c != AclCategory.None && (acl & c) != 0) yield return "@" + KeyspacePubSub.Engine.Acl.AclCommands.Name(c);
         }
     }
 
