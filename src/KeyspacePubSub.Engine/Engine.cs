@@ -156,6 +156,11 @@ public sealed partial class Engine : IPushSink
             Reject(c, cmd, Errors.WrongArity(cmd.FullName));
             return;
         }
+        if (cmd.Has(CommandFlags.Protected) && !ProtectedActionAllowed(Config.EnableDebugCommand, c))
+        {
+            Reject(c, cmd, "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.");
+            return;
+        }
         if (!c.Authenticated && Acl.AuthRequired && !cmd.Has(CommandFlags.NoAuth))
         {
             Reject(c, cmd, Errors.NoAuth);
@@ -271,6 +276,17 @@ public sealed partial class Engine : IPushSink
         // A served XREAD BLOCK is not remembered again: Redis 7.0 answers it from serveClientsBlockedOnKeys, not
         // through call(), so only the keys remembered when it blocked (under the CLIENT CACHING then given) count.
         if (c.Tracking is { Bcast: false } && !rerun && cmd.Has(CommandFlags.ReadOnly)) RememberTrackedKeys(c, cmd, args);
+    }
+
+    /// <summary>allowProtectedAction: "yes", or "local" and a client on 127.0.0.1 or ::1 (islocalClient).</summary>
+    private static bool ProtectedActionAllowed(string setting, Client c)
+    {
+        if (setting == "yes") return true;
+        if (setting != "local") return false;
+        string address = c.Transport.RemoteAddress;
+        int colon = address.LastIndexOf(':');
+        string ip = colon < 0 ? address : address[..colon];
+        return ip is "127.0.0.1" or "::1";
     }
 
     private void Reject(Client c, CommandDef? cmd, string error)

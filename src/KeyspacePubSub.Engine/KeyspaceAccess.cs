@@ -17,6 +17,22 @@ public sealed partial class Engine
 
     public KeyspaceNotifier Notifier => _notifier ??= new KeyspaceNotifier(Config, Broker);
 
+    private volatile bool _activeExpire = true;
+
+    /// <summary>
+    /// DEBUG SET-ACTIVE-EXPIRE: when off, keys expire only when a command meets them (as Redis's lazy expiry),
+    /// not when their deadline comes.
+    /// </summary>
+    public bool ActiveExpireEnabled
+    {
+        get => _activeExpire;
+        set
+        {
+            _activeExpire = value;
+            _expiryWake.Set();
+        }
+    }
+
     private long _frozenNowMs = -1;
 
     /// <summary>Unix time in milliseconds (deadlines, TTLs).</summary>
@@ -212,13 +228,13 @@ public sealed partial class Engine
             int wait;
             lock (Gate)
             {
-                if (!ExpiryPaused) ExpireDue(maxKeys: 1000); // (ending a pause that is over runs its postponed clients)
+                if (!ExpiryPaused && _activeExpire) ExpireDue(maxKeys: 1000); // (ending a pause that is over runs its postponed clients)
                 bool evicting = Config.MaxMemory > 0 && PerformEvictions() == EvictResult.Running; // as evictionTimeProc
                 TimeOutDueBlocked();
                 if (_ready.Count > 0) ServeReadyKeys(); // an expired stream ends XREADGROUP waits on it
                 FlushDirty();
                 Durable?.Commit(); // deletions of expired durable keys; nobody waits for them
-                long? next = _pauseMode == PauseMode.None ? NextDeadline() : PauseDeadline();
+                long? next = _pauseMode != PauseMode.None ? PauseDeadline() : _activeExpire ? NextDeadline() : null;
                 if (NextBlockDeadline() is { } block && (next is null || block < next)) next = block;
                 wait = evicting ? 0 : next is null ? 1000 : (int)Math.Clamp(next.Value - NowMs, 0, 1000);
             }

@@ -60,7 +60,7 @@ public sealed partial class Engine
             c.HoldFirst(state.Args[0]);
             if (!c.Closed) c.Transport.Resume();
         }
-        if (expireNow) ExpireDue(maxKeys: 1000);
+        if (expireNow && ActiveExpireEnabled) ExpireDue(maxKeys: 1000);
         _expiryWake.Set();
     }
 

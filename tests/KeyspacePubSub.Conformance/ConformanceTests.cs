@@ -27,7 +27,7 @@ public sealed class ServersFixture : IAsyncLifetime
             return;
         }
         OursPort = RedisProcess.FreePort();
-        _process = new ServerProcess("--port", OursPort.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        _process = new ServerProcess("--port", OursPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "--enable-debug-command", "yes");
         if (!_process.WaitUntilServing(OursPort)) throw new InvalidOperationException($"{ServerProcess.NativeExecutable} did not start: {_process.Stdout} {_process.Stderr}");
     }
 

@@ -18,6 +18,7 @@ public sealed class InProcessServer : IAsyncDisposable
     {
         var config = new ServerConfig();
         config.TrySet("port", "0", startup: true);
+        config.TrySet("enable-debug-command", "yes", startup: true); // as RedisProcess starts redis-server (the default is "no")
         foreach (var (name, value) in settings)
         {
             var error = config.TrySet(name, value, startup: true);

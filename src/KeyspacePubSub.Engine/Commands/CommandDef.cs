@@ -32,6 +32,8 @@ public enum CommandFlags
     MovableKeys = 1 << 18,
     /// <summary>Redis's internal may_replicate (PUBLISH, SPUBLISH): held by CLIENT PAUSE WRITE though not a write; COMMAND INFO does not show it.</summary>
     MayReplicate = 1 << 19,
+    /// <summary>Redis's CMD_PROTECTED (DEBUG): refused unless its enable-... parameter allows the client.</summary>
+    Protected = 1 << 20,
 }
 
 /// <summary>Everything a handler needs: the engine, the calling client and its arguments.</summary>

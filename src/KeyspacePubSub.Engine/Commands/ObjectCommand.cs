@@ -56,9 +56,9 @@ internal static class ObjectCommand
 
     private static bool IsInteger(byte[] s, out long v) => Strict.TryParseInt64(s, out v);
 
-    private static bool IsSharedInteger(object value) => value is byte[] s && IsInteger(s, out long v) && v >= 0 && v < 10000;
+    internal static bool IsSharedInteger(object value) => value is byte[] s && IsInteger(s, out long v) && v >= 0 && v < 10000;
 
-    private static string Encoding(object value) => value switch
+    internal static string Encoding(object value) => value switch
     {
         byte[] s when s.Length <= 20 && IsInteger(s, out _) => "int",
         byte[] s => s.Length <= 44 ? "embstr" : "raw",

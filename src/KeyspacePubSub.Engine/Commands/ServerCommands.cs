@@ -26,7 +26,7 @@ internal static class ServerCommands
             x.Reply.Array(0);
         }, Group = "server", Since = "2.8.12", Summary = "Returns the replication role." });
         t.Add(new() { Name = "monitor", Arity = 1, Flags = Admin | NoScript | Loading | Stale, Handler = Monitor, Group = "server", Summary = "Listens for all requests received by the server in real-time." });
-        t.Add(new() { Name = "debug", Arity = -2, Flags = Admin | NoScript | Loading | Stale, Handler = Debug, Group = "server", Summary = "A container for debugging commands." });
+        t.Add(new() { Name = "debug", Arity = -2, Flags = Admin | NoScript | Loading | Stale | Protected, Handler = DebugCommand.Handler, Group = "server", Summary = "A container for debugging commands." });
         t.AddContainer(new() { Name = "function", Arity = -2, Group = "scripting", Since = "7.0.0", Summary = "A container for function commands." },
             new CommandDef { Name = "flush", Arity = -2, Flags = Write | NoScript, Handler = static x => FlushScripts(x, function: true), Group = "scripting", Since = "7.0.0" });
         t.AddContainer(new() { Name = "script", Arity = -2, Group = "scripting", Since = "2.6.0", Summary = "A container for Lua scripts management commands." },
@@ -127,34 +127,6 @@ internal static class ServerCommands
     {
         x.Engine.AddMonitor(x.Client);
         x.Reply.Ok();
-    }
-
-    private static void Debug(CommandContext x)
-    {
-        if (x.Args.Is(1, "SLEEP") && x.Args.Count == 3)
-        {
-            // As debug.c: strtod of whatever is there, no check (not a number sleeps 0); a negative time does not sleep.
-            double seconds = CStrtod.Parse(x.Args[2], out _, out _);
-            if (!(seconds > 0)) seconds = 0;
-            // As Redis: the whole server sleeps (the gate is held), capped so a typo cannot hang it for long.
-            Thread.Sleep(TimeSpan.FromSeconds(Math.Min(seconds, 60)));
-            x.Reply.Ok();
-        }
-        else if (x.Args.Is(1, "LOG") && x.Args.Count == 3)
-        {
-            x.Engine.Logger.LogWarning("DEBUG LOG: {Message}", x.Args.GetString(2));
-            x.Reply.Ok();
-        }
-        else if (x.Args.Is(1, "HELP"))
-        {
-            Help.Reply(x.Reply, "DEBUG",
-                "LOG <message>", "    Write <message> to the server log.",
-                "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.");
-        }
-        else
-        {
-            PubSubCommands.SubcommandSyntaxError(x);
-        }
     }
 
     /// <summary>SCRIPT FLUSH and FUNCTION FLUSH: nothing to flush; the arguments checked as scriptCommand and functionFlushCommand do.</summary>

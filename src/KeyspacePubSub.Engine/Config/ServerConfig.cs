@@ -84,7 +84,7 @@ public sealed class ServerConfig
         Add("replica-read-only", () => "yes", v => SetBool(v, _ => { }));
         Add("slave-read-only", () => "yes", v => SetBool(v, _ => { }));
         Add("cluster-enabled", () => "no", v => SetBool(v, _ => { }) ?? (v.Equals("yes", StringComparison.OrdinalIgnoreCase) ? "there is no cluster mode here" : null), immutable: true);
-        Add("enable-debug-command", () => "yes", v => null, immutable: true);
+        Add("enable-debug-command", () => EnableDebugCommand, v => SetEnum(v, ["no", "yes", "local"], x => EnableDebugCommand = x), immutable: true);
         Add("io-threads", () => IoThreads.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 1, 128, x => IoThreads = (int)x), immutable: true);
         Add("event-loop-spin-us", () => EventLoopSpinMicros.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, 10_000, x => EventLoopSpinMicros = (int)x), immutable: true);
         Add("event-loop-push-delay-us", () => EventLoopPushDelayMicros.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, 10_000, x => EventLoopPushDelayMicros = (int)x), immutable: true);
@@ -101,6 +101,9 @@ public sealed class ServerConfig
     public long Timeout { get; private set; }
     public long MaxClients { get; private set; } = 10000;
     public long ProtoMaxBulkLen { get; private set; } = 512L * 1024 * 1024;
+
+    /// <summary>Who may run DEBUG: "no" (Redis 7.0's default), "yes", or "local" (clients on the loopback address).</summary>
+    public string EnableDebugCommand { get; private set; } = "no";
 
     /// <summary>hll-sparse-max-bytes: a sparse HyperLogLog that would grow past it becomes dense (Redis's default 3000).</summary>
     public long HllSparseMaxBytes { get; private set; } = 3000;

@@ -65,6 +65,18 @@ public static class DumpPayload
     /// <summary>quicklistPushTail's nodes: an element joins the tail node while Redis's estimate of the grown listpack stays within 8 KiB.</summary>
     private static void WriteList(RdbBuffer w, ListValue l)
     {
+        var nodes = QuicklistNodes(l);
+        w.Length((ulong)nodes.Count);
+        foreach (var lp in nodes)
+        {
+            w.Length(QuicklistPacked);
+            w.RawString(lp);
+        }
+    }
+
+    /// <summary>The listpacks of the quicklist Redis would hold for <paramref name="l"/> (see <see cref="WriteList"/>).</summary>
+    public static List<byte[]> QuicklistNodes(ListValue l)
+    {
         var nodes = new List<byte[]>();
         ListpackBuilder? node = null;
         for (int i = 0; i < l.Count; i++)
@@ -78,12 +90,7 @@ public static class DumpPayload
             node.Append(item);
         }
         if (node != null) nodes.Add(node.ToArray());
-        w.Length((ulong)nodes.Count);
-        foreach (var lp in nodes)
-        {
-            w.Length(QuicklistPacked);
-            w.RawString(lp);
-        }
+        return nodes;
     }
 
     /// <summary>
