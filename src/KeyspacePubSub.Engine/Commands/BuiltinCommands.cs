@@ -9,6 +9,7 @@ public static class BuiltinCommands
         ConnectionCommands.Register(t);
         ClientCommands.Register(t);
         ServerCommands.Register(t);
+        LolwutCommand.Register(t);
         SaveCommands.Register(t);
         SlowlogCommand.Register(t);
         AclCommand.Register(t);
