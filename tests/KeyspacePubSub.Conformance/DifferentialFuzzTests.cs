@@ -119,6 +119,8 @@ public sealed class DifferentialFuzzTests(ServersFixture servers) : IClassFixtur
             actualEvents.Should().Be(expectedEvents, $"the notifications of {step}");
             List<long> expectedTtls = [], actualTtls = [];
             Snapshot(oursView, actualTtls).Should().Be(Snapshot(redisView, expectedTtls), $"the keys after {step}");
+            // Every key, any name, in every database: types, contents (a stream's entries too), and which have a TTL.
+            oursView.Call("DEBUG", "DIGEST").Should().Be(redisView.Call("DEBUG", "DIGEST"), $"the dataset's digest after {step}");
             for (int k = 0; k < expectedTtls.Count; k++)
             {
                 // Each server set a TTL a moment apart and is read a moment apart: equal within a second or two.

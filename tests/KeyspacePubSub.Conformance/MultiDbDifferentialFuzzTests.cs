@@ -53,6 +53,7 @@ public sealed class MultiDbDifferentialFuzzTests(ServersFixture servers) : IClas
             var (expectedEvents, actualEvents) = Twins.Read(redisEvents, oursEvents, 2, 500);
             actualEvents.Should().Be(expectedEvents, $"the notifications of {step}");
             Snapshot(oursView).Should().Be(Snapshot(redisView), $"the keys after {step}");
+            oursView.Call("DEBUG", "DIGEST").Should().Be(redisView.Call("DEBUG", "DIGEST"), $"the digest of every database after {step}");
         }
     }
 
