@@ -4,15 +4,20 @@ using System.Net.Sockets;
 
 namespace KeyspacePubSub.Testing;
 
-/// <summary>A real redis-server (Debian's), on a free loopback port, without persistence.</summary>
+/// <summary>
+/// A real redis-server (Debian's), on a free loopback port, without persistence, in a directory of its own: a
+/// SAVE in one test writes a dump.rdb there, which a shared directory would have every later redis-server load.
+/// </summary>
 public sealed class RedisProcess : IDisposable
 {
     private readonly Process _process;
+    private readonly string _dir;
 
-    private RedisProcess(Process process, int port)
+    private RedisProcess(Process process, int port, string dir)
     {
         _process = process;
         Port = port;
+        _dir = dir;
     }
 
     public int Port { get; }
@@ -46,13 +51,14 @@ public sealed class RedisProcess : IDisposable
     {
         var binary = FindBinary() ?? throw new InvalidOperationException("redis-server not found on PATH; install it with: apt-get install -y redis-server");
         int port = FreePort();
+        string dir = Directory.CreateTempSubdirectory("kps-redis-").FullName;
         var psi = new ProcessStartInfo(binary)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
-        foreach (var a in new[] { "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--enable-debug-command", "yes", "--dir", Path.GetTempPath() }) psi.ArgumentList.Add(a);
+        foreach (var a in new[] { "--port", port.ToString(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--enable-debug-command", "yes", "--dir", dir }) psi.ArgumentList.Add(a);
         foreach (var a in extraArgs) psi.ArgumentList.Add(a);
         var process = Process.Start(psi)!;
         process.OutputDataReceived += (_, _) => { };
@@ -66,7 +72,7 @@ public sealed class RedisProcess : IDisposable
             {
                 using var probe = new TcpClient();
                 probe.Connect(IPAddress.Loopback, port);
-                return new RedisProcess(process, port);
+                return new RedisProcess(process, port, dir);
             }
             catch (SocketException)
             {
@@ -74,6 +80,7 @@ public sealed class RedisProcess : IDisposable
             }
         }
         process.Kill();
+        Directory.Delete(dir, recursive: true);
         throw new InvalidOperationException("redis-server did not start");
     }
 
@@ -88,5 +95,13 @@ public sealed class RedisProcess : IDisposable
         {
         }
         _process.Dispose();
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A file still open: the directory stays in the temporary folder.
+        }
     }
 }
