@@ -10,8 +10,9 @@ public static class MemoryEstimate
     private const long ArrayHeader = 24, ObjectHeader = 16, Reference = 8;
     private const long DbEntry = 40; // the database's entry (hash, next, key, value, expiry), its access stamp and bucket
     private const long DictEntry = 28; // hash, next, key reference, value (reference or score) and the bucket
-    // A skiplist node: score, member, backward link and its two level arrays (1.33 levels on average: 40 bytes each).
-    private const long SkipNode = ObjectHeader + 8 + Reference * 4 + 2 * 40;
+    // A skiplist node: score, member, backward link and its array of levels (1.33 links of 16 bytes on average,
+    // with the array's header: 48 bytes).
+    private const long SkipNode = ObjectHeader + 8 + Reference * 3 + 48;
 
     private static long Align(long n) => (n + 7) & ~7L;
 

@@ -9,15 +9,25 @@ public sealed class SkipList
     public const int MaxLevel = 32;
     private const double P = 0.25;
 
+    /// <summary>One level of a node (zskiplistLevel): the next node at that level and how many ranks it skips.</summary>
+    public struct Link
+    {
+        public Node? Forward;
+        public long Span;
+    }
+
+    /// <summary>
+    /// A member and its levels: one array of links, each with its span beside it (Redis holds them inline in
+    /// the node; an array of links and one of spans cost one more object, 32 bytes, per member).
+    /// </summary>
     public sealed class Node(int level, double score, byte[]? member)
     {
         public readonly double Score = score;
         public readonly byte[]? Member = member;
         public Node? Backward;
-        public readonly Node?[] Forward = new Node?[level];
-        public readonly long[] Span = new long[level];
+        public readonly Link[] Level = new Link[level];
 
-        public Node? Next => Forward[0];
+        public Node? Next => Level[0].Forward;
     }
 
     private readonly Node _header = new(MaxLevel, 0, null);
@@ -26,7 +36,7 @@ public sealed class SkipList
 
     public long Length { get; private set; }
 
-    public Node? First => _header.Forward[0];
+    public Node? First => _header.Level[0].Forward;
 
     public Node? Last => _tail;
 
@@ -60,9 +70,9 @@ public sealed class SkipList
         for (int i = _level - 1; i >= 0; i--)
         {
             rank[i] = i == _level - 1 ? 0 : rank[i + 1];
-            while (x.Forward[i] is { } f && Before(f, score, member))
+            while (x.Level[i].Forward is { } f && Before(f, score, member))
             {
-                rank[i] += x.Span[i];
+                rank[i] += x.Level[i].Span;
                 x = f;
             }
             update[i] = x;
@@ -74,21 +84,21 @@ public sealed class SkipList
             {
                 rank[i] = 0;
                 update[i] = _header;
-                update[i].Span[i] = Length;
+                update[i].Level[i].Span = Length;
             }
             _level = level;
         }
         var node = new Node(level, score, member);
         for (int i = 0; i < level; i++)
         {
-            node.Forward[i] = update[i].Forward[i];
-            update[i].Forward[i] = node;
-            node.Span[i] = update[i].Span[i] - (rank[0] - rank[i]);
-            update[i].Span[i] = (rank[0] - rank[i]) + 1;
+            node.Level[i].Forward = update[i].Level[i].Forward;
+            update[i].Level[i].Forward = node;
+            node.Level[i].Span = update[i].Level[i].Span - (rank[0] - rank[i]);
+            update[i].Level[i].Span = (rank[0] - rank[i]) + 1;
         }
-        for (int i = level; i < _level; i++) update[i].Span[i]++;
+        for (int i = level; i < _level; i++) update[i].Level[i].Span++;
         node.Backward = update[0] == _header ? null : update[0];
-        if (node.Forward[0] is { } next) next.Backward = node;
+        if (node.Level[0].Forward is { } next) next.Backward = node;
         else _tail = node;
         Length++;
         return node;
@@ -98,19 +108,19 @@ public sealed class SkipList
     {
         for (int i = 0; i < _level; i++)
         {
-            if (update[i].Forward[i] == x)
+            if (update[i].Level[i].Forward == x)
             {
-                update[i].Span[i] += x.Span[i] - 1;
-                update[i].Forward[i] = x.Forward[i];
+                update[i].Level[i].Span += x.Level[i].Span - 1;
+                update[i].Level[i].Forward = x.Level[i].Forward;
             }
             else
             {
-                update[i].Span[i]--;
+                update[i].Level[i].Span--;
             }
         }
-        if (x.Forward[0] is { } next) next.Backward = x.Backward;
+        if (x.Level[0].Forward is { } next) next.Backward = x.Backward;
         else _tail = x.Backward;
-        while (_level > 1 && _header.Forward[_level - 1] == null) _level--;
+        while (_level > 1 && _header.Level[_level - 1].Forward == null) _level--;
         Length--;
     }
 
@@ -121,10 +131,10 @@ public sealed class SkipList
         var x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
-            while (x.Forward[i] is { } f && Before(f, score, member)) x = f;
+            while (x.Level[i].Forward is { } f && Before(f, score, member)) x = f;
             update[i] = x;
         }
-        var target = x.Forward[0];
+        var target = x.Level[0].Forward;
         if (target is null || target.Score != score || !target.Member.AsSpan().SequenceEqual(member)) return false;
         Unlink(target, update);
         return true;
@@ -137,9 +147,9 @@ public sealed class SkipList
         var x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
-            while (x.Forward[i] is { } f && (Before(f, score, member) || (f.Score == score && f.Member.AsSpan().SequenceEqual(member))))
+            while (x.Level[i].Forward is { } f && (Before(f, score, member) || (f.Score == score && f.Member.AsSpan().SequenceEqual(member))))
             {
-                rank += x.Span[i];
+                rank += x.Level[i].Span;
                 x = f;
             }
             if (x.Member != null && x.Score == score && x.Member.AsSpan().SequenceEqual(member)) return rank;
@@ -154,9 +164,9 @@ public sealed class SkipList
         var x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
-            while (x.Forward[i] is { } f && traversed + x.Span[i] <= rank)
+            while (x.Level[i].Forward is { } f && traversed + x.Level[i].Span <= rank)
             {
-                traversed += x.Span[i];
+                traversed += x.Level[i].Span;
                 x = f;
             }
             if (traversed == rank) return x == _header ? null : x;
@@ -172,9 +182,9 @@ public sealed class SkipList
         var x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
-            while (x.Forward[i] is { } f && !range.AboveMin(f)) x = f;
+            while (x.Level[i].Forward is { } f && !range.AboveMin(f)) x = f;
         }
-        var n = x.Forward[0]!;
+        var n = x.Level[0].Forward!;
         return range.BelowMax(n) ? n : null;
     }
 
@@ -186,7 +196,7 @@ public sealed class SkipList
         var x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
-            while (x.Forward[i] is { } f && range.BelowMax(f)) x = f;
+            while (x.Level[i].Forward is { } f && range.BelowMax(f)) x = f;
         }
         return range.AboveMin(x) ? x : null;
     }
@@ -199,14 +209,14 @@ public sealed class SkipList
         var x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
-            while (x.Forward[i] is { } f && !range.AboveMin(f)) x = f;
+            while (x.Level[i].Forward is { } f && !range.AboveMin(f)) x = f;
             update[i] = x;
         }
         long deleted = 0;
-        var n = x.Forward[0];
+        var n = x.Level[0].Forward;
         while (n != null && range.BelowMax(n))
         {
-            var next = n.Forward[0];
+            var next = n.Level[0].Forward;
             Unlink(n, update);
             removed(n);
             deleted++;
@@ -223,19 +233,19 @@ public sealed class SkipList
         var x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
-            while (x.Forward[i] is { } f && traversed + x.Span[i] < start)
+            while (x.Level[i].Forward is { } f && traversed + x.Level[i].Span < start)
             {
-                traversed += x.Span[i];
+                traversed += x.Level[i].Span;
                 x = f;
             }
             update[i] = x;
         }
         traversed++;
         long deleted = 0;
-        var n = x.Forward[0];
+        var n = x.Level[0].Forward;
         while (n != null && traversed <= end)
         {
-            var next = n.Forward[0];
+            var next = n.Level[0].Forward;
             Unlink(n, update);
             removed(n);
             deleted++;
