@@ -34,6 +34,8 @@ public enum CommandFlags
     MayReplicate = 1 << 19,
     /// <summary>Redis's CMD_PROTECTED (DEBUG): refused unless its enable-... parameter allows the client.</summary>
     Protected = 1 << 20,
+    /// <summary>Redis's CMD_ASKING (RESTORE-ASKING): meaningful in a cluster only; COMMAND INFO shows it.</summary>
+    Asking = 1 << 21,
 }
 
 /// <summary>Everything a handler needs: the engine, the calling client and its arguments.</summary>
@@ -212,6 +214,7 @@ public sealed class CommandDef
         if (Has(CommandFlags.Loading)) yield return "loading";
         if (Has(CommandFlags.Stale)) yield return "stale";
         if (Has(CommandFlags.SkipSlowlog)) yield return "skip_slowlog";
+        if (Has(CommandFlags.Asking)) yield return "asking";
         if (Has(CommandFlags.Fast)) yield return "fast";
         if (Has(CommandFlags.NoAuth)) yield return "no_auth";
         if (Has(CommandFlags.NoAsyncLoading)) yield return "no_async_loading";

@@ -14,7 +14,7 @@ internal static class DumpRestoreCommands
         t.Add(new() { Name = "dump", Arity = 2, Flags = ReadOnly, Handler = Dump, FirstKey = 1, LastKey = 1, Step = 1, Group = "generic", Since = "2.6.0", Summary = "Returns a serialized representation of the value stored at a key." });
         t.Add(new() { Name = "restore", Arity = -4, Flags = Write | DenyOom, Handler = Restore, FirstKey = 1, LastKey = 1, Step = 1, Group = "generic", ExtraAcl = AclCategory.Dangerous, Since = "2.6.0", Summary = "Creates a key from the serialized representation of a value." });
         // Cluster-internal in Redis (MIGRATE sends it to a node importing the slot); without cluster mode it is RESTORE.
-        t.Add(new() { Name = "restore-asking", Arity = -4, Flags = Write | DenyOom, Handler = Restore, FirstKey = 1, LastKey = 1, Step = 1, Group = "server", ExtraAcl = AclCategory.Dangerous, Since = "3.0.0", Summary = "An internal command for migrating keys in a cluster." });
+        t.Add(new() { Name = "restore-asking", Arity = -4, Flags = Write | DenyOom | Asking, Handler = Restore, FirstKey = 1, LastKey = 1, Step = 1, Group = "server", GroupAcl = AclCategory.Keyspace, ExtraAcl = AclCategory.Dangerous, Since = "3.0.0", Summary = "An internal command for migrating keys in a cluster." });
     }
 
     private static Database Db(CommandContext x) => x.Engine.Databases[x.Client.Db];
