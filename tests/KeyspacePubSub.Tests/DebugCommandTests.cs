@@ -66,6 +66,17 @@ public sealed class DebugCommandTests
     }
 
     [Fact]
+    public async Task Populate_CutsAPrefixOfAnyLengthToRedissNameOf127Bytes()
+    {
+        await using var s = await InProcessServer.StartAsync();
+        using var c = new RawClient(s.Port);
+        var prefix = new string('p', 4 * 1024 * 1024);
+        c.Call("DEBUG", "POPULATE", "2", prefix).Should().Be("+OK\r\n");
+        c.Call("DBSIZE").Should().Be(":1\r\n", "both names are the prefix's first 127 bytes, so the second exists already");
+        c.Call("RANDOMKEY").Should().Be($"$127\r\n{prefix[..127]}\r\n");
+    }
+
+    [Fact]
     public async Task Populate_RefusesAValueLongerThanABulkString()
     {
         await using var s = await InProcessServer.StartAsync();

@@ -51,7 +51,7 @@ internal static class DebugCommand
         else if (x.Args.Is(1, "OBJECT") && n == 3) Object(x);
         else if (x.Args.Is(1, "SET-ACTIVE-EXPIRE") && n == 3)
         {
-            x.Engine.ActiveExpireEnabled = AtoiIsNonZero(x.Args[2]);
+            x.Engine.ActiveExpireEnabled = CString.Atoi(x.Args[2]) != 0;
             x.Reply.Ok();
         }
         else PubSubCommands.SubcommandSyntaxError(x);
@@ -101,23 +101,22 @@ internal static class DebugCommand
     private static void Protocol(CommandContext x)
     {
         var r = x.Reply;
-        var name = x.Args[2];
-        if (Is(name, "string")) r.Bulk("Hello World"u8);
-        else if (Is(name, "integer")) r.Integer(12345);
-        else if (Is(name, "double")) r.Double(3.141);
-        else if (Is(name, "bignum"))
+        if (x.Args.Is(2, "STRING")) r.Bulk("Hello World"u8);
+        else if (x.Args.Is(2, "INTEGER")) r.Integer(12345);
+        else if (x.Args.Is(2, "DOUBLE")) r.Double(3.141);
+        else if (x.Args.Is(2, "BIGNUM"))
         {
             if (r.Resp3) r.Raw("(1234567999999999999999999999999999999\r\n"u8);
             else r.Bulk("1234567999999999999999999999999999999"u8);
         }
-        else if (Is(name, "null")) r.NullBulk();
-        else if (Is(name, "array") || Is(name, "set"))
+        else if (x.Args.Is(2, "NULL")) r.NullBulk();
+        else if (x.Args.Is(2, "ARRAY") || x.Args.Is(2, "SET"))
         {
-            if (Is(name, "set")) r.Set(3);
+            if (x.Args.Is(2, "SET")) r.Set(3);
             else r.Array(3);
             for (int j = 0; j < 3; j++) r.Integer(j);
         }
-        else if (Is(name, "map"))
+        else if (x.Args.Is(2, "MAP"))
         {
             r.Map(3);
             for (int j = 0; j < 3; j++)
@@ -126,7 +125,7 @@ internal static class DebugCommand
                 Bool(r, j == 1);
             }
         }
-        else if (Is(name, "attrib"))
+        else if (x.Args.Is(2, "ATTRIB"))
         {
             if (r.Resp3)
             {
@@ -138,7 +137,7 @@ internal static class DebugCommand
             }
             r.Bulk("Some real reply following the attribute"u8);
         }
-        else if (Is(name, "push"))
+        else if (x.Args.Is(2, "PUSH"))
         {
             if (!r.Resp3)
             {
@@ -150,25 +149,10 @@ internal static class DebugCommand
             r.Integer(42);
             r.Bulk("Some real reply following the push reply"u8);
         }
-        else if (Is(name, "true")) Bool(r, true);
-        else if (Is(name, "false")) Bool(r, false);
-        else if (Is(name, "verbatim")) r.Verbatim("This is a verbatim\nstring");
+        else if (x.Args.Is(2, "TRUE")) Bool(r, true);
+        else if (x.Args.Is(2, "FALSE")) Bool(r, false);
+        else if (x.Args.Is(2, "VERBATIM")) r.Verbatim("This is a verbatim\nstring");
         else r.Error("ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false");
-    }
-
-    private static bool Is(ReadOnlySpan<byte> arg, string name) => CommandArgs.EqualsIgnoreCase(arg, name.ToUpperInvariant());
-
-    /// <summary>Whether C's atoi reads a value other than 0: blanks, a sign, then digits up to the first other byte.</summary>
-    private static bool AtoiIsNonZero(ReadOnlySpan<byte> s)
-    {
-        int i = 0;
-        while (i < s.Length && (s[i] == ' ' || (s[i] >= '\t' && s[i] <= '\r'))) i++;
-        if (i < s.Length && (s[i] == '+' || s[i] == '-')) i++;
-        for (; i < s.Length && s[i] >= '0' && s[i] <= '9'; i++)
-        {
-            if (s[i] != '0') return true;
-        }
-        return false;
     }
 
     /// <summary>addReplyBool: #t / #f in RESP3, the integers 1 / 0 in RESP2.</summary>
@@ -205,13 +189,17 @@ internal static class DebugCommand
             x.Reply.Error("ERR size is larger than proto-max-bulk-len");
             return;
         }
-        byte[] prefix = x.Args.Count == 3 ? "key"u8.ToArray() : CString.Of(x.Args[3]).ToArray();
+        ReadOnlySpan<byte> prefix = x.Args.Count == 3 ? "key"u8 : CString.Of(x.Args[3]);
+        if (prefix.Length > 127) prefix = prefix[..127]; // no more of it fits in the name
         var db = x.Engine.Databases[x.Client.Db];
-        Span<byte> name = stackalloc byte[128];
+        // snprintf(buf, 128, "%s:%lu"): the name cut to 127 bytes.
+        Span<byte> name = stackalloc byte[prefix.Length + 1 + 20];
+        prefix.CopyTo(name);
+        name[prefix.Length] = (byte)':';
         for (long j = 0; j < count; j++)
         {
-            int length = Format(name, prefix, ':', j);
-            var key = name[..length];
+            j.TryFormat(name[(prefix.Length + 1)..], out int digits, provider: CultureInfo.InvariantCulture);
+            var key = name[..Math.Min(prefix.Length + 1 + digits, 127)];
             if (x.Engine.LookupWrite(db, key) != null) continue;
             var text = Encoding.ASCII.GetBytes("value:" + j.ToString(CultureInfo.InvariantCulture));
             byte[] value = size == 0 ? text : new byte[size];
@@ -220,18 +208,6 @@ internal static class DebugCommand
             x.Engine.SignalModifiedKey(db.Index, key);
         }
         x.Reply.Ok();
-    }
-
-    /// <summary>snprintf(buf, 128, "%s:%lu"): the text cut to 127 bytes.</summary>
-    private static int Format(Span<byte> buffer, byte[] prefix, char separator, long j)
-    {
-        var whole = new byte[prefix.Length + 21];
-        prefix.CopyTo(whole, 0);
-        whole[prefix.Length] = (byte)separator;
-        j.TryFormat(whole.AsSpan(prefix.Length + 1), out int digits, provider: CultureInfo.InvariantCulture);
-        int length = Math.Min(prefix.Length + 1 + digits, buffer.Length - 1);
-        whole.AsSpan(0, length).CopyTo(buffer);
-        return length;
     }
 
     /// <summary>
@@ -261,7 +237,7 @@ internal static class DebugCommand
             var nodes = DumpPayload.QuicklistNodes(list);
             long bytes = 0;
             foreach (var node in nodes) bytes += node.Length;
-            double average = nodes.Count == 0 ? double.NaN : (double)list.Count / nodes.Count;
+            double average = (double)list.Count / nodes.Count; // a list is never empty
             sb.Append(CultureInfo.InvariantCulture, $" ql_nodes:{nodes.Count} ql_avg_node:{average:0.00} ql_listpack_max:-2 ql_compressed:0 ql_uncompressed_size:{bytes}");
         }
         x.Reply.SimpleString(sb.ToString());
