@@ -641,7 +641,13 @@ public sealed partial class SqliteStore
         foreach (var statement in _statements[(int)op.Kind]) statement.Run(op);
     }
 
-    public void Dispose()
+    public void Dispose() => Close([]);
+
+    /// <summary>
+    /// Stops the store: every queued unit is committed, then, when every commit succeeded, the bounds of the
+    /// given lists are written for the next load (<see cref="WriteListBounds"/>), and the WAL is emptied.
+    /// </summary>
+    public void Close(IReadOnlyCollection<(long Id, long Low, long High)> listBounds)
     {
         lock (_queueLock)
         {
@@ -650,8 +656,9 @@ public sealed partial class SqliteStore
         }
         // A check of a large file still running (a stop right after the start) ends now; nothing waits on it.
         if (_checking && _db?.Handle is { } handle) raw.sqlite3_interrupt(handle);
-        _writer?.Join(10000);
+        bool stopped = _writer?.Join(10000) ?? true;
         if (_db is null) return;
+        if (stopped && _failure is null && Interlocked.Read(ref _failedCommits) == 0 && listBounds.Count > 0) WriteListBounds(listBounds);
         _walFill?.Dispose();
         _wal?.Dispose(); // its thread stops; the handle closes before SQLite's, whose close may delete the file
         try

@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
 using KeyspacePubSub.Engine.Keyspace;
 using SQLitePCL;
 
@@ -33,15 +34,19 @@ internal static class ListLoader
         public byte[]?[]? Values; // by position from Low, then the list's own storage (ListValue.Adopt)
         public long[]? Seqs; // each element's row
         public List<(long Pos, long Seq, byte[] Value)>? Sparse;
+        public long HintLow; // with Values made before the read (a bounds hint): the position of Values[0]
+        public int HintPositions;
     }
 
     /// <summary>
     /// Loads the rows of <paramref name="lists"/> (by key id); rows of other keys join <paramref name="orphans"/>.
-    /// Returns the elements placed, the next free sequence number in <paramref name="nextSeq"/>, and how many
-    /// connections read the rows in <paramref name="readers"/>.
+    /// Returns the elements placed, the next free sequence number in <paramref name="nextSeq"/>, how many
+    /// connections read the rows in <paramref name="readers"/>, and how many lists were placed by their
+    /// <paramref name="bounds"/> (see <see cref="Hint"/>) in <paramref name="bounded"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static long Load(sqlite3 db, string? secondReader, long mapBytes, Dictionary<long, ListValue> lists, List<long> orphans, ref long nextSeq, out int readers)
+    public static long Load(sqlite3 db, string? secondReader, long mapBytes, Dictionary<long, ListValue> lists, IReadOnlyDictionary<long, ListBounds> bounds,
+        List<long> orphans, ref long nextSeq, out int readers, out int bounded)
     {
         var index = new Dictionary<long, int>(lists.Count);
         var stored = new Stored[lists.Count];
@@ -50,15 +55,22 @@ internal static class ListLoader
             stored[index.Count] = new Stored { Value = list, Low = long.MaxValue, High = long.MinValue };
             index.Add(kid, index.Count);
         }
-        var chunks = Read(db, secondReader, mapBytes, index, stored, orphans, ref nextSeq, out int lastChunkRows, out readers);
+        var range = SeqRange(db);
+        Hint(index, stored, bounds, range is var (lowSeq, highSeq) ? highSeq - lowSeq + 1 : 0);
+        var chunks = Read(db, secondReader, mapBytes, range, index, stored, orphans, ref nextSeq, out int lastChunkRows, out var spilled, out readers);
 
         for (int i = 0; i < stored.Length; i++)
         {
             ref var s = ref stored[i];
-            if (s.Rows == 0) continue;
+            if (s.Rows == 0 || s.Values != null) continue;
             if (s.High - s.Low + 1 > 2L * s.Rows + 16) s.Sparse = new(s.Rows);
-            else (s.Values, s.Seqs) = Storage((int)(s.High - s.Low + 1));
+            else
+            {
+                (s.Values, s.Seqs) = Storage((int)(s.High - s.Low + 1));
+                s.HintLow = s.Low;
+            }
         }
+        foreach (var row in spilled) Unhint(ref stored[row.List]); // rows outside a list's hint: that list is sorted
         for (int c = 0; c < chunks.Count; c++)
         {
             var chunk = chunks[c];
@@ -72,31 +84,67 @@ internal static class ListLoader
                     sparse.Add((row.Pos, row.Seq, row.Value));
                     continue;
                 }
-                long at = row.Pos - s.Low;
-                if (s.Values![at] != null)
-                {
-                    // Two rows at one position: the later one wins, the other is deleted.
-                    if (s.Seqs![at] > row.Seq)
-                    {
-                        orphans.Add(row.Seq);
-                        continue;
-                    }
-                    orphans.Add(s.Seqs[at]);
-                }
-                s.Values[at] = row.Value;
-                s.Seqs![at] = row.Seq;
+                PutInSlot(ref s, row.Pos - s.Low, row.Seq, row.Value, orphans);
             }
             chunks[c] = null!; // its values are in the lists' arrays now
         }
 
+        foreach (var row in spilled) stored[row.List].Sparse!.Add((row.Pos, row.Seq, row.Value));
+
         long entries = 0;
+        bounded = 0;
         for (int i = 0; i < stored.Length; i++)
         {
             ref var s = ref stored[i];
+            if (s.HintPositions > 0 && s.Sparse is null) bounded++;
+            if (s.Rows == 0) continue;
             if (s.Sparse is { } sparse) entries += PlaceSparse(s.Value, sparse, orphans);
-            else if (s.Values is { } values) entries += Place(s.Value, values, s.Seqs!, (int)(s.High - s.Low + 1), s.Low, contiguous: true);
+            else if (s.Values is { } values) entries += Place(s.Value, values, s.Seqs!, (int)(s.Low - s.HintLow), (int)(s.High - s.Low + 1), s.Low, contiguous: true);
         }
         return entries;
+    }
+
+    /// <summary>
+    /// Lists whose bounds were stored at the last clean stop (<see cref="ListBounds"/>) get their storage
+    /// before the read, and the element maker puts each row straight into its slot: no chunk of rows and no
+    /// pass over them afterwards. A bound that claims more than twice as many positions as the table has rows
+    /// (not written by this server, or damaged) is ignored, and so are all of them when together they claim that
+    /// (the limit of a list placed by position rather than sorted, see Load).
+    /// Bounds are a hint: a row outside them makes its list sorted as a sparse one is (<see cref="Unhint"/>), and
+    /// positions inside them without a row are closed up as any gap is.
+    /// </summary>
+    private static void Hint(Dictionary<long, int> index, Stored[] stored, IReadOnlyDictionary<long, ListBounds> bounds, long tableRows)
+    {
+        var usable = new List<(int List, ListBounds Bounds)>(bounds.Count);
+        long claimed = 0;
+        foreach (var (kid, b) in bounds)
+        {
+            // (a key that expired while the server was down is not loaded: its bounds are not used)
+            if (!index.TryGetValue(kid, out int list) || b.High < b.Low || b.High - b.Low + 1 > 2 * tableRows + 16) continue;
+            usable.Add((list, b));
+            claimed += b.High - b.Low + 1;
+        }
+        if (claimed > 2 * tableRows + 16L * usable.Count) return;
+        foreach (var (list, b) in usable)
+        {
+            ref var s = ref stored[list];
+            s.HintLow = b.Low;
+            s.HintPositions = (int)(b.High - b.Low + 1);
+            (s.Values, s.Seqs) = Storage(s.HintPositions);
+        }
+    }
+
+    /// <summary>A hinted list with rows outside its bounds: its placed rows join the rows to sort (the bound was wrong).</summary>
+    private static void Unhint(ref Stored s)
+    {
+        if (s.Sparse != null) return;
+        s.Sparse = new(s.Rows);
+        for (int at = 0; at < s.HintPositions; at++)
+        {
+            if (s.Values![at] is { } value) s.Sparse.Add((s.HintLow + at, s.Seqs![at], value));
+        }
+        s.Values = null;
+        s.Seqs = null;
     }
 
     /// <summary>
@@ -116,20 +164,21 @@ internal static class ListLoader
     /// added up afterwards.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static List<Row[]> Read(sqlite3 db, string? secondReader, long mapBytes, Dictionary<long, int> index, Stored[] stored, List<long> orphans, ref long nextSeq, out int lastChunkRows, out int readers)
+    private static List<Row[]> Read(sqlite3 db, string? secondReader, long mapBytes, (long Low, long High)? range, Dictionary<long, int> index, Stored[] stored, List<long> orphans,
+        ref long nextSeq, out int lastChunkRows, out List<Row> spilled, out int readers)
     {
         readers = 1;
         using var full = new System.Collections.Concurrent.BlockingCollection<Batch>(BatchesInFlight);
         var free = new System.Collections.Concurrent.ConcurrentQueue<Batch>();
         using var failed = new CancellationTokenSource();
-        var maker = new ElementMaker(full, free, failed);
+        var maker = new ElementMaker(full, free, failed, stored);
         var thread = new Thread(maker.Run) { IsBackground = true, Name = "kps-load" };
         thread.Start();
         UpperHalf? upper = null;
         try
         {
             long split = long.MaxValue;
-            if (secondReader != null && SeqRange(db) is var (low, high) && high - low >= ParallelRows)
+            if (secondReader != null && range is var (low, high) && high - low >= ParallelRows)
             {
                 split = low + (high - low) / 2;
                 upper = new UpperHalf(secondReader, mapBytes, split, index, stored, full, free, failed.Token);
@@ -166,6 +215,8 @@ internal static class ListLoader
         }
         if (maker.Failure != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(maker.Failure);
         lastChunkRows = maker.LastChunkRows;
+        spilled = maker.Spilled;
+        orphans.AddRange(maker.Orphans);
         return maker.Chunks;
     }
 
@@ -328,10 +379,17 @@ internal static class ListLoader
         if (batch.Count > 0) full.Add(batch, failed);
     }
 
-    /// <summary>The second thread of a load: makes each row's element array and lays the rows out in chunks.</summary>
-    private sealed class ElementMaker(System.Collections.Concurrent.BlockingCollection<Batch> full, System.Collections.Concurrent.ConcurrentQueue<Batch> free, CancellationTokenSource failed)
+    /// <summary>
+    /// The second thread of a load: makes each row's element array and puts the row in its slot (a list with
+    /// storage made from its bounds), or lays it out in chunks (placed once every row is read). It alone writes
+    /// the slots.
+    /// </summary>
+    private sealed class ElementMaker(System.Collections.Concurrent.BlockingCollection<Batch> full, System.Collections.Concurrent.ConcurrentQueue<Batch> free, CancellationTokenSource failed,
+        Stored[] stored)
     {
         public List<Row[]> Chunks { get; } = [];
+        public List<long> Orphans { get; } = []; // the later of two rows at one slot
+        public List<Row> Spilled { get; } = []; // rows outside their list's bounds
         public int LastChunkRows { get; private set; }
         public Exception? Failure { get; private set; }
 
@@ -347,12 +405,6 @@ internal static class ListLoader
                     for (int i = 0; i < batch.Count; i++)
                     {
                         ref var raw = ref batch.Rows[i];
-                        if (used == chunk.Length)
-                        {
-                            chunk = new Row[ChunkRows];
-                            Chunks.Add(chunk);
-                            used = 0;
-                        }
                         byte[]? value = raw.Value;
                         if (value is null)
                         {
@@ -362,6 +414,20 @@ internal static class ListLoader
                         else
                         {
                             raw.Value = null; // the batch is reused
+                        }
+                        ref var s = ref stored[raw.List];
+                        if (s.HintPositions > 0)
+                        {
+                            long at = raw.Pos - s.HintLow;
+                            if ((ulong)at >= (ulong)s.HintPositions) Spilled.Add(new Row { List = raw.List, Pos = raw.Pos, Seq = raw.Seq, Value = value });
+                            else PutInSlot(ref s, at, raw.Seq, value, Orphans);
+                            continue;
+                        }
+                        if (used == chunk.Length)
+                        {
+                            chunk = new Row[ChunkRows];
+                            Chunks.Add(chunk);
+                            used = 0;
                         }
                         chunk[used++] = new Row { List = raw.List, Pos = raw.Pos, Seq = raw.Seq, Value = value };
                     }
@@ -376,6 +442,25 @@ internal static class ListLoader
                 failed.Cancel(); // the stepping thread stops waiting to hand over a batch
             }
         }
+    }
+
+    /// <summary>Puts a row in its slot; of two rows at one position the later one wins, the other is deleted.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void PutInSlot(ref Stored s, long at, long seq, byte[] value, List<long> orphans)
+    {
+        ref byte[]? slot = ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(s.Values!), (nint)at); // (no covariance check per store)
+        ref long slotSeq = ref s.Seqs![at];
+        if (slot != null)
+        {
+            if (slotSeq > seq)
+            {
+                orphans.Add(seq);
+                return;
+            }
+            orphans.Add(slotSeq);
+        }
+        slot = value;
+        slotSeq = seq;
     }
 
     /// <summary>A list's element and row arrays for <paramref name="positions"/> positions (a power-of-two length, as a list's storage).</summary>
@@ -401,18 +486,19 @@ internal static class ListLoader
             values[n] = items[i].Value;
             seqs[n++] = items[i].Seq;
         }
-        return Place(list, values, seqs, n, items[0].Pos, contiguous: false);
+        return Place(list, values, seqs, 0, n, items[0].Pos, contiguous: false);
     }
 
     /// <summary>
-    /// Gives the list its elements: the first <paramref name="positions"/> entries of the arrays, in position
-    /// order, with empty positions closed up in place; a gap makes the list renumbered on its next write.
+    /// Gives the list its elements: <paramref name="positions"/> entries of the arrays from <paramref name="from"/>,
+    /// in position order, moved to the front with empty positions closed up in place; a gap makes the list
+    /// renumbered on its next write.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static int Place(ListValue list, byte[]?[] values, long[] seqs, int positions, long low, bool contiguous)
+    private static int Place(ListValue list, byte[]?[] values, long[] seqs, int from, int positions, long low, bool contiguous)
     {
         int n = 0;
-        for (int i = 0; i < positions; i++)
+        for (int i = from; i < from + positions; i++)
         {
             if (values[i] is null) continue;
             if (n != i)
@@ -433,3 +519,6 @@ internal static class ListLoader
         return list.Count;
     }
 }
+
+/// <summary>A durable list's lowest and highest stored position, as written at a clean stop (a hint for the next load).</summary>
+public readonly record struct ListBounds(long Low, long High);

@@ -9,7 +9,8 @@ namespace KeyspacePubSub.Persistence;
 /// by it; a restart reads each table once and orders each list by position in memory.
 /// Sorted-set members are keyed by (key id, member), stream entries by (key id, ID), a stream group's pending
 /// entries by (key id, group, ID); a stream's key row holds its counters and its groups' own state (StreamBlob).
-/// Hashes, sets and strings are stored whole in the key row.
+/// Hashes, sets and strings are stored whole in the key row. <c>list_bounds</c> holds, between a clean stop and
+/// the next load only, each large list's lowest and highest position (see <see cref="SqliteStore.ListBoundsMinRows"/>).
 /// Version 1 (before sequence numbers) keyed list rows by (kid, pos); <see cref="Migrate"/> converts it.
 /// </summary>
 internal static class Schema
@@ -28,6 +29,7 @@ internal static class Schema
         CREATE TABLE IF NOT EXISTS stream_items(kid INTEGER NOT NULL, ms INTEGER NOT NULL, seq INTEGER NOT NULL, value BLOB NOT NULL, PRIMARY KEY(kid, ms, seq)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS stream_pending(kid INTEGER NOT NULL, grp BLOB NOT NULL, ms INTEGER NOT NULL, seq INTEGER NOT NULL,
             consumer BLOB NOT NULL, delivered INTEGER, count INTEGER NOT NULL, PRIMARY KEY(kid, grp, ms, seq)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS list_bounds(kid INTEGER PRIMARY KEY, low INTEGER NOT NULL, high INTEGER NOT NULL);
         """;
 
     public const string PutKey = "INSERT OR REPLACE INTO keys(id, db, key, type, expire_at, value) VALUES($id, $db, $key, $type, $exp, $value)";

@@ -48,6 +48,7 @@ public sealed partial class SqliteStore : IDurableStore
     public long LoadedEntries { get; private set; }
     public double LoadMs { get; private set; }
     public int LoadReaders { get; private set; } // connections that read the list rows (two for a large table, see ListLoader)
+    public int LoadBoundedLists { get; private set; } // lists placed by the bounds of the last clean stop (see ListBoundsStore)
 
     /// <inheritdoc />
     public long NextListSeq { get; private set; } = 1;
@@ -218,8 +219,8 @@ public sealed partial class SqliteStore : IDurableStore
         LoadedKeys = result.Count;
         LoadedEntries = entries;
         LoadMs = sw.Elapsed.TotalMilliseconds;
-        _logger.LogInformation("Persistence: loaded {Keys} durable keys ({Entries} list, sorted set and stream entries) from {Path} in {Ms:F0} ms (list rows read by {Readers} connection(s)); dropped {Expired} expired keys",
-            result.Count, entries, Path, LoadMs, LoadReaders, expired.Count);
+        _logger.LogInformation("Persistence: loaded {Keys} durable keys ({Entries} list, sorted set and stream entries) from {Path} in {Ms:F0} ms (list rows read by {Readers} connection(s), {Bounded} list(s) placed by their bounds); dropped {Expired} expired keys",
+            result.Count, entries, Path, LoadMs, LoadReaders, LoadBoundedLists, expired.Count);
         return result;
     }
 
@@ -260,6 +261,7 @@ public sealed partial class SqliteStore : IDurableStore
                 result.Add(new DurableRecord(id, r.GetInt32(1), (byte[])r.GetValue(2), type, expireAt, value));
             }
         }
+        var bounds = ReadListBounds();
         long nextSeq = NextListSeq;
         // The file is read through a memory map while it loads: SQLite then reads a page without a system call
         // and a copy (loads of 1,000,000 entries: ~260 ms against ~280, medians of 12 alternating restarts).
@@ -268,8 +270,9 @@ public sealed partial class SqliteStore : IDurableStore
         Exec($"PRAGMA mmap_size = {mapBytes}");
         try
         {
-            entries = ListLoader.Load(_db!.Handle!, SecondReader, mapBytes, lists, orphans, ref nextSeq, out int readers);
+            entries = ListLoader.Load(_db!.Handle!, SecondReader, mapBytes, lists, bounds, orphans, ref nextSeq, out int readers, out int bounded);
             LoadReaders = readers;
+            LoadBoundedLists = bounded;
         }
         finally
         {
@@ -299,6 +302,7 @@ public sealed partial class SqliteStore : IDurableStore
                 Engine.Streams.StreamBlob.RestorePending(s, (byte[])r.GetValue(1), id, (byte[])r.GetValue(4), r.IsDBNull(5) ? 0 : r.GetInt64(5), r.GetInt64(6));
             }
         }
+        if (bounds.Count > 0) ForgetListBounds();
         // Keys that expired while the server was down go without an event; so do containers left empty.
         foreach (var k in result.Where(k => k.Value is ListValue { Count: 0 } or SortedSetValue { Count: 0 })) expired.Add(k.Id);
         result.RemoveAll(k => k.Value is ListValue { Count: 0 } or SortedSetValue { Count: 0 });
@@ -356,6 +360,7 @@ public sealed partial class SqliteStore : IDurableStore
         yield return ("durable_loaded_entries", LoadedEntries);
         yield return ("durable_load_time_ms", (long)LoadMs);
         yield return ("durable_load_readers", LoadReaders);
+        yield return ("durable_load_bounded_lists", LoadBoundedLists);
         yield return ("durable_commits", Interlocked.Read(ref _commits));
         yield return ("durable_units_committed", Interlocked.Read(ref _unitsCommitted));
         yield return ("durable_units_pending", PendingUnits);

@@ -154,7 +154,13 @@ public sealed class KeyspaceServer : IAsyncDisposable
             await AllClosed(TimeSpan.FromSeconds(2));
         }
         foreach (var loop in _loops) loop.Dispose();
-        _store?.Dispose(); // after the connections: every queued commit is written first
+        if (_store != null)
+        {
+            // After the connections: every queued commit is written first, then the large lists' bounds for the next load.
+            List<(long Id, long Low, long High)> bounds;
+            lock (Engine.Gate) bounds = Engine.Durable?.StoredListBounds(SqliteStore.ListBoundsMinRows) ?? [];
+            _store.Close(bounds);
+        }
         _logger.LogInformation("Server stopped; all connections closed");
     }
 

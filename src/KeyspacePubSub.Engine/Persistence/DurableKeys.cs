@@ -198,6 +198,26 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
         _nextSeq = Math.Max(_nextSeq, store.NextListSeq);
     }
 
+    /// <summary>
+    /// At a clean stop, once every batch has been turned into ops: each stored list of at least
+    /// <paramref name="minRows"/> rows with its lowest and highest stored position (what its rows hold, as the
+    /// last unit wrote them). A list whose rows have gaps (loaded so, and not written since) has none. Empty
+    /// while a key is still dirty.
+    /// </summary>
+    public List<(long Id, long Low, long High)> StoredListBounds(int minRows)
+    {
+        var bounds = new List<(long Id, long Low, long High)>();
+        if (_dirty.Count > 0) return bounds;
+        foreach (var catalog in _catalog)
+        {
+            foreach (var slot in catalog.Values)
+            {
+                if (slot.Stored && slot.Value is ListValue { Durability: { Renumbered: false } c } && c.Seqs.Count >= minRows) bounds.Add((slot.Id, c.StoredLow, c.StoredHigh));
+            }
+        }
+        return bounds;
+    }
+
     private static void Untrack(object value)
     {
         if (value is ListValue l) l.Durability = null;
