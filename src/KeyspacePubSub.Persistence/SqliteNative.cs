@@ -54,6 +54,9 @@ internal static unsafe partial class SqliteNative
     public static partial long sqlite3_column_int64(IntPtr stmt, int column);
 
     [LibraryImport("e_sqlite3"), SuppressGCTransition]
+    public static partial double sqlite3_column_double(IntPtr stmt, int column);
+
+    [LibraryImport("e_sqlite3"), SuppressGCTransition]
     public static partial byte* sqlite3_column_blob(IntPtr stmt, int column);
 
     [LibraryImport("e_sqlite3"), SuppressGCTransition]

@@ -279,17 +279,7 @@ public sealed partial class SqliteStore : IDurableStore
             Exec("PRAGMA mmap_size = 0");
         }
         NextListSeq = nextSeq;
-        using (var cmd = _db.CreateCommand())
-        {
-            cmd.CommandText = "SELECT kid, member, score FROM zset_items";
-            using var r = cmd.ExecuteReader();
-            while (r.Read())
-            {
-                if (!zsets.TryGetValue(r.GetInt64(0), out var z)) continue;
-                z.Set((byte[])r.GetValue(1), r.GetDouble(2));
-                entries++;
-            }
-        }
+        if (zsets.Count > 0) entries += ReadZsetMembers(zsets);
         if (streams.Count > 0) entries += ReadStreamEntries(streams);
         using (var cmd = _db.CreateCommand())
         {
@@ -307,6 +297,50 @@ public sealed partial class SqliteStore : IDurableStore
         foreach (var k in result.Where(k => k.Value is ListValue { Count: 0 } or SortedSetValue { Count: 0 })) expired.Add(k.Id);
         result.RemoveAll(k => k.Value is ListValue { Count: 0 } or SortedSetValue { Count: 0 });
         return result;
+    }
+
+    /// <summary>
+    /// The member rows of the loaded sorted sets, in key order (the table's), with a raw statement: each member's
+    /// array is made once from SQLite's bytes and becomes the set's own. A key's members are gathered and
+    /// handed to the set at once (<see cref="SortedSetValue.Adopt"/>: one sort, then linked in order), where
+    /// adding them one by one searched the skiplist for each (1,000,000 members in 7 sets: 2.8-3.0 s).
+    /// </summary>
+    private unsafe long ReadZsetMembers(Dictionary<long, SortedSetValue> zsets)
+    {
+        using var statement = RawStatement.PrepareAll(_db!.Handle!, "SELECT kid, member, score FROM zset_items ORDER BY kid")[0]; // (the key's order: no sort)
+        IntPtr stmt = statement.Handle.DangerousGetHandle();
+        long entries = 0, lastKid = long.MinValue;
+        SortedSetValue? set = null;
+        var members = new byte[1024][];
+        var scores = new double[1024];
+        int count = 0;
+        int rc;
+        while ((rc = SqliteNative.sqlite3_step(stmt)) == raw.SQLITE_ROW)
+        {
+            long kid = SqliteNative.sqlite3_column_int64(stmt, 0);
+            if (kid != lastKid)
+            {
+                set?.Adopt(members.AsSpan(0, count), scores.AsSpan(0, count));
+                Array.Clear(members, 0, count);
+                count = 0;
+                lastKid = kid;
+                set = zsets.GetValueOrDefault(kid);
+            }
+            if (set is null) continue;
+            if (count == members.Length)
+            {
+                Array.Resize(ref members, count * 2);
+                Array.Resize(ref scores, count * 2);
+            }
+            byte* p = SqliteNative.sqlite3_column_blob(stmt, 1); // before the length (see ListLoader.Step)
+            var member = new ReadOnlySpan<byte>(p, SqliteNative.sqlite3_column_bytes(stmt, 1));
+            members[count] = member.ToArray();
+            scores[count++] = SqliteNative.sqlite3_column_double(stmt, 2);
+            entries++;
+        }
+        RawStatement.Check(rc, _db.Handle!);
+        set?.Adopt(members.AsSpan(0, count), scores.AsSpan(0, count));
+        return entries;
     }
 
     /// <summary>

@@ -104,6 +104,39 @@ public sealed class SkipList
         return node;
     }
 
+    /// <summary>
+    /// An empty list takes members already in order (ascending score, then member bytes; no two equal), each
+    /// linked after the last: the links and spans zslInsert leaves, without its search (a sorted set loaded at
+    /// start). A level's last link spans the nodes after it, as zslInsert keeps it.
+    /// </summary>
+    public void BuildInOrder(ReadOnlySpan<byte[]> members, ReadOnlySpan<double> scores)
+    {
+        if (Length != 0) throw new InvalidOperationException("only an empty skiplist is built in order");
+        var last = Scratch();
+        Span<long> lastRank = stackalloc long[MaxLevel];
+        for (int i = 0; i < MaxLevel; i++) last[i] = _header;
+        Node? previous = null;
+        long rank = 0;
+        for (int m = 0; m < members.Length; m++)
+        {
+            rank++;
+            int level = RandomLevel();
+            if (level > _level) _level = level;
+            var node = new Node(level, scores[m], members[m]) { Backward = previous };
+            for (int i = 0; i < level; i++)
+            {
+                last[i].Level[i].Forward = node;
+                last[i].Level[i].Span = rank - lastRank[i];
+                last[i] = node;
+                lastRank[i] = rank;
+            }
+            previous = node;
+        }
+        for (int i = 0; i < _level; i++) last[i].Level[i].Span = rank - lastRank[i];
+        _tail = previous;
+        Length = rank;
+    }
+
     private void Unlink(Node x, Node[] update)
     {
         for (int i = 0; i < _level; i++)

@@ -63,6 +63,35 @@ public sealed class SortedSetValue
         if (_members.Count > ListpackMaxEntries || key.Length > ListpackMaxValue) IsSkiplistEncoded = true;
     }
 
+    /// <summary>
+    /// An empty set takes these members (distinct) with their scores, in any order: they are sorted once (the
+    /// spans are reordered in place) and linked in order (<see cref="SkipList.BuildInOrder"/>) rather than each
+    /// searched for its place. A sorted set loaded at start.
+    /// </summary>
+    public void Adopt(Span<byte[]> members, Span<double> scores)
+    {
+        if (Count != 0 || members.Length != scores.Length) throw new ArgumentException("an empty set adopts one score per member", nameof(members));
+        scores.Sort(members);
+        for (int start = 0; start < scores.Length;)
+        {
+            int end = start + 1;
+            while (end < scores.Length && scores[end] == scores[start]) end++;
+            if (end - start > 1) members[start..end].Sort(static (a, b) => a.AsSpan().SequenceCompareTo(b)); // equal scores: by member bytes
+            start = end;
+        }
+        _members.EnsureCapacity(members.Length);
+        _slots.EnsureCapacity(members.Length);
+        bool longMember = false;
+        for (int i = 0; i < members.Length; i++)
+        {
+            if (!_members.TryAdd(members[i], new Entry(scores[i], i))) throw new InvalidDataException("a sorted set member given twice");
+            _slots.Add(members[i]);
+            longMember |= members[i].Length > ListpackMaxValue;
+        }
+        List.BuildInOrder(members, scores);
+        if (members.Length > ListpackMaxEntries || longMember) IsSkiplistEncoded = true;
+    }
+
     public bool Remove(ReadOnlySpan<byte> member)
     {
         var lookup = _members.GetAlternateLookup<ReadOnlySpan<byte>>();
