@@ -12,6 +12,7 @@ namespace KeyspacePubSub.Persistence;
 /// Hashes, sets and strings are stored whole in the key row. <c>list_bounds</c> holds, between a clean stop and
 /// the next load only, each large list's lowest and highest position (see <see cref="SqliteStore.ListBoundsMinRows"/>).
 /// Version 1 (before sequence numbers) keyed list rows by (kid, pos); <see cref="Migrate"/> converts it.
+/// Version 2 declared scores REAL (<see cref="MigrateZsetScores"/>).
 /// </summary>
 internal static class Schema
 {
@@ -25,7 +26,7 @@ internal static class Schema
             value BLOB);
         CREATE UNIQUE INDEX IF NOT EXISTS keys_name ON keys(db, key);
         CREATE TABLE IF NOT EXISTS list_items(seq INTEGER PRIMARY KEY, kid INTEGER NOT NULL, pos INTEGER NOT NULL, value BLOB NOT NULL);
-        CREATE TABLE IF NOT EXISTS zset_items(kid INTEGER NOT NULL, member BLOB NOT NULL, score REAL NOT NULL, PRIMARY KEY(kid, member)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS zset_items(kid INTEGER NOT NULL, member BLOB NOT NULL, score NOT NULL, PRIMARY KEY(kid, member)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS stream_items(kid INTEGER NOT NULL, ms INTEGER NOT NULL, seq INTEGER NOT NULL, value BLOB NOT NULL, PRIMARY KEY(kid, ms, seq)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS stream_pending(kid INTEGER NOT NULL, grp BLOB NOT NULL, ms INTEGER NOT NULL, seq INTEGER NOT NULL,
             consumer BLOB NOT NULL, delivered INTEGER, count INTEGER NOT NULL, PRIMARY KEY(kid, grp, ms, seq)) WITHOUT ROWID;
@@ -33,7 +34,7 @@ internal static class Schema
         """;
 
     public const string PutKey = "INSERT OR REPLACE INTO keys(id, db, key, type, expire_at, value) VALUES($id, $db, $key, $type, $exp, $value)";
-    public const int Version = 2;
+    public const int Version = 3;
 
     /// <summary>Version 1 list rows, keyed (kid, pos), into sequence-numbered rows in list order.</summary>
     public const string Migrate = """
@@ -41,6 +42,18 @@ internal static class Schema
         CREATE TABLE list_items(seq INTEGER PRIMARY KEY, kid INTEGER NOT NULL, pos INTEGER NOT NULL, value BLOB NOT NULL);
         INSERT INTO list_items(kid, pos, value) SELECT kid, pos, value FROM list_items_v1 ORDER BY kid, pos;
         DROP TABLE list_items_v1;
+        """;
+
+    /// <summary>
+    /// Version 2 and before declared a sorted set member's score REAL, and SQLite stores a REAL without a
+    /// fraction as an integer, so a score of -0 came back 0 (Redis keeps it: ZSCORE answers -0). A column
+    /// without a type keeps each double as it is bound.
+    /// </summary>
+    public const string MigrateZsetScores = """
+        ALTER TABLE zset_items RENAME TO zset_items_v2;
+        CREATE TABLE zset_items(kid INTEGER NOT NULL, member BLOB NOT NULL, score NOT NULL, PRIMARY KEY(kid, member)) WITHOUT ROWID;
+        INSERT INTO zset_items(kid, member, score) SELECT kid, member, score FROM zset_items_v2;
+        DROP TABLE zset_items_v2;
         """;
 
     public const string DeleteKey = "DELETE FROM keys WHERE id = $id; DELETE FROM zset_items WHERE kid = $id; DELETE FROM stream_items WHERE kid = $id; DELETE FROM stream_pending WHERE kid = $id";

@@ -90,6 +90,11 @@ public sealed partial class SqliteStore : IDurableStore
             _logger.LogInformation("Persistence: converting list rows in {Path} to schema version {Version}", Path, Schema.Version);
             Exec(Schema.Migrate);
         }
+        if (Scalar("SELECT type FROM pragma_table_info('zset_items') WHERE name = 'score'") is "REAL")
+        {
+            _logger.LogInformation("Persistence: converting sorted set rows in {Path} to schema version {Version}", Path, Schema.Version);
+            Exec(Schema.MigrateZsetScores);
+        }
         Exec(Schema.Create);
         if (version != Schema.Version) Exec($"PRAGMA user_version = {Schema.Version}"); // (a write: only when it changes)
         Exec("COMMIT");

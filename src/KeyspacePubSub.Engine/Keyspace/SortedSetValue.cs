@@ -76,7 +76,8 @@ public sealed class SortedSetValue
         {
             int end = start + 1;
             while (end < scores.Length && scores[end] == scores[start]) end++;
-            if (end - start > 1) members[start..end].Sort(static (a, b) => a.AsSpan().SequenceCompareTo(b)); // equal scores: by member bytes
+            // Equal scores by member bytes, each score moving with its member (0 and -0 are equal here, not alike).
+            if (end - start > 1) members[start..end].Sort(scores[start..end], static (a, b) => a.AsSpan().SequenceCompareTo(b));
             start = end;
         }
         _members.EnsureCapacity(members.Length);
