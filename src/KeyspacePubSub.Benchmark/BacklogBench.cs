@@ -86,7 +86,7 @@ public static class BacklogBench
     /// Loads <paramref name="entries"/> backlog entries, stops the server, and times <paramref name="rounds"/>
     /// restarts to the first reply that shows the data (the median); each restart ends with SHUTDOWN.
     /// </summary>
-    public static double RestartSeconds(string name, int entries, int rounds)
+    public static double RestartSeconds(string name, int entries, int rounds, bool sortedSets = false)
     {
         const int RestartGapMs = 4000;
         string dir = Directory.CreateTempSubdirectory("kps-restart-").FullName;
@@ -98,8 +98,13 @@ public static class BacklogBench
                 const int perCommand = 1000;
                 for (int i = 0; i < entries; i += perCommand)
                 {
-                    var args = new List<object> { "LPUSH", $"room:big{i % 7}:backlog" };
-                    for (int j = 0; j < perCommand; j++) args.Add($"message {i + j} {new string('x', 40)}");
+                    // A sorted set: a time-window backlog, each message scored by its time (ZRANGEBYSCORE reads a window).
+                    var args = new List<object> { sortedSets ? "ZADD" : "LPUSH", $"room:big{i % 7}:backlog" };
+                    for (int j = 0; j < perCommand; j++)
+                    {
+                        if (sortedSets) args.Add((1_700_000_000_000L + i + j).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                        args.Add($"message {i + j} {new string('x', 40)}");
+                    }
                     c.Send(BenchConnection.Command([.. args]));
                     c.ReadFrames(1);
                 }
@@ -117,13 +122,13 @@ public static class BacklogBench
                 string? other;
                 while (true)
                 {
-                    c.Send(BenchConnection.Command("LLEN", "room:big0:backlog"));
+                    c.Send(BenchConnection.Command(sortedSets ? "ZCARD" : "LLEN", "room:big0:backlog"));
                     if (c.TryReadInteger(out length, out other)) break;
-                    if (!other!.StartsWith("-LOADING", StringComparison.Ordinal)) throw new IOException($"LLEN answered {other}");
+                    if (!other!.StartsWith("-LOADING", StringComparison.Ordinal)) throw new IOException($"the length query answered {other}");
                     Thread.Sleep(1);
                 }
                 times.Add(sw.Elapsed.TotalSeconds);
-                if (length < entries / 7) throw new InvalidOperationException($"{name} restarted without its backlog (LLEN {length})");
+                if (length < entries / 7) throw new InvalidOperationException($"{name} restarted without its backlog (length {length})");
                 c.Send(BenchConnection.Command("SHUTDOWN"));
                 // This machine is a VM whose kernel reports freed memory to the host after ~2 s (free page
                 // reporting); memory the host took back is zeroed by the host when next touched, which made a load

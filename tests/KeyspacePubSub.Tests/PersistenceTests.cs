@@ -460,7 +460,7 @@ public sealed partial class PersistenceTests : IDisposable
             5 => ["LTRIM", k, n, m],
             6 => ["LINSERT", k, rng.Next(2) == 0 ? "AFTER" : "BEFORE", $"v{rng.Next(50)}", v],
             7 => ["LREM", k, n, v],
-            8 => ["ZADD", k, rng.Next(10).ToString(), v],
+            8 => ["ZADD", k, rng.Next(12) == 0 ? "-0" : rng.Next(10).ToString(), v], // (-0 and 0 tie, and each keeps its sign)
             9 => ["ZREM", k, v],
             10 => ["ZREMRANGEBYSCORE", k, "0", rng.Next(5).ToString()],
             11 => ["ZPOPMIN", k],
