@@ -114,7 +114,7 @@ public sealed class DumpPayloadTests
         HashValue h => $"hash({h.IsHashtableEncoded}):" + string.Join(",", h.Fields.Select(p => Encoding.ASCII.GetString(p.Key) + "=" + Encoding.ASCII.GetString(p.Value))),
         SortedSetValue z => $"zset({z.IsSkiplistEncoded}):" + string.Join(",", z.Pairs.OrderBy(p => p.Score).Select(p => Encoding.ASCII.GetString(p.Member) + "=" + p.Score.ToString("R"))),
         StreamValue st => $"stream({st.Length},{st.LastId},{st.FirstId},{st.MaxDeletedId},{st.EntriesAdded},{st.RadixTreeKeys}):"
-            + string.Join(",", st.Range(StreamId.Min, StreamId.Max, reverse: false, tombstones: true).Select(e => $"{e.Id}{(e.Deleted ? "x" : "")}={string.Join("/", e.Pairs.Select(Encoding.ASCII.GetString))}"))
+            + string.Join(",", st.Range(StreamId.Min, StreamId.Max, reverse: false, tombstones: true).Select(e => $"{e.Id}{(e.Deleted ? "x" : "")}={string.Join("/", e.Pairs.ToArrays().Select(Encoding.ASCII.GetString))}"))
             + string.Join(",", st.Groups!.Values.Select(g => $"{Encoding.ASCII.GetString(g.Name)}@{g.LastId}/{g.EntriesRead}:"
                 + string.Join(";", g.Consumers.Values.Select(c => $"{Encoding.ASCII.GetString(c.Name)}@{c.SeenTime}:" + string.Join("+", c.Pending.Select(p => $"{p.Id}@{p.DeliveryTime}x{p.DeliveryCount}")))))),
         _ => throw new InvalidOperationException(),

@@ -85,7 +85,12 @@ public sealed class DurableStreamTests : IDisposable
                 var row = Engine.Streams.StreamBlob.EncodeEntry(new Engine.Streams.StreamEntry(new(5, 7), pairs) { Deleted = deleted }, startsNode);
                 var e = Engine.Streams.StreamBlob.DecodeEntry(ulong.MaxValue, 3, row, out bool starts);
                 (e.Id.Ms, e.Id.Seq, e.Deleted, starts).Should().Be((ulong.MaxValue, 3UL, deleted, startsNode));
-                e.Pairs.Should().BeEquivalentTo(pairs, o => o.WithStrictOrdering());
+                e.Pairs.ToArrays().Should().BeEquivalentTo(pairs, o => o.WithStrictOrdering());
+                var longer = row.Append((byte)0).ToArray();
+                longer.Invoking(r => Engine.Streams.StreamBlob.DecodeEntry(1, 1, r, out _)).Should().Throw<InvalidDataException>("a row with a byte after its last item");
+                var negative = row.ToArray();
+                System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(negative.AsSpan(5), -1); // the first item's length
+                negative.Invoking(r => Engine.Streams.StreamBlob.DecodeEntry(1, 1, r, out _)).Should().Throw<InvalidDataException>("an item of negative length");
                 for (int cut = 0; cut < row.Length; cut++)
                 {
                     var act = () => Engine.Streams.StreamBlob.DecodeEntry(1, 1, row.AsSpan(0, cut), out _);

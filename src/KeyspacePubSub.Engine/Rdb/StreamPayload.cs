@@ -83,16 +83,17 @@ internal static class StreamPayload
         lp.Append(0);
         foreach (var e in node.Entries)
         {
-            bool same = node.HasMasterFields(e.Pairs);
-            int n = e.Pairs.Length / 2;
+            var pairs = e.Pairs;
+            bool same = node.HasMasterFields(pairs);
+            int n = pairs.Length / 2;
             lp.Append((same ? FlagSameFields : 0) | (e.Deleted ? FlagDeleted : 0));
             lp.Append(unchecked((long)(e.Id.Ms - node.Master.Ms)));
             lp.Append(unchecked((long)(e.Id.Seq - node.Master.Seq)));
             if (!same) lp.Append(n);
-            for (int i = 0; i < n; i++)
+            int i = 0;
+            foreach (var item in pairs)
             {
-                if (!same) lp.Append(e.Pairs[2 * i]);
-                lp.Append(e.Pairs[2 * i + 1]);
+                if (!same || i++ % 2 == 1) lp.Append(item); // (fields only when they are not the master's)
             }
             lp.Append(same ? n + 3 : 2 * n + 4);
         }

@@ -109,7 +109,7 @@ public static class StreamBlob
         using (var w = new BinaryWriter(ms))
         {
             w.Write((byte)((e.Deleted ? DeletedFlag : 0) | (startsNode ? StartsNodeFlag : 0)));
-            WriteItems(w, e.Pairs);
+            w.Write(e.Items); // (the count, then each item's length and bytes: what WriteItems writes)
         }
         return ms.ToArray();
     }
@@ -123,25 +123,9 @@ public static class StreamBlob
         if (row.IsEmpty) throw new InvalidDataException("stream entry row cut short");
         byte flags = row[0];
         startsNode = (flags & StartsNodeFlag) != 0;
-        int at = 1;
-        var items = new byte[ReadLength(row, ref at, 4)][];
-        for (int i = 0; i < items.Length; i++)
-        {
-            int length = ReadLength(row, ref at, 1);
-            items[i] = row.Slice(at, length).ToArray();
-            at += length;
-        }
-        return new StreamEntry(new StreamId(ms, seq), items) { Deleted = (flags & DeletedFlag) != 0 };
-    }
-
-    /// <summary>A length as BinaryWriter wrote it (little-endian Int32), checked against the bytes left (each item at least <paramref name="minEach"/>).</summary>
-    private static int ReadLength(ReadOnlySpan<byte> row, ref int at, int minEach)
-    {
-        if (row.Length - at < 4) throw new InvalidDataException("stream entry row cut short");
-        int n = System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(row[at..]);
-        at += 4;
-        if (n < 0 || (long)n * minEach > row.Length - at) throw new InvalidDataException("stream entry row cut short");
-        return n;
+        var entry = StreamEntry.FromItems(new StreamId(ms, seq), row[1..]);
+        entry.Deleted = (flags & DeletedFlag) != 0;
+        return entry;
     }
 
     private static void Write(BinaryWriter w, StreamId id)

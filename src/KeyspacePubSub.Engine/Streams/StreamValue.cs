@@ -1,18 +1,5 @@
 namespace KeyspacePubSub.Engine.Streams;
 
-/// <summary>One entry of a stream: its ID and field-value pairs; a deleted one stays in its node as a tombstone.</summary>
-public sealed class StreamEntry(StreamId id, byte[][] pairs)
-{
-    public StreamId Id { get; } = id;
-
-    /// <summary>field, value, field, value...</summary>
-    public byte[][] Pairs { get; } = pairs;
-
-    public bool Deleted { get; set; }
-
-    public int FieldCount => Pairs.Length / 2;
-}
-
 /// <summary>
 /// What Redis keeps in one listpack of a stream's radix tree (t_stream.c): entries from a master ID on, the
 /// master entry's fields (which later entries with the same fields do not repeat), the live and deleted counts,
@@ -32,10 +19,15 @@ internal sealed class StreamNode(StreamId master, byte[][] masterFields)
     public long Bytes => ListpackSize.Overhead + Body + ListpackSize.Integer(Live) + ListpackSize.Integer(Deleted);
 
     /// <summary>A node whose master entry has <paramref name="id"/> and the fields of <paramref name="pairs"/>; its entries follow by <see cref="Add"/>.</summary>
-    public static StreamNode StartingWith(StreamId id, byte[][] pairs)
+    public static StreamNode StartingWith(StreamId id, StreamItems pairs)
     {
         var fields = new byte[pairs.Length / 2][];
-        for (int i = 0; i < fields.Length; i++) fields[i] = pairs[2 * i];
+        int i = 0;
+        foreach (var item in pairs)
+        {
+            if (i % 2 == 0) fields[i / 2] = item.ToArray();
+            i++;
+        }
         var node = new StreamNode(id, fields) { Body = ListpackSize.Integer(fields.Length) + ListpackSize.Integer(0) };
         foreach (var f in fields) node.Body += ListpackSize.String(f);
         return node;
@@ -48,16 +40,17 @@ internal sealed class StreamNode(StreamId master, byte[][] masterFields)
     /// </summary>
     public void Add(StreamEntry e)
     {
-        bool same = HasMasterFields(e.Pairs);
+        var pairs = e.Pairs;
+        bool same = HasMasterFields(pairs);
         long size = ListpackSize.Integer(same ? 2 : 0)
             + ListpackSize.Integer(unchecked((long)(e.Id.Ms - Master.Ms)))
             + ListpackSize.Integer(unchecked((long)(e.Id.Seq - Master.Seq)));
-        int n = e.Pairs.Length / 2;
+        int n = pairs.Length / 2;
         if (!same) size += ListpackSize.Integer(n);
-        for (int i = 0; i < n; i++)
+        int i = 0;
+        foreach (var item in pairs)
         {
-            if (!same) size += ListpackSize.String(e.Pairs[2 * i]);
-            size += ListpackSize.String(e.Pairs[2 * i + 1]);
+            if (!same || i++ % 2 == 1) size += ListpackSize.String(item); // (fields only when they are not the master's)
         }
         size += ListpackSize.Integer(same ? n + 3 : 2 * n + 4);
         Body += size;
@@ -66,12 +59,14 @@ internal sealed class StreamNode(StreamId master, byte[][] masterFields)
         else Live++;
     }
 
-    public bool HasMasterFields(byte[][] pairs)
+    public bool HasMasterFields(StreamItems pairs)
     {
         if (pairs.Length / 2 != MasterFields.Length) return false;
-        for (int i = 0; i < MasterFields.Length; i++)
+        int i = 0;
+        foreach (var item in pairs)
         {
-            if (!pairs[2 * i].AsSpan().SequenceEqual(MasterFields[i])) return false;
+            if (i % 2 == 0 && !item.SequenceEqual(MasterFields[i / 2])) return false;
+            i++;
         }
         return true;
     }
@@ -124,12 +119,12 @@ public sealed partial class StreamValue
             long nodeMax = maxBytes == 0 || maxBytes > MaxListpackBytes ? MaxListpackBytes : maxBytes;
             if (node.Bytes + total >= nodeMax || (maxEntries != 0 && node.Live + node.Deleted >= maxEntries)) node = null;
         }
+        var entry = new StreamEntry(id, pairs);
         if (node is null)
         {
-            node = StreamNode.StartingWith(id, pairs);
+            node = StreamNode.StartingWith(id, entry.Pairs);
             Nodes.Add(node);
         }
-        var entry = new StreamEntry(id, pairs);
         node.Add(entry);
         Durability?.Written.Add(entry);
         Length++;
@@ -341,7 +336,7 @@ public sealed partial class StreamValue
     private static StreamNode CopyNode(StreamNode node)
     {
         var c = new StreamNode(node.Master, node.MasterFields) { Live = node.Live, Deleted = node.Deleted, Body = node.Body };
-        foreach (var e in node.Entries) c.Entries.Add(new StreamEntry(e.Id, e.Pairs) { Deleted = e.Deleted });
+        foreach (var e in node.Entries) c.Entries.Add(e.Copy());
         return c;
     }
 
