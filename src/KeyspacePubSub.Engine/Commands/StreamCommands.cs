@@ -206,7 +206,6 @@ internal static class StreamCommands
             x.Reply.Error("ERR The ID specified in XADD is equal or smaller than the target stream top item");
             return;
         }
-        int n = x.Args.Count - fields;
         long total = 0;
         for (int i = fields; i < x.Args.Count; i++) total += x.Args[i].Length;
         if (total > 1L << 30)
@@ -214,9 +213,7 @@ internal static class StreamCommands
             x.Reply.Error("ERR Elements are too large to be stored");
             return;
         }
-        var pairs = new byte[n][];
-        for (int i = 0; i < n; i++) pairs[i] = x.Args.ToArray(fields + i);
-        s.Append(id, pairs, x.Engine.Config.StreamNodeMaxBytes, x.Engine.Config.StreamNodeMaxEntries);
+        s.Append(new StreamEntry(id, x.Args, fields), x.Engine.Config.StreamNodeMaxBytes, x.Engine.Config.StreamNodeMaxEntries);
         WriteId(x.Reply, id);
         x.Engine.Notify(NotifyFlags.Stream, "xadd", x.Args[1], x.Client.Db);
         if ((a.ByLength || a.ByMinId) && Trim(s, a) > 0) x.Engine.Notify(NotifyFlags.Stream, "xtrim", x.Args[1], x.Client.Db);

@@ -30,6 +30,24 @@ public sealed class StreamEntry
         }
     }
 
+    /// <summary>An entry of the arguments from <paramref name="first"/> on (XADD's fields and values), copied straight into its items.</summary>
+    public StreamEntry(StreamId id, in Protocol.CommandArgs args, int first)
+    {
+        Id = id;
+        int count = args.Count - first, bytes = 4 + 4 * count;
+        for (int i = first; i < args.Count; i++) bytes += args[i].Length;
+        _items = new byte[bytes];
+        BinaryPrimitives.WriteInt32LittleEndian(_items, count);
+        int at = 4;
+        for (int i = first; i < args.Count; i++)
+        {
+            var item = args[i];
+            BinaryPrimitives.WriteInt32LittleEndian(_items.AsSpan(at), item.Length);
+            item.CopyTo(_items.AsSpan(at + 4));
+            at += 4 + item.Length;
+        }
+    }
+
     private StreamEntry(StreamId id, byte[] items)
     {
         Id = id;
@@ -66,6 +84,9 @@ public sealed class StreamEntry
     public StreamItems Pairs => new(_items);
 
     public int FieldCount => BinaryPrimitives.ReadInt32LittleEndian(_items) / 2;
+
+    /// <summary>The bytes of the fields and values themselves (without the count and lengths).</summary>
+    public long ValueBytes => _items.Length - 4 - 4L * BinaryPrimitives.ReadInt32LittleEndian(_items);
 
     /// <summary>The count, then each item's length and bytes.</summary>
     public ReadOnlySpan<byte> Items => _items;

@@ -109,17 +109,16 @@ public sealed partial class StreamValue
     /// when the tail's bytes plus the new fields and values reach <paramref name="maxBytes"/> or it holds
     /// <paramref name="maxEntries"/> entries, live or deleted.
     /// </summary>
-    public void Append(StreamId id, byte[][] pairs, long maxBytes, long maxEntries)
+    public void Append(StreamEntry entry, long maxBytes, long maxEntries)
     {
-        long total = 0;
-        foreach (var p in pairs) total += p.Length;
+        var id = entry.Id;
+        long total = entry.ValueBytes;
         var node = Nodes.Count > 0 ? Nodes[^1] : null;
         if (node != null)
         {
             long nodeMax = maxBytes == 0 || maxBytes > MaxListpackBytes ? MaxListpackBytes : maxBytes;
             if (node.Bytes + total >= nodeMax || (maxEntries != 0 && node.Live + node.Deleted >= maxEntries)) node = null;
         }
-        var entry = new StreamEntry(id, pairs);
         if (node is null)
         {
             node = StreamNode.StartingWith(id, entry.Pairs);
@@ -361,9 +360,18 @@ public sealed partial class StreamValue
     /// Puts loaded entries (any order) into nodes: a new node at each entry stored as starting one; in the older
     /// layout, each into the last node whose master ID is at most its own.
     /// </summary>
+    private static bool InIdOrder(List<(StreamEntry Entry, bool StartsNode)> entries)
+    {
+        for (int i = 1; i < entries.Count; i++)
+        {
+            if (entries[i - 1].Entry.Id.CompareTo(entries[i].Entry.Id) > 0) return false;
+        }
+        return true;
+    }
+
     public void RestoreEntries(List<(StreamEntry Entry, bool StartsNode)> entries)
     {
-        entries.Sort((a, b) => a.Entry.Id.CompareTo(b.Entry.Id));
+        if (!InIdOrder(entries)) entries.Sort((a, b) => a.Entry.Id.CompareTo(b.Entry.Id)); // (a load reads them in order)
         foreach (var (e, startsNode) in entries)
         {
             if (!NodesFromKeyRow)
