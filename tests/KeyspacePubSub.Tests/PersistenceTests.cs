@@ -557,20 +557,8 @@ public sealed partial class PersistenceTests : IDisposable
 
     [Theory]
     [MemberData(nameof(RestartSeeds))]
-    public async Task RandomWrites_SurviveRestarts(int seed)
-    {
-        // Every list gets its bounds at each clean stop (see PersistenceTests.ListBounds), however short.
-        int boundsMinRows = SqliteStore.ListBoundsMinRows;
-        SqliteStore.ListBoundsMinRows = 1;
-        try
-        {
-            await RandomWritesAndRestarts(seed);
-        }
-        finally
-        {
-            SqliteStore.ListBoundsMinRows = boundsMinRows;
-        }
-    }
+    // Every list gets its bounds at each clean stop (see PersistenceTests.ListBounds), however short.
+    public Task RandomWrites_SurviveRestarts(int seed) => WithListBoundsMinRows(1, () => RandomWritesAndRestarts(seed));
 
     private async Task RandomWritesAndRestarts(int seed)
     {
