@@ -19,15 +19,9 @@ public sealed class StreamEntry
         Id = id;
         int bytes = 4 + 4 * pairs.Length;
         foreach (var p in pairs) bytes += p.Length;
-        _items = new byte[bytes];
-        BinaryPrimitives.WriteInt32LittleEndian(_items, pairs.Length);
+        _items = Start(bytes, pairs.Length);
         int at = 4;
-        foreach (var p in pairs)
-        {
-            BinaryPrimitives.WriteInt32LittleEndian(_items.AsSpan(at), p.Length);
-            p.CopyTo(_items, at + 4);
-            at += 4 + p.Length;
-        }
+        foreach (var p in pairs) Put(_items, ref at, p);
     }
 
     /// <summary>An entry of the arguments from <paramref name="first"/> on (XADD's fields and values), copied straight into its items.</summary>
@@ -36,16 +30,23 @@ public sealed class StreamEntry
         Id = id;
         int count = args.Count - first, bytes = 4 + 4 * count;
         for (int i = first; i < args.Count; i++) bytes += args[i].Length;
-        _items = new byte[bytes];
-        BinaryPrimitives.WriteInt32LittleEndian(_items, count);
+        _items = Start(bytes, count);
         int at = 4;
-        for (int i = first; i < args.Count; i++)
-        {
-            var item = args[i];
-            BinaryPrimitives.WriteInt32LittleEndian(_items.AsSpan(at), item.Length);
-            item.CopyTo(_items.AsSpan(at + 4));
-            at += 4 + item.Length;
-        }
+        for (int i = first; i < args.Count; i++) Put(_items, ref at, args[i]);
+    }
+
+    private static byte[] Start(int bytes, int count)
+    {
+        var items = new byte[bytes];
+        BinaryPrimitives.WriteInt32LittleEndian(items, count);
+        return items;
+    }
+
+    private static void Put(byte[] items, ref int at, ReadOnlySpan<byte> item)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(items.AsSpan(at), item.Length);
+        item.CopyTo(items.AsSpan(at + 4));
+        at += 4 + item.Length;
     }
 
     private StreamEntry(StreamId id, byte[] items)
@@ -83,8 +84,6 @@ public sealed class StreamEntry
     /// <summary>field, value, field, value...</summary>
     public StreamItems Pairs => new(_items);
 
-    public int FieldCount => BinaryPrimitives.ReadInt32LittleEndian(_items) / 2;
-
     /// <summary>The bytes of the fields and values themselves (without the count and lengths).</summary>
     public long ValueBytes => _items.Length - 4 - 4L * BinaryPrimitives.ReadInt32LittleEndian(_items);
 
@@ -101,18 +100,6 @@ public readonly ref struct StreamItems(ReadOnlySpan<byte> items)
     private readonly ReadOnlySpan<byte> _items = items;
 
     public int Length => BinaryPrimitives.ReadInt32LittleEndian(_items);
-
-    /// <summary>Item <paramref name="index"/>, found by stepping over the ones before it (an entry has few).</summary>
-    public ReadOnlySpan<byte> this[int index]
-    {
-        get
-        {
-            if ((uint)index >= (uint)Length) throw new ArgumentOutOfRangeException(nameof(index));
-            var e = GetEnumerator();
-            for (int i = 0; i <= index; i++) e.MoveNext();
-            return e.Current;
-        }
-    }
 
     public Enumerator GetEnumerator() => new(_items);
 
