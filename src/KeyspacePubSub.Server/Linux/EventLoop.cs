@@ -44,6 +44,7 @@ internal sealed unsafe class EventLoop : IDisposable
     private readonly Dictionary<ulong, LoopConnection> _connections = [];
     private List<LoopConnection> _toFlush = [];
     private List<LoopConnection> _deferred = [];
+    private List<LoopConnection> _readLater = [], _readingNow = [];
     private readonly long _pushDelayTicks;
     private readonly List<LoopConnection> _closing = [];
     private readonly List<(SocketFd Listener, Action<SocketFd> Accepted)> _listeners = [];
@@ -159,6 +160,9 @@ internal sealed unsafe class EventLoop : IDisposable
     /// <summary>Loop thread: the connection gets its write at the end of this iteration.</summary>
     public void QueueFlush(LoopConnection connection) => _toFlush.Add(connection);
 
+    /// <summary>Loop thread: the connection's socket may hold more requests; it is read again next iteration.</summary>
+    public void ReadLater(LoopConnection connection) => _readLater.Add(connection);
+
     /// <summary>Loop thread: a closing connection whose output still drains; checked against its deadline.</summary>
     public void AddClosing(LoopConnection connection) => _closing.Add(connection);
 
@@ -179,6 +183,11 @@ internal sealed unsafe class EventLoop : IDisposable
                     return;
                 }
                 bool requests = false; // data from clients: more may be on its way, so pushes may wait
+                // Reads left over from the last iteration run after this one's events (each connection's own
+                // flag drops a read that an event of this iteration already made); new ones wait for the next.
+                var readNow = _readLater;
+                _readLater = _readingNow;
+                _readingNow = readNow;
                 for (int i = 0; i < n; i++)
                 {
                     ulong token = EventData(events, i);
@@ -206,6 +215,12 @@ internal sealed unsafe class EventLoop : IDisposable
                     {
                         AcceptReady((int)(token - ListenerTokenBase));
                     }
+                }
+                if (readNow.Count > 0)
+                {
+                    requests = true;
+                    foreach (var connection in readNow) connection.ReadLater();
+                    readNow.Clear();
                 }
                 RunPosted();
                 DriveCommits();
@@ -236,7 +251,7 @@ internal sealed unsafe class EventLoop : IDisposable
     /// </summary>
     private int Wait(byte* events)
     {
-        if (_toFlush.Count > 0 || _commits.Count > 0 || !_posted.IsEmpty) return epoll_wait(_epoll, events, MaxEvents, 0);
+        if (_toFlush.Count > 0 || _commits.Count > 0 || _readLater.Count > 0 || !_posted.IsEmpty) return epoll_wait(_epoll, events, MaxEvents, 0);
         int timeout = UntilCron(_closing.Count > 0 ? 100 : -1);
         long idleSince = Stopwatch.GetTimestamp();
         _averageBusyTicks += (Math.Min(idleSince - _busySince, MaxCountedGapTicks) - _averageBusyTicks) / 8;

@@ -51,6 +51,8 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     private long _closeDeadline;
     private bool _closed;
     private bool _readAfterCommit;
+    private bool _readLater; // a read filled the buffer: the loop reads again next iteration
+    private long _readLaterIn; // the iteration of that read
     private bool _peerClosed; // epoll reported the peer's FIN (RDHUP/HUP): reads go on to the end of stream
     private bool _resumeAfterCommit; // the client was unblocked while a commit of its was pending: run what it holds after
     private long _executedIn = -1;
@@ -127,13 +129,25 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
         }
     }
 
+    /// <summary>Loop thread: the read this connection gave up in an earlier iteration (see <see cref="Receive"/>).</summary>
+    public void ReadLater()
+    {
+        // Not when this iteration already read it (an event) and gave up again: that read waits for the next.
+        if (_readLater && _readLaterIn != _loop.Iteration) OnEvents(EPOLLIN);
+    }
+
     /// <summary>
-    /// Reads until the socket is drained (a read that does not fill the buffer), executing as it goes. While a
-    /// durable commit is pending nothing is read; whether the socket may hold more is remembered, so the read
-    /// after the commit is made only then (a read that finds nothing costs a system call per transaction).
+    /// Reads until the socket is drained (a read that does not fill the buffer), executing as it goes, but at
+    /// most one full buffer per loop iteration: after a read that filled it, the rest waits for the next
+    /// iteration (<see cref="EventLoop.ReadLater"/>), as Redis reads once per event. Meanwhile this iteration's
+    /// replies are sent, so a client streaming a long pipeline (<c>redis-cli --pipe</c>) gets replies while it
+    /// still sends, not all of them once it stops, and other clients of the loop are served between its reads.
+    /// While a durable commit is pending nothing is read; whether the socket may hold more is remembered, so
+    /// the read after the commit is made only then (a read that finds nothing costs a system call per transaction).
     /// </summary>
     private void Receive()
     {
+        _readLater = false;
         var buffer = _loop.ReadBuffer;
         while (!_readsDone && !_closed)
         {
@@ -157,9 +171,20 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
                 return;
             }
             Execute((int)n);
+            if (n == buffer.Length)
+            {
+                // The socket may hold more: read it next iteration, after this one's replies are sent.
+                if (!_closed && !_readsDone)
+                {
+                    _readLater = true;
+                    _readLaterIn = _loop.Iteration;
+                    _loop.ReadLater(this);
+                }
+                return;
+            }
             // A short read drained the socket, unless the peer also closed: then read on to the end of stream (its
             // last requests and its FIN can come in one edge; a client blocked in BLPOP must not outlive it).
-            if (n < buffer.Length && !_peerClosed) return;
+            if (!_peerClosed) return;
         }
     }
 
