@@ -10,10 +10,11 @@ public sealed class RawClient : IDisposable
     private readonly MemoryStream _pending = new();
     private readonly byte[] _buffer = new byte[64 * 1024];
 
-    public RawClient(int port, int receiveBuffer = 0)
+    public RawClient(int port, int receiveBuffer = 0, int sendBuffer = 0)
     {
         _socket.NoDelay = true;
         if (receiveBuffer > 0) _socket.ReceiveBufferSize = receiveBuffer;
+        if (sendBuffer > 0) _socket.SendBufferSize = sendBuffer;
         _socket.Connect("127.0.0.1", port);
     }
 

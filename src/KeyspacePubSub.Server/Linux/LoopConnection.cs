@@ -20,6 +20,9 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     private const long CloseDeadlineMs = 10_000;
     private const int MaxGather = 64;
 
+    /// <summary>How much one connection may read in one loop iteration (see <see cref="Receive"/>).</summary>
+    private const int MaxReadPerIteration = 4 * EventLoop.ReadBufferSize;
+
     [ThreadStatic]
     private static LoopConnection? t_running;
 
@@ -149,6 +152,7 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     {
         _readLater = false;
         var buffer = _loop.ReadBuffer;
+        int budget = MaxReadPerIteration;
         while (!_readsDone && !_closed)
         {
             if (_commitPending)
@@ -171,7 +175,8 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
                 return;
             }
             Execute((int)n);
-            if (n == buffer.Length)
+            budget -= (int)n;
+            if (n == buffer.Length && budget <= 0)
             {
                 // The socket may hold more: read it next iteration, after this one's replies are sent.
                 if (!_closed && !_readsDone)
@@ -184,7 +189,7 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
             }
             // A short read drained the socket, unless the peer also closed: then read on to the end of stream (its
             // last requests and its FIN can come in one edge; a client blocked in BLPOP must not outlive it).
-            if (!_peerClosed) return;
+            if (n < buffer.Length && !_peerClosed) return;
         }
     }
 
