@@ -3,7 +3,7 @@ using KeyspacePubSub.Benchmark;
 
 // Side-by-side benchmark: starts real redis-server and our server (each its own process, so CPU and
 // RSS come from /proc), runs every scenario against both in alternation and prints ratios (ours / redis).
-//   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,lightmix,patterns,rss,kv,streams,groupwait,notify,keymem,bigvalue,geo,backlog,expiry,eviction]
+//   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,lightmix,patterns,rss,kv,streams,groupwait,notify,keymem,pipe,bigvalue,geo,backlog,expiry,eviction]
 //                                  (backlog includes the restart row; --only restart runs that row alone)
 //   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- --target 127.0.0.1:6379   (one server, no ratios)
 //   --ours-args "--io-threads 2"   extra arguments for every start of our server
@@ -20,7 +20,7 @@ using KeyspacePubSub.Benchmark;
 //   --only commitcost              CPU per durable commit: the server's store against SQLite alone, in this process (no servers)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick");
-string only = ArgValue("--only") ?? "ping,fanout,lightmix,patterns,rss,kv,streams,groupwait,notify,keymem,bigvalue,geo,backlog,expiry,eviction";
+string only = ArgValue("--only") ?? "ping,fanout,lightmix,patterns,rss,kv,streams,groupwait,notify,keymem,pipe,bigvalue,geo,backlog,expiry,eviction";
 string? target = ArgValue("--target");
 ServerUnderTest.OursArgs = (ArgValue("--ours-args") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
 FanoutBench.LatencyDump = ArgValue("--latency-dump");
@@ -294,6 +294,41 @@ try
         Row("keys held at the limit", ev.ToDictionary(kv => kv.Key, kv => kv.Value.KeysHeld), "N0");
         Row("RSS at the limit (MB)", ev.ToDictionary(kv => kv.Key, kv => kv.Value.RssMb), "F1");
         Row("hot keys kept of 5,000 (10,000 new SETs/s for 12 s)", ev.ToDictionary(kv => kv.Key, kv => kv.Value.HotKept), "N0");
+        Console.WriteLine();
+    }
+
+    if (only.Contains("pipe"))
+    {
+        // Mass insertion through redis-cli --pipe (see MassInsertBench); a fresh server per run, the servers
+        // alternating which goes first.
+        int n = quick ? 200_000 : 1_000_000;
+        Header($"redis-cli --pipe of {n:N0} commands, fresh servers (median of {rounds}; lower is better)", "value");
+        foreach (var (label, file) in new[] { ("SET", MassInsertBench.WriteSets(n)), ("XADD (one stream, 2 fields)", MassInsertBench.WriteXadds(n)) })
+        {
+            try
+            {
+                var runs = servers.ToDictionary(s => s.Name, _ => new List<MassInsertBench.Result>());
+                for (int round = 0; round < rounds; round++)
+                {
+                    foreach (var s in round % 2 == 0 ? servers : Enumerable.Reverse(servers))
+                    {
+                        if (target != null)
+                        {
+                            runs[s.Name].Add(MassInsertBench.Run(s, file, n));
+                            continue;
+                        }
+                        using var fresh = s.Name == "redis" ? ServerUnderTest.StartRedis() : ServerUnderTest.StartOurs();
+                        runs[s.Name].Add(MassInsertBench.Run(fresh, file, n));
+                    }
+                }
+                Row($"{label}: seconds", runs.ToDictionary(kv => kv.Key, kv => kv.Value.Select(x => x.Seconds).Median()), "F2");
+                if (target is null) Row($"{label}: server CPU seconds", runs.ToDictionary(kv => kv.Key, kv => kv.Value.Select(x => x.ServerCpuSeconds).Median()), "F2");
+            }
+            finally
+            {
+                File.Delete(file);
+            }
+        }
         Console.WriteLine();
     }
 
