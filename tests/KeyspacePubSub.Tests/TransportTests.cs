@@ -80,10 +80,13 @@ public class TransportTests
         return c;
     }
 
-    /// <summary>DEBUG SLEEP 0.3 (the loop sleeps while the pipeline piles up), then <paramref name="count"/> INCRs of ctr (27 bytes each).</summary>
-    private static (string Request, string Replies) SleepThenIncrs(int count)
+    /// <summary>
+    /// DEBUG SLEEP 0.3 (the loop sleeps while the pipeline piles up), <paramref name="then"/> (a raw command, whose
+    /// reply is not in the replies returned), then <paramref name="count"/> INCRs of ctr (27 bytes each).
+    /// </summary>
+    private static (string Request, string Replies) SleepThenIncrs(int count, string then = "")
     {
-        var request = new StringBuilder("*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$3\r\n0.3\r\n");
+        var request = new StringBuilder("*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$3\r\n0.3\r\n" + then);
         var replies = new StringBuilder("+OK\r\n");
         for (int i = 0; i < count; i++)
         {
@@ -121,23 +124,27 @@ public class TransportTests
     [InlineData("epoll", "1")]
     public async Task LongPipeline_OtherClientsOfTheLoopAreServedBetweenItsReads(string transport, string threads)
     {
-        // While the loop sleeps, one client's 70,000 INCRs pile up and another client asks GET ctr. The GET is
-        // answered in the first iteration that reports it, after that iteration's reads of the pipeline (256 KiB
-        // each, at most 9,710 INCRs; 11,000-23,000 INCRs had run in the runs measured), not once all of it has
-        // run (70,000 without the bound): a client streaming requests cannot keep the others waiting until it pauses.
+        // Another client waits in BLPOP q with GET ctr queued behind it. The pipeline's LPUSH q (before its
+        // 70,000 INCRs) releases it, and its GET runs once the pipeline's connection has had an iteration's reads
+        // (256 KiB, about 9,700 INCRs; GET saw 11,394 in every run measured), not once all of the pipeline has run
+        // (70,000 without the bound): a client streaming requests cannot keep the others waiting until it pauses.
         await using var server = await InProcessServer.StartAsync(("io-transport", transport), ("io-threads", threads), ("enable-debug-command", "yes"));
         using var c = ConnectWithRoomForAll(server);
         using var other = new RawClient(server.Port);
-        other.Call("PING").Should().Be("+PONG\r\n");
+        other.SendRaw("*3\r\n$5\r\nBLPOP\r\n$1\r\nq\r\n$1\r\n0\r\n*2\r\n$3\r\nGET\r\n$3\r\nctr\r\n");
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!c.Call("INFO", "clients").Contains("blocked_clients:1\r\n"))
+        {
+            DateTime.UtcNow.Should().BeBefore(deadline, "the other client blocks in BLPOP");
+            Thread.Sleep(5);
+        }
         const int count = 70_000;
-        var (request, replies) = SleepThenIncrs(count);
+        var (request, replies) = SleepThenIncrs(count, "*3\r\n$5\r\nLPUSH\r\n$1\r\nq\r\n$1\r\nx\r\n");
         var send = Task.Run(() => c.SendRaw(request));
-        Thread.Sleep(100); // the loop is asleep in DEBUG SLEEP 0.3
-        other.Send("GET", "ctr");
-        var read = Task.Run(() => c.Read(count + 1, timeoutMs: 20_000));
-        var got = other.Read(timeoutMs: 20_000);
-        (await read).Should().Be(replies);
+        c.Read(count + 2, timeoutMs: 20_000).Should().Be(replies.Replace("+OK\r\n", "+OK\r\n:1\r\n"));
         await send;
+        other.Read(timeoutMs: 20_000).Should().Be("*2\r\n$1\r\nq\r\n$1\r\nx\r\n");
+        var got = other.Read(timeoutMs: 20_000);
         got.Should().MatchRegex(@"^\$\d+\r\n\d+\r\n$");
         int value = int.Parse(got.Split("\r\n")[1]);
         value.Should().BeInRange(1, count / 2, "GET ran between the pipeline's reads");
