@@ -82,7 +82,7 @@ public class TransportTests
 
     /// <summary>
     /// DEBUG SLEEP 0.3 (the loop sleeps while the pipeline piles up), <paramref name="then"/> (a raw command, whose
-    /// reply is not in the replies returned), then <paramref name="count"/> INCRs of ctr (27 bytes each).
+    /// reply is not in the replies returned), then <paramref name="count"/> INCRs of ctr (23 bytes each).
     /// </summary>
     private static (string Request, string Replies) SleepThenIncrs(int count, string then = "")
     {
@@ -101,9 +101,9 @@ public class TransportTests
     [InlineData("epoll", "3")]
     public async Task LongPipeline_RepliesLeaveWhileTheRestIsStillBeingRead(string transport, string threads)
     {
-        // ~1.9 MB of INCRs (sent in one write while this thread reads), then CLIENT INFO. Replies must not wait
+        // ~1.6 MB of INCRs (sent in one write while this thread reads), then CLIENT INFO. Replies must not wait
         // for the end of the pipeline: when CLIENT INFO runs, what is still unsent (omem) is at most the replies
-        // of one iteration's reads (256 KiB: at most 9,710 INCRs, under 80 KB), not of the whole pipeline
+        // of one iteration's reads (256 KiB: at most 11,397 INCRs, under 100 KB), not of the whole pipeline
         // (~550 KB). A server that read on until the socket was drained sent nothing until then, so a client
         // like redis-cli --pipe, which sends and reads in turn on one thread, worked in turn with it instead of
         // at the same time (1M SETs: 3.0 s, Redis 1.8-2.4 s).
@@ -126,7 +126,7 @@ public class TransportTests
     {
         // Another client waits in BLPOP q with GET ctr queued behind it. The pipeline's LPUSH q (before its
         // 70,000 INCRs) releases it, and its GET runs once the pipeline's connection has had an iteration's reads
-        // (256 KiB, about 9,700 INCRs; GET saw 11,394 in every run measured), not once all of the pipeline has run
+        // (four reads of 64 KiB: GET saw 11,394 INCRs done, every run), not once all of the pipeline has run
         // (70,000 without the bound): a client streaming requests cannot keep the others waiting until it pauses.
         await using var server = await InProcessServer.StartAsync(("io-transport", transport), ("io-threads", threads), ("enable-debug-command", "yes"));
         using var c = ConnectWithRoomForAll(server);
