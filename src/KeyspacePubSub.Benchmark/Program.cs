@@ -303,8 +303,9 @@ try
         // alternating which goes first.
         int n = quick ? 200_000 : 1_000_000;
         Header($"redis-cli --pipe of {n:N0} commands, fresh servers (median of {rounds}; lower is better)", "value");
-        foreach (var (label, file) in new[] { ("SET", MassInsertBench.WriteSets(n)), ("XADD (one stream, 2 fields)", MassInsertBench.WriteXadds(n)) })
+        foreach (var (label, write) in new (string, Func<int, string>)[] { ("SET", MassInsertBench.WriteSets), ("XADD (one stream, 2 fields)", MassInsertBench.WriteXadds) })
         {
+            string file = write(n); // each file made just before its rows, so a failed row leaves no other behind
             try
             {
                 var runs = servers.ToDictionary(s => s.Name, _ => new List<MassInsertBench.Result>());
