@@ -358,7 +358,6 @@ public sealed partial class SqliteStore : IDurableStore
         IntPtr stmt = statement.Handle.DangerousGetHandle();
         long entries = 0, lastKid = long.MinValue;
         Engine.Streams.StreamValue? stream = null;
-        var list = new List<(Engine.Streams.StreamEntry, bool)>();
         var withRows = new HashSet<long>();
         int rc;
         while ((rc = SqliteNative.sqlite3_step(stmt)) == raw.SQLITE_ROW)
@@ -366,8 +365,7 @@ public sealed partial class SqliteStore : IDurableStore
             long kid = SqliteNative.sqlite3_column_int64(stmt, 0);
             if (kid != lastKid)
             {
-                stream?.RestoreEntries(list);
-                list = [];
+                stream?.FinishRestore();
                 lastKid = kid;
                 stream = streams.GetValueOrDefault(kid);
                 if (stream != null) withRows.Add(kid);
@@ -376,15 +374,16 @@ public sealed partial class SqliteStore : IDurableStore
             byte* p = SqliteNative.sqlite3_column_blob(stmt, 3); // before the length (see ListLoader.Step)
             var row = new ReadOnlySpan<byte>(p, SqliteNative.sqlite3_column_bytes(stmt, 3));
             ulong ms = unchecked((ulong)SqliteNative.sqlite3_column_int64(stmt, 1)), seq = unchecked((ulong)SqliteNative.sqlite3_column_int64(stmt, 2));
-            list.Add((Engine.Streams.StreamBlob.DecodeEntry(ms, seq, row, out bool startsNode), startsNode));
+            var items = Engine.Streams.StreamBlob.DecodeEntry(row, out bool deleted, out bool startsNode);
+            stream.RestoreEntry(new Engine.Streams.StreamId(ms, seq), items, deleted, startsNode); // (copied into its node)
             entries++;
         }
         RawStatement.Check(rc, _db.Handle!);
-        stream?.RestoreEntries(list);
+        stream?.FinishRestore();
         // A stream without entry rows (every entry trimmed away) is restored with none.
         foreach (var (kid, s) in streams)
         {
-            if (!withRows.Contains(kid)) s.RestoreEntries([]);
+            if (!withRows.Contains(kid)) s.FinishRestore();
         }
         return entries;
     }

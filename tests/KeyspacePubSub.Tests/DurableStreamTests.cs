@@ -82,18 +82,18 @@ public sealed class DurableStreamTests : IDisposable
         {
             foreach (bool startsNode in new[] { false, true })
             {
-                var row = Engine.Streams.StreamBlob.EncodeEntry(new Engine.Streams.StreamEntry(new(5, 7), pairs) { Deleted = deleted }, startsNode);
-                var e = Engine.Streams.StreamBlob.DecodeEntry(ulong.MaxValue, 3, row, out bool starts);
-                (e.Id.Ms, e.Id.Seq, e.Deleted, starts).Should().Be((ulong.MaxValue, 3UL, deleted, startsNode));
-                e.Pairs.ToArrays().Should().BeEquivalentTo(pairs, o => o.WithStrictOrdering());
+                var row = Engine.Streams.StreamBlob.EncodeEntry(Engine.Streams.StreamEntry.EncodeItems(pairs), deleted, startsNode);
+                var items = Engine.Streams.StreamBlob.DecodeEntry(row, out bool wasDeleted, out bool starts);
+                (wasDeleted, starts).Should().Be((deleted, startsNode));
+                new Engine.Streams.StreamItems(items).ToArrays().Should().BeEquivalentTo(pairs, o => o.WithStrictOrdering());
                 var longer = row.Append((byte)0).ToArray();
-                longer.Invoking(r => Engine.Streams.StreamBlob.DecodeEntry(1, 1, r, out _)).Should().Throw<InvalidDataException>("a row with a byte after its last item");
+                longer.Invoking(r => Engine.Streams.StreamBlob.DecodeEntry(r, out _, out _)).Should().Throw<InvalidDataException>("a row with a byte after its last item");
                 var negative = row.ToArray();
                 System.Buffers.Binary.BinaryPrimitives.WriteInt32LittleEndian(negative.AsSpan(5), -1); // the first item's length
-                negative.Invoking(r => Engine.Streams.StreamBlob.DecodeEntry(1, 1, r, out _)).Should().Throw<InvalidDataException>("an item of negative length");
+                negative.Invoking(r => Engine.Streams.StreamBlob.DecodeEntry(r, out _, out _)).Should().Throw<InvalidDataException>("an item of negative length");
                 for (int cut = 0; cut < row.Length; cut++)
                 {
-                    var act = () => Engine.Streams.StreamBlob.DecodeEntry(1, 1, row.AsSpan(0, cut), out _);
+                    Action act = () => Engine.Streams.StreamBlob.DecodeEntry(row.AsSpan(0, cut), out _, out _);
                     act.Should().Throw<InvalidDataException>($"a row cut to {cut} of {row.Length} bytes");
                 }
             }
@@ -101,7 +101,7 @@ public sealed class DurableStreamTests : IDisposable
         // Counts and lengths larger than the row (or negative) are refused before anything is allocated for them.
         foreach (var bad in new byte[][] { [0, 0xFF, 0xFF, 0xFF, 0x7F], [0, 1, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF], [0, 1, 0, 0, 0, 9, 0, 0, 0, 1, 2] })
         {
-            var act = () => Engine.Streams.StreamBlob.DecodeEntry(1, 1, bad, out _);
+            Action act = () => Engine.Streams.StreamBlob.DecodeEntry(bad, out _, out _);
             act.Should().Throw<InvalidDataException>();
         }
     }

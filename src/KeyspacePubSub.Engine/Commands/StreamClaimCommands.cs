@@ -126,7 +126,7 @@ internal static class StreamClaimCommands
         foreach (var id in ids)
         {
             if (justId) StreamCommands.WriteId(r, id);
-            else StreamCommands.WriteEntry(r, s.Find(id)!);
+            else StreamCommands.WriteEntry(r, s.Find(id)!.Value);
         }
     }
 

@@ -213,7 +213,7 @@ internal static class StreamCommands
             x.Reply.Error("ERR Elements are too large to be stored");
             return;
         }
-        s.Append(new StreamEntry(id, x.Args, fields), x.Engine.Config.StreamNodeMaxBytes, x.Engine.Config.StreamNodeMaxEntries);
+        s.Append(id, x.Args, fields, x.Engine.Config.StreamNodeMaxBytes, x.Engine.Config.StreamNodeMaxEntries);
         WriteId(x.Reply, id);
         x.Engine.Notify(NotifyFlags.Stream, "xadd", x.Args[1], x.Client.Db);
         if ((a.ByLength || a.ByMinId) && Trim(s, a) > 0) x.Engine.Notify(NotifyFlags.Stream, "xtrim", x.Args[1], x.Client.Db);
@@ -417,7 +417,7 @@ internal static class StreamCommands
         }
         if (s.Length > 0)
         {
-            if (id < s.LastLive()!.Id)
+            if (id < s.LastLive()!.Value.Id)
             {
                 x.Reply.Error("ERR The ID specified in XSETID is smaller than the target stream top item");
                 return;

@@ -211,7 +211,7 @@ internal static class StreamInfoCommand
 
     private static void WriteEntryOrNull(RespWriter r, StreamEntry? e)
     {
-        if (e is null) r.NullBulk();
-        else StreamCommands.WriteEntry(r, e);
+        if (e is { } entry) StreamCommands.WriteEntry(r, entry);
+        else r.NullBulk();
     }
 }

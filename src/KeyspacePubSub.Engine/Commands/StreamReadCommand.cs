@@ -186,11 +186,11 @@ internal static class StreamReadCommand
             if (x.Engine.LookupRead(db, key) is not StreamValue s) continue;
             if (groups is null)
             {
-                if (s.Length > 0 && s.LastLive()!.Id > after[i]) served.Add(new Served(i, Collect(s, after[i], max)));
+                if (s.Length > 0 && s.LastLive()!.Value.Id > after[i]) served.Add(new Served(i, Collect(s, after[i], max)));
                 continue;
             }
             var cg = groups[i];
-            bool history = !fresh[i], now = history || (s.Length > 0 && s.LastLive()!.Id > cg.LastId);
+            bool history = !fresh[i], now = history || (s.Length > 0 && s.LastLive()!.Value.Id > cg.LastId);
             if (!now) continue;
             var consumer = StreamGroupCommands.ConsumerFor(x, key, cg, x.Args[groupArg + 1]); // (Redis 7.0: only when served)
             var entries = history
@@ -304,9 +304,9 @@ internal static class StreamReadCommand
         r.Array(entries.Count);
         foreach (var (id, e) in entries)
         {
-            if (e != null)
+            if (e is { } entry)
             {
-                StreamCommands.WriteEntry(r, e);
+                StreamCommands.WriteEntry(r, entry);
                 continue;
             }
             r.Array(2);

@@ -15,7 +15,7 @@ public static partial class RestorePayload
     private static StreamValue? LoadStream(ref Reader r, bool v2)
     {
         ulong nodeCount = r.Length();
-        var entries = new List<(StreamEntry Entry, bool StartsNode)>();
+        var entries = new List<(StreamId Id, byte[] Items, bool Deleted, bool StartsNode)>();
         StreamId lastEntry = default;
         for (ulong n = 0; n < nodeCount; n++)
         {
@@ -27,7 +27,7 @@ public static partial class RestorePayload
             if (items is null || items.Count == 0) return null;
             var nodeEntries = StreamPayload.ReadNode(master, items);
             if (nodeEntries is null) return null;
-            for (int i = 0; i < nodeEntries.Count; i++) entries.Add((nodeEntries[i], i == 0));
+            for (int i = 0; i < nodeEntries.Count; i++) entries.Add((nodeEntries[i].Id, nodeEntries[i].Items, nodeEntries[i].Deleted, i == 0));
             lastEntry = nodeEntries[^1].Id;
         }
         ulong length = r.Length();
@@ -42,7 +42,7 @@ public static partial class RestorePayload
         }
         else
         {
-            foreach (var (e, _) in entries)
+            foreach (var e in entries)
             {
                 if (e.Deleted) continue;
                 first = e.Id;
@@ -51,7 +51,8 @@ public static partial class RestorePayload
         }
         if (added > long.MaxValue || (entries.Count > 0 && lastEntry > last)) return null;
         var s = StreamValue.Restore(null, last, maxDeleted, first, (long)added);
-        s.RestoreEntries(entries);
+        foreach (var e in entries) s.RestoreEntry(e.Id, e.Items, e.Deleted, e.StartsNode);
+        s.FinishRestore();
         if ((ulong)s.Length != length) return null;
         ulong groups = r.Length();
         for (ulong g = 0; g < groups; g++)

@@ -81,8 +81,9 @@ internal static class StreamPayload
         lp.Append(node.MasterFields.Length);
         foreach (var f in node.MasterFields) lp.Append(f);
         lp.Append(0);
-        foreach (var e in node.Entries)
+        for (int k = 0; k < node.Count; k++)
         {
+            var e = node[k];
             var pairs = e.Pairs;
             bool same = node.HasMasterFields(pairs);
             int n = pairs.Length / 2;
@@ -101,7 +102,7 @@ internal static class StreamPayload
     }
 
     /// <summary>The entries of one node's listpack, the first being the node's start; null when the listpack does not hold a valid node.</summary>
-    public static List<StreamEntry>? ReadNode(StreamId master, List<byte[]> items)
+    public static List<(StreamId Id, byte[] Items, bool Deleted)>? ReadNode(StreamId master, List<byte[]> items)
     {
         int p = 0;
         bool Next(out long v)
@@ -113,7 +114,7 @@ internal static class StreamPayload
         var masterFields = items.GetRange(p, (int)fieldCount).ToArray();
         p += (int)fieldCount;
         if (!Next(out long terminator) || terminator != 0) return null;
-        var entries = new List<StreamEntry>();
+        var entries = new List<(StreamId Id, byte[] Items, bool Deleted)>();
         long liveSeen = 0, deletedSeen = 0;
         StreamId previous = default;
         while (p < items.Count)
@@ -137,7 +138,7 @@ internal static class StreamPayload
             bool isDeleted = (flags & FlagDeleted) != 0;
             if (isDeleted) deletedSeen++;
             else liveSeen++;
-            entries.Add(new StreamEntry(id, pairs) { Deleted = isDeleted });
+            entries.Add((id, StreamEntry.EncodeItems(pairs), isDeleted));
         }
         if (entries.Count == 0 || liveSeen != live || deletedSeen != deleted || liveSeen == 0) return null;
         return entries;

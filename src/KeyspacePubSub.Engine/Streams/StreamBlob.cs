@@ -80,7 +80,7 @@ public static class StreamBlob
 
     private static byte[] ReadBytes(BinaryReader r) => r.ReadBytes(r.ReadInt32());
 
-    /// <summary>A stream from its key row's value; its entries are added by <see cref="StreamValue.RestoreEntries"/>.</summary>
+    /// <summary>A stream from its key row's value; its entries are added by <see cref="StreamValue.RestoreEntry"/>.</summary>
     public static StreamValue DecodeMeta(byte[] blob)
     {
         using var r = new BinaryReader(new MemoryStream(blob));
@@ -95,7 +95,7 @@ public static class StreamBlob
         {
             int count = r.ReadInt32();
             nodes = new List<StreamNode>(count);
-            for (int n = 0; n < count; n++) nodes.Add(new StreamNode(ReadId(r), ReadItems(r)) { Body = r.ReadInt64() });
+            for (int n = 0; n < count; n++) nodes.Add(new StreamNode(ReadId(r), ReadItems(r), body: r.ReadInt64()));
         }
         var s = StreamValue.Restore(nodes, last, maxDeleted, first, added);
         if (version >= 2) ReadGroups(r, s, version); // version 1 had no groups
@@ -103,29 +103,31 @@ public static class StreamBlob
     }
 
     /// <summary>An entry row's value: flags (deleted, starts a node), then its fields and values.</summary>
-    public static byte[] EncodeEntry(StreamEntry e, bool startsNode)
+    public static byte[] EncodeEntry(StreamEntry e, bool startsNode) => EncodeEntry(e.Items, e.Deleted, startsNode);
+
+    /// <summary>An entry row's value from its items (the count, then each item's length and bytes: what WriteItems writes).</summary>
+    public static byte[] EncodeEntry(ReadOnlySpan<byte> items, bool deleted, bool startsNode)
     {
-        var ms = new MemoryStream();
-        using (var w = new BinaryWriter(ms))
-        {
-            w.Write((byte)((e.Deleted ? DeletedFlag : 0) | (startsNode ? StartsNodeFlag : 0)));
-            w.Write(e.Items); // (the count, then each item's length and bytes: what WriteItems writes)
-        }
-        return ms.ToArray();
+        var row = new byte[1 + items.Length];
+        row[0] = (byte)((deleted ? DeletedFlag : 0) | (startsNode ? StartsNodeFlag : 0));
+        items.CopyTo(row.AsSpan(1));
+        return row;
     }
 
     /// <summary>
     /// An entry row (versions 1 and 2 wrote 0 or 1 for deleted, and no node marks), read straight from its bytes:
-    /// a restart decodes one per entry.
+    /// a restart decodes one per entry. Returns its items (checked: <see cref="InvalidDataException"/> when
+    /// damaged), in place.
     /// </summary>
-    public static StreamEntry DecodeEntry(ulong ms, ulong seq, ReadOnlySpan<byte> row, out bool startsNode)
+    public static ReadOnlySpan<byte> DecodeEntry(ReadOnlySpan<byte> row, out bool deleted, out bool startsNode)
     {
         if (row.IsEmpty) throw new InvalidDataException("stream entry row cut short");
         byte flags = row[0];
         startsNode = (flags & StartsNodeFlag) != 0;
-        var entry = StreamEntry.FromItems(new StreamId(ms, seq), row[1..]);
-        entry.Deleted = (flags & DeletedFlag) != 0;
-        return entry;
+        deleted = (flags & DeletedFlag) != 0;
+        var items = row[1..];
+        StreamEntry.CheckItems(items);
+        return items;
     }
 
     private static void Write(BinaryWriter w, StreamId id)

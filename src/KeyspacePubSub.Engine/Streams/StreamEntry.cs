@@ -3,63 +3,65 @@ using System.Buffers.Binary;
 namespace KeyspacePubSub.Engine.Streams;
 
 /// <summary>
-/// One entry of a stream: its ID, its fields and values, and whether XDEL left it in its node as a tombstone.
-/// The fields and values are one array (<see cref="Items"/>): the item count, then each item's length and
-/// bytes, lengths as little-endian 32-bit integers, which is also a durable entry row after its flags byte.
-/// An entry is two objects whatever its fields: with an array per field and value and one array of them,
-/// an entry of two fields was six, and a stream of 1,000,000 such entries six million objects for the GC to
-/// mark and 280 bytes an entry against 160.
+/// One entry of a stream, read in place from its node (<see cref="StreamNode"/>): its ID, its fields and
+/// values, and whether XDEL or a trim left it in its node as a tombstone. The fields and values are laid out
+/// as <see cref="Items"/>: the item count, then each item's length and bytes, lengths as little-endian 32-bit
+/// integers, which is also a durable entry row after its flags byte.
 /// </summary>
-public sealed class StreamEntry
+public readonly struct StreamEntry
 {
-    private readonly byte[] _items; // never changed once made: a copy of the stream (COPY) shares it
+    private readonly StreamNode _node;
+    private readonly int _index;
 
-    public StreamEntry(StreamId id, byte[][] pairs)
+    internal StreamEntry(StreamNode node, int index)
     {
-        Id = id;
+        _node = node;
+        _index = index;
+    }
+
+    public StreamId Id => _node.IdAt(_index);
+
+    public bool Deleted => _node.DeletedAt(_index);
+
+    /// <summary>Makes the entry a tombstone (its node keeps it).</summary>
+    internal void MarkDeleted() => _node.MarkDeleted(_index);
+
+    /// <summary>Whether it is its node's first entry (the master entry, which a durable row records).</summary>
+    internal bool StartsNode => _index == 0;
+
+    /// <summary>field, value, field, value...</summary>
+    public StreamItems Pairs => new(Items);
+
+    /// <summary>The bytes of the fields and values themselves (without the count and lengths).</summary>
+    public long ValueBytes => ValueBytesOf(Items);
+
+    internal static long ValueBytesOf(ReadOnlySpan<byte> items) => items.Length - 4 - 4L * BinaryPrimitives.ReadInt32LittleEndian(items);
+
+    /// <summary>The count, then each item's length and bytes.</summary>
+    public ReadOnlySpan<byte> Items => _node.ItemsAt(_index);
+
+    /// <summary>Fields and values laid out as <see cref="Items"/> lays them out.</summary>
+    public static byte[] EncodeItems(byte[][] pairs)
+    {
         int bytes = 4 + 4 * pairs.Length;
         foreach (var p in pairs) bytes += p.Length;
-        _items = Start(bytes, pairs.Length);
-        int at = 4;
-        foreach (var p in pairs) Put(_items, ref at, p);
-    }
-
-    /// <summary>An entry of the arguments from <paramref name="first"/> on (XADD's fields and values), copied straight into its items.</summary>
-    public StreamEntry(StreamId id, in Protocol.CommandArgs args, int first)
-    {
-        Id = id;
-        int count = args.Count - first, bytes = 4 + 4 * count;
-        for (int i = first; i < args.Count; i++) bytes += args[i].Length;
-        _items = Start(bytes, count);
-        int at = 4;
-        for (int i = first; i < args.Count; i++) Put(_items, ref at, args[i]);
-    }
-
-    private static byte[] Start(int bytes, int count)
-    {
         var items = new byte[bytes];
-        BinaryPrimitives.WriteInt32LittleEndian(items, count);
+        BinaryPrimitives.WriteInt32LittleEndian(items, pairs.Length);
+        int at = 4;
+        foreach (var p in pairs)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(items.AsSpan(at), p.Length);
+            p.CopyTo(items.AsSpan(at + 4));
+            at += 4 + p.Length;
+        }
         return items;
     }
 
-    private static void Put(byte[] items, ref int at, ReadOnlySpan<byte> item)
-    {
-        BinaryPrimitives.WriteInt32LittleEndian(items.AsSpan(at), item.Length);
-        item.CopyTo(items.AsSpan(at + 4));
-        at += 4 + item.Length;
-    }
-
-    private StreamEntry(StreamId id, byte[] items)
-    {
-        Id = id;
-        _items = items;
-    }
-
     /// <summary>
-    /// An entry whose fields and values are laid out as <see cref="Items"/> lays them out (a durable row's),
-    /// copied once; <see cref="InvalidDataException"/> when the count and lengths do not fill the bytes exactly.
+    /// Checks that <paramref name="items"/> are laid out as <see cref="Items"/> lays them out (a durable row's):
+    /// <see cref="InvalidDataException"/> when the count and lengths do not fill the bytes exactly.
     /// </summary>
-    public static StreamEntry FromItems(StreamId id, ReadOnlySpan<byte> items)
+    public static void CheckItems(ReadOnlySpan<byte> items)
     {
         if (items.Length < 4) throw new InvalidDataException("stream entry row cut short");
         int count = BinaryPrimitives.ReadInt32LittleEndian(items), at = 4;
@@ -74,24 +76,7 @@ public sealed class StreamEntry
             at += 4 + length;
         }
         if (at != items.Length) throw new InvalidDataException("stream entry row damaged (bytes after its items)");
-        return new StreamEntry(id, items.ToArray());
     }
-
-    public StreamId Id { get; }
-
-    public bool Deleted { get; set; }
-
-    /// <summary>field, value, field, value...</summary>
-    public StreamItems Pairs => new(_items);
-
-    /// <summary>The bytes of the fields and values themselves (without the count and lengths).</summary>
-    public long ValueBytes => _items.Length - 4 - 4L * BinaryPrimitives.ReadInt32LittleEndian(_items);
-
-    /// <summary>The count, then each item's length and bytes.</summary>
-    public ReadOnlySpan<byte> Items => _items;
-
-    /// <summary>The same entry for another stream (a copy's): the items are shared, never changed.</summary>
-    public StreamEntry Copy() => new(Id, _items) { Deleted = Deleted };
 }
 
 /// <summary>An entry's fields and values, read in place from its items (<see cref="StreamEntry.Items"/>).</summary>

@@ -44,7 +44,7 @@ public sealed partial class StreamValue
         if (n < 0) return null;
         var node = Nodes[n];
         int i = node.LowerBound(id);
-        return i < node.Entries.Count && node.Entries[i].Id == id && !node.Entries[i].Deleted ? node.Entries[i] : null;
+        return i < node.Count && node.IdAt(i) == id && !node.DeletedAt(i) ? node[i] : null;
     }
 
     /// <summary>

@@ -1,91 +1,6 @@
 namespace KeyspacePubSub.Engine.Streams;
 
 /// <summary>
-/// What Redis keeps in one listpack of a stream's radix tree (t_stream.c): entries from a master ID on, the
-/// master entry's fields (which later entries with the same fields do not repeat), the live and deleted counts,
-/// and the listpack's size in bytes, so nodes fill and trims cut exactly where Redis's do.
-/// </summary>
-internal sealed class StreamNode(StreamId master, byte[][] masterFields)
-{
-    public StreamId Master { get; } = master;
-    public byte[][] MasterFields { get; } = masterFields;
-    public List<StreamEntry> Entries { get; } = [];
-    public int Live { get; set; }
-    public int Deleted { get; set; }
-
-    /// <summary>Bytes of every element but the two counts (whose size changes with their values).</summary>
-    public long Body { get; set; }
-
-    public long Bytes => ListpackSize.Overhead + Body + ListpackSize.Integer(Live) + ListpackSize.Integer(Deleted);
-
-    /// <summary>A node whose master entry has <paramref name="id"/> and the fields of <paramref name="pairs"/>; its entries follow by <see cref="Add"/>.</summary>
-    public static StreamNode StartingWith(StreamId id, StreamItems pairs)
-    {
-        var fields = new byte[pairs.Length / 2][];
-        int i = 0;
-        foreach (var item in pairs)
-        {
-            if (i % 2 == 0) fields[i / 2] = item.ToArray();
-            i++;
-        }
-        var node = new StreamNode(id, fields) { Body = ListpackSize.Integer(fields.Length) + ListpackSize.Integer(0) };
-        foreach (var f in fields) node.Body += ListpackSize.String(f);
-        return node;
-    }
-
-    /// <summary>
-    /// As streamAppendItem's writes into the listpack: <paramref name="e"/> at the end, its bytes added to
-    /// <see cref="Body"/> (fields left out when they are the master entry's). A node's bytes follow from its
-    /// master and its entries, tombstones included, so a stored stream keeps only where each node starts.
-    /// </summary>
-    public void Add(StreamEntry e)
-    {
-        var pairs = e.Pairs;
-        bool same = HasMasterFields(pairs);
-        long size = ListpackSize.Integer(same ? 2 : 0)
-            + ListpackSize.Integer(unchecked((long)(e.Id.Ms - Master.Ms)))
-            + ListpackSize.Integer(unchecked((long)(e.Id.Seq - Master.Seq)));
-        int n = pairs.Length / 2;
-        if (!same) size += ListpackSize.Integer(n);
-        int i = 0;
-        foreach (var item in pairs)
-        {
-            if (!same || i++ % 2 == 1) size += ListpackSize.String(item); // (fields only when they are not the master's)
-        }
-        size += ListpackSize.Integer(same ? n + 3 : 2 * n + 4);
-        Body += size;
-        Entries.Add(e);
-        if (e.Deleted) Deleted++;
-        else Live++;
-    }
-
-    public bool HasMasterFields(StreamItems pairs)
-    {
-        if (pairs.Length / 2 != MasterFields.Length) return false;
-        int i = 0;
-        foreach (var item in pairs)
-        {
-            if (i % 2 == 0 && !item.SequenceEqual(MasterFields[i / 2])) return false;
-            i++;
-        }
-        return true;
-    }
-
-    /// <summary>The index of the first entry with an ID at least <paramref name="id"/> (Entries.Count when none).</summary>
-    public int LowerBound(StreamId id)
-    {
-        int lo = 0, hi = Entries.Count;
-        while (lo < hi)
-        {
-            int mid = (lo + hi) >>> 1;
-            if (Entries[mid].Id < id) lo = mid + 1;
-            else hi = mid;
-        }
-        return lo;
-    }
-}
-
-/// <summary>
 /// A stream (Redis's <c>stream</c> type): entries in ID order, held in nodes as Redis's radix tree of listpacks
 /// holds them (stream-node-max-entries, stream-node-max-bytes), so approximate trimming (<c>~</c>) removes the
 /// same whole nodes, and XINFO's radix-tree figures match. Also the stream's counters: last generated ID,
@@ -105,31 +20,52 @@ public sealed partial class StreamValue
     public StreamChanges? Durability { get; set; }
 
     /// <summary>
-    /// As streamAppendItem once the ID is known to be above <see cref="LastId"/>: into the tail node, or a new one
-    /// when the tail's bytes plus the new fields and values reach <paramref name="maxBytes"/> or it holds
-    /// <paramref name="maxEntries"/> entries, live or deleted.
+    /// As streamAppendItem once the ID is known to be above <see cref="LastId"/>: XADD's fields and values (the
+    /// arguments from <paramref name="first"/> on) into the tail node, or a new one when the tail's bytes plus
+    /// the new fields and values reach <paramref name="maxBytes"/> or it holds <paramref name="maxEntries"/>
+    /// entries, live or deleted.
     /// </summary>
-    public void Append(StreamEntry entry, long maxBytes, long maxEntries)
+    public void Append(StreamId id, in Protocol.CommandArgs args, int first, long maxBytes, long maxEntries)
     {
-        var id = entry.Id;
-        long total = entry.ValueBytes;
+        long total = 0;
+        for (int i = first; i < args.Count; i++) total += args[i].Length;
+        var node = TailFor(total, 17 + 4 + 4 * (args.Count - first) + total, maxBytes, maxEntries, id);
+        node.Add(id, args, first);
+        Appended(node);
+    }
+
+    /// <summary>As <see cref="Append(StreamId, in Protocol.CommandArgs, int, long, long)"/>, of items laid out as <see cref="StreamEntry.Items"/> lays them out.</summary>
+    public void Append(StreamId id, ReadOnlySpan<byte> items, long maxBytes, long maxEntries)
+    {
+        var node = TailFor(StreamEntry.ValueBytesOf(items), 17 + items.Length, maxBytes, maxEntries, id);
+        node.Add(id, items, deleted: false);
+        Appended(node);
+    }
+
+    private StreamNode TailFor(long valueBytes, long entryBytes, long maxBytes, long maxEntries, StreamId id)
+    {
+        long nodeMax = maxBytes == 0 || maxBytes > MaxListpackBytes ? MaxListpackBytes : maxBytes;
         var node = Nodes.Count > 0 ? Nodes[^1] : null;
-        if (node != null)
-        {
-            long nodeMax = maxBytes == 0 || maxBytes > MaxListpackBytes ? MaxListpackBytes : maxBytes;
-            if (node.Bytes + total >= nodeMax || (maxEntries != 0 && node.Live + node.Deleted >= maxEntries)) node = null;
-        }
-        if (node is null)
-        {
-            node = StreamNode.StartingWith(id, entry.Pairs);
-            Nodes.Add(node);
-        }
-        node.Add(entry);
+        if (node != null && node.Bytes + valueBytes < nodeMax && (maxEntries == 0 || node.Live + node.Deleted < maxEntries)) return node;
+        node?.Shrink(); // full: it takes no more entries
+        // Room for as many entries of about this size as the node is likely to take (fewer when its bytes will
+        // close it first), and an eighth more: a buffer grown by doubling allocates three times what it keeps.
+        long expected = Math.Min(maxEntries == 0 ? 128 : maxEntries, nodeMax / Math.Max(1, valueBytes) + 1);
+        expected = Math.Clamp(expected, 1, 128);
+        long room = entryBytes * expected + entryBytes * expected / 8;
+        node = new StreamNode(id, (int)Math.Min(Math.Max(entryBytes, 1 << 16), room), (int)(expected + expected / 8));
+        Nodes.Add(node);
+        return node;
+    }
+
+    private void Appended(StreamNode node)
+    {
+        var entry = node.Last;
         Durability?.Written.Add(entry);
         Length++;
         EntriesAdded++;
-        LastId = id;
-        if (Length == 1) FirstId = id;
+        LastId = entry.Id;
+        if (Length == 1) FirstId = LastId;
     }
 
     /// <summary>STREAM_LISTPACK_MAX_SIZE: the cap on a node's bytes whatever stream-node-max-bytes says.</summary>
@@ -149,21 +85,22 @@ public sealed partial class StreamValue
             var node = Nodes[0];
             long entries = node.Live;
             if (limit != 0 && deleted + entries > limit) break;
-            bool remove = byLength ? Length - entries >= maxLength : node.Entries[^1].Id < minId;
+            bool remove = byLength ? Length - entries >= maxLength : node.Last.Id < minId;
             if (remove)
             {
-                Durability?.Removed.AddRange(node.Entries);
+                Removed(node);
                 Nodes.RemoveAt(0);
                 Length -= entries;
                 deleted += entries;
                 continue;
             }
             if (approx) break;
-            foreach (var e in node.Entries)
+            for (int i = 0; i < node.Count; i++)
             {
+                var e = node[i];
                 if (byLength ? Length <= maxLength : e.Id >= minId) break;
                 if (e.Deleted) continue;
-                e.Deleted = true;
+                e.MarkDeleted();
                 Durability?.Written.Add(e);
                 node.Live--;
                 node.Deleted++;
@@ -173,7 +110,7 @@ public sealed partial class StreamValue
             break;
         }
         if (Length == 0) FirstId = StreamId.Min;
-        else if (deleted > 0) FirstId = FirstLive()!.Id;
+        else if (deleted > 0) FirstId = FirstLive()!.Value.Id;
         return deleted;
     }
 
@@ -192,7 +129,7 @@ public sealed partial class StreamValue
         if (deleted > 0)
         {
             if (Length == 0) FirstId = StreamId.Min;
-            else if (first) FirstId = FirstLive()!.Id;
+            else if (first) FirstId = FirstLive()!.Value.Id;
         }
         return deleted;
     }
@@ -203,21 +140,27 @@ public sealed partial class StreamValue
         if (n < 0) return false;
         var node = Nodes[n];
         int i = node.LowerBound(id);
-        if (i == node.Entries.Count || node.Entries[i].Id != id || node.Entries[i].Deleted) return false;
-        node.Entries[i].Deleted = true;
+        if (i == node.Count || node.IdAt(i) != id || node.DeletedAt(i)) return false;
+        node.MarkDeleted(i);
         if (node.Live == 1)
         {
             Nodes.RemoveAt(n); // its last live entry: the whole listpack goes, tombstones and all
-            Durability?.Removed.AddRange(node.Entries);
+            Removed(node);
         }
         else
         {
             node.Live--;
             node.Deleted++;
-            Durability?.Written.Add(node.Entries[i]);
+            Durability?.Written.Add(node[i]);
         }
         Length--;
         return true;
+    }
+
+    private void Removed(StreamNode node)
+    {
+        if (Durability is null) return;
+        for (int i = 0; i < node.Count; i++) Durability.Removed.Add(node[i]);
     }
 
     /// <summary>The index of the last node whose master ID is at most <paramref name="id"/>; -1 when none.</summary>
@@ -257,9 +200,9 @@ public sealed partial class StreamValue
             for (int n = Math.Max(0, NodeAtOrBefore(start)); n < Nodes.Count; n++)
             {
                 var node = Nodes[n];
-                for (int i = node.LowerBound(start); i < node.Entries.Count; i++)
+                for (int i = node.LowerBound(start); i < node.Count; i++)
                 {
-                    var e = node.Entries[i];
+                    var e = node[i];
                     if (e.Id > end) yield break;
                     if (!e.Deleted || tombstones) yield return e;
                 }
@@ -272,10 +215,10 @@ public sealed partial class StreamValue
             {
                 var node = Nodes[n];
                 int i = node.LowerBound(end);
-                if (i == node.Entries.Count || node.Entries[i].Id > end) i--;
+                if (i == node.Count || node.IdAt(i) > end) i--;
                 for (; i >= 0; i--)
                 {
-                    var e = node.Entries[i];
+                    var e = node[i];
                     if (e.Id < start) yield break;
                     if (!e.Deleted || tombstones) yield return e;
                 }
@@ -323,20 +266,13 @@ public sealed partial class StreamValue
     public StreamValue Clone()
     {
         var copy = new StreamValue { Length = Length, LastId = LastId, FirstId = FirstId, MaxDeletedId = MaxDeletedId, EntriesAdded = EntriesAdded };
-        foreach (var node in Nodes) copy.Nodes.Add(CopyNode(node));
+        foreach (var node in Nodes) copy.Nodes.Add(node.Clone());
         if (Groups != null)
         {
             copy.Groups = new SortedDictionary<byte[], ConsumerGroup>(NameOrder.Instance);
             foreach (var (name, cg) in Groups) copy.Groups.Add(name, cg.CloneFor(copy));
         }
         return copy;
-    }
-
-    private static StreamNode CopyNode(StreamNode node)
-    {
-        var c = new StreamNode(node.Master, node.MasterFields) { Live = node.Live, Deleted = node.Deleted, Body = node.Body };
-        foreach (var e in node.Entries) c.Entries.Add(e.Copy());
-        return c;
     }
 
     /// <summary>
@@ -347,7 +283,7 @@ public sealed partial class StreamValue
 
     /// <summary>
     /// A stream from its stored counters (a durable key loaded at start), and its nodes when the key row held
-    /// them (an older layout); entries follow by <see cref="RestoreEntries"/>.
+    /// them (an older layout); entries follow by <see cref="RestoreEntry"/>.
     /// </summary>
     internal static StreamValue Restore(List<StreamNode>? nodes, StreamId last, StreamId maxDeleted, StreamId first, long entriesAdded)
     {
@@ -356,38 +292,72 @@ public sealed partial class StreamValue
         return s;
     }
 
-    /// <summary>
-    /// Puts loaded entries (any order) into nodes: a new node at each entry stored as starting one; in the older
-    /// layout, each into the last node whose master ID is at most its own.
-    /// </summary>
-    private static bool InIdOrder(List<(StreamEntry Entry, bool StartsNode)> entries)
-    {
-        for (int i = 1; i < entries.Count; i++)
-        {
-            if (entries[i - 1].Entry.Id.CompareTo(entries[i].Entry.Id) > 0) return false;
-        }
-        return true;
-    }
+    /// <summary>Entries restored out of ID order, or into an older layout's nodes: placed by <see cref="FinishRestore"/>.</summary>
+    private List<(StreamId Id, byte[] Items, bool Deleted, bool StartsNode)>? _loose;
 
-    public void RestoreEntries(List<(StreamEntry Entry, bool StartsNode)> entries)
+    /// <summary>Whether the first entry restored was stored as starting a node (the first node starts with it either way).</summary>
+    private bool _firstRestoredStarts;
+
+    /// <summary>
+    /// A loaded entry (a durable row, an RDB payload's), its items laid out as <see cref="StreamEntry.Items"/>
+    /// lays them out (checked by the caller): a new node at each entry stored as starting one; in the older
+    /// layout, into the last node whose master ID is at most its own. Loads give them in ID order, straight
+    /// into their nodes; any other order is sorted by <see cref="FinishRestore"/>, which ends every restore.
+    /// </summary>
+    public void RestoreEntry(StreamId id, ReadOnlySpan<byte> items, bool deleted, bool startsNode)
     {
-        if (!InIdOrder(entries)) entries.Sort((a, b) => a.Entry.Id.CompareTo(b.Entry.Id)); // (a load reads them in order)
-        foreach (var (e, startsNode) in entries)
+        if (_loose is null && !NodesFromKeyRow && (Nodes.Count == 0 || id > Nodes[^1].Last.Id))
         {
+            if (Nodes.Count == 0) _firstRestoredStarts = startsNode;
+            if (Nodes.Count == 0) Nodes.Add(new StreamNode(id));
+            else if (startsNode)
+            {
+                // Sized as the node before it, and an eighth more (a stream's nodes fill alike).
+                var previous = Nodes[^1];
+                previous.Shrink();
+                Nodes.Add(new StreamNode(id, previous.UsedBytes + previous.UsedBytes / 8, previous.Count + previous.Count / 8 + 1));
+            }
+            Nodes[^1].Add(id, items, deleted);
+            return;
+        }
+        if (_loose is null)
+        {
+            _loose = [];
             if (!NodesFromKeyRow)
             {
-                if (startsNode || Nodes.Count == 0) Nodes.Add(StreamNode.StartingWith(e.Id, e.Pairs));
-                Nodes[^1].Add(e);
-                continue;
+                for (int n = 0; n < Nodes.Count; n++)
+                {
+                    var node = Nodes[n];
+                    for (int i = 0; i < node.Count; i++) _loose.Add((node.IdAt(i), node.ItemsAt(i).ToArray(), node.DeletedAt(i), i == 0 && (n > 0 || _firstRestoredStarts)));
+                }
+                Nodes.Clear();
             }
-            int n = NodeAtOrBefore(e.Id);
-            if (n < 0) continue; // a row without its node (cannot be written so): left out
-            var node = Nodes[n];
-            node.Entries.Add(e);
-            if (e.Deleted) node.Deleted++;
-            else node.Live++;
         }
-        Nodes.RemoveAll(node => node.Live == 0 && node.Entries.Count == 0);
+        _loose.Add((id, items.ToArray(), deleted, startsNode));
+    }
+
+    /// <summary>Ends a restore (also of a stream without entries): entries that came out of order placed, the length counted.</summary>
+    public void FinishRestore()
+    {
+        if (_loose != null)
+        {
+            var loose = _loose;
+            _loose = null;
+            loose.Sort((a, b) => a.Id.CompareTo(b.Id));
+            foreach (var (id, items, deleted, startsNode) in loose)
+            {
+                if (!NodesFromKeyRow)
+                {
+                    if (startsNode || Nodes.Count == 0) Nodes.Add(new StreamNode(id));
+                    Nodes[^1].Add(id, items, deleted);
+                    continue;
+                }
+                int n = NodeAtOrBefore(id);
+                if (n < 0) continue; // a row without its node (cannot be written so): left out
+                Nodes[n].AddUnaccounted(id, items, deleted);
+            }
+        }
+        Nodes.RemoveAll(node => node.Count == 0);
         Length = 0;
         foreach (var node in Nodes) Length += node.Live;
     }
