@@ -309,13 +309,13 @@ public sealed partial class StreamValue
         if (_loose is null && !NodesFromKeyRow && (Nodes.Count == 0 || id > Nodes[^1].Last.Id))
         {
             if (Nodes.Count == 0) _firstRestoredStarts = startsNode;
-            if (Nodes.Count == 0) Nodes.Add(new StreamNode(id));
+            if (Nodes.Count == 0) Nodes.Add(new StreamNode(id, pinned: false));
             else if (startsNode)
             {
                 // Sized as the node before it, and an eighth more (a stream's nodes fill alike).
                 var previous = Nodes[^1];
                 previous.Shrink();
-                Nodes.Add(new StreamNode(id, previous.UsedBytes + previous.UsedBytes / 8, previous.Count + previous.Count / 8 + 1));
+                Nodes.Add(new StreamNode(id, previous.UsedBytes + previous.UsedBytes / 8, previous.Count + previous.Count / 8 + 1, pinned: false));
             }
             Nodes[^1].Add(id, items, deleted);
             return;
@@ -348,7 +348,7 @@ public sealed partial class StreamValue
             {
                 if (!NodesFromKeyRow)
                 {
-                    if (startsNode || Nodes.Count == 0) Nodes.Add(new StreamNode(id));
+                    if (startsNode || Nodes.Count == 0) Nodes.Add(new StreamNode(id, pinned: false));
                     Nodes[^1].Add(id, items, deleted);
                     continue;
                 }
