@@ -85,6 +85,25 @@ public sealed class StreamNodeTests
         s.Range(StreamId.Min, StreamId.Max, reverse: false, tombstones: true).Select(e => e.Id.Ms).Should().Equal(Enumerable.Range(1, 300).Select(i => (ulong)i));
     }
 
+    /// <summary>
+    /// Without limits (stream-node-max-bytes 0, -max-entries 0) Redis closes a node at 1 GB of listpack, which
+    /// our layout can pass: a node's buffer closes it too (1 GB; a test's small cap here), in XADD and in a load.
+    /// </summary>
+    [Fact]
+    public void NodeBuffer_ClosesItsNode_WhenFull()
+    {
+        var s = new StreamValue();
+        for (int i = 1; i <= 1000; i++) s.Append(new StreamId((ulong)i, 0), Items(i), 0, 0, maxBuffer: 4000);
+        ShouldHoldEntries(s, 1000);
+        s.Nodes.Should().OnlyContain(n => n.UsedBytes <= 4000);
+
+        var loaded = StreamValue.Restore(null, new StreamId(1000, 0), StreamId.Min, new StreamId(1, 0), 1000);
+        for (int i = 1; i <= 1000; i++) loaded.RestoreEntry(new StreamId((ulong)i, 0), Items(i), deleted: false, startsNode: i == 1, maxBuffer: 4000);
+        loaded.FinishRestore();
+        ShouldHoldEntries(loaded, 1000);
+        loaded.Nodes.Select(n => n.Master).Should().Equal(s.Nodes.Select(n => n.Master), "the load closes nodes where XADD did");
+    }
+
     [Fact]
     public void Clone_IsIndependent_OfAppendsAndDeletes()
     {

@@ -9,7 +9,7 @@ namespace KeyspacePubSub.Engine.Streams;
 /// <para>
 /// The entries themselves lie end to end in one buffer, as a listpack holds them: each is its ID (ms, seq),
 /// a deleted flag, then its items (<see cref="StreamEntry.Items"/>), and an array holds where each starts. A
-/// node is three objects whatever its entries; with an object and an array per entry, a stream of 1,000,000
+/// node is a few objects whatever its entries; with an object and an array per entry, a stream of 1,000,000
 /// entries was two million objects for the GC to mark, and clearing their new memory was a quarter of XADD's
 /// time in a mass insertion. Entries are only ever appended and flagged deleted, so an entry's index in its
 /// node stays its own (<see cref="StreamEntry"/> is a node and an index).
@@ -18,6 +18,9 @@ namespace KeyspacePubSub.Engine.Streams;
 internal sealed class StreamNode
 {
     private const int HeaderBytes = 17; // ms, seq, deleted flag
+
+    /// <summary>The bytes a node's buffer may hold: a node closes before its entries pass them (1 GB).</summary>
+    public const int MaxBuffer = 1 << 30;
     private byte[][]? _fields;
     private byte[] _data;
     private int[] _starts;

@@ -34,19 +34,28 @@ public sealed partial class StreamValue
         Appended(node);
     }
 
-    /// <summary>As <see cref="Append(StreamId, in Protocol.CommandArgs, int, long, long)"/>, of items laid out as <see cref="StreamEntry.Items"/> lays them out.</summary>
-    public void Append(StreamId id, ReadOnlySpan<byte> items, long maxBytes, long maxEntries)
+    /// <summary>
+    /// As <see cref="Append(StreamId, in Protocol.CommandArgs, int, long, long)"/>, of items laid out as
+    /// <see cref="StreamEntry.Items"/> lays them out; <paramref name="maxBuffer"/> is for tests.
+    /// </summary>
+    public void Append(StreamId id, ReadOnlySpan<byte> items, long maxBytes, long maxEntries, int maxBuffer = StreamNode.MaxBuffer)
     {
-        var node = TailFor(StreamEntry.ValueBytesOf(items), 17 + items.Length, maxBytes, maxEntries, id);
+        var node = TailFor(StreamEntry.ValueBytesOf(items), 17 + items.Length, maxBytes, maxEntries, id, maxBuffer);
         node.Add(id, items, deleted: false);
         Appended(node);
     }
 
-    private StreamNode TailFor(long valueBytes, long entryBytes, long maxBytes, long maxEntries, StreamId id)
+    /// <summary>
+    /// The node an entry goes into: the tail, unless Redis's rules close it, or its buffer would pass
+    /// <paramref name="maxBuffer"/> (a node without limits closes at 1 GB of listpack, and its entries can take
+    /// several times that here: 17 bytes of ID and flag, 4-byte lengths, field names a listpack leaves out).
+    /// </summary>
+    private StreamNode TailFor(long valueBytes, long entryBytes, long maxBytes, long maxEntries, StreamId id, int maxBuffer = StreamNode.MaxBuffer)
     {
         long nodeMax = maxBytes == 0 || maxBytes > MaxListpackBytes ? MaxListpackBytes : maxBytes;
         var node = Nodes.Count > 0 ? Nodes[^1] : null;
-        if (node != null && node.Bytes + valueBytes < nodeMax && (maxEntries == 0 || node.Live + node.Deleted < maxEntries)) return node;
+        if (node != null && node.Bytes + valueBytes < nodeMax && (maxEntries == 0 || node.Live + node.Deleted < maxEntries)
+            && (node.Count == 0 || node.UsedBytes + entryBytes <= maxBuffer)) return node;
         node?.Shrink(); // full: it takes no more entries
         // Room for as many entries of about this size as the node is likely to take (fewer when its bytes will
         // close it first), and an eighth more: a buffer grown by doubling allocates three times what it keeps.
@@ -304,13 +313,13 @@ public sealed partial class StreamValue
     /// layout, into the last node whose master ID is at most its own. Loads give them in ID order, straight
     /// into their nodes; any other order is sorted by <see cref="FinishRestore"/>, which ends every restore.
     /// </summary>
-    public void RestoreEntry(StreamId id, ReadOnlySpan<byte> items, bool deleted, bool startsNode)
+    public void RestoreEntry(StreamId id, ReadOnlySpan<byte> items, bool deleted, bool startsNode, int maxBuffer = StreamNode.MaxBuffer)
     {
         if (_loose is null && !NodesFromKeyRow && (Nodes.Count == 0 || id > Nodes[^1].Last.Id))
         {
             if (Nodes.Count == 0) _firstRestoredStarts = startsNode;
             if (Nodes.Count == 0) Nodes.Add(new StreamNode(id, pinned: false));
-            else if (startsNode)
+            else if (startsNode || Nodes[^1].UsedBytes + 17 + items.Length > maxBuffer) // (a full buffer: see TailFor)
             {
                 // Sized as the node before it, and an eighth more (a stream's nodes fill alike).
                 var previous = Nodes[^1];
@@ -348,7 +357,7 @@ public sealed partial class StreamValue
             {
                 if (!NodesFromKeyRow)
                 {
-                    if (startsNode || Nodes.Count == 0) Nodes.Add(new StreamNode(id, pinned: false));
+                    if (startsNode || Nodes.Count == 0 || Nodes[^1].UsedBytes + 17 + items.Length > StreamNode.MaxBuffer) Nodes.Add(new StreamNode(id, pinned: false));
                     Nodes[^1].Add(id, items, deleted);
                     continue;
                 }
