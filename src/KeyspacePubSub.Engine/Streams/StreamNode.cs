@@ -17,7 +17,8 @@ namespace KeyspacePubSub.Engine.Streams;
 /// </summary>
 internal sealed class StreamNode
 {
-    private const int HeaderBytes = 17; // ms, seq, deleted flag
+    /// <summary>The bytes before an entry's items: its ID (ms, seq) and its deleted flag.</summary>
+    public const int HeaderBytes = 17;
 
     /// <summary>The bytes a node's buffer may hold: a node closes before its entries pass them (1 GB).</summary>
     public const int MaxBuffer = 1 << 30;

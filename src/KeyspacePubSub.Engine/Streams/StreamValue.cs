@@ -29,7 +29,7 @@ public sealed partial class StreamValue
     {
         long total = 0;
         for (int i = first; i < args.Count; i++) total += args[i].Length;
-        var node = TailFor(total, 17 + 4 + 4 * (args.Count - first) + total, maxBytes, maxEntries, id);
+        var node = TailFor(total, StreamNode.HeaderBytes + 4 + 4 * (args.Count - first) + total, maxBytes, maxEntries, id);
         node.Add(id, args, first);
         Appended(node);
     }
@@ -40,7 +40,7 @@ public sealed partial class StreamValue
     /// </summary>
     public void Append(StreamId id, ReadOnlySpan<byte> items, long maxBytes, long maxEntries, int maxBuffer = StreamNode.MaxBuffer)
     {
-        var node = TailFor(StreamEntry.ValueBytesOf(items), 17 + items.Length, maxBytes, maxEntries, id, maxBuffer);
+        var node = TailFor(StreamEntry.ValueBytesOf(items), StreamNode.HeaderBytes + items.Length, maxBytes, maxEntries, id, maxBuffer);
         node.Add(id, items, deleted: false);
         Appended(node);
     }
@@ -319,7 +319,7 @@ public sealed partial class StreamValue
         {
             if (Nodes.Count == 0) _firstRestoredStarts = startsNode;
             if (Nodes.Count == 0) Nodes.Add(new StreamNode(id, pinned: false));
-            else if (startsNode || Nodes[^1].UsedBytes + 17 + items.Length > maxBuffer) // (a full buffer: see TailFor)
+            else if (startsNode || Nodes[^1].UsedBytes + StreamNode.HeaderBytes + items.Length > maxBuffer) // (a full buffer: see TailFor)
             {
                 // Sized as the node before it, and an eighth more (a stream's nodes fill alike).
                 var previous = Nodes[^1];
@@ -357,7 +357,7 @@ public sealed partial class StreamValue
             {
                 if (!NodesFromKeyRow)
                 {
-                    if (startsNode || Nodes.Count == 0 || Nodes[^1].UsedBytes + 17 + items.Length > StreamNode.MaxBuffer) Nodes.Add(new StreamNode(id, pinned: false));
+                    if (startsNode || Nodes.Count == 0 || Nodes[^1].UsedBytes + StreamNode.HeaderBytes + items.Length > StreamNode.MaxBuffer) Nodes.Add(new StreamNode(id, pinned: false));
                     Nodes[^1].Add(id, items, deleted);
                     continue;
                 }
