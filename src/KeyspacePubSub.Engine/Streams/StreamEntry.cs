@@ -26,15 +26,10 @@ public readonly struct StreamEntry
     /// <summary>Makes the entry a tombstone (its node keeps it).</summary>
     internal void MarkDeleted() => _node.MarkDeleted(_index);
 
-    /// <summary>Whether it is its node's first entry (the master entry, which a durable row records).</summary>
-    internal bool StartsNode => _index == 0;
-
     /// <summary>field, value, field, value...</summary>
     public StreamItems Pairs => new(Items);
 
-    /// <summary>The bytes of the fields and values themselves (without the count and lengths).</summary>
-    public long ValueBytes => ValueBytesOf(Items);
-
+    /// <summary>The bytes of the fields and values of <paramref name="items"/> themselves (without the count and lengths).</summary>
     internal static long ValueBytesOf(ReadOnlySpan<byte> items) => items.Length - 4 - 4L * BinaryPrimitives.ReadInt32LittleEndian(items);
 
     /// <summary>The count, then each item's length and bytes.</summary>

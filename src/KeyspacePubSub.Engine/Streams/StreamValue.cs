@@ -318,15 +318,7 @@ public sealed partial class StreamValue
         if (_loose is null && !NodesFromKeyRow && (Nodes.Count == 0 || id > Nodes[^1].Last.Id))
         {
             if (Nodes.Count == 0) _firstRestoredStarts = startsNode;
-            if (Nodes.Count == 0) Nodes.Add(new StreamNode(id, pinned: false));
-            else if (startsNode || Nodes[^1].UsedBytes + StreamNode.HeaderBytes + items.Length > maxBuffer) // (a full buffer: see TailFor)
-            {
-                // Sized as the node before it, and an eighth more (a stream's nodes fill alike).
-                var previous = Nodes[^1];
-                previous.Shrink();
-                Nodes.Add(new StreamNode(id, previous.UsedBytes + previous.UsedBytes / 8, previous.Count + previous.Count / 8 + 1, pinned: false));
-            }
-            Nodes[^1].Add(id, items, deleted);
+            Place(id, items, deleted, startsNode, maxBuffer);
             return;
         }
         if (_loose is null)
@@ -345,6 +337,22 @@ public sealed partial class StreamValue
         _loose.Add((id, items.ToArray(), deleted, startsNode));
     }
 
+    /// <summary>
+    /// A restored entry after the last: into a new node when its row starts one (or its buffer is full, see
+    /// <see cref="TailFor"/>), sized as the node before it and an eighth more (a stream's nodes fill alike).
+    /// </summary>
+    private void Place(StreamId id, ReadOnlySpan<byte> items, bool deleted, bool startsNode, int maxBuffer)
+    {
+        if (Nodes.Count == 0) Nodes.Add(new StreamNode(id, pinned: false));
+        else if (startsNode || Nodes[^1].UsedBytes + StreamNode.HeaderBytes + items.Length > maxBuffer)
+        {
+            var previous = Nodes[^1];
+            previous.Shrink();
+            Nodes.Add(new StreamNode(id, previous.UsedBytes + previous.UsedBytes / 8, previous.Count + previous.Count / 8 + 1, pinned: false));
+        }
+        Nodes[^1].Add(id, items, deleted);
+    }
+
     /// <summary>Ends a restore (also of a stream without entries): entries that came out of order placed, the length counted.</summary>
     public void FinishRestore()
     {
@@ -357,8 +365,7 @@ public sealed partial class StreamValue
             {
                 if (!NodesFromKeyRow)
                 {
-                    if (startsNode || Nodes.Count == 0 || Nodes[^1].UsedBytes + StreamNode.HeaderBytes + items.Length > StreamNode.MaxBuffer) Nodes.Add(new StreamNode(id, pinned: false));
-                    Nodes[^1].Add(id, items, deleted);
+                    Place(id, items, deleted, startsNode, StreamNode.MaxBuffer);
                     continue;
                 }
                 int n = NodeAtOrBefore(id);
