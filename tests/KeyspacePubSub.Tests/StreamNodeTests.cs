@@ -25,10 +25,76 @@ public sealed class StreamNodeTests
         foreach (var e in s.Range(StreamId.Min, StreamId.Max, reverse: false))
         {
             e.Id.Should().Be(new StreamId((ulong)i, 0));
-            e.Items.SequenceEqual(Items(i)).Should().BeTrue($"entry {i} reads back as it went in");
+            e.Pairs.ToRow().SequenceEqual(Items(i)).Should().BeTrue($"entry {i} reads back as it went in");
             i++;
         }
         (i - 1).Should().Be(count);
+    }
+
+    private static byte[] B(string s) => Encoding.ASCII.GetBytes(s);
+
+    /// <summary>
+    /// Entries are stored compactly (varint ID deltas and lengths, no field names when they are the master
+    /// entry's): the entries above, about 39 bytes of fields and values each, take ~31 bytes with their start
+    /// offset, where 4-byte lengths, a 17-byte ID and their field names took 71.
+    /// </summary>
+    [Fact]
+    public void Entries_WithTheMastersFields_KeepOnlyTheirValues()
+    {
+        var s = new StreamValue();
+        for (int i = 1; i <= 10_000; i++) s.Append(new StreamId((ulong)i, 0), Items(i), 4096, 100);
+        ShouldHoldEntries(s, 10_000);
+        s.Nodes.Should().OnlyContain(n => Enumerable.Range(0, n.Count).All(n.SameFieldsAt));
+        (Kept(s) / 10_000.0).Should().BeLessThan(34, "an entry keeps a flags byte, two ID deltas, its two values with their lengths and a start offset");
+    }
+
+    /// <summary>
+    /// Every shape an entry can take reads back as it went in: fields other than the master's (more, fewer,
+    /// other names), empty and long values (multi-byte lengths), IDs far from the master's in either part
+    /// (deltas that wrap), tombstones from a load.
+    /// </summary>
+    [Fact]
+    public void Entries_OfEveryShape_ReadBackAsTheyWentIn()
+    {
+        var ids = new StreamId[]
+        {
+            new(5, 0), new(5, 1), new(5, (1UL << 63) + 7), new(6, 0), new(1UL << 40, 3), new(ulong.MaxValue - 1, ulong.MaxValue), new(ulong.MaxValue, ulong.MaxValue),
+        };
+        var rows = new[]
+        {
+            StreamEntry.EncodeItems([B("f"), B("v1")]),
+            StreamEntry.EncodeItems([B("f"), B("")]),
+            StreamEntry.EncodeItems([B("g"), B("v3")]),
+            StreamEntry.EncodeItems([B("f"), new byte[300], B("h"), B("x")]),
+            StreamEntry.EncodeItems([B("f"), Enumerable.Range(0, 20_000).Select(i => (byte)i).ToArray()]),
+            StreamEntry.EncodeItems([new byte[200], B("long field")]),
+            StreamEntry.EncodeItems([B("f"), B("last")]),
+        };
+        bool[] same = [true, true, false, false, true, false, true];
+
+        var appended = new StreamValue();
+        for (int i = 0; i < ids.Length; i++) appended.Append(ids[i], rows[i], 0, 0);
+        var loaded = StreamValue.Restore(null, ids[^1], StreamId.Min, ids[0], ids.Length);
+        for (int i = 0; i < ids.Length; i++) loaded.RestoreEntry(ids[i], rows[i], deleted: i % 3 == 1, startsNode: i == 0);
+        loaded.FinishRestore();
+
+        foreach (var s in new[] { appended, loaded })
+        {
+            s.Nodes.Should().ContainSingle();
+            var node = s.Nodes[0];
+            node.MasterFields.Should().BeEquivalentTo(new[] { B("f") }, o => o.WithStrictOrdering());
+            for (int i = 0; i < ids.Length; i++)
+            {
+                node.IdAt(i).Should().Be(ids[i]);
+                node.PairsAt(i).ToRow().Should().Equal(rows[i], $"entry {i} reads back");
+                new StreamRowItems(node.PairsAt(i).ToRow()).ToArrays().Should().BeEquivalentTo(node.PairsAt(i).ToArrays(), o => o.WithStrictOrdering());
+                node.SameFieldsAt(i).Should().Be(same[i], $"entry {i}'s fields are the master's or not");
+                node.DeletedAt(i).Should().Be(s == loaded && i % 3 == 1);
+                node.LowerBound(ids[i]).Should().Be(i);
+            }
+        }
+        loaded.Length.Should().Be(5);
+        appended.Nodes[0].Bytes.Should().Be(loaded.Nodes[0].Bytes, "a node's listpack size follows from its entries, however they came");
     }
 
     [Fact]
@@ -116,10 +182,10 @@ public sealed class StreamNodeTests
 
         s.Length.Should().Be(151);
         s.Find(new StreamId(2, 0)).Should().NotBeNull();
-        s.Find(new StreamId(151, 0))!.Value.Items.SequenceEqual(Items(151)).Should().BeTrue();
+        s.Find(new StreamId(151, 0))!.Value.Pairs.ToRow().SequenceEqual(Items(151)).Should().BeTrue();
         s.Find(new StreamId(200, 0)).Should().BeNull();
         copy.Length.Should().Be(150);
         copy.Find(new StreamId(151, 0)).Should().BeNull();
-        copy.Find(new StreamId(200, 0))!.Value.Items.SequenceEqual(Items(200)).Should().BeTrue();
+        copy.Find(new StreamId(200, 0))!.Value.Pairs.ToRow().SequenceEqual(Items(200)).Should().BeTrue();
     }
 }

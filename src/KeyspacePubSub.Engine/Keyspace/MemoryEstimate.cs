@@ -28,8 +28,7 @@ public static class MemoryEstimate
         HashValue h => ObjectHeader + 80 + Sampled(h.Fields.Select(kv => DictEntry + Reference + Bytes(kv.Key) + Bytes(kv.Value)), h.Count, samples),
         SetValue s => ObjectHeader + 80 + Sampled(s.Members.Keys.Select(m => DictEntry + Bytes(m)), s.Count, samples),
         SortedSetValue z => ObjectHeader + 160 + Sampled(z.Pairs.Select(p => DictEntry + 2 * Reference + SkipNode + Bytes(p.Member)), z.Count, samples),
-        Streams.StreamValue st => ObjectHeader + 96 + Align(ArrayHeader + Reference * (long)st.RadixTreeKeys) + Sampled(st.Range(Streams.StreamId.Min, Streams.StreamId.Max, reverse: false)
-            .Select(e => ObjectHeader + 24 + Align(ArrayHeader + (long)e.Items.Length)), (int)Math.Min(int.MaxValue, st.Length), samples)
+        Streams.StreamValue st => ObjectHeader + 96 + Align(ArrayHeader + Reference * (long)st.RadixTreeKeys) + Sampled(st.Nodes.Select(n => n.MemoryBytes), st.Nodes.Count, samples)
             + GroupBytes(st),
         _ => ObjectHeader,
     };

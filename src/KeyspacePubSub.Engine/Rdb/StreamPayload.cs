@@ -85,7 +85,7 @@ internal static class StreamPayload
         {
             var e = node[k];
             var pairs = e.Pairs;
-            bool same = node.HasMasterFields(pairs);
+            bool same = node.SameFieldsAt(k);
             int n = pairs.Length / 2;
             lp.Append((same ? FlagSameFields : 0) | (e.Deleted ? FlagDeleted : 0));
             lp.Append(unchecked((long)(e.Id.Ms - node.Master.Ms)));

@@ -103,7 +103,14 @@ public static class StreamBlob
     }
 
     /// <summary>An entry row's value: flags (deleted, starts a node), then its fields and values.</summary>
-    public static byte[] EncodeEntry(StreamEntry e, bool startsNode) => EncodeEntry(e.Items, e.Deleted, startsNode);
+    public static byte[] EncodeEntry(StreamEntry e, bool startsNode)
+    {
+        var pairs = e.Pairs;
+        var row = new byte[1 + pairs.RowBytes];
+        row[0] = (byte)((e.Deleted ? DeletedFlag : 0) | (startsNode ? StartsNodeFlag : 0));
+        pairs.WriteRow(row.AsSpan(1));
+        return row;
+    }
 
     /// <summary>An entry row's value from its items (the count, then each item's length and bytes: what WriteItems writes).</summary>
     public static byte[] EncodeEntry(ReadOnlySpan<byte> items, bool deleted, bool startsNode)

@@ -4,9 +4,7 @@ namespace KeyspacePubSub.Engine.Streams;
 
 /// <summary>
 /// One entry of a stream, read in place from its node (<see cref="StreamNode"/>): its ID, its fields and
-/// values, and whether XDEL or a trim left it in its node as a tombstone. The fields and values are laid out
-/// as <see cref="Items"/>: the item count, then each item's length and bytes, lengths as little-endian 32-bit
-/// integers, which is also a durable entry row after its flags byte.
+/// values, and whether XDEL or a trim left it in its node as a tombstone.
 /// </summary>
 public readonly struct StreamEntry
 {
@@ -27,15 +25,12 @@ public readonly struct StreamEntry
     internal void MarkDeleted() => _node.MarkDeleted(_index);
 
     /// <summary>field, value, field, value...</summary>
-    public StreamItems Pairs => new(Items);
+    public StreamItems Pairs => _node.PairsAt(_index);
 
-    /// <summary>The bytes of the fields and values of <paramref name="items"/> themselves (without the count and lengths).</summary>
+    /// <summary>The bytes of the fields and values of row items (<see cref="StreamRowItems"/>) themselves, without the count and lengths.</summary>
     internal static long ValueBytesOf(ReadOnlySpan<byte> items) => items.Length - 4 - 4L * BinaryPrimitives.ReadInt32LittleEndian(items);
 
-    /// <summary>The count, then each item's length and bytes.</summary>
-    public ReadOnlySpan<byte> Items => _node.ItemsAt(_index);
-
-    /// <summary>Fields and values laid out as <see cref="Items"/> lays them out.</summary>
+    /// <summary>Fields and values laid out as a durable row lays them out (<see cref="StreamRowItems"/>).</summary>
     public static byte[] EncodeItems(byte[][] pairs)
     {
         int bytes = 4 + 4 * pairs.Length;
@@ -53,7 +48,7 @@ public readonly struct StreamEntry
     }
 
     /// <summary>
-    /// Checks that <paramref name="items"/> are laid out as <see cref="Items"/> lays them out (a durable row's):
+    /// Checks that <paramref name="items"/> are laid out as a durable row lays them out (<see cref="StreamRowItems"/>):
     /// <see cref="InvalidDataException"/> when the count and lengths do not fill the bytes exactly.
     /// </summary>
     public static void CheckItems(ReadOnlySpan<byte> items)
@@ -74,8 +69,98 @@ public readonly struct StreamEntry
     }
 }
 
-/// <summary>An entry's fields and values, read in place from its items (<see cref="StreamEntry.Items"/>).</summary>
-public readonly ref struct StreamItems(ReadOnlySpan<byte> items)
+/// <summary>
+/// An entry's fields and values, read in place from its node: each stored item a varint length and its bytes,
+/// and, for an entry with its node's master fields, the fields taken from the node (see <see cref="StreamNode"/>).
+/// </summary>
+public readonly ref struct StreamItems
+{
+    private readonly ReadOnlySpan<byte> _stored;
+    private readonly byte[][]? _fields;
+
+    internal StreamItems(ReadOnlySpan<byte> stored, byte[][]? fields, int length)
+    {
+        _stored = stored;
+        _fields = fields;
+        Length = length;
+    }
+
+    /// <summary>Items: fields and values.</summary>
+    public int Length { get; }
+
+    public Enumerator GetEnumerator() => new(_stored, _fields, Length);
+
+    /// <summary>Each item as an array of its own.</summary>
+    public byte[][] ToArrays()
+    {
+        var arrays = new byte[Length][];
+        int i = 0;
+        foreach (var item in this) arrays[i++] = item.ToArray();
+        return arrays;
+    }
+
+    /// <summary>The bytes of the items laid out as a durable row lays them out (<see cref="StreamRowItems"/>).</summary>
+    public int RowBytes
+    {
+        get
+        {
+            int bytes = 4;
+            foreach (var item in this) bytes += 4 + item.Length;
+            return bytes;
+        }
+    }
+
+    /// <summary>The items laid out as a durable row lays them out, into <paramref name="to"/> (<see cref="RowBytes"/> long).</summary>
+    public void WriteRow(Span<byte> to)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(to, Length);
+        int at = 4;
+        foreach (var item in this)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(to[at..], item.Length);
+            item.CopyTo(to[(at + 4)..]);
+            at += 4 + item.Length;
+        }
+    }
+
+    public byte[] ToRow()
+    {
+        var row = new byte[RowBytes];
+        WriteRow(row);
+        return row;
+    }
+
+    public ref struct Enumerator(ReadOnlySpan<byte> stored, byte[][]? fields, int length)
+    {
+        private readonly ReadOnlySpan<byte> _stored = stored;
+        private readonly byte[][]? _fields = fields;
+        private int _left = length, _next, _k;
+        private ReadOnlySpan<byte> _current;
+
+        public readonly ReadOnlySpan<byte> Current => _current;
+
+        public bool MoveNext()
+        {
+            if (_left == 0) return false;
+            _left--;
+            if (_fields != null && (_k & 1) == 0) _current = _fields[_k >> 1];
+            else
+            {
+                int length = (int)Varint.Read(_stored, ref _next);
+                _current = _stored.Slice(_next, length);
+                _next += length;
+            }
+            _k++;
+            return true;
+        }
+    }
+}
+
+/// <summary>
+/// Fields and values as a durable entry row holds them after its flags byte (and as a load hands them over):
+/// the item count, then each item's length and bytes, as little-endian 32-bit integers.
+/// </summary>
+public readonly ref struct StreamRowItems(ReadOnlySpan<byte> items)
 {
     private readonly ReadOnlySpan<byte> _items = items;
 

@@ -1,5 +1,3 @@
-using System.Buffers.Binary;
-
 namespace KeyspacePubSub.Engine.Streams;
 
 /// <summary>
@@ -7,18 +5,21 @@ namespace KeyspacePubSub.Engine.Streams;
 /// master entry's fields (which later entries with the same fields do not repeat), the live and deleted counts,
 /// and the listpack's size in bytes, so nodes fill and trims cut exactly where Redis's do.
 /// <para>
-/// The entries themselves lie end to end in one buffer, as a listpack holds them: each is its ID (ms, seq),
-/// a deleted flag, then its items (<see cref="StreamEntry.Items"/>), and an array holds where each starts. A
-/// node is a few objects whatever its entries; with an object and an array per entry, a stream of 1,000,000
-/// entries was two million objects for the GC to mark, and clearing their new memory was a quarter of XADD's
-/// time in a mass insertion. Entries are only ever appended and flagged deleted, so an entry's index in its
+/// The entries themselves lie end to end in one buffer, much as a listpack holds them: each is a flags byte
+/// (deleted; fields the master's), its ID as zigzag varint deltas from the master ID, then, unless its fields
+/// are the master's, its item count, and each item it stores (only the values when its fields are the
+/// master's) as a varint length and the bytes. An array holds where each entry starts. A node is a few objects
+/// whatever its entries; with an object and an array per entry, a stream of 1,000,000 entries was two million
+/// objects for the GC to mark. Entries are only ever appended and flagged deleted, so an entry's index in its
 /// node stays its own (<see cref="StreamEntry"/> is a node and an index).
 /// </para>
 /// </summary>
 internal sealed class StreamNode
 {
-    /// <summary>The bytes before an entry's items: its ID (ms, seq) and its deleted flag.</summary>
-    public const int HeaderBytes = 17;
+    private const byte DeletedFlag = 1, SameFieldsFlag = 2;
+
+    /// <summary>The most bytes an entry's flags and ID take: a byte and two 10-byte varints.</summary>
+    private const int MaxHeaderBytes = 21;
 
     /// <summary>The bytes a node's buffer may hold: a node closes before its entries pass them (1 GB).</summary>
     public const int MaxBuffer = 1 << 30;
@@ -65,6 +66,21 @@ internal sealed class StreamNode
     /// <summary>The bytes its entries take in its buffer.</summary>
     public int UsedBytes => _used;
 
+    /// <summary>
+    /// What the node holds in memory for MEMORY USAGE: itself, its entries' bytes and start offsets, its master
+    /// fields. Left out: the buffers' room to spare, which depends on how the node was made (XADD or a load), so
+    /// a stream reports the same before and after a restart.
+    /// </summary>
+    public long MemoryBytes
+    {
+        get
+        {
+            long bytes = 80 + 24 + _used + 24 + 4L * Count;
+            if (_fields != null) bytes += 24 + 8L * _fields.Length + _fields.Sum(f => 24L + f.Length);
+            return bytes;
+        }
+    }
+
     /// <summary>Entries, live and deleted.</summary>
     public int Count { get; private set; }
     public int Live { get; set; }
@@ -81,18 +97,28 @@ internal sealed class StreamNode
 
     public StreamId IdAt(int i)
     {
-        var at = _data.AsSpan(_starts[i]);
-        return new StreamId(BinaryPrimitives.ReadUInt64LittleEndian(at), BinaryPrimitives.ReadUInt64LittleEndian(at[8..]));
+        int at = _starts[i] + 1;
+        long ms = Varint.Unzig(Varint.Read(_data, ref at)), seq = Varint.Unzig(Varint.Read(_data, ref at));
+        return new StreamId(unchecked(Master.Ms + (ulong)ms), unchecked(Master.Seq + (ulong)seq));
     }
 
-    public bool DeletedAt(int i) => _data[_starts[i] + 16] != 0;
+    public bool DeletedAt(int i) => (_data[_starts[i]] & DeletedFlag) != 0;
 
-    public void MarkDeleted(int i) => _data[_starts[i] + 16] = 1;
+    public void MarkDeleted(int i) => _data[_starts[i]] |= DeletedFlag;
 
-    public ReadOnlySpan<byte> ItemsAt(int i)
+    /// <summary>Whether entry <paramref name="i"/> has the master entry's fields (and stores only its values).</summary>
+    public bool SameFieldsAt(int i) => (_data[_starts[i]] & SameFieldsFlag) != 0;
+
+    /// <summary>Entry <paramref name="i"/>'s fields and values, read in place.</summary>
+    public StreamItems PairsAt(int i)
     {
-        int start = _starts[i] + HeaderBytes, end = i + 1 < Count ? _starts[i + 1] : _used;
-        return _data.AsSpan(start, end - start);
+        int at = _starts[i], end = i + 1 < Count ? _starts[i + 1] : _used;
+        byte flags = _data[at++];
+        Varint.Skip(_data, ref at);
+        Varint.Skip(_data, ref at);
+        if ((flags & SameFieldsFlag) != 0) return new StreamItems(_data.AsSpan(at, end - at), _fields, 2 * _fields!.Length);
+        int count = (int)Varint.Read(_data, ref at);
+        return new StreamItems(_data.AsSpan(at, end - at), null, count);
     }
 
     /// <summary>An independent copy (COPY): entries, tombstones and counts as they are.</summary>
@@ -128,42 +154,102 @@ internal sealed class StreamNode
         return to;
     }
 
+    /// <summary>
+    /// The most bytes an entry of <paramref name="count"/> items, <paramref name="itemBytes"/> bytes in all, can
+    /// take in a buffer (its fields stored, the longest ID deltas): the same whether XADD's arguments or a
+    /// durable row give the items, so a load closes full buffers where XADD did.
+    /// </summary>
+    public static long EntryBound(int count, long itemBytes) => MaxHeaderBytes + 5 + 5L * count + itemBytes;
+
     /// <summary>XADD's entry: the arguments from <paramref name="first"/> on as its fields and values.</summary>
     public void Add(StreamId id, in Protocol.CommandArgs args, int first)
     {
-        int count = args.Count - first, bytes = 4 + 4 * count;
-        for (int i = first; i < args.Count; i++) bytes += args[i].Length;
-        var items = Put(id, deleted: false, bytes);
-        BinaryPrimitives.WriteInt32LittleEndian(items, count);
-        int at = 4;
-        for (int i = first; i < args.Count; i++)
+        int count = args.Count - first;
+        if (_fields is null)
+        {
+            var fields = new byte[count / 2][];
+            for (int k = 0; k < fields.Length; k++) fields[k] = args[first + 2 * k].ToArray();
+            StartFields(fields);
+        }
+        bool same = count == 2 * _fields!.Length;
+        for (int k = 0; same && k < _fields.Length; k++) same = args[first + 2 * k].SequenceEqual(_fields[k]);
+        int step = same ? 2 : 1, bytes = same ? 0 : Varint.Size((uint)count);
+        for (int i = first + step - 1; i < args.Count; i += step) bytes += Varint.Size((uint)args[i].Length) + args[i].Length;
+        var body = Put(id, same ? SameFieldsFlag : (byte)0, bytes);
+        int at = same ? 0 : Varint.Write(body, (uint)count);
+        for (int i = first + step - 1; i < args.Count; i += step)
         {
             var item = args[i];
-            BinaryPrimitives.WriteInt32LittleEndian(items[at..], item.Length);
-            item.CopyTo(items[(at + 4)..]);
-            at += 4 + item.Length;
+            at += Varint.Write(body[at..], (uint)item.Length);
+            item.CopyTo(body[at..]);
+            at += item.Length;
         }
         Account(Count - 1);
     }
 
-    /// <summary>An entry of items laid out as <see cref="StreamEntry.Items"/> lays them out (checked by the caller).</summary>
-    public void Add(StreamId id, ReadOnlySpan<byte> items, bool deleted)
+    /// <summary>An entry of items laid out as a durable row lays them out (<see cref="StreamRowItems"/>; checked by the caller).</summary>
+    public void Add(StreamId id, ReadOnlySpan<byte> rowItems, bool deleted)
     {
-        items.CopyTo(Put(id, deleted, items.Length));
+        Put(id, new StreamRowItems(rowItems), deleted);
         Account(Count - 1);
     }
 
     /// <summary>An entry of a node whose size was stored with it (an older durable layout): counted, its bytes not added.</summary>
-    public void AddUnaccounted(StreamId id, ReadOnlySpan<byte> items, bool deleted)
+    public void AddUnaccounted(StreamId id, ReadOnlySpan<byte> rowItems, bool deleted)
     {
-        items.CopyTo(Put(id, deleted, items.Length));
+        Put(id, new StreamRowItems(rowItems), deleted);
         if (deleted) Deleted++;
         else Live++;
     }
 
-    private Span<byte> Put(StreamId id, bool deleted, int itemBytes)
+    private void Put(StreamId id, StreamRowItems items, bool deleted)
     {
-        int need = HeaderBytes + itemBytes;
+        int count = items.Length;
+        if (_fields is null) StartFields(FieldsOf(items));
+        bool same = count == 2 * _fields!.Length;
+        int k = 0;
+        foreach (var item in items)
+        {
+            if (!same) break;
+            if (k % 2 == 0) same = item.SequenceEqual(_fields[k / 2]);
+            k++;
+        }
+        int bytes = same ? 0 : Varint.Size((uint)count);
+        k = 0;
+        foreach (var item in items)
+        {
+            if (!same || k++ % 2 == 1) bytes += Varint.Size((uint)item.Length) + item.Length;
+        }
+        var body = Put(id, (byte)((same ? SameFieldsFlag : 0) | (deleted ? DeletedFlag : 0)), bytes);
+        int at = same ? 0 : Varint.Write(body, (uint)count);
+        k = 0;
+        foreach (var item in items)
+        {
+            if (same && k++ % 2 == 0) continue;
+            at += Varint.Write(body[at..], (uint)item.Length);
+            item.CopyTo(body[at..]);
+            at += item.Length;
+        }
+    }
+
+    private static byte[][] FieldsOf(StreamRowItems items)
+    {
+        var fields = new byte[items.Length / 2][];
+        int k = 0;
+        foreach (var item in items)
+        {
+            if (k / 2 == fields.Length) break;
+            if (k % 2 == 0) fields[k / 2] = item.ToArray();
+            k++;
+        }
+        return fields;
+    }
+
+    /// <summary>An entry's flags and ID, appended: the span for its <paramref name="bodyBytes"/> bytes of items.</summary>
+    private Span<byte> Put(StreamId id, byte flags, int bodyBytes)
+    {
+        ulong ms = Varint.Zig(unchecked((long)(id.Ms - Master.Ms))), seq = Varint.Zig(unchecked((long)(id.Seq - Master.Seq)));
+        int need = 1 + Varint.Size(ms) + Varint.Size(seq) + bodyBytes;
         if (_data.Length - _used < need)
         {
             var bigger = ByteBuffer((int)Math.Min(Array.MaxLength, Math.Max(Math.Max(256L, 2L * _data.Length), (long)_used + need)));
@@ -177,26 +263,25 @@ internal sealed class StreamNode
             _starts = more;
         }
         var at = _data.AsSpan(_used, need);
-        BinaryPrimitives.WriteUInt64LittleEndian(at, id.Ms);
-        BinaryPrimitives.WriteUInt64LittleEndian(at[8..], id.Seq);
-        at[16] = deleted ? (byte)1 : (byte)0;
+        at[0] = flags;
+        int n = 1 + Varint.Write(at[1..], ms);
+        n += Varint.Write(at[n..], seq);
         _starts[Count++] = _used;
         _used += need;
-        return at[HeaderBytes..];
+        return at[n..];
     }
 
     /// <summary>
     /// As streamAppendItem's writes into the listpack: entry <paramref name="i"/>'s bytes added to
-    /// <see cref="Body"/> (fields left out when they are the master entry's; the first entry's fields become
+    /// <see cref="Body"/> (fields left out when they are the master entry's; the first entry's fields became
     /// the master's). A node's bytes follow from its master and its entries, tombstones included, so a stored
     /// stream keeps only where each node starts.
     /// </summary>
     private void Account(int i)
     {
-        var pairs = new StreamItems(ItemsAt(i));
-        if (_fields is null) StartFields(pairs);
+        var pairs = PairsAt(i);
         var id = IdAt(i);
-        bool same = HasMasterFields(pairs);
+        bool same = SameFieldsAt(i);
         long size = ListpackSize.Integer(same ? 2 : 0)
             + ListpackSize.Integer(unchecked((long)(id.Ms - Master.Ms)))
             + ListpackSize.Integer(unchecked((long)(id.Seq - Master.Seq)));
@@ -213,31 +298,11 @@ internal sealed class StreamNode
         else Live++;
     }
 
-    private void StartFields(StreamItems pairs)
+    private void StartFields(byte[][] fields)
     {
-        var fields = new byte[pairs.Length / 2][];
-        int i = 0;
-        foreach (var item in pairs)
-        {
-            if (i % 2 == 0) fields[i / 2] = item.ToArray();
-            i++;
-        }
         _fields = fields;
         Body = ListpackSize.Integer(fields.Length) + ListpackSize.Integer(0);
         foreach (var f in fields) Body += ListpackSize.String(f);
-    }
-
-    public bool HasMasterFields(StreamItems pairs)
-    {
-        var fields = MasterFields;
-        if (pairs.Length / 2 != fields.Length) return false;
-        int i = 0;
-        foreach (var item in pairs)
-        {
-            if (i % 2 == 0 && !item.SequenceEqual(fields[i / 2])) return false;
-            i++;
-        }
-        return true;
     }
 
     /// <summary>The index of the first entry with an ID at least <paramref name="id"/> (<see cref="Count"/> when none).</summary>

@@ -27,42 +27,58 @@ public sealed partial class StreamValue
     /// </summary>
     public void Append(StreamId id, in Protocol.CommandArgs args, int first, long maxBytes, long maxEntries)
     {
-        long total = 0;
-        for (int i = first; i < args.Count; i++) total += args[i].Length;
-        var node = TailFor(total, StreamNode.HeaderBytes + 4 + 4 * (args.Count - first) + total, maxBytes, maxEntries, id);
+        long total = 0, likely = 0;
+        for (int i = first; i < args.Count; i++)
+        {
+            total += args[i].Length;
+            if ((i - first) % 2 == 1) likely += Varint.Size((uint)args[i].Length) + args[i].Length;
+        }
+        var node = TailFor(total, StreamNode.EntryBound(args.Count - first, total), likely, maxBytes, maxEntries, id);
         node.Add(id, args, first);
         Appended(node);
     }
 
     /// <summary>
-    /// As <see cref="Append(StreamId, in Protocol.CommandArgs, int, long, long)"/>, of items laid out as
-    /// <see cref="StreamEntry.Items"/> lays them out; <paramref name="maxBuffer"/> is for tests.
+    /// As <see cref="Append(StreamId, in Protocol.CommandArgs, int, long, long)"/>, of items laid out as a
+    /// durable row lays them out (<see cref="StreamRowItems"/>); <paramref name="maxBuffer"/> is for tests.
     /// </summary>
     public void Append(StreamId id, ReadOnlySpan<byte> items, long maxBytes, long maxEntries, int maxBuffer = StreamNode.MaxBuffer)
     {
-        var node = TailFor(StreamEntry.ValueBytesOf(items), StreamNode.HeaderBytes + items.Length, maxBytes, maxEntries, id, maxBuffer);
+        long likely = 0;
+        int k = 0;
+        foreach (var item in new StreamRowItems(items))
+        {
+            if (k++ % 2 == 1) likely += Varint.Size((uint)item.Length) + item.Length;
+        }
+        var node = TailFor(StreamEntry.ValueBytesOf(items), RowBound(items), likely, maxBytes, maxEntries, id, maxBuffer);
         node.Add(id, items, deleted: false);
         Appended(node);
     }
 
+    /// <summary>The most bytes row items (<see cref="StreamRowItems"/>) can take in a node (<see cref="StreamNode.EntryBound"/>).</summary>
+    private static long RowBound(ReadOnlySpan<byte> items) => StreamNode.EntryBound(new StreamRowItems(items).Length, StreamEntry.ValueBytesOf(items));
+
     /// <summary>
     /// The node an entry goes into: the tail, unless Redis's rules close it, or its buffer would pass
-    /// <paramref name="maxBuffer"/> (a node without limits closes at 1 GB of listpack, and its entries can take
-    /// several times that here: 17 bytes of ID and flag, 4-byte lengths, field names a listpack leaves out).
+    /// <paramref name="maxBuffer"/> with an entry of up to <paramref name="entryBound"/> bytes (a node without
+    /// limits closes at 1 GB of listpack, and its entries can take more room here: varint lengths and IDs, field
+    /// names of entries whose fields are not the master's). A new node is sized for entries of
+    /// <paramref name="likelyBytes"/> (the values and a few bytes of flags and ID: later entries mostly have
+    /// the master's fields).
     /// </summary>
-    private StreamNode TailFor(long valueBytes, long entryBytes, long maxBytes, long maxEntries, StreamId id, int maxBuffer = StreamNode.MaxBuffer)
+    private StreamNode TailFor(long valueBytes, long entryBound, long likelyBytes, long maxBytes, long maxEntries, StreamId id, int maxBuffer = StreamNode.MaxBuffer)
     {
         long nodeMax = maxBytes == 0 || maxBytes > MaxListpackBytes ? MaxListpackBytes : maxBytes;
         var node = Nodes.Count > 0 ? Nodes[^1] : null;
         if (node != null && node.Bytes + valueBytes < nodeMax && (maxEntries == 0 || node.Live + node.Deleted < maxEntries)
-            && (node.Count == 0 || node.UsedBytes + entryBytes <= maxBuffer)) return node;
+            && (node.Count == 0 || node.UsedBytes + entryBound <= maxBuffer)) return node;
         node?.Shrink(); // full: it takes no more entries
         // Room for as many entries of about this size as the node is likely to take (fewer when its bytes will
         // close it first), and an eighth more: a buffer grown by doubling allocates three times what it keeps.
         long expected = Math.Min(maxEntries == 0 ? 128 : maxEntries, nodeMax / Math.Max(1, valueBytes) + 1);
         expected = Math.Clamp(expected, 1, 128);
-        long room = entryBytes * expected + entryBytes * expected / 8;
-        node = new StreamNode(id, (int)Math.Min(Math.Max(entryBytes, 1 << 16), room), (int)(expected + expected / 8));
+        long entry = likelyBytes + 5, room = entry * expected + entry * expected / 8;
+        node = new StreamNode(id, (int)Math.Min(Math.Max(entryBound, 1 << 16), Math.Max(room, entryBound)), (int)(expected + expected / 8));
         Nodes.Add(node);
         return node;
     }
@@ -308,8 +324,8 @@ public sealed partial class StreamValue
     private bool _firstRestoredStarts;
 
     /// <summary>
-    /// A loaded entry (a durable row, an RDB payload's), its items laid out as <see cref="StreamEntry.Items"/>
-    /// lays them out (checked by the caller): a new node at each entry stored as starting one; in the older
+    /// A loaded entry (a durable row, an RDB payload's), its items laid out as a durable row lays them out
+    /// (<see cref="StreamRowItems"/>; checked by the caller): a new node at each entry stored as starting one; in the older
     /// layout, into the last node whose master ID is at most its own. Loads give them in ID order, straight
     /// into their nodes; any other order is sorted by <see cref="FinishRestore"/>, which ends every restore.
     /// </summary>
@@ -329,7 +345,7 @@ public sealed partial class StreamValue
                 for (int n = 0; n < Nodes.Count; n++)
                 {
                     var node = Nodes[n];
-                    for (int i = 0; i < node.Count; i++) _loose.Add((node.IdAt(i), node.ItemsAt(i).ToArray(), node.DeletedAt(i), i == 0 && (n > 0 || _firstRestoredStarts)));
+                    for (int i = 0; i < node.Count; i++) _loose.Add((node.IdAt(i), node.PairsAt(i).ToRow(), node.DeletedAt(i), i == 0 && (n > 0 || _firstRestoredStarts)));
                 }
                 Nodes.Clear();
             }
@@ -344,7 +360,7 @@ public sealed partial class StreamValue
     private void Place(StreamId id, ReadOnlySpan<byte> items, bool deleted, bool startsNode, int maxBuffer)
     {
         if (Nodes.Count == 0) Nodes.Add(new StreamNode(id, pinned: false));
-        else if (startsNode || Nodes[^1].UsedBytes + StreamNode.HeaderBytes + items.Length > maxBuffer)
+        else if (startsNode || Nodes[^1].UsedBytes + RowBound(items) > maxBuffer)
         {
             var previous = Nodes[^1];
             previous.Shrink();
