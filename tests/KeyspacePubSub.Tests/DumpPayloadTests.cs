@@ -97,7 +97,7 @@ public sealed class DumpPayloadTests
         for (int i = 0; i < 200; i++) bigZset.Set(B("m" + i), i / 7.0);
         yield return bigZset;
         var stream = new StreamValue();
-        for (int i = 1; i <= 250; i++) stream.Append(new StreamId((ulong)i, 0), StreamEntry.EncodeItems(i % 7 == 0 ? [B("a"), B("x"), B("b"), B("y")] : [B("a"), B(i.ToString())]), 4096, 100);
+        for (int i = 1; i <= 250; i++) stream.Append(new StreamId((ulong)i, 0), StreamRowItems.Encode(i % 7 == 0 ? [B("a"), B("x"), B("b"), B("y")] : [B("a"), B(i.ToString())]), 4096, 100);
         stream.Delete([new StreamId(3, 0), new StreamId(140, 0)]);
         var group = stream.CreateGroup(B("g"), new StreamId(10, 0), 10)!;
         var consumer = group.CreateConsumer(B("alice"), 1234)!;

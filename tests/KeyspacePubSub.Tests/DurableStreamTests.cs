@@ -82,7 +82,7 @@ public sealed class DurableStreamTests : IDisposable
         {
             foreach (bool startsNode in new[] { false, true })
             {
-                var row = Engine.Streams.StreamBlob.EncodeEntry(Engine.Streams.StreamEntry.EncodeItems(pairs), deleted, startsNode);
+                var row = Engine.Streams.StreamBlob.EncodeEntry(Engine.Streams.StreamRowItems.Encode(pairs), deleted, startsNode);
                 var items = Engine.Streams.StreamBlob.DecodeEntry(row, out bool wasDeleted, out bool starts);
                 (wasDeleted, starts).Should().Be((deleted, startsNode));
                 new Engine.Streams.StreamRowItems(items).ToArrays().Should().BeEquivalentTo(pairs, o => o.WithStrictOrdering());

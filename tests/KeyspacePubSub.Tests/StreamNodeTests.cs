@@ -13,7 +13,7 @@ namespace KeyspacePubSub.Tests;
 /// </summary>
 public sealed class StreamNodeTests
 {
-    private static byte[] Items(int i) => StreamEntry.EncodeItems([Encoding.ASCII.GetBytes("user"), Encoding.ASCII.GetBytes($"u{i % 100}"), Encoding.ASCII.GetBytes("msg"), Encoding.ASCII.GetBytes($"message number {i}")]);
+    private static byte[] Items(int i) => StreamRowItems.Encode([Encoding.ASCII.GetBytes("user"), Encoding.ASCII.GetBytes($"u{i % 100}"), Encoding.ASCII.GetBytes("msg"), Encoding.ASCII.GetBytes($"message number {i}")]);
 
     /// <summary>The bytes a stream's nodes keep: their entries' bytes and one start offset per entry.</summary>
     private static long Kept(StreamValue s) => s.Nodes.Sum(n => (long)n.UsedBytes + 4L * n.Count);
@@ -62,13 +62,13 @@ public sealed class StreamNodeTests
         };
         var rows = new[]
         {
-            StreamEntry.EncodeItems([B("f"), B("v1")]),
-            StreamEntry.EncodeItems([B("f"), B("")]),
-            StreamEntry.EncodeItems([B("g"), B("v3")]),
-            StreamEntry.EncodeItems([B("f"), new byte[300], B("h"), B("x")]),
-            StreamEntry.EncodeItems([B("f"), Enumerable.Range(0, 20_000).Select(i => (byte)i).ToArray()]),
-            StreamEntry.EncodeItems([new byte[200], B("long field")]),
-            StreamEntry.EncodeItems([B("f"), B("last")]),
+            StreamRowItems.Encode([B("f"), B("v1")]),
+            StreamRowItems.Encode([B("f"), B("")]),
+            StreamRowItems.Encode([B("g"), B("v3")]),
+            StreamRowItems.Encode([B("f"), new byte[300], B("h"), B("x")]),
+            StreamRowItems.Encode([B("f"), Enumerable.Range(0, 20_000).Select(i => (byte)i).ToArray()]),
+            StreamRowItems.Encode([new byte[200], B("long field")]),
+            StreamRowItems.Encode([B("f"), B("last")]),
         };
         bool[] same = [true, true, false, false, true, false, true];
 

@@ -138,7 +138,7 @@ internal static class StreamPayload
             bool isDeleted = (flags & FlagDeleted) != 0;
             if (isDeleted) deletedSeen++;
             else liveSeen++;
-            entries.Add((id, StreamEntry.EncodeItems(pairs), isDeleted));
+            entries.Add((id, StreamRowItems.Encode(pairs), isDeleted));
         }
         if (entries.Count == 0 || liveSeen != live || deletedSeen != deleted || liveSeen == 0) return null;
         return entries;

@@ -133,7 +133,7 @@ public static class StreamBlob
         startsNode = (flags & StartsNodeFlag) != 0;
         deleted = (flags & DeletedFlag) != 0;
         var items = row[1..];
-        StreamEntry.CheckItems(items);
+        StreamRowItems.Check(items);
         return items;
     }
 

@@ -50,13 +50,13 @@ public sealed partial class StreamValue
         {
             if (k++ % 2 == 1) likely += Varint.Size((uint)item.Length) + item.Length;
         }
-        var node = TailFor(StreamEntry.ValueBytesOf(items), RowBound(items), likely, maxBytes, maxEntries, id, maxBuffer);
+        var node = TailFor(StreamRowItems.ValueBytes(items), RowBound(items), likely, maxBytes, maxEntries, id, maxBuffer);
         node.Add(id, items, deleted: false);
         Appended(node);
     }
 
     /// <summary>The most bytes row items (<see cref="StreamRowItems"/>) can take in a node (<see cref="StreamNode.EntryBound"/>).</summary>
-    private static long RowBound(ReadOnlySpan<byte> items) => StreamNode.EntryBound(new StreamRowItems(items).Length, StreamEntry.ValueBytesOf(items));
+    private static long RowBound(ReadOnlySpan<byte> items) => StreamNode.EntryBound(new StreamRowItems(items).Length, StreamRowItems.ValueBytes(items));
 
     /// <summary>
     /// The node an entry goes into: the tail, unless Redis's rules close it, or its buffer would pass
