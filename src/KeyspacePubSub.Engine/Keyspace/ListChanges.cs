@@ -90,7 +90,9 @@ public sealed class LongDeque
     {
         if (Count < _items.Length) return;
         var bigger = new long[_items.Length * 2]; // stays a power of two
-        for (int i = 0; i < Count; i++) bigger[i] = this[i];
+        int first = _items.Length - _head; // full: from _head to the end, then from 0 (as ListValue.Grow)
+        Array.Copy(_items, _head, bigger, 0, first);
+        Array.Copy(_items, 0, bigger, first, _head);
         _items = bigger;
         _head = 0;
     }

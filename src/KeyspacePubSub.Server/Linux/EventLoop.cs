@@ -346,6 +346,8 @@ internal sealed unsafe class EventLoop : IDisposable
 
     private void RunPosted()
     {
+        // Every iteration: IsEmpty is one read, Count walks the queue's segments (0.2% of the loop in perf).
+        if (_posted.IsEmpty) return;
         // Bounded: work posted while this runs waits for the next iteration, so I/O is never starved.
         int count = _posted.Count;
         while (count-- > 0 && _posted.TryDequeue(out var work))
