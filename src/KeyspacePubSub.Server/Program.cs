@@ -46,9 +46,7 @@ var persistence = KeyspacePubSub.Persistence.PersistenceOptions.Parse(
     section["Fsync"], out string? persistenceError);
 if (persistenceError != null) return Fatal(persistenceError);
 
-using var loggerFactory = LoggerFactory.Create(logging => logging
-    .AddConfiguration(configuration.GetSection("Logging"))
-    .AddProvider(new LineLoggerProvider(redisLevel: () => config.LogLevel)));
+using var loggerFactory = new LoggerFactory([new LineLoggerProvider(redisLevel: () => config.LogLevel)], LogFilters.From(configuration.GetSection("Logging")));
 var logger = loggerFactory.CreateLogger("KeyspacePubSub.Server.Program");
 if (ignored.Count > 0) logger.LogWarning("Configuration: Redis settings this server does not have, ignored: {Names}", string.Join(", ", ignored));
 var engine = new KeyspacePubSub.Engine.Engine(config, loggerFactory.CreateLogger("Engine"))
