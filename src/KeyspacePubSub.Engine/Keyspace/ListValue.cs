@@ -97,8 +97,8 @@ public sealed class ListValue
     {
         if (Count < _items.Length) return;
         // Full: the elements run from _head to the end, then from 0. Two bulk copies (one card-marking pass each)
-        // instead of a masked index and a write barrier per element: LPUSHes into a growing backlog spent ~0.6%
-        // of the loop's CPU in these loops (perf, 10 clients).
+        // instead of a masked index and a write barrier per element: LPUSHes into growing backlogs spent ~0.6%
+        // of the server's CPU in these loops (perf, 10 clients).
         var bigger = new byte[_items.Length * 2][]; // stays a power of two
         int first = _items.Length - _head;
         Array.Copy(_items, _head, bigger, 0, first);
