@@ -133,7 +133,26 @@ internal sealed class SocketConnection : IClientTransport, IServerConnection
             Interlocked.Increment(ref _flushSeq);
             await FinalDrainAsync();
             _socket.Dispose();
+            await ReleaseOutputAsync();
         }
+    }
+
+    /// <summary>
+    /// Completes the output pipe's reader once no drain is running (and none runs after: the drain flag stays
+    /// taken), so the pipe returns the blocks of output never sent to the pool. Until 2026-12-07 the pipe was
+    /// dropped with them: a subscriber gone with megabytes pending left its blocks to the GC, each still
+    /// counted as made by <see cref="OutputBlockPool"/>, and once 64 MiB of them had gone that way the pool only
+    /// made fresh arrays.
+    /// </summary>
+    private async Task ReleaseOutputAsync()
+    {
+        var deadline = Environment.TickCount64 + 10_000;
+        while (Interlocked.CompareExchange(ref _sending, 1, 0) != 0)
+        {
+            if (Environment.TickCount64 > deadline) return; // a send the disposed socket never ended: the GC takes the blocks
+            await Task.Delay(1);
+        }
+        _output.Reader.Complete();
     }
 
     private async Task ReceiveLoopAsync(Client client)
