@@ -26,6 +26,8 @@ public sealed class KeyspaceServer : IAsyncDisposable
     public KeyspaceServer(Engine.Engine engine, ILogger<KeyspaceServer>? logger = null, PersistenceOptions? persistence = null)
     {
         Engine = engine;
+        // Free pooled output blocks are not used memory (see Engine.PooledFreeBytes); both pools are the process's.
+        engine.UseOutputPools(static () => Linux.OutputQueue.Block.FreeBytes + OutputBlockPool.Instance.FreeBytes);
         _loopConnectionClosed = c => _connections.TryRemove(c, out _);
         _logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _persistence = persistence;

@@ -37,8 +37,14 @@ public sealed class OutputBlockPool : MemoryPool<byte>
 
     public override int MaxBufferSize => int.MaxValue;
 
+    /// <summary>What a pooled block (object and pinned array) takes in the heap (one made for the measure, never rented).</summary>
+    internal static readonly long BlockBytes = Engine.AllocatedBytes.Of(static () => new PinnedBlock(Instance));
+
     /// <summary>Blocks currently kept for reuse (tests).</summary>
     public int Retained => Volatile.Read(ref _count);
+
+    /// <summary>Bytes of the blocks kept for reuse now (an estimate, for used memory).</summary>
+    public long FreeBytes => Retained * BlockBytes;
 
     public override IMemoryOwner<byte> Rent(int minBufferSize = -1)
     {

@@ -18,14 +18,16 @@ public sealed class EvictionTests : IDisposable
     private static readonly string Value = new('v', ValueSize);
 
     private readonly int _port = RedisProcess.FreePort();
-    private readonly ServerProcess _server;
-    private readonly RawClient _c;
+    private ServerProcess _server;
+    private RawClient _c;
 
-    public EvictionTests()
+    public EvictionTests() => (_server, _c) = Start();
+
+    private (ServerProcess, RawClient) Start(params string[] args)
     {
-        _server = new ServerProcess("--port", _port.ToString(CultureInfo.InvariantCulture));
-        _server.WaitUntilServing(_port).Should().BeTrue(_server.Stderr);
-        _c = new RawClient(_port);
+        var server = new ServerProcess(["--port", _port.ToString(CultureInfo.InvariantCulture), .. args]);
+        server.WaitUntilServing(_port).Should().BeTrue(server.Stderr);
+        return (server, new RawClient(_port));
     }
 
     public void Dispose()
@@ -188,6 +190,44 @@ public sealed class EvictionTests : IDisposable
         _c.Call("FLUSHALL").Should().Be("+OK\r\n");
         Thread.Sleep(1100); // the refused SET's collection may have been less than a second ago
         _c.Call("SET", "x", "y").Should().Be("+OK\r\n", "the flushed values are garbage, not used memory");
+    }
+
+    [Theory]
+    [InlineData("epoll")] // shared frames, and the event loop's output blocks
+    [InlineData("sockets")] // the pipes' blocks (OutputBlockPool)
+    public async Task OutputBuffersFreedAfterABurst_AreNotUsedMemory_AndEvictNothing(string transport)
+    {
+        _c.Dispose();
+        _server.Signal(15);
+        (await _server.ExitCode()).Should().Be(0);
+        _server.Dispose();
+        (_server, _c) = Start("--io-transport", transport);
+        long before = LiveBytes();
+        // Ten subscribers that never read take 3,000 messages of 4 KB each: output waiting for them is used memory.
+        var stalled = Enumerable.Range(0, 10).Select(_ => new RawClient(_port, receiveBuffer: 4096)).ToList();
+        foreach (var s in stalled) s.Call("SUBSCRIBE", "burst");
+        string message = new('m', 4000);
+        for (int i = 0; i < 3000; i++)
+        {
+            _c.Send("PUBLISH", "burst", message);
+            if (i % 100 == 99) _c.Read(100).Should().NotContain("-");
+        }
+        Info("used_memory").Should().BeGreaterThan(before + 4_000_000, "the subscribers' pending output is in use");
+        stalled.ForEach(s => s.Dispose());
+        Eventually.True(() => Info("connected_clients") == 1).Should().BeTrue("the subscribers' connections close");
+
+        // Their buffers go back to the pools (once each connection's last send has failed), which keep them for
+        // the next burst: free, so not used memory.
+        Eventually.True(() => LiveBytes() < before + 1_500_000).Should().BeTrue("used memory comes back down, as Redis's does");
+        long after = LiveBytes();
+        Info("mem_pooled_free").Should().BeGreaterThan(4_000_000, "the pools kept the burst's buffers");
+        after.Should().BeInRange(before - 1_000_000, before + 1_500_000, "used memory comes back down, as Redis's does");
+
+        // A cache of 8 MB under a limit 10 MB above that fits: no key is evicted for the pools' memory.
+        SetLimit(after + 10_000_000, "allkeys-lru");
+        Write("k:", 800);
+        Info("evicted_keys").Should().Be(0);
+        Dbsize().Should().Be(800);
     }
 
     /// <summary>

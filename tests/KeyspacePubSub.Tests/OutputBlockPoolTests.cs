@@ -82,4 +82,20 @@ public class OutputBlockPoolTests
         extra.Dispose();
         pool.Retained.Should().Be(0, "a block beyond the pooled ones is not kept");
     }
+
+    [Fact]
+    public void FreeBuffers_AreCountedAsTheirBytesInTheHeap()
+    {
+        // Measured once per process: a buffer's bytes, its array's header and its object (a few dozen bytes), nothing more.
+        OutputBlockPool.BlockBytes.Should().BeInRange(OutputBlockPool.BlockSize + 24, OutputBlockPool.BlockSize + 200);
+        KeyspacePubSub.Server.Linux.OutputQueue.Block.PooledBytes.Should().BeInRange(OutputBlockPool.BlockSize + 24, OutputBlockPool.BlockSize + 200);
+        KeyspacePubSub.Server.Linux.OutputQueue.Block.ReferBytes.Should().BeInRange(24, 200);
+        KeyspacePubSub.Engine.PubSub.SharedFrame.Overhead.Should().BeInRange(24, 200);
+
+        var pool = new OutputBlockPool();
+        var blocks = Enumerable.Range(0, 3).Select(_ => pool.Rent()).ToList();
+        pool.FreeBytes.Should().Be(0, "rented blocks are in use");
+        blocks.ForEach(b => b.Dispose());
+        pool.FreeBytes.Should().Be(3 * OutputBlockPool.BlockBytes);
+    }
 }

@@ -153,6 +153,8 @@ internal static class InfoCommand
         Line(sb, "lazyfreed_objects", 0);
         // Ours: evicted keys' estimated bytes the GC has not reclaimed yet, left out of used_memory.
         Line(sb, "mem_evicted_not_collected", e.EvictedNotCollected);
+        // Ours: output buffers pools keep free for reuse, left out of used_memory too.
+        Line(sb, "mem_pooled_free", e.PooledFreeBytes);
         // Ours, not Redis's: managed bytes allocated since start, to verify the hot path allocates nothing.
         Line(sb, "total_allocated_bytes", GC.GetTotalAllocatedBytes(false));
         Line(sb, "gc_collections", $"{GC.CollectionCount(0)},{GC.CollectionCount(1)},{GC.CollectionCount(2)}");

@@ -73,6 +73,24 @@ public sealed unsafe class SharedFrame
         return f;
     }
 
+    /// <summary>What a frame takes in the heap beside its buffer's bytes: the object and the array's header.</summary>
+    internal static readonly long Overhead = AllocatedBytes.Of(static () => new SharedFrame(0)) - (1 << MinShift);
+
+    /// <summary>Bytes of the frames kept for reuse now (read without the lock: an estimate, for used memory).</summary>
+    public static long FreeBytes
+    {
+        get
+        {
+            long bytes = 0;
+            for (int i = 0; i < Sizes; i++)
+            {
+                long count = s_free[i].Count;
+                bytes += count * ((1L << (MinShift + i)) + Overhead);
+            }
+            return bytes;
+        }
+    }
+
     /// <summary>References held now (tests).</summary>
     public int References => Volatile.Read(ref _refs);
 
