@@ -226,7 +226,8 @@ public sealed partial class Engine
             {
                 if (d.GetExpire(k) != at)
                 {
-                    d.Deadlines.Pop(); // stale (PERSIST, a newer EXPIRE, overwrite or delete): expiry would skip it too
+                    d.Deadlines.Pop(); // stale (PERSIST, another EXPIRE, overwrite or delete), as expiry finds it
+                    d.Reindex(k, at);
                     continue;
                 }
                 if (at < best)

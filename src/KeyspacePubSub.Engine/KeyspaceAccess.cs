@@ -263,8 +263,12 @@ public sealed partial class Engine
                 }
             }
             if (db is null || !db.Deadlines.TryPopDue(now, out var key, out long due)) break;
-            // Skip entries made stale by PERSIST, a newer EXPIRE, overwrite or delete.
-            if (db.GetExpire(key) != due) continue;
+            // An entry made stale by PERSIST, another EXPIRE, overwrite or delete: dropped, or carried to a later deadline.
+            if (db.GetExpire(key) != due)
+            {
+                db.Reindex(key, due);
+                continue;
+            }
             if (ExpireIfNeeded(db, key)) done++;
         }
         return done;

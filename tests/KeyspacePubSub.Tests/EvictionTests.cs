@@ -160,6 +160,27 @@ public sealed class EvictionTests : IDisposable
     }
 
     [Fact]
+    public void VolatileTtl_FollowsDeadlinesThatWereExtended()
+    {
+        // t:i first expire in 100 s, nearer than any u:i, then are extended past every u:i: their heap entries at
+        // 100 s stand for them until eviction (or expiry) reaches those and carries them to their deadlines.
+        for (int i = 0; i < 300; i++) _c.Send("SET", $"t:{i}", Value, "EX", (100 + i).ToString(CultureInfo.InvariantCulture));
+        for (int i = 0; i < 200; i++) _c.Send("SET", $"u:{i}", Value, "EX", (10_000 + i).ToString(CultureInfo.InvariantCulture));
+        for (int i = 0; i < 300; i++) _c.Send("EXPIRE", $"t:{i}", (20_000 + i).ToString(CultureInfo.InvariantCulture));
+        _c.Read(800);
+        SetLimit(LiveBytes() + 1_000_000, "volatile-ttl");
+        Write("x:", 400); // ~3 MB over the limit: every u:i, then the t:i nearest their new deadlines
+
+        Freeze();
+        long evicted = Info("evicted_keys");
+        evicted.Should().BeInRange(220, 480);
+        Count("u:", 0, 200).Should().Be(0, "the u:i had the nearest deadlines");
+        int t = (int)evicted - 200;
+        Count("t:", 0, t).Should().Be(0);
+        Count("t:", t, 300).Should().Be(300 - t);
+    }
+
+    [Fact]
     public void AllkeysRandom_EvictsAcrossDatabases_UntilUnderTheLimit()
     {
         Write("a:", 500);

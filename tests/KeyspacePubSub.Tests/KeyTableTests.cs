@@ -60,7 +60,13 @@ public class KeyTableTests
                     break;
             }
             if (step % 20_000 == 0) Check(db, model);
+            if (step % 5_000 == 0) db.ShrinkIfSparse(); // as the cron: compaction keeps every key, value and deadline
         }
+        Check(db, model);
+        // Every key with a TTL comes due once, at its deadline, however its deadline moved.
+        var due = DueKeys(db);
+        due.Should().BeEquivalentTo(model.Where(p => p.Value.ExpireAt >= 0).ToDictionary(p => p.Key, p => p.Value.ExpireAt));
+        foreach (var key in due.Keys) model.Remove(key);
         Check(db, model);
         // Emptied and filled again: freed entries are reused, and every key is still found.
         foreach (var key in model.Keys.ToList()) db.Remove(Encoding.ASCII.GetBytes(key)).Should().BeTrue();
@@ -70,6 +76,81 @@ public class KeyTableTests
         db.Count.Should().Be(keySpace);
         for (int i = 0; i < keySpace; i += 7) db.KeyOf(Encoding.ASCII.GetBytes($"n{i}")).Should().NotBeNull();
         db.KeyOf("k0"u8).Should().BeNull();
+    }
+
+    /// <summary>
+    /// Takes every deadline off the heap as expiry does (an entry that is not its key's deadline is dropped or
+    /// carried to the key's later one) and deletes each key that comes due; the keys and their deadlines.
+    /// </summary>
+    private static Dictionary<string, long> DueKeys(Database db)
+    {
+        var due = new Dictionary<string, long>();
+        while (db.Deadlines.TryPopDue(long.MaxValue, out var key, out long at))
+        {
+            if (db.GetExpire(key) != at)
+            {
+                db.Reindex(key, at);
+                continue;
+            }
+            due.Add(Encoding.ASCII.GetString(key), at);
+            db.Remove(key).Should().BeTrue();
+        }
+        return due;
+    }
+
+    [Fact]
+    public void ExtendingATtl_AddsNoDeadlineEntry_AndTheKeyComesDueAtItsLastDeadline()
+    {
+        var db = new Database(0);
+        var key = db.Set("presence"u8, new byte[] { 1 });
+        for (int i = 0; i < 100_000; i++) db.SetExpire(key, 1_000 + i);
+        db.Deadlines.Count.Should().Be(1, "only the first deadline was indexed");
+        db.SetExpire(key, 500); // earlier: indexed
+        db.SetExpire(key, 200_000);
+        db.Deadlines.Count.Should().Be(2);
+        DueKeys(db).Should().BeEquivalentTo(new Dictionary<string, long> { ["presence"] = 200_000 });
+        db.Deadlines.Count.Should().Be(0);
+    }
+
+    [Fact]
+    public void KeysDeletedAndSetAgain_LeaveStaleEntries_UntilTheHeapIsMadeAnew()
+    {
+        var db = new Database(0);
+        for (int i = 0; i < 20_000; i++)
+        {
+            db.Remove("k"u8);
+            db.SetExpire(db.Set("k"u8, new byte[] { 1 }), 1_000_000 - i); // each deadline earlier: each indexed
+        }
+        db.Set("other"u8, new byte[] { 2 });
+        db.Deadlines.Count.Should().Be(20_000);
+        db.ShrinkIfSparse();
+        db.Deadlines.Count.Should().Be(1, "made anew from the one key with a TTL");
+        DueKeys(db).Should().BeEquivalentTo(new Dictionary<string, long> { ["k"] = 1_000_000 - 19_999 });
+    }
+
+    [Fact]
+    public void ATableEmptiedByDeletions_IsCompacted_KeepingKeysDeadlinesAndStamps()
+    {
+        var db = new Database(0);
+        for (int i = 0; i < 100_000; i++) db.Set(Encoding.ASCII.GetBytes($"k{i}"), new byte[] { (byte)i });
+        long full = db.TableOverhead;
+        for (int i = 0; i < 100_000; i++)
+        {
+            if (i % 20 != 0) db.Remove(Encoding.ASCII.GetBytes($"k{i}")).Should().BeTrue();
+        }
+        db.SetExpire(db.KeyOf("k20"u8)!, 12_345);
+        db.SetStamp("k40"u8, 777);
+        db.ShrinkIfSparse();
+        db.TableOverhead.Should().BeLessThan(full / 10, "5,000 keys of 100,000 are left");
+        db.Count.Should().Be(5_000);
+        for (int i = 0; i < 100_000; i += 20) ((byte[])db.Get(Encoding.ASCII.GetBytes($"k{i}"))!)[0].Should().Be((byte)i);
+        db.Get("k1"u8).Should().BeNull();
+        db.GetExpire("k20"u8).Should().Be(12_345);
+        db.StampOf("k40"u8).Should().Be(777);
+        db.Keys.Should().HaveCount(5_000);
+        for (int i = 0; i < 1_000; i++) db.Set(Encoding.ASCII.GetBytes($"n{i}"), new byte[] { 3 });
+        db.Count.Should().Be(6_000);
+        db.Get("n999"u8).Should().NotBeNull();
     }
 
     private static void Check(Database db, Dictionary<string, (string Value, long ExpireAt)> model)

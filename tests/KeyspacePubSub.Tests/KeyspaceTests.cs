@@ -23,6 +23,24 @@ public class KeyspaceTests
     }
 
     [Fact]
+    public async Task KeyWhoseTtlWasExtended_ExpiresByItselfAtItsNewDeadline()
+    {
+        await using var server = await InProcessServer.StartAsync(("notify-keyspace-events", "Ex"));
+        using var listener = new RawClient(server.Port);
+        using var writer = new RawClient(server.Port);
+        listener.Send("SUBSCRIBE", "__keyevent@0__:expired");
+        listener.Read();
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        writer.Call("SET", "presence:1", "x", "PX", "100").Should().Be("+OK\r\n");
+        // Refreshed, as a presence key is: the deadline moves later each time (no heap entry is added for it).
+        for (int i = 0; i < 5; i++) writer.Call("PEXPIRE", "presence:1", (300 + 100 * i).ToString(System.Globalization.CultureInfo.InvariantCulture)).Should().Be(":1\r\n");
+        // Nobody touches the key: it expires by itself, not at its first deadline but at its last.
+        listener.Read(timeoutMs: 3000).Should().Be("*3\r\n$7\r\nmessage\r\n$22\r\n__keyevent@0__:expired\r\n$10\r\npresence:1\r\n");
+        started.ElapsedMilliseconds.Should().BeGreaterThanOrEqualTo(700);
+        writer.Call("INFO", "stats").Should().Contain("expired_keys:1\r\n");
+    }
+
+    [Fact]
     public async Task ManyKeysExpiringTogether_AllExpireAndEachEmitsOneEvent()
     {
         await using var server = await InProcessServer.StartAsync(("notify-keyspace-events", "Ex"));

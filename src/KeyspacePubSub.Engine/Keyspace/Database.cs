@@ -51,6 +51,24 @@ public sealed class Database(int index, AccessClock? clock = null)
     /// <summary>One bucket's keys for SCAN (expired ones too); the next cursor, 0 at the end (see <see cref="KeyTable.Scan"/>).</summary>
     public ulong Scan(ulong cursor, List<byte[]> keys) => _data.Scan(cursor, keys);
 
+    /// <summary>
+    /// Compacts the key table and the deadline heap when deletions left them mostly empty, and makes the heap
+    /// anew from the keys' deadlines when stale entries outnumber the keys with a TTL (keys deleted and set again
+    /// with a TTL, each time a new entry that lasts until its deadline or, for a key that lives on with a later
+    /// one, is carried forward). The cron, between commands.
+    /// </summary>
+    public void ShrinkIfSparse()
+    {
+        _data.ShrinkIfSparse();
+        if (Deadlines.Count > 2L * ExpiresCount + 4096)
+        {
+            var heap = new ExpiryIndex();
+            heap.AddRange(_data.Deadlines());
+            Deadlines = heap;
+        }
+        else Deadlines.TrimIfSparse();
+    }
+
     public void Clear()
     {
         _data = new KeyTable();
@@ -196,14 +214,34 @@ public sealed class Database(int index, AccessClock? clock = null)
         return true;
     }
 
-    /// <summary>Gives an existing key its deadline and indexes it.</summary>
+    /// <summary>
+    /// Gives an existing key its deadline. A key with a TTL always has a heap entry at or before its deadline, so
+    /// only a first deadline, or an earlier one, adds an entry: when a deadline moves later (a TTL refreshed,
+    /// as presence and session keys are, again and again), the entry at the earlier deadline stands for the key,
+    /// and when it comes due the key is indexed again at its deadline (<see cref="Reindex"/>). Each refresh used
+    /// to add an entry, kept until its own deadline: 500,000 refreshes of one key's one-day TTL held 8 MB.
+    /// </summary>
     public void SetExpire(byte[] storedKey, long atMs)
     {
         int i = _data.Find(storedKey);
         if (i < 0) throw new InvalidOperationException("SetExpire on a missing key");
         ref var e = ref _data.At(i);
+        bool index = e.ExpireAt < 0 || atMs < e.ExpireAt;
         if (e.ExpireAt < 0) ExpiresCount++;
         e.ExpireAt = atMs;
-        Deadlines.Add(storedKey, atMs);
+        if (index) Deadlines.Add(storedKey, atMs);
+    }
+
+    /// <summary>
+    /// A heap entry (<paramref name="key"/>, <paramref name="at"/>), taken off the heap, that is not the key's
+    /// deadline: when the key's deadline is later (its TTL was extended) the key is indexed again there;
+    /// otherwise (deleted, PERSIST, overwritten, or a newer, earlier deadline has an entry) it is dropped.
+    /// </summary>
+    public void Reindex(byte[] key, long at)
+    {
+        int i = _data.Find(key);
+        if (i < 0) return;
+        ref var e = ref _data.At(i);
+        if (e.ExpireAt > at) Deadlines.Add(e.Key!, e.ExpireAt);
     }
 }

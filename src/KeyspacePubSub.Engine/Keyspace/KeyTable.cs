@@ -1,3 +1,4 @@
+using System.Numerics;
 using System.Runtime.CompilerServices;
 
 namespace KeyspacePubSub.Engine.Keyspace;
@@ -135,6 +136,16 @@ public sealed class KeyTable
         }
     }
 
+    /// <summary>The keys with a deadline, each with it (the table must not change while this runs).</summary>
+    public IEnumerable<(byte[] Key, long At)> Deadlines()
+    {
+        for (int i = 0; i < _used; i++)
+        {
+            ref var e = ref At(i);
+            if (e.Key != null && e.ExpireAt >= 0) yield return (e.Key, e.ExpireAt);
+        }
+    }
+
     /// <summary>
     /// A key chosen uniformly at random, null when there is none: random entries until one is in use (64 tries;
     /// entries are in use but for the free ones a deletion leaves), else the n-th key in entry order.
@@ -236,6 +247,41 @@ public sealed class KeyTable
         }
         _chunks[c] ??= new Entry[ChunkSize];
         _stamps[c] ??= new uint[ChunkSize];
+    }
+
+    /// <summary>
+    /// Compacts a table whose keys hold under a tenth of its entries, as Redis's tryResizeHashTables shrinks a dict
+    /// under 10% full (deletions and expirations leave a table at its largest: 200,000 keys set and deleted left
+    /// 8.6 MB of entries and buckets; Redis's used memory came back to where it started). The keys' entries are
+    /// copied, in order, with their access stamps, into chunks sized for them, and the buckets made anew for
+    /// their count. A table of one chunk or less is left as it is. Entry indexes change: call it only between
+    /// commands. True when it compacted.
+    /// </summary>
+    public bool ShrinkIfSparse()
+    {
+        if (_used <= ChunkSize || (long)_count * 10 >= _used) return false;
+        var chunks = _chunks;
+        var stamps = _stamps;
+        int used = _used;
+        _chunks = [];
+        _stamps = [];
+        _used = _free = 0;
+        _buckets = new int[BitOperations.RoundUpToPowerOf2((uint)Math.Max(4, _count + 1))];
+        int mask = _buckets.Length - 1;
+        for (int i = 0; i < used; i++)
+        {
+            ref var old = ref chunks[i >> ChunkBits][i & ChunkMask];
+            if (old.Key is null) continue;
+            int index = _used++;
+            EnsureChunk(index);
+            ref var e = ref At(index);
+            e = old;
+            ref int bucket = ref _buckets[e.Hash & mask];
+            e.Next = bucket;
+            bucket = index + 1;
+            StampAt(index) = stamps[i >> ChunkBits][i & ChunkMask];
+        }
+        return true;
     }
 
     /// <summary>Twice the buckets (at least 4); every entry is linked again.</summary>
