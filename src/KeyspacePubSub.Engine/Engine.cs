@@ -501,6 +501,7 @@ public sealed partial class Engine : IPushSink
             long now = Environment.TickCount64;
             NotePeakMemory(UsedMemory());
             foreach (var db in Databases) db.ShrinkIfSparse(); // as Redis's databasesCron resizes its dicts
+            Broker.TrimIfSparse();
             if (LimitTrackedKeys()) FlushDirty();
             var clients = _cronClients; // a copy: Kill removes clients
             clients.AddRange(_clients.Values);

@@ -68,6 +68,35 @@ public class PubSubServerTests
     /// starts a new one with the counts Redis confirms.
     /// </summary>
     [Fact]
+    public async Task ChannelTables_ShrinkAfterTheirChannelsAreLeft()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        using var c = new RawClient(server.Port);
+        (int Channels, int ShardChannels) Capacity()
+        {
+            lock (server.Engine.Gate) return server.Engine.Broker.TableCapacity;
+        }
+
+        var channels = Enumerable.Range(0, 20_000).Select(i => $"ch{i}").ToArray();
+        c.Send(["SUBSCRIBE", .. channels]);
+        c.Read(channels.Length).Should().EndWith(":20000\r\n");
+        c.Send(["SSUBSCRIBE", .. channels]);
+        c.Read(channels.Length).Should().EndWith(":20000\r\n");
+        Capacity().Channels.Should().BeGreaterThanOrEqualTo(20_000);
+        Capacity().ShardChannels.Should().BeGreaterThanOrEqualTo(20_000);
+        c.Send(["UNSUBSCRIBE", .. channels[100..]]);
+        c.Read(channels.Length - 100).Should().EndWith(":100\r\n");
+        c.Send("SUNSUBSCRIBE");
+        c.Read(channels.Length).Should().EndWith(":0\r\n");
+        // The cron (ten times a second) gives the tables' arrays back; the 100 channels left are still served.
+        Eventually.True(() => Capacity() is { Channels: < 1_000, ShardChannels: < 1_000 }).Should().BeTrue($"the tables shrink ({Capacity()})");
+        using var publisher = new RawClient(server.Port);
+        publisher.Call("PUBLISH", "ch7", "m").Should().Be(":1\r\n");
+        c.Read().Should().Be("*3\r\n$7\r\nmessage\r\n$3\r\nch7\r\n$1\r\nm\r\n");
+        publisher.Call("PUBSUB", "NUMSUB", "ch99", "ch100").Should().Be("*4\r\n$4\r\nch99\r\n:1\r\n$5\r\nch100\r\n:0\r\n");
+    }
+
+    [Fact]
     public async Task SubscriptionTables_ExistOnlyWhileSubscriptionsOfTheirKindDo()
     {
         await using var server = await InProcessServer.StartAsync();
