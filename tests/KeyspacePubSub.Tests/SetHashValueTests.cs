@@ -103,4 +103,44 @@ public class SetHashValueTests
             model[Encoding.ASCII.GetString(k)].Should().Be(Encoding.ASCII.GetString(v));
         }
     }
+
+    [Fact]
+    public void EmptiedByRemovals_HashesSetsAndSortedSets_GiveTheirTablesBack()
+    {
+        var hash = new HashValue();
+        var set = new SetValue();
+        var zset = new SortedSetValue();
+        for (int i = 0; i < 10_000; i++)
+        {
+            hash.Put(B($"f{i}"), B($"v{i}"));
+            set.Add(B($"m{i}"));
+            zset.Set(B($"z{i}"), i);
+        }
+        for (int i = 10; i < 10_000; i++)
+        {
+            hash.Remove(B($"f{i}")).Should().BeTrue();
+            set.Remove(B($"m{i}")).Should().BeTrue();
+            if (i >= 5_000) zset.Remove(B($"z{i}")).Should().BeTrue(); // ZREM, one by one
+        }
+        zset.DeleteRangeByRank(10, 4_999).Should().Be(4_990); // and a range
+        hash.Fields.EnsureCapacity(0).Should().BeLessThan(100);
+        set.Members.EnsureCapacity(0).Should().BeLessThan(100);
+        zset.TableCapacity.Members.Should().BeLessThan(100);
+        zset.TableCapacity.Slots.Should().BeLessThan(100);
+
+        // What is left is whole, and in insertion order (a hash this small is a listpack in Redis).
+        hash.Fields.Select(p => $"{Encoding.ASCII.GetString(p.Key)}={Encoding.ASCII.GetString(p.Value)}").Should()
+            .Equal(Enumerable.Range(0, 10).Select(i => $"f{i}=v{i}"));
+        set.Members.Keys.Select(Encoding.ASCII.GetString).Should().BeEquivalentTo(Enumerable.Range(0, 10).Select(i => $"m{i}"));
+        zset.Count.Should().Be(10);
+        for (int i = 0; i < 10; i++)
+        {
+            zset.TryGetScore(B($"z{i}"), out double score).Should().BeTrue();
+            score.Should().Be(i);
+            zset.Rank(B($"z{i}"), reverse: false).Should().Be(i);
+            Encoding.ASCII.GetString(zset.MemberAt(i)).Should().StartWith("z");
+        }
+        zset.Remove(B("z5")).Should().BeTrue();
+        zset.Rank(B("z9"), reverse: false).Should().Be(8);
+    }
 }

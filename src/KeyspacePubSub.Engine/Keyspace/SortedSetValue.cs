@@ -100,7 +100,18 @@ public sealed class SortedSetValue
         FreeSlot(entry.Slot);
         List.Delete(entry.Score, stored);
         Durability?.Members.Add(stored);
+        TrimIfSparse();
         return true;
+    }
+
+    /// <summary>The member table's and the slots' capacity (tests).</summary>
+    internal (int Members, int Slots) TableCapacity => (_members.EnsureCapacity(0), _slots.Capacity);
+
+    /// <summary>After removals: the member table and the slots give their memory back when mostly empty (see <see cref="SparseTable"/>).</summary>
+    private void TrimIfSparse()
+    {
+        if (SparseTable.IsSparse(_members.Count, _members.EnsureCapacity(0))) _members.TrimExcess();
+        if (SparseTable.IsSparse(_slots.Count, _slots.Capacity)) _slots.TrimExcess();
     }
 
     /// <summary>The last slot's member moves into the freed one, so no member ever moves to a higher slot.</summary>
@@ -132,11 +143,18 @@ public sealed class SortedSetValue
     public long DeleteRange(in ZRange range)
     {
         if (!IsSkiplistEncoded && List.FirstInRange(range) is null) return 0;
-        return List.DeleteRange(range, Removed);
+        long deleted = List.DeleteRange(range, Removed);
+        TrimIfSparse();
+        return deleted;
     }
 
     /// <summary>Deletes 0-based ranks start..end inclusive.</summary>
-    public long DeleteRangeByRank(long start, long end) => List.DeleteRangeByRank(start + 1, end + 1, Removed);
+    public long DeleteRangeByRank(long start, long end)
+    {
+        long deleted = List.DeleteRangeByRank(start + 1, end + 1, Removed);
+        TrimIfSparse();
+        return deleted;
+    }
 
     private void Removed(SkipList.Node n)
     {
