@@ -81,4 +81,38 @@ public sealed class ListRingTests
         Enumerable.Range(0, deque.Count).Select(i => deque[i]).Should().Equal(0, 1, 2, 3, 4, 5);
         list.Capacity.Should().Be(8);
     }
+
+    [Fact]
+    public void PoppedDownToAFew_TheRingShrinks_KeepingTheOrder()
+    {
+        var list = new ListValue();
+        var deque = new LongDeque();
+        var model = new List<long>();
+        for (long v = 0; v < 3_000; v++)
+        {
+            if (v % 2 == 0) { list.PushTail(BitConverter.GetBytes(v)); deque.PushBack(v); model.Add(v); }
+            else { list.PushHead(BitConverter.GetBytes(v)); deque.PushFront(v); model.Insert(0, v); } // the head wraps
+        }
+        list.Capacity.Should().Be(4096);
+        var rng = new Random(7);
+        var capacities = new List<int>();
+        while (model.Count > 10)
+        {
+            int before = list.Capacity;
+            bool head = rng.Next(2) == 0;
+            long expected = head ? model[0] : model[^1];
+            BitConverter.ToInt64(head ? list.PopHead() : list.PopTail()).Should().Be(expected);
+            (head ? deque.PopFront() : deque.PopBack()).Should().Be(expected);
+            model.RemoveAt(head ? 0 : model.Count - 1);
+            if (list.Capacity == before) continue;
+            capacities.Add(list.Capacity);
+            deque.Capacity.Should().Be(list.Capacity);
+            Enumerable.Range(0, list.Count).Select(i => BitConverter.ToInt64(list[i])).Should().Equal(model);
+            Enumerable.Range(0, deque.Count).Select(i => deque[i]).Should().Equal(model);
+        }
+        capacities.Should().Equal(1024, 256, 64); // under a tenth full (409, 102, 25 left): twice the elements, a power of two
+        for (long v = 0; v < 100; v++) { list.PushHead(BitConverter.GetBytes(-v)); deque.PushFront(-v); model.Insert(0, -v); }
+        Enumerable.Range(0, list.Count).Select(i => BitConverter.ToInt64(list[i])).Should().Equal(model);
+        Enumerable.Range(0, deque.Count).Select(i => deque[i]).Should().Equal(model);
+    }
 }

@@ -45,6 +45,9 @@ public sealed class LongDeque
 
     public int Count { get; private set; }
 
+    /// <summary>Slots allocated (tests).</summary>
+    public int Capacity => _items.Length;
+
     public long this[int index]
     {
         get => _items[(_head + index) & (_items.Length - 1)];
@@ -71,13 +74,16 @@ public sealed class LongDeque
         long v = _items[_head];
         _head = (_head + 1) & (_items.Length - 1);
         Count--;
+        ShrinkIfSparse();
         return v;
     }
 
     public long PopBack()
     {
         Count--;
-        return _items[(_head + Count) & (_items.Length - 1)];
+        long v = _items[(_head + Count) & (_items.Length - 1)];
+        ShrinkIfSparse();
+        return v;
     }
 
     public void Clear()
@@ -89,11 +95,15 @@ public sealed class LongDeque
     private void Grow()
     {
         if (Count < _items.Length) return;
-        var bigger = new long[_items.Length * 2]; // stays a power of two
-        int first = _items.Length - _head; // full: from _head to the end, then from 0 (as ListValue.Grow)
-        Array.Copy(_items, _head, bigger, 0, first);
-        Array.Copy(_items, 0, bigger, first, _head);
-        _items = bigger;
+        _items = Ring.Copy(_items, _head, Count, _items.Length * 2); // stays a power of two
+        _head = 0;
+    }
+
+    private void ShrinkIfSparse()
+    {
+        int size = Ring.ShrunkSize(Count, _items.Length);
+        if (size == 0) return;
+        _items = Ring.Copy(_items, _head, Count, size);
         _head = 0;
     }
 
