@@ -144,7 +144,10 @@ internal static class StringCommands
             }
             return;
         }
-        var stored = e.SetLiveKey(db, key, value.ToArray(), keepTtl: (flags & SetFlags.KeepTtl) != 0);
+        // With a new TTL the old one is kept until SetExpire replaces it (nothing can see it between): a later
+        // deadline then needs no new heap entry (see Database.SetExpire), so SET ... EX refreshing a key's TTL
+        // does not grow the heap.
+        var stored = e.SetLiveKey(db, key, value.ToArray(), keepTtl: (flags & SetFlags.KeepTtl) != 0 || at >= 0);
         e.Notify(NotifyFlags.String, "set", stored, db.Index);
         if (at >= 0)
         {
