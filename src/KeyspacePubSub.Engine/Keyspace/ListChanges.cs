@@ -92,20 +92,9 @@ public sealed class LongDeque
         Count = 0;
     }
 
-    private void Grow()
-    {
-        if (Count < _items.Length) return;
-        _items = Ring.Copy(_items, _head, Count, _items.Length * 2); // stays a power of two
-        _head = 0;
-    }
+    private void Grow() => Ring.GrowIfFull(ref _items, ref _head, Count);
 
-    private void ShrinkIfSparse()
-    {
-        int size = Ring.ShrunkSize(Count, _items.Length);
-        if (size == 0) return;
-        _items = Ring.Copy(_items, _head, Count, size);
-        _head = 0;
-    }
+    private void ShrinkIfSparse() => Ring.ShrinkIfSparse(ref _items, ref _head, Count);
 
     /// <summary>An empty deque takes <paramref name="items"/> (a power-of-two length) as its storage, numbers 0 to <paramref name="count"/> - 1.</summary>
     public void Adopt(long[] items, int count)

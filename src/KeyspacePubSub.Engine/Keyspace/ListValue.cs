@@ -95,20 +95,9 @@ public sealed class ListValue
         while (Count > keep) PopTail();
     }
 
-    private void Grow()
-    {
-        if (Count < _items.Length) return;
-        _items = Ring.Copy(_items, _head, Count, _items.Length * 2); // stays a power of two
-        _head = 0;
-    }
+    private void Grow() => Ring.GrowIfFull(ref _items, ref _head, Count);
 
-    private void ShrinkIfSparse()
-    {
-        int size = Ring.ShrunkSize(Count, _items.Length);
-        if (size == 0) return;
-        _items = Ring.Copy(_items, _head, Count, size);
-        _head = 0;
-    }
+    private void ShrinkIfSparse() => Ring.ShrinkIfSparse(ref _items, ref _head, Count);
 
     /// <summary>
     /// An empty list takes <paramref name="items"/> as its storage, elements 0 to <paramref name="count"/> - 1 in

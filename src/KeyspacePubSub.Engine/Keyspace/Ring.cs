@@ -19,12 +19,29 @@ internal static class Ring
         return copy;
     }
 
+    /// <summary>A full ring doubles (staying a power of two); its elements then start at index 0.</summary>
+    public static void GrowIfFull<T>(ref T[] items, ref int head, int count)
+    {
+        if (count < items.Length) return;
+        items = Copy(items, head, count, items.Length * 2);
+        head = 0;
+    }
+
+    /// <summary>A ring mostly empty shrinks (see <see cref="ShrunkSize"/>); its elements then start at index 0.</summary>
+    public static void ShrinkIfSparse<T>(ref T[] items, ref int head, int count)
+    {
+        int size = ShrunkSize(count, items.Length);
+        if (size == 0) return;
+        items = Copy(items, head, count, size);
+        head = 0;
+    }
+
     /// <summary>
     /// The size a ring holding <paramref name="count"/> of <paramref name="size"/> slots shrinks to, or 0 to keep
     /// it: under a tenth full (over 64 slots), twice its elements, so that pops give memory back as Redis's
     /// quicklist frees its emptied nodes (200,000 elements popped but one kept 2.3 MB); a ring shrunk for n
     /// elements grows again past 2n and shrinks again under n / 5 at the earliest, so it never goes back and forth.
     /// </summary>
-    public static int ShrunkSize(int count, int size) =>
+    private static int ShrunkSize(int count, int size) =>
         size > 64 && count * 10L < size ? (int)BitOperations.RoundUpToPowerOf2((uint)Math.Max(4, count * 2)) : 0;
 }
