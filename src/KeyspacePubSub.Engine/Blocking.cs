@@ -315,6 +315,28 @@ public sealed partial class Engine
         }
     }
 
+    /// <summary>
+    /// Drops the deadlines of clients no longer blocked (served, or gone) once they outnumber the blocked ones
+    /// (over 2× + 1,024): each stayed until its own deadline, holding its client, so BLPOPs with a 300 s timeout,
+    /// each served by a push, kept ~90 bytes apiece for 300 s (20,000 rounds: used memory +1.75 MB; Redis:
+    /// nothing). The cron, between commands.
+    /// </summary>
+    internal void DropStaleBlockDeadlines()
+    {
+        if (_blockDeadlines.Count <= 2L * BlockedWithTimeout + 1024) return;
+        var live = new List<(BlockState, long)>(BlockedWithTimeout);
+        foreach (var (state, deadline) in _blockDeadlines.UnorderedItems)
+        {
+            if (ReferenceEquals(state.Client.Block, state)) live.Add((state, deadline));
+        }
+        _blockDeadlines.Clear();
+        _blockDeadlines.TrimExcess();
+        _blockDeadlines.EnqueueRange(live);
+    }
+
+    /// <summary>Deadline entries, stale ones included (tests).</summary>
+    internal int BlockDeadlineEntries => _blockDeadlines.Count;
+
     /// <summary>The earliest blocked client's deadline (entries of clients no longer blocked included), or null.</summary>
     private long? NextBlockDeadline()
     {

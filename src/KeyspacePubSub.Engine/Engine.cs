@@ -502,6 +502,7 @@ public sealed partial class Engine : IPushSink
             NotePeakMemory(UsedMemory());
             foreach (var db in Databases) db.ShrinkIfSparse(); // as Redis's databasesCron resizes its dicts
             Broker.TrimIfSparse();
+            DropStaleBlockDeadlines();
             if (LimitTrackedKeys()) FlushDirty();
             var clients = _cronClients; // a copy: Kill removes clients
             clients.AddRange(_clients.Values);

@@ -20,6 +20,37 @@ public sealed class BlockingTests : IDisposable
 
     private static Task<InProcessServer> Start(string transport, string threads) => TransportTests.Start(transport, threads);
 
+    [Fact]
+    public async Task DeadlinesOfServedClients_AreDropped_AndABlockedClientStillTimesOut()
+    {
+        await using var server = await InProcessServer.StartAsync();
+        using var consumer = new RawClient(server.Port);
+        using var producer = new RawClient(server.Port);
+        using var waiter = new RawClient(server.Port);
+        int Entries()
+        {
+            lock (server.Engine.Gate) return server.Engine.BlockDeadlineEntries;
+        }
+
+        // Blocked throughout, its deadline in 8 s: the earliest, so the served clients' entries never reach the
+        // top of the queue (where they would be dropped on the way anyway).
+        var started = Stopwatch.StartNew();
+        waiter.Send("BLPOP", "nothing", "8");
+        for (int i = 0; i < 3_000; i++)
+        {
+            consumer.Send("BLPOP", "q", "300"); // blocks (nothing queued), then a push serves it
+            Eventually.True(() => producer.Call("INFO", "clients").Contains("\r\nblocked_clients:2\r\n", StringComparison.Ordinal)).Should().BeTrue("the consumer is blocked");
+            producer.Call("RPUSH", "q", "job").Should().Be(":1\r\n");
+            consumer.Read().Should().Be("*2\r\n$1\r\nq\r\n$3\r\njob\r\n");
+        }
+        // Each served BLPOP left its 300 s deadline queued; the cron drops them, keeping the waiter's, once they
+        // outnumber the blocked clients' (more than 2 × 1 + 1,024).
+        Eventually.True(() => Entries() <= 1_026, timeoutMs: 3_000).Should().BeTrue($"served clients' deadlines are dropped ({Entries()} left)");
+        started.ElapsedMilliseconds.Should().BeLessThan(7_000, "the waiter was blocked meanwhile");
+        waiter.Read(timeoutMs: 15_000).Should().Be("*-1\r\n", "the waiter times out");
+        started.ElapsedMilliseconds.Should().BeGreaterThanOrEqualTo(7_900);
+    }
+
     /// <summary>What a client sees around CLIENT UNBLOCK: the same bytes from Redis and from us.</summary>
     private static string UnblockTranscript(int port)
     {
