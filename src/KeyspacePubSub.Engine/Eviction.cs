@@ -43,7 +43,7 @@ public sealed partial class Engine
     /// (<see cref="UseOutputPools"/>). They are in the GC heap but hold nothing, as memory Redis's allocator
     /// keeps after a free is outside its used_memory. Counted, a burst of output to slow subscribers left up to
     /// 176 MiB counted as used for the life of the process (measured: 10 subscribers that read none of 2,000
-    /// messages of 4 KB, then left, left used_memory 5.9 MB above where it started; Redis's came back), and a cache under
+    /// messages of 4 KB, then disconnected, left used_memory 5.9 MB above where it started; Redis's came back), and a cache under
     /// maxmemory evicted keys for it. Buffers in use (a subscriber's pending output) still count, as in Redis.
     /// </summary>
     public long PooledFreeBytes => PubSub.SharedFrame.FreeBytes + (_outputPoolFreeBytes?.Invoke() ?? 0);
