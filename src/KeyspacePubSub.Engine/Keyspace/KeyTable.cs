@@ -255,11 +255,11 @@ public sealed class KeyTable
     /// 8.6 MB of entries and buckets; Redis's used memory came back to where it started). The keys' entries are
     /// copied, in order, with their access stamps, into chunks sized for them, and the buckets made anew for
     /// their count. A table of one chunk or less is left as it is. Entry indexes change: call it only between
-    /// commands. True when it compacted.
+    /// commands.
     /// </summary>
-    public bool ShrinkIfSparse()
+    public void ShrinkIfSparse()
     {
-        if (_used <= ChunkSize || (long)_count * 10 >= _used) return false;
+        if (_used <= ChunkSize || (long)_count * 10 >= _used) return;
         var chunks = _chunks;
         var stamps = _stamps;
         int used = _used;
@@ -281,7 +281,6 @@ public sealed class KeyTable
             bucket = index + 1;
             StampAt(index) = stamps[i >> ChunkBits][i & ChunkMask];
         }
-        return true;
     }
 
     /// <summary>Twice the buckets (at least 4); every entry is linked again.</summary>
