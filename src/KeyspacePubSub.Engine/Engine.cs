@@ -503,6 +503,7 @@ public sealed partial class Engine : IPushSink
             foreach (var db in Databases) db.ShrinkIfSparse(); // as Redis's databasesCron resizes its dicts
             Broker.TrimIfSparse();
             DropStaleBlockDeadlines();
+            TrimPoolsEverySecond(now);
             if (LimitTrackedKeys()) FlushDirty();
             var clients = _cronClients; // a copy: Kill removes clients
             clients.AddRange(_clients.Values);

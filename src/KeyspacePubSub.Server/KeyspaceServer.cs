@@ -27,7 +27,9 @@ public sealed class KeyspaceServer : IAsyncDisposable
     {
         Engine = engine;
         // Free pooled output blocks are not used memory (see Engine.PooledFreeBytes); both pools are the process's.
-        engine.UseOutputPools(static () => Linux.OutputQueue.Block.FreeBytes + OutputBlockPool.Instance.FreeBytes);
+        engine.UseOutputPools(
+            static () => Linux.OutputQueue.Block.FreeBytes + OutputBlockPool.Instance.FreeBytes,
+            static () => Linux.OutputQueue.Block.Trim() + OutputBlockPool.Instance.Trim());
         _loopConnectionClosed = c => _connections.TryRemove(c, out _);
         _logger = (ILogger?)logger ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _persistence = persistence;

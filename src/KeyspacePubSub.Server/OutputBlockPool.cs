@@ -5,9 +5,11 @@ namespace KeyspacePubSub.Server;
 
 /// <summary>
 /// The memory of every connection's output pipe: 4 KiB blocks kept for reuse, up to <see cref="MaxRetained"/>
-/// of them (64 MiB). Blocks are made only when output waits for them, so an idle server holds none, and a
-/// server holds as many as its largest burst of pending output needed (up to 64 MiB), as Redis's allocator
-/// keeps its peak. The cap was 1,024 (4 MiB) until 2026-12-01: with 100 subscribers of 4 KiB messages whose
+/// of them (64 MiB): the sockets transport's, whose gathered sends take arrays (the event loops' blocks come
+/// from <see cref="Engine.NativeBlocks"/>, outside the heap). Blocks are made only when output waits for them, so
+/// an idle server holds none, and those a burst needed are given up within seconds of its end
+/// (<see cref="Trim"/>, from the engine's cron), for a collection to free. The cap was 1,024 (4 MiB) until
+/// 2026-12-01: with 100 subscribers of 4 KiB messages whose
 /// readers lag (about 4,000 blocks pending), every block beyond the cap was a fresh array, and the GC's
 /// clearing of fresh memory made page faults 15-20% of the server's CPU (perf), at 151k deliveries/s and
 /// 4.6 µs of CPU per delivery; with the cap at 16,384: 392k-509k deliveries/s at 1.8 µs (Redis: 2.8 µs).
@@ -16,7 +18,7 @@ namespace KeyspacePubSub.Server;
 /// per event-loop iteration, and allocation plus collections took over half of the server's user CPU.
 /// Larger requests (a pipe asked for a big contiguous span) get an array of their own.
 /// Pooled blocks live on the pinned object heap (a send passes their addresses to the kernel, no GCHandle); at
-/// most <see cref="MaxRetained"/> are ever made, so a burst beyond them gets ordinary arrays that die young,
+/// most <see cref="MaxRetained"/> are in being at once, so a burst beyond them gets ordinary arrays that die young,
 /// instead of pinned ones that, dropped, only a full collection frees (measured: 56 gen-2 collections in a
 /// 3-second fan-out, and a p99 of 10 ms).
 /// </summary>
@@ -27,13 +29,20 @@ public sealed class OutputBlockPool : MemoryPool<byte>
     /// <summary>Blocks kept at most: beyond that, returned blocks are left to the GC.</summary>
     public const int MaxRetained = 16384;
 
+    /// <summary>A pool that makes up to <paramref name="maxRetained"/> pooled blocks (tests make small ones).</summary>
+    public OutputBlockPool(int maxRetained = MaxRetained)
+    {
+        _free = new PinnedBlock[maxRetained];
+    }
+
     /// <summary>The pool of every connection's pipe (tests make pools of their own).</summary>
     public static readonly OutputBlockPool Instance = new();
 
     private readonly Lock _lock = new();
-    private readonly PinnedBlock[] _free = new PinnedBlock[MaxRetained];
+    private readonly PinnedBlock[] _free;
     private int _count;
-    private int _made; // pooled blocks made so far: never more than MaxRetained, so every one fits back
+    private int _made; // pooled blocks in being (free or rented): never more than _free holds, so every one fits back
+    private Engine.FreeListDecay _decay;
 
     public override int MaxBufferSize => int.MaxValue;
 
@@ -55,13 +64,31 @@ public sealed class OutputBlockPool : MemoryPool<byte>
             {
                 var block = _free[--_count];
                 _free[_count] = null!;
+                _decay.Taken(_count);
                 block.Rented = true;
                 return block;
             }
-            if (_made == MaxRetained) return new ArrayBlock(BlockSize);
+            _decay.Taken(0);
+            if (_made == _free.Length) return new ArrayBlock(BlockSize);
             _made++;
         }
         return new PinnedBlock(this) { Rented = true };
+    }
+
+    /// <summary>
+    /// Gives up half of the free blocks that stayed unused since the last trim (see
+    /// <see cref="Engine.FreeListDecay"/>). Returns their bytes, which the next full collection frees.
+    /// </summary>
+    public long Trim()
+    {
+        int surplus;
+        lock (_lock)
+        {
+            surplus = _decay.Surplus(_count);
+            for (int i = 0; i < surplus; i++) _free[--_count] = null!;
+            _made -= surplus;
+        }
+        return surplus * BlockBytes;
     }
 
     private void Return(PinnedBlock block)

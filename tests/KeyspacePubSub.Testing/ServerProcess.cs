@@ -29,6 +29,16 @@ public sealed class ServerProcess : IDisposable
     /// <summary>The executable named by <c>KPS_SERVER_BIN</c>, or null for the build beside the tests.</summary>
     public static string? NativeExecutable { get; } = Environment.GetEnvironmentVariable("KPS_SERVER_BIN") is { Length: > 0 } bin ? Path.GetFullPath(bin) : null;
 
+    /// <summary>The process's resident memory now (VmRSS), in bytes.</summary>
+    public long ResidentBytes()
+    {
+        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal)) return long.Parse(line[6..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        }
+        throw new InvalidOperationException("no VmRSS in /proc/<pid>/status");
+    }
+
     public string Stdout { get { lock (_out) return string.Join("\n", _out); } }
 
     public string Stderr { get { lock (_err) return string.Join("\n", _err); } }

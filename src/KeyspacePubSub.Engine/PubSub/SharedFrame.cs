@@ -20,8 +20,10 @@ public interface ISharedFrameOutput
 /// One encoded message frame that many subscribers' outputs refer to: a publish of a 4 KiB message to 100
 /// subscribers copied the frame 100 times (memmove was 7.6% of the loop's CPU at the light rate), where Redis
 /// copies it as often. Reference-counted: the publish holds one reference while it delivers, each output one
-/// until it has sent the bytes; the last release returns the buffer to its pool. Buffers are pinned (the
-/// kernel reads them by address) and kept per power-of-two size, up to <see cref="RetainedBytesPerSize"/>.
+/// until it has sent the bytes; the last release returns the buffer to its pool. Buffers never move (the
+/// kernel reads them by address): per power-of-two size from 4 KiB, up to <see cref="PooledBytesPerSize"/> of
+/// them come from a <see cref="NativeBlocks"/> pool, which gives the pages of buffers unused for seconds back
+/// to the system; beyond those, a frame gets a pinned array of its own, left to the GC.
 /// </summary>
 public sealed unsafe class SharedFrame
 {
@@ -31,65 +33,59 @@ public sealed unsafe class SharedFrame
     /// <summary>Longer frames are copied too (rare; their buffers would not be worth keeping).</summary>
     public const int MaxLength = 64 * 1024;
 
-    private const int RetainedBytesPerSize = 16 << 20;
-    private const int MinShift = 10; // 1 KiB
-    private const int Sizes = 7; // 1 KiB ... 64 KiB
+    private const int PooledBytesPerSize = 16 << 20;
+    private const int MinShift = 12; // 4 KiB, a page: the unit a pool gives back (frames of 1-4 KiB share it)
+    private const int Sizes = 5; // 4 KiB ... 64 KiB
+    private const int MaxFreeObjects = 4096;
 
+    private static readonly NativeBlocks[] s_buffers = [.. Enumerable.Range(0, Sizes).Select(i => new NativeBlocks(1 << (MinShift + i), PooledBytesPerSize >> (MinShift + i)))];
     private static readonly Lock s_lock = new();
-    private static readonly Stack<SharedFrame>[] s_free = [.. Enumerable.Range(0, Sizes).Select(_ => new Stack<SharedFrame>())];
+    private static readonly Stack<SharedFrame> s_freeObjects = new(); // frame objects without a buffer, for reuse
 
-    private readonly int _size;
+    private byte[]? _array; // the buffer when no pooled one was left (pinned)
+    private int _size;
     private int _refs;
 
-    private SharedFrame(int sizeIndex)
+    private SharedFrame()
     {
-        _size = sizeIndex;
-        Array = GC.AllocateUninitializedArray<byte>(1 << (MinShift + sizeIndex), pinned: true);
-        Pointer = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(Array));
     }
 
-    /// <summary>The buffer (pinned); the frame is its first <see cref="Length"/> bytes.</summary>
-    public byte[] Array { get; }
-
-    public byte* Pointer { get; }
+    /// <summary>The buffer; the frame is its first <see cref="Length"/> bytes.</summary>
+    public byte* Pointer { get; private set; }
 
     public int Length { get; private set; }
+
+    /// <summary>The frame's bytes.</summary>
+    public ReadOnlySpan<byte> Span => new(Pointer, Length);
 
     /// <summary>A frame holding <paramref name="frame"/> with its first byte replaced by <paramref name="first"/>; one reference, the caller's.</summary>
     public static SharedFrame Rent(ReadOnlySpan<byte> frame, byte first)
     {
         if (frame.Length is < 1 or > MaxLength) throw new ArgumentOutOfRangeException(nameof(frame));
         int index = Math.Max(0, 32 - BitOperations.LeadingZeroCount((uint)frame.Length - 1) - MinShift);
-        SharedFrame? f = null;
-        lock (s_lock)
+        SharedFrame? f;
+        lock (s_lock) s_freeObjects.TryPop(out f);
+        f ??= new SharedFrame();
+        f._size = index;
+        f.Pointer = s_buffers[index].Rent();
+        if (f.Pointer == null)
         {
-            s_free[index].TryPop(out f);
+            f._array = GC.AllocateUninitializedArray<byte>(1 << (MinShift + index), pinned: true);
+            f.Pointer = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(f._array));
         }
-        f ??= new SharedFrame(index);
-        frame.CopyTo(f.Array);
-        f.Array[0] = first;
+        var buffer = new Span<byte>(f.Pointer, frame.Length);
+        frame.CopyTo(buffer);
+        buffer[0] = first;
         f.Length = frame.Length;
         f._refs = 1;
         return f;
     }
 
-    /// <summary>What a frame takes in the heap beside its buffer's bytes: the object and the array's header.</summary>
-    internal static readonly long Overhead = AllocatedBytes.Of(static () => new SharedFrame(0)) - (1 << MinShift);
+    /// <summary>What a frame object takes in the heap (its buffer is outside it).</summary>
+    internal static readonly long ObjectBytes = AllocatedBytes.Of(static () => new SharedFrame());
 
-    /// <summary>Bytes of the frames kept for reuse now (read without the lock: an estimate, for used memory).</summary>
-    public static long FreeBytes
-    {
-        get
-        {
-            long bytes = 0;
-            for (int i = 0; i < Sizes; i++)
-            {
-                long count = s_free[i].Count;
-                bytes += count * ((1L << (MinShift + i)) + Overhead);
-            }
-            return bytes;
-        }
-    }
+    /// <summary>Bytes of the frame objects kept for reuse now (in the GC heap; read without the lock: an estimate).</summary>
+    public static long FreeBytes => s_freeObjects.Count * ObjectBytes;
 
     /// <summary>References held now (tests).</summary>
     public int References => Volatile.Read(ref _refs);
@@ -102,10 +98,13 @@ public sealed unsafe class SharedFrame
         int refs = Interlocked.Decrement(ref _refs);
         if (refs > 0) return;
         if (refs < 0) throw new InvalidOperationException("shared frame released more often than referenced");
+        if (_array == null) s_buffers[_size].Return(Pointer);
+        _array = null;
+        Pointer = null;
+        Length = 0;
         lock (s_lock)
         {
-            var stack = s_free[_size];
-            if ((stack.Count + 1L) * Array.Length <= RetainedBytesPerSize) stack.Push(this);
+            if (s_freeObjects.Count < MaxFreeObjects) s_freeObjects.Push(this);
         }
     }
 }

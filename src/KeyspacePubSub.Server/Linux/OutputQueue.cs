@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.IO.Pipelines;
 using System.Runtime.InteropServices;
+using KeyspacePubSub.Engine;
 using KeyspacePubSub.Engine.PubSub;
 using static KeyspacePubSub.Server.Linux.LinuxNative;
 
@@ -55,13 +56,13 @@ internal sealed unsafe class OutputQueue : PipeWriter, ISharedFrameOutput
     public override Memory<byte> GetMemory(int sizeHint = 0)
     {
         var t = Claim(sizeHint);
-        return new Memory<byte>(t.Array, t.Written, t.Size - t.Written);
+        return t.Memory.Slice(t.Written);
     }
 
     public override Span<byte> GetSpan(int sizeHint = 0)
     {
         var t = Claim(sizeHint);
-        return new Span<byte>(t.Array, t.Written, t.Size - t.Written);
+        return new Span<byte>(t.Pointer + t.Written, t.Size - t.Written);
     }
 
     private Block Claim(int sizeHint)
@@ -227,31 +228,30 @@ internal sealed unsafe class OutputQueue : PipeWriter, ISharedFrameOutput
     }
 
     /// <summary>
-    /// A block of output. Blocks of <see cref="BlockSize"/> live on the pinned object heap and are kept for
-    /// reuse, up to <see cref="MaxRetained"/> (64 MiB, as <see cref="OutputBlockPool"/>, whose comment gives
-    /// the measurements behind both figures); beyond those, and for larger requests, an ordinary array is
-    /// pinned by a handle until it is returned, and then left to the GC.
+    /// A block of output. Blocks of <see cref="BlockSize"/> come from a <see cref="NativeBlocks"/> pool of up to
+    /// <see cref="MaxRetained"/> (64 MiB, as <see cref="OutputBlockPool"/>, whose comment gives the measurements
+    /// behind both figures), which gives the pages of blocks unused for seconds back to the system; beyond those,
+    /// and for larger requests, an ordinary array is pinned by a handle until it is returned, and then left to
+    /// the GC. A block may instead refer to a shared frame's bytes (<see cref="Refer"/>). The block objects are
+    /// kept for reuse apart from their bytes.
     /// </summary>
-    internal sealed class Block
+    internal sealed class Block : System.Buffers.MemoryManager<byte>
     {
         public const int BlockSize = OutputBlockPool.BlockSize;
         public const int MaxRetained = OutputBlockPool.MaxRetained;
 
-        private static readonly Lock s_poolLock = new();
-        private static readonly Block[] s_free = new Block[MaxRetained];
-        private static int s_count;
-        private static int s_made;
+        private static readonly NativeBlocks s_buffers = new(BlockSize, MaxRetained);
+        private static readonly Lock s_lock = new();
+        private static readonly Stack<Block> s_freeObjects = new();
+        private static FreeListDecay s_decay;
 
-        private static readonly Lock s_referLock = new();
-        private static readonly Stack<Block> s_freeRefer = new();
-
-        public byte[] Array;
         public byte* Pointer;
         public int Size;
-        private readonly bool _pooled;
+        private bool _native; // Pointer is a buffer of s_buffers
+        private byte[]? _array; // or an array pinned by _handle
         private GCHandle _handle;
+        private SharedFrame? _frame; // or a shared frame's bytes, referred to
         private bool _rented;
-        private SharedFrame? _frame; // a block that refers to a shared frame instead of holding bytes of its own
 
         public int Written; // writer
         public Block? PendingNext; // writer
@@ -259,80 +259,73 @@ internal sealed unsafe class OutputQueue : PipeWriter, ISharedFrameOutput
         public Block? Next; // published by the writer
         public int Read; // sender
 
-        private Block(int size, bool pooled)
-        {
-            Size = size;
-            _pooled = pooled;
-            if (pooled)
-            {
-                Array = GC.AllocateUninitializedArray<byte>(size, pinned: true);
-                Pointer = (byte*)System.Runtime.CompilerServices.Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(Array));
-            }
-            else
-            {
-                Array = GC.AllocateUninitializedArray<byte>(size);
-                _handle = GCHandle.Alloc(Array, GCHandleType.Pinned);
-                Pointer = (byte*)_handle.AddrOfPinnedObject();
-            }
-        }
-
         private Block()
         {
-            Array = [];
+        }
+
+        private static Block Take()
+        {
+            Block? b;
+            lock (s_lock)
+            {
+                s_freeObjects.TryPop(out b);
+                s_decay.Taken(s_freeObjects.Count);
+            }
+            b ??= new Block();
+            b._rented = true;
+            return b;
         }
 
         /// <summary>A block of <paramref name="frame"/>'s bytes, full (it takes a reference to the frame).</summary>
         public static Block Refer(SharedFrame frame)
         {
-            Block? b;
-            lock (s_referLock) s_freeRefer.TryPop(out b);
-            b ??= new Block();
+            var b = Take();
             frame.AddRef();
             b._frame = frame;
-            b.Array = frame.Array;
             b.Pointer = frame.Pointer;
             b.Size = b.Written = frame.Length;
-            b._rented = true;
             return b;
         }
 
-        /// <summary>What a pooled block (object and pinned array) takes in the heap.</summary>
-        internal static readonly long PooledBytes = Engine.AllocatedBytes.Of(static () => new Block(BlockSize, pooled: true));
-
-        /// <summary>What a block that refers to a shared frame (an object without an array) takes in the heap.</summary>
-        internal static readonly long ReferBytes = Engine.AllocatedBytes.Of(static () => new Block());
-
-        /// <summary>Blocks kept for reuse now (tests).</summary>
-        public static int Retained => Volatile.Read(ref s_count);
-
-        /// <summary>
-        /// Bytes kept for reuse now: the pooled blocks, and the block objects kept to refer to shared frames (up to
-        /// <see cref="MaxRetained"/> of them, ~1.4 MB). Read without the locks: an estimate, for used memory.
-        /// </summary>
-        public static long FreeBytes => Retained * PooledBytes + s_freeRefer.Count * ReferBytes;
-
+        /// <summary>An empty block of at least <paramref name="need"/> bytes.</summary>
         public static Block Rent(int need)
         {
-            Block? b = null;
-            if (need <= BlockSize)
+            var b = Take();
+            if (need <= BlockSize) b.Pointer = s_buffers.Rent();
+            if (b.Pointer != null)
             {
-                lock (s_poolLock)
-                {
-                    if (s_count > 0)
-                    {
-                        b = s_free[--s_count];
-                        s_free[s_count] = null!;
-                    }
-                    else if (s_made < MaxRetained)
-                    {
-                        s_made++;
-                        b = new Block(BlockSize, pooled: true);
-                    }
-                }
+                b._native = true;
+                b.Size = BlockSize;
             }
-            b ??= new Block(Math.Max(need, BlockSize), pooled: false);
-            b._rented = true;
+            else
+            {
+                b._array = GC.AllocateUninitializedArray<byte>(Math.Max(need, BlockSize));
+                b._handle = GCHandle.Alloc(b._array, GCHandleType.Pinned);
+                b.Pointer = (byte*)b._handle.AddrOfPinnedObject();
+                b.Size = b._array.Length;
+            }
             return b;
+        }
+
+        /// <summary>What a block object takes in the heap (its bytes are outside it).</summary>
+        internal static readonly long ObjectBytes = Engine.AllocatedBytes.Of(static () => new Block());
+
+        /// <summary>Bytes of the block objects kept for reuse (in the GC heap; read without the lock: an estimate).</summary>
+        public static long FreeBytes => s_freeObjects.Count * ObjectBytes;
+
+        /// <summary>
+        /// Lets go of half of the block objects that stayed unused since the last trim (see
+        /// <see cref="FreeListDecay"/>; the blocks' bytes are trimmed with every <see cref="NativeBlocks"/> pool).
+        /// Returns their bytes.
+        /// </summary>
+        public static long Trim()
+        {
+            lock (s_lock)
+            {
+                int surplus = s_decay.Surplus(s_freeObjects.Count);
+                for (int i = 0; i < surplus; i++) s_freeObjects.Pop();
+                return surplus * ObjectBytes;
+            }
         }
 
         public void Return()
@@ -344,21 +337,42 @@ internal sealed unsafe class OutputQueue : PipeWriter, ISharedFrameOutput
             if (_frame is { } frame)
             {
                 _frame = null;
-                Array = [];
-                Pointer = null;
                 frame.Release();
-                lock (s_referLock)
-                {
-                    if (s_freeRefer.Count < MaxRetained) s_freeRefer.Push(this);
-                }
-                return;
             }
-            if (!_pooled)
+            else if (_native)
+            {
+                _native = false;
+                s_buffers.Return(Pointer);
+            }
+            else
             {
                 _handle.Free();
-                return;
+                _array = null;
             }
-            lock (s_poolLock) s_free[s_count++] = this;
+            Pointer = null;
+            Size = 0;
+            lock (s_lock)
+            {
+                if (s_freeObjects.Count < MaxRetained) s_freeObjects.Push(this);
+            }
+        }
+
+        public override Span<byte> GetSpan() => new(Pointer, Size);
+
+        public override System.Buffers.MemoryHandle Pin(int elementIndex = 0)
+        {
+            ArgumentOutOfRangeException.ThrowIfGreaterThan((uint)elementIndex, (uint)Size, nameof(elementIndex));
+            return new System.Buffers.MemoryHandle(Pointer + elementIndex);
+        }
+
+        public override void Unpin()
+        {
+            // Never moves while rented.
+        }
+
+        protected override void Dispose(bool disposing)
+        {
+            // Returned with Return.
         }
     }
 }
