@@ -3,7 +3,7 @@ using KeyspacePubSub.Benchmark;
 
 // Side-by-side benchmark: starts real redis-server and our server (each its own process, so CPU and
 // RSS come from /proc), runs every scenario against both in alternation and prints ratios (ours / redis).
-//   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,lightmix,patterns,rss,kv,streams,groupwait,notify,keymem,pipe,bigvalue,geo,backlog,expiry,eviction]
+//   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,lightmix,patterns,rss,kv,streams,groupwait,notify,keymem,pipe,bigvalue,geo,backlog,expiry,eviction,burstmem]
 //                                  (backlog includes the restart row; --only restart runs that row alone)
 //   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- --target 127.0.0.1:6379   (one server, no ratios)
 //   --ours-args "--io-threads 2"   extra arguments for every start of our server
@@ -20,7 +20,7 @@ using KeyspacePubSub.Benchmark;
 //   --only commitcost              CPU per durable commit: the server's store against SQLite alone, in this process (no servers)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick");
-string only = ArgValue("--only") ?? "ping,fanout,lightmix,patterns,rss,kv,streams,groupwait,notify,keymem,pipe,bigvalue,geo,backlog,expiry,eviction";
+string only = ArgValue("--only") ?? "ping,fanout,lightmix,patterns,rss,kv,streams,groupwait,notify,keymem,pipe,bigvalue,geo,backlog,expiry,eviction,burstmem";
 string? target = ArgValue("--target");
 ServerUnderTest.OursArgs = (ArgValue("--ours-args") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
 FanoutBench.LatencyDump = ArgValue("--latency-dump");
@@ -445,6 +445,17 @@ try
         var rss = OnFreshServers(s => RssBench.Run(s, 10_000, 10));
         Row("idle RSS (MB)", rss.ToDictionary(kv => kv.Key, kv => kv.Value.IdleMb), "F1");
         Row("RSS per subscription (bytes)", rss.ToDictionary(kv => kv.Key, kv => kv.Value.BytesPerSubscription), "F0");
+        Console.WriteLine();
+    }
+
+    if (only.Contains("burstmem"))
+    {
+        Header("Memory of a burst: 100 subscribers that read none of 3,000 publishes of 4 KB, then leave", "RSS MB");
+        var burst = OnFreshServers(BurstMemoryBench.Run);
+        Row("at start", burst.ToDictionary(kv => kv.Key, kv => kv.Value.StartMb), "F1");
+        Row("after the publishes", burst.ToDictionary(kv => kv.Key, kv => kv.Value.DuringMb), "F1");
+        Row("5 s after they left", burst.ToDictionary(kv => kv.Key, kv => kv.Value.After5sMb), "F1");
+        Row("20 s after they left", burst.ToDictionary(kv => kv.Key, kv => kv.Value.After20sMb), "F1");
         Console.WriteLine();
     }
 }
