@@ -37,6 +37,12 @@ public sealed unsafe class NativeBlocks
 
     /// <summary>A mapping of <paramref name="capacity"/> buffers of <paramref name="bufferSize"/> bytes (a multiple of the page size); nothing is resident until used.</summary>
     public NativeBlocks(int bufferSize, int capacity)
+        : this(bufferSize, capacity, listed: true)
+    {
+    }
+
+    /// <summary>A pool left out of <see cref="All"/> when not <paramref name="listed"/> (tests: no engine's cron trims it meanwhile).</summary>
+    internal NativeBlocks(int bufferSize, int capacity, bool listed)
     {
         if (bufferSize <= 0 || bufferSize % 4096 != 0) throw new ArgumentOutOfRangeException(nameof(bufferSize));
         BufferSize = bufferSize;
@@ -45,7 +51,10 @@ public sealed unsafe class NativeBlocks
         _cold = new nint[capacity];
         nuint bytes = (nuint)bufferSize * (nuint)capacity;
         _base = OperatingSystem.IsLinux() ? Map(bytes) : (byte*)NativeMemory.AlignedAlloc(bytes, 4096);
-        lock (s_allLock) s_all = [.. s_all, this];
+        if (listed)
+        {
+            lock (s_allLock) s_all = [.. s_all, this];
+        }
     }
 
     public int BufferSize { get; }
