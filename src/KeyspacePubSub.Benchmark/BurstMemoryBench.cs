@@ -13,13 +13,7 @@ public static class BurstMemoryBench
 {
     public static (double StartMb, double DuringMb, double After5sMb, double After20sMb) Run(ServerUnderTest server)
     {
-        using (var first = new BenchConnection(server))
-        {
-            first.Send(BenchConnection.Command("PING"));
-            first.ReadFrames(1);
-        }
-        Thread.Sleep(1000);
-        double start = server.RssBytes();
+        double start = RssBench.IdleBytes(server);
         var stalled = new List<Socket>();
         byte[] subscribe = Encoding.ASCII.GetBytes("SUBSCRIBE burst\r\n");
         for (int i = 0; i < 100; i++)

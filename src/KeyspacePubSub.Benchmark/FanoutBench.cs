@@ -281,14 +281,7 @@ public static class RssBench
 {
     public static (double IdleMb, double BytesPerSubscription) Run(ServerUnderTest server, int clients, int channelsEach)
     {
-        // Idle: started, has answered one client's PING (its code for serving a client is loaded), no clients now.
-        using (var first = new BenchConnection(server))
-        {
-            first.Send(BenchConnection.Command("PING"));
-            first.ReadFrames(1);
-        }
-        Thread.Sleep(1000);
-        double idle = server.RssBytes();
+        double idle = IdleBytes(server);
         var conns = new List<BenchConnection>();
         try
         {
@@ -307,5 +300,17 @@ public static class RssBench
         {
             foreach (var c in conns) c.Dispose();
         }
+    }
+
+    /// <summary>RSS idle: started, has answered one client's PING (its code for serving a client is loaded), no clients now.</summary>
+    public static double IdleBytes(ServerUnderTest server)
+    {
+        using (var first = new BenchConnection(server))
+        {
+            first.Send(BenchConnection.Command("PING"));
+            first.ReadFrames(1);
+        }
+        Thread.Sleep(1000);
+        return server.RssBytes();
     }
 }
