@@ -55,9 +55,6 @@ public sealed unsafe class SharedFrame
 
     public int Length { get; private set; }
 
-    /// <summary>The frame's bytes.</summary>
-    public ReadOnlySpan<byte> Span => new(Pointer, Length);
-
     /// <summary>A frame holding <paramref name="frame"/> with its first byte replaced by <paramref name="first"/>; one reference, the caller's.</summary>
     public static SharedFrame Rent(ReadOnlySpan<byte> frame, byte first)
     {
