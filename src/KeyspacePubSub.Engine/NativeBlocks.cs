@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace KeyspacePubSub.Engine;
@@ -26,7 +27,7 @@ public sealed unsafe class NativeBlocks
     private static NativeBlocks[] s_all = [];
 
     private readonly byte* _base;
-    private readonly Lock _lock = new();
+    private readonly Lock _lock;
     private readonly nint[] _warm; // free buffers whose pages are (or may be) resident: taken first
     private readonly nint[] _cold; // free buffers whose pages were given back
     private int _warmCount;
@@ -36,14 +37,19 @@ public sealed unsafe class NativeBlocks
     private FreeListDecay _decay;
 
     /// <summary>A mapping of <paramref name="capacity"/> buffers of <paramref name="bufferSize"/> bytes (a multiple of the page size); nothing is resident until used.</summary>
-    public NativeBlocks(int bufferSize, int capacity)
-        : this(bufferSize, capacity, listed: true)
+    /// <para>
+    /// <paramref name="guard"/>: the lock of the pool's user, which keeps its buffer objects under it too, so
+    /// that taking a buffer and its object is one lock (<see cref="RentHeld"/>, <see cref="ReturnHeld"/>).
+    /// </para>
+    public NativeBlocks(int bufferSize, int capacity, Lock? guard = null)
+        : this(bufferSize, capacity, guard, listed: true)
     {
     }
 
     /// <summary>A pool left out of <see cref="All"/> when not <paramref name="listed"/> (tests: no engine's cron trims it meanwhile).</summary>
-    internal NativeBlocks(int bufferSize, int capacity, bool listed)
+    internal NativeBlocks(int bufferSize, int capacity, Lock? guard, bool listed)
     {
+        _lock = guard ?? new Lock();
         if (bufferSize <= 0 || bufferSize % 4096 != 0) throw new ArgumentOutOfRangeException(nameof(bufferSize));
         BufferSize = bufferSize;
         Capacity = capacity;
@@ -79,33 +85,41 @@ public sealed unsafe class NativeBlocks
     /// <summary>A buffer, or null when all <see cref="Capacity"/> are in use (the caller makes one of its own).</summary>
     public byte* Rent()
     {
-        lock (_lock)
+        lock (_lock) return RentHeld();
+    }
+
+    /// <summary><see cref="Rent"/>, for a caller that holds the pool's guard.</summary>
+    public byte* RentHeld()
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread, "the guard is held");
+        nint p;
+        if (_warmCount > 0) p = _warm[--_warmCount];
+        else if (_coldCount > 0) p = _cold[--_coldCount];
+        else if (_fresh < Capacity) p = (nint)(_base + ((long)_fresh++ * BufferSize));
+        else
         {
-            nint p;
-            if (_warmCount > 0) p = _warm[--_warmCount];
-            else if (_coldCount > 0) p = _cold[--_coldCount];
-            else if (_fresh < Capacity) p = (nint)(_base + ((long)_fresh++ * BufferSize));
-            else
-            {
-                _decay.Taken(0);
-                return null;
-            }
-            _decay.Taken(_warmCount);
-            _rented++;
-            return (byte*)p;
+            _decay.Taken(0);
+            return null;
         }
+        _decay.Taken(_warmCount);
+        _rented++;
+        return (byte*)p;
     }
 
     /// <summary>Takes back a buffer <see cref="Rent"/> gave.</summary>
     public void Return(byte* buffer)
     {
+        lock (_lock) ReturnHeld(buffer);
+    }
+
+    /// <summary><see cref="Return"/>, for a caller that holds the pool's guard.</summary>
+    public void ReturnHeld(byte* buffer)
+    {
+        Debug.Assert(_lock.IsHeldByCurrentThread, "the guard is held");
         if (!Owns(buffer) || ((long)(buffer - _base)) % BufferSize != 0) throw new ArgumentException("not a buffer of this pool", nameof(buffer));
-        lock (_lock)
-        {
-            if (_rented == 0) throw new InvalidOperationException("more buffers returned than rented");
-            _rented--;
-            _warm[_warmCount++] = (nint)buffer;
-        }
+        if (_rented == 0) throw new InvalidOperationException("more buffers returned than rented");
+        _rented--;
+        _warm[_warmCount++] = (nint)buffer;
     }
 
     /// <summary>Where the mapping starts (tests read its resident size in /proc/self/smaps).</summary>

@@ -12,7 +12,7 @@ public unsafe class NativeBlocksTests
     [Fact]
     public void FreeBuffers_StayResidentForReuse_UntilTrimsGiveHalfOfTheUnusedOnesBack()
     {
-        var pool = new NativeBlocks(Size, 64, listed: false); // no in-process server's cron trims it meanwhile
+        var pool = new NativeBlocks(Size, 64, guard: null, listed: false); // no in-process server's cron trims it meanwhile
         Resident(pool).Should().Be(0, "nothing is resident before it is used");
         var rented = Enumerable.Range(0, 40).Select(_ => (nint)pool.Rent()).ToList();
         rented.Should().OnlyHaveUniqueItems();
@@ -44,7 +44,7 @@ public unsafe class NativeBlocksTests
     [Fact]
     public void AFullPool_HandsOutNothing_AndTakesBackOnlyItsOwnBuffers()
     {
-        var pool = new NativeBlocks(Size, 2, listed: false);
+        var pool = new NativeBlocks(Size, 2, guard: null, listed: false);
         nint a = (nint)pool.Rent(), b = (nint)pool.Rent();
         ((nint)pool.Rent()).Should().Be(0, "both buffers are in use");
         byte* foreign = stackalloc byte[16];

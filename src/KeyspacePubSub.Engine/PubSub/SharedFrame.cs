@@ -38,8 +38,8 @@ public sealed unsafe class SharedFrame
     private const int Sizes = 5; // 4 KiB ... 64 KiB
     private const int MaxFreeObjects = 4096;
 
-    private static readonly NativeBlocks[] s_buffers = [.. Enumerable.Range(0, Sizes).Select(i => new NativeBlocks(1 << (MinShift + i), PooledBytesPerSize >> (MinShift + i)))];
-    private static readonly Lock s_lock = new();
+    private static readonly Lock s_lock = new(); // the frame objects' and, as their guard, the buffer pools'
+    private static readonly NativeBlocks[] s_buffers = [.. Enumerable.Range(0, Sizes).Select(i => new NativeBlocks(1 << (MinShift + i), PooledBytesPerSize >> (MinShift + i), s_lock))];
     private static readonly Stack<SharedFrame> s_freeObjects = new(); // frame objects without a buffer, for reuse
 
     private byte[]? _array; // the buffer when no pooled one was left (pinned)
@@ -61,18 +61,23 @@ public sealed unsafe class SharedFrame
         if (frame.Length is < 1 or > MaxLength) throw new ArgumentOutOfRangeException(nameof(frame));
         int index = Math.Max(0, 32 - BitOperations.LeadingZeroCount((uint)frame.Length - 1) - MinShift);
         SharedFrame? f;
-        lock (s_lock) s_freeObjects.TryPop(out f);
+        byte* buffer;
+        lock (s_lock)
+        {
+            s_freeObjects.TryPop(out f);
+            buffer = s_buffers[index].RentHeld();
+        }
         f ??= new SharedFrame();
         f._size = index;
-        f.Pointer = s_buffers[index].Rent();
-        if (f.Pointer == null)
+        f.Pointer = buffer;
+        if (buffer == null)
         {
             f._array = GC.AllocateUninitializedArray<byte>(1 << (MinShift + index), pinned: true);
             f.Pointer = (byte*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(f._array));
         }
-        var buffer = new Span<byte>(f.Pointer, frame.Length);
-        frame.CopyTo(buffer);
-        buffer[0] = first;
+        var bytes = new Span<byte>(f.Pointer, frame.Length);
+        frame.CopyTo(bytes);
+        bytes[0] = first;
         f.Length = frame.Length;
         f._refs = 1;
         return f;
@@ -95,12 +100,13 @@ public sealed unsafe class SharedFrame
         int refs = Interlocked.Decrement(ref _refs);
         if (refs > 0) return;
         if (refs < 0) throw new InvalidOperationException("shared frame released more often than referenced");
-        if (_array == null) s_buffers[_size].Return(Pointer);
+        byte* buffer = _array == null ? Pointer : null;
         _array = null;
         Pointer = null;
         Length = 0;
         lock (s_lock)
         {
+            if (buffer != null) s_buffers[_size].ReturnHeld(buffer);
             if (s_freeObjects.Count < MaxFreeObjects) s_freeObjects.Push(this);
         }
     }

@@ -240,8 +240,8 @@ internal sealed unsafe class OutputQueue : PipeWriter, ISharedFrameOutput
         public const int BlockSize = OutputBlockPool.BlockSize;
         public const int MaxRetained = OutputBlockPool.MaxRetained;
 
-        private static readonly NativeBlocks s_buffers = new(BlockSize, MaxRetained);
-        private static readonly Lock s_lock = new();
+        private static readonly Lock s_lock = new(); // the block objects' and, as its guard, the buffer pool's
+        private static readonly NativeBlocks s_buffers = new(BlockSize, MaxRetained, s_lock);
         private static readonly Stack<Block> s_freeObjects = new();
         private static FreeListDecay s_decay;
 
@@ -263,13 +263,15 @@ internal sealed unsafe class OutputQueue : PipeWriter, ISharedFrameOutput
         {
         }
 
-        private static Block Take()
+        /// <summary>A block object, and a pooled buffer if <paramref name="buffer"/> (one lock for both).</summary>
+        private static Block Take(bool buffer, out byte* pointer)
         {
             Block? b;
             lock (s_lock)
             {
                 s_freeObjects.TryPop(out b);
                 s_decay.Taken(s_freeObjects.Count);
+                pointer = buffer ? s_buffers.RentHeld() : null;
             }
             b ??= new Block();
             b._rented = true;
@@ -279,7 +281,7 @@ internal sealed unsafe class OutputQueue : PipeWriter, ISharedFrameOutput
         /// <summary>A block of <paramref name="frame"/>'s bytes, full (it takes a reference to the frame).</summary>
         public static Block Refer(SharedFrame frame)
         {
-            var b = Take();
+            var b = Take(buffer: false, out _);
             frame.AddRef();
             b._frame = frame;
             b.Pointer = frame.Pointer;
@@ -290,10 +292,10 @@ internal sealed unsafe class OutputQueue : PipeWriter, ISharedFrameOutput
         /// <summary>An empty block of at least <paramref name="need"/> bytes.</summary>
         public static Block Rent(int need)
         {
-            var b = Take();
-            if (need <= BlockSize) b.Pointer = s_buffers.Rent();
-            if (b.Pointer != null)
+            var b = Take(buffer: need <= BlockSize, out byte* pointer);
+            if (pointer != null)
             {
+                b.Pointer = pointer;
                 b._native = true;
                 b.Size = BlockSize;
             }
@@ -339,20 +341,18 @@ internal sealed unsafe class OutputQueue : PipeWriter, ISharedFrameOutput
                 _frame = null;
                 frame.Release();
             }
-            else if (_native)
-            {
-                _native = false;
-                s_buffers.Return(Pointer);
-            }
-            else
+            else if (!_native)
             {
                 _handle.Free();
                 _array = null;
             }
+            byte* buffer = _native ? Pointer : null;
+            _native = false;
             Pointer = null;
             Size = 0;
             lock (s_lock)
             {
+                if (buffer != null) s_buffers.ReturnHeld(buffer);
                 if (s_freeObjects.Count < MaxRetained) s_freeObjects.Push(this);
             }
         }
