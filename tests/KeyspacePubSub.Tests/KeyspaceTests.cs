@@ -7,14 +7,23 @@ namespace KeyspacePubSub.Tests;
 /// <summary>Keyspace behaviour Redis 7.0 does not show deterministically: active expiry on time, own pushes after replies.</summary>
 public class KeyspaceTests
 {
+    /// <summary>A server with expired events on, a client subscribed to them, and a client to write with.</summary>
+    private static async Task<(InProcessServer Server, RawClient Listener, RawClient Writer)> StartListeningToExpired()
+    {
+        var server = await InProcessServer.StartAsync(("notify-keyspace-events", "Ex"));
+        var listener = new RawClient(server.Port);
+        listener.Send("SUBSCRIBE", "__keyevent@0__:expired");
+        listener.Read();
+        return (server, listener, new RawClient(server.Port));
+    }
+
     [Fact]
     public async Task KeyWithTtl_ExpiresByItselfAndEmitsExpired()
     {
-        await using var server = await InProcessServer.StartAsync(("notify-keyspace-events", "Ex"));
-        using var listener = new RawClient(server.Port);
-        using var writer = new RawClient(server.Port);
-        listener.Send("SUBSCRIBE", "__keyevent@0__:expired");
-        listener.Read();
+        var (fresh, subscribed, client) = await StartListeningToExpired();
+        await using var server = fresh;
+        using var listener = subscribed;
+        using var writer = client;
         writer.Call("SET", "session:1", "x", "PX", "50").Should().Be("+OK\r\n");
         // Nobody touches the key: the expiry index deletes it when its time comes.
         listener.Read(timeoutMs: 2000).Should().Be("*3\r\n$7\r\nmessage\r\n$22\r\n__keyevent@0__:expired\r\n$9\r\nsession:1\r\n");
@@ -25,11 +34,10 @@ public class KeyspaceTests
     [Fact]
     public async Task KeyWhoseTtlWasExtended_ExpiresByItselfAtItsNewDeadline()
     {
-        await using var server = await InProcessServer.StartAsync(("notify-keyspace-events", "Ex"));
-        using var listener = new RawClient(server.Port);
-        using var writer = new RawClient(server.Port);
-        listener.Send("SUBSCRIBE", "__keyevent@0__:expired");
-        listener.Read();
+        var (fresh, subscribed, client) = await StartListeningToExpired();
+        await using var server = fresh;
+        using var listener = subscribed;
+        using var writer = client;
         var started = System.Diagnostics.Stopwatch.StartNew();
         writer.Call("SET", "presence:1", "x", "PX", "100").Should().Be("+OK\r\n");
         // Refreshed, as a presence key is: the deadline moves later each time (no heap entry is added for it).
@@ -45,11 +53,10 @@ public class KeyspaceTests
     [Fact]
     public async Task ManyKeysExpiringTogether_AllExpireAndEachEmitsOneEvent()
     {
-        await using var server = await InProcessServer.StartAsync(("notify-keyspace-events", "Ex"));
-        using var listener = new RawClient(server.Port);
-        using var writer = new RawClient(server.Port);
-        listener.Send("SUBSCRIBE", "__keyevent@0__:expired");
-        listener.Read();
+        var (fresh, subscribed, client) = await StartListeningToExpired();
+        await using var server = fresh;
+        using var listener = subscribed;
+        using var writer = client;
         const int n = 20000;
         for (int i = 0; i < n; i += 500)
         {
