@@ -34,6 +34,43 @@ public class SortedSetTests
     /// A set adopted whole (as a load does: members in any order, many scores equal, 0 and -0) is the set that
     /// adding them one by one makes, and stays right under the random operations after it.
     /// </summary>
+    /// <summary>
+    /// ZADD and ZINCRBY of a present member keep its node (Redis's zslUpdateScore allocates a new one): a rescore,
+    /// in place or to a new position, allocates nothing, so a set whose scores churn (a leaderboard, GEOADD
+    /// position updates) makes no young nodes for the collector to copy.
+    /// </summary>
+    [Fact]
+    public void Rescoring_KeepsTheNode_AndAllocatesNothing()
+    {
+        var z = new SortedSetValue();
+        var members = Enumerable.Range(0, 5000).Select(i => B("m" + i)).ToArray();
+        for (int i = 0; i < members.Length; i++) z.Set(members[i], i);
+        var rng = new Random(7);
+        var before = members.Select(m => NodeOf(z, m)).ToArray();
+        z.Set(members[0], 0.5); // warms the path (the thread's scratch path array)
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        for (int step = 0; step < 20000; step++)
+        {
+            int i = rng.Next(members.Length);
+            z.TryGetScore(members[i], out double score);
+            z.Set(members[i], step % 2 == 0 ? score + 0.25 : rng.Next(5000) + 0.5);
+        }
+        (GC.GetAllocatedBytesForCurrentThread() - allocated).Should().Be(0);
+        members.Select(m => NodeOf(z, m)).Should().Equal(before, (a, b) => ReferenceEquals(a, b));
+        var expected = members.Select(m => (z.TryGetScore(m, out double s) ? s : double.NaN, Encoding.ASCII.GetString(m))).ToList();
+        expected.Sort(Cmp);
+        Model(z).Should().Equal(expected);
+    }
+
+    private static SkipList.Node NodeOf(SortedSetValue z, byte[] member)
+    {
+        for (var n = z.List.First; n != null; n = n.Next)
+        {
+            if (n.Member.AsSpan().SequenceEqual(member)) return n;
+        }
+        throw new InvalidOperationException("member not found");
+    }
+
     [Theory]
     [InlineData(0)]
     [InlineData(1)]
@@ -70,6 +107,9 @@ public class SortedSetTests
         {
             string member = "m" + rng.Next(3000);
             double score = rng.Next(200);
+            // A member moved a little often stays between its neighbours (rescored in place), one moved to a
+            // random whole score seldom does (unlinked and linked again).
+            if (rng.Next(2) == 0 && model.TryGetValue(member, out double current)) score = current + (rng.NextDouble() - 0.5) / 8;
             switch (rng.Next(10))
             {
                 case < 6:
@@ -109,6 +149,10 @@ public class SortedSetTests
         var expected = model.Select(p => (p.Value, p.Key)).ToList();
         expected.Sort(Cmp);
         Model(z).Should().Equal(expected);
+        var backward = new List<(double, string)>();
+        for (var n = z.List.Last; n != null; n = n.Backward) backward.Add((n.Score, Encoding.ASCII.GetString(n.Member!)));
+        backward.Reverse();
+        backward.Should().Equal(expected, "each node's backward link is the node before it");
         z.Count.Should().Be(expected.Count);
         z.List.Length.Should().Be(expected.Count);
         for (int i = 0; i < expected.Count; i += 1 + rng.Next(20))

@@ -22,7 +22,8 @@ public sealed class SkipList
     /// </summary>
     public sealed class Node(int level, double score, byte[]? member)
     {
-        public readonly double Score = score;
+        /// <summary>Changed only by <see cref="UpdateScore"/>, which moves the node to its new place.</summary>
+        public double Score { get; internal set; } = score;
         public readonly byte[]? Member = member;
         public Node? Backward;
         public readonly Link[] Level = new Link[level];
@@ -62,8 +63,13 @@ public sealed class SkipList
     }
 
     /// <summary>Inserts a member that is not present.</summary>
-    public Node Insert(double score, byte[] member)
+    public Node Insert(double score, byte[] member) => LinkIn(new Node(RandomLevel(), score, member));
+
+    /// <summary>Links a node that is in no list at the place of its score and member (zslInsert, its level already drawn).</summary>
+    private Node LinkIn(Node node)
     {
+        double score = node.Score;
+        byte[] member = node.Member!;
         Span<long> rank = stackalloc long[MaxLevel];
         var update = Scratch();
         var x = _header;
@@ -77,7 +83,7 @@ public sealed class SkipList
             }
             update[i] = x;
         }
-        int level = RandomLevel();
+        int level = node.Level.Length;
         if (level > _level)
         {
             for (int i = _level; i < level; i++)
@@ -88,7 +94,6 @@ public sealed class SkipList
             }
             _level = level;
         }
-        var node = new Node(level, score, member);
         for (int i = 0; i < level; i++)
         {
             node.Level[i].Forward = update[i].Level[i].Forward;
@@ -160,7 +165,14 @@ public sealed class SkipList
     /// <summary>Removes the member with this score; false when absent.</summary>
     public bool Delete(double score, byte[] member)
     {
-        var update = Scratch();
+        if (Find(score, member, Scratch()) is not { } target) return false;
+        Unlink(target, Scratch());
+        return true;
+    }
+
+    /// <summary>The member's node, with the path to it in <paramref name="update"/> (each level's last node before it); null when absent.</summary>
+    private Node? Find(double score, byte[] member, Node[] update)
+    {
         var x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
@@ -168,9 +180,27 @@ public sealed class SkipList
             update[i] = x;
         }
         var target = x.Level[0].Forward;
-        if (target is null || target.Score != score || !target.Member.AsSpan().SequenceEqual(member)) return false;
-        Unlink(target, update);
-        return true;
+        return target is not null && target.Score == score && target.Member.AsSpan().SequenceEqual(member) ? target : null;
+    }
+
+    /// <summary>
+    /// Moves a present member from <paramref name="score"/> to <paramref name="newScore"/> (zslUpdateScore): in
+    /// place when its neighbours still bracket the new score, else unlinked and linked again at its new place.
+    /// Either way the node stays the same object (Redis frees it and allocates another), so a rescore makes no
+    /// garbage and no young node for the collector to copy.
+    /// </summary>
+    public Node UpdateScore(double score, byte[] member, double newScore)
+    {
+        var update = Scratch();
+        var x = Find(score, member, update) ?? throw new InvalidOperationException("the member to rescore is not in the list");
+        if ((x.Backward is null || x.Backward.Score < newScore) && (x.Next is null || x.Next.Score > newScore))
+        {
+            x.Score = newScore;
+            return x;
+        }
+        Unlink(x, update);
+        x.Score = newScore;
+        return LinkIn(x);
     }
 
     /// <summary>1-based rank of the member, 0 when absent.</summary>

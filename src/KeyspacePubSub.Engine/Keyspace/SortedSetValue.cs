@@ -49,8 +49,7 @@ public sealed class SortedSetValue
         if (lookup.TryGetValue(member, out var stored, out var old))
         {
             if (old.Score == score) return;
-            List.Delete(old.Score, stored);
-            List.Insert(score, stored);
+            List.UpdateScore(old.Score, stored, score);
             _members[stored] = old with { Score = score };
             Durability?.Members.Add(stored);
             return;
