@@ -17,7 +17,8 @@ public sealed class ByteKeyComparer : IEqualityComparer<byte[]>, IAlternateEqual
 
     public byte[] Create(ReadOnlySpan<byte> alternate) => alternate.ToArray();
 
-    private static int Hash(ReadOnlySpan<byte> bytes)
+    /// <summary>The hash every table keyed by these names uses (seeded per process, as HashCode is).</summary>
+    public static int Hash(ReadOnlySpan<byte> bytes)
     {
         var h = new HashCode();
         h.AddBytes(bytes);

@@ -1,5 +1,6 @@
 using System.Text;
 using FluentAssertions;
+using KeyspacePubSub.Engine;
 using KeyspacePubSub.Engine.Keyspace;
 using Xunit;
 
@@ -60,6 +61,30 @@ public class SortedSetTests
         var expected = members.Select(m => (z.TryGetScore(m, out double s) ? s : double.NaN, Encoding.ASCII.GetString(m))).ToList();
         expected.Sort(Cmp);
         Model(z).Should().Equal(expected);
+    }
+
+    /// <summary>The member table compares members, not only their hashes: two members with the same 32-bit hash are two members.</summary>
+    [Fact]
+    public void MembersWhoseHashesCollide_AreToldApart()
+    {
+        var seen = new Dictionary<int, string>();
+        (string A, string B) pair = (null!, null!);
+        for (int i = 0; pair.A is null; i++)
+        {
+            string m = "c" + i;
+            if (!seen.TryAdd(ByteKeyComparer.Hash(B(m)), m)) pair = (seen[ByteKeyComparer.Hash(B(m))], m);
+        }
+        var z = new SortedSetValue();
+        z.Set(B(pair.A), 1);
+        z.TryGetScore(B(pair.B), out _).Should().BeFalse();
+        z.Set(B(pair.B), 2);
+        z.Count.Should().Be(2);
+        z.TryGetScore(B(pair.A), out double a).Should().BeTrue();
+        z.TryGetScore(B(pair.B), out double b).Should().BeTrue();
+        (a, b).Should().Be((1, 2));
+        z.Remove(B(pair.A)).Should().BeTrue();
+        z.TryGetScore(B(pair.A), out _).Should().BeFalse();
+        z.Rank(B(pair.B), reverse: false).Should().Be(0);
     }
 
     private static SkipList.Node NodeOf(SortedSetValue z, byte[] member)
@@ -155,6 +180,19 @@ public class SortedSetTests
         backward.Should().Equal(expected, "each node's backward link is the node before it");
         z.Count.Should().Be(expected.Count);
         z.List.Length.Should().Be(expected.Count);
+        // The member table and the slots: every member found with its score, each in exactly one slot, and
+        // members not in the set not found.
+        foreach (var (score, member) in expected)
+        {
+            z.TryGetScore(B(member), out double found).Should().BeTrue();
+            BitConverter.DoubleToInt64Bits(found).Should().Be(BitConverter.DoubleToInt64Bits(score));
+        }
+        Enumerable.Range(0, z.Count).Select(i => Encoding.ASCII.GetString(z.MemberAt(i))).Order(StringComparer.Ordinal).Should().Equal(expected.Select(e => e.Key).Order(StringComparer.Ordinal));
+        for (int i = 0; i < 20; i++)
+        {
+            string absent = "m" + rng.Next(3000);
+            if (!expected.Any(e => e.Key == absent)) z.TryGetScore(B(absent), out _).Should().BeFalse();
+        }
         for (int i = 0; i < expected.Count; i += 1 + rng.Next(20))
         {
             z.Rank(B(expected[i].Key), reverse: false).Should().Be(i);

@@ -10,9 +10,9 @@ public static class MemoryEstimate
     private const long ArrayHeader = 24, ObjectHeader = 16, Reference = 8;
     private const long DbEntry = 40; // the database's entry (hash, next, key, value, expiry), its access stamp and bucket
     private const long DictEntry = 28; // hash, next, key reference, value (reference or score) and the bucket
-    // A skiplist node: score, member, backward link and its array of levels (1.33 links of 16 bytes on average,
-    // with the array's header: 48 bytes).
-    private const long SkipNode = ObjectHeader + 8 + Reference * 3 + 48;
+    // A skiplist node: score, member, backward link, its array of levels (1.33 links of 16 bytes on average,
+    // with the array's header: 48 bytes), and the member table's chain link, hash and slot.
+    private const long SkipNode = ObjectHeader + 8 + Reference * 3 + 48 + Reference + 8;
 
     private static long Align(long n) => (n + 7) & ~7L;
 
@@ -27,7 +27,7 @@ public static class MemoryEstimate
         ListValue l => ObjectHeader + 32 + Align(ArrayHeader + Reference * (long)l.Capacity) + Sampled(Enumerable.Range(0, l.Count).Select(i => Bytes(l[i])), l.Count, samples),
         HashValue h => ObjectHeader + 80 + Sampled(h.Fields.Select(kv => DictEntry + Reference + Bytes(kv.Key) + Bytes(kv.Value)), h.Count, samples),
         SetValue s => ObjectHeader + 80 + Sampled(s.Members.Keys.Select(m => DictEntry + Bytes(m)), s.Count, samples),
-        SortedSetValue z => ObjectHeader + 160 + Sampled(z.Pairs.Select(p => DictEntry + 2 * Reference + SkipNode + Bytes(p.Member)), z.Count, samples),
+        SortedSetValue z => ObjectHeader + 160 + Sampled(z.Pairs.Select(p => 2 * Reference + SkipNode + Bytes(p.Member)), z.Count, samples), // a bucket and a slot each
         Streams.StreamValue st => ObjectHeader + 96 + Align(ArrayHeader + Reference * (long)st.RadixTreeKeys) + Sampled(st.Nodes.Select(n => n.MemoryBytes), st.Nodes.Count, samples)
             + GroupBytes(st),
         _ => ObjectHeader,

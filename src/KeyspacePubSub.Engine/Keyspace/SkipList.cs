@@ -28,6 +28,12 @@ public sealed class SkipList
         public Node? Backward;
         public readonly Link[] Level = new Link[level];
 
+        // The sorted set's member table (SortedSetValue), chained through the nodes themselves: the next node in
+        // this one's bucket, the member's hash, and its slot in the set's dense array (ZSCAN).
+        internal Node? HashNext;
+        internal int Hash;
+        internal int Slot;
+
         public Node? Next => Level[0].Forward;
     }
 
