@@ -10,9 +10,10 @@ public static class MemoryEstimate
     private const long ArrayHeader = 24, ObjectHeader = 16, Reference = 8;
     private const long DbEntry = 40; // the database's entry (hash, next, key, value, expiry), its access stamp and bucket
     private const long DictEntry = 28; // hash, next, key reference, value (reference or score) and the bucket
-    // A skiplist node: score, member, backward link, its array of levels (1.33 links of 16 bytes on average,
-    // with the array's header: 48 bytes), and the member table's chain link, hash and slot.
-    private const long SkipNode = ObjectHeader + 8 + Reference * 3 + 48 + Reference + 8;
+    // A skiplist node: score, member, backward link, its first level (16 bytes), the member table's chain link,
+    // hash and slot, and the array of its upper levels (a quarter of the nodes: 24 + 1.33 links of 16 bytes,
+    // 11 bytes a node on average) or a null reference.
+    private const long SkipNode = ObjectHeader + 8 + Reference * 2 + 16 + Reference + 8 + Reference + 11;
 
     private static long Align(long n) => (n + 7) & ~7L;
 

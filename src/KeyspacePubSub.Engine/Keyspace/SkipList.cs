@@ -17,8 +17,9 @@ public sealed class SkipList
     }
 
     /// <summary>
-    /// A member and its levels: one array of links, each with its span beside it (Redis holds them inline in
-    /// the node; an array of links and one of spans cost one more object, 32 bytes, per member).
+    /// A member and its levels. Redis holds the levels inline in the node; here the first is a field and the
+    /// others (a quarter of the nodes have any) an array: an array for every node cost 40 bytes or more per
+    /// member, and one more object for the collector to trace.
     /// </summary>
     public sealed class Node(int level, double score, byte[]? member)
     {
@@ -26,7 +27,14 @@ public sealed class SkipList
         public double Score { get; internal set; } = score;
         public readonly byte[]? Member = member;
         public Node? Backward;
-        public readonly Link[] Level = new Link[level];
+        private Link _first;
+        private readonly Link[]? _upper = level > 1 ? new Link[level - 1] : null;
+
+        /// <summary>How many levels the node is linked at (drawn once, when it was made).</summary>
+        public int Levels => _upper is null ? 1 : _upper.Length + 1;
+
+        /// <summary>Level <paramref name="i"/> (0 .. Levels-1).</summary>
+        public ref Link Level(int i) => ref i == 0 ? ref _first : ref _upper![i - 1];
 
         // The sorted set's member table (SortedSetValue), chained through the nodes themselves: the next node in
         // this one's bucket, the member's hash, and its slot in the set's dense array (ZSCAN).
@@ -34,7 +42,7 @@ public sealed class SkipList
         internal int Hash;
         internal int Slot;
 
-        public Node? Next => Level[0].Forward;
+        public Node? Next => _first.Forward;
     }
 
     private readonly Node _header = new(MaxLevel, 0, null);
@@ -43,7 +51,7 @@ public sealed class SkipList
 
     public long Length { get; private set; }
 
-    public Node? First => _header.Level[0].Forward;
+    public Node? First => _header.Level(0).Forward;
 
     public Node? Last => _tail;
 
@@ -82,34 +90,34 @@ public sealed class SkipList
         for (int i = _level - 1; i >= 0; i--)
         {
             rank[i] = i == _level - 1 ? 0 : rank[i + 1];
-            while (x.Level[i].Forward is { } f && Before(f, score, member))
+            while (x.Level(i).Forward is { } f && Before(f, score, member))
             {
-                rank[i] += x.Level[i].Span;
+                rank[i] += x.Level(i).Span;
                 x = f;
             }
             update[i] = x;
         }
-        int level = node.Level.Length;
+        int level = node.Levels;
         if (level > _level)
         {
             for (int i = _level; i < level; i++)
             {
                 rank[i] = 0;
                 update[i] = _header;
-                update[i].Level[i].Span = Length;
+                update[i].Level(i).Span = Length;
             }
             _level = level;
         }
         for (int i = 0; i < level; i++)
         {
-            node.Level[i].Forward = update[i].Level[i].Forward;
-            update[i].Level[i].Forward = node;
-            node.Level[i].Span = update[i].Level[i].Span - (rank[0] - rank[i]);
-            update[i].Level[i].Span = (rank[0] - rank[i]) + 1;
+            node.Level(i).Forward = update[i].Level(i).Forward;
+            update[i].Level(i).Forward = node;
+            node.Level(i).Span = update[i].Level(i).Span - (rank[0] - rank[i]);
+            update[i].Level(i).Span = (rank[0] - rank[i]) + 1;
         }
-        for (int i = level; i < _level; i++) update[i].Level[i].Span++;
+        for (int i = level; i < _level; i++) update[i].Level(i).Span++;
         node.Backward = update[0] == _header ? null : update[0];
-        if (node.Level[0].Forward is { } next) next.Backward = node;
+        if (node.Level(0).Forward is { } next) next.Backward = node;
         else _tail = node;
         Length++;
         return node;
@@ -136,14 +144,14 @@ public sealed class SkipList
             var node = new Node(level, scores[m], members[m]) { Backward = previous };
             for (int i = 0; i < level; i++)
             {
-                last[i].Level[i].Forward = node;
-                last[i].Level[i].Span = rank - lastRank[i];
+                last[i].Level(i).Forward = node;
+                last[i].Level(i).Span = rank - lastRank[i];
                 last[i] = node;
                 lastRank[i] = rank;
             }
             previous = node;
         }
-        for (int i = 0; i < _level; i++) last[i].Level[i].Span = rank - lastRank[i];
+        for (int i = 0; i < _level; i++) last[i].Level(i).Span = rank - lastRank[i];
         _tail = previous;
         Length = rank;
     }
@@ -152,19 +160,19 @@ public sealed class SkipList
     {
         for (int i = 0; i < _level; i++)
         {
-            if (update[i].Level[i].Forward == x)
+            if (update[i].Level(i).Forward == x)
             {
-                update[i].Level[i].Span += x.Level[i].Span - 1;
-                update[i].Level[i].Forward = x.Level[i].Forward;
+                update[i].Level(i).Span += x.Level(i).Span - 1;
+                update[i].Level(i).Forward = x.Level(i).Forward;
             }
             else
             {
-                update[i].Level[i].Span--;
+                update[i].Level(i).Span--;
             }
         }
-        if (x.Level[0].Forward is { } next) next.Backward = x.Backward;
+        if (x.Level(0).Forward is { } next) next.Backward = x.Backward;
         else _tail = x.Backward;
-        while (_level > 1 && _header.Level[_level - 1].Forward == null) _level--;
+        while (_level > 1 && _header.Level(_level - 1).Forward == null) _level--;
         Length--;
     }
 
@@ -182,10 +190,10 @@ public sealed class SkipList
         var x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
-            while (x.Level[i].Forward is { } f && Before(f, score, member)) x = f;
+            while (x.Level(i).Forward is { } f && Before(f, score, member)) x = f;
             update[i] = x;
         }
-        var target = x.Level[0].Forward;
+        var target = x.Level(0).Forward;
         return target is not null && target.Score == score && target.Member.AsSpan().SequenceEqual(member) ? target : null;
     }
 
@@ -216,9 +224,9 @@ public sealed class SkipList
         var x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
-            while (x.Level[i].Forward is { } f && (Before(f, score, member) || (f.Score == score && f.Member.AsSpan().SequenceEqual(member))))
+            while (x.Level(i).Forward is { } f && (Before(f, score, member) || (f.Score == score && f.Member.AsSpan().SequenceEqual(member))))
             {
-                rank += x.Level[i].Span;
+                rank += x.Level(i).Span;
                 x = f;
             }
             if (x.Member != null && x.Score == score && x.Member.AsSpan().SequenceEqual(member)) return rank;
@@ -233,9 +241,9 @@ public sealed class SkipList
         var x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
-            while (x.Level[i].Forward is { } f && traversed + x.Level[i].Span <= rank)
+            while (x.Level(i).Forward is { } f && traversed + x.Level(i).Span <= rank)
             {
-                traversed += x.Level[i].Span;
+                traversed += x.Level(i).Span;
                 x = f;
             }
             if (traversed == rank) return x == _header ? null : x;
@@ -251,9 +259,9 @@ public sealed class SkipList
         var x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
-            while (x.Level[i].Forward is { } f && !range.AboveMin(f)) x = f;
+            while (x.Level(i).Forward is { } f && !range.AboveMin(f)) x = f;
         }
-        var n = x.Level[0].Forward!;
+        var n = x.Level(0).Forward!;
         return range.BelowMax(n) ? n : null;
     }
 
@@ -265,7 +273,7 @@ public sealed class SkipList
         var x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
-            while (x.Level[i].Forward is { } f && range.BelowMax(f)) x = f;
+            while (x.Level(i).Forward is { } f && range.BelowMax(f)) x = f;
         }
         return range.AboveMin(x) ? x : null;
     }
@@ -278,14 +286,14 @@ public sealed class SkipList
         var x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
-            while (x.Level[i].Forward is { } f && !range.AboveMin(f)) x = f;
+            while (x.Level(i).Forward is { } f && !range.AboveMin(f)) x = f;
             update[i] = x;
         }
         long deleted = 0;
-        var n = x.Level[0].Forward;
+        var n = x.Level(0).Forward;
         while (n != null && range.BelowMax(n))
         {
-            var next = n.Level[0].Forward;
+            var next = n.Level(0).Forward;
             Unlink(n, update);
             removed(n);
             deleted++;
@@ -302,19 +310,19 @@ public sealed class SkipList
         var x = _header;
         for (int i = _level - 1; i >= 0; i--)
         {
-            while (x.Level[i].Forward is { } f && traversed + x.Level[i].Span < start)
+            while (x.Level(i).Forward is { } f && traversed + x.Level(i).Span < start)
             {
-                traversed += x.Level[i].Span;
+                traversed += x.Level(i).Span;
                 x = f;
             }
             update[i] = x;
         }
         traversed++;
         long deleted = 0;
-        var n = x.Level[0].Forward;
+        var n = x.Level(0).Forward;
         while (n != null && traversed <= end)
         {
-            var next = n.Level[0].Forward;
+            var next = n.Level(0).Forward;
             Unlink(n, update);
             removed(n);
             deleted++;
