@@ -3,7 +3,7 @@ using KeyspacePubSub.Benchmark;
 
 // Side-by-side benchmark: starts real redis-server and our server (each its own process, so CPU and
 // RSS come from /proc), runs every scenario against both in alternation and prints ratios (ours / redis).
-//   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,lightmix,patterns,rss,kv,streams,groupwait,notify,keymem,pipe,bigvalue,geo,backlog,expiry,eviction,burstmem]
+//   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,lightmix,patterns,rss,kv,streams,groupwait,notify,keymem,zset,pipe,bigvalue,geo,backlog,expiry,eviction,burstmem]
 //                                  (backlog includes the restart row; --only restart runs that row alone)
 //   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- --target 127.0.0.1:6379   (one server, no ratios)
 //   --ours-args "--io-threads 2"   extra arguments for every start of our server
@@ -20,7 +20,7 @@ using KeyspacePubSub.Benchmark;
 //   --only commitcost              CPU per durable commit: the server's store against SQLite alone, in this process (no servers)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick");
-string only = ArgValue("--only") ?? "ping,fanout,lightmix,patterns,rss,kv,streams,groupwait,notify,keymem,pipe,bigvalue,geo,backlog,expiry,eviction,burstmem";
+string only = ArgValue("--only") ?? "ping,fanout,lightmix,patterns,rss,kv,streams,groupwait,notify,keymem,zset,pipe,bigvalue,geo,backlog,expiry,eviction,burstmem";
 string? target = ArgValue("--target");
 ServerUnderTest.OursArgs = (ArgValue("--ours-args") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
 FanoutBench.LatencyDump = ArgValue("--latency-dump");
@@ -281,6 +281,19 @@ try
         var mem = OnFreshServers(s => KeyMemoryBench.Run(s, keys));
         Row("RSS per key", mem.ToDictionary(kv => kv.Key, kv => kv.Value.PerKey), "F0");
         Row("RSS per TTL added", mem.ToDictionary(kv => kv.Key, kv => kv.Value.PerTtl), "F0");
+        Console.WriteLine();
+    }
+
+    if (only.Contains("zset"))
+    {
+        int members = quick ? 50_000 : 200_000;
+        Header($"One sorted set of {members:N0} members (fresh servers), then {members:N0} ZADDs rescoring random members (median of {rounds})", "value");
+        var z = Enumerable.Range(0, rounds).Select(_ => OnFreshServers(s => SortedSetBench.Run(s, members))).ToList();
+        Dictionary<string, double> Median(Func<(double BytesPerMember, double RescoresPerSec, double CpuMicrosPerRescore), double> pick) =>
+            servers.ToDictionary(s => s.Name, s => z.Select(run => pick(run[s.Name])).Median());
+        Row("RSS per member (bytes)", Median(r => r.BytesPerMember), "F0");
+        Row("rescoring ZADDs/s (pipelined 1,000)", Median(r => r.RescoresPerSec), "N0");
+        Row("server CPU µs per rescoring ZADD", Median(r => r.CpuMicrosPerRescore), "F2");
         Console.WriteLine();
     }
 
