@@ -32,10 +32,6 @@ public class SortedSetTests
     public void RandomOperations_AgreeWithASortedModel() => RandomOperations(new Random(1234), new SortedSetValue(), new Dictionary<string, double>());
 
     /// <summary>
-    /// A set adopted whole (as a load does: members in any order, many scores equal, 0 and -0) is the set that
-    /// adding them one by one makes, and stays right under the random operations after it.
-    /// </summary>
-    /// <summary>
     /// ZADD and ZINCRBY of a present member keep its node (Redis's zslUpdateScore allocates a new one): a rescore,
     /// in place or to a new position, allocates nothing, so a set whose scores churn (a leaderboard, GEOADD
     /// position updates) makes no young nodes for the collector to copy.
@@ -96,6 +92,10 @@ public class SortedSetTests
         throw new InvalidOperationException("member not found");
     }
 
+    /// <summary>
+    /// A set adopted whole (as a load does: members in any order, many scores equal, 0 and -0) is the set that
+    /// adding them one by one makes, and stays right under the random operations after it.
+    /// </summary>
     [Theory]
     [InlineData(0)]
     [InlineData(1)]
