@@ -7,23 +7,35 @@ namespace KeyspacePubSub.Tests;
 /// <summary>Keyspace behaviour Redis 7.0 does not show deterministically: active expiry on time, own pushes after replies.</summary>
 public class KeyspaceTests
 {
-    /// <summary>A server with expired events on, a client subscribed to them, and a client to write with.</summary>
-    private static async Task<(InProcessServer Server, RawClient Listener, RawClient Writer)> StartListeningToExpired()
+    /// <summary>A server with expired events on, a client subscribed to them, and a client to write with; disposed together.</summary>
+    private sealed class ExpiredListening(InProcessServer server, RawClient listener, RawClient writer) : IAsyncDisposable
     {
-        var server = await InProcessServer.StartAsync(("notify-keyspace-events", "Ex"));
-        var listener = new RawClient(server.Port);
-        listener.Send("SUBSCRIBE", "__keyevent@0__:expired");
-        listener.Read();
-        return (server, listener, new RawClient(server.Port));
+        public InProcessServer Server => server;
+        public RawClient Listener => listener;
+        public RawClient Writer => writer;
+
+        public static async Task<ExpiredListening> StartAsync()
+        {
+            var server = await InProcessServer.StartAsync(("notify-keyspace-events", "Ex"));
+            var listener = new RawClient(server.Port);
+            listener.Send("SUBSCRIBE", "__keyevent@0__:expired");
+            listener.Read();
+            return new ExpiredListening(server, listener, new RawClient(server.Port));
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            writer.Dispose();
+            listener.Dispose();
+            await server.DisposeAsync();
+        }
     }
 
     [Fact]
     public async Task KeyWithTtl_ExpiresByItselfAndEmitsExpired()
     {
-        var (fresh, subscribed, client) = await StartListeningToExpired();
-        await using var server = fresh;
-        using var listener = subscribed;
-        using var writer = client;
+        await using var t = await ExpiredListening.StartAsync();
+        var (server, listener, writer) = (t.Server, t.Listener, t.Writer);
         writer.Call("SET", "session:1", "x", "PX", "50").Should().Be("+OK\r\n");
         // Nobody touches the key: the expiry index deletes it when its time comes.
         listener.Read(timeoutMs: 2000).Should().Be("*3\r\n$7\r\nmessage\r\n$22\r\n__keyevent@0__:expired\r\n$9\r\nsession:1\r\n");
@@ -34,10 +46,8 @@ public class KeyspaceTests
     [Fact]
     public async Task KeyWhoseTtlWasExtended_ExpiresByItselfAtItsNewDeadline()
     {
-        var (fresh, subscribed, client) = await StartListeningToExpired();
-        await using var server = fresh;
-        using var listener = subscribed;
-        using var writer = client;
+        await using var t = await ExpiredListening.StartAsync();
+        var (server, listener, writer) = (t.Server, t.Listener, t.Writer);
         var started = System.Diagnostics.Stopwatch.StartNew();
         writer.Call("SET", "presence:1", "x", "PX", "100").Should().Be("+OK\r\n");
         // Refreshed, as a presence key is: the deadline moves later each time (no heap entry is added for it).
@@ -53,10 +63,8 @@ public class KeyspaceTests
     [Fact]
     public async Task ManyKeysExpiringTogether_AllExpireAndEachEmitsOneEvent()
     {
-        var (fresh, subscribed, client) = await StartListeningToExpired();
-        await using var server = fresh;
-        using var listener = subscribed;
-        using var writer = client;
+        await using var t = await ExpiredListening.StartAsync();
+        var (server, listener, writer) = (t.Server, t.Listener, t.Writer);
         const int n = 20000;
         for (int i = 0; i < n; i += 500)
         {
