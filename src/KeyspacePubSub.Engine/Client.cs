@@ -100,7 +100,7 @@ public sealed class Client
     /// <summary>A watched key was touched: EXEC will answer a null array.</summary>
     public bool WatchDirty { get; internal set; }
 
-    internal List<(int Db, byte[] Key)> Watched { get; } = [];
+    internal List<WatchedKey> Watched { get; } = [];
 
     /// <summary>CLIENT TRACKING settings, or null while tracking is off.</summary>
     internal TrackingState? Tracking { get; set; }

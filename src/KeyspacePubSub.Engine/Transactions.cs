@@ -39,61 +39,112 @@ public sealed class TransactionQueue
 /// </summary>
 public sealed partial class Engine
 {
-    // db → key → clients watching it (client → keys is kept on the client).
-    private readonly Dictionary<int, Dictionary<byte[], List<Client>>> _watchers = [];
+    // db → key → the watches of it, in WATCH order (each client's are also kept on the client).
+    private readonly Dictionary<int, Dictionary<byte[], List<WatchedKey>>> _watchers = [];
 
-    /// <summary>As signalModifiedKey → touchWatchedKey: every client watching the key will fail its EXEC.</summary>
+    /// <summary>
+    /// As signalModifiedKey → touchWatchedKey: every client watching the key will fail its EXEC. A watch of a key
+    /// that had already expired when WATCH ran is not failed by that key's deletion (no logical change: the watch
+    /// becomes one of a missing key); Redis 7.0.15 then stops at such a watch while the key is still stored, and
+    /// the watches after it are not touched either.
+    /// </summary>
     public void SignalModifiedKey(int db, ReadOnlySpan<byte> key)
     {
         Durable?.MarkDirty(db, key);
         if (_trackedKeys.Count > 0 || _prefixes.Count > 0) InvalidateTrackedKey(key);
         if (_watchers.Count == 0 || !_watchers.TryGetValue(db, out var keys)) return;
-        if (!keys.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out var clients)) return;
-        foreach (var c in clients) c.WatchDirty = true;
+        if (!keys.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(key, out var watches)) return;
+        List<Client>? dirtied = null;
+        foreach (var wk in watches)
+        {
+            if (wk.Expired)
+            {
+                if (Databases[db].KeyOf(key) != null) break;
+                wk.Expired = false;
+                continue;
+            }
+            wk.Client.WatchDirty = true;
+            (dirtied ??= []).Add(wk.Client);
+        }
+        // As Redis, a client whose EXEC will fail stops watching (its watches no longer stop a later touch's walk).
+        if (dirtied != null) foreach (var c in dirtied) Unwatch(c);
     }
 
-    /// <summary>FLUSHDB/FLUSHALL/SWAPDB: watched keys that exist in (or move into) the database are touched.</summary>
+    /// <summary>
+    /// FLUSHDB/FLUSHALL/SWAPDB, as touchAllWatchedKeysInDb: watches of keys that exist in the database (or in
+    /// <paramref name="otherDb"/>, which SWAPDB moves into it) are touched, except where nothing changes
+    /// logically: an already expired key deleted, an expired key replaced by another expired one, or a missing key
+    /// replaced by an expired one (the watch then counts as one of an expired key).
+    /// </summary>
     public void SignalFlushedDb(int db, int? otherDb = null)
     {
         if (!_watchers.TryGetValue(db, out var keys)) return;
-        foreach (var (key, clients) in keys)
+        var replacement = otherDb is { } o ? Databases[o] : null;
+        foreach (var (key, watches) in keys)
         {
-            bool exists = Databases[db].Get(key) != null || (otherDb is { } o && Databases[o].Get(key) != null);
-            if (!exists) continue;
-            foreach (var c in clients) c.WatchDirty = true;
+            bool existsHere = Databases[db].KeyOf(key) != null;
+            bool replaced = replacement?.KeyOf(key) != null;
+            if (!existsHere && !replaced) continue;
+            bool replacementExpired = replaced && replacement!.IsExpired(key, ExpiryClockMs);
+            foreach (var wk in watches)
+            {
+                if (wk.Expired)
+                {
+                    if (!replaced)
+                    {
+                        wk.Expired = false;
+                        continue;
+                    }
+                    if (replacementExpired) continue;
+                }
+                else if (!existsHere && replacementExpired)
+                {
+                    wk.Expired = true;
+                    continue;
+                }
+                wk.Client.WatchDirty = true;
+            }
         }
     }
 
+    /// <summary>As watchForKey: a key watched twice in one database is watched once; whether it had expired is noted.</summary>
     internal void WatchKey(Client c, ReadOnlySpan<byte> key)
     {
-        foreach (var (db, k) in c.Watched)
+        foreach (var wk in c.Watched)
         {
-            if (db == c.Db && k.AsSpan().SequenceEqual(key)) return;
+            if (wk.Db == c.Db && wk.Key.AsSpan().SequenceEqual(key)) return;
         }
         if (!_watchers.TryGetValue(c.Db, out var keys)) _watchers[c.Db] = keys = new(ByteKeyComparer.Instance);
         var lookup = keys.GetAlternateLookup<ReadOnlySpan<byte>>();
-        if (!lookup.TryGetValue(key, out var stored, out var clients))
+        if (!lookup.TryGetValue(key, out var stored, out var watches))
         {
             stored = key.ToArray();
-            clients = [];
-            keys.Add(stored, clients);
+            watches = [];
+            keys.Add(stored, watches);
         }
-        clients.Add(c);
-        c.Watched.Add((c.Db, stored));
+        var watch = new WatchedKey(c, c.Db, stored, Databases[c.Db].IsExpired(key, ExpiryClockMs));
+        watches.Add(watch);
+        c.Watched.Add(watch);
     }
 
     internal void ResetWatch(Client c)
     {
-        foreach (var (db, key) in c.Watched)
+        Unwatch(c);
+        c.WatchDirty = false;
+    }
+
+    /// <summary>As unwatchAllKeys: the client's watches end; whether its EXEC will fail is left as it is.</summary>
+    private void Unwatch(Client c)
+    {
+        foreach (var wk in c.Watched)
         {
-            var keys = _watchers[db];
-            var clients = keys[key];
-            clients.Remove(c);
-            if (clients.Count == 0) keys.Remove(key);
-            if (keys.Count == 0) _watchers.Remove(db);
+            var keys = _watchers[wk.Db];
+            var watches = keys[wk.Key];
+            watches.Remove(wk);
+            if (watches.Count == 0) keys.Remove(wk.Key);
+            if (keys.Count == 0) _watchers.Remove(wk.Db);
         }
         c.Watched.Clear();
-        c.WatchDirty = false;
     }
 
     /// <summary>As discardTransaction: forget the queue and the watched keys.</summary>
@@ -126,9 +177,9 @@ public sealed partial class Engine
     internal void Exec(Client c)
     {
         var queue = c.Queue;
-        // As Redis: a watched key that has logically expired counts as modified.
+        // As isWatchedKeyExpired: a watched key that has expired since it was watched counts as modified.
         bool expiredWatch = false;
-        foreach (var (db, key) in c.Watched) expiredWatch |= Databases[db].IsExpired(key, ExpiryClockMs);
+        foreach (var wk in c.Watched) expiredWatch |= !wk.Expired && Databases[wk.Db].IsExpired(wk.Key, ExpiryClockMs);
         if (c.MultiError)
         {
             c.Reply.Error("EXECABORT Transaction discarded because of previous errors.");
@@ -163,4 +214,15 @@ public sealed partial class Engine
             c.MultiError = false;
         }
     }
+}
+
+/// <summary>One client's watch of one key (Redis's watchedKey).</summary>
+internal sealed class WatchedKey(Client client, int db, byte[] key, bool expired)
+{
+    public Client Client { get; } = client;
+    public int Db { get; } = db;
+    public byte[] Key { get; } = key;
+
+    /// <summary>The key had already expired (but was still stored) when WATCH ran, or a SWAPDB brought in an expired one.</summary>
+    public bool Expired { get; set; } = expired;
 }

@@ -58,7 +58,11 @@ internal static class TransactionCommands
             x.Reply.Error("ERR WATCH inside MULTI is not allowed");
             return;
         }
-        for (int i = 1; i < x.Args.Count; i++) x.Engine.WatchKey(x.Client, x.Args[i]);
+        // As Redis: no point in watching while a watched key was already touched (the EXEC will fail anyway).
+        if (!x.Client.WatchDirty)
+        {
+            for (int i = 1; i < x.Args.Count; i++) x.Engine.WatchKey(x.Client, x.Args[i]);
+        }
         x.Reply.Ok();
     }
 }
