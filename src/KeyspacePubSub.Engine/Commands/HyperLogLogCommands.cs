@@ -20,7 +20,7 @@ internal static class HyperLogLogCommands
     public static void Register(CommandTable t)
     {
         t.Add(new() { Name = "pfadd", Arity = -2, Flags = Write | DenyOom | Fast, Handler = PfAdd, FirstKey = 1, LastKey = 1, Step = 1, Group = "hyperloglog", Since = "2.8.9", Summary = "Adds the specified elements to the specified HyperLogLog." });
-        t.Add(new() { Name = "pfcount", Arity = -2, Flags = ReadOnly, Handler = PfCount, FirstKey = 1, LastKey = -1, Step = 1, Group = "hyperloglog", Since = "2.8.9", Summary = "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s)." });
+        t.Add(new() { Name = "pfcount", Arity = -2, Flags = ReadOnly | MayReplicate, Handler = PfCount, FirstKey = 1, LastKey = -1, Step = 1, Group = "hyperloglog", Since = "2.8.9", Summary = "Return the approximated cardinality of the set(s) observed by the HyperLogLog at key(s)." });
         t.Add(new() { Name = "pfdebug", Arity = 3, Flags = Write | DenyOom | Admin, Handler = PfDebug, FirstKey = 2, LastKey = 2, Step = 1, Group = "hyperloglog", Since = "2.8.9", Summary = "Internal commands for debugging HyperLogLog values" });
         t.Add(new() { Name = "pfselftest", Arity = 1, Flags = Admin, Handler = PfSelfTest, Group = "hyperloglog", Since = "2.8.9", Summary = "An internal command for testing HyperLogLog values" });
         t.Add(new() { Name = "pfmerge", Arity = -2, Flags = Write | DenyOom, Handler = PfMerge, FirstKey = 1, LastKey = -1, Step = 1, Group = "hyperloglog", Since = "2.8.9", Summary = "Merge N different HyperLogLogs into a single one." });
