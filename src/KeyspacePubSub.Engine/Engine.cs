@@ -433,6 +433,7 @@ public sealed partial class Engine : IPushSink
             {
                 c.OnFlushed(pending);
                 Stats.NetOutputBytes += pending;
+                Stats.WritesProcessed++;
                 var flush = output.FlushAsync();
                 if (flush.IsCompleted) flush.GetAwaiter().GetResult();
                 else _ = flush.AsTask();
@@ -499,6 +500,7 @@ public sealed partial class Engine : IPushSink
         lock (Gate)
         {
             long now = Environment.TickCount64;
+            Stats.Sample(now);
             NotePeakMemory(UsedMemory());
             foreach (var db in Databases) db.ShrinkIfSparse(); // as Redis's databasesCron resizes its dicts
             Broker.TrimIfSparse();

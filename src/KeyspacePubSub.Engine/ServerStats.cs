@@ -24,6 +24,31 @@ public sealed class ServerStats
     public long ErrorReplies;
     public long IoThreadedWrites;
 
+    /// <summary>Reads of requests from clients (INFO total_reads_processed), and outputs handed to clients' connections (total_writes_processed).</summary>
+    public long ReadsProcessed;
+    public long WritesProcessed;
+
+    /// <summary>INFO instantaneous_ops_per_sec, instantaneous_input_kbps and instantaneous_output_kbps, sampled by <see cref="Sample"/>.</summary>
+    public InstantaneousMetric Commands { get; } = new();
+    public InstantaneousMetric NetInput { get; } = new();
+    public InstantaneousMetric NetOutput { get; } = new();
+
+    /// <summary>A read of <paramref name="bytes"/> from a client (from any event loop).</summary>
+    public void NoteRead(long bytes)
+    {
+        if (bytes <= 0) return;
+        Interlocked.Add(ref NetInputBytes, bytes);
+        Interlocked.Increment(ref ReadsProcessed);
+    }
+
+    /// <summary>The cron's sample of the instantaneous figures (ten times a second, as Redis's run_with_period(100)).</summary>
+    public void Sample(long nowMs)
+    {
+        Commands.Track(nowMs, CommandsProcessed);
+        NetInput.Track(nowMs, Interlocked.Read(ref NetInputBytes));
+        NetOutput.Track(nowMs, NetOutputBytes);
+    }
+
     /// <summary>INFO errorstats: error replies by their first word (ERR, WRONGTYPE...), at most <see cref="MaxErrorCodes"/> of them.</summary>
     public Dictionary<string, long> ErrorCodes { get; } = new(StringComparer.Ordinal);
 
@@ -38,7 +63,10 @@ public sealed class ServerStats
         NetInputBytes = NetOutputBytes = PubSubSlowDisconnects = 0;
         EvictionExceededMs = EvictionExceededSince = 0;
         ExpiredKeys = EvictedKeys = KeyspaceHits = KeyspaceMisses = ErrorReplies = IoThreadedWrites = 0;
+        ReadsProcessed = WritesProcessed = 0;
         ErrorCodes.Clear();
+        long now = Environment.TickCount64;
+        foreach (var metric in new[] { Commands, NetInput, NetOutput }) metric.Reset(now);
     }
 
     /// <summary>

@@ -57,12 +57,12 @@ internal sealed class RequestRunner(Engine.Engine engine, ILogger logger, string
             }
             if (_batch.CommandCount == 0 && status != ParseStatus.Error)
             {
-                if (first) Interlocked.Add(ref engine.Stats.NetInputBytes, received);
+                if (first) engine.Stats.NoteRead(received);
                 return false;
             }
             lock (engine.Gate)
             {
-                if (first) Interlocked.Add(ref engine.Stats.NetInputBytes, received);
+                if (first) engine.Stats.NoteRead(received);
                 for (int i = 0; i < _batch.CommandCount && !client.CloseAfterReply && !client.Closed; i++)
                 {
                     // Behind a blocking command the rest wait, in order, until it is answered.

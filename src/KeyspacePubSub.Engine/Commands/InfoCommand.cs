@@ -207,9 +207,11 @@ internal static class InfoCommand
         sb.Append("# Stats\r\n");
         Line(sb, "total_connections_received", s.ConnectionsReceived);
         Line(sb, "total_commands_processed", s.CommandsProcessed);
-        Line(sb, "instantaneous_ops_per_sec", 0);
+        Line(sb, "instantaneous_ops_per_sec", s.Commands.PerSecond);
         Line(sb, "total_net_input_bytes", s.NetInputBytes);
         Line(sb, "total_net_output_bytes", s.NetOutputBytes);
+        Line(sb, "instantaneous_input_kbps", Ratio(s.NetInput.PerSecond / 1024f));
+        Line(sb, "instantaneous_output_kbps", Ratio(s.NetOutput.PerSecond / 1024f));
         Line(sb, "rejected_connections", s.RejectedConnections);
         Line(sb, "expired_keys", s.ExpiredKeys);
         Line(sb, "evicted_keys", s.EvictedKeys);
@@ -221,12 +223,16 @@ internal static class InfoCommand
         Line(sb, "pubsub_channels", e.Broker.ChannelCount);
         Line(sb, "pubsub_patterns", e.Broker.PatternCount);
         Line(sb, "pubsubshard_channels", e.Broker.ShardChannelCount);
+        Line(sb, "migrate_cached_sockets", 0); // MIGRATE keeps no connection open (see README)
         Line(sb, "pubsub_slow_disconnects", s.PubSubSlowDisconnects);
         Line(sb, "client_output_buffer_limit_disconnections", s.PubSubSlowDisconnects);
         Line(sb, "tracking_total_keys", e.TrackedKeys);
         Line(sb, "tracking_total_items", e.TrackedItems);
         Line(sb, "tracking_total_prefixes", e.TrackingPrefixes);
         Line(sb, "total_error_replies", s.ErrorReplies);
+        Line(sb, "total_reads_processed", Interlocked.Read(ref s.ReadsProcessed));
+        Line(sb, "total_writes_processed", s.WritesProcessed);
+        Line(sb, "io_threaded_reads_processed", 0); // every read is the event loop's own
         Line(sb, "io_threaded_writes_processed", Interlocked.Read(ref s.IoThreadedWrites));
         Line(sb, "internal_errors", Interlocked.Read(ref s.InternalErrors));
     }
