@@ -82,7 +82,7 @@ public sealed partial class Engine
 
     private bool ExpireIfDue(Database db, ReadOnlySpan<byte> key, long expireAt)
     {
-        if (expireAt > ExpiryClockMs) return false;
+        if (expireAt >= ExpiryClockMs) return false; // as keyIsExpired: expired once the time is past the deadline
         if (ExpiryPaused) return true; // logically expired, deleted once CLIENT PAUSE ends (as Redis)
         var stored = db.KeyOf(key)!;
         db.Remove(key);
@@ -234,7 +234,8 @@ public sealed partial class Engine
                 if (_ready.Count > 0) ServeReadyKeys(); // an expired stream ends XREADGROUP waits on it
                 FlushDirty();
                 Durable?.Commit(); // deletions of expired durable keys; nobody waits for them
-                long? next = _pauseMode != PauseMode.None ? PauseDeadline() : _activeExpire ? NextDeadline() : null;
+                // A key expires in the millisecond after its deadline (Database.IsExpired).
+                long? next = _pauseMode != PauseMode.None ? PauseDeadline() : _activeExpire ? NextDeadline() + 1 : null;
                 if (NextBlockDeadline() is { } block && (next is null || block < next)) next = block;
                 wait = evicting ? 0 : next is null ? 1000 : (int)Math.Clamp(next.Value - NowMs, 0, 1000);
             }

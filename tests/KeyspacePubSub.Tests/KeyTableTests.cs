@@ -98,6 +98,20 @@ public class KeyTableTests
         return due;
     }
 
+    /// <summary>As Redis's keyIsExpired (now &gt; when): a key lives through its deadline's own millisecond, for lookups and the expiry loop alike.</summary>
+    [Fact]
+    public void AKey_ExpiresOnlyOnceTheTimeIsPastItsDeadline()
+    {
+        var db = new Database(0);
+        db.SetExpire(db.Set("k"u8, new byte[] { 1 }), 1_000);
+        db.IsExpired("k"u8, 999).Should().BeFalse();
+        db.IsExpired("k"u8, 1_000).Should().BeFalse("PTTL answers 0 in that millisecond, and the key is still there");
+        db.IsExpired("k"u8, 1_001).Should().BeTrue();
+        db.Deadlines.TryPopDue(1_000, out _, out _).Should().BeFalse();
+        db.Deadlines.TryPopDue(1_001, out var key, out long at).Should().BeTrue();
+        (Encoding.ASCII.GetString(key), at).Should().Be(("k", 1_000L));
+    }
+
     [Fact]
     public void ExtendingATtl_AddsNoDeadlineEntry_AndTheKeyComesDueAtItsLastDeadline()
     {

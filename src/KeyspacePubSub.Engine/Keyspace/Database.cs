@@ -157,10 +157,11 @@ public sealed class Database(int index, AccessClock? clock = null)
     /// <summary>The stamp of the entry at <paramref name="index"/>.</summary>
     public uint StampAt(int index) => _data.StampAt(index);
 
+    /// <summary>As keyIsExpired: the key has a deadline and the time is past it (a key lives through its deadline's own millisecond).</summary>
     public bool IsExpired(ReadOnlySpan<byte> key, long nowMs)
     {
         long at = GetExpire(key);
-        return at >= 0 && at <= nowMs;
+        return at >= 0 && at < nowMs;
     }
 
     /// <summary>Adds or overwrites the value (an existing key keeps its TTL); returns the stored key array.</summary>

@@ -47,10 +47,10 @@ public sealed class ExpiryIndex
     /// <summary>Removes the earliest entry (a stale one, found by <see cref="TryPeek"/>).</summary>
     public void Pop() => _heap.Dequeue();
 
-    /// <summary>Pops the next entry due at or before <paramref name="nowMs"/>.</summary>
+    /// <summary>Pops the next entry whose deadline is before <paramref name="nowMs"/> (see <see cref="Database.IsExpired"/>).</summary>
     public bool TryPopDue(long nowMs, out byte[] key, out long at)
     {
-        if (_heap.TryPeek(out key!, out at) && at <= nowMs)
+        if (_heap.TryPeek(out key!, out at) && at < nowMs)
         {
             _heap.Dequeue();
             return true;
