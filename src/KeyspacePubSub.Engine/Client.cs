@@ -187,10 +187,23 @@ public sealed class Client
     public long UnsentBytes => Interlocked.Read(ref _unsent);
 
     /// <summary>
-    /// CLIENT LIST tot-mem and MEMORY STATS clients.normal: the unsent output and a fixed 2 KiB for the
-    /// connection's own structures (its read buffer and state).
+    /// CLIENT LIST qbuf: the bytes of the client's current read while its commands run (as Redis's query buffer,
+    /// trimmed only after them), and between reads the part of a command still to come. Set by the transport's
+    /// thread; read by anyone.
     /// </summary>
-    public long TotalMemory => UnsentBytes + StructureBytes;
+    public int QueryBufferBytes
+    {
+        get => Volatile.Read(ref _queryBuffer);
+        set => Volatile.Write(ref _queryBuffer, value);
+    }
+
+    private int _queryBuffer;
+
+    /// <summary>
+    /// CLIENT LIST tot-mem and MEMORY STATS clients.normal: the unsent output, the query buffer and a fixed 2 KiB
+    /// for the connection's own structures (its state).
+    /// </summary>
+    public long TotalMemory => UnsentBytes + QueryBufferBytes + StructureBytes;
 
     public const int StructureBytes = 2048;
 

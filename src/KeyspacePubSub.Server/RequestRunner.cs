@@ -40,6 +40,14 @@ internal sealed class RequestRunner(Engine.Engine engine, ILogger logger, string
     /// </summary>
     public bool Run(Client client, ReadOnlySpan<byte> data, ref int consumed, int received, ref int executed, ref CommitTicket? commit)
     {
+        client.QueryBufferBytes = data.Length - consumed; // the whole read while its commands run (CLIENT LIST qbuf)
+        bool close = RunRead(client, data, ref consumed, received, ref executed, ref commit);
+        client.QueryBufferBytes = close ? 0 : data.Length - consumed; // what is left: the start of a command
+        return close;
+    }
+
+    private bool RunRead(Client client, ReadOnlySpan<byte> data, ref int consumed, int received, ref int executed, ref CommitTicket? commit)
+    {
         // Commands sent while the client was blocked go first (see IClientTransport.Resume).
         if ((client.HeldCount > 0 || client.HeldProtocolError != null) && !client.IsBlocked && RunHeld(client, ref executed, ref commit)) return true;
         bool first = true;

@@ -510,7 +510,7 @@ internal static class ClientCommands
         return $"id={c.Id} addr={c.Transport.RemoteAddress} laddr={c.Transport.LocalAddress} fd={c.Id + 7} name={c.Name} " +
                $"age={(now - c.CreatedAt) / 1000} idle={(now - c.LastInteraction) / 1000} flags={flags} db={c.Db} " +
                $"sub={c.Subs.Channels} psub={c.Subs.Patterns} ssub={c.Subs.ShardChannels} multi={(c.InMulti ? c.Queue.Count : -1)} " +
-               $"qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={omem} tot-mem={omem + Client.StructureBytes} " +
+               $"qbuf={c.QueryBufferBytes} qbuf-free=0 argv-mem=0 multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem={omem} tot-mem={c.TotalMemory} " +
                $"events=r cmd={c.LastCommand} user={System.Text.Encoding.UTF8.GetString(c.User.Name)} redir={c.RedirectShown} resp={c.Protocol} " +
                $"lib-name={c.LibName} lib-ver={c.LibVersion}\n";
     }

@@ -93,7 +93,7 @@ internal static class InfoCommand
         Line(sb, "connected_clients", e.Clients.Count);
         Line(sb, "cluster_connections", 0);
         Line(sb, "maxclients", e.Config.MaxClients);
-        Line(sb, "client_recent_max_input_buffer", 0);
+        Line(sb, "client_recent_max_input_buffer", e.Clients.Select(c => c.QueryBufferBytes).DefaultIfEmpty(0).Max());
         Line(sb, "client_recent_max_output_buffer", e.Clients.Select(c => c.UnsentBytes).DefaultIfEmpty(0).Max());
         Line(sb, "blocked_clients", e.BlockedClients);
         Line(sb, "tracking_clients", e.TrackingClients);
