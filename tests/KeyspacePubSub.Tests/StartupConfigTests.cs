@@ -321,4 +321,24 @@ public sealed class StartupConfigTests : IDisposable
         File.WriteAllText(path, text);
         return path;
     }
+
+    /// <summary>
+    /// Port and bind are set at start only here (Redis rebinds at run time): CONFIG SET of the value they have is
+    /// accepted, as Redis accepts a value that changes nothing (its "CONFIG sanity" test sets every parameter to
+    /// its own value), and another is refused. Redis's own immutable parameters refuse even their own value.
+    /// </summary>
+    [Fact]
+    public async Task StartOnlyParameters_AcceptTheirOwnValue_AtRunTime()
+    {
+        await using var s = await InProcessServer.StartAsync();
+        using var c = new RawClient(s.Port);
+        string port = c.Call("CONFIG", "GET", "port").Split("\r\n")[4]; // as configured (0 in tests: any free port)
+        c.Call("CONFIG", "SET", "port", port, "bind", "127.0.0.1").Should().Be("+OK\r\n");
+        c.Call("CONFIG", "SET", "port", port == "1" ? "2" : "1").Should().Be("-ERR CONFIG SET failed (possibly related to argument 'port') - can be set only at start here\r\n");
+        c.Call("CONFIG", "SET", "event-loop-spin-us", "7").Should().StartWith("-ERR CONFIG SET failed (possibly related to argument 'event-loop-spin-us') - can be set only");
+        c.Call("CONFIG", "SET", "maxmemory", "1000000", "bind", "0.0.0.0").Should().StartWith("-ERR CONFIG SET failed (possibly related to argument 'bind')");
+        c.Call("CONFIG", "GET", "maxmemory").Should().Be("*2\r\n$9\r\nmaxmemory\r\n$1\r\n0\r\n", "CONFIG SET is all or nothing");
+        c.Call("CONFIG", "SET", "databases", "16").Should().Be("-ERR CONFIG SET failed (possibly related to argument 'databases') - can't set immutable config\r\n");
+        c.Call("CONFIG", "GET", "port").Should().EndWith($"${port.Length}\r\n{port}\r\n");
+    }
 }

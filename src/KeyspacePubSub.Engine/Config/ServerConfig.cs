@@ -16,8 +16,8 @@ public sealed class ServerConfig
 
     public ServerConfig()
     {
-        Add("port", () => Port.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, 65535, x => Port = (int)x), immutable: true);
-        Add("bind", () => Bind, v => { Bind = v; return null; }, immutable: true);
+        Add("port", () => Port.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, 65535, x => Port = (int)x), startOnly: true);
+        Add("bind", () => Bind, v => { Bind = v; return null; }, startOnly: true);
         Add("requirepass", () => RequirePass, v =>
         {
             RequirePass = v;
@@ -86,10 +86,10 @@ public sealed class ServerConfig
         Add("cluster-enabled", () => "no", v => SetBool(v, _ => { }) ?? (v.Equals("yes", StringComparison.OrdinalIgnoreCase) ? "there is no cluster mode here" : null), immutable: true);
         Add("enable-debug-command", () => EnableDebugCommand, v => SetEnum(v, ["no", "yes", "local"], x => EnableDebugCommand = x), immutable: true);
         Add("io-threads", () => IoThreads.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 1, 128, x => IoThreads = (int)x), immutable: true);
-        Add("event-loop-spin-us", () => EventLoopSpinMicros.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, 10_000, x => EventLoopSpinMicros = (int)x), immutable: true);
-        Add("event-loop-push-delay-us", () => EventLoopPushDelayMicros.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, 10_000, x => EventLoopPushDelayMicros = (int)x), immutable: true);
-        Add("event-loop-write-helper", () => EventLoopWriteHelper, v => SetEnum(v, ["yes", "no", "always"], x => EventLoopWriteHelper = x), immutable: true);
-        Add("io-transport", () => IoTransport, v => SetEnum(v, ["epoll", "sockets"], x => IoTransport = x), immutable: true);
+        Add("event-loop-spin-us", () => EventLoopSpinMicros.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, 10_000, x => EventLoopSpinMicros = (int)x), startOnly: true);
+        Add("event-loop-push-delay-us", () => EventLoopPushDelayMicros.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, 10_000, x => EventLoopPushDelayMicros = (int)x), startOnly: true);
+        Add("event-loop-write-helper", () => EventLoopWriteHelper, v => SetEnum(v, ["yes", "no", "always"], x => EventLoopWriteHelper = x), startOnly: true);
+        Add("io-transport", () => IoTransport, v => SetEnum(v, ["epoll", "sockets"], x => IoTransport = x), startOnly: true);
     }
 
     public int Port { get; private set; } = 6379;
@@ -256,6 +256,9 @@ public sealed class ServerConfig
     {
         if (!_params.TryGetValue(name, out var p)) return "unknown";
         if (p.Immutable && !startup) return "can't set immutable config";
+        // Set at start only here (Redis changes port and bind at run time): the value it has is accepted, as Redis
+        // accepts a value that changes nothing, and another is refused.
+        if (p.StartOnly && !startup) return value == p.Get() ? null : "can be set only at start here";
         if (p.Protected && !startup) return "can't set protected config";
         return p.Set(value);
     }
@@ -265,9 +268,9 @@ public sealed class ServerConfig
     /// <summary>A secret (requirepass): CONFIG SET's value for it is redacted in MONITOR and SLOWLOG.</summary>
     public bool IsSensitive(string name) => _params.TryGetValue(name, out var p) && p.Sensitive;
 
-    private void Add(string name, Func<string> get, Func<string, string?> set, bool immutable = false, bool sensitive = false, bool isProtected = false)
+    private void Add(string name, Func<string> get, Func<string, string?> set, bool immutable = false, bool sensitive = false, bool isProtected = false, bool startOnly = false)
     {
-        var p = new Param(name, get, set, immutable, sensitive, isProtected);
+        var p = new Param(name, get, set, immutable, sensitive, isProtected, startOnly);
         _params.Add(name, p);
         _ordered.Add(p);
     }
@@ -346,5 +349,5 @@ public sealed class ServerConfig
         return null;
     }
 
-    private sealed record Param(string Name, Func<string> Get, Func<string, string?> Set, bool Immutable, bool Sensitive, bool Protected);
+    private sealed record Param(string Name, Func<string> Get, Func<string, string?> Set, bool Immutable, bool Sensitive, bool Protected, bool StartOnly);
 }
