@@ -494,11 +494,15 @@ public sealed partial class Engine : IPushSink
         c.Transport.Abort();
     }
 
+    /// <summary>DEBUG PAUSE-CRON: the periodic work is skipped while set (as Redis's server.pause_cron).</summary>
+    public bool CronPaused { get; set; }
+
     /// <summary>Periodic work (10 Hz): soft output limits that expire without new writes, idle timeouts.</summary>
     public void Cron()
     {
         lock (Gate)
         {
+            if (CronPaused) return;
             long now = Environment.TickCount64;
             Stats.Sample(now);
             NotePeakMemory(UsedMemory());

@@ -84,4 +84,20 @@ public sealed class DebugCommandTests
         c.Call("DEBUG", "POPULATE", "1", "k", "536870913").Should().Be("-ERR size is larger than proto-max-bulk-len\r\n");
         c.Call("DBSIZE").Should().Be(":0\r\n");
     }
+
+    /// <summary>DEBUG PAUSE-CRON 1 stops the periodic work (here: the idle timeout), as Redis's pause_cron; 0 resumes it.</summary>
+    [Fact]
+    public async Task PauseCron_HoldsThePeriodicWork_UntilResumed()
+    {
+        await using var s = await InProcessServer.StartAsync(("enable-debug-command", "yes"));
+        using var admin = new RawClient(s.Port);
+        using var idle = new RawClient(s.Port);
+        idle.Call("CLIENT", "SETNAME", "idle").Should().Be("+OK\r\n");
+        admin.Call("DEBUG", "PAUSE-CRON", "1").Should().Be("+OK\r\n");
+        admin.Call("CONFIG", "SET", "timeout", "1").Should().Be("+OK\r\n");
+        await Task.Delay(2_500);
+        admin.Call("CLIENT", "LIST").Should().Contain(" name=idle ", "no cron ran to time it out");
+        admin.Call("DEBUG", "PAUSE-CRON", "0").Should().Be("+OK\r\n");
+        idle.WaitClosed(3_000).Should().BeTrue("the cron runs again and closes the idle client");
+    }
 }
