@@ -187,6 +187,9 @@ public sealed partial class Engine : IPushSink
             Reject(c, cmd, Errors.OutOfMemory);
             return;
         }
+        // As processCommand: the tracking table is brought under tracking-table-max-keys before every command (a
+        // CONFIG SET lowering it takes effect at the next one, its invalidations ahead of that command's reply).
+        if (TrackingClients > 0) LimitTrackedKeys();
         if (Durable != null && (Durable.DeniesWrite(cmd, args) || (cmd.Handler == TransactionCommands.ExecHandler && c.InMulti && QueueDeniedByDurable(c))))
         {
             Reject(c, cmd, Durable.MisconfError);

@@ -204,8 +204,9 @@ public sealed partial class Engine
     }
 
     /// <summary>
-    /// As trackingLimitUsedSlots, from the cron: while more keys are remembered than tracking-table-max-keys allows,
-    /// some are invalidated (their readers are told, as if the keys had changed) and forgotten.
+    /// As trackingLimitUsedSlots, before each command and from the cron: while more keys are remembered than
+    /// tracking-table-max-keys allows, some are invalidated (their readers are told, as if the keys had changed)
+    /// and forgotten.
     /// </summary>
     private bool LimitTrackedKeys()
     {
