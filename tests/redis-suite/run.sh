@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# Runs Redis 7.0.15's own test suite (tests/unit/*.tcl of Debian's source tarball) against this server, in the
+# suite's external-server mode: each unit file on a fresh server, and a line per unit with the tests that passed
+# and failed. A failed test with an exception stops the rest of its file (the suite's own rule).
+#
+#   tests/redis-suite/run.sh                   # every unit below, against the native build (or the JIT build)
+#   tests/redis-suite/run.sh unit/multi unit/type/zset
+#   tests/redis-suite/run.sh --redis unit/multi   # the same against redis-server, as a baseline
+#
+# Needs tclsh, python3 and the tarball (fetched from deb.debian.org once and checked against its SHA-256, or given
+# as REDIS_SUITE_TARBALL). Nothing of Redis is kept in this repository: the tarball is unpacked under
+# REDIS_SUITE_DIR (default /tmp/kps-redis-suite), and the run changes its copy of the harness in one place:
+#  - `r` answers OK, without sending them, the commands of features this server does not have or keeps elsewhere
+#    (CONFIG SET of listpack/ziplist/intset thresholds, AOF, replication and Lua settings; DEBUG RELOAD, LOADAOF,
+#    HTSTATS-KEY, LISTPACK, QUICKLIST-PACKED-THRESHOLD, STRINGMATCH-LEN), so a file goes on past them;
+#  - encodings are not asserted (--ignore-encoding: the thresholds are not configurable here), tests tagged
+#    needs:repl or needs:save are skipped (no replication; SAVE needs persistence on), and so are the tests that
+#    call EVAL, SCRIPT or FUNCTION (no scripting here), read the replication stream, rewrite the AOF, SAVE, or
+#    size reply buffers (DEBUG REPLYBUFFER).
+set -euo pipefail
+
+version=7.0.15
+sha256=4b1dc4ee6d622a09fff9c6777191209750fb5e5a725ef78ea012d6eef4c22982
+dir=${REDIS_SUITE_DIR:-/tmp/kps-redis-suite}
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+against=ours
+if [ "${1:-}" = "--redis" ]; then against=redis; shift; fi
+
+mkdir -p "$dir"
+tarball=${REDIS_SUITE_TARBALL:-$dir/redis_$version.orig.tar.gz}
+if [ ! -f "$tarball" ]; then
+  curl -fsS -o "$tarball" "http://deb.debian.org/debian/pool/main/r/redis/redis_$version.orig.tar.gz"
+fi
+echo "$sha256  $tarball" | sha256sum -c --quiet -
+src=$dir/redis-$version
+if [ ! -f "$src/tests/.kps-patched" ]; then
+  rm -rf "$src"
+  tar xzf "$tarball" -C "$dir"
+  python3 - "$src/tests" <<'PY'
+import re, sys, glob, os
+tests = sys.argv[1]
+helper = os.path.join(tests, 'test_helper.tcl')
+s = open(helper).read()
+old = '    [srv $level "client"] {*}$args\n}\n'
+new = '''    set a0 [string tolower [lindex $args 0]]
+    set a1 [string tolower [lindex $args 1]]
+    if {$a0 eq "config" && $a1 eq "set" && [regexp {ziplist|listpack|intset|compress-depth|appendonly|lua-time-limit|repl-|aof-|rdb-key-save-delay} [lindex $args 2]]} { return OK }
+    if {$a0 eq "debug" && [lsearch {reload loadaof htstats-key listpack quicklist-packed-threshold stringmatch-len} $a1] >= 0} { return OK }
+    [srv $level "client"] {*}$args
+}
+'''
+assert s.count(old) == 1, 'the harness changed: proc r not found'
+open(helper, 'w').write(s.replace(old, new))
+# Tests that call EVAL, SCRIPT or FUNCTION (directly, through a deferring client, or in COMMAND GETKEYS).
+names = set()
+for f in glob.glob(os.path.join(tests, 'unit', '*.tcl')) + glob.glob(os.path.join(tests, 'unit', 'type', '*.tcl')):
+    text = open(f).read()
+    heads = list(re.finditer(r'^\s*test\s+(\{[^}\n]*\}|"[^"\n]*")', text, re.M))
+    for i, m in enumerate(heads):
+        body = text[m.end():heads[i + 1].start() if i + 1 < len(heads) else len(text)]
+        if (re.search(r'(\br\s+(-?\d+\s+)?|\$\w+\s+|\[\w+\s+|getkeys\s+)(eval|evalsha|eval_ro|evalsha_ro|fcall|fcall_ro|script|function)\b', body, re.I)
+                or re.search(r'attach_to_replication_stream|bgrewriteaof|debug replybuffer|repl-backlog|\br save\b', body)):
+            names.add(m.group(1)[1:-1])
+open(os.path.join(tests, 'kps-skips.txt'), 'w').write('\n'.join(sorted(names)) + '\n')
+open(os.path.join(tests, '.kps-patched'), 'w').write('')
+PY
+fi
+
+units=("$@")
+if [ ${#units[@]} -eq 0 ]; then
+  mapfile -t units < <(cd "$src/tests" && ls unit/*.tcl unit/type/*.tcl | sed 's/\.tcl$//' |
+    grep -v -E 'scripting|functions|tls|aofrw|cluster|violations|printver|list-common|moduleapi')
+fi
+
+native=$repo/src/KeyspacePubSub.Server/bin/Release/net10.0/linux-x64/publish/keyspacepubsub-server
+jit=$repo/src/KeyspacePubSub.Server/bin/Release/net10.0/keyspacepubsub-server.dll
+port=${REDIS_SUITE_PORT:-7790}
+passed=0 failed=0
+for unit in "${units[@]}"; do
+  log=$dir/$against.$(echo "$unit" | tr / _).log
+  if [ $against = redis ]; then
+    redis-server --port $port --save '' --enable-debug-command yes > "$log.server" 2>&1 &
+  elif [ -x "$native" ]; then
+    "$native" --port $port --enable-debug-command yes > "$log.server" 2>&1 &
+  else
+    dotnet "$jit" --port $port --enable-debug-command yes > "$log.server" 2>&1 &
+  fi
+  server=$!
+  for _ in $(seq 50); do redis-cli -p $port ping > /dev/null 2>&1 && break; sleep 0.1; done
+  (cd "$src" && timeout 900 ./runtest --host 127.0.0.1 --port $port --single "$unit" --timeout 60 \
+     --tags -needs:repl --tags -needs:save --ignore-encoding --skipfile tests/kps-skips.txt) > "$log" 2>&1 || true
+  kill $server 2> /dev/null || true
+  wait $server 2> /dev/null || true
+  ok=$(grep -c '^\[.*ok.*\]:' "$log" || true)
+  err=$(grep -c -E '^\[.*(err|exception).*\]:' "$log" || true)
+  passed=$((passed + ok)); failed=$((failed + err))
+  printf '%-28s %4d passed %3d failed  %s\n' "$unit" "$ok" "$err" "$(grep -m1 -E '^\[.*(err|exception).*\]:' "$log" | sed 's/\x1b\[[0-9;]*m//g' | cut -c1-110)"
+done
+echo "$passed passed, $failed failed (logs in $dir)"
