@@ -247,7 +247,7 @@ public sealed partial class SqliteStore : IDurableStore
             {
                 long id = r.GetInt64(0);
                 long expireAt = r.IsDBNull(4) ? -1 : r.GetInt64(4);
-                if (expireAt >= 0 && expireAt <= nowMs)
+                if (expireAt >= 0 && expireAt < nowMs) // as rdbLoad and Database.IsExpired: past its deadline
                 {
                     expired.Add(id);
                     continue;
