@@ -31,8 +31,10 @@ public sealed class InstantaneousStatsTests
         m.PerSecond.Should().Be(100 / 16);
     }
 
-    private static long Stat(RawClient c, string name) =>
-        long.Parse(Regex.Match(c.Call("INFO", "stats"), $@"\r\n{name}:(\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+    private static long Field(string info, string name) =>
+        long.Parse(Regex.Match(info, $@"\r\n{name}:(\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+
+    private static long Stat(RawClient c, string name) => Field(c.Call("INFO", "stats"), name);
 
     private static double Kbps(RawClient c, string name) =>
         double.Parse(Regex.Match(c.Call("INFO", "stats"), $@"\r\n{name}:(\d+\.\d\d)\r\n").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
@@ -72,8 +74,7 @@ public sealed class InstantaneousStatsTests
         (long Reads, long Writes) Counts()
         {
             var info = c.Call("INFO", "stats");
-            long Of(string name) => long.Parse(Regex.Match(info, $@"\r\n{name}:(\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
-            return (Of("total_reads_processed"), Of("total_writes_processed"));
+            return (Field(info, "total_reads_processed"), Field(info, "total_writes_processed"));
         }
         Counts().Should().Be((1, 1), "the INFO's read; RESETSTAT's reply (the INFO's own is written after it ran)");
         // Ten commands in one send are one read and one write.
