@@ -500,6 +500,9 @@ public sealed partial class Engine : IPushSink
     /// <summary>DEBUG PAUSE-CRON: the periodic work is skipped while set (as Redis's server.pause_cron).</summary>
     public bool CronPaused { get; set; }
 
+    /// <summary>DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE takes a payload whatever its CRC (server.skip_checksum_validation).</summary>
+    public bool SkipChecksumValidation { get; set; }
+
     /// <summary>Periodic work (10 Hz): soft output limits that expire without new writes, idle timeouts.</summary>
     public void Cron()
     {

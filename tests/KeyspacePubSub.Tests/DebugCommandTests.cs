@@ -57,7 +57,7 @@ public sealed class DebugCommandTests
         await using var s = await InProcessServer.StartAsync();
         using var c = new RawClient(s.Port);
         var help = c.Call("DEBUG", "HELP");
-        foreach (var sub in new[] { "DIGEST", "DIGEST-VALUE <key> [<key> ...]", "ERROR <string>", "LOG <message>", "OBJECT <key>", "POPULATE <count> [<prefix>] [<size>]", "PROTOCOL <type>", "SET-ACTIVE-EXPIRE <0|1>", "SLEEP <seconds>", "HELP" })
+        foreach (var sub in new[] { "DIGEST", "DIGEST-VALUE <key> [<key> ...]", "ERROR <string>", "LOG <message>", "OBJECT <key>", "POPULATE <count> [<prefix>] [<size>]", "PROTOCOL <type>", "SET-ACTIVE-EXPIRE <0|1>", "SET-SKIP-CHECKSUM-VALIDATION <0|1>", "PAUSE-CRON <0|1>", "SLEEP <seconds>", "HELP" })
         {
             help.Should().Contain($"+{sub}\r\n");
         }

@@ -197,4 +197,44 @@ public sealed class DumpPayloadTests
         bytes[9] ^= 0x01; // the second entry's back-length: header (6), "0" and its back-length, "127" at 8
         PackedListReader.Listpack(bytes).Should().BeNull();
     }
+
+    /// <summary>A ziplist of "a\0" and then "b\0": header (zlbytes, zltail, zllen), two entries, the end byte.</summary>
+    private static byte[] TwoEntryZiplist(byte secondPrevious = 4, byte tail = 14, byte secondEncoding = 0x02)
+    {
+        var entries = secondEncoding == 0x02
+            ? new byte[] { 0x00, 0x02, 0x61, 0x00, secondPrevious, 0x02, 0x62, 0x00 }
+            : [0x00, 0x02, 0x61, 0x00, secondPrevious, secondEncoding, 0x00, 0x00, 0x00, 0x02, 0x62, 0x00];
+        var zl = new byte[10 + entries.Length + 1];
+        BinaryPrimitives.WriteUInt32LittleEndian(zl, (uint)zl.Length);
+        BinaryPrimitives.WriteUInt32LittleEndian(zl.AsSpan(4), tail);
+        BinaryPrimitives.WriteUInt16LittleEndian(zl.AsSpan(8), 2);
+        entries.CopyTo(zl, 10);
+        zl[^1] = 0xFF;
+        return zl;
+    }
+
+    [Fact]
+    public void Ziplist_IsCheckedAsRedisChecksAZiplistItConverts()
+    {
+        PackedListReader.Ziplist(TwoEntryZiplist())!.Select(Encoding.ASCII.GetString).Should().Equal("a\0", "b\0");
+        PackedListReader.Ziplist(TwoEntryZiplist(secondPrevious: 14)).Should().BeNull("the previous entry is 4 bytes, not 14");
+        PackedListReader.Ziplist(TwoEntryZiplist(secondPrevious: 2)).Should().BeNull("the previous entry is 4 bytes, not 2");
+        PackedListReader.Ziplist(TwoEntryZiplist(tail: 10)).Should().BeNull("the tail offset must be the last entry's start");
+        PackedListReader.Ziplist(TwoEntryZiplist(tail: 19)).Should().BeNull("the tail offset is past the end byte");
+        // A string's 32-bit length header: Redis reads 0x80 and every byte up to 0xBF as one.
+        PackedListReader.Ziplist(TwoEntryZiplist(secondEncoding: 0x80))!.Select(Encoding.ASCII.GetString).Should().Equal("a\0", "b\0");
+        PackedListReader.Ziplist(TwoEntryZiplist(secondEncoding: 0xBF))!.Select(Encoding.ASCII.GetString).Should().Equal("a\0", "b\0");
+    }
+
+    [Fact]
+    public void ObjectsAreReadFromTheWholePayload_FooterIncluded_AsRestoreCommandReadsThem()
+    {
+        // A string of 7 bytes where 3 precede the footer: with its CRC unchecked, Redis loads "bar" and 4 footer bytes.
+        byte[] payload = [0x00, 0x07, (byte)'b', (byte)'a', (byte)'r', 0x0a, 0x00, 1, 2, 3, 4, 5, 6, 7, 8];
+        RestorePayload.Verify(payload).Should().BeFalse();
+        RestorePayload.Verify(payload, skipChecksum: true).Should().BeTrue();
+        RestorePayload.Load(payload).Should().BeEquivalentTo(new byte[] { (byte)'b', (byte)'a', (byte)'r', 0x0a, 0x00, 1, 2 });
+        payload[5] = 0x0b; // RDB version 11: too new, checksum or not
+        RestorePayload.Verify(payload, skipChecksum: true).Should().BeFalse();
+    }
 }

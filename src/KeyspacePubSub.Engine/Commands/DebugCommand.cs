@@ -10,7 +10,7 @@ namespace KeyspacePubSub.Engine.Commands;
 
 /// <summary>
 /// DEBUG (src/debug.c), the subcommands that mean something here: SLEEP, LOG, ERROR, PROTOCOL, POPULATE, DIGEST,
-/// DIGEST-VALUE, OBJECT, SET-ACTIVE-EXPIRE and PAUSE-CRON. As in Redis 7.0 it is refused unless
+/// DIGEST-VALUE, OBJECT, SET-ACTIVE-EXPIRE, SET-SKIP-CHECKSUM-VALIDATION and PAUSE-CRON. As in Redis 7.0 it is refused unless
 /// <c>enable-debug-command</c> is <c>yes</c>, or <c>local</c> and the client is on the loopback address.
 /// </summary>
 internal static class DebugCommand
@@ -54,6 +54,11 @@ internal static class DebugCommand
             x.Engine.ActiveExpireEnabled = CString.Atoi(x.Args[2]) != 0;
             x.Reply.Ok();
         }
+        else if (x.Args.Is(1, "SET-SKIP-CHECKSUM-VALIDATION") && n == 3)
+        {
+            x.Engine.SkipChecksumValidation = CString.Atoi(x.Args[2]) != 0;
+            x.Reply.Ok();
+        }
         else if (x.Args.Is(1, "PAUSE-CRON") && n == 3)
         {
             x.Engine.CronPaused = CString.Atoi(x.Args[2]) != 0;
@@ -75,6 +80,7 @@ internal static class DebugCommand
         "    integer, double, bignum, null, array, set, map, attrib, push, verbatim,", "    true, false.",
         "SET-ACTIVE-EXPIRE <0|1>", "    Setting it to 0 disables expiring keys in background when they are not",
         "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the", "    default.",
+        "SET-SKIP-CHECKSUM-VALIDATION <0|1>", "    Enables or disables checksum checks for RDB files and RESTORE's payload.",
         "SLEEP <seconds>", "    Stop the server for <seconds>. Decimals allowed.",
         "PAUSE-CRON <0|1>", "    Stop periodic cron job processing.");
 

@@ -98,7 +98,7 @@ internal static class DumpRestoreCommands
             return;
         }
         var payload = x.Args[3];
-        if (!RestorePayload.Verify(payload))
+        if (!RestorePayload.Verify(payload, e.SkipChecksumValidation))
         {
             x.Reply.Error("ERR DUMP payload version or checksum are wrong");
             return;

@@ -271,26 +271,39 @@ public static class PackedListReader
         return v;
     }
 
-    /// <summary>A ziplist's elements (ziplist.c: previous-length, encoding, data); null when not a valid ziplist.</summary>
+    /// <summary>
+    /// A ziplist's elements (ziplist.c: previous-length, encoding, data); null when not a valid ziplist. Checked as
+    /// ziplistValidateIntegrity's deep check, which Redis 7.0 always makes on a ziplist it converts while loading:
+    /// every entry's previous-length is the previous entry's size, the tail offset is the last entry's start, and
+    /// the count in the header (unless 65535) is the number of entries.
+    /// </summary>
     public static List<byte[]>? Ziplist(ReadOnlySpan<byte> zl)
     {
         if (zl.Length < 11 || BinaryPrimitives.ReadUInt32LittleEndian(zl) != zl.Length || zl[^1] != 0xFF) return null;
+        uint tail = BinaryPrimitives.ReadUInt32LittleEndian(zl[4..]);
+        if (tail > zl.Length - 1) return null;
         int declared = BinaryPrimitives.ReadUInt16LittleEndian(zl[8..]);
         var items = new List<byte[]>();
-        int p = 10, end = zl.Length - 1;
+        int p = 10, end = zl.Length - 1, last = -1;
         while (p < end)
         {
-            // previous entry's length: 1 byte, or 0xFE and 4 bytes
+            // previous entry's length: 1 byte, or 0xFE and 4 bytes; it must be the previous entry's size
+            int start = p;
+            uint previousSize;
             if (zl[p] == 0xFE)
             {
                 if (!Fits(p, 5, end)) return null;
+                previousSize = BinaryPrimitives.ReadUInt32LittleEndian(zl[(p + 1)..]);
                 p += 5;
             }
             else
             {
                 if (zl[p] == 0xFF) return null;
+                previousSize = zl[p];
                 p += 1;
             }
+            if (previousSize != (last < 0 ? 0 : start - last)) return null;
+            last = start;
             if (p >= end) return null;
             byte b = zl[p];
             byte[] item;
@@ -315,7 +328,8 @@ public static class PackedListReader
                 }
                 case 2:
                 {
-                    if (b != 0x80 || !Fits(p, 5, end)) return null;
+                    // 0x80 and the 63 bytes after it alike: ZIP_ENTRY_ENCODING keeps a string encoding's top two bits only
+                    if (!Fits(p, 5, end)) return null;
                     uint len = BinaryPrimitives.ReadUInt32BigEndian(zl[(p + 1)..]);
                     if (len > int.MaxValue || !Fits(p + 5, (int)len, end)) return null;
                     item = zl.Slice(p + 5, (int)len).ToArray();
@@ -361,6 +375,7 @@ public static class PackedListReader
             }
             items.Add(item);
         }
+        if (last >= 0 && last != tail) return null;
         if (declared != 65535 && declared != items.Count) return null;
         return items;
     }

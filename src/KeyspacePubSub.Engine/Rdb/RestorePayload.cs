@@ -15,19 +15,24 @@ namespace KeyspacePubSub.Engine.Rdb;
 public static partial class RestorePayload
 {
     /// <summary>verifyDumpPayload: version not above 10 and a matching CRC-64.</summary>
-    public static bool Verify(ReadOnlySpan<byte> p)
+    public static bool Verify(ReadOnlySpan<byte> p, bool skipChecksum = false)
     {
         if (p.Length < 10) return false;
         var footer = p[^10..];
         int version = footer[0] | (footer[1] << 8);
         if (version > DumpPayload.RdbVersion) return false;
+        if (skipChecksum) return true; // DEBUG SET-SKIP-CHECKSUM-VALIDATION 1: the version is still checked, as Redis
         return Crc64.Compute(p[..^8]) == BinaryPrimitives.ReadUInt64LittleEndian(footer[2..]);
     }
 
-    /// <summary>The value the payload holds, or null when it is not one Redis 7.0 would load.</summary>
+    /// <summary>
+    /// The value the payload holds, or null when it is not one Redis 7.0 would load. As restoreCommand, the object is
+    /// read from the whole payload, footer included: only a payload whose CRC is not checked (DEBUG
+    /// SET-SKIP-CHECKSUM-VALIDATION) can hold an object that runs into it, and Redis then loads it.
+    /// </summary>
     public static object? Load(ReadOnlySpan<byte> payload)
     {
-        var r = new Reader(payload[..^10]);
+        var r = new Reader(payload);
         try
         {
             var value = LoadObject(ref r);
@@ -105,6 +110,7 @@ public static partial class RestorePayload
                 {
                     ulong container = type == 18 ? r.Length() : 2;
                     byte[] data = r.String();
+                    if (data.Length == 0) return null; // as rdb.c: a node of no bytes is refused, plain or packed
                     if (container == 1)
                     {
                         list.PushTail(data); // a plain node: one large element
