@@ -6,6 +6,7 @@
 #   tests/redis-suite/run.sh                   # every unit below, against the native build (or the JIT build)
 #   tests/redis-suite/run.sh unit/multi unit/type/zset
 #   tests/redis-suite/run.sh --redis unit/multi   # the same against redis-server, as a baseline
+#   tests/redis-suite/run.sh --accurate integration/corrupt-dump-fuzzer   # the suite's --accurate: longer fuzzing
 #
 # Needs tclsh, python3 and the tarball (fetched from deb.debian.org once and checked against its SHA-256, or given
 # as REDIS_SUITE_TARBALL). Nothing of Redis is kept in this repository: the tarball is unpacked under
@@ -24,7 +25,14 @@ sha256=4b1dc4ee6d622a09fff9c6777191209750fb5e5a725ef78ea012d6eef4c22982
 dir=${REDIS_SUITE_DIR:-/tmp/kps-redis-suite}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 against=ours
-if [ "${1:-}" = "--redis" ]; then against=redis; shift; fi
+accurate=() limit=900 test_timeout=60
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --redis) against=redis; shift ;;
+    --accurate) accurate=(--accurate); limit=3600; test_timeout=1300; shift ;; # the suite's longer fuzzing loops
+    *) break ;;
+  esac
+done
 
 mkdir -p "$dir"
 tarball=${REDIS_SUITE_TARBALL:-$dir/redis_$version.orig.tar.gz}
@@ -114,8 +122,8 @@ for unit in "${units[@]}"; do
   fi
   server=$!
   for _ in $(seq 50); do redis-cli -p $port ping > /dev/null 2>&1 && break; sleep 0.1; done
-  (cd "$src" && timeout 900 ./runtest --host 127.0.0.1 --port $port --single "$unit" --timeout 60 \
-     --tags -needs:repl --tags -needs:save --ignore-encoding --skipfile tests/kps-skips.txt) > "$log" 2>&1 || true
+  (cd "$src" && timeout $limit ./runtest --host 127.0.0.1 --port $port --single "$unit" --timeout $test_timeout \
+     "${accurate[@]}" --tags -needs:repl --tags -needs:save --ignore-encoding --skipfile tests/kps-skips.txt) > "$log" 2>&1 || true
   kill $server 2> /dev/null || true
   wait $server 2> /dev/null || true
   ok=$(grep -c '^\[.*ok.*\]:' "$log" || true)
