@@ -281,11 +281,12 @@ public sealed partial class Engine : IPushSink
         if (c.Tracking is { Bcast: false } && !rerun && cmd.Has(CommandFlags.ReadOnly)) RememberTrackedKeys(c, cmd, args);
     }
 
-    /// <summary>allowProtectedAction: "yes", or "local" and a client on 127.0.0.1 or ::1 (islocalClient).</summary>
+    /// <summary>allowProtectedAction: "yes", or "local" and a client of the Unix socket or on 127.0.0.1 or ::1 (islocalClient).</summary>
     private static bool ProtectedActionAllowed(string setting, Client c)
     {
         if (setting == "yes") return true;
         if (setting != "local") return false;
+        if (c.Transport.IsUnixSocket) return true;
         string address = c.Transport.RemoteAddress;
         int colon = address.LastIndexOf(':');
         string ip = colon < 0 ? address : address[..colon];

@@ -15,6 +15,12 @@ public interface IClientTransport
     string LocalAddress { get; }
 
     /// <summary>
+    /// A client of the <c>unixsocket</c>: both addresses are then "path:0", as Redis prints them; CLIENT LIST shows
+    /// flag U, and DEBUG's and CONFIG's "local" protection lets it in (islocalClient).
+    /// </summary>
+    bool IsUnixSocket => false;
+
+    /// <summary>
     /// Called under the gate after new output was flushed into <see cref="Output"/>: the transport sends it
     /// soon (inline after the client's own batch, or from the thread pool for pushes from others).
     /// </summary>

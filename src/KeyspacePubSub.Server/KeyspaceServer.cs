@@ -7,14 +7,15 @@ using Microsoft.Extensions.Logging;
 namespace KeyspacePubSub.Server;
 
 /// <summary>
-/// The TCP front end: listens on the configured addresses, runs one <see cref="Connection"/> per client,
-/// drives the engine's 10 Hz cron, and on stop closes every connection after its pending output is sent.
+/// The network front end: listens on the configured addresses (and the Unix socket, if one is configured), runs
+/// one <see cref="Connection"/> per client, drives the engine's 10 Hz cron, and on stop closes every connection after its pending output is sent.
 /// Program.cs runs it; tests start it in-process on port 0.
 /// </summary>
 public sealed class KeyspaceServer : IAsyncDisposable
 {
     private readonly List<SocketListener> _listeners = []; // io-transport sockets
     private readonly List<Linux.SocketFd> _nativeListeners = []; // the event loops' (epoll)
+    private Linux.SocketFd? _unixListener; // the event loops' Unix socket (unixsocket)
     // The open connections (a set: each removes itself when it has closed; StopAsync waits for it to empty).
     private readonly ConcurrentDictionary<IServerConnection, byte> _connections = new();
     private readonly List<Linux.EventLoop> _loops = [];
@@ -75,7 +76,10 @@ public sealed class KeyspaceServer : IAsyncDisposable
         int port = Engine.Config.Port;
         WarnIfBacklogCapped();
         bool epoll = Engine.Config.IoTransport == "epoll" && Linux.LinuxNative.Supported;
-        foreach (var address in ParseBind(Engine.Config.Bind))
+        string unixSocket = Engine.Config.UnixSocket;
+        // As Redis: with a Unix socket, port 0 is no TCP listener. Without one, port 0 is any free port (tests).
+        var addresses = port == 0 && unixSocket.Length > 0 ? [] : ParseBind(Engine.Config.Bind);
+        foreach (var address in addresses)
         {
             int bindPort = port == 0 && EndPoints.Count > 0 ? EndPoints[0].Port : port;
             if (epoll)
@@ -86,7 +90,12 @@ public sealed class KeyspaceServer : IAsyncDisposable
             }
             var listener = new SocketListener(address, bindPort, Engine, _logger, _connections, _stopping.Token);
             _listeners.Add(listener);
-            EndPoints.Add(listener.EndPoint);
+            EndPoints.Add(listener.EndPoint!);
+        }
+        if (unixSocket.Length > 0)
+        {
+            if (epoll) _unixListener = Linux.NativeSocket.ListenUnix(unixSocket, Engine.Config.UnixSocketPerm, Engine.Config.TcpBacklog);
+            else _listeners.Add(new SocketListener(unixSocket, Engine.Config.UnixSocketPerm, Engine, _logger, _connections, _stopping.Token));
         }
         Engine.ListeningPort = Port;
         if (epoll)
@@ -95,14 +104,16 @@ public sealed class KeyspaceServer : IAsyncDisposable
                 Engine.Config.EventLoopWriteHelper != "no" ? Engine.Stats : null, Engine.Config.EventLoopPushDelayMicros,
                 shareAlways: Engine.Config.EventLoopWriteHelper == "always"));
             foreach (var l in _nativeListeners) _loops[0].AddListener(l, AcceptedOnLoop);
+            if (_unixListener != null) _loops[0].AddListener(_unixListener, AcceptedOnLoopUnix);
         }
         foreach (var l in _listeners) l.Start();
         // Periodic work, 10 times a second: on event loop 0 when there are loops (as Redis's serverCron), else a timer.
         if (_loops.Count > 0) _loops[0].SetCron(Engine.Cron, 100);
         else _cron = new Timer(_ => Engine.Cron(), null, 100, 100);
         Engine.StartExpiry();
-        _logger.LogInformation("Ready to accept connections tcp on {EndPoints} ({Transport})", string.Join(", ", EndPoints),
-            _loops.Count > 0 ? $"{_loops.Count} epoll event loop(s)" : ".NET sockets");
+        string transport = _loops.Count > 0 ? $"{_loops.Count} epoll event loop(s)" : ".NET sockets";
+        if (EndPoints.Count > 0) _logger.LogInformation("Ready to accept connections tcp on {EndPoints} ({Transport})", string.Join(", ", EndPoints), transport);
+        if (unixSocket.Length > 0) _logger.LogInformation("Ready to accept connections unix on {Path} ({Transport})", unixSocket, transport);
         return Task.CompletedTask;
     }
 
@@ -122,7 +133,7 @@ public sealed class KeyspaceServer : IAsyncDisposable
         }
     }
 
-    /// <summary>A new client of the event loops (accepted on loop 0): to the next loop, round-robin.</summary>
+    /// <summary>A new TCP client of the event loops (accepted on loop 0): to the next loop, round-robin.</summary>
     private void AcceptedOnLoop(Linux.SocketFd socket)
     {
         if (_stopping.IsCancellationRequested)
@@ -132,8 +143,24 @@ public sealed class KeyspaceServer : IAsyncDisposable
         }
         Linux.NativeSocket.SetNoDelay(socket.Fd);
         if (Engine.Config.TcpKeepalive > 0) Linux.NativeSocket.SetKeepAlive(socket.Fd, Engine.Config.TcpKeepalive);
+        StartOnLoop(socket, unixSocket: null);
+    }
+
+    /// <summary>A new client of the Unix socket: as a TCP one, without the TCP options.</summary>
+    private void AcceptedOnLoopUnix(Linux.SocketFd socket)
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            socket.Dispose();
+            return;
+        }
+        StartOnLoop(socket, Engine.Config.UnixSocket);
+    }
+
+    private void StartOnLoop(Linux.SocketFd socket, string? unixSocket)
+    {
         var loop = _loops[_nextLoop++ % _loops.Count];
-        var connection = new Linux.LoopConnection(socket, loop, Engine, _logger, _loopConnectionClosed);
+        var connection = new Linux.LoopConnection(socket, loop, Engine, _logger, _loopConnectionClosed, unixSocket);
         _connections[connection] = 0;
         // On the accepting loop's own thread the client starts here, as Redis's accept handler registers it:
         // posted, a burst's starts all ran in the next iteration, and accepts waited behind them.
@@ -149,6 +176,11 @@ public sealed class KeyspaceServer : IAsyncDisposable
         if (_loops.Count > 0) await Task.WhenAny(_loops[0].RemoveListeners(), Task.Delay(2000)).ConfigureAwait(false);
         foreach (var l in _listeners) l.Dispose();
         foreach (var l in _nativeListeners) l.Dispose();
+        if (Engine.Config.UnixSocket.Length > 0)
+        {
+            _unixListener?.Dispose();
+            Linux.NativeSocket.RemoveUnixSocketFile(Engine.Config.UnixSocket); // as Redis at shutdown
+        }
         _cron?.Dispose();
         Engine.StopExpiry();
         foreach (var c in _connections.Keys) c.CloseGracefully();

@@ -76,8 +76,11 @@ PosixSignalRegistration[] signals =
 try
 {
     await server.StartAsync();
-    logger.LogInformation("KeyspacePubSub {Version} (Redis {RedisVersion} compatible) listening on port {Port}",
-        typeof(KeyspaceServer).Assembly.GetName().Version, KeyspacePubSub.Engine.Engine.RedisVersion, server.Port);
+    string unixSocket = server.Engine.Config.UnixSocket;
+    string where = server.EndPoints.Count == 0 ? $"unix socket {unixSocket}"
+        : unixSocket.Length > 0 ? $"port {server.Port} and unix socket {unixSocket}" : $"port {server.Port}";
+    logger.LogInformation("KeyspacePubSub {Version} (Redis {RedisVersion} compatible) listening on {Where}",
+        typeof(KeyspaceServer).Assembly.GetName().Version, KeyspacePubSub.Engine.Engine.RedisVersion, where);
     await stop.Task;
     return 0;
 }

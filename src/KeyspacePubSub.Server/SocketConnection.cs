@@ -48,13 +48,15 @@ internal sealed class SocketConnection : IClientTransport, IServerConnection
     private bool _inOwnBatch;
     private bool _outputDone;
 
-    public SocketConnection(Socket socket, Engine.Engine engine, ILogger logger)
+    /// <param name="unixSocket">The path of the Unix socket it came through; null for TCP.</param>
+    public SocketConnection(Socket socket, Engine.Engine engine, ILogger logger, string? unixSocket = null)
     {
         _socket = socket;
         _engine = engine;
         _logger = logger;
-        RemoteAddress = SocketAddresses.Format(socket.RemoteEndPoint);
-        LocalAddress = SocketAddresses.Format(socket.LocalEndPoint);
+        IsUnixSocket = unixSocket != null;
+        RemoteAddress = unixSocket != null ? unixSocket + ":0" : SocketAddresses.Format(socket.RemoteEndPoint);
+        LocalAddress = unixSocket != null ? unixSocket + ":0" : SocketAddresses.Format(socket.LocalEndPoint);
         _runner = new RequestRunner(engine, logger, RemoteAddress);
         _writer = new CoalescingPipeWriter(_output.Writer);
     }
@@ -62,6 +64,7 @@ internal sealed class SocketConnection : IClientTransport, IServerConnection
     public PipeWriter Output => _writer;
     public string RemoteAddress { get; }
     public string LocalAddress { get; }
+    public bool IsUnixSocket { get; }
 
     public void Abort()
     {

@@ -52,7 +52,34 @@ internal sealed class SocketListener
         EndPoint = (IPEndPoint)_socket.LocalEndPoint!;
     }
 
-    public IPEndPoint EndPoint { get; }
+    /// <summary>A listening Unix domain socket at <paramref name="path"/> (as NativeSocket.ListenUnix: an old file removed, permissions set).</summary>
+    public SocketListener(string path, int permissions, Engine.Engine engine, ILogger logger,
+        ConcurrentDictionary<IServerConnection, byte> connections, CancellationToken stopping)
+    {
+        _engine = engine;
+        _logger = logger;
+        _connections = connections;
+        _stopping = stopping;
+        _unixSocket = path;
+        _socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            File.Delete(path);
+            _socket.Bind(new UnixDomainSocketEndPoint(path));
+            _socket.Listen(engine.Config.TcpBacklog);
+            if (permissions != 0 && !OperatingSystem.IsWindows()) File.SetUnixFileMode(path, (UnixFileMode)permissions);
+        }
+        catch (Exception ex) when (ex is SocketException or IOException or UnauthorizedAccessException)
+        {
+            _socket.Dispose();
+            throw new IOException($"unixsocket {path}: {ex.Message}", ex);
+        }
+    }
+
+    private readonly string? _unixSocket;
+
+    /// <summary>The TCP endpoint bound (null for the Unix socket).</summary>
+    public IPEndPoint? EndPoint { get; }
 
     public void Start() => _ = Task.Run(AcceptLoopAsync);
 
@@ -83,6 +110,24 @@ internal sealed class SocketListener
             socket.Dispose();
             return;
         }
+        if (_unixSocket == null) SetTcpOptions(socket); // they do not apply to a Unix socket
+        var connection = new SocketConnection(socket, _engine, _logger, _unixSocket);
+        _connections[connection] = 0;
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                await connection.RunAsync();
+            }
+            finally
+            {
+                _connections.TryRemove(connection, out _);
+            }
+        });
+    }
+
+    private void SetTcpOptions(Socket socket)
+    {
         try
         {
             socket.NoDelay = true;
@@ -98,18 +143,5 @@ internal sealed class SocketListener
         {
             // The peer already went away; the connection notices on its first read.
         }
-        var connection = new SocketConnection(socket, _engine, _logger);
-        _connections[connection] = 0;
-        _ = Task.Run(async () =>
-        {
-            try
-            {
-                await connection.RunAsync();
-            }
-            finally
-            {
-                _connections.TryRemove(connection, out _);
-            }
-        });
     }
 }

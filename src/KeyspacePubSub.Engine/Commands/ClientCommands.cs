@@ -502,7 +502,9 @@ internal static class ClientCommands
         if (c.Tracking != null) flags.Append('t');
         if (c.TrackingBrokenRedirect) flags.Append('R');
         if (c.Tracking is { Bcast: true }) flags.Append('B');
+        if (c.WatchDirty) flags.Append('d');
         if (c.CloseAfterReply) flags.Append('c');
+        if (c.Transport.IsUnixSocket) flags.Append('U');
         if (c.NoEvict) flags.Append('e');
         if (c.NoTouch) flags.Append('T');
         if (flags.Length == 0) flags.Append('N');

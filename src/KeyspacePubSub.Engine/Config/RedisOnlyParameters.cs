@@ -5,7 +5,7 @@ namespace KeyspacePubSub.Engine.Config;
 /// At start, from a redis.conf or the command line, most are ignored with a warning, so a configuration written for
 /// Redis (<c>protected-mode no</c>, <c>daemonize no</c>, <c>lazyfree-lazy-eviction yes</c>) starts the server. A few
 /// stop the start instead, because ignoring them would leave a client relying on what is not there: TLS, replication,
-/// ACL users, renamed commands, modules, a Unix socket. A name that is neither ours nor Redis's is a typo, refused as
+/// ACL users, renamed commands, modules. A name that is neither ours nor Redis's is a typo, refused as
 /// Redis refuses it ("Bad directive or wrong number of arguments"). CONFIG SET at run time answers every name that is
 /// not ours with Redis's unknown-option error, as before.
 /// </summary>
@@ -38,7 +38,7 @@ public static class RedisOnlyParameters
         "syslog-enabled", "syslog-facility", "syslog-ident", "tls-auth-clients", "tls-ca-cert-dir", "tls-ca-cert-file",
         "tls-cert-file", "tls-ciphers", "tls-ciphersuites", "tls-client-cert-file", "tls-client-key-file", "tls-client-key-file-pass",
         "tls-cluster", "tls-dh-params-file", "tls-key-file", "tls-key-file-pass", "tls-prefer-server-ciphers", "tls-protocols",
-        "tls-replication", "tls-session-cache-size", "tls-session-cache-timeout", "tls-session-caching", "unixsocketperm", "zset-max-listpack-entries",
+        "tls-replication", "tls-session-cache-size", "tls-session-cache-timeout", "tls-session-caching", "zset-max-listpack-entries",
         "zset-max-listpack-value", "zset-max-ziplist-entries", "zset-max-ziplist-value",
     };
 
@@ -48,7 +48,6 @@ public static class RedisOnlyParameters
         ["tls-port"] = "there is no TLS here",
         ["replicaof"] = "there is no replication here",
         ["slaveof"] = "there is no replication here",
-        ["unixsocket"] = "only TCP is served here",
         ["rename-command"] = "commands cannot be renamed or disabled here",
         ["loadmodule"] = "there are no modules here",
         ["sentinel"] = "this server is not a Sentinel",
@@ -62,11 +61,11 @@ public static class RedisOnlyParameters
     public static string? Refusal(string name, string value) =>
         s_refused.TryGetValue(name, out string? reason) && !TurnsOff(name, value) ? reason : null;
 
-    // As Redis reads them: tls-port 0, an empty unixsocket or aclfile, "replicaof no one".
+    // As Redis reads them: tls-port 0, an empty aclfile, "replicaof no one".
     private static bool TurnsOff(string name, string value) => name.ToLowerInvariant() switch
     {
         "tls-port" => value.Trim() == "0",
-        "unixsocket" or "aclfile" => value.Length == 0,
+        "aclfile" => value.Length == 0,
         "replicaof" or "slaveof" => value.Trim().Equals("no one", StringComparison.OrdinalIgnoreCase),
         _ => false,
     };

@@ -18,6 +18,8 @@ public sealed class ServerConfig
     {
         Add("port", () => Port.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, 65535, x => Port = (int)x), startOnly: true);
         Add("bind", () => Bind, v => { Bind = v; return null; }, startOnly: true);
+        Add("unixsocket", () => UnixSocket, v => { UnixSocket = v; return null; }, immutable: true);
+        Add("unixsocketperm", () => Convert.ToString(UnixSocketPerm, 8), v => SetOctal(v, 0, 511, x => UnixSocketPerm = (int)x), immutable: true);
         Add("requirepass", () => RequirePass, v =>
         {
             RequirePass = v;
@@ -94,6 +96,12 @@ public sealed class ServerConfig
 
     public int Port { get; private set; } = 6379;
     public string Bind { get; private set; } = "127.0.0.1";
+
+    /// <summary>unixsocket: the path of a Unix domain socket to listen on as well ("": none). With it, port 0 means no TCP.</summary>
+    public string UnixSocket { get; private set; } = "";
+
+    /// <summary>unixsocketperm: the socket file's permissions, as octal in a configuration (0: left as the umask makes them).</summary>
+    public int UnixSocketPerm { get; private set; }
     public string RequirePass { get; private set; } = "";
     public int Databases { get; private set; } = 16;
     public NotifyFlags NotifyKeyspaceEvents { get; private set; }
@@ -283,6 +291,17 @@ public sealed class ServerConfig
             return "argument couldn't be parsed into an integer";
         }
         if (x < min || x > max) return $"argument must be between {min} and {max} inclusive";
+        apply(x);
+        return null;
+    }
+
+    /// <summary>An OCTAL_CONFIG integer, as Redis's strtoll(value, 8) with the whole text read.</summary>
+    private static string? SetOctal(string v, long min, long max, Action<long> apply)
+    {
+        long x = 0;
+        if (v.Length == 0 || v.Length > 21 || v.Any(ch => ch is < '0' or > '7')) return "argument couldn't be parsed as an octal number";
+        foreach (char ch in v) x = x * 8 + (ch - '0');
+        if (x < min || x > max) return $"argument must be between {Convert.ToString(min, 8)} and {Convert.ToString(max, 8)} inclusive";
         apply(x);
         return null;
     }

@@ -65,7 +65,8 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
     private long _heldSerial;
 
     /// <param name="onClosed">Called once, on the loop thread, when the socket has closed (one delegate shared by every connection).</param>
-    public LoopConnection(SocketFd socket, EventLoop loop, Engine.Engine engine, ILogger logger, Action<LoopConnection> onClosed)
+    /// <param name="unixSocket">The path of the Unix socket it came through; null for TCP.</param>
+    public LoopConnection(SocketFd socket, EventLoop loop, Engine.Engine engine, ILogger logger, Action<LoopConnection> onClosed, string? unixSocket = null)
     {
         _onClosed = onClosed;
         _socket = socket;
@@ -73,14 +74,23 @@ internal sealed unsafe class LoopConnection : IClientTransport, IServerConnectio
         _loop = loop;
         _engine = engine;
         _logger = logger;
-        RemoteAddress = NativeSocket.PeerAddress(_fd);
-        LocalAddress = NativeSocket.LocalAddress(_fd);
+        if (unixSocket != null)
+        {
+            RemoteAddress = LocalAddress = unixSocket + ":0"; // as Redis prints both ends of a Unix socket client
+            IsUnixSocket = true;
+        }
+        else
+        {
+            RemoteAddress = NativeSocket.PeerAddress(_fd);
+            LocalAddress = NativeSocket.LocalAddress(_fd);
+        }
         _runner = new RequestRunner(engine, logger, RemoteAddress);
     }
 
     public PipeWriter Output => _output;
     public string RemoteAddress { get; }
     public string LocalAddress { get; }
+    public bool IsUnixSocket { get; }
 
     /// <summary>Loop thread: registers with epoll and with the engine.</summary>
     public void Start()

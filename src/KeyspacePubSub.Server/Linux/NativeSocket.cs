@@ -4,12 +4,13 @@ using System.Runtime.InteropServices;
 namespace KeyspacePubSub.Server.Linux;
 
 /// <summary>
-/// TCP sockets for the event loops, made with libc directly: listening, accepting, addresses, TCP_NODELAY,
-/// shutdown. The loops never need .NET's <c>Socket</c>, whose first use starts the socket engine (two epoll
+/// TCP and Unix domain sockets for the event loops, made with libc directly: listening, accepting, addresses,
+/// TCP_NODELAY, shutdown. The loops never need .NET's <c>Socket</c>, whose first use starts the socket engine (two epoll
 /// threads the loops do not use) and loads System.Net.Sockets: together about 1 MB of idle RSS.
 /// </summary>
 internal static unsafe partial class NativeSocket
 {
+    private const int AF_UNIX = 1;
     private const int AF_INET = 2;
     private const int AF_INET6 = 10;
     private const int SOCK_STREAM = 1;
@@ -49,6 +50,40 @@ internal static unsafe partial class NativeSocket
             throw;
         }
     }
+
+    /// <summary>
+    /// A non-blocking listening Unix domain socket at <paramref name="path"/>, as Redis's anetUnixServer: a file left
+    /// there by an earlier run is removed first, and <paramref name="permissions"/> (unless 0) are set on the new one.
+    /// </summary>
+    public static SocketFd ListenUnix(string path, int permissions, int backlog)
+    {
+        const int SunPathSize = 108;
+        byte[] name = System.Text.Encoding.UTF8.GetBytes(path);
+        if (name.Length == 0 || name.Length >= SunPathSize) throw new IOException($"unixsocket {path}: the path must be 1 to {SunPathSize - 1} bytes");
+        unlink(path); // as Redis: whether it existed does not matter
+        int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0) throw UnixFailure("socket", path);
+        var handle = new SocketFd(fd);
+        try
+        {
+            byte* sa = stackalloc byte[2 + SunPathSize];
+            new Span<byte>(sa, 2 + SunPathSize).Clear();
+            *(ushort*)sa = AF_UNIX;
+            name.CopyTo(new Span<byte>(sa + 2, SunPathSize));
+            if (bind(fd, sa, 2 + name.Length + 1) < 0) throw UnixFailure("bind", path);
+            if (listen(fd, backlog) < 0) throw UnixFailure("listen", path);
+            if (permissions != 0 && chmod(path, (uint)permissions) < 0) throw UnixFailure("chmod", path);
+            return handle;
+        }
+        catch
+        {
+            handle.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Removes a Unix socket's file (at shutdown, as Redis's closeListeningSockets).</summary>
+    public static void RemoveUnixSocketFile(string path) => unlink(path);
 
     /// <summary>Accepts a pending connection (non-blocking, close-on-exec), or -1 with errno set.</summary>
     public static int Accept(SocketFd listener) => accept4(listener.Fd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -168,8 +203,20 @@ internal static unsafe partial class NativeSocket
         return new IOException($"{call} {address}:{port}: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
     }
 
+    private static IOException UnixFailure(string call, string path)
+    {
+        int errno = Marshal.GetLastPInvokeError();
+        return new IOException($"{call} {path}: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})");
+    }
+
     [LibraryImport("libc", SetLastError = true)]
     private static partial int socket(int domain, int type, int protocol);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int unlink(string path);
+
+    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int chmod(string path, uint mode);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int setsockopt(int fd, int level, int name, void* value, int length);
