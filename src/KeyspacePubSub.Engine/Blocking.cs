@@ -34,6 +34,9 @@ internal sealed class BlockState(Client client, CommandDef command, RequestBatch
 
     /// <summary>Set when a run for a ready key found nothing to take: the client keeps waiting.</summary>
     public bool StillWaiting { get; set; }
+
+    /// <summary>How long the call that blocked took (Redis's c->duration): part of the command's time once it is served.</summary>
+    public long CallTicks { get; set; }
 }
 
 /// <summary>
@@ -291,7 +294,7 @@ public sealed partial class Engine
     /// the replicas that acknowledged (none), or with <paramref name="error"/> the error CLIENT UNBLOCK ... ERROR
     /// sends. A client whose replies are off, or skipped for the command that blocked, gets none.
     /// </summary>
-    internal void TimeOutBlocked(Client c, string? error = null)
+    internal void TimeOutBlocked(Client c, string? error = null, bool byClientUnblock = false)
     {
         if (c.Block is not { } state) return;
         if (!c.RepliesDropped)
@@ -299,6 +302,13 @@ public sealed partial class Engine
             if (error != null) c.Reply.Error(error);
             else if (state.Kind == BlockKind.Replicas) c.Reply.Integer(0);
             else c.Reply.NullArray();
+        }
+        // CLIENT UNBLOCK ends the command as a failed call, with either reason (Redis 7.0: updateStatsOnUnblock(c, 0,
+        // 0, 1)); a deadline that passes records nothing more, as its replyToBlockedClientTimedOut.
+        if (byClientUnblock)
+        {
+            _redacted.Clear();
+            RecordServedStats(c, state.Command, state.Args[0], state.CallTicks, failed: true);
         }
         c.EndCommand(); // the blocked command ends here (resetClient); a CLIENT PAUSE wait never times out
         Unblock(c);

@@ -219,6 +219,22 @@ public sealed partial class Engine : IPushSink
         if (c.Tracking is { CachingGiven: true } tracking && !c.InMulti && (cmd.Parent ?? cmd).Name != "client") tracking.CachingGiven = false;
     }
 
+    /// <summary>
+    /// A command's latency sample (whole microseconds, in ns, as Redis), failed call and slowlog entry: when it ends,
+    /// or for a blocking command when it is served or unblocked with an error.
+    /// </summary>
+    private void RecordServedStats(Client c, CommandDef cmd, CommandArgs args, long ticks, bool failed)
+    {
+        if (Config.LatencyTracking) (cmd.Latencies ??= new()).Record(ticks * 1_000_000 / System.Diagnostics.Stopwatch.Frequency * 1000);
+        if (failed) cmd.FailedCalls++;
+        long threshold = Config.SlowlogLogSlowerThan;
+        if (threshold >= 0 && !cmd.Has(CommandFlags.SkipSlowlog))
+        {
+            long micros = ticks * 1_000_000 / System.Diagnostics.Stopwatch.Frequency;
+            if (micros >= threshold) Slowlog.Add(args, _redacted, micros, c.Transport.RemoteAddress, c.Name, Config.SlowlogMaxLen);
+        }
+    }
+
     /// <summary>Runs a command's handler with its statistics; <paramref name="rerun"/>: a blocked command served again (not one more call).</summary>
     private void Call(Client c, CommandDef cmd, CommandArgs args, bool rerun = false)
     {
@@ -247,26 +263,37 @@ public sealed partial class Engine : IPushSink
             _current = previous;
         }
         long ticks = System.Diagnostics.Stopwatch.GetTimestamp() - started;
+        long latencyThreshold = Config.LatencyMonitorThreshold;
+        bool failed = ErrorsSinceLastCount();
         if (!rerun)
         {
+            // As call(): a command that blocks counts as a call, with the time it took, but its latency and its
+            // slowlog entry wait until it is served (RecordServedStats).
             Stats.CommandsProcessed++;
             cmd.Calls++;
+            cmd.Ticks += ticks;
+            if (latencyThreshold > 0)
+            {
+                long ms = ticks * 1000 / System.Diagnostics.Stopwatch.Frequency;
+                if (ms >= latencyThreshold) Latency.Add(cmd.Has(CommandFlags.Fast) ? "fast-command" : "command", ms);
+            }
+            if (c.Block is { } blocked)
+            {
+                blocked.CallTicks = ticks;
+                if (failed) cmd.FailedCalls++;
+            }
+            else RecordServedStats(c, cmd, args, ticks, failed);
         }
-        cmd.Ticks += ticks;
-        // Redis records a blocked command's latency once it is served; it counts whole microseconds, in ns.
-        if (Config.LatencyTracking && c.Block is null) (cmd.Latencies ??= new()).Record(ticks * 1_000_000 / System.Diagnostics.Stopwatch.Frequency * 1000);
-        if (ErrorsSinceLastCount()) cmd.FailedCalls++;
-        long latencyThreshold = Config.LatencyMonitorThreshold;
-        if (latencyThreshold > 0)
+        else if (c.Block is { StillWaiting: false } served)
         {
-            long ms = ticks * 1000 / System.Diagnostics.Stopwatch.Frequency;
-            if (ms >= latencyThreshold) Latency.Add(cmd.Has(CommandFlags.Fast) ? "fast-command" : "command", ms);
-        }
-        long threshold = Config.SlowlogLogSlowerThan;
-        if (threshold >= 0 && !cmd.Has(CommandFlags.SkipSlowlog))
-        {
-            long micros = ticks * 1_000_000 / System.Diagnostics.Stopwatch.Frequency;
-            if (micros >= threshold) Slowlog.Add(args, _redacted, micros, c.Transport.RemoteAddress, c.Name, Config.SlowlogMaxLen);
+            // As updateStatsOnUnblock: the blocking call's time and this run's, as one more sample of the command.
+            if (latencyThreshold > 0)
+            {
+                long ms = ticks * 1000 / System.Diagnostics.Stopwatch.Frequency;
+                if (ms >= latencyThreshold) Latency.Add("command-unblocking", ms);
+            }
+            cmd.Ticks += served.CallTicks + ticks;
+            RecordServedStats(c, cmd, args, served.CallTicks + ticks, failed);
         }
         if (previous is null && c.HasDeferred)
         {

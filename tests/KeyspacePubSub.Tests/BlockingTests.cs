@@ -57,6 +57,7 @@ public sealed class BlockingTests : IDisposable
         using var a = new RawClient(port);
         using var c = new RawClient(port);
         string id = a.Call("CLIENT", "ID").Trim().TrimStart(':');
+        c.Call("CONFIG", "RESETSTAT");
         var log = new System.Text.StringBuilder();
         // Blocked, with commands behind it: the error, then the held commands' replies, in order.
         a.Send("BLPOP", "q1", "q2", "0");
@@ -86,6 +87,19 @@ public sealed class BlockingTests : IDisposable
         a.Send("BLPOP", "q", "0");
         a.IsSilent(100).Should().BeTrue();
         log.Append(c.Call("CLIENT", "UNBLOCK", id, "ERROR")).Append(a.Read());
+        // Each blocking command is a call when it blocks; CLIENT UNBLOCK, with either reason, makes it a failed one
+        // (and the CLIENT UNBLOCK that sent an error too) and is its one latency sample, as Redis 7.0 counts them.
+        var stats = c.Call("INFO", "commandstats");
+        foreach (var m in System.Text.RegularExpressions.Regex.Matches(stats, @"cmdstat_(\S+?):calls=(\d+),usec=\d+,usec_per_call=[\d.]+,(rejected_calls=\d+,failed_calls=\d+)")
+                     .OrderBy(m => m.Groups[1].Value, StringComparer.Ordinal))
+        {
+            log.Append($"{m.Groups[1].Value}:calls={m.Groups[2].Value},{m.Groups[3].Value}\n");
+        }
+        var histograms = c.Call("LATENCY", "HISTOGRAM", "blpop", "bzpopmin", "blmove", "wait");
+        foreach (System.Text.RegularExpressions.Match m in System.Text.RegularExpressions.Regex.Matches(histograms, @"\$\d+\r\n([a-z]+)\r\n\*4\r\n\$5\r\ncalls\r\n:(\d+)"))
+        {
+            log.Append($"latency samples {m.Groups[1].Value}: {m.Groups[2].Value}\n");
+        }
         return log.ToString();
     }
 
@@ -95,6 +109,7 @@ public sealed class BlockingTests : IDisposable
         await using var server = await InProcessServer.StartAsync();
         string ours = UnblockTranscript(server.Port);
         ours.Should().Contain("-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n+PONG\r\n$4\r\nheld\r\n");
+        ours.Should().Contain("blpop:calls=3,rejected_calls=0,failed_calls=3\n").And.Contain("latency samples blpop: 3\n");
         if (RedisProcess.SkipReason != null) return;
         using var redis = RedisProcess.Start();
         ours.Should().Be(UnblockTranscript(redis.Port));

@@ -423,7 +423,7 @@ internal static class ClientCommands
             x.Reply.Integer(0);
             return;
         }
-        x.Engine.TimeOutBlocked(target, error ? "UNBLOCKED client unblocked via CLIENT UNBLOCK" : null);
+        x.Engine.TimeOutBlocked(target, error ? "UNBLOCKED client unblocked via CLIENT UNBLOCK" : null, byClientUnblock: true);
         x.Reply.Integer(1);
     }
 
