@@ -7,6 +7,8 @@
 #   tests/redis-suite/run.sh unit/multi unit/type/zset
 #   tests/redis-suite/run.sh --redis unit/multi   # the same against redis-server, as a baseline
 #   tests/redis-suite/run.sh --accurate integration/corrupt-dump-fuzzer   # the suite's --accurate: longer fuzzing
+#   tests/redis-suite/run.sh --harness-servers unit/info   # the harness starts each server itself, with the test's
+#       own configuration, through a src/redis-server that runs ours: the tests tagged external:skip run too
 #
 # Needs tclsh, python3 and the tarball (fetched from deb.debian.org once and checked against its SHA-256, or given
 # as REDIS_SUITE_TARBALL). Nothing of Redis is kept in this repository: the tarball is unpacked under
@@ -25,11 +27,12 @@ sha256=4b1dc4ee6d622a09fff9c6777191209750fb5e5a725ef78ea012d6eef4c22982
 dir=${REDIS_SUITE_DIR:-/tmp/kps-redis-suite}
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 against=ours
-accurate=() limit=900 test_timeout=60
+accurate=() limit=900 test_timeout=60 harness_servers=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --redis) against=redis; shift ;;
     --accurate) accurate=(--accurate); limit=3600; test_timeout=1300; shift ;; # the suite's longer fuzzing loops
+    --harness-servers) harness_servers=1; shift ;;
     *) break ;;
   esac
 done
@@ -111,6 +114,25 @@ native=$repo/src/KeyspacePubSub.Server/bin/Release/net10.0/linux-x64/publish/key
 jit=$repo/src/KeyspacePubSub.Server/bin/Release/net10.0/keyspacepubsub-server.dll
 port=${REDIS_SUITE_PORT:-7790}
 passed=0 failed=0
+if [ $harness_servers = 1 ]; then
+  # The harness waits for " PID: <pid>" in a new server's output (Redis's logo), then for its port to answer.
+  if [ $against = redis ]; then server_bin=$(command -v redis-server)
+  elif [ -x "$native" ]; then server_bin=$native
+  else server_bin="dotnet $jit"; fi
+  printf '#!/bin/sh\necho "started by the test harness, PID: $$"\nexec %s "$@"\n' "$server_bin" > "$src/src/redis-server"
+  chmod +x "$src/src/redis-server"
+  for unit in "${units[@]}"; do
+    log=$dir/$against-harness.$(echo "$unit" | tr / _).log
+    (cd "$src" && timeout $limit ./runtest --single "$unit" --clients 1 --timeout $test_timeout "${accurate[@]}" \
+       --tags -needs:repl --tags -needs:save --ignore-encoding --skipfile tests/kps-skips.txt) > "$log" 2>&1 || true
+    ok=$(grep -c '^\[.*ok.*\]:' "$log" || true)
+    err=$(grep -c -E '^\[.*(err|exception).*\]:' "$log" || true)
+    passed=$((passed + ok)); failed=$((failed + err))
+    printf '%-28s %4d passed %3d failed  %s\n' "$unit" "$ok" "$err" "$(grep -m1 -E '^\[.*(err|exception).*\]:' "$log" | sed 's/\x1b\[[0-9;]*m//g' | cut -c1-110)"
+  done
+  echo "$passed passed, $failed failed (logs in $dir)"
+  exit 0
+fi
 for unit in "${units[@]}"; do
   log=$dir/$against.$(echo "$unit" | tr / _).log
   if [ $against = redis ]; then
