@@ -29,14 +29,20 @@ internal sealed class SocketListener
         }
     }
 
-    public SocketListener(IPAddress address, int port, Engine.Engine engine, ILogger logger,
+    private SocketListener(Socket socket, Engine.Engine engine, ILogger logger,
         ConcurrentDictionary<IServerConnection, byte> connections, CancellationToken stopping)
     {
+        _socket = socket;
         _engine = engine;
         _logger = logger;
         _connections = connections;
         _stopping = stopping;
-        _socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+    }
+
+    public SocketListener(IPAddress address, int port, Engine.Engine engine, ILogger logger,
+        ConcurrentDictionary<IServerConnection, byte> connections, CancellationToken stopping)
+        : this(new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp), engine, logger, connections, stopping)
+    {
         try
         {
             if (address.AddressFamily == AddressFamily.InterNetworkV6) _socket.DualMode = false;
@@ -55,13 +61,9 @@ internal sealed class SocketListener
     /// <summary>A listening Unix domain socket at <paramref name="path"/> (as NativeSocket.ListenUnix: an old file removed, permissions set).</summary>
     public SocketListener(string path, int permissions, Engine.Engine engine, ILogger logger,
         ConcurrentDictionary<IServerConnection, byte> connections, CancellationToken stopping)
+        : this(new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified), engine, logger, connections, stopping)
     {
-        _engine = engine;
-        _logger = logger;
-        _connections = connections;
-        _stopping = stopping;
         _unixSocket = path;
-        _socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {
             File.Delete(path);

@@ -114,6 +114,13 @@ native=$repo/src/KeyspacePubSub.Server/bin/Release/net10.0/linux-x64/publish/key
 jit=$repo/src/KeyspacePubSub.Server/bin/Release/net10.0/keyspacepubsub-server.dll
 port=${REDIS_SUITE_PORT:-7790}
 passed=0 failed=0
+tally() { # unit, log: a line for the unit, and the totals
+  local ok err
+  ok=$(grep -c '^\[.*ok.*\]:' "$2" || true)
+  err=$(grep -c -E '^\[.*(err|exception).*\]:' "$2" || true)
+  passed=$((passed + ok)); failed=$((failed + err))
+  printf '%-28s %4d passed %3d failed  %s\n' "$1" "$ok" "$err" "$(grep -m1 -E '^\[.*(err|exception).*\]:' "$2" | sed 's/\x1b\[[0-9;]*m//g' | cut -c1-110)"
+}
 if [ $harness_servers = 1 ]; then
   # The harness waits for " PID: <pid>" in a new server's output (Redis's logo), then for its port to answer.
   if [ $against = redis ]; then server_bin=$(command -v redis-server)
@@ -125,10 +132,7 @@ if [ $harness_servers = 1 ]; then
     log=$dir/$against-harness.$(echo "$unit" | tr / _).log
     (cd "$src" && timeout $limit ./runtest --single "$unit" --clients 1 --timeout $test_timeout "${accurate[@]}" \
        --tags -needs:repl --tags -needs:save --ignore-encoding --skipfile tests/kps-skips.txt) > "$log" 2>&1 || true
-    ok=$(grep -c '^\[.*ok.*\]:' "$log" || true)
-    err=$(grep -c -E '^\[.*(err|exception).*\]:' "$log" || true)
-    passed=$((passed + ok)); failed=$((failed + err))
-    printf '%-28s %4d passed %3d failed  %s\n' "$unit" "$ok" "$err" "$(grep -m1 -E '^\[.*(err|exception).*\]:' "$log" | sed 's/\x1b\[[0-9;]*m//g' | cut -c1-110)"
+    tally "$unit" "$log"
   done
   echo "$passed passed, $failed failed (logs in $dir)"
   exit 0
@@ -148,9 +152,6 @@ for unit in "${units[@]}"; do
      "${accurate[@]}" --tags -needs:repl --tags -needs:save --ignore-encoding --skipfile tests/kps-skips.txt) > "$log" 2>&1 || true
   kill $server 2> /dev/null || true
   wait $server 2> /dev/null || true
-  ok=$(grep -c '^\[.*ok.*\]:' "$log" || true)
-  err=$(grep -c -E '^\[.*(err|exception).*\]:' "$log" || true)
-  passed=$((passed + ok)); failed=$((failed + err))
-  printf '%-28s %4d passed %3d failed  %s\n' "$unit" "$ok" "$err" "$(grep -m1 -E '^\[.*(err|exception).*\]:' "$log" | sed 's/\x1b\[[0-9;]*m//g' | cut -c1-110)"
+  tally "$unit" "$log"
 done
 echo "$passed passed, $failed failed (logs in $dir)"
