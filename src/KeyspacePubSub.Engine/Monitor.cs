@@ -6,13 +6,16 @@ namespace KeyspacePubSub.Engine;
 
 public sealed partial class Engine
 {
-    /// <summary>As replicationFeedMonitors: "+&lt;sec.usec&gt; [db addr] "arg" ..." to every MONITOR client.</summary>
+    /// <summary>As replicationFeedMonitors: "+&lt;sec.usec&gt; [db addr] "arg" ..." to every MONITOR client (a Unix socket client: "[db unix:path]").</summary>
     private void FeedMonitors(Client c, CommandArgs args)
     {
         long micros = (DateTime.UtcNow - DateTime.UnixEpoch).Ticks / 10;
         var sb = new StringBuilder();
         sb.Append('+').Append(micros / 1_000_000).Append('.').Append((micros % 1_000_000).ToString("D6"))
-          .Append(" [").Append(c.Db).Append(' ').Append(c.Transport.RemoteAddress).Append(']');
+          .Append(" [").Append(c.Db).Append(' ');
+        if (c.Transport.IsUnixSocket) sb.Append("unix:").Append(Config.UnixSocket);
+        else sb.Append(c.Transport.RemoteAddress);
+        sb.Append(']');
         for (int i = 0; i < args.Count; i++)
         {
             sb.Append(' ');

@@ -78,6 +78,20 @@ public sealed class UnixSocketTests : IDisposable
     }
 
     [Fact]
+    public async Task Monitor_ShowsAUnixSocketClientAsUnixAndThePath_AsRedis()
+    {
+        string path = Path.Combine(_dir, "m.sock");
+        await using var s = await InProcessServer.StartAsync(("unixsocket", path));
+        using var monitor = Connect(path);
+        Call(monitor, "MONITOR").Should().Be("+OK\r\n");
+        using var c = Connect(path);
+        Call(c, "SET", "k", "v").Should().Be("+OK\r\n");
+        var buffer = new byte[4096];
+        string line = Encoding.UTF8.GetString(buffer, 0, monitor.Receive(buffer));
+        line.Should().MatchRegex($@"^\+\d+\.\d{{6}} \[0 unix:{System.Text.RegularExpressions.Regex.Escape(path)}\] ""SET"" ""k"" ""v""\r\n$");
+    }
+
+    [Fact]
     public async Task DebugLocal_LetsAUnixSocketClientIn_AsRedissIsLocalClient()
     {
         string path = Path.Combine(_dir, "d.sock");
