@@ -8,8 +8,8 @@ namespace KeyspacePubSub.Server;
 
 /// <summary>
 /// The network front end: listens on the configured addresses (and the Unix socket, if one is configured), runs
-/// one <see cref="Connection"/> per client, drives the engine's 10 Hz cron, and on stop closes every connection after its pending output is sent.
-/// Program.cs runs it; tests start it in-process on port 0.
+/// one <see cref="Connection"/> per client, drives the engine's 10 Hz cron, and on stop closes every connection
+/// after its pending output is sent. Program.cs runs it; tests start it in-process on port 0.
 /// </summary>
 public sealed class KeyspaceServer : IAsyncDisposable
 {
@@ -179,7 +179,14 @@ public sealed class KeyspaceServer : IAsyncDisposable
         if (Engine.Config.UnixSocket.Length > 0)
         {
             _unixListener?.Dispose();
-            Linux.NativeSocket.RemoveUnixSocketFile(Engine.Config.UnixSocket); // as Redis at shutdown
+            try
+            {
+                File.Delete(Engine.Config.UnixSocket); // as Redis at shutdown
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                _logger.LogWarning("Could not remove the Unix socket {Path}: {Message}", Engine.Config.UnixSocket, ex.Message);
+            }
         }
         _cron?.Dispose();
         Engine.StopExpiry();

@@ -82,9 +82,6 @@ internal static unsafe partial class NativeSocket
         }
     }
 
-    /// <summary>Removes a Unix socket's file (at shutdown, as Redis's closeListeningSockets).</summary>
-    public static void RemoveUnixSocketFile(string path) => unlink(path);
-
     /// <summary>Accepts a pending connection (non-blocking, close-on-exec), or -1 with errno set.</summary>
     public static int Accept(SocketFd listener) => accept4(listener.Fd, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
 
