@@ -235,6 +235,15 @@ public sealed partial class Engine : IPushSink
         }
     }
 
+    /// <summary>LATENCY's monitor: an event of at least latency-monitor-threshold ms (0: off), as latencyAddSampleIfNeeded.</summary>
+    private void MonitorLatency(string latencyEvent, long ticks)
+    {
+        long threshold = Config.LatencyMonitorThreshold;
+        if (threshold <= 0) return;
+        long ms = ticks * 1000 / System.Diagnostics.Stopwatch.Frequency;
+        if (ms >= threshold) Latency.Add(latencyEvent, ms);
+    }
+
     /// <summary>Runs a command's handler with its statistics; <paramref name="rerun"/>: a blocked command served again (not one more call).</summary>
     private void Call(Client c, CommandDef cmd, CommandArgs args, bool rerun = false)
     {
@@ -263,7 +272,6 @@ public sealed partial class Engine : IPushSink
             _current = previous;
         }
         long ticks = System.Diagnostics.Stopwatch.GetTimestamp() - started;
-        long latencyThreshold = Config.LatencyMonitorThreshold;
         bool failed = ErrorsSinceLastCount();
         if (!rerun)
         {
@@ -272,11 +280,7 @@ public sealed partial class Engine : IPushSink
             Stats.CommandsProcessed++;
             cmd.Calls++;
             cmd.Ticks += ticks;
-            if (latencyThreshold > 0)
-            {
-                long ms = ticks * 1000 / System.Diagnostics.Stopwatch.Frequency;
-                if (ms >= latencyThreshold) Latency.Add(cmd.Has(CommandFlags.Fast) ? "fast-command" : "command", ms);
-            }
+            MonitorLatency(cmd.Has(CommandFlags.Fast) ? "fast-command" : "command", ticks);
             if (c.Block is { } blocked)
             {
                 blocked.CallTicks = ticks;
@@ -287,11 +291,7 @@ public sealed partial class Engine : IPushSink
         else if (c.Block is { StillWaiting: false } served)
         {
             // As updateStatsOnUnblock: the blocking call's time and this run's, as one more sample of the command.
-            if (latencyThreshold > 0)
-            {
-                long ms = ticks * 1000 / System.Diagnostics.Stopwatch.Frequency;
-                if (ms >= latencyThreshold) Latency.Add("command-unblocking", ms);
-            }
+            MonitorLatency("command-unblocking", ticks);
             cmd.Ticks += served.CallTicks + ticks;
             RecordServedStats(c, cmd, args, served.CallTicks + ticks, failed);
         }

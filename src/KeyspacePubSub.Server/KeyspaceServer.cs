@@ -136,29 +136,21 @@ public sealed class KeyspaceServer : IAsyncDisposable
     /// <summary>A new TCP client of the event loops (accepted on loop 0): to the next loop, round-robin.</summary>
     private void AcceptedOnLoop(Linux.SocketFd socket)
     {
-        if (_stopping.IsCancellationRequested)
-        {
-            socket.Dispose();
-            return;
-        }
         Linux.NativeSocket.SetNoDelay(socket.Fd);
         if (Engine.Config.TcpKeepalive > 0) Linux.NativeSocket.SetKeepAlive(socket.Fd, Engine.Config.TcpKeepalive);
         StartOnLoop(socket, unixSocket: null);
     }
 
     /// <summary>A new client of the Unix socket: as a TCP one, without the TCP options.</summary>
-    private void AcceptedOnLoopUnix(Linux.SocketFd socket)
+    private void AcceptedOnLoopUnix(Linux.SocketFd socket) => StartOnLoop(socket, Engine.Config.UnixSocket);
+
+    private void StartOnLoop(Linux.SocketFd socket, string? unixSocket)
     {
         if (_stopping.IsCancellationRequested)
         {
             socket.Dispose();
             return;
         }
-        StartOnLoop(socket, Engine.Config.UnixSocket);
-    }
-
-    private void StartOnLoop(Linux.SocketFd socket, string? unixSocket)
-    {
         var loop = _loops[_nextLoop++ % _loops.Count];
         var connection = new Linux.LoopConnection(socket, loop, Engine, _logger, _loopConnectionClosed, unixSocket);
         _connections[connection] = 0;
@@ -179,13 +171,9 @@ public sealed class KeyspaceServer : IAsyncDisposable
         if (Engine.Config.UnixSocket.Length > 0)
         {
             _unixListener?.Dispose();
-            try
+            if (UnixSocketFile.Remove(Engine.Config.UnixSocket) is { } failure) // as Redis at shutdown
             {
-                File.Delete(Engine.Config.UnixSocket); // as Redis at shutdown
-            }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-            {
-                _logger.LogWarning("Could not remove the Unix socket {Path}: {Message}", Engine.Config.UnixSocket, ex.Message);
+                _logger.LogWarning("Could not remove the Unix socket {Path}: {Message}", Engine.Config.UnixSocket, failure);
             }
         }
         _cron?.Dispose();

@@ -58,7 +58,7 @@ internal sealed class SocketListener
         EndPoint = (IPEndPoint)_socket.LocalEndPoint!;
     }
 
-    /// <summary>A listening Unix domain socket at <paramref name="path"/> (as NativeSocket.ListenUnix: an old file removed, permissions set).</summary>
+    /// <summary>A listening Unix domain socket at <paramref name="path"/> (as NativeSocket.ListenUnix; see <see cref="UnixSocketFile"/>).</summary>
     public SocketListener(string path, int permissions, Engine.Engine engine, ILogger logger,
         ConcurrentDictionary<IServerConnection, byte> connections, CancellationToken stopping)
         : this(new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified), engine, logger, connections, stopping)
@@ -66,12 +66,12 @@ internal sealed class SocketListener
         _unixSocket = path;
         try
         {
-            File.Delete(path);
+            UnixSocketFile.Remove(path);
             _socket.Bind(new UnixDomainSocketEndPoint(path));
             _socket.Listen(engine.Config.TcpBacklog);
-            if (permissions != 0 && !OperatingSystem.IsWindows()) File.SetUnixFileMode(path, (UnixFileMode)permissions);
+            UnixSocketFile.SetPermissions(path, permissions);
         }
-        catch (Exception ex) when (ex is SocketException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is SocketException or IOException)
         {
             _socket.Dispose();
             throw new IOException($"unixsocket {path}: {ex.Message}", ex);

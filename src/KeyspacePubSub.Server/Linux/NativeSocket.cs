@@ -60,7 +60,7 @@ internal static unsafe partial class NativeSocket
         const int SunPathSize = 108;
         byte[] name = System.Text.Encoding.UTF8.GetBytes(path);
         if (name.Length == 0 || name.Length >= SunPathSize) throw new IOException($"unixsocket {path}: the path must be 1 to {SunPathSize - 1} bytes");
-        unlink(path); // as Redis: whether it existed does not matter
+        UnixSocketFile.Remove(path); // as Redis: whether it existed does not matter
         int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
         if (fd < 0) throw UnixFailure("socket", path);
         var handle = new SocketFd(fd);
@@ -72,7 +72,7 @@ internal static unsafe partial class NativeSocket
             name.CopyTo(new Span<byte>(sa + 2, SunPathSize));
             if (bind(fd, sa, 2 + name.Length + 1) < 0) throw UnixFailure("bind", path);
             if (listen(fd, backlog) < 0) throw UnixFailure("listen", path);
-            if (permissions != 0 && chmod(path, (uint)permissions) < 0) throw UnixFailure("chmod", path);
+            UnixSocketFile.SetPermissions(path, permissions);
             return handle;
         }
         catch
@@ -208,12 +208,6 @@ internal static unsafe partial class NativeSocket
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int socket(int domain, int type, int protocol);
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int unlink(string path);
-
-    [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int chmod(string path, uint mode);
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int setsockopt(int fd, int level, int name, void* value, int length);
