@@ -1,0 +1,287 @@
+namespace KeyspacePubSub.Lua;
+
+/// <summary>A local variable as the parser resolved it: its slot in the frame, and whether a closure captures it (then the slot holds a <see cref="Box"/>).</summary>
+internal sealed class LocalInfo(string name, int slot)
+{
+    public readonly string Name = name;
+    public readonly int Slot = slot;
+    public bool Captured;
+}
+
+/// <summary>An expression; <see cref="EvalMulti"/> gives every value of a call or "..." (one value otherwise).</summary>
+internal abstract class Expr
+{
+    public int Line;
+
+    public abstract object? Eval(LuaState L, Frame f);
+
+    public virtual object?[] EvalMulti(LuaState L, Frame f) => [Eval(L, f)];
+
+    /// <summary>Whether the expression can give several values (a call or "...").</summary>
+    public virtual bool IsMulti => false;
+
+    /// <summary>How an error names the value ("global 'x'", "local 'x'", "field 'x'"), as getobjname; null: unnamed.</summary>
+    public virtual string? What => null;
+}
+
+internal sealed class ConstExpr(object? value) : Expr
+{
+    public readonly object? Value = value;
+
+    public override object? Eval(LuaState L, Frame f) => Value;
+}
+
+internal sealed class VarargExpr : Expr
+{
+    public override object? Eval(LuaState L, Frame f) => f.Varargs.Length > 0 ? f.Varargs[0] : null;
+
+    public override object?[] EvalMulti(LuaState L, Frame f) => f.Varargs;
+
+    public override bool IsMulti => true;
+}
+
+internal sealed class LocalExpr(LocalInfo info) : Expr
+{
+    public readonly LocalInfo Info = info;
+
+    public override object? Eval(LuaState L, Frame f)
+    {
+        var v = f.Slots[Info.Slot];
+        return Info.Captured ? ((Box)v!).Value : v;
+    }
+
+    public void Assign(Frame f, object? value)
+    {
+        if (Info.Captured) ((Box)f.Slots[Info.Slot]!).Value = value;
+        else f.Slots[Info.Slot] = value;
+    }
+
+    public override string What => $"local '{Info.Name}'";
+}
+
+internal sealed class UpvalExpr(int index, string name) : Expr
+{
+    public readonly int Index = index;
+
+    public override object? Eval(LuaState L, Frame f) => f.Closure.Upvalues[Index].Value;
+
+    public override string What => $"upvalue '{name}'";
+}
+
+internal sealed class GlobalExpr(string name) : Expr
+{
+    public readonly string Name = name;
+
+    public override object? Eval(LuaState L, Frame f)
+    {
+        var v = L.Globals.Get(Name);
+        return v is not null || L.Globals.Metatable is null ? v : L.Index(L.Globals, Name, Line);
+    }
+
+    public override string What => $"global '{Name}'";
+}
+
+internal sealed class IndexExpr(Expr obj, Expr key) : Expr
+{
+    public readonly Expr Obj = obj, Key = key;
+
+    public override object? Eval(LuaState L, Frame f)
+    {
+        var o = Obj.Eval(L, f);
+        var k = Key.Eval(L, f);
+        if (o is LuaTable t && t.Get(k) is { } v) return v;
+        return L.Index(o, k, Line, Obj.What);
+    }
+
+    public override string? What => Key is ConstExpr { Value: string s } ? $"field '{s}'" : null;
+}
+
+internal sealed class ParenExpr(Expr inner) : Expr
+{
+    public override object? Eval(LuaState L, Frame f) => inner.Eval(L, f);
+}
+
+internal sealed class AndExpr(Expr a, Expr b) : Expr
+{
+    public override object? Eval(LuaState L, Frame f)
+    {
+        var x = a.Eval(L, f);
+        return LuaState.Truthy(x) ? b.Eval(L, f) : x;
+    }
+}
+
+internal sealed class OrExpr(Expr a, Expr b) : Expr
+{
+    public override object? Eval(LuaState L, Frame f)
+    {
+        var x = a.Eval(L, f);
+        return LuaState.Truthy(x) ? x : b.Eval(L, f);
+    }
+}
+
+internal sealed class NotExpr(Expr a) : Expr
+{
+    public override object? Eval(LuaState L, Frame f) => LuaState.Bool(!LuaState.Truthy(a.Eval(L, f)));
+}
+
+internal sealed class NegExpr(Expr a) : Expr
+{
+    public override object? Eval(LuaState L, Frame f)
+    {
+        var v = a.Eval(L, f);
+        return v is double d ? -d : L.Negate(v, Line, a.What);
+    }
+}
+
+internal sealed class LenExpr(Expr a) : Expr
+{
+    public override object? Eval(LuaState L, Frame f) => L.Length(a.Eval(L, f), Line, a.What);
+}
+
+internal sealed class ArithExpr(char op, Expr a, Expr b) : Expr
+{
+    public override object? Eval(LuaState L, Frame f)
+    {
+        var x = a.Eval(L, f);
+        var y = b.Eval(L, f);
+        if (x is double p && y is double q) return LuaState.Arith(op, p, q);
+        return L.Arith(op, x, y, Line, a.What, b.What);
+    }
+}
+
+internal sealed class ConcatExpr(Expr a, Expr b) : Expr
+{
+    public override object? Eval(LuaState L, Frame f)
+    {
+        var x = a.Eval(L, f);
+        var y = b.Eval(L, f);
+        return L.Concat(x, y, Line, a.What, b.What);
+    }
+}
+
+internal sealed class CompareExpr(int op, Expr a, Expr b) : Expr
+{
+    public override object? Eval(LuaState L, Frame f)
+    {
+        var x = a.Eval(L, f);
+        var y = b.Eval(L, f);
+        bool r = op switch
+        {
+            (int)Tok.Eq => L.ValueEquals(x, y, Line),
+            (int)Tok.Ne => !L.ValueEquals(x, y, Line),
+            '<' => L.LessThan(x, y, Line),
+            (int)Tok.Le => L.LessEqual(x, y, Line),
+            '>' => L.LessThan(y, x, Line),
+            _ => L.LessEqual(y, x, Line),
+        };
+        return LuaState.Bool(r);
+    }
+}
+
+internal sealed class FunctionExpr(Proto proto) : Expr
+{
+    public readonly Proto Proto = proto;
+
+    public override object? Eval(LuaState L, Frame f)
+    {
+        var ups = new Box[Proto.Upvalues.Length];
+        for (int i = 0; i < ups.Length; i++)
+        {
+            var u = Proto.Upvalues[i];
+            ups[i] = u.FromLocal ? (Box)f.Slots[u.Index]! : f.Closure.Upvalues[u.Index];
+        }
+        return new LuaClosure(Proto, ups);
+    }
+}
+
+internal sealed class TableExpr(List<Expr> positional, List<(Expr Key, Expr Value)> keyed) : Expr
+{
+    public override object? Eval(LuaState L, Frame f)
+    {
+        // The positional items make the array part (nils kept as holes, as Lua's presized array), then the keyed
+        // items are set. Lua 5.1 runs a constructor's items in order and stores the positional ones last.
+        object?[] items;
+        if (positional.Count > 0 && positional[^1].IsMulti)
+        {
+            var rest = positional[^1].EvalMulti(L, f);
+            items = new object?[positional.Count - 1 + rest.Length];
+            for (int i = 0; i < positional.Count - 1; i++) items[i] = positional[i].Eval(L, f);
+            rest.CopyTo(items, positional.Count - 1);
+        }
+        else
+        {
+            items = new object?[positional.Count];
+            for (int i = 0; i < items.Length; i++) items[i] = positional[i].Eval(L, f);
+        }
+        var t = LuaTable.FromArray(items);
+        foreach (var (k, v) in keyed)
+        {
+            var key = k.Eval(L, f);
+            var value = v.Eval(L, f);
+            if (key is double d && d >= 1 && d <= items.Length && d == Math.Floor(d)) continue; // the positional item wins
+            L.RawSet(t, key, value, Line);
+        }
+        return t;
+    }
+}
+
+/// <summary>A call; <c>obj:name(args)</c> when <see cref="Method"/> is set.</summary>
+internal sealed class CallExpr(Expr fn, string? method, Expr[] args) : Expr
+{
+    public readonly Expr Fn = fn;
+    public readonly string? Method = method;
+    public readonly Expr[] Args = args;
+
+    public override object? Eval(LuaState L, Frame f)
+    {
+        var r = EvalMulti(L, f);
+        return r.Length > 0 ? r[0] : null;
+    }
+
+    public override bool IsMulti => true;
+
+    public override object?[] EvalMulti(LuaState L, Frame f)
+    {
+        object? fn;
+        object?[] args;
+        string? what;
+        if (Method != null)
+        {
+            var self = Fn.Eval(L, f);
+            fn = self is LuaTable t && t.Get(Method) is { } m ? m : L.Index(self, Method, Line, Fn.What);
+            args = Evaluate(L, f, self);
+            what = $"method '{Method}'";
+        }
+        else
+        {
+            fn = Fn.Eval(L, f);
+            args = Evaluate(L, f, null);
+            what = Fn.What;
+        }
+        f.Line = Line;
+        return fn is LuaFunction lf ? lf.Call(L, args) : L.Call(fn, args, Line, what);
+    }
+
+    private object?[] Evaluate(LuaState L, Frame f, object? self)
+    {
+        int extra = Method != null ? 1 : 0;
+        if (Args.Length == 0) return extra == 0 ? LuaState.None : [self];
+        var last = Args[^1];
+        if (!last.IsMulti)
+        {
+            var a = new object?[Args.Length + extra];
+            if (extra == 1) a[0] = self;
+            for (int i = 0; i < Args.Length; i++) a[i + extra] = Args[i].Eval(L, f);
+            return a;
+        }
+        var first = new object?[Args.Length - 1 + extra];
+        if (extra == 1) first[0] = self;
+        for (int i = 0; i < Args.Length - 1; i++) first[i + extra] = Args[i].Eval(L, f);
+        var rest = last.EvalMulti(L, f);
+        if (first.Length == 0) return rest;
+        var all = new object?[first.Length + rest.Length];
+        first.CopyTo(all, 0);
+        rest.CopyTo(all, first.Length);
+        return all;
+    }
+}

@@ -1,0 +1,36 @@
+namespace KeyspacePubSub.Lua.Lib;
+
+/// <summary>lauxlib's argument checks for library functions, with its error texts ("bad argument #1 to 'rep' (number expected, got nil)").</summary>
+internal static class Args
+{
+    public static object? At(object?[] a, int i) => i < a.Length ? a[i] : null;
+
+    private static string Got(object?[] a, int i) => i < a.Length ? LuaState.TypeName(a[i]) : "no value";
+
+    public static LuaError Bad(LuaState L, int i, string fn, string message) => L.Error($"bad argument #{i + 1} to '{fn}' ({message})");
+
+    public static LuaError TypeError(LuaState L, object?[] a, int i, string fn, string expected) => Bad(L, i, fn, $"{expected} expected, got {Got(a, i)}");
+
+    public static double Number(LuaState L, object?[] a, int i, string fn) =>
+        LuaState.AsNumber(At(a, i)) ?? throw TypeError(L, a, i, fn, "number");
+
+    /// <summary>luaL_checkint: the number truncated toward zero, as C's cast.</summary>
+    public static int Int(LuaState L, object?[] a, int i, string fn) => ToInt(Number(L, a, i, fn));
+
+    public static int ToInt(double d) => double.IsNaN(d) ? 0 : d >= int.MaxValue ? int.MaxValue : d <= int.MinValue ? int.MinValue : (int)d;
+
+    public static int OptInt(LuaState L, object?[] a, int i, string fn, int def) => At(a, i) is null ? def : Int(L, a, i, fn);
+
+    public static string String(LuaState L, object?[] a, int i, string fn) =>
+        LuaState.AsString(At(a, i)) ?? throw TypeError(L, a, i, fn, "string");
+
+    public static LuaTable Table(LuaState L, object?[] a, int i, string fn) =>
+        At(a, i) as LuaTable ?? throw TypeError(L, a, i, fn, "table");
+
+    public static void Any(LuaState L, object?[] a, int i, string fn)
+    {
+        if (i >= a.Length) throw Bad(L, i, fn, "value expected");
+    }
+
+    public static object?[] One(object? v) => [v];
+}

@@ -1,0 +1,25 @@
+namespace KeyspacePubSub.Lua;
+
+/// <summary>A Lua function value: a closure made from a script, or one written in C# (a library's).</summary>
+public abstract class LuaFunction
+{
+    /// <summary>Calls the function; the results, of any number.</summary>
+    public abstract object?[] Call(LuaState state, object?[] args);
+
+    /// <summary>A function written in C# ("C" for debug.getinfo's what).</summary>
+    public virtual bool IsBuiltin => true;
+}
+
+/// <summary>A library function.</summary>
+public sealed class Builtin(string name, Func<LuaState, object?[], object?[]> body) : LuaFunction
+{
+    public string Name { get; } = name;
+
+    public override object?[] Call(LuaState state, object?[] args) => body(state, args);
+}
+
+/// <summary>A captured local variable, shared by the closures that see it.</summary>
+internal sealed class Box(object? value)
+{
+    public object? Value = value;
+}

@@ -1,0 +1,35 @@
+using System.Globalization;
+using KeyspacePubSub.Protocol;
+
+namespace KeyspacePubSub.Lua;
+
+/// <summary>Lua 5.1's numbers: doubles, written with "%.14g", read with strtod (and strtoul for hex).</summary>
+public static class LuaNumber
+{
+    /// <summary>LUAI_NUMFFORMAT: C's %.14g (glibc writes NaN as "nan" or "-nan", by its sign bit).</summary>
+    public static string Format(double d)
+    {
+        if (double.IsNaN(d)) return BitConverter.DoubleToInt64Bits(d) < 0 ? "-nan" : "nan";
+        if (double.IsInfinity(d)) return d > 0 ? "inf" : "-inf";
+        if (d == Math.Floor(d) && Math.Abs(d) < 1e14) return d == 0 && double.IsNegative(d) ? "-0" : ((long)d).ToString(CultureInfo.InvariantCulture);
+        return d.ToString("G14", CultureInfo.InvariantCulture).Replace('E', 'e');
+    }
+
+    /// <summary>luaO_str2d: the whole string (up to a NUL, with white space around) as a number, or null.</summary>
+    public static double? Parse(string s)
+    {
+        int nul = s.IndexOf('\0');
+        if (nul >= 0) s = s[..nul];
+        Span<byte> bytes = s.Length <= 256 ? stackalloc byte[s.Length] : new byte[s.Length];
+        for (int i = 0; i < s.Length; i++) bytes[i] = (byte)s[i];
+        double value = CStrtod.Parse(bytes, out int consumed, out _);
+        if (consumed == 0) return null;
+        if (consumed < bytes.Length && (bytes[consumed] | 0x20) == 'x')
+        {
+            // strtoul(s, 16): glibc's strtod already read "0x..." as hexadecimal; this is its leftover case ("0x" alone).
+            return null;
+        }
+        while (consumed < bytes.Length && CString.IsSpace(bytes[consumed])) consumed++;
+        return consumed == bytes.Length ? value : null;
+    }
+}
