@@ -62,8 +62,8 @@ public sealed partial class Engine
     /// <summary>Blocked clients with a deadline (INFO clients_in_timeout_table).</summary>
     public int BlockedWithTimeout { get; private set; }
 
-    /// <summary>Whether a blocking command may block its client now: not inside EXEC (Redis's CLIENT_DENY_BLOCKING).</summary>
-    internal static bool MayBlock(Client c) => !c.InMulti;
+    /// <summary>Whether a blocking command may block its client now: not inside EXEC nor a script (Redis's CLIENT_DENY_BLOCKING).</summary>
+    internal static bool MayBlock(Client c) => !c.InMulti && !c.IsScriptClient;
 
     /// <summary>While a blocked command runs again for a ready key: that key (it looks at no other).</summary>
     internal static byte[]? ServingKey(Client c) => c.Block?.ServingKey;

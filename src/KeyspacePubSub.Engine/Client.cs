@@ -63,6 +63,12 @@ public sealed class Client
     public bool NoEvict { get; set; }
     public bool NoTouch { get; set; }
     public bool IsMonitor { get; set; }
+
+    /// <summary>The client scripts run their commands as (Redis's lua_client): never blocks, not a connection.</summary>
+    internal bool IsScriptClient { get; init; }
+
+    /// <summary>While a script runs: the client that sent the EVAL (Redis's script_caller).</summary>
+    internal Client? ScriptCaller { get; set; }
     public long CreatedAt { get; }
     public long LastInteraction { get; set; }
     public string LastCommand { get; set; } = "NULL";

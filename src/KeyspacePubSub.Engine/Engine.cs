@@ -248,7 +248,7 @@ public sealed partial class Engine : IPushSink
     private void Call(Client c, CommandDef cmd, CommandArgs args, bool rerun = false)
     {
         var previous = _current;
-        _current = c;
+        _current = c.ScriptCaller ?? c; // a script's command runs for its caller (server.current_client stays the caller)
         c.BeginCommand();
         _redacted.Clear();
         long started = System.Diagnostics.Stopwatch.GetTimestamp();
@@ -302,7 +302,7 @@ public sealed partial class Engine : IPushSink
             c.Deferred.ResetWrittenCount();
         }
         if (previous is null && _pendingInvalidations.Count > 0) SendPendingInvalidations(c);
-        if (_monitors.Count > 0 && !rerun && !cmd.Has(CommandFlags.Admin)) FeedMonitors(c, args);
+        if (_monitors.Count > 0 && !rerun && !cmd.Has(CommandFlags.Admin | CommandFlags.SkipMonitor)) FeedMonitors(c, args);
         // A served XREAD BLOCK is not remembered again: Redis 7.0 answers it from serveClientsBlockedOnKeys, not
         // through call(), so only the keys remembered when it blocked (under the CLIENT CACHING then given) count.
         if (c.Tracking is { Bcast: false } && !rerun && cmd.Has(CommandFlags.ReadOnly)) RememberTrackedKeys(c, cmd, args);
@@ -372,11 +372,18 @@ public sealed partial class Engine : IPushSink
     private bool RejectedOutOfMemory(Client c, CommandDef cmd)
     {
         bool outOfMemory = PerformEvictions() == EvictResult.Fail;
+        PreCommandOom = outOfMemory;
         bool exec = cmd.Handler == TransactionCommands.ExecHandler;
         bool denied = cmd.Has(CommandFlags.DenyOom) || (exec && c.InMulti && QueueHas(c, CommandFlags.DenyOom));
         if (c.InMulti && !exec && cmd.Name is not ("discard" or "quit" or "reset")) denied = true;
         return denied && outOfMemory && !CollectedUnderLimit();
     }
+
+    /// <summary>
+    /// As server.pre_command_oom_state: whether memory was over maxmemory, with nothing left to evict, when the
+    /// running command arrived (a script's first write is refused then, not in its middle).
+    /// </summary>
+    internal bool PreCommandOom { get; private set; }
 
     private static bool QueueHas(Client c, CommandFlags flag)
     {

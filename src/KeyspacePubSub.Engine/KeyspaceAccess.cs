@@ -44,6 +44,8 @@ public sealed partial class Engine
     /// </summary>
     public long ExpiryClockMs => _frozenNowMs >= 0 ? _frozenNowMs : NowMs;
 
+    internal bool TimeFrozen => _frozenNowMs >= 0;
+
     internal void FreezeTime(bool frozen) => _frozenNowMs = frozen ? DateTimeOffset.UtcNow.ToUnixTimeMilliseconds() : -1;
 
     /// <summary>

@@ -136,6 +136,13 @@ public sealed class RequestBatch
         CompleteCommand();
     }
 
+    /// <summary>Appends one complete command made of these arguments (a script's redis.call).</summary>
+    public void Append(byte[][] args)
+    {
+        foreach (var a in args) a.CopyTo(AddArg(a.Length));
+        CompleteCommand();
+    }
+
     internal void DiscardPartial()
     {
         if (_argCount > _partialFirstArg) _arenaUsed = _args[_partialFirstArg].Offset;

@@ -16,7 +16,7 @@ internal sealed class AclLog(Engine engine)
     {
         public long Count = 1;
         public AclDenied Reason;
-        public bool InMulti;
+        public required string Context; // toplevel, multi or lua
         public required byte[] Object, Username;
         public long Time;
         public required string ClientInfo;
@@ -24,12 +24,12 @@ internal sealed class AclLog(Engine engine)
 
     private readonly LinkedList<Entry> _entries = new();
 
-    public void Add(Client c, AclDenied reason, bool inMulti, byte[] obj, byte[]? username = null)
+    public void Add(Client c, AclDenied reason, bool inMulti, byte[] obj, byte[]? username = null, bool inScript = false)
     {
         var entry = new Entry
         {
             Reason = reason,
-            InMulti = inMulti,
+            Context = inScript ? "lua" : inMulti ? "multi" : "toplevel",
             Object = obj,
             Username = username ?? c.User.Name,
             Time = DateTimeOffset.UtcNow.ToUnixTimeMilliseconds(),
@@ -39,7 +39,7 @@ internal sealed class AclLog(Engine engine)
         for (var node = _entries.First; node != null && scan-- > 0; node = node.Next)
         {
             var e = node.Value;
-            if (e.Reason != entry.Reason || e.InMulti != entry.InMulti || Math.Abs(e.Time - entry.Time) > GroupingMs
+            if (e.Reason != entry.Reason || e.Context != entry.Context || Math.Abs(e.Time - entry.Time) > GroupingMs
                 || !e.Object.AsSpan().SequenceEqual(entry.Object) || !e.Username.AsSpan().SequenceEqual(entry.Username)) continue;
             _entries.Remove(node);
             _entries.AddFirst(node);
@@ -53,8 +53,8 @@ internal sealed class AclLog(Engine engine)
     }
 
     /// <summary>A refused command, as addACLLogEntry names it: by the command's full name, or the key or channel at <paramref name="position"/>.</summary>
-    public void AddDenied(Client c, AclDenied denied, bool inMulti, CommandDef cmd, CommandArgs args, int position) =>
-        Add(c, denied, inMulti, denied == AclDenied.Command ? System.Text.Encoding.ASCII.GetBytes(cmd.FullName) : args.ToArray(position));
+    public void AddDenied(Client c, AclDenied denied, bool inMulti, CommandDef cmd, CommandArgs args, int position, bool inScript = false) =>
+        Add(c, denied, inMulti, denied == AclDenied.Command ? System.Text.Encoding.ASCII.GetBytes(cmd.FullName) : args.ToArray(position), inScript: inScript);
 
     public void Reset() => _entries.Clear();
 
@@ -71,7 +71,7 @@ internal sealed class AclLog(Engine engine)
             r.Map(7);
             r.Bulk("count"u8); r.Integer(e.Count);
             r.Bulk("reason"u8); r.Bulk(e.Reason switch { AclDenied.Command => "command", AclDenied.Key => "key", AclDenied.Channel => "channel", _ => "auth" });
-            r.Bulk("context"u8); r.Bulk(e.InMulti ? "multi" : "toplevel");
+            r.Bulk("context"u8); r.Bulk(e.Context);
             r.Bulk("object"u8); r.Bulk(e.Object);
             r.Bulk("username"u8); r.Bulk(e.Username);
             r.Bulk("age-seconds"u8); r.Double((now - e.Time) / 1000.0);

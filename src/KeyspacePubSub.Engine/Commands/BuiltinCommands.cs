@@ -43,6 +43,7 @@ public static class BuiltinCommands
         StreamCommands.Register(t);
         ZRandMemberCommand.Register(t);
         TransactionCommands.Register(t);
+        ScriptingCommands.Register(t);
         return t;
     }
 }

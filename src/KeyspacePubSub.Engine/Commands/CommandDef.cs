@@ -36,6 +36,10 @@ public enum CommandFlags
     Protected = 1 << 20,
     /// <summary>Redis's CMD_ASKING (RESTORE-ASKING): meaningful in a cluster only; COMMAND INFO shows it.</summary>
     Asking = 1 << 21,
+    /// <summary>Redis's CMD_SKIP_MONITOR (EVAL: it feeds MONITOR itself, before the commands its script runs).</summary>
+    SkipMonitor = 1 << 22,
+    /// <summary>Redis's CMD_NO_MANDATORY_KEYS (EVAL: its numkeys may be 0).</summary>
+    NoMandatoryKeys = 1 << 23,
 }
 
 /// <summary>Everything a handler needs: the engine, the calling client and its arguments.</summary>
@@ -213,10 +217,12 @@ public sealed class CommandDef
         if (Has(CommandFlags.Blocking)) yield return "blocking";
         if (Has(CommandFlags.Loading)) yield return "loading";
         if (Has(CommandFlags.Stale)) yield return "stale";
+        if (Has(CommandFlags.SkipMonitor)) yield return "skip_monitor";
         if (Has(CommandFlags.SkipSlowlog)) yield return "skip_slowlog";
         if (Has(CommandFlags.Asking)) yield return "asking";
         if (Has(CommandFlags.Fast)) yield return "fast";
         if (Has(CommandFlags.NoAuth)) yield return "no_auth";
+        if (Has(CommandFlags.NoMandatoryKeys)) yield return "no_mandatory_keys";
         if (Has(CommandFlags.NoAsyncLoading)) yield return "no_async_loading";
         if (Has(CommandFlags.NoMulti)) yield return "no_multi";
         if (Has(CommandFlags.MovableKeys)) yield return "movablekeys";

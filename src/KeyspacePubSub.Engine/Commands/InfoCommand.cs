@@ -128,6 +128,13 @@ internal static class InfoCommand
         long system = TotalSystemMemory();
         Line(sb, "total_system_memory", system);
         Line(sb, "total_system_memory_human", Human(system));
+        var scripts = e.ScriptingIfStarted;
+        long lua = scripts?.MemoryEstimate ?? Scripting.LuaScripting.EmptyMemory;
+        Line(sb, "used_memory_lua", lua);
+        Line(sb, "used_memory_vm_eval", lua);
+        Line(sb, "used_memory_lua_human", Human(lua));
+        Line(sb, "used_memory_scripts_eval", scripts?.Cache.Bytes ?? 0);
+        Line(sb, "number_of_cached_scripts", scripts?.Cache.Count ?? 0);
         Line(sb, "maxmemory", e.Config.MaxMemory);
         Line(sb, "maxmemory_human", Human(e.Config.MaxMemory));
         Line(sb, "maxmemory_policy", e.Config.MaxMemoryPolicy.Name());

@@ -29,8 +29,6 @@ internal static class ServerCommands
         t.Add(new() { Name = "debug", Arity = -2, Flags = Admin | NoScript | Loading | Stale | Protected, Handler = DebugCommand.Handler, Group = "server", Summary = "A container for debugging commands." });
         t.AddContainer(new() { Name = "function", Arity = -2, Group = "scripting", Since = "7.0.0", Summary = "A container for function commands." },
             new CommandDef { Name = "flush", Arity = -2, Flags = Write | NoScript, Handler = static x => FlushScripts(x, function: true), Group = "scripting", Since = "7.0.0" });
-        t.AddContainer(new() { Name = "script", Arity = -2, Group = "scripting", Since = "2.6.0", Summary = "A container for Lua scripts management commands." },
-            new CommandDef { Name = "flush", Arity = -2, Flags = NoScript, Handler = static x => FlushScripts(x, function: false), Group = "scripting", Since = "2.6.0" });
     }
 
     private static void Time(CommandContext x)
@@ -132,9 +130,8 @@ internal static class ServerCommands
     /// <summary>SCRIPT FLUSH and FUNCTION FLUSH: nothing to flush; the arguments checked as scriptCommand and functionFlushCommand do.</summary>
     private static void FlushScripts(CommandContext x, bool function)
     {
-        if (function && x.Args.Count > 3) PubSubCommands.SubcommandSyntaxError(x);
-        else if (x.Args.Count > 3 || (x.Args.Count == 3 && !(x.Args.Is(2, "ASYNC") || x.Args.Is(2, "SYNC"))))
-            x.Reply.Error(function ? "ERR FUNCTION FLUSH only supports SYNC|ASYNC option" : "ERR SCRIPT FLUSH only support SYNC|ASYNC option");
+        if (x.Args.Count > 3) PubSubCommands.SubcommandSyntaxError(x);
+        else if (x.Args.Count == 3 && !(x.Args.Is(2, "ASYNC") || x.Args.Is(2, "SYNC"))) x.Reply.Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
         else x.Reply.Ok();
     }
 

@@ -80,6 +80,9 @@ public sealed class ServerConfig
         // Protected in Redis 7.0 (enable-protected-configs no): settable only at start.
         Add("dir", () => Dir, v => { Dir = v; return null; }, isProtected: true);
         Add("dbfilename", () => "dump.rdb", v => null, isProtected: true);
+        // Redis's lua-time-limit is an alias of busy-reply-threshold; a script running longer is stopped here (see EVAL).
+        Add("busy-reply-threshold", () => BusyReplyThreshold.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, long.MaxValue, x => BusyReplyThreshold = x));
+        Add("lua-time-limit", () => BusyReplyThreshold.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, long.MaxValue, x => BusyReplyThreshold = x));
         Add("loglevel", () => LogLevel, v => SetEnum(v, ["debug", "verbose", "notice", "warning"], x => LogLevel = x));
         Add("tcp-backlog", () => TcpBacklog.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, int.MaxValue, x => TcpBacklog = (int)x), immutable: true);
         Add("tcp-keepalive", () => TcpKeepalive.ToString(CultureInfo.InvariantCulture), v => SetInt(v, 0, int.MaxValue, x => TcpKeepalive = (int)x));
@@ -118,6 +121,9 @@ public sealed class ServerConfig
     public string AppendFsync { get; private set; } = "everysec";
     public string Dir { get; private set; } = Directory.GetCurrentDirectory();
     public string LogLevel { get; private set; } = "notice";
+
+    /// <summary>busy-reply-threshold (alias lua-time-limit), in ms: a script running longer is stopped (0: never).</summary>
+    public long BusyReplyThreshold { get; private set; } = 5000;
 
     /// <summary>CONFIG GET save, as Redis renders it (nothing is snapshotted: see SAVE).</summary>
     public string SaveParams { get; private set; } = "";

@@ -96,6 +96,9 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
         return false;
     }
 
+    /// <summary>The store fails: writes of durable keys are refused (MISCONF).</summary>
+    public bool Failed => store.Failure is not null;
+
     public string MisconfError => $"MISCONF Errors writing durable keys to the SQLite database ({store.Failure}). Commands that may modify durable keys are disabled. Check the server log for details.";
 
     /// <summary>
