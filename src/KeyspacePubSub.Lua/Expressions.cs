@@ -203,10 +203,12 @@ internal sealed class TableExpr(List<Expr> positional, List<(Expr Key, Expr Valu
         object?[] items;
         if (positional.Count > 0 && positional[^1].IsMulti)
         {
+            var first = new object?[positional.Count - 1];
+            for (int i = 0; i < first.Length; i++) first[i] = positional[i].Eval(L, f);
             var rest = positional[^1].EvalMulti(L, f);
-            items = new object?[positional.Count - 1 + rest.Length];
-            for (int i = 0; i < positional.Count - 1; i++) items[i] = positional[i].Eval(L, f);
-            rest.CopyTo(items, positional.Count - 1);
+            items = new object?[first.Length + rest.Length];
+            first.CopyTo(items, 0);
+            rest.CopyTo(items, first.Length);
         }
         else
         {

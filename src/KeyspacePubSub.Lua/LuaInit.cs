@@ -19,6 +19,8 @@ public sealed partial class LuaState
         TableLib.Open(L);
         MathLib.Open(L);
         BitLib.Open(L);
+        CjsonLib.Open(L);
+        CmsgpackLib.Open(L);
         return L;
     }
 

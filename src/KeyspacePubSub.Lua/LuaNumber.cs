@@ -15,6 +15,9 @@ public static class LuaNumber
         return d.ToString("G14", CultureInfo.InvariantCulture).Replace('E', 'e');
     }
 
+    /// <summary>A NaN without its sign bit (strtod's "nan"; .NET's double.NaN has the bit set, as x86's 0/0).</summary>
+    public static readonly double PositiveNaN = BitConverter.Int64BitsToDouble(0x7FF8_0000_0000_0000);
+
     /// <summary>luaO_str2d: the whole string (up to a NUL, with white space around) as a number, or null.</summary>
     public static double? Parse(string s)
     {
@@ -24,6 +27,7 @@ public static class LuaNumber
         for (int i = 0; i < s.Length; i++) bytes[i] = (byte)s[i];
         double value = CStrtod.Parse(bytes, out int consumed, out _);
         if (consumed == 0) return null;
+        if (double.IsNaN(value)) value = s.TrimStart().StartsWith('-') ? -PositiveNaN : PositiveNaN; // strtod keeps the text's sign
         if (consumed < bytes.Length && (bytes[consumed] | 0x20) == 'x')
         {
             // strtoul(s, 16): glibc's strtod already read "0x..." as hexadecimal; this is its leftover case ("0x" alone).

@@ -63,6 +63,7 @@ public sealed partial class LuaState
             bool b => b ? "true" : "false",
             double d => LuaNumber.Format(d),
             string s => s,
+            LuaUserdata u => u.ToString(),
             _ => $"{TypeName(v)}: 0x{RuntimeHelpers.GetHashCode(v):x8}",
         };
     }
@@ -92,7 +93,7 @@ public sealed partial class LuaState
                 tm = Metamethod(obj, "__index");
                 if (tm is null) throw TypeError(obj, "index", what, line);
             }
-            if (tm is LuaFunction f) return First(f.Call(this, [obj, key]));
+            if (tm is LuaFunction) return First(Call(tm, [obj, key], line));
             obj = tm;
             what = null;
         }
@@ -118,9 +119,9 @@ public sealed partial class LuaState
                 tm = Metamethod(obj, "__newindex");
                 if (tm is null) throw TypeError(obj, "index", what, line);
             }
-            if (tm is LuaFunction f)
+            if (tm is LuaFunction)
             {
-                f.Call(this, [obj, key, value]);
+                Call(tm, [obj, key, value], line);
                 return;
             }
             obj = tm;
@@ -136,17 +137,30 @@ public sealed partial class LuaState
         t.Set(key, value);
     }
 
+    /// <summary>A call made from library code or a metamethod (luaD_call): at most <see cref="MaxCCalls"/> deep ("C stack overflow").</summary>
     public object?[] Call(object? fn, object?[] args, int line = 0, string? what = null)
     {
-        if (fn is LuaFunction f) return f.Call(this, args);
-        if (Metamethod(fn, "__call") is LuaFunction tm)
+        if (++_cCalls >= MaxCCalls)
         {
-            var withSelf = new object?[args.Length + 1];
-            withSelf[0] = fn;
-            args.CopyTo(withSelf, 1);
-            return tm.Call(this, withSelf);
+            _cCalls--;
+            throw RuntimeError("C stack overflow", line);
         }
-        throw TypeError(fn, "call", what, line);
+        try
+        {
+            if (fn is LuaFunction f) return f.Call(this, args);
+            if (Metamethod(fn, "__call") is LuaFunction tm)
+            {
+                var withSelf = new object?[args.Length + 1];
+                withSelf[0] = fn;
+                args.CopyTo(withSelf, 1);
+                return tm.Call(this, withSelf);
+            }
+            throw TypeError(fn, "call", what, line);
+        }
+        finally
+        {
+            _cCalls--;
+        }
     }
 
     public object? Arith(char op, object? a, object? b, int line = 0, string? whatA = null, string? whatB = null)
@@ -190,7 +204,9 @@ public sealed partial class LuaState
     {
         if (AsString(a) is string x && AsString(b) is string y)
         {
-            if ((long)x.Length + y.Length > MaxStringLength) throw RuntimeError("string length overflow", line);
+            long length = (long)x.Length + y.Length;
+            if (length > MaxStringLength) throw RuntimeError("string length overflow", line);
+            Charge(length);
             return string.Concat(x, y);
         }
         var tm = Metamethod(a, "__concat") ?? Metamethod(b, "__concat");

@@ -23,6 +23,13 @@ public sealed partial class LuaState
     /// <summary>Asked every <see cref="InterruptEvery"/> steps; true stops the script (<see cref="LuaKilled"/>).</summary>
     public Func<bool>? Interrupt { get; set; }
 
+    /// <summary>The line to give <see cref="RuntimeError"/> for an error a library function raises through the VM (no position).</summary>
+    public const int NoPosition = -1;
+
+    /// <summary>LUAI_MAXCCALLS: calls made from library code (metamethods, pcall, sort's comparator) nest at most this deep.</summary>
+    public const int MaxCCalls = 200;
+
+    private int _cCalls;
     private readonly List<Frame> _frames = [];
     private int _budget = InterruptEvery;
 
@@ -38,9 +45,13 @@ public sealed partial class LuaState
 
     internal int Depth => _frames.Count;
 
-    /// <summary>"chunk:line: message", as luaG_runerror (with the innermost Lua function's line when 0).</summary>
+    /// <summary>
+    /// "chunk:line: message", as luaG_runerror: <paramref name="line"/> 0 takes the innermost Lua function's line;
+    /// <see cref="NoPosition"/> is an error raised inside a library function (luaG_runerror adds no position there).
+    /// </summary>
     public LuaError RuntimeError(string message, int line = 0)
     {
+        if (line == NoPosition) return new LuaError(message, CurrentLine);
         if (line == 0) line = CurrentLine;
         return new LuaError(line > 0 ? $"{ChunkName}:{line}: {message}" : message, line);
     }
@@ -55,16 +66,39 @@ public sealed partial class LuaState
         if (--_budget <= 0) CheckInterrupt();
     }
 
+    /// <summary>
+    /// A string (or other buffer) of <paramref name="chars"/> chars was made: every 32 M chars made the interrupt
+    /// is asked at once (it watches the heap), so a script that builds big strings cannot outgrow its limit between
+    /// two step checks.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void Charge(long chars)
+    {
+        _charged += chars;
+        if (_charged >= ChargeEvery) ChargeCheck();
+    }
+
+    private const long ChargeEvery = 32L << 20;
+    private long _charged;
+
+    private void ChargeCheck()
+    {
+        _charged = 0;
+        CheckInterrupt();
+    }
+
     private void CheckInterrupt()
     {
         _budget = InterruptEvery;
-        if (Interrupt?.Invoke() == true) throw new LuaKilled();
+        if (Interrupt?.Invoke() == true) throw new LuaKilled(CurrentLine);
     }
 
     /// <summary>Resets the step budget and the frames before a new top-level run.</summary>
     public void BeginRun()
     {
         _frames.Clear();
+        _cCalls = 0;
+        _charged = 0;
         _budget = InterruptEvery;
     }
 
@@ -103,7 +137,8 @@ internal sealed class Frame(LuaClosure closure, object?[] slots)
 }
 
 /// <summary>SCRIPT KILL (or a script past its time): unwinds the whole script; pcall does not catch it.</summary>
-public sealed class LuaKilled : Exception
+public sealed class LuaKilled(int line) : Exception("Script killed")
 {
-    public LuaKilled() : base("Script killed") { }
+    /// <summary>The line the script was running when stopped.</summary>
+    public int Line { get; } = line;
 }

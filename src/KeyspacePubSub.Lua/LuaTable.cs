@@ -29,7 +29,7 @@ public sealed class LuaTable
     {
         if (key is double d)
         {
-            if (ArrayIndex(d) is int i and >= 0) return i < _count ? _array[i] : null;
+            if (ArrayIndex(d) is int i and >= 0 && i < _count) return _array[i];
             if (d == 0) key = 0.0;
         }
         else if (key is null) return null;

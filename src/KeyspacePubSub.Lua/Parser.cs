@@ -324,23 +324,18 @@ internal sealed class Parser
     private Stat ExprStatement(int line)
     {
         var e = SuffixedExpression();
-        if (T == '=' || T == ',')
+        if (e is CallExpr call) return new CallStat(call) { Line = line };
+        // As lparser.c's assignment: every target must be assignable, then ',' more or '='.
+        var targets = new List<Expr> { e };
+        while (true)
         {
-            var targets = new List<Expr> { e };
-            while (TestNext(','))
-            {
-                targets.Add(SuffixedExpression());
-            }
-            foreach (var t in targets)
-            {
-                if (t is not (LocalExpr or UpvalExpr or GlobalExpr or IndexExpr)) throw _lex.SyntaxError("syntax error");
-            }
-            CheckNext('=');
-            var exprs = ExprListParse();
-            return new AssignStat([.. targets], exprs) { Line = line };
+            if (targets[^1] is not (LocalExpr or UpvalExpr or GlobalExpr or IndexExpr)) throw _lex.SyntaxError("syntax error");
+            if (!TestNext(',')) break;
+            targets.Add(SuffixedExpression());
         }
-        if (e is not CallExpr call) throw _lex.SyntaxError("syntax error");
-        return new CallStat(call) { Line = line };
+        CheckNext('=');
+        var exprs = ExprListParse();
+        return new AssignStat([.. targets], exprs) { Line = line };
     }
 
     // ---- expressions ----

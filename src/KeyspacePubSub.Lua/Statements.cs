@@ -191,7 +191,7 @@ internal sealed class NumForStat(LocalInfo v, Expr start, Expr limit, Expr? step
 {
     public override Signal Exec(LuaState L, Frame f)
     {
-        double i = ForNumber(L, start.Eval(L, f), "initial");
+        double i = ForNumber(L, start.Eval(L, f), "initial value");
         double end = ForNumber(L, limit.Eval(L, f), "limit");
         double by = step is null ? 1 : ForNumber(L, step.Eval(L, f), "step");
         for (; by > 0 ? i <= end : i >= end; i += by)
@@ -206,7 +206,7 @@ internal sealed class NumForStat(LocalInfo v, Expr start, Expr limit, Expr? step
     }
 
     private double ForNumber(LuaState L, object? v, string what) =>
-        LuaState.AsNumber(v) ?? throw L.RuntimeError($"'for' {what} value must be a number", Line);
+        LuaState.AsNumber(v) ?? throw L.RuntimeError($"'for' {what} must be a number", Line);
 }
 
 internal sealed class GenForStat(LocalInfo[] vars, Expr[] exprs, Block body) : Stat

@@ -219,7 +219,9 @@ internal static class CommandCommand
         KeySpec.FindKeys(def, x.Args, 2, keys);
         if (keys.Count == 0)
         {
-            x.Reply.Error("ERR Invalid arguments specified for command");
+            // As commandGetKeysAndFlagsCommand: a command whose keys are optional (EVAL) has none, not an error.
+            if (def.Has(CommandFlags.NoMandatoryKeys)) x.Reply.Array(0);
+            else x.Reply.Error("ERR Invalid arguments specified for command");
             return;
         }
         x.Reply.Array(keys.Count);

@@ -227,10 +227,10 @@ internal sealed class LuaScripting
                 ReplyError(x.Reply, L, e.Value, e.Line, run.Sha);
                 return;
             }
-            catch (LuaKilled)
+            catch (LuaKilled killed)
             {
                 _engine.Logger.LogWarning("Lua script {Sha} stopped: {Reason}", run.Sha, run.StopReason);
-                x.Reply.Error($"ERR {run.StopReason} script: {run.Sha}, on @user_script:{L.CurrentLine}.");
+                x.Reply.Error($"ERR {run.StopReason} script: {run.Sha}, on @user_script:{killed.Line}.");
                 return;
             }
             ScriptReplies.Write(x.Reply, result.Length > 0 ? result[0] : null, _client.Protocol);

@@ -75,7 +75,7 @@ internal static class BaseLib
         if (mt is not null and not LuaTable) throw Args.TypeError(L, a, 1, "setmetatable", "nil or table");
         if (a.Length < 2) throw Args.TypeError(L, a, 1, "setmetatable", "nil or table");
         if (t.Metatable?.Get("__metatable") is not null) throw L.Error("cannot change a protected metatable");
-        if (t.ReadOnly) throw L.Error("Attempt to modify a readonly table");
+        if (t.ReadOnly) throw L.RuntimeError("Attempt to modify a readonly table", LuaState.NoPosition);
         t.Metatable = mt as LuaTable;
         return [t];
     }
@@ -155,8 +155,8 @@ internal static class BaseLib
         var t = Args.Table(L, a, 0, "rawset");
         Args.Any(L, a, 1, "rawset");
         Args.Any(L, a, 2, "rawset");
-        if (t.ReadOnly) throw L.Error("Attempt to modify a readonly table");
-        L.RawSet(t, a[1], a[2]);
+        if (t.ReadOnly) throw L.RuntimeError("Attempt to modify a readonly table", LuaState.NoPosition);
+        L.RawSet(t, a[1], a[2], LuaState.NoPosition);
         return [t];
     }
 

@@ -91,6 +91,7 @@ internal static class StringFormat
                     throw L.Error($"invalid option '%{conv}' to 'format'");
             }
         }
+        L.Charge(b.Length);
         return b.ToString();
     }
 

@@ -85,10 +85,16 @@ internal static class StringLib
         string s = Args.String(L, a, 0, "rep");
         int n = Args.Int(L, a, 1, "rep");
         if (n <= 0 || s.Length == 0) return [""];
-        if ((long)s.Length * n > LuaState.MaxStringLength) throw L.Error("string length overflow");
-        var sb = new StringBuilder(s.Length * n);
-        for (int i = 0; i < n; i++) sb.Append(s);
-        return [sb.ToString()];
+        long length = (long)s.Length * n;
+        if (length > LuaState.MaxStringLength) throw L.Error("string length overflow");
+        L.Charge(length);
+        return [string.Create((int)length, s, static (span, piece) =>
+        {
+            // The piece, then the filled part doubled until the end.
+            piece.AsSpan().CopyTo(span);
+            for (int filled = piece.Length; filled < span.Length; filled *= 2)
+                span[..Math.Min(filled, span.Length - filled)].CopyTo(span[filled..]);
+        })];
     }
 
     private static bool NoSpecials(string p) => p.IndexOfAny(['^', '$', '*', '+', '?', '.', '(', ')', '[', ']', '%', '-']) < 0;
@@ -180,6 +186,7 @@ internal static class StringLib
             if (anchor) break;
         }
         b.Append(src, s, src.Length - s);
+        L.Charge(b.Length);
         return [b.ToString(), (double)n];
     }
 
@@ -189,7 +196,7 @@ internal static class StringLib
         switch (repl)
         {
             case LuaFunction f:
-                value = LuaState.First(f.Call(L, m.Captures(s, e, true)));
+                value = LuaState.First(L.Call(f, m.Captures(s, e, true)));
                 break;
             case LuaTable t:
                 value = L.Index(t, m.Capture(0, s, e));
@@ -199,6 +206,7 @@ internal static class StringLib
                 string r = LuaState.AsString(repl)!;
                 for (int i = 0; i < r.Length; i++)
                 {
+                    if (b.Length > LuaState.MaxStringLength) throw L.Error("string length overflow");
                     if (r[i] != '%') b.Append(r[i]);
                     else if (++i < r.Length && char.IsAsciiDigit(r[i]))
                     {

@@ -27,17 +27,18 @@ internal static class TableLib
         for (long k = i; k <= last; k++)
         {
             var v = t.Get((double)k);
-            string s = v is string or double ? LuaState.AsString(v)! : throw L.Error($"invalid value (at index {k}) in table for 'concat'");
+            string s = v is string or double ? LuaState.AsString(v)! : throw L.Error($"invalid value ({LuaState.TypeName(v)}) at index {k} in table for 'concat'");
             b.Append(s);
             if (k != last) b.Append(sep);
             if (b.Length > LuaState.MaxStringLength) throw L.Error("string length overflow");
         }
+        L.Charge(b.Length);
         return [b.ToString()];
     }
 
     private static void CheckWritable(LuaState L, LuaTable t)
     {
-        if (t.ReadOnly) throw L.Error("Attempt to modify a readonly table");
+        if (t.ReadOnly) throw L.RuntimeError("Attempt to modify a readonly table", LuaState.NoPosition);
     }
 
     private static object?[] Insert(LuaState L, object?[] a)
@@ -98,16 +99,9 @@ internal static class TableLib
         var items = new object?[n];
         for (int i = 0; i < n; i++) items[i] = t.Get((double)(i + 1));
         Comparison<object?> less = cmp is LuaFunction f
-            ? (x, y) => LuaState.Truthy(LuaState.First(f.Call(L, [x, y]))) ? -1 : LuaState.Truthy(LuaState.First(f.Call(L, [y, x]))) ? 1 : 0
-            : (x, y) => L.LessThan(x, y) ? -1 : L.LessThan(y, x) ? 1 : 0;
-        try
-        {
-            MergeSort(items, less, L);
-        }
-        catch (InvalidOperationException e) when (e.InnerException is LuaError le)
-        {
-            throw le;
-        }
+            ? (x, y) => LuaState.Truthy(LuaState.First(L.Call(f, [x, y]))) ? -1 : LuaState.Truthy(LuaState.First(L.Call(f, [y, x]))) ? 1 : 0
+            : (x, y) => L.LessThan(x, y, LuaState.NoPosition) ? -1 : L.LessThan(y, x, LuaState.NoPosition) ? 1 : 0;
+        MergeSort(items, less, L);
         for (int i = 0; i < n; i++) t.Set((double)(i + 1), items[i]);
         return LuaState.None;
     }
