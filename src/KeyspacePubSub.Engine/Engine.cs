@@ -182,7 +182,7 @@ public sealed partial class Engine : IPushSink
             });
             return;
         }
-        if (Config.MaxMemory > 0 && RejectedOutOfMemory(c, cmd))
+        if (Config.MaxMemory > 0 && RejectedOutOfMemory(c, cmd, args))
         {
             Reject(c, cmd, Errors.OutOfMemory);
             return;
@@ -200,7 +200,7 @@ public sealed partial class Engine : IPushSink
             Reject(c, cmd, Errors.SubscribedContext(cmd.FullName));
             return;
         }
-        if (_pauseMode != PauseMode.None && PausedFor(c, cmd))
+        if (_pauseMode != PauseMode.None && PausedFor(c, cmd, args))
         {
             Postpone(c, cmd, args);
             return;
@@ -369,12 +369,12 @@ public sealed partial class Engine : IPushSink
     /// <see cref="CollectedUnderLimit"/>), a deny-oom command is refused, and so is an EXEC whose queue holds one;
     /// inside MULTI every command is but EXEC, DISCARD, QUIT and RESET (queueing itself takes memory).
     /// </summary>
-    private bool RejectedOutOfMemory(Client c, CommandDef cmd)
+    private bool RejectedOutOfMemory(Client c, CommandDef cmd, CommandArgs args)
     {
         bool outOfMemory = PerformEvictions() == EvictResult.Fail;
         PreCommandOom = outOfMemory;
         bool exec = cmd.Handler == TransactionCommands.ExecHandler;
-        bool denied = cmd.Has(CommandFlags.DenyOom) || (exec && c.InMulti && QueueHas(c, CommandFlags.DenyOom));
+        bool denied = (FlagsOf(cmd, args) & CommandFlags.DenyOom) != 0 || (exec && c.InMulti && QueueHas(c, CommandFlags.DenyOom));
         if (c.InMulti && !exec && cmd.Name is not ("discard" or "quit" or "reset")) denied = true;
         return denied && outOfMemory && !CollectedUnderLimit();
     }
@@ -385,11 +385,11 @@ public sealed partial class Engine : IPushSink
     /// </summary>
     internal bool PreCommandOom { get; private set; }
 
-    private static bool QueueHas(Client c, CommandFlags flag)
+    private bool QueueHas(Client c, CommandFlags flag)
     {
         for (int i = 0; i < c.Queue.Count; i++)
         {
-            if (c.Queue.Command(i).Has(flag)) return true;
+            if ((FlagsOf(c.Queue.Command(i), c.Queue.Args(i)) & flag) != 0) return true;
         }
         return false;
     }

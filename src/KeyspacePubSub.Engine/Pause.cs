@@ -65,18 +65,14 @@ public sealed partial class Engine
     }
 
     /// <summary>Whether <paramref name="cmd"/> waits for the pause to end: every command in ALL mode; in WRITE mode writes, PUBLISH, and an EXEC of any.</summary>
-    private bool PausedFor(Client c, CommandDef cmd)
+    private bool PausedFor(Client c, CommandDef cmd, CommandArgs args)
     {
         if (!CheckPause()) return false;
         if (_pauseMode == PauseMode.All) return true;
         const CommandFlags mayWrite = CommandFlags.Write | CommandFlags.MayReplicate;
-        if ((cmd.Flags & mayWrite) != 0) return true;
+        if ((FlagsOf(cmd, args) & mayWrite) != 0) return true;
         if (cmd.Handler != TransactionCommands.ExecHandler || !c.InMulti) return false;
-        for (int i = 0; i < c.Queue.Count; i++)
-        {
-            if ((c.Queue.Command(i).Flags & mayWrite) != 0) return true;
-        }
-        return false;
+        return QueueHas(c, mayWrite);
     }
 
     /// <summary>As blockPostponeClient: the client waits, with a copy of its command, for the pause to end.</summary>

@@ -9,7 +9,7 @@ namespace KeyspacePubSub.Lua;
 /// </summary>
 public sealed partial class LuaState
 {
-    public const int MaxCallDepth = 16000; // below Lua 5.1's LUAI_MAXCALLS (20,000): "stack overflow"
+    public const int MaxCallDepth = 19001; // as deep as Redis 7.0.15 lets a script recurse (Lua 5.1, LUAI_MAXCALLS 20,000): "stack overflow"
     public const int InterruptEvery = 100_000; // as Redis's count hook
 
     public LuaTable Globals { get; } = new();

@@ -10,7 +10,7 @@ namespace KeyspacePubSub.Engine.Commands;
 
 /// <summary>
 /// DEBUG (src/debug.c), the subcommands that mean something here: SLEEP, LOG, ERROR, PROTOCOL, POPULATE, DIGEST,
-/// DIGEST-VALUE, OBJECT, SET-ACTIVE-EXPIRE, SET-SKIP-CHECKSUM-VALIDATION and PAUSE-CRON. As in Redis 7.0 it is refused unless
+/// DIGEST-VALUE, OBJECT, SET-ACTIVE-EXPIRE, SET-SKIP-CHECKSUM-VALIDATION, SET-DISABLE-DENY-SCRIPTS and PAUSE-CRON. As in Redis 7.0 it is refused unless
 /// <c>enable-debug-command</c> is <c>yes</c>, or <c>local</c> and the client is on the loopback address.
 /// </summary>
 internal static class DebugCommand
@@ -57,6 +57,11 @@ internal static class DebugCommand
         else if (x.Args.Is(1, "SET-SKIP-CHECKSUM-VALIDATION") && n == 3)
         {
             x.Engine.SkipChecksumValidation = CString.Atoi(x.Args[2]) != 0;
+            x.Reply.Ok();
+        }
+        else if (x.Args.Is(1, "SET-DISABLE-DENY-SCRIPTS") && n == 3)
+        {
+            x.Engine.ScriptsMayRunAnyCommand = CString.Atoi(x.Args[2]) != 0;
             x.Reply.Ok();
         }
         else if (x.Args.Is(1, "PAUSE-CRON") && n == 3)

@@ -100,9 +100,10 @@ internal static class SortCommand
             x.Reply.Error(Errors.WrongType);
             return;
         }
-        if (dontSort && value is SetValue && store != null)
+        if (dontSort && value is SetValue && (store != null || x.Client.IsScriptClient))
         {
-            // A set's order is its hash table's: stored, it is sorted so that the result is the same everywhere.
+            // A set's order is its hash table's: stored, or read by a script, it is sorted so that the result is the
+            // same everywhere.
             dontSort = false;
             alpha = true;
             sortBy = null;

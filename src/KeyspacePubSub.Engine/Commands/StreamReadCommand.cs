@@ -71,6 +71,12 @@ internal static class StreamReadCommand
             bool more = i + 1 < x.Args.Count;
             if (x.Args.Is(i, "BLOCK") && more)
             {
+                if (x.Client.IsScriptClient)
+                {
+                    // As xreadCommand: there is no sense in BLOCK from a script (Redis refuses it rather than not block).
+                    x.Reply.Error($"ERR {Errors.CText(x.Args[0])} command is not allowed with BLOCK option from scripts");
+                    return;
+                }
                 if (!BlockingCommands.TryMilliseconds(x, ++i, out timeout)) return;
             }
             else if (x.Args.Is(i, "COUNT") && more)

@@ -12,6 +12,9 @@ public sealed partial class Engine
     /// <summary>The scripts cache and interpreter, made by the first script (Redis makes its own at start).</summary>
     internal LuaScripting Scripting => _scripting ??= new LuaScripting(this);
 
+    /// <summary>DEBUG SET-DISABLE-DENY-SCRIPTS (server.script_disable_deny_script): scripts may call noscript commands.</summary>
+    internal bool ScriptsMayRunAnyCommand { get; set; }
+
     /// <summary>Whether any script was loaded (INFO reports an empty cache otherwise).</summary>
     internal LuaScripting? ScriptingIfStarted => _scripting;
 
@@ -23,6 +26,36 @@ public sealed partial class Engine
     {
         Call(scriptClient, cmd, args);
         if (_ready.Count > 0) ServeReadyKeys();
+    }
+
+    /// <summary>
+    /// getCommandFlags: a command's flags as processCommand weighs them. For EVAL and EVALSHA of a script with a
+    /// shebang (cached, or EVAL's body), the script's flags replace write, deny-oom and may-replicate, as
+    /// evalGetCommandFlags: a script without no-writes writes, and without allow-oom is refused out of memory.
+    /// </summary>
+    internal CommandFlags FlagsOf(CommandDef cmd, CommandArgs args)
+    {
+        var flags = cmd.Flags;
+        if (cmd.Group != "scripting" || !cmd.Name.StartsWith("eval", StringComparison.Ordinal) || args.Count < 2) return flags;
+        bool evalsha = cmd.Name.StartsWith("evalsha", StringComparison.Ordinal);
+        if (evalsha && args[1].Length != 40) return flags;
+        string sha = evalsha ? System.Text.Encoding.Latin1.GetString(args[1]).ToLowerInvariant() : ScriptCache.Sha1Hex(args[1]);
+        ScriptFlags scriptFlags;
+        if (_scripting != null && _scripting.Cache.TryGet(sha, out var script)) scriptFlags = script.Flags;
+        else if (evalsha || ScriptCache.ParseShebang(args[1], out scriptFlags, out _) != null) return flags;
+        if ((scriptFlags & ScriptFlags.CompatMode) != 0) return flags;
+        flags &= ~(CommandFlags.Stale | CommandFlags.DenyOom | CommandFlags.Write | CommandFlags.MayReplicate);
+        if ((scriptFlags & (ScriptFlags.AllowOom | ScriptFlags.NoWrites)) == 0) flags |= CommandFlags.DenyOom;
+        if ((scriptFlags & ScriptFlags.NoWrites) == 0) flags |= CommandFlags.Write;
+        if ((scriptFlags & ScriptFlags.AllowStale) != 0) flags |= CommandFlags.Stale;
+        return flags;
+    }
+
+    /// <summary>scriptCall's error path (afterErrorReply, incrCommandStatsOnError REJECTED): counted once, here.</summary>
+    internal void RejectedInScript(CommandDef? cmd, string error)
+    {
+        Stats.CountError(error);
+        if (ErrorsSinceLastCount() && cmd != null) cmd.RejectedCalls++;
     }
 
     /// <summary>As call() for a script's read: a tracking caller remembers the keys its EVAL declared.</summary>

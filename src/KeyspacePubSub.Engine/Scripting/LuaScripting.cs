@@ -224,7 +224,7 @@ internal sealed class LuaScripting
             }
             catch (LuaError e)
             {
-                ReplyError(x.Reply, L, e.Value, e.Line, run.Sha);
+                ReplyError(x.Reply, L, e.Value, e.Line, run.Sha, x.Command);
                 return;
             }
             catch (LuaKilled killed)
@@ -233,7 +233,7 @@ internal sealed class LuaScripting
                 x.Reply.Error($"ERR {run.StopReason} script: {run.Sha}, on @user_script:{killed.Line}.");
                 return;
             }
-            ScriptReplies.Write(x.Reply, result.Length > 0 ? result[0] : null, _client.Protocol);
+            ScriptReplies.Write(x.Reply, result.Length > 0 ? result[0] : null, _client.Protocol, x.Command);
         }
         finally
         {
@@ -257,7 +257,7 @@ internal sealed class LuaScripting
     /// an error table keeps its "err", another value becomes "ERR " .. tostring(value); the script's SHA1 and the
     /// line the error came from follow.
     /// </summary>
-    private static void ReplyError(RespWriter reply, LuaState L, object? value, int line, string sha)
+    private static void ReplyError(RespWriter reply, LuaState L, object? value, int line, string sha, CommandDef command)
     {
         string message;
         bool ignoreStats = false;
@@ -269,7 +269,7 @@ internal sealed class LuaScripting
         }
         else message = "ERR " + L.ToStringMeta(value);
         string text = line > 0 ? $"{message} script: {sha}, on @user_script:{line}." : message;
-        if (ignoreStats) ScriptReplies.WriteErrorUncounted(reply, text);
+        if (ignoreStats) ScriptReplies.WriteErrorUncounted(reply, text, command);
         else reply.Error(text);
     }
 
@@ -325,8 +325,7 @@ internal sealed class LuaScripting
         {
             // afterErrorReply and incrCommandStatsOnError: counted here, not again when the script's reply carries it.
             var table = ScriptReplies.ErrorTable(error, ignoreStats: true);
-            _engine.Stats.CountError((string)table.Get("err")!);
-            if (cmd != null) cmd.RejectedCalls++;
+            _engine.RejectedInScript(cmd, (string)table.Get("err")!);
             return Fail(L, table, raise);
         }
         if (cmd!.Has(CommandFlags.Write)) run.WriteDirty = true;
@@ -350,7 +349,7 @@ internal sealed class LuaScripting
         cmd = _engine.Commands.Resolve(args, out _);
         if (cmd is null) return "Unknown Redis command called from script";
         if ((cmd.Arity > 0 && cmd.Arity != args.Count) || args.Count < -cmd.Arity) return "Wrong number of args calling Redis command from script";
-        if (cmd.Has(CommandFlags.NoScript)) return "This Redis command is not allowed from script";
+        if (cmd.Has(CommandFlags.NoScript) && !_engine.ScriptsMayRunAnyCommand) return "This Redis command is not allowed from script";
         var user = run.Caller.User;
         if (!user.Unrestricted && _engine.Acl.Check(user, cmd, args, 0, out int position) is var denied && denied != AclDenied.Ok)
         {

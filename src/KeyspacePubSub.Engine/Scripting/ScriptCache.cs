@@ -64,7 +64,8 @@ internal sealed class ScriptCache
         foreach (var part in parts.Skip(1))
         {
             if (!part.StartsWith("flags=", StringComparison.Ordinal)) return $"Unknown lua shebang option: {part}";
-            foreach (var f in part[6..].Split(','))
+            // sdssplitlen: "flags=" alone is no flag at all; an empty one between commas is an unexpected flag.
+            foreach (var f in part.Length == 6 ? [] : part[6..].Split(','))
             {
                 var flag = f switch
                 {

@@ -1,4 +1,5 @@
 using System.Text;
+using KeyspacePubSub.Engine.Commands;
 using KeyspacePubSub.Lua;
 using KeyspacePubSub.Protocol;
 
@@ -89,6 +90,13 @@ internal static class ScriptReplies
                 };
                 return new LuaTable { ["verbatim_string"] = inner };
             }
+            case (byte)'|':
+            {
+                // An attribute is not shown to the script (redisProtocolToLuaType_Attribute): its pairs are read past.
+                long n = long.Parse(line);
+                for (int i = 0; i < 2 * n; i++) ToLua(reply, ref pos);
+                return ToLua(reply, ref pos);
+            }
             default:
                 throw new InvalidOperationException($"RESP type '{(char)type}' in a script's reply");
         }
@@ -127,7 +135,7 @@ internal static class ScriptReplies
     /// luaReplyToRedisReply: <paramref name="scriptResp"/> is the protocol the script asked for with redis.setresp
     /// (it decides how a boolean is written); the writer has the caller's.
     /// </summary>
-    public static void Write(RespWriter r, object? v, int scriptResp, int depth = 0)
+    public static void Write(RespWriter r, object? v, int scriptResp, CommandDef command, int depth = 0)
     {
         if (depth > 1000)
         {
@@ -152,7 +160,7 @@ internal static class ScriptReplies
                 r.Integer(ToLongLong(d));
                 return;
             case LuaTable t:
-                WriteTable(r, t, scriptResp, depth);
+                WriteTable(r, t, scriptResp, command, depth);
                 return;
             default:
                 r.NullBulk();
@@ -163,12 +171,12 @@ internal static class ScriptReplies
     /// <summary>C's (long long) cast as x86-64 does it: NaN and out-of-range values become LLONG_MIN.</summary>
     public static long ToLongLong(double d) => double.IsNaN(d) || d >= 9.2233720368547758e18 || d < -9.2233720368547758e18 ? long.MinValue : (long)d;
 
-    private static void WriteTable(RespWriter r, LuaTable t, int scriptResp, int depth)
+    private static void WriteTable(RespWriter r, LuaTable t, int scriptResp, CommandDef command, int depth)
     {
         if (t.Get("err") is string err)
         {
             string text = ErrorText(t) ?? err;
-            if (LuaState.Truthy(t.Get("ignore_error_stats_update"))) WriteErrorUncounted(r, text);
+            if (LuaState.Truthy(t.Get("ignore_error_stats_update"))) WriteErrorUncounted(r, text, command);
             else r.Error(text);
             return;
         }
@@ -220,8 +228,8 @@ internal static class ScriptReplies
             r.Map(pairs.Count);
             foreach (var (key, value) in pairs)
             {
-                Write(r, key, scriptResp, depth + 1);
-                Write(r, value, scriptResp, depth + 1);
+                Write(r, key, scriptResp, command, depth + 1);
+                Write(r, value, scriptResp, command, depth + 1);
             }
             return;
         }
@@ -231,21 +239,25 @@ internal static class ScriptReplies
             object? k = null;
             while (set.Next(k, out k, out _)) keys.Add(k!);
             r.Set(keys.Count);
-            foreach (var key in keys) Write(r, key, scriptResp, depth + 1);
+            foreach (var key in keys) Write(r, key, scriptResp, command, depth + 1);
             return;
         }
         int n = 0;
         while (t.Get((double)(n + 1)) is not null) n++;
         r.Array(n);
-        for (int i = 1; i <= n; i++) Write(r, t.Get((double)i), scriptResp, depth + 1);
+        for (int i = 1; i <= n; i++) Write(r, t.Get((double)i), scriptResp, command, depth + 1);
     }
 
     /// <summary>An error table's reply text: its "err", with " script: ..., on source:line." when the error handler added them.</summary>
     public static string? ErrorText(LuaTable t) => t.Get("err") as string;
 
-    /// <summary>An error reply that INFO errorstats does not count again (ERR_REPLY_FLAG_NO_STATS_UPDATE): the command that produced it was counted.</summary>
-    public static void WriteErrorUncounted(RespWriter r, string text)
+    /// <summary>
+    /// An error reply that INFO errorstats does not count again (ERR_REPLY_FLAG_NO_STATS_UPDATE): the command that
+    /// produced it was counted. As afterErrorReply then, the running command (EVAL) is counted failed here.
+    /// </summary>
+    public static void WriteErrorUncounted(RespWriter r, string text, CommandDef command)
     {
+        command.FailedCalls++;
         var counter = r.OnError;
         r.OnError = null;
         try

@@ -10,6 +10,13 @@ internal static class StringLib
         var s = new LuaTable();
         BaseLib.Reg(s, "byte", Byte);
         BaseLib.Reg(s, "char", Char);
+        BaseLib.Reg(s, "dump", (L, a) =>
+        {
+            // Lua 5.1's header of a binary chunk only: no binary chunk loads (Redis's loadstring parses text only).
+            if (Args.At(a, 0) is not LuaFunction f) throw Args.TypeError(L, a, 0, "dump", "function");
+            if (f.IsBuiltin) throw L.Error("unable to dump given function");
+            return ["\x1bLuaQ\0\x01\x04\x08\x04\x08\0"];
+        });
         BaseLib.Reg(s, "find", (L, a) => Find(L, a, true));
         BaseLib.Reg(s, "format", (L, a) => [StringFormat.Format(L, a)]);
         BaseLib.Reg(s, "gmatch", Gmatch);

@@ -85,9 +85,12 @@ internal sealed unsafe class EventLoop : IDisposable
             throw new IOException($"epoll_ctl failed: errno {Marshal.GetLastPInvokeError()}");
         }
         ReadBuffer = GC.AllocateUninitializedArray<byte>(ReadBufferSize, pinned: true);
-        _thread = new Thread(Run) { IsBackground = true, Name = $"event-loop-{index}" };
+        // A large stack, reserved not committed: a Lua script may recurse as deep as Redis lets it (19,000 calls).
+        _thread = new Thread(Run, ScriptStackBytes) { IsBackground = true, Name = $"event-loop-{index}" };
         _thread.Start();
     }
+
+    private const int ScriptStackBytes = 256 << 20;
 
     /// <summary>Shared by every connection of this loop for reads that start a new request (pinned).</summary>
     public byte[] ReadBuffer { get; }
