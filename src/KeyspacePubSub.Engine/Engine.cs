@@ -305,7 +305,7 @@ public sealed partial class Engine : IPushSink
         if (_monitors.Count > 0 && !rerun && !cmd.Has(CommandFlags.Admin | CommandFlags.SkipMonitor)) FeedMonitors(c, args);
         // A served XREAD BLOCK is not remembered again: Redis 7.0 answers it from serveClientsBlockedOnKeys, not
         // through call(), so only the keys remembered when it blocked (under the CLIENT CACHING then given) count.
-        if (c.Tracking is { Bcast: false } && !rerun && cmd.Has(CommandFlags.ReadOnly)) RememberTrackedKeys(c, cmd, args);
+        if (c.Tracking is { Bcast: false } && !rerun && cmd.Has(CommandFlags.ReadOnly) && !cmd.RunsScript) RememberTrackedKeys(c, cmd, args);
     }
 
     /// <summary>allowProtectedAction: "yes", or "local" and a client of the Unix socket or on 127.0.0.1 or ::1 (islocalClient).</summary>

@@ -93,16 +93,26 @@ internal sealed class IndexExpr(Expr obj, Expr key) : Expr
         return L.Index(o, k, Line, Obj.What);
     }
 
-    public override string? What => Key is ConstExpr { Value: string s } ? $"field '{s}'" : null;
+    /// <summary>As getobjname's OP_GETTABLE: the key's name when it is a string constant, else '?'.</summary>
+    public override string? What => Key is ConstExpr { Value: string s } ? $"field '{s}'" : "field '?'";
 }
 
 internal sealed class ParenExpr(Expr inner) : Expr
 {
     public override object? Eval(LuaState L, Frame f) => inner.Eval(L, f);
+
+    /// <summary>Parentheses make no code: the value is still in the register its expression loaded.</summary>
+    public override string? What => inner.What;
 }
 
 internal sealed class AndExpr(Expr a, Expr b) : Expr
 {
+    /// <summary>
+    /// After a constant that is always true (lcode.c's luaK_goiftrue does nothing for it), the value is the right
+    /// operand's, in the register it loaded (getobjname names it); otherwise a test set it, and nothing is named.
+    /// </summary>
+    public override string? What => a is ConstExpr { Value: double or string or true } ? b.What : null;
+
     public override object? Eval(LuaState L, Frame f)
     {
         var x = a.Eval(L, f);
@@ -112,6 +122,9 @@ internal sealed class AndExpr(Expr a, Expr b) : Expr
 
 internal sealed class OrExpr(Expr a, Expr b) : Expr
 {
+    /// <summary>As <see cref="AndExpr.What"/>, after a constant that is always false.</summary>
+    public override string? What => a is ConstExpr { Value: null or false } ? b.What : null;
+
     public override object? Eval(LuaState L, Frame f)
     {
         var x = a.Eval(L, f);

@@ -42,12 +42,7 @@ internal sealed class Lexer
         _src = src;
         _chunk = chunk;
         _pos = 0;
-        Advance();
-        // As luaL_loadbuffer: a first line starting with '#' is skipped (a shebang).
-        if (_current == '#')
-        {
-            while (_current != -1 && _current != '\n' && _current != '\r') Advance();
-        }
+        Advance(); // (luaL_loadbuffer skips no '#' line: only luaL_loadfile does)
     }
 
     private void Advance() => _current = _pos < _src.Length ? _src[_pos++] : -1;
@@ -252,13 +247,7 @@ internal sealed class Lexer
             {
                 case -1:
                     throw Error(isString ? "unfinished long string" : "unfinished long comment", (int)Tok.Eos);
-                case '[':
-                    if (SkipSep() == sep)
-                    {
-                        SaveAndNext();
-                        if (sep == 0) throw Error("nesting of [[...]] is deprecated", '[');
-                    }
-                    break;
+                // (A '[[' inside is plain text: redis-server 7.0.15's Lua is built without LUA_COMPAT_LSTR.)
                 case ']':
                     if (SkipSep() == sep)
                     {

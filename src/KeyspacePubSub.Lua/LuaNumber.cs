@@ -12,11 +12,29 @@ public static class LuaNumber
         if (double.IsNaN(d)) return BitConverter.DoubleToInt64Bits(d) < 0 ? "-nan" : "nan";
         if (double.IsInfinity(d)) return d > 0 ? "inf" : "-inf";
         if (d == Math.Floor(d) && Math.Abs(d) < 1e14) return d == 0 && double.IsNegative(d) ? "-0" : ((long)d).ToString(CultureInfo.InvariantCulture);
-        return d.ToString("G14", CultureInfo.InvariantCulture).Replace('E', 'e');
+        // The shortest text that reads back as d: when it has at most 14 digits, %.14g writes the same number.
+        string shortest = d.ToString("R", CultureInfo.InvariantCulture);
+        if (SignificantDigits(shortest) <= 14) return d.ToString("G14", CultureInfo.InvariantCulture).Replace('E', 'e');
+        return (d < 0 ? "-" : "") + CDouble.G(Math.Abs(d), 14, false);
     }
 
     /// <summary>A NaN without its sign bit (strtod's "nan"; .NET's double.NaN has the bit set, as x86's 0/0).</summary>
     public static readonly double PositiveNaN = BitConverter.Int64BitsToDouble(0x7FF8_0000_0000_0000);
+
+    private static int SignificantDigits(string r)
+    {
+        int n = 0;
+        bool leading = true;
+        foreach (char c in r)
+        {
+            if (c is 'E' or 'e') break;
+            if (c is < '0' or > '9') continue;
+            if (leading && c == '0') continue;
+            leading = false;
+            n++;
+        }
+        return n;
+    }
 
     /// <summary>luaO_str2d: the whole string (up to a NUL, with white space around) as a number, or null.</summary>
     public static double? Parse(string s)

@@ -64,7 +64,7 @@ public sealed partial class LuaState
             double d => LuaNumber.Format(d),
             string s => s,
             LuaUserdata u => u.ToString(),
-            _ => $"{TypeName(v)}: 0x{RuntimeHelpers.GetHashCode(v):x8}",
+            _ => $"{TypeName(v)}: 0x{0x5500_0000_0000L | (long)(uint)RuntimeHelpers.GetHashCode(v) << 4:x12}", // 12 hex digits, as a heap address
         };
     }
 

@@ -9,7 +9,7 @@ namespace KeyspacePubSub.Lua;
 public sealed class LuaTable
 {
     private object?[] _array = [];
-    private int _count; // array part: keys 1.._count; the last one is never nil
+    private int _count; // array part: keys 1.._count, holes (nil) allowed, as Lua's sizearray
     private readonly Dictionary<object, int> _index = [];
     private readonly List<KeyValuePair<object, object?>> _entries = [];
     private int _holes;
@@ -50,7 +50,6 @@ public sealed class LuaTable
                 if (i < _count)
                 {
                     _array[i] = value;
-                    if (value is null && i == _count - 1) TrimArray();
                     return;
                 }
                 if (i == _count)
@@ -82,16 +81,51 @@ public sealed class LuaTable
         _entries.Add(new(key, value));
     }
 
-    /// <summary>The length operator's border (Lua 5.1's luaH_getn, for a table whose array part has no trailing nil).</summary>
+    /// <summary>
+    /// The length operator's border, as Lua 5.1's luaH_getn: a binary search in the array part when its last slot
+    /// is nil (so a table with holes gives Lua's answer), else an unbound search of the keys after it.
+    /// </summary>
     public int Length
     {
         get
         {
-            int n = _count;
-            if (_entries.Count == 0) return n;
-            while (Get((double)(n + 1)) is not null) n++;
-            return n;
+            int j = _count;
+            if (j > 0 && _array[j - 1] is null)
+            {
+                int i = 0;
+                while (j - i > 1)
+                {
+                    int m = (int)(((uint)i + (uint)j) / 2);
+                    if (_array[m - 1] is null) j = m;
+                    else i = m;
+                }
+                return i;
+            }
+            return _entries.Count == 0 ? j : UnboundSearch(j);
         }
+    }
+
+    private int UnboundSearch(int start)
+    {
+        long i = start, j = (long)start + 1;
+        while (Get((double)j) is not null)
+        {
+            i = j;
+            j *= 2;
+            if (j > int.MaxValue)
+            {
+                int k = 1;
+                while (Get((double)k) is not null) k++;
+                return k - 1;
+            }
+        }
+        while (j - i > 1)
+        {
+            long m = (i + j) / 2;
+            if (Get((double)m) is null) j = m;
+            else i = m;
+        }
+        return (int)i;
     }
 
     /// <summary>Lua's next: the pair after <paramref name="key"/> (nil: the first), or false at the end.</summary>
@@ -131,9 +165,7 @@ public sealed class LuaTable
     /// <summary>A table whose array part is <paramref name="items"/> (a constructor's positional items, nils kept as holes).</summary>
     internal static LuaTable FromArray(object?[] items)
     {
-        var t = new LuaTable { _array = items, _count = items.Length };
-        t.TrimArray();
-        return t;
+        return new LuaTable { _array = items, _count = items.Length }; // Lua sizes a constructor's array part exactly
     }
 
     /// <summary>Appends at #t+1 (table.insert's common case).</summary>
@@ -150,11 +182,6 @@ public sealed class LuaTable
     {
         if (d >= 1 && d <= int.MaxValue && d == Math.Floor(d)) return (int)d - 1;
         return null;
-    }
-
-    private void TrimArray()
-    {
-        while (_count > 0 && _array[_count - 1] is null) _count--;
     }
 
     private void RemoveFromHash(double d)

@@ -335,7 +335,8 @@ internal sealed class Parser
         }
         CheckNext('=');
         var exprs = ExprListParse();
-        return new AssignStat([.. targets], exprs) { Line = line };
+        // The store is coded once the values are read: its line is that of their last token (ls->lastline).
+        return new AssignStat([.. targets], exprs) { Line = _lex.LastLine };
     }
 
     // ---- expressions ----
@@ -391,7 +392,8 @@ internal sealed class Parser
                 _lex.Next();
                 var e = Expression();
                 CheckMatch(')', '(', line);
-                return new ParenExpr(e) { Line = line };
+                // Parentheses only cut a call's or "..."'s values to one: a constant stays one (and folds).
+                return e is ConstExpr ? e : new ParenExpr(e) { Line = line };
             }
             default:
                 throw _lex.SyntaxError("unexpected symbol");
@@ -580,7 +582,7 @@ internal sealed class Parser
                 '+' or '-' or '*' or '/' or '%' or '^' => Fold((char)op, e, rhs),
                 _ => new CompareExpr(op, e, rhs),
             };
-            e.Line = opLine;
+            e.Line = op is (int)Tok.And or (int)Tok.Or ? opLine : _lex.LastLine; // coded after the right operand
         }
         Exit();
         return e;

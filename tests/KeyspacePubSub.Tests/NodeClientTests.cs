@@ -100,6 +100,10 @@ public class NodeClientTests
     [NodeFact]
     public Task IoredisBlockingSuite_Passes() => RunSuite("ioredis-blocking.test.js", 3);
 
+    /// <summary>ioredis's defineCommand (EVALSHA, EVAL on NOSCRIPT), scripts in MULTI and pipelines, a script's errors.</summary>
+    [NodeFact]
+    public Task IoredisScriptsSuite_Passes() => RunSuite("ioredis-scripts.test.js", 3);
+
     /// <summary>ACL users with ioredis and node-redis (RESP2 and RESP3): username and password, NOPERM outside the user's keys and channels, WRONGPASS.</summary>
     [NodeFact]
     public Task AclUsersSuite_Passes() => RunSuite("acl-users.test.js", 4);
@@ -118,6 +122,10 @@ public class NodeClientTests
     /// <summary>A presence index on geo commands (redis-py): GEOADD NX/XX/CH, GEOPOS, GEOHASH, GEODIST, GEOSEARCH by radius and box with every WITH option, GEOSEARCHSTORE STOREDIST, an invalid position's error.</summary>
     [PythonRedisFact]
     public Task RedisPyGeo_FindsUsersByPosition() => RunAgainstBoth("/usr/bin/python3", "redis-py geo ok", "redis_py_geo.py");
+
+    /// <summary>redis-py's Lock, register_script and eval (RESP2 and RESP3): EVALSHA, NOSCRIPT and reload, scripts in MULTI, cjson.</summary>
+    [PythonRedisFact]
+    public Task RedisPyScripts_LockAndRateLimiter() => RunAgainstBoth("/usr/bin/python3", "redis-py scripts ok", "redis_py_scripts.py");
 
     [PythonRedisFact]
     public Task RedisPyStreamGroups_ShareAWorkQueue() => RunAgainstBoth("/usr/bin/python3", "redis-py stream groups ok", "redis_py_stream_groups.py");

@@ -46,7 +46,7 @@ if [ ! -f "$tarball" ]; then
 fi
 echo "$sha256  $tarball" | sha256sum -c --quiet -
 src=$dir/redis-$version
-if [ ! -f "$src/tests/.kps-patched-6" ]; then
+if [ ! -f "$src/tests/.kps-patched-7" ]; then
   rm -rf "$src"
   tar xzf "$tarball" -C "$dir"
   python3 - "$src/tests" <<'PY'
@@ -105,7 +105,8 @@ names.update(['Timedout read-only scripts can be killed by SCRIPT KILL',
               'Timedout read-only scripts can be killed by SCRIPT KILL even when use pcall',
               'Timedout script does not cause a false dead client', 'Timedout script link is still usable after Lua returns',
               'Timedout scripts and unblocked command', "Timedout scripts that modified data can't be killed by SCRIPT KILL",
-              'SHUTDOWN NOSAVE can kill a timedout script anyway'])
+              'SHUTDOWN NOSAVE can kill a timedout script anyway', 'MULTI and script timeout', 'EXEC and script timeout',
+              'MULTI-EXEC body and script timeout', 'just EXEC and script timeout'])
 # Scripts against a replica's state (no replication here).
 names.update(['not enough good replicas', 'not enough good replicas state change during long script', 'allow-stale shebang flag'])
 open(os.path.join(tests, 'kps-skips.txt'), 'w').write('\n'.join(sorted(names)) + '\n')

@@ -82,6 +82,9 @@ public sealed class CommandDef
     /// <summary>For <see cref="CommandFlags.MovableKeys"/>: the argument holding the number of keys that follow it (LMPOP: 1).</summary>
     public int KeyNumIndex { get; init; }
 
+    /// <summary>EVAL, EVALSHA and their _RO forms: a script's flags may replace this command's (Engine.FlagsOf).</summary>
+    public bool RunsScript { get; init; }
+
     /// <summary>
     /// The key arguments' positions in a command line that starts (its name) at <paramref name="start"/> of
     /// <paramref name="args"/>, relative to that start: by first key, last key and step, or after the numkeys

@@ -9,10 +9,10 @@ internal static class ScriptingCommands
     public static void Register(CommandTable t)
     {
         const CommandFlags Eval = NoScript | Stale | SkipMonitor | NoMandatoryKeys | MovableKeys;
-        t.Add(new() { Name = "eval", Arity = -3, Flags = Eval | MayReplicate, Handler = static x => x.Engine.EvalCommand(x, evalsha: false, ro: false), KeyNumIndex = 2, Group = "scripting", Since = "2.6.0", Summary = "Execute a Lua script server side" });
-        t.Add(new() { Name = "evalsha", Arity = -3, Flags = Eval | MayReplicate, Handler = static x => x.Engine.EvalCommand(x, evalsha: true, ro: false), KeyNumIndex = 2, Group = "scripting", Since = "2.6.0", Summary = "Execute a Lua script server side" });
-        t.Add(new() { Name = "eval_ro", Arity = -3, Flags = Eval | ReadOnly, Handler = static x => x.Engine.EvalCommand(x, evalsha: false, ro: true), KeyNumIndex = 2, Group = "scripting", Since = "7.0.0", Summary = "Execute a read-only Lua script server side" });
-        t.Add(new() { Name = "evalsha_ro", Arity = -3, Flags = Eval | ReadOnly, Handler = static x => x.Engine.EvalCommand(x, evalsha: true, ro: true), KeyNumIndex = 2, Group = "scripting", Since = "7.0.0", Summary = "Execute a read-only Lua script server side" });
+        t.Add(new() { Name = "eval", Arity = -3, Flags = Eval | MayReplicate, Handler = static x => x.Engine.EvalCommand(x, evalsha: false, ro: false), KeyNumIndex = 2, RunsScript = true, Group = "scripting", Since = "2.6.0", Summary = "Execute a Lua script server side" });
+        t.Add(new() { Name = "evalsha", Arity = -3, Flags = Eval | MayReplicate, Handler = static x => x.Engine.EvalCommand(x, evalsha: true, ro: false), KeyNumIndex = 2, RunsScript = true, Group = "scripting", Since = "2.6.0", Summary = "Execute a Lua script server side" });
+        t.Add(new() { Name = "eval_ro", Arity = -3, Flags = Eval | ReadOnly, Handler = static x => x.Engine.EvalCommand(x, evalsha: false, ro: true), KeyNumIndex = 2, RunsScript = true, Group = "scripting", Since = "7.0.0", Summary = "Execute a read-only Lua script server side" });
+        t.Add(new() { Name = "evalsha_ro", Arity = -3, Flags = Eval | ReadOnly, Handler = static x => x.Engine.EvalCommand(x, evalsha: true, ro: true), KeyNumIndex = 2, RunsScript = true, Group = "scripting", Since = "7.0.0", Summary = "Execute a read-only Lua script server side" });
         t.AddContainer(new() { Name = "script", Arity = -2, Group = "scripting", Since = "2.6.0", Summary = "A container for Lua scripts management commands." },
             new CommandDef { Name = "flush", Arity = -2, Flags = NoScript, Handler = Flush, Group = "scripting", Since = "2.6.0" },
             new CommandDef { Name = "exists", Arity = -3, Flags = NoScript, Handler = Exists, Group = "scripting", Since = "2.6.0" },

@@ -36,7 +36,7 @@ public sealed partial class Engine
     internal CommandFlags FlagsOf(CommandDef cmd, CommandArgs args)
     {
         var flags = cmd.Flags;
-        if (cmd.Group != "scripting" || !cmd.Name.StartsWith("eval", StringComparison.Ordinal) || args.Count < 2) return flags;
+        if (!cmd.RunsScript || args.Count < 2) return flags;
         bool evalsha = cmd.Name.StartsWith("evalsha", StringComparison.Ordinal);
         if (evalsha && args[1].Length != 40) return flags;
         string sha = evalsha ? System.Text.Encoding.Latin1.GetString(args[1]).ToLowerInvariant() : ScriptCache.Sha1Hex(args[1]);
@@ -58,12 +58,11 @@ public sealed partial class Engine
         if (ErrorsSinceLastCount() && cmd != null) cmd.RejectedCalls++;
     }
 
-    /// <summary>As call() for a script's read: a tracking caller remembers the keys its EVAL declared.</summary>
-    internal void RememberScriptKeys(Client caller, CommandDef evalCommand, CommandArgs evalArgs)
-    {
-        if (evalCommand.Has(CommandFlags.ReadOnly)) return; // EVAL_RO and EVALSHA_RO remember when they end, as any read
-        RememberTrackedKeys(caller, evalCommand, evalArgs);
-    }
+    /// <summary>
+    /// As call() for a script's read: a tracking caller remembers the keys its EVAL (or EVAL_RO) declared. A script
+    /// that reads nothing remembers nothing, so EVAL_RO itself is not remembered as a read (see Call).
+    /// </summary>
+    internal void RememberScriptKeys(Client caller, CommandDef evalCommand, CommandArgs evalArgs) => RememberTrackedKeys(caller, evalCommand, evalArgs);
 
     /// <summary>EVAL and EVALSHA (and their _RO forms): MONITOR sees the EVAL before the commands its script runs.</summary>
     internal void EvalCommand(CommandContext x, bool evalsha, bool ro)

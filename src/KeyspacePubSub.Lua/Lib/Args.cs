@@ -17,9 +17,21 @@ internal static class Args
     /// <summary>luaL_checkint: the number truncated toward zero, as C's cast.</summary>
     public static int Int(LuaState L, object?[] a, int i, string fn) => ToInt(Number(L, a, i, fn));
 
-    public static int ToInt(double d) => double.IsNaN(d) ? 0 : d >= int.MaxValue ? int.MaxValue : d <= int.MinValue ? int.MinValue : (int)d;
+    /// <summary>
+    /// luaL_checkint's two C casts on x86-64: to a 64-bit lua_Integer (NaN, infinities and values out of range
+    /// become its minimum), then to int (the low 32 bits): 2^32 + 5 is 5, 123456789012345 is negative, inf is 0.
+    /// </summary>
+    public static int ToInt(double d) => unchecked((int)ToInteger(d));
+
+    /// <summary>lua_tointeger: C's (ptrdiff_t) cast of the number.</summary>
+    public static long ToInteger(double d) => double.IsNaN(d) || d >= 9.2233720368547758e18 || d < -9.2233720368547758e18 ? long.MinValue : (long)d;
 
     public static int OptInt(LuaState L, object?[] a, int i, string fn, int def) => At(a, i) is null ? def : Int(L, a, i, fn);
+
+    /// <summary>luaL_checkinteger: 64 bits (string positions are ptrdiff_t in Lua 5.1).</summary>
+    public static long Integer(LuaState L, object?[] a, int i, string fn) => ToInteger(Number(L, a, i, fn));
+
+    public static long OptInteger(LuaState L, object?[] a, int i, string fn, long def) => At(a, i) is null ? def : Integer(L, a, i, fn);
 
     public static string String(LuaState L, object?[] a, int i, string fn) =>
         LuaState.AsString(At(a, i)) ?? throw TypeError(L, a, i, fn, "string");

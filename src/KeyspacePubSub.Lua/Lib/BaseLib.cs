@@ -163,11 +163,13 @@ internal static class BaseLib
     private static object?[] Select(LuaState L, object?[] a)
     {
         if (Args.At(a, 0) is "#") return [(double)(a.Length - 1)];
-        int n = Args.Int(L, a, 0, "select");
-        if (n < 0) n = a.Length + n;
-        else if (n == 0) throw Args.Bad(L, 0, "select", "index out of range");
-        if (n < 0) throw Args.Bad(L, 0, "select", "index out of range");
-        return n >= a.Length ? LuaState.None : a[n..];
+        // luaB_select: n counts the index itself; the values after position i are returned.
+        int n = a.Length;
+        int i = Args.Int(L, a, 0, "select");
+        if (i < 0) i = n + i;
+        else if (i > n) i = n;
+        if (i < 1) throw Args.Bad(L, 0, "select", "index out of range");
+        return i >= n ? LuaState.None : a[i..];
     }
 
     private static object?[] ToNumber(LuaState L, object?[] a)
@@ -181,21 +183,37 @@ internal static class BaseLib
         }
         string s = Args.String(L, a, 0, "tonumber");
         if (b < 2 || b > 36) throw Args.Bad(L, 1, "tonumber", "base out of range");
-        // strtoul: white space, a sign, digits of the base; the rest must be white space.
-        var t = s.Trim(' ', '\t', '\n', '\r', '\v', '\f');
-        bool negative = t.StartsWith('-');
-        if (negative || t.StartsWith('+')) t = t[1..];
-        if (b == 16 && (t.StartsWith("0x") || t.StartsWith("0X"))) t = t[2..];
-        if (t.Length == 0) return [null];
-        double n = 0;
-        foreach (char c in t)
+        // strtoul (unsigned long, 64 bits): white space, a sign, "0x" for base 16, digits; past the maximum it is the
+        // maximum, and a '-' negates it unsigned (-1 is 2^64 - 1). The rest must be white space, up to a NUL.
+        int nul = s.IndexOf('\0');
+        if (nul >= 0) s = s[..nul];
+        int p = 0;
+        while (p < s.Length && IsSpace(s[p])) p++;
+        bool negative = p < s.Length && s[p] == '-';
+        if (p < s.Length && s[p] is '-' or '+') p++;
+        if (b == 16 && p + 1 < s.Length && s[p] == '0' && (s[p + 1] | 0x20) == 'x' && p + 2 < s.Length && Digit(s[p + 2]) < 16) p += 2;
+        int start = p;
+        ulong n = 0;
+        bool overflow = false;
+        for (; p < s.Length; p++)
         {
-            int digit = c is >= '0' and <= '9' ? c - '0' : char.IsAsciiLetter(c) ? char.ToLowerInvariant(c) - 'a' + 10 : 99;
-            if (digit >= b) return [null];
-            n = n * b + digit;
+            int digit = Digit(s[p]);
+            if (digit >= b) break;
+            ulong next = unchecked(n * (ulong)b + (ulong)digit);
+            if (n > (ulong.MaxValue - (ulong)digit) / (ulong)b) overflow = true;
+            n = next;
         }
-        return [negative ? -n : n];
+        if (p == start) return [null];
+        while (p < s.Length && IsSpace(s[p])) p++;
+        if (p < s.Length) return [null];
+        if (overflow) n = ulong.MaxValue;
+        else if (negative) n = unchecked(0UL - n);
+        return [(double)n];
     }
+
+    private static bool IsSpace(char c) => c is ' ' or (>= '\t' and <= '\r');
+
+    private static int Digit(char c) => c is >= '0' and <= '9' ? c - '0' : char.IsAsciiLetter(c) ? (c | 0x20) - 'a' + 10 : 99;
 
     private static object?[] Unpack(LuaState L, object?[] a)
     {

@@ -35,8 +35,9 @@ internal static class BitLib
     private static void Fold(LuaTable b, string name, Func<int, int, int> op) =>
         BaseLib.Reg(b, name, (L, a) =>
         {
+            // As lua_bit.c: the first argument, then the others from the last one down.
             int r = Bit(L, a, 0, name);
-            for (int i = 1; i < a.Length; i++) r = op(r, Bit(L, a, i, name));
+            for (int i = a.Length - 1; i >= 1; i--) r = op(r, Bit(L, a, i, name));
             return [(double)r];
         });
 
@@ -46,7 +47,7 @@ internal static class BitLib
     private static object?[] ToHex(LuaState L, object?[] a)
     {
         uint x = (uint)Bit(L, a, 0, "tohex");
-        int n = Args.At(a, 1) is null ? 8 : Bit(L, a, 1, "tohex");
+        int n = a.Length < 2 ? 8 : Bit(L, a, 1, "tohex"); // lua_isnone: an explicit nil is a bad argument
         bool upper = n < 0;
         if (upper) n = -n;
         if (n > 8) n = 8;

@@ -18,7 +18,7 @@ internal static class CmsgpackLib
         BaseLib.Reg(t, "pack", Pack);
         BaseLib.Reg(t, "unpack", (L, a) => Unpack(L, a, 0, 0, "unpack"));
         BaseLib.Reg(t, "unpack_one", (L, a) => Unpack(L, a, 1, OptInteger(L, a, 1, "unpack_one"), "unpack_one"));
-        BaseLib.Reg(t, "unpack_limit", (L, a) => Unpack(L, a, (long)Args.Number(L, a, 1, "unpack_limit"), OptInteger(L, a, 2, "unpack_limit"), "unpack_limit"));
+        BaseLib.Reg(t, "unpack_limit", (L, a) => Unpack(L, a, Args.ToInteger(Args.Number(L, a, 1, "unpack_limit")), OptInteger(L, a, 2, "unpack_limit"), "unpack_limit"));
         t["_NAME"] = "cmsgpack";
         t["_VERSION"] = "lua-cmsgpack 0.4.0";
         t["_COPYRIGHT"] = "Copyright (C) 2012, Salvatore Sanfilippo";
@@ -26,7 +26,7 @@ internal static class CmsgpackLib
         L.Globals["cmsgpack"] = t;
     }
 
-    private static long OptInteger(LuaState L, object?[] a, int i, string fn) => Args.At(a, i) is null ? 0 : (long)Args.Number(L, a, i, fn);
+    private static long OptInteger(LuaState L, object?[] a, int i, string fn) => Args.At(a, i) is null ? 0 : Args.ToInteger(Args.Number(L, a, i, fn));
 
     private static object?[] Pack(LuaState L, object?[] a)
     {

@@ -10,26 +10,40 @@ internal static class MathLib
         One(m, "acos", Math.Acos);
         One(m, "asin", Math.Asin);
         One(m, "atan", Math.Atan);
-        BaseLib.Reg(m, "atan2", (L, a) => [Math.Atan2(Args.Number(L, a, 0, "atan2"), Args.Number(L, a, 1, "atan2"))]);
+        Two(m, "atan2", Math.Atan2);
         One(m, "ceil", Math.Ceiling);
         One(m, "cos", Math.Cos);
         One(m, "cosh", Math.Cosh);
         One(m, "deg", x => x * (180.0 / Math.PI));
         One(m, "exp", Math.Exp);
         One(m, "floor", Math.Floor);
-        BaseLib.Reg(m, "fmod", (L, a) => [Args.Number(L, a, 0, "fmod") % Args.Number(L, a, 1, "fmod")]); // C's fmod
+        Two(m, "fmod", static (x, y) => x % y); // C's fmod
         BaseLib.Reg(m, "frexp", (L, a) =>
         {
+            // C's frexp, exactly: the exponent field read from the bits (subnormals scaled up first).
             double x = Args.Number(L, a, 0, "frexp");
             if (x == 0 || !double.IsFinite(x)) return [x, 0.0];
-            int e = (int)Math.Floor(Math.Log2(Math.Abs(x))) + 1;
-            double mant = x / Math.Pow(2, e);
-            if (Math.Abs(mant) >= 1) { mant /= 2; e++; }
-            if (Math.Abs(mant) < 0.5) { mant *= 2; e--; }
+            int shift = 0;
+            if (Math.Abs(x) < double.Epsilon * (1L << 52))
+            {
+                x *= 18014398509481984.0; // 2^54
+                shift = 54;
+            }
+            long bits = BitConverter.DoubleToInt64Bits(x);
+            int e = (int)((bits >> 52) & 0x7FF) - 1022 - shift;
+            double mant = BitConverter.Int64BitsToDouble((bits & ~(0x7FFL << 52)) | (1022L << 52));
             return [mant, (double)e];
         });
-        BaseLib.Reg(m, "ldexp", (L, a) => [Args.Number(L, a, 0, "ldexp") * Math.Pow(2, Args.Int(L, a, 1, "ldexp"))]);
-        BaseLib.Reg(m, "log", (L, a) => [Math.Log(Args.Number(L, a, 0, "log"))]);
+        BaseLib.Reg(m, "ldexp", (L, a) =>
+        {
+            int e = Args.Int(L, a, 1, "ldexp"); // (the second argument is checked first, as GCC evaluates lmathlib's call)
+            return [Args.Number(L, a, 0, "ldexp") * Math.Pow(2, e)];
+        });
+        BaseLib.Reg(m, "log", (L, a) =>
+        {
+            double x = Args.Number(L, a, 0, "log");
+            return [x < 0 ? -LuaNumber.PositiveNaN : Math.Log(x)]; // glibc's log of a negative number is -nan
+        });
         One(m, "log10", Math.Log10);
         BaseLib.Reg(m, "max", (L, a) => [MinMax(L, a, "max", true)]);
         BaseLib.Reg(m, "min", (L, a) => [MinMax(L, a, "min", false)]);
@@ -39,7 +53,7 @@ internal static class MathLib
             double ip = x >= 0 ? Math.Floor(x) : Math.Ceiling(x);
             return [ip, double.IsInfinity(x) ? 0.0 : x - ip];
         });
-        BaseLib.Reg(m, "pow", (L, a) => [Math.Pow(Args.Number(L, a, 0, "pow"), Args.Number(L, a, 1, "pow"))]);
+        Two(m, "pow", Math.Pow);
         One(m, "rad", x => x * (Math.PI / 180.0));
         One(m, "sin", Math.Sin);
         One(m, "sinh", Math.Sinh);
@@ -58,6 +72,16 @@ internal static class MathLib
     }
 
     private static void One(LuaTable m, string name, Func<double, double> f) => BaseLib.Reg(m, name, (L, a) => [f(Args.Number(L, a, 0, name))]);
+
+    /// <summary>
+    /// A function of two numbers: lmathlib checks them inside one C call's arguments, which GCC evaluates right to
+    /// left, so a bad second argument is reported before a bad first one.
+    /// </summary>
+    private static void Two(LuaTable m, string name, Func<double, double, double> f) => BaseLib.Reg(m, name, (L, a) =>
+    {
+        double y = Args.Number(L, a, 1, name);
+        return [f(Args.Number(L, a, 0, name), y)];
+    });
 
     private static double MinMax(LuaState L, object?[] a, string fn, bool max)
     {

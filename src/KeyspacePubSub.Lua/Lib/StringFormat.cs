@@ -51,19 +51,24 @@ internal static class StringFormat
             switch (conv)
             {
                 case 'c':
-                    body = ((char)(byte)Args.Int(L, a, arg, "format")).ToString();
-                    b.Append(Pad(body, flags, width, false));
+                {
+                    // sprintf("%c", (int)number): C's direct cast (out of int's range: INT_MIN, a NUL byte).
+                    double d = Args.Number(L, a, arg, "format");
+                    int code = d > -2147483649.0 && d < 2147483648.0 ? (int)d : int.MinValue;
+                    body = ((char)(byte)code).ToString();
+                    b.Append(CString(Pad(body, flags, width, false)));
                     continue;
+                }
                 case 'd':
                 case 'i':
-                    body = Integer((long)Trunc(Args.Number(L, a, arg, "format")), flags, precision);
+                    body = Integer(Args.ToInteger(Args.Number(L, a, arg, "format")), flags, precision);
                     b.Append(Pad(body, flags, width, precision < 0));
                     continue;
                 case 'o':
                 case 'u':
                 case 'x':
                 case 'X':
-                    body = Unsigned(unchecked((ulong)(long)Trunc(Args.Number(L, a, arg, "format"))), conv, flags, precision);
+                    body = Unsigned(UnsignedCast(Args.Number(L, a, arg, "format")), conv, flags, precision);
                     b.Append(Pad(body, flags, width, precision < 0));
                     continue;
                 case 'e':
@@ -83,19 +88,44 @@ internal static class StringFormat
                 case 's':
                 {
                     string s = LuaState.AsString(Args.At(a, arg)) ?? throw Args.TypeError(L, a, arg, "format", "string");
+                    // As str_format: a string of 100 bytes or more without a precision is added whole; any other goes
+                    // through sprintf, which stops at a NUL.
+                    if (precision < 0 && s.Length >= 100)
+                    {
+                        b.Append(s);
+                        continue;
+                    }
+                    s = CString(s);
                     if (precision >= 0 && s.Length > precision) s = s[..precision];
                     b.Append(Pad(s, flags, width, false));
                     continue;
                 }
                 default:
-                    throw L.Error($"invalid option '%{conv}' to 'format'");
+                    // luaO_pushfstring's %c: a NUL ends the text (a '%' at the end of the format shows alone).
+                    throw L.Error(conv == '\0' ? "invalid option '%' to 'format'" : $"invalid option '%{conv}' to 'format'");
             }
         }
         L.Charge(b.Length);
         return b.ToString();
     }
 
-    private static double Trunc(double d) => double.IsNaN(d) ? 0 : Math.Clamp(Math.Truncate(d), long.MinValue, long.MaxValue);
+    /// <summary>
+    /// C's (unsigned long long) cast of a double as GCC does it on x86-64: below 2^63 (or NaN) through the signed
+    /// conversion (NaN and values below -2^63 give 2^63), from 2^63 on by subtracting 2^63 first (2^64 and more give 0).
+    /// </summary>
+    private static ulong UnsignedCast(double d)
+    {
+        const double TwoTo63 = 9.2233720368547758e18;
+        if (!(d >= TwoTo63)) return unchecked((ulong)Args.ToInteger(d));
+        return unchecked((ulong)Args.ToInteger(d - TwoTo63)) ^ 0x8000_0000_0000_0000UL;
+    }
+
+    /// <summary>A formatted item as luaL_addlstring(buff, strlen(buff)) adds it: up to its first NUL.</summary>
+    private static string CString(string s)
+    {
+        int nul = s.IndexOf('\0');
+        return nul < 0 ? s : s[..nul];
+    }
 
     private static string Sign(bool negative, string flags) => negative ? "-" : flags.Contains('+') ? "+" : flags.Contains(' ') ? " " : "";
 
@@ -137,62 +167,14 @@ internal static class StringFormat
         }
         double m = Math.Abs(d);
         bool alt = flags.Contains('#');
-        string body;
-        switch (char.ToLowerInvariant(conv))
+        string body = char.ToLowerInvariant(conv) switch
         {
-            case 'f':
-                body = Fixed(m, precision, alt);
-                break;
-            case 'e':
-                body = Exponent(m, precision, alt);
-                break;
-            default:
-            {
-                int p = precision == 0 ? 1 : precision;
-                int x = m == 0 ? 0 : ExponentOf(m, p);
-                if (x < -4 || x >= p)
-                {
-                    body = Exponent(m, p - 1, alt);
-                    if (!alt) body = StripZeros(body);
-                }
-                else
-                {
-                    body = Fixed(m, p - 1 - x, alt);
-                    if (!alt) body = StripZeros(body);
-                }
-                break;
-            }
-        }
+            'f' => CDouble.F(m, precision, alt),
+            'e' => CDouble.E(m, precision, alt),
+            _ => CDouble.G(m, precision, alt),
+        };
         if (upper) body = body.ToUpperInvariant();
         return Sign(negative, flags) + body;
-    }
-
-    private static string Fixed(double m, int precision, bool alt)
-    {
-        string s = m.ToString("F" + precision.ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
-        return alt && precision == 0 ? s + "." : s;
-    }
-
-    private static string Exponent(double m, int precision, bool alt)
-    {
-        string s = m.ToString((precision == 0 ? "0" : "0." + new string('0', precision)) + "e+00", CultureInfo.InvariantCulture);
-        if (alt && precision == 0) s = s.Insert(1, ".");
-        return s;
-    }
-
-    /// <summary>The decimal exponent of <paramref name="m"/> once rounded to <paramref name="p"/> significant digits.</summary>
-    private static int ExponentOf(double m, int p)
-    {
-        string e = m.ToString("E" + (p - 1).ToString(CultureInfo.InvariantCulture), CultureInfo.InvariantCulture);
-        return int.Parse(e.AsSpan(e.IndexOf('E') + 1), CultureInfo.InvariantCulture);
-    }
-
-    private static string StripZeros(string s)
-    {
-        int e = s.IndexOf('e');
-        string mantissa = e >= 0 ? s[..e] : s, exp = e >= 0 ? s[e..] : "";
-        if (mantissa.Contains('.')) mantissa = mantissa.TrimEnd('0').TrimEnd('.');
-        return mantissa + exp;
     }
 
     private static string Pad(string body, string flags, int width, bool zeroAllowed)

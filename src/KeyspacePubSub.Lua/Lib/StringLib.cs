@@ -50,13 +50,13 @@ internal static class StringLib
     }
 
     /// <summary>posrelat: a negative position counts from the end.</summary>
-    private static long Relative(long pos, int len) => pos < 0 ? len + pos + 1 : pos;
+    private static long Relative(long pos, int len) => pos >= 0 ? pos : Math.Max(0, len + pos + 1);
 
     private static object?[] Sub(LuaState L, object?[] a)
     {
         string s = Args.String(L, a, 0, "sub");
-        long start = Relative(Args.Int(L, a, 1, "sub"), s.Length);
-        long end = Relative(Args.OptInt(L, a, 2, "sub", -1), s.Length);
+        long start = Relative(Args.Integer(L, a, 1, "sub"), s.Length);
+        long end = Relative(Args.OptInteger(L, a, 2, "sub", -1), s.Length);
         if (start < 1) start = 1;
         if (end > s.Length) end = s.Length;
         return [start <= end ? s.Substring((int)start - 1, (int)(end - start + 1)) : ""];
@@ -65,8 +65,8 @@ internal static class StringLib
     private static object?[] Byte(LuaState L, object?[] a)
     {
         string s = Args.String(L, a, 0, "byte");
-        long i = Relative(Args.OptInt(L, a, 1, "byte", 1), s.Length);
-        long j = Relative(Args.OptInt(L, a, 2, "byte", (int)i), s.Length);
+        long i = Relative(Args.OptInteger(L, a, 1, "byte", 1), s.Length);
+        long j = Relative(Args.OptInteger(L, a, 2, "byte", i), s.Length);
         if (i <= 0) i = 1;
         if (j > s.Length) j = s.Length;
         if (i > j) return LuaState.None;
@@ -104,14 +104,15 @@ internal static class StringLib
         })];
     }
 
-    private static bool NoSpecials(string p) => p.IndexOfAny(['^', '$', '*', '+', '?', '.', '(', ')', '[', ']', '%', '-']) < 0;
+    /// <summary>lstrlib.c's SPECIALS ("^$*+?.([%-"): a pattern without them is found as plain text.</summary>
+    private static bool NoSpecials(string p) => p.IndexOfAny(['^', '$', '*', '+', '?', '.', '(', '[', '%', '-']) < 0;
 
     private static object?[] Find(LuaState L, object?[] a, bool find)
     {
         string fn = find ? "find" : "match";
         string s = Args.String(L, a, 0, fn);
         string p = Args.String(L, a, 1, fn);
-        long init = Relative(Args.OptInt(L, a, 2, fn, 1), s.Length) - 1;
+        long init = Relative(Args.OptInteger(L, a, 2, fn, 1), s.Length) - 1;
         if (init < 0) init = 0;
         else if (init > s.Length) init = s.Length;
         if (find && (LuaState.Truthy(Args.At(a, 3)) || NoSpecials(p)))
