@@ -3,7 +3,7 @@ using KeyspacePubSub.Benchmark;
 
 // Side-by-side benchmark: starts real redis-server and our server (each its own process, so CPU and
 // RSS come from /proc), runs every scenario against both in alternation and prints ratios (ours / redis).
-//   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,lightmix,patterns,rss,kv,streams,groupwait,notify,keymem,zset,pipe,bigvalue,geo,backlog,expiry,eviction,burstmem]
+//   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- [--quick] [--only ping,fanout,lightmix,patterns,rss,kv,scripts,streams,groupwait,notify,keymem,zset,pipe,bigvalue,geo,backlog,expiry,eviction,burstmem]
 //                                  (backlog includes the restart row; --only restart runs that row alone)
 //   dotnet run -c Release --project src/KeyspacePubSub.Benchmark -- --target 127.0.0.1:6379   (one server, no ratios)
 //   --ours-args "--io-threads 2"   extra arguments for every start of our server
@@ -20,7 +20,7 @@ using KeyspacePubSub.Benchmark;
 //   --only commitcost              CPU per durable commit: the server's store against SQLite alone, in this process (no servers)
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 bool quick = args.Contains("--quick");
-string only = ArgValue("--only") ?? "ping,fanout,lightmix,patterns,rss,kv,streams,groupwait,notify,keymem,zset,pipe,bigvalue,geo,backlog,expiry,eviction,burstmem";
+string only = ArgValue("--only") ?? "ping,fanout,lightmix,patterns,rss,kv,scripts,streams,groupwait,notify,keymem,zset,pipe,bigvalue,geo,backlog,expiry,eviction,burstmem";
 string? target = ArgValue("--target");
 ServerUnderTest.OursArgs = (ArgValue("--ours-args") ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries);
 FanoutBench.LatencyDump = ArgValue("--latency-dump");
@@ -166,6 +166,26 @@ try
             var results = RedisBenchmarkRunner.Median(servers, "set,get", pipeline, n, rounds);
             foreach (var test in new[] { "SET", "GET" }) Row($"{test} -P {pipeline}", results.ToDictionary(kv => kv.Key, kv => kv.Value.GetValueOrDefault(test)), "N0");
             if (target is null) Row($"-P {pipeline}: {RedisBenchmarkRunner.CpuKey}", results.ToDictionary(kv => kv.Key, kv => kv.Value.GetValueOrDefault(RedisBenchmarkRunner.CpuKey)), "N0");
+        }
+        Console.WriteLine();
+    }
+
+    if (only.Contains("scripts"))
+    {
+        // Lua scripts by EVAL (the script cached after its first run): a counter, and a fixed-window rate limiter
+        // (INCR, PEXPIRE on the first hit, a table returned), as a service calls them per request.
+        Header($"redis-benchmark EVAL -c 50 (median of {rounds})", "requests/s");
+        var scripts = new (string Name, string[] Command)[]
+        {
+            ("EVAL incr", ["EVAL", "return redis.call('incr', KEYS[1])", "1", "bench:counter"]),
+            ("EVAL rate limiter", ["EVAL", "local n = redis.call('incr', KEYS[1]) if n == 1 then redis.call('pexpire', KEYS[1], 60000) end if n > tonumber(ARGV[1]) then return {0, n} end return {1, n}", "1", "bench:rate", "1000000000"]),
+        };
+        int n = quick ? 50_000 : 200_000;
+        foreach (var (name, command) in scripts)
+        {
+            var results = RedisBenchmarkRunner.Median(servers, "", 1, n, rounds, command);
+            Row(name, results.ToDictionary(kv => kv.Key, kv => kv.Value.GetValueOrDefault("command")), "N0");
+            if (target is null) Row($"{name}: {RedisBenchmarkRunner.CpuKey}", results.ToDictionary(kv => kv.Key, kv => kv.Value.GetValueOrDefault(RedisBenchmarkRunner.CpuKey)), "N0");
         }
         Console.WriteLine();
     }
