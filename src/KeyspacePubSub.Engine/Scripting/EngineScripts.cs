@@ -20,13 +20,10 @@ public sealed partial class Engine
 
     /// <summary>
     /// A script's command, as scriptCall's call(): with its statistics, slowlog and MONITOR line ("[db lua]"),
-    /// run for the script's caller (its own pushes and invalidations follow the EVAL's reply).
+    /// run for the script's caller (its own pushes and invalidations follow the EVAL's reply). Clients blocked on
+    /// a key it fills are served once the whole script has run, as after any command (Execute).
     /// </summary>
-    internal void CallFromScript(Client scriptClient, CommandDef cmd, CommandArgs args)
-    {
-        Call(scriptClient, cmd, args);
-        if (_ready.Count > 0) ServeReadyKeys();
-    }
+    internal void CallFromScript(Client scriptClient, CommandDef cmd, CommandArgs args) => Call(scriptClient, cmd, args);
 
     /// <summary>
     /// getCommandFlags: a command's flags as processCommand weighs them. For EVAL and EVALSHA of a script with a
