@@ -36,9 +36,10 @@ public sealed partial class Engine
         if (!cmd.RunsScript || args.Count < 2) return flags;
         bool evalsha = cmd.Name.StartsWith("evalsha", StringComparison.Ordinal);
         if (evalsha && args[1].Length != 40) return flags;
-        string sha = evalsha ? System.Text.Encoding.Latin1.GetString(args[1]).ToLowerInvariant() : ScriptCache.Sha1Hex(args[1]);
         ScriptFlags scriptFlags;
-        if (_scripting != null && _scripting.Cache.TryGet(sha, out var script)) scriptFlags = script.Flags;
+        var cache = _scripting?.Cache;
+        if (evalsha ? cache != null && cache.TryGet(System.Text.Encoding.Latin1.GetString(args[1]).ToLowerInvariant(), out var script)
+                    : cache != null && cache.TryGetByBody(args[1], out script)) scriptFlags = script.Flags;
         else if (evalsha || ScriptCache.ParseShebang(args[1], out scriptFlags, out _) != null) return flags;
         if ((scriptFlags & ScriptFlags.CompatMode) != 0) return flags;
         flags &= ~(CommandFlags.Stale | CommandFlags.DenyOom | CommandFlags.Write | CommandFlags.MayReplicate);

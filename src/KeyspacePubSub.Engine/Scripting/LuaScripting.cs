@@ -97,8 +97,8 @@ internal sealed class LuaScripting
     /// <summary>luaCreateFunction: the script's SHA1, compiled and cached if it was not; null after an error reply.</summary>
     public CachedScript? Create(RespWriter reply, ReadOnlySpan<byte> body)
     {
+        if (Cache.TryGetByBody(body, out var cached)) return cached;
         string sha = ScriptCache.Sha1Hex(body);
-        if (Cache.TryGet(sha, out var cached)) return cached;
         if (ScriptCache.ParseShebang(body, out var flags, out int shebangLength) is { } error)
         {
             reply.Error("ERR " + error);
@@ -209,7 +209,7 @@ internal sealed class LuaScripting
         _client.User = x.Client.User;
         _client.ScriptCaller = x.Client;
         run.StartTicks = Stopwatch.GetTimestamp();
-        run.StartHeap = GC.GetTotalMemory(false);
+        run.StartHeap = -1; // read at the first check: most scripts end before one
         _run = run;
         L.Interrupt = Interrupted;
         bool freeze = !_engine.TimeFrozen;
@@ -285,7 +285,9 @@ internal sealed class LuaScripting
             run.StopReason = $"Script ran longer than busy-reply-threshold ({limit} ms) and was stopped.";
             return true;
         }
-        if (GC.GetTotalMemory(false) - run.StartHeap > MaxScriptHeapGrowth)
+        long heap = GC.GetTotalMemory(false);
+        if (run.StartHeap < 0) run.StartHeap = heap;
+        else if (heap - run.StartHeap > MaxScriptHeapGrowth)
         {
             run.StopReason = "Script was stopped: its memory grew past 1 GB.";
             return true;

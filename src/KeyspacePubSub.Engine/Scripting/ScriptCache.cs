@@ -24,6 +24,9 @@ internal sealed class ScriptCache
 {
     private readonly Dictionary<string, CachedScript> _scripts = new(StringComparer.Ordinal);
 
+    // The same scripts by body: an EVAL of a cached script finds it without hashing the body again.
+    private readonly Dictionary<byte[], CachedScript> _byBody = new(ByteKeyComparer.Instance);
+
     public int Count => _scripts.Count;
 
     /// <summary>The scripts' bodies and names, as INFO's used_memory_scripts_eval counts them.</summary>
@@ -31,15 +34,20 @@ internal sealed class ScriptCache
 
     public bool TryGet(string sha, out CachedScript script) => _scripts.TryGetValue(sha, out script!);
 
+    public bool TryGetByBody(ReadOnlySpan<byte> body, out CachedScript script) =>
+        _byBody.GetAlternateLookup<ReadOnlySpan<byte>>().TryGetValue(body, out script!);
+
     public void Add(CachedScript script)
     {
         _scripts[script.Sha] = script;
+        _byBody[script.Body] = script;
         Bytes += script.Body.Length + 40;
     }
 
     public void Clear()
     {
         _scripts.Clear();
+        _byBody.Clear();
         Bytes = 0;
     }
 
