@@ -18,6 +18,12 @@ public static class LuaNumber
         return (d < 0 ? "-" : "") + CDouble.G(Math.Abs(d), 14, false);
     }
 
+    /// <summary>
+    /// C's (long long) / (ptrdiff_t) cast of a double as x86-64 does it (lua_tointeger, and Redis's reply of a Lua
+    /// number): NaN and values out of range become the minimum.
+    /// </summary>
+    public static long ToInteger(double d) => double.IsNaN(d) || d >= 9.2233720368547758e18 || d < -9.2233720368547758e18 ? long.MinValue : (long)d;
+
     /// <summary>A NaN without its sign bit (strtod's "nan"; .NET's double.NaN has the bit set, as x86's 0/0).</summary>
     public static readonly double PositiveNaN = BitConverter.Int64BitsToDouble(0x7FF8_0000_0000_0000);
 

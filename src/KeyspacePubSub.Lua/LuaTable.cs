@@ -175,9 +175,6 @@ public sealed class LuaTable
         _array[_count++] = value;
     }
 
-    /// <summary>The array part's count (keys 1..n stored there).</summary>
-    internal int ArrayCount => _count;
-
     private static int? ArrayIndex(double d)
     {
         if (d >= 1 && d <= int.MaxValue && d == Math.Floor(d)) return (int)d - 1;

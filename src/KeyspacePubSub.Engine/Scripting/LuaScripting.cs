@@ -303,25 +303,7 @@ internal sealed class LuaScripting
         var run = _run;
         if (run is null) throw new LuaError(ScriptReplies.ErrorTable("redis.call/pcall can only be called inside a script invocation"), L.CurrentLine);
         if (a.Length == 0) return Fail(L, ScriptReplies.ErrorTable("Please specify at least one argument for this redis lib call"), raise);
-        _batch.Reset();
-        var argBytes = new byte[a.Length][];
-        for (int i = 0; i < a.Length; i++)
-        {
-            switch (a[i])
-            {
-                case string s:
-                    argBytes[i] = Encoding.Latin1.GetBytes(s);
-                    break;
-                case double d:
-                    // Not Lua's %.14g, which loses precision: "%.17g".
-                    argBytes[i] = Encoding.ASCII.GetBytes(double.IsNaN(d) ? (BitConverter.DoubleToInt64Bits(d) < 0 ? "-nan" : "nan") : RespWriter.FormatDouble(d));
-                    break;
-                default:
-                    return Fail(L, ScriptReplies.ErrorTable("Lua redis lib command arguments must be strings or integers"), raise);
-            }
-        }
-        _batch.Append(argBytes);
-        var args = _batch[0];
+        if (!TryCommandLine(a, out var args)) return Fail(L, ScriptReplies.ErrorTable(NotStringsOrIntegers), raise);
         string? error = Check(run, args, out var cmd);
         if (error != null)
         {
@@ -341,6 +323,36 @@ internal sealed class LuaScripting
         _transport.Clear();
         if (raise && value is LuaTable t && t.Get("err") is string) throw new LuaError(t, L.CurrentLine);
         return [value];
+    }
+
+    private const string NotStringsOrIntegers = "Lua redis lib command arguments must be strings or integers";
+
+    /// <summary>
+    /// luaArgsToRedisArgv: the Lua values as a command line in the script's batch (strings as their bytes, numbers
+    /// as "%.17g", not Lua's lossy %.14g); false when one is neither.
+    /// </summary>
+    private bool TryCommandLine(object?[] a, out CommandArgs args)
+    {
+        var bytes = new byte[a.Length][];
+        for (int i = 0; i < a.Length; i++)
+        {
+            switch (a[i])
+            {
+                case string s:
+                    bytes[i] = Encoding.Latin1.GetBytes(s);
+                    break;
+                case double d:
+                    bytes[i] = Encoding.ASCII.GetBytes(double.IsNaN(d) ? (BitConverter.DoubleToInt64Bits(d) < 0 ? "-nan" : "nan") : RespWriter.FormatDouble(d));
+                    break;
+                default:
+                    args = default;
+                    return false;
+            }
+        }
+        _batch.Reset();
+        _batch.Append(bytes);
+        args = _batch[0];
+        return true;
     }
 
     private static object?[] Fail(LuaState L, LuaTable error, bool raise) => raise ? throw new LuaError(error, L.CurrentLine) : [error];
@@ -381,21 +393,10 @@ internal sealed class LuaScripting
     {
         var run = _run ?? throw new LuaError(ScriptReplies.ErrorTable("redis.acl_check_cmd can only be called inside a script invocation"), L.CurrentLine);
         if (a.Length == 0) throw new LuaError(ScriptReplies.ErrorTable("Please specify at least one argument for this redis lib call"), L.CurrentLine);
-        var bytes = new byte[a.Length][];
-        for (int i = 0; i < a.Length; i++)
-        {
-            bytes[i] = a[i] switch
-            {
-                string s => Encoding.Latin1.GetBytes(s),
-                double d => Encoding.ASCII.GetBytes(RespWriter.FormatDouble(d)),
-                _ => throw new LuaError(ScriptReplies.ErrorTable("Lua redis lib command arguments must be strings or integers"), L.CurrentLine),
-            };
-        }
-        _batch.Reset();
-        _batch.Append(bytes);
-        var args = _batch[0];
+        if (!TryCommandLine(a, out var args)) throw new LuaError(ScriptReplies.ErrorTable(NotStringsOrIntegers), L.CurrentLine);
+        // lookupCommand: the command is found by name (and subcommand), whatever its arity.
         var cmd = _engine.Commands.Resolve(args, out _);
-        if (cmd is null || (cmd.Arity > 0 && cmd.Arity != args.Count) || args.Count < -cmd.Arity)
+        if (cmd is null)
             throw new LuaError(ScriptReplies.ErrorTable("Invalid command passed to redis.acl_check_cmd()"), L.CurrentLine);
         var user = run.Caller.User;
         return [LuaState.Bool(user.Unrestricted || _engine.Acl.Check(user, cmd, args, 0, out _) == AclDenied.Ok)];

@@ -157,7 +157,7 @@ internal static class ScriptReplies
                 else r.Integer(b ? 1 : 0);
                 return;
             case double d:
-                r.Integer(ToLongLong(d));
+                r.Integer(LuaNumber.ToInteger(d));
                 return;
             case LuaTable t:
                 WriteTable(r, t, scriptResp, command, depth);
@@ -168,16 +168,13 @@ internal static class ScriptReplies
         }
     }
 
-    /// <summary>C's (long long) cast as x86-64 does it: NaN and out-of-range values become LLONG_MIN.</summary>
-    public static long ToLongLong(double d) => double.IsNaN(d) || d >= 9.2233720368547758e18 || d < -9.2233720368547758e18 ? long.MinValue : (long)d;
 
     private static void WriteTable(RespWriter r, LuaTable t, int scriptResp, CommandDef command, int depth)
     {
         if (t.Get("err") is string err)
         {
-            string text = ErrorText(t) ?? err;
-            if (LuaState.Truthy(t.Get("ignore_error_stats_update"))) WriteErrorUncounted(r, text, command);
-            else r.Error(text);
+            if (LuaState.Truthy(t.Get("ignore_error_stats_update"))) WriteErrorUncounted(r, err, command);
+            else r.Error(err);
             return;
         }
         if (t.Get("ok") is string ok)
@@ -247,9 +244,6 @@ internal static class ScriptReplies
         r.Array(n);
         for (int i = 1; i <= n; i++) Write(r, t.Get((double)i), scriptResp, command, depth + 1);
     }
-
-    /// <summary>An error table's reply text: its "err", with " script: ..., on source:line." when the error handler added them.</summary>
-    public static string? ErrorText(LuaTable t) => t.Get("err") as string;
 
     /// <summary>
     /// An error reply that INFO errorstats does not count again (ERR_REPLY_FLAG_NO_STATS_UPDATE): the command that

@@ -23,8 +23,7 @@ internal static class Args
     /// </summary>
     public static int ToInt(double d) => unchecked((int)ToInteger(d));
 
-    /// <summary>lua_tointeger: C's (ptrdiff_t) cast of the number.</summary>
-    public static long ToInteger(double d) => double.IsNaN(d) || d >= 9.2233720368547758e18 || d < -9.2233720368547758e18 ? long.MinValue : (long)d;
+    public static long ToInteger(double d) => LuaNumber.ToInteger(d);
 
     public static int OptInt(LuaState L, object?[] a, int i, string fn, int def) => At(a, i) is null ? def : Int(L, a, i, fn);
 
