@@ -100,9 +100,9 @@ public class NodeClientTests
     [NodeFact]
     public Task IoredisBlockingSuite_Passes() => RunSuite("ioredis-blocking.test.js", 3);
 
-    /// <summary>ioredis's defineCommand (EVALSHA, EVAL on NOSCRIPT), scripts in MULTI and pipelines, a script's errors.</summary>
+    /// <summary>ioredis's defineCommand (EVALSHA, EVAL on NOSCRIPT), scripts in MULTI and pipelines, a script's errors, a library of functions.</summary>
     [NodeFact]
-    public Task IoredisScriptsSuite_Passes() => RunSuite("ioredis-scripts.test.js", 3);
+    public Task IoredisScriptsSuite_Passes() => RunSuite("ioredis-scripts.test.js", 4);
 
     /// <summary>ACL users with ioredis and node-redis (RESP2 and RESP3): username and password, NOPERM outside the user's keys and channels, WRONGPASS.</summary>
     [NodeFact]

@@ -74,3 +74,47 @@ test("EVAL_RO refuses a write; a script sees only the keys it is given", async (
     redis.disconnect();
   }
 });
+
+test("a library of functions: FUNCTION LOAD, FCALL in a pipeline and MULTI, FCALL_RO, LIST and DUMP/RESTORE", async () => {
+  const redis = new Redis({ port });
+  const sub = new Redis({ port });
+  try {
+    await redis.function("FLUSH");
+    await redis.del("room:9:backlog");
+    const code = `#!lua name=presence
+redis.register_function('say', function(keys, args)
+  redis.call('LPUSH', keys[1], args[1])
+  return redis.call('PUBLISH', keys[2], args[1])
+end)
+redis.register_function{function_name='seen', callback=function(keys, args)
+  return redis.call('LRANGE', keys[1], 0, -1)
+end, flags={'no-writes'}}`;
+    assert.strictEqual(await redis.function("LOAD", code), "presence");
+    await assert.rejects(redis.function("LOAD", code), /Library 'presence' already exists/);
+    assert.strictEqual(await redis.function("LOAD", "REPLACE", code), "presence");
+    const got = [];
+    await sub.subscribe("room:9");
+    sub.on("message", (channel, message) => got.push(message));
+    assert.strictEqual(await redis.fcall("say", 2, "room:9:backlog", "room:9", "hi"), 1);
+    const piped = await redis.pipeline().fcall("say", 2, "room:9:backlog", "room:9", "p1").fcall_ro("seen", 1, "room:9:backlog").exec();
+    assert.deepStrictEqual(piped, [[null, 1], [null, ["p1", "hi"]]]);
+    const multi = await redis.multi().fcall("say", 2, "room:9:backlog", "room:9", "m1").fcall("nosuch", 0).exec();
+    assert.deepStrictEqual(multi[0], [null, 1]);
+    assert.match(multi[1][0].message, /^ERR Function not found$/);
+    await assert.rejects(redis.fcall_ro("say", 2, "room:9:backlog", "room:9", "x"), /Can not execute a script with write flag using \*_ro command/);
+    const [library] = await redis.function("LIST", "LIBRARYNAME", "pres*");
+    assert.deepStrictEqual(library.slice(0, 4), ["library_name", "presence", "engine", "LUA"]);
+    const payload = await redis.callBuffer("FUNCTION", "DUMP");
+    await redis.function("FLUSH");
+    await assert.rejects(redis.fcall("seen", 1, "room:9:backlog"), /Function not found/);
+    assert.strictEqual(await redis.function("RESTORE", payload), "OK");
+    assert.deepStrictEqual(await redis.fcall_ro("seen", 1, "room:9:backlog"), ["m1", "p1", "hi"]);
+    await new Promise((r) => setTimeout(r, 100));
+    assert.deepStrictEqual(got, ["hi", "p1", "m1"]);
+  } finally {
+    await redis.function("FLUSH");
+    await redis.del("room:9:backlog");
+    redis.disconnect();
+    sub.disconnect();
+  }
+});

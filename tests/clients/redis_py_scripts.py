@@ -1,6 +1,7 @@
 """redis-py (python3-redis) Lua scripting against REDIS_PORT: its distributed Lock (Lua scripts run with EVALSHA,
-loaded again after SCRIPT FLUSH), a rate limiter registered with register_script, scripts in a pipeline, and
-cjson inside a script, in RESP2 and RESP3."""
+loaded again after SCRIPT FLUSH), a rate limiter registered with register_script, scripts in a pipeline, cjson
+inside a script, and a library of functions (FUNCTION LOAD, FCALL, FCALL_RO, LIST, DUMP and RESTORE), in RESP2
+and RESP3."""
 import os
 import redis
 
@@ -78,4 +79,52 @@ for protocol in (2, 3):
     except redis.exceptions.NoScriptError:
         pass
     r.delete("room:1:lock", "rate:alice", "doc")
+
+    # A chat library of functions: post records and publishes in one call, history reads without writing.
+    r.function_flush()
+    chat = """#!lua name=chat
+local function post(keys, args)
+    redis.call('LPUSH', keys[1], args[1])
+    redis.call('LTRIM', keys[1], 0, tonumber(args[2]) - 1)
+    return redis.call('PUBLISH', keys[2], args[1])
+end
+redis.register_function('chat_post', post)
+redis.register_function{function_name='chat_history', callback=function(keys, args)
+    return redis.call('LRANGE', keys[1], 0, tonumber(args[1]) - 1)
+end, flags={'no-writes'}, description='the last N messages'}
+"""
+    assert r.function_load(chat) in (b"chat", "chat")
+    sub = r.pubsub()
+    sub.subscribe("room:1")
+    assert sub.get_message(timeout=5)["type"] == "subscribe"
+    assert [r.fcall("chat_post", 2, "room:1:backlog", "room:1", f"m{i}", 3) for i in range(5)] == [1] * 5
+    got = [sub.get_message(timeout=5)["data"] for _ in range(5)]
+    assert got == [b"m0", b"m1", b"m2", b"m3", b"m4"], got
+    sub.close()
+    assert r.fcall_ro("chat_history", 1, "room:1:backlog", 10) == [b"m4", b"m3", b"m2"]
+    try:
+        r.fcall_ro("chat_post", 2, "room:1:backlog", "room:1", "x", 3)
+        raise AssertionError("FCALL_RO ran a function that writes")
+    except redis.ResponseError as e:
+        assert "Can not execute a script with write flag using *_ro command" in str(e), str(e)
+    listed = r.function_list(library="ch*")
+    assert len(listed) == 1, listed
+    library = listed[0] if isinstance(listed[0], dict) else dict(zip(listed[0][::2], listed[0][1::2]))
+    assert library[b"library_name"] in (b"chat", "chat"), library
+    # In a transaction pipeline, and after FUNCTION DUMP, FLUSH and RESTORE.
+    pipe = r.pipeline(transaction=True)
+    pipe.fcall("chat_post", 2, "room:1:backlog", "room:1", "m5", 3)
+    pipe.fcall_ro("chat_history", 1, "room:1:backlog", 1)
+    assert pipe.execute() == [0, [b"m5"]]
+    payload = r.function_dump()
+    r.function_flush()
+    try:
+        r.fcall("chat_post", 2, "room:1:backlog", "room:1", "x", 3)
+        raise AssertionError("a flushed function ran")
+    except redis.ResponseError as e:
+        assert str(e) == "Function not found", str(e)
+    assert r.function_restore(payload) in (True, b"OK", "OK")
+    assert r.fcall_ro("chat_history", 1, "room:1:backlog", 2) == [b"m5", b"m4"]
+    r.function_flush()
+    r.delete("room:1:backlog")
 print("redis-py scripts ok")

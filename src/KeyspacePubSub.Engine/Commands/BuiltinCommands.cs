@@ -44,6 +44,7 @@ public static class BuiltinCommands
         ZRandMemberCommand.Register(t);
         TransactionCommands.Register(t);
         ScriptingCommands.Register(t);
+        FunctionCommands.Register(t);
         return t;
     }
 }

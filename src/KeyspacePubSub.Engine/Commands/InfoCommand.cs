@@ -135,6 +135,16 @@ internal static class InfoCommand
         Line(sb, "used_memory_lua_human", Human(lua));
         Line(sb, "used_memory_scripts_eval", scripts?.Cache.Bytes ?? 0);
         Line(sb, "number_of_cached_scripts", scripts?.Cache.Count ?? 0);
+        Line(sb, "number_of_functions", scripts?.Functions.FunctionCount ?? 0);
+        Line(sb, "number_of_libraries", scripts?.Functions.LibraryCount ?? 0);
+        long vmFunctions = scripts?.FunctionsMemoryEstimate ?? Scripting.LuaScripting.EmptyFunctionsMemory;
+        Line(sb, "used_memory_vm_functions", vmFunctions);
+        Line(sb, "used_memory_vm_total", vmFunctions + lua);
+        Line(sb, "used_memory_vm_total_human", Human(vmFunctions + lua));
+        long functions = Scripting.FunctionLibraries.EmptyBytes + (scripts?.Functions.Bytes ?? 0);
+        Line(sb, "used_memory_functions", functions);
+        Line(sb, "used_memory_scripts", functions + (scripts?.Cache.Bytes ?? 0));
+        Line(sb, "used_memory_scripts_human", Human(functions + (scripts?.Cache.Bytes ?? 0)));
         Line(sb, "maxmemory", e.Config.MaxMemory);
         Line(sb, "maxmemory_human", Human(e.Config.MaxMemory));
         Line(sb, "maxmemory_policy", e.Config.MaxMemoryPolicy.Name());

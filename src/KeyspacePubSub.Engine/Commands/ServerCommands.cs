@@ -27,8 +27,6 @@ internal static class ServerCommands
         }, Group = "server", Since = "2.8.12", Summary = "Returns the replication role." });
         t.Add(new() { Name = "monitor", Arity = 1, Flags = Admin | NoScript | Loading | Stale, Handler = Monitor, Group = "server", Summary = "Listens for all requests received by the server in real-time." });
         t.Add(new() { Name = "debug", Arity = -2, Flags = Admin | NoScript | Loading | Stale | Protected, Handler = DebugCommand.Handler, Group = "server", Summary = "A container for debugging commands." });
-        t.AddContainer(new() { Name = "function", Arity = -2, Group = "scripting", Since = "7.0.0", Summary = "A container for function commands." },
-            new CommandDef { Name = "flush", Arity = -2, Flags = Write | NoScript, Handler = static x => FlushScripts(x, function: true), Group = "scripting", Since = "7.0.0" });
     }
 
     private static void Time(CommandContext x)
@@ -125,14 +123,6 @@ internal static class ServerCommands
     {
         x.Engine.AddMonitor(x.Client);
         x.Reply.Ok();
-    }
-
-    /// <summary>SCRIPT FLUSH and FUNCTION FLUSH: nothing to flush; the arguments checked as scriptCommand and functionFlushCommand do.</summary>
-    private static void FlushScripts(CommandContext x, bool function)
-    {
-        if (x.Args.Count > 3) PubSubCommands.SubcommandSyntaxError(x);
-        else if (x.Args.Count == 3 && !(x.Args.Is(2, "ASYNC") || x.Args.Is(2, "SYNC"))) x.Reply.Error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
-        else x.Reply.Ok();
     }
 
     internal static string Seconds(double s) => s.ToString("0.000000", CultureInfo.InvariantCulture);

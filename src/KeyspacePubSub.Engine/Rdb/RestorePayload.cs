@@ -44,6 +44,38 @@ public static partial class RestorePayload
         }
     }
 
+    /// <summary>rdbGenericLoadStringObject at <paramref name="pos"/> (moved past it), or null when it cannot be read.</summary>
+    public static byte[]? ReadString(ReadOnlySpan<byte> payload, ref int pos)
+    {
+        var r = new Reader(payload) { Position = pos };
+        try
+        {
+            var s = r.String();
+            pos = r.Position;
+            return s;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>rdbLoadLen at <paramref name="pos"/> (moved past it), or null when it cannot be read.</summary>
+    public static ulong? ReadLength(ReadOnlySpan<byte> payload, ref int pos)
+    {
+        var r = new Reader(payload) { Position = pos };
+        try
+        {
+            ulong len = r.Length();
+            pos = r.Position;
+            return len;
+        }
+        catch (FormatException)
+        {
+            return null;
+        }
+    }
+
     private static object? LoadObject(ref Reader r)
     {
         int type = r.Byte();
@@ -199,6 +231,12 @@ public static partial class RestorePayload
     {
         private readonly ReadOnlySpan<byte> _data = data;
         private int _pos;
+
+        public int Position
+        {
+            readonly get => _pos;
+            set => _pos = value;
+        }
 
         private ReadOnlySpan<byte> Take(long n)
         {

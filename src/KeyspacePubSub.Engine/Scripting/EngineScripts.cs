@@ -27,26 +27,43 @@ public sealed partial class Engine
 
     /// <summary>
     /// getCommandFlags: a command's flags as processCommand weighs them. For EVAL and EVALSHA of a script with a
-    /// shebang (cached, or EVAL's body), the script's flags replace write, deny-oom and may-replicate, as
-    /// evalGetCommandFlags: a script without no-writes writes, and without allow-oom is refused out of memory.
+    /// shebang (cached, or EVAL's body), and FCALL of a loaded function, the script's flags replace write, deny-oom
+    /// and may-replicate, as evalGetCommandFlags and fcallGetCommandFlags: a script without no-writes writes, and
+    /// without allow-oom is refused out of memory.
     /// </summary>
     internal CommandFlags FlagsOf(CommandDef cmd, CommandArgs args)
     {
         var flags = cmd.Flags;
         if (!cmd.RunsScript || args.Count < 2) return flags;
-        bool evalsha = cmd.Name.StartsWith("evalsha", StringComparison.Ordinal);
-        if (evalsha && args[1].Length != 40) return flags;
         ScriptFlags scriptFlags;
-        var cache = _scripting?.Cache;
-        if (evalsha ? cache != null && cache.TryGet(System.Text.Encoding.Latin1.GetString(args[1]).ToLowerInvariant(), out var script)
-                    : cache != null && cache.TryGetByBody(args[1], out script)) scriptFlags = script.Flags;
-        else if (evalsha || ScriptCache.ParseShebang(args[1], out scriptFlags, out _) != null) return flags;
+        if (cmd.Name.StartsWith("fcall", StringComparison.Ordinal))
+        {
+            // fcallGetCommandFlags: a function's flags always replace the command's.
+            if (_scripting?.Functions.Function(System.Text.Encoding.Latin1.GetString(args[1])) is not { } function) return flags;
+            scriptFlags = function.Flags;
+        }
+        else if (!EvalScriptFlags(args, cmd.Name.StartsWith("evalsha", StringComparison.Ordinal), out scriptFlags)) return flags;
         if ((scriptFlags & ScriptFlags.CompatMode) != 0) return flags;
         flags &= ~(CommandFlags.Stale | CommandFlags.DenyOom | CommandFlags.Write | CommandFlags.MayReplicate);
         if ((scriptFlags & (ScriptFlags.AllowOom | ScriptFlags.NoWrites)) == 0) flags |= CommandFlags.DenyOom;
         if ((scriptFlags & ScriptFlags.NoWrites) == 0) flags |= CommandFlags.Write;
         if ((scriptFlags & ScriptFlags.AllowStale) != 0) flags |= CommandFlags.Stale;
         return flags;
+    }
+
+    /// <summary>evalGetCommandFlags: the flags of the cached script (or of EVAL's body's shebang); false when unknown.</summary>
+    private bool EvalScriptFlags(CommandArgs args, bool evalsha, out ScriptFlags scriptFlags)
+    {
+        scriptFlags = ScriptFlags.None;
+        if (evalsha && args[1].Length != 40) return false;
+        var cache = _scripting?.Cache;
+        if (evalsha ? cache != null && cache.TryGet(System.Text.Encoding.Latin1.GetString(args[1]).ToLowerInvariant(), out var script)
+                    : cache != null && cache.TryGetByBody(args[1], out script))
+        {
+            scriptFlags = script.Flags;
+            return true;
+        }
+        return !evalsha && ScriptCache.ParseShebang(args[1], out scriptFlags, out _) == null;
     }
 
     /// <summary>scriptCall's error path (afterErrorReply, incrCommandStatsOnError REJECTED): counted once, here.</summary>
@@ -61,6 +78,13 @@ public sealed partial class Engine
     /// that reads nothing remembers nothing, so EVAL_RO itself is not remembered as a read (see Call).
     /// </summary>
     internal void RememberScriptKeys(Client caller, CommandDef evalCommand, CommandArgs evalArgs) => RememberTrackedKeys(caller, evalCommand, evalArgs);
+
+    /// <summary>FCALL and FCALL_RO: MONITOR sees the FCALL before the commands its function runs.</summary>
+    internal void FCallCommand(CommandContext x, bool ro)
+    {
+        if (_monitors.Count > 0) FeedMonitors(x.Client, x.Args);
+        Scripting.FCall(x, ro, Config.MaxMemory > 0 && PreCommandOom);
+    }
 
     /// <summary>EVAL and EVALSHA (and their _RO forms): MONITOR sees the EVAL before the commands its script runs.</summary>
     internal void EvalCommand(CommandContext x, bool evalsha, bool ro)

@@ -14,7 +14,7 @@ namespace KeyspacePubSub.Engine.Scripting;
 /// redis.pcall through the script client, and the reply. A script runs to its end under the gate with time
 /// frozen, as a transaction does; one that runs past busy-reply-threshold is stopped (see <see cref="Interrupted"/>).
 /// </summary>
-internal sealed class LuaScripting
+internal sealed partial class LuaScripting
 {
     private readonly Engine _engine;
     private LuaState? _lua;
@@ -32,7 +32,8 @@ internal sealed class LuaScripting
     private sealed class Run
     {
         public required Client Caller;
-        public required string Sha;
+        public required string Name; // the script's SHA1, or the function's name
+        public required string Source; // the chunk errors name: user_script or user_function
         public required CommandDef Command;
         public CommandArgs Args; // the EVAL's (valid while it runs)
         public bool ReadOnly, AllowOom, WriteDirty, PreCommandOom;
@@ -62,15 +63,21 @@ internal sealed class LuaScripting
         var L = LuaState.Create();
         L.Rand48 = _rand;
         L.PcallErrorValue = static v => v is LuaTable t && t.Get("err") is string s ? s : v;
-        RedisLuaApi.Register(L, this);
+        RedisLuaApi.Register(L, this, eval: true);
         // As scriptingInit: the globals are locked, and every table they reach (the libraries, redis); reading a
         // global that does not exist is an error.
+        L.Globals.Metatable = ErrorMetatable();
+        Protect(L.Globals);
+        return L;
+    }
+
+    /// <summary>luaSetErrorMetatable: reading a field the table lacks is an error that names it.</summary>
+    private static LuaTable ErrorMetatable()
+    {
         var mt = new LuaTable();
         LuaState.Register(mt, "__index", static (L, a) =>
             throw L.Error($"Script attempted to access nonexistent global variable '{LuaState.AsString(Args(a, 1)) ?? L.ToStringMeta(Args(a, 1))}'"));
-        L.Globals.Metatable = mt;
-        Protect(L.Globals);
-        return L;
+        return mt;
     }
 
     private static object? Args(object?[] a, int i) => i < a.Length ? a[i] : null;
@@ -156,53 +163,72 @@ internal sealed class LuaScripting
         }
         else if ((script = Create(x.Reply, args[1])) is null) return;
 
-        // scriptPrepareForRun's checks of a script with a shebang.
         var flags = script.Flags;
+        if (!MayRun(x, flags, ro, preCommandOom)) return;
+        Execute(x, State, script.Function, evalMode: true, (int)numkeys, NewRun(x, script.Sha, "user_script", flags, ro, preCommandOom));
+    }
+
+    /// <summary>scriptPrepareForRun's run context: read-only on *_RO or with no-writes, allow-oom as flagged (not in compat mode).</summary>
+    private static Run NewRun(CommandContext x, string name, string source, ScriptFlags flags, bool ro, bool preCommandOom)
+    {
         bool compat = (flags & ScriptFlags.CompatMode) != 0;
-        if (!compat)
-        {
-            if ((flags & ScriptFlags.NoWrites) == 0)
-            {
-                if (_engine.Durable is { } durable && durable.Failed)
-                {
-                    x.Reply.Error("MISCONF " + durable.MisconfError["MISCONF ".Length..] + " Writable scripts are blocked. Use 'no-writes' flag for read only scripts.");
-                    return;
-                }
-                if (ro)
-                {
-                    x.Reply.Error("ERR Can not execute a script with write flag using *_ro command.");
-                    return;
-                }
-            }
-            if (preCommandOom && _engine.Config.MaxMemory > 0 && (flags & (ScriptFlags.AllowOom | ScriptFlags.NoWrites)) == 0 && !_engine.CollectedUnderLimit())
-            {
-                x.Reply.Error("OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'");
-                return;
-            }
-        }
-        Execute(x, script, (int)numkeys, new Run
+        return new Run
         {
             Caller = x.Client,
-            Sha = script.Sha,
+            Name = name,
+            Source = source,
             Command = x.Command,
             Args = x.Args,
             ReadOnly = ro || (!compat && (flags & ScriptFlags.NoWrites) != 0),
             AllowOom = !compat && (flags & ScriptFlags.AllowOom) != 0,
             PreCommandOom = preCommandOom,
-        });
+        };
     }
 
-    private void Execute(CommandContext x, CachedScript script, int numkeys, Run run)
+    /// <summary>scriptPrepareForRun's checks of a script with flags (a shebang, or a function); false after an error reply.</summary>
+    private bool MayRun(CommandContext x, ScriptFlags flags, bool ro, bool preCommandOom)
     {
-        var L = State;
+        if ((flags & ScriptFlags.CompatMode) != 0) return true;
+        if ((flags & ScriptFlags.NoWrites) == 0)
+        {
+            if (_engine.Durable is { } durable && durable.Failed)
+            {
+                x.Reply.Error("MISCONF " + durable.MisconfError["MISCONF ".Length..] + " Writable scripts are blocked. Use 'no-writes' flag for read only scripts.");
+                return false;
+            }
+            if (ro)
+            {
+                x.Reply.Error("ERR Can not execute a script with write flag using *_ro command.");
+                return false;
+            }
+        }
+        if (preCommandOom && _engine.Config.MaxMemory > 0 && (flags & (ScriptFlags.AllowOom | ScriptFlags.NoWrites)) == 0 && !_engine.CollectedUnderLimit())
+        {
+            x.Reply.Error("OOM allow-oom flag is not set on the script, can not run it when used memory > 'maxmemory'");
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// luaCallFunction: a script (KEYS and ARGV as globals) or a function (keys and args as its two arguments) run
+    /// as the script client, with time frozen, and its value or error as the reply.
+    /// </summary>
+    private void Execute(CommandContext x, LuaState L, LuaFunction function, bool evalMode, int numkeys, Run run)
+    {
         var args = x.Args;
         var keys = new object?[numkeys];
         for (int i = 0; i < numkeys; i++) keys[i] = Encoding.Latin1.GetString(args[3 + i]);
         var argv = new object?[args.Count - 3 - numkeys];
         for (int i = 0; i < argv.Length; i++) argv[i] = Encoding.Latin1.GetString(args[3 + numkeys + i]);
-        // KEYS and ARGV are set past the globals' lock, as luaCallFunction does.
-        L.Globals.Set("KEYS", LuaTableOf(keys));
-        L.Globals.Set("ARGV", LuaTableOf(argv));
+        object?[] callArgs = LuaState.None;
+        if (evalMode)
+        {
+            // KEYS and ARGV are set past the globals' lock, as luaCallFunction does.
+            L.Globals.Set("KEYS", LuaTableOf(keys));
+            L.Globals.Set("ARGV", LuaTableOf(argv));
+        }
+        else callArgs = [LuaTableOf(keys), LuaTableOf(argv)];
 
         _client.Db = x.Client.Db;
         _client.Protocol = 2; // scripts start in RESP2; redis.setresp changes it
@@ -220,17 +246,17 @@ internal sealed class LuaScripting
             object?[] result;
             try
             {
-                result = script.Function.Call(L, LuaState.None);
+                result = function.Call(L, callArgs);
             }
             catch (LuaError e)
             {
-                ReplyError(x.Reply, L, e.Value, e.Line, run.Sha, x.Command);
+                ReplyError(x.Reply, L, e.Value, e.Line, run, x.Command);
                 return;
             }
             catch (LuaKilled killed)
             {
-                _engine.Logger.LogWarning("Lua script {Sha} stopped: {Reason}", run.Sha, run.StopReason);
-                x.Reply.Error($"ERR {run.StopReason} script: {run.Sha}, on @user_script:{killed.Line}.");
+                _engine.Logger.LogWarning("Lua script {Name} stopped: {Reason}", run.Name, run.StopReason);
+                x.Reply.Error($"ERR {run.StopReason} script: {run.Name}, on @{run.Source}:{killed.Line}.");
                 return;
             }
             ScriptReplies.Write(x.Reply, result.Length > 0 ? result[0] : null, _client.Protocol, x.Command);
@@ -254,10 +280,10 @@ internal sealed class LuaScripting
 
     /// <summary>
     /// The reply to a script's error, as luaCallFunction builds it from what Redis's __redis__err__handler made:
-    /// an error table keeps its "err", another value becomes "ERR " .. tostring(value); the script's SHA1 and the
-    /// line the error came from follow.
+    /// an error table keeps its "err", another value becomes "ERR " .. tostring(value); the script's SHA1 (or the
+    /// function's name) and the line the error came from follow.
     /// </summary>
-    private static void ReplyError(RespWriter reply, LuaState L, object? value, int line, string sha, CommandDef command)
+    private static void ReplyError(RespWriter reply, LuaState L, object? value, int line, Run run, CommandDef command)
     {
         string message;
         bool ignoreStats = false;
@@ -268,7 +294,7 @@ internal sealed class LuaScripting
             ignoreStats = LuaState.Truthy(t.Get("ignore_error_stats_update"));
         }
         else message = "ERR " + L.ToStringMeta(value);
-        string text = line > 0 ? $"{message} script: {sha}, on @user_script:{line}." : message;
+        string text = line > 0 ? $"{message} script: {run.Name}, on @{run.Source}:{line}." : message;
         if (ignoreStats) ScriptReplies.WriteErrorUncounted(reply, text, command);
         else reply.Error(text);
     }

@@ -7,18 +7,13 @@ internal static class RedisLuaApi
 {
     private const int LogDebug = 0, LogVerbose = 1, LogNotice = 2, LogWarning = 3;
 
-    public static void Register(LuaState L, LuaScripting scripting)
+    /// <summary>The runtime <c>redis</c> table; EVAL's (<paramref name="eval"/>) also has its debugger's breakpoint and debug, and replicate_commands.</summary>
+    public static void Register(LuaState L, LuaScripting scripting, bool eval)
     {
         var redis = new LuaTable();
         LuaState.Register(redis, "call", (L, a) => scripting.Call(L, a, raise: true));
         LuaState.Register(redis, "pcall", (L, a) => scripting.Call(L, a, raise: false));
-        LuaState.Register(redis, "log", (L, a) => Log(L, a, scripting));
-        redis["LOG_DEBUG"] = (double)LogDebug;
-        redis["LOG_VERBOSE"] = (double)LogVerbose;
-        redis["LOG_NOTICE"] = (double)LogNotice;
-        redis["LOG_WARNING"] = (double)LogWarning;
-        redis["REDIS_VERSION_NUM"] = (double)0x07000f;
-        redis["REDIS_VERSION"] = "7.0.15";
+        RegisterLogAndVersion(redis, scripting);
         LuaState.Register(redis, "setresp", (L, a) =>
         {
             if (!scripting.Running) throw Raise(L, "redis.setresp can only be called inside a script invocation");
@@ -58,14 +53,29 @@ internal static class RedisLuaApi
         redis["REPL_REPLICA"] = 2.0;
         redis["REPL_ALL"] = 3.0;
         LuaState.Register(redis, "acl_check_cmd", (L, a) => scripting.AclCheck(L, a));
-        LuaState.Register(redis, "replicate_commands", (L, a) => [LuaState.True]);
-        LuaState.Register(redis, "breakpoint", (L, a) => [LuaState.False]); // no debugging session (SCRIPT DEBUG) here
-        LuaState.Register(redis, "debug", (L, a) => LuaState.None);
+        if (eval)
+        {
+            LuaState.Register(redis, "replicate_commands", (L, a) => [LuaState.True]);
+            LuaState.Register(redis, "breakpoint", (L, a) => [LuaState.False]); // no debugging session (SCRIPT DEBUG) here
+            LuaState.Register(redis, "debug", (L, a) => LuaState.None);
+        }
         L.Globals["redis"] = redis;
     }
 
+    /// <summary>luaRegisterLogFunction and luaRegisterVersion: redis.log, its levels, and the server's version.</summary>
+    public static void RegisterLogAndVersion(LuaTable redis, LuaScripting scripting)
+    {
+        LuaState.Register(redis, "log", (L, a) => Log(L, a, scripting));
+        redis["LOG_DEBUG"] = (double)LogDebug;
+        redis["LOG_VERBOSE"] = (double)LogVerbose;
+        redis["LOG_NOTICE"] = (double)LogNotice;
+        redis["LOG_WARNING"] = (double)LogWarning;
+        redis["REDIS_VERSION_NUM"] = (double)0x07000f;
+        redis["REDIS_VERSION"] = "7.0.15";
+    }
+
     /// <summary>luaPushError then luaError: a Lua error whose value is an error table.</summary>
-    private static LuaError Raise(LuaState L, string message) => new(ScriptReplies.ErrorTable(message), L.CurrentLine);
+    public static LuaError Raise(LuaState L, string message) => new(ScriptReplies.ErrorTable(message), L.CurrentLine);
 
     private static object?[] Log(LuaState L, object?[] a, LuaScripting scripting)
     {
