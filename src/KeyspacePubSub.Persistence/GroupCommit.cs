@@ -102,6 +102,8 @@ public sealed partial class SqliteStore
             (DurableOpKind.SwapDb, Schema.SwapDb), (DurableOpKind.StreamPut, Schema.StreamPut), (DurableOpKind.StreamDelete, Schema.StreamDelete),
             (DurableOpKind.StreamDeleteAll, Schema.StreamDeleteAll), (DurableOpKind.PendingPut, Schema.PendingPut),
             (DurableOpKind.PendingDelete, Schema.PendingDelete), (DurableOpKind.PendingDeleteGroup, Schema.PendingDeleteGroup),
+            (DurableOpKind.FunctionPut, Schema.FunctionPut), (DurableOpKind.FunctionDelete, Schema.FunctionDelete),
+            (DurableOpKind.FunctionFlush, Schema.FunctionFlush),
         })
         {
             _statements[(int)kind] = RawStatement.PrepareAll(handle, sql);

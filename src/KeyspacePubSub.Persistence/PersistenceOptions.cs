@@ -32,7 +32,7 @@ public sealed record PersistenceOptions
         return o;
     }
 
-    /// <summary>Opens the store, loads the durable keys into the engine and starts tracking them.</summary>
+    /// <summary>Opens the store, loads the durable keys and the function libraries into the engine and starts tracking them.</summary>
     public SqliteStore Attach(Engine.Engine engine, ILogger logger)
     {
         var store = new SqliteStore(Path, Fsync, logger);
@@ -40,6 +40,7 @@ public sealed record PersistenceOptions
         {
             var keys = new DurableKeys(engine, store, KeyPatterns);
             keys.Restore(store.Load(engine.NowMs));
+            engine.RestoreFunctions(store.LoadedFunctions);
             engine.Durable = keys;
         }
         return store;

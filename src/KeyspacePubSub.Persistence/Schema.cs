@@ -9,7 +9,7 @@ namespace KeyspacePubSub.Persistence;
 /// by it; a restart reads each table once and orders each list by position in memory.
 /// Sorted-set members are keyed by (key id, member), stream entries by (key id, ID), a stream group's pending
 /// entries by (key id, group, ID); a stream's key row holds its counters and its groups' own state (StreamBlob).
-/// Hashes, sets and strings are stored whole in the key row. <c>list_bounds</c> holds, between a clean stop and
+/// Hashes, sets and strings are stored whole in the key row; a function library is a row of <c>functions</c>. <c>list_bounds</c> holds, between a clean stop and
 /// the next load only, each large list's lowest and highest position (see <see cref="SqliteStore.ListBoundsMinRows"/>).
 /// Version 1 (before sequence numbers) keyed list rows by (kid, pos); <see cref="Migrate"/> converts it.
 /// Version 2 declared scores REAL (<see cref="MigrateZsetScores"/>).
@@ -31,6 +31,7 @@ internal static class Schema
         CREATE TABLE IF NOT EXISTS stream_pending(kid INTEGER NOT NULL, grp BLOB NOT NULL, ms INTEGER NOT NULL, seq INTEGER NOT NULL,
             consumer BLOB NOT NULL, delivered INTEGER, count INTEGER NOT NULL, PRIMARY KEY(kid, grp, ms, seq)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS list_bounds(kid INTEGER PRIMARY KEY, low INTEGER NOT NULL, high INTEGER NOT NULL);
+        CREATE TABLE IF NOT EXISTS functions(name BLOB PRIMARY KEY, code BLOB NOT NULL);
         """;
 
     public const string PutKey = "INSERT OR REPLACE INTO keys(id, db, key, type, expire_at, value) VALUES($id, $db, $key, $type, $exp, $value)";
@@ -77,6 +78,10 @@ internal static class Schema
         DELETE FROM stream_pending WHERE kid IN (SELECT id FROM keys WHERE db = $db);
         DELETE FROM keys WHERE db = $db
         """;
+    // Function libraries (FUNCTION LOAD, DELETE, FLUSH, RESTORE): FLUSHALL leaves them, as Redis's does.
+    public const string FunctionPut = "INSERT OR REPLACE INTO functions(name, code) VALUES($key, $value)";
+    public const string FunctionDelete = "DELETE FROM functions WHERE name = $key";
+    public const string FunctionFlush = "DELETE FROM functions";
     public const string FlushAll = "DELETE FROM list_items; DELETE FROM zset_items; DELETE FROM stream_items; DELETE FROM stream_pending; DELETE FROM keys";
     // Through a free number, so no row ever collides with the unique (db, key) index midway.
     public const string SwapDb = "UPDATE keys SET db = -1 WHERE db = $db; UPDATE keys SET db = $db WHERE db = $pos; UPDATE keys SET db = $pos WHERE db = -1";

@@ -53,6 +53,9 @@ public sealed partial class SqliteStore : IDurableStore
     /// <inheritdoc />
     public long NextListSeq { get; private set; } = 1;
 
+    /// <inheritdoc />
+    public IReadOnlyList<byte[]> LoadedFunctions { get; private set; } = [];
+
     private static string Describe(Exception ex) => ex is SqliteException s ? s.Message.Replace("\r", " ").Replace("\n", " ") : ex.Message;
 
     private bool _walGathered; // WAL frames of a commit go out in one write (WalWriteShim)
@@ -190,6 +193,7 @@ public sealed partial class SqliteStore : IDurableStore
             using (BulkLoadMemory.Enter(FileBytes(Path) + FileBytes(Path + "-wal")))
             {
                 result = ReadAll(nowMs, expired, orphans, out entries);
+                LoadedFunctions = ReadFunctions();
             }
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
@@ -227,6 +231,17 @@ public sealed partial class SqliteStore : IDurableStore
         _logger.LogInformation("Persistence: loaded {Keys} durable keys ({Entries} list, sorted set and stream entries) from {Path} in {Ms:F0} ms (list rows read by {Readers} connection(s), {Bounded} list(s) placed by their bounds); dropped {Expired} expired keys",
             result.Count, entries, Path, LoadMs, LoadReaders, LoadBoundedLists, expired.Count);
         return result;
+    }
+
+    /// <summary>Every stored function library's code, in the order the rows were first written.</summary>
+    private List<byte[]> ReadFunctions()
+    {
+        var codes = new List<byte[]>();
+        using var cmd = _db!.CreateCommand();
+        cmd.CommandText = "SELECT code FROM functions ORDER BY rowid";
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) codes.Add((byte[])r.GetValue(0));
+        return codes;
     }
 
     private static long FileBytes(string path) => File.Exists(path) ? new FileInfo(path).Length : 0;

@@ -108,3 +108,65 @@ public sealed class FunctionTests
         c.Call("INFO", "memory").Should().Contain("number_of_functions:0\r\n").And.Contain("used_memory_functions:200\r\n");
     }
 }
+
+/// <summary>With persistence on, function libraries are stored as Redis's RDB and AOF keep them: they load back at start.</summary>
+public sealed class FunctionPersistenceTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("kps-functions-").FullName;
+
+    private KeyspacePubSub.Persistence.PersistenceOptions Options() =>
+        new() { Enabled = true, Path = Path.Combine(_dir, "store.db"), Fsync = KeyspacePubSub.Persistence.FsyncPolicy.Always };
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    private const string Chat = "#!lua name=chat\nredis.register_function('post', function(keys, args) redis.call('lpush', keys[1], args[1]) return 'v1' end)";
+    private const string ChatV2 = "#!lua name=chat\nredis.register_function('post', function(keys, args) redis.call('lpush', keys[1], args[1]) return 'v2' end)";
+    private const string Other = "#!lua name=other\nredis.register_function{function_name='ping2', callback=function() return 'pong' end, flags={'no-writes'}}";
+
+    [Fact]
+    public async Task Libraries_LoadBackAfterARestart_WithTheirChanges()
+    {
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("FUNCTION", "LOAD", Chat).Should().Be("$4\r\nchat\r\n");
+            c.Call("FUNCTION", "LOAD", Other).Should().Be("$5\r\nother\r\n");
+            c.Call("FUNCTION", "LOAD", "REPLACE", ChatV2).Should().Be("$4\r\nchat\r\n");
+            c.Call("FUNCTION", "LOAD", "#!lua name=bad\nnot lua").Should().StartWith("-ERR Error compiling function");
+            c.Call("FCALL", "post", "1", "room:1:backlog", "m1").Should().Be("$2\r\nv2\r\n");
+            c.Call("FLUSHALL").Should().Be("+OK\r\n"); // functions outlive FLUSHALL, stored or not
+        }
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("FCALL", "post", "1", "room:1:backlog", "m2").Should().Be("$2\r\nv2\r\n");
+            c.Call("FCALL_RO", "ping2", "0").Should().Be("$4\r\npong\r\n");
+            c.Call("FUNCTION", "STATS").Should().EndWith("$15\r\nlibraries_count\r\n:2\r\n$15\r\nfunctions_count\r\n:2\r\n");
+            c.Call("FUNCTION", "LIST", "LIBRARYNAME", "chat", "WITHCODE").Should().Contain(ChatV2);
+            c.Call("FUNCTION", "DELETE", "other").Should().Be("+OK\r\n");
+        }
+        string dump;
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("FCALL_RO", "ping2", "0").Should().Be("-ERR Function not found\r\n");
+            dump = c.Call("FUNCTION", "DUMP");
+            c.Call("FUNCTION", "FLUSH").Should().Be("+OK\r\n");
+        }
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("FUNCTION", "LIST").Should().Be("*0\r\n");
+            c.Call("FUNCTION", "LOAD", Other).Should().Be("$5\r\nother\r\n");
+            string payload = dump[(dump.IndexOf("\r\n", StringComparison.Ordinal) + 2)..^2];
+            c.Call("FUNCTION", "RESTORE", payload, "FLUSH").Should().Be("+OK\r\n");
+        }
+        await using (var s = await InProcessServer.StartAsync(Options()))
+        {
+            using var c = new RawClient(s.Port);
+            c.Call("FCALL", "post", "1", "room:1:backlog", "m3").Should().Be("$2\r\nv2\r\n");
+            c.Call("FCALL_RO", "ping2", "0").Should().Be("-ERR Function not found\r\n", "RESTORE FLUSH dropped the library loaded before it");
+            c.Call("LRANGE", "room:1:backlog", "0", "-1").Should().Be("*2\r\n$2\r\nm3\r\n$2\r\nm2\r\n");
+        }
+    }
+}

@@ -45,8 +45,14 @@ internal static class FunctionCommands
             pos++;
         }
         var scripting = x.Engine.Scripting;
-        if (scripting.CreateLibrary(x.Args[pos].ToArray(), replace, scripting.Functions, out string error) is { } name) x.Reply.Bulk(name);
-        else x.Reply.Error("ERR " + error);
+        byte[] code = x.Args[pos].ToArray();
+        if (scripting.CreateLibrary(code, replace, scripting.Functions, out string error) is not { } name)
+        {
+            x.Reply.Error("ERR " + error);
+            return;
+        }
+        x.Engine.Durable?.FunctionStored(name, code); // with persistence on, libraries outlive a restart (as in Redis's RDB and AOF)
+        x.Reply.Bulk(name);
     }
 
     private static void Delete(CommandContext x)
@@ -58,6 +64,7 @@ internal static class FunctionCommands
             return;
         }
         functions.Unlink(library);
+        x.Engine.Durable?.FunctionDeleted(library.Name);
         x.Reply.Ok();
     }
 
@@ -69,6 +76,7 @@ internal static class FunctionCommands
         else
         {
             x.Engine.ScriptingIfStarted?.Functions.Clear();
+            x.Engine.Durable?.FunctionsFlushed();
             x.Reply.Ok();
         }
     }
@@ -235,17 +243,24 @@ internal static class FunctionCommands
             }
             if (scripting.CreateLibrary(code, replace: false, restored, out string createError) is null) error = createError;
         }
-        if (error is null)
+        if (error != null)
         {
-            if (policy == "flush")
-            {
-                scripting.Functions.Clear();
-                error = scripting.Functions.Join(restored, replace: false);
-            }
-            else error = scripting.Functions.Join(restored, replace: policy == "replace");
+            x.Reply.Error("ERR " + error);
+            return;
         }
-        if (error is null) x.Reply.Ok();
-        else x.Reply.Error("ERR " + error);
+        var libraries = restored.Libraries.ToList();
+        if (policy == "flush") scripting.Functions.Clear();
+        if (scripting.Functions.Join(restored, replace: policy == "replace") is { } joinError)
+        {
+            x.Reply.Error("ERR " + joinError);
+            return;
+        }
+        if (x.Engine.Durable is { } durable)
+        {
+            if (policy == "flush") durable.FunctionsFlushed();
+            foreach (var library in libraries) durable.FunctionStored(library.Name, library.Code);
+        }
+        x.Reply.Ok();
     }
 
     /// <summary>RDB_OPCODE_FUNCTION (7.0-rc1/rc2): name, engine, an optional description, and the code, made into a library's code.</summary>

@@ -162,6 +162,27 @@ public sealed class DurableKeys(Engine engine, IDurableStore store, IReadOnlyLis
         Ops.Add(db is { } only ? new DurableOp(DurableOpKind.FlushDb, 0, only) : new DurableOp(DurableOpKind.FlushAll, 0));
     }
 
+    /// <summary>FUNCTION LOAD or RESTORE made (or replaced) the library <paramref name="name"/>: its code is stored.</summary>
+    public void FunctionStored(string name, byte[] code)
+    {
+        BuildPending();
+        Ops.Add(new DurableOp(DurableOpKind.FunctionPut, 0, Key: System.Text.Encoding.Latin1.GetBytes(name), Value: code));
+    }
+
+    /// <summary>FUNCTION DELETE: the library's row goes.</summary>
+    public void FunctionDeleted(string name)
+    {
+        BuildPending();
+        Ops.Add(new DurableOp(DurableOpKind.FunctionDelete, 0, Key: System.Text.Encoding.Latin1.GetBytes(name)));
+    }
+
+    /// <summary>FUNCTION FLUSH (or RESTORE FLUSH): every library's row goes.</summary>
+    public void FunctionsFlushed()
+    {
+        BuildPending();
+        Ops.Add(new DurableOp(DurableOpKind.FunctionFlush, 0));
+    }
+
     public void BeforeSwap(int a, int b)
     {
         BuildPending();

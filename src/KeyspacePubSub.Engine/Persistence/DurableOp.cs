@@ -33,6 +33,12 @@ public enum DurableOpKind : byte
     PendingDelete,
     /// <summary>Delete every pending row of group Key of stream Id.</summary>
     PendingDeleteGroup,
+    /// <summary>Upsert the function library named Key: its code (shebang included) Value.</summary>
+    FunctionPut,
+    /// <summary>Delete the function library named Key.</summary>
+    FunctionDelete,
+    /// <summary>Delete every function library.</summary>
+    FunctionFlush,
 }
 
 public enum DurableType : byte { String = 0, List = 1, Zset = 2, Hash = 3, Set = 4, Stream = 5 }
@@ -88,6 +94,9 @@ public interface IDurableStore : IDisposable
 
     /// <summary>Loads every key whose deadline has not passed (removing the others without events).</summary>
     List<DurableRecord> Load(long nowMs);
+
+    /// <summary>After <see cref="Load"/>: the function libraries' code, as FUNCTION LOAD last stored each.</summary>
+    IReadOnlyList<byte[]> LoadedFunctions { get; }
 
     /// <summary>After <see cref="Load"/>: the first list row sequence number not used yet.</summary>
     long NextListSeq { get; }

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using KeyspacePubSub.Engine.Commands;
 using KeyspacePubSub.Engine.Scripting;
 using KeyspacePubSub.Protocol;
@@ -78,6 +79,22 @@ public sealed partial class Engine
     /// that reads nothing remembers nothing, so EVAL_RO itself is not remembered as a read (see Call).
     /// </summary>
     internal void RememberScriptKeys(Client caller, CommandDef evalCommand, CommandArgs evalArgs) => RememberTrackedKeys(caller, evalCommand, evalArgs);
+
+    /// <summary>
+    /// At start, with persistence on: the stored function libraries loaded again (a library that no longer loads
+    /// is logged and left out). Returns how many loaded.
+    /// </summary>
+    public int RestoreFunctions(IReadOnlyList<byte[]> codes)
+    {
+        int loaded = 0;
+        foreach (var code in codes)
+        {
+            if (Scripting.CreateLibrary(code, replace: true, Scripting.Functions, out string error) is not null) loaded++;
+            else Logger.LogWarning("Persistence: a stored function library did not load: {Error}", error);
+        }
+        if (codes.Count > 0) Logger.LogInformation("Persistence: loaded {Loaded} of {Stored} function libraries", loaded, codes.Count);
+        return loaded;
+    }
 
     /// <summary>FCALL and FCALL_RO: MONITOR sees the FCALL before the commands its function runs.</summary>
     internal void FCallCommand(CommandContext x, bool ro)
