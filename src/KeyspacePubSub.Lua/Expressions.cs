@@ -247,6 +247,9 @@ internal sealed class CallExpr(Expr fn, string? method, Expr[] args) : Expr
     public readonly string? Method = method;
     public readonly Expr[] Args = args;
 
+    /// <summary>The whole expression of a return statement: a Lua function it calls replaces the caller's frame.</summary>
+    public bool IsTailCall;
+
     public override object? Eval(LuaState L, Frame f)
     {
         var r = EvalMulti(L, f);
@@ -274,6 +277,12 @@ internal sealed class CallExpr(Expr fn, string? method, Expr[] args) : Expr
             what = Fn.What;
         }
         f.Line = Line;
+        if (fn is Builtin b)
+        {
+            L.NextCallSite = what ?? "";
+            return b.Call(L, args);
+        }
+        if (IsTailCall && fn is LuaClosure) L.NextCallIsTail = true;
         return fn is LuaFunction lf ? lf.Call(L, args) : L.Call(fn, args, Line, what);
     }
 

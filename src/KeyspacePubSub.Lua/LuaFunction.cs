@@ -15,7 +15,31 @@ public sealed class Builtin(string name, Func<LuaState, object?[], object?[]> bo
 {
     public string Name { get; } = name;
 
-    public override object?[] Call(LuaState state, object?[] args) => body(state, args);
+    /// <summary>
+    /// Runs the body with what luaL_argerror and luaL_where would find on Lua's call stack: the name the call
+    /// expression used for it (<see cref="LuaState.NextCallSite"/>), and whether another library function called it.
+    /// </summary>
+    public override object?[] Call(LuaState state, object?[] args)
+    {
+        string? site = state.CallSite;
+        bool fromLibrary = state.CalledFromLibrary, running = state.RunningBuiltin;
+        state.CallSite = state.NextCallSite;
+        state.NextCallSite = null;
+        state.CalledFromLibrary = running;
+        state.RunningBuiltin = true;
+        state.EnterBuiltin();
+        try
+        {
+            return body(state, args);
+        }
+        finally
+        {
+            state.LeaveBuiltin();
+            state.CallSite = site;
+            state.CalledFromLibrary = fromLibrary;
+            state.RunningBuiltin = running;
+        }
+    }
 }
 
 /// <summary>A captured local variable, shared by the closures that see it.</summary>

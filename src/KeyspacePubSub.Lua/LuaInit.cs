@@ -7,8 +7,8 @@ public sealed partial class LuaState
     /// <summary>math.random's generator.</summary>
     public Rand48 Rand48 { get; set; } = new();
 
-    /// <summary>What pcall returns in place of an error value (Redis: an error table's "err" text); null: the value itself.</summary>
-    public Func<object?, object?>? PcallErrorValue { get; set; }
+    /// <summary>What pcall returns after false in place of an error value (Redis: an error table's "err" text); null: the value itself.</summary>
+    public Func<object?, object?[]>? PcallErrorValues { get; set; }
 
     /// <summary>A state with Lua 5.1's base, string, table and math libraries.</summary>
     public static LuaState Create()
@@ -21,6 +21,7 @@ public sealed partial class LuaState
         BitLib.Open(L);
         CjsonLib.Open(L);
         CmsgpackLib.Open(L);
+        StructLib.Open(L);
         return L;
     }
 

@@ -20,6 +20,37 @@ public sealed partial class LuaState
     /// <summary>The chunk name errors are prefixed with ("user_script", as Redis names a script "@user_script").</summary>
     public string ChunkName { get; set; } = "user_script";
 
+    /// <summary>What a call expression names the library function it is about to call ("field 'rep'"; "" for no name).</summary>
+    internal string? NextCallSite;
+
+    /// <summary>How the running library function's caller named it (as <see cref="NextCallSite"/>); null when not named (a metamethod, or called by a library function).</summary>
+    internal string? CallSite;
+
+    /// <summary>The running library function was called by another (pcall, sort, gsub): luaL_where gives no position then.</summary>
+    internal bool CalledFromLibrary;
+
+    /// <summary>A library function, not Lua code, is running.</summary>
+    internal bool RunningBuiltin;
+
+    /// <summary>
+    /// luaL_argerror's name for the running library function: the name its call used, '?' when it has none; and
+    /// whether it was called as a method (the self argument is then not counted).
+    /// </summary>
+    internal (string Name, bool Method) CallName()
+    {
+        string? site = CallSite;
+        if (string.IsNullOrEmpty(site)) return ("?", false);
+        int quote = site.IndexOf('\'');
+        string name = quote >= 0 ? site[(quote + 1)..^1] : site;
+        return (name, site.StartsWith("method ", StringComparison.Ordinal));
+    }
+
+    /// <summary>The error function a top-level run has (Redis's error handler, as lua_pcall's errfunc).</summary>
+    public object? ErrorHandler { get; set; }
+
+    /// <summary>The error function in force: <see cref="ErrorHandler"/> at the top, none inside pcall, xpcall's own inside it.</summary>
+    public object? ErrorFunction { get; set; }
+
     /// <summary>Asked every <see cref="InterruptEvery"/> steps; true stops the script (<see cref="LuaKilled"/>).</summary>
     public Func<bool>? Interrupt { get; set; }
 
@@ -34,11 +65,53 @@ public sealed partial class LuaState
     private int _budget = InterruptEvery;
 
     /// <summary>The current line of the Lua function <paramref name="level"/> levels up (1: the innermost), or 0.</summary>
+    /// <remarks>
+    /// Counted from the running library function (level 0) as lua_getstack counts: library functions (C frames)
+    /// are levels too, and have no line. Without one running, level 1 is the innermost Lua function.
+    /// </remarks>
     public int LineAt(int level)
     {
-        int i = _frames.Count - level;
-        return i >= 0 && i < _frames.Count ? _frames[i].Line : 0;
+        int lua = _frames.Count - 1, c = _cFrames.Count - 1;
+        if (c < 0)
+        {
+            int i = _frames.Count - level;
+            return i >= 0 && i < _frames.Count ? FrameLine(i) : 0;
+        }
+        c--; // level 0: the running library function
+        for (int k = 1; ; k++)
+        {
+            bool isC = c >= 0 && _cFrames[c] > lua; // called while Lua frame `lua` was the innermost: above it
+            if (k >= level) return isC || lua < 0 ? 0 : FrameLine(lua);
+            if (isC) c--;
+            else lua--;
+        }
     }
+
+    /// <summary>The Lua function about to be called is called by a tail call (see <see cref="Frame.TailCalled"/>).</summary>
+    internal bool NextCallIsTail;
+
+    /// <summary>
+    /// A Lua frame's current line as lua_getstack sees it: 0 for one that made a tail call (in Lua that frame is
+    /// gone, and its level is a "(tail call)" without a line).
+    /// </summary>
+    private int FrameLine(int i) => i + 1 < _frames.Count && _frames[i + 1].TailCalled ? 0 : _frames[i].Line;
+
+    /// <summary>For each running library function, innermost last: how many Lua frames were running below it.</summary>
+    private readonly List<int> _cFrames = [];
+
+    internal void EnterBuiltin() => _cFrames.Add(_frames.Count);
+
+    internal void LeaveBuiltin() => _cFrames.RemoveAt(_cFrames.Count - 1);
+
+    /// <summary>
+    /// The line Redis's error handler gives an error raised here (debug.getinfo of the function that raised it, or
+    /// of its caller when that function is C): <see cref="CFunctionLine"/> when a library function called by another
+    /// one raised it, else the running Lua function's current line.
+    /// </summary>
+    public int ErrorLine => RunningBuiltin && CalledFromLibrary ? CFunctionLine : CurrentLine;
+
+    /// <summary>A C function's currentline (-1): Redis names its place "=[C]:-1".</summary>
+    public const int CFunctionLine = -1;
 
     /// <summary>The running Lua function's current line (0 when none runs).</summary>
     public int CurrentLine => _frames.Count > 0 ? _frames[^1].Line : 0;
@@ -51,13 +124,13 @@ public sealed partial class LuaState
     /// </summary>
     public LuaError RuntimeError(string message, int line = 0)
     {
-        if (line == NoPosition) return new LuaError(message, CurrentLine);
+        if (line == NoPosition) return new LuaError(message, ErrorLine);
         if (line == 0) line = CurrentLine;
         return new LuaError(line > 0 ? $"{ChunkName}:{line}: {message}" : message, line);
     }
 
-    /// <summary>luaL_error from a library function: positioned at its Lua caller.</summary>
-    public LuaError Error(string message) => RuntimeError(message);
+    /// <summary>luaL_error from a library function: positioned at its Lua caller (none when another library function called it).</summary>
+    public LuaError Error(string message) => RuntimeError(message, RunningBuiltin && CalledFromLibrary ? NoPosition : 0);
 
     /// <summary>A loop turn or a call: the interrupt is asked now and then.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -97,7 +170,9 @@ public sealed partial class LuaState
     public void BeginRun()
     {
         _frames.Clear();
+        _cFrames.Clear();
         _cCalls = 0;
+        ErrorFunction = ErrorHandler;
         _charged = 0;
         _budget = InterruptEvery;
     }
@@ -106,7 +181,8 @@ public sealed partial class LuaState
     {
         if (_frames.Count >= MaxCallDepth || !RuntimeHelpers.TryEnsureSufficientExecutionStack()) throw RuntimeError("stack overflow");
         Step();
-        var f = new Frame(closure, new object?[slots]);
+        var f = new Frame(closure, new object?[slots]) { TailCalled = NextCallIsTail };
+        NextCallIsTail = false;
         _frames.Add(f);
         return f;
     }
@@ -134,6 +210,7 @@ internal sealed class Frame(LuaClosure closure, object?[] slots)
     public object?[] Varargs = [];
     public int Line;
     public object?[]? Returned; // set by a return statement
+    public bool TailCalled; // entered by a tail call: in Lua, the caller's frame is gone
 }
 
 /// <summary>SCRIPT KILL (or a script past its time): unwinds the whole script; pcall does not catch it.</summary>

@@ -182,6 +182,8 @@ internal sealed class Parser
         _lex.Next();
         Expr[] exprs = BlockFollow(T) || T == ';' ? [] : ExprListParse();
         TestNext(';');
+        // `return f(x)` is a tail call (not `return (f(x))`): Lua replaces the caller's frame (see LuaState.LineAt).
+        if (exprs is [CallExpr call]) call.IsTailCall = true;
         return new ReturnStat(exprs) { Line = line };
     }
 

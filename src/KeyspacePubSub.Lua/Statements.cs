@@ -218,6 +218,7 @@ internal sealed class GenForStat(LocalInfo[] vars, Expr[] exprs, Block body) : S
         while (true)
         {
             L.Step();
+            if (fn is Builtin) L.NextCallSite = "local '(for generator)'"; // getobjname: the loop's hidden local
             var r = fn is LuaFunction lf ? lf.Call(L, [state, control]) : L.Call(fn, [state, control], Line);
             var first = r.Length > 0 ? r[0] : null;
             if (first is null) break;
@@ -268,6 +269,8 @@ internal sealed class LuaClosure(Proto proto, Box[] upvalues) : LuaFunction
     public override object?[] Call(LuaState state, object?[] args)
     {
         var f = state.Enter(this, Proto.SlotCount);
+        bool running = state.RunningBuiltin;
+        state.RunningBuiltin = false;
         try
         {
             var ps = Proto.Params;
@@ -278,6 +281,7 @@ internal sealed class LuaClosure(Proto proto, Box[] upvalues) : LuaFunction
         }
         finally
         {
+            state.RunningBuiltin = running;
             state.Leave();
         }
     }

@@ -46,8 +46,9 @@ internal sealed partial class LuaScripting
         var L = LuaState.Create();
         L.ChunkName = "user_function";
         L.Rand48 = _rand;
-        L.PcallErrorValue = static v => v is LuaTable t && t.Get("err") is string s ? s : v;
+        L.PcallErrorValues = RedisPcallValues;
         RedisLuaApi.Register(L, this, eval: false);
+        L.ErrorHandler = ErrorHandler(); // in the registry: not a global here
 
         // The runtime API: what a function's code reads as globals (the libraries and redis), _G itself.
         var runtime = new LuaTable();
@@ -178,6 +179,7 @@ internal sealed partial class LuaScripting
         _load = new LoadContext(library, LoadTimeoutMs);
         L.Interrupt = LoadInterrupted;
         L.BeginRun();
+        L.ErrorFunction = null; // luaEngineCreate's lua_pcall has no error function
         try
         {
             chunk.Call(L, LuaState.None);

@@ -62,14 +62,41 @@ internal sealed partial class LuaScripting
     {
         var L = LuaState.Create();
         L.Rand48 = _rand;
-        L.PcallErrorValue = static v => v is LuaTable t && t.Get("err") is string s ? s : v;
+        L.PcallErrorValues = RedisPcallValues;
         RedisLuaApi.Register(L, this, eval: true);
+        // scriptingInit's __redis__err__handler: a global here, the error function of every run.
+        L.ErrorHandler = L.Globals["__redis__err__handler"] = ErrorHandler();
         // As scriptingInit: the globals are locked, and every table they reach (the libraries, redis); reading a
         // global that does not exist is an error.
         L.Globals.Metatable = ErrorMetatable();
         Protect(L.Globals);
         return L;
     }
+
+    /// <summary>
+    /// Redis's error handler (__redis__err__handler, and function_lua.c's): an error that is not a table becomes
+    /// {err = "ERR " .. tostring(err)}; the table gets the source and the line of the Lua code that raised it.
+    /// </summary>
+    private static Builtin ErrorHandler() => new("error_handler", static (L, a) =>
+    {
+        var value = a.Length > 0 ? a[0] : null;
+        var err = value as LuaTable ?? new LuaTable { ["err"] = "ERR " + L.ToStringMeta(value) };
+        int line = L.CurrentLine;
+        if (line > 0)
+        {
+            err["source"] = "@" + L.ChunkName;
+            err["line"] = (double)line;
+        }
+        return [err];
+    });
+
+    /// <summary>
+    /// luaRedisPcall's values after false: an error table's "err" when that is a string (or a number); a table
+    /// without one stays, followed by the nil its lookup left on the stack (Redis 7.0.15 does not pop it).
+    /// </summary>
+    private static object?[] RedisPcallValues(object? value) => value is LuaTable t
+        ? t.Get("err") is string or double ? [t.Get("err")] : [t, null]
+        : [value];
 
     /// <summary>luaSetErrorMetatable: reading a field the table lacks is an error that names it.</summary>
     private static LuaTable ErrorMetatable()
@@ -294,7 +321,9 @@ internal sealed partial class LuaScripting
             ignoreStats = LuaState.Truthy(t.Get("ignore_error_stats_update"));
         }
         else message = "ERR " + L.ToStringMeta(value);
-        string text = line > 0 ? $"{message} script: {run.Name}, on @{run.Source}:{line}." : message;
+        string text = line > 0 ? $"{message} script: {run.Name}, on @{run.Source}:{line}."
+            : line == LuaState.CFunctionLine ? $"{message} script: {run.Name}, on =[C]:-1." // raised by a library function another one called
+            : message;
         if (ignoreStats) ScriptReplies.WriteErrorUncounted(reply, text, command);
         else reply.Error(text);
     }
@@ -327,7 +356,7 @@ internal sealed partial class LuaScripting
     public object?[] Call(LuaState L, object?[] a, bool raise)
     {
         var run = _run;
-        if (run is null) throw new LuaError(ScriptReplies.ErrorTable("redis.call/pcall can only be called inside a script invocation"), L.CurrentLine);
+        if (run is null) throw new LuaError(ScriptReplies.ErrorTable("redis.call/pcall can only be called inside a script invocation"), L.ErrorLine);
         if (a.Length == 0) return Fail(L, ScriptReplies.ErrorTable("Please specify at least one argument for this redis lib call"), raise);
         if (!TryCommandLine(a, out var args)) return Fail(L, ScriptReplies.ErrorTable(NotStringsOrIntegers), raise);
         string? error = Check(run, args, out var cmd);
@@ -347,7 +376,7 @@ internal sealed partial class LuaScripting
         int pos = 0;
         var value = written.Length == 0 ? null : ScriptReplies.ToLua(written, ref pos);
         _transport.Clear();
-        if (raise && value is LuaTable t && t.Get("err") is string) throw new LuaError(t, L.CurrentLine);
+        if (raise && value is LuaTable t && t.Get("err") is string) throw new LuaError(t, L.ErrorLine);
         return [value];
     }
 
@@ -381,7 +410,7 @@ internal sealed partial class LuaScripting
         return true;
     }
 
-    private static object?[] Fail(LuaState L, LuaTable error, bool raise) => raise ? throw new LuaError(error, L.CurrentLine) : [error];
+    private static object?[] Fail(LuaState L, LuaTable error, bool raise) => raise ? throw new LuaError(error, L.ErrorLine) : [error];
 
     /// <summary>scriptCall's checks, in its order; the error text (without its code when it is ERR), or null.</summary>
     private string? Check(Run run, CommandArgs args, out CommandDef? cmd)
@@ -417,13 +446,13 @@ internal sealed partial class LuaScripting
     /// <summary>redis.acl_check_cmd: whether the caller's user may run the command.</summary>
     public object?[] AclCheck(LuaState L, object?[] a)
     {
-        var run = _run ?? throw new LuaError(ScriptReplies.ErrorTable("redis.acl_check_cmd can only be called inside a script invocation"), L.CurrentLine);
-        if (a.Length == 0) throw new LuaError(ScriptReplies.ErrorTable("Please specify at least one argument for this redis lib call"), L.CurrentLine);
-        if (!TryCommandLine(a, out var args)) throw new LuaError(ScriptReplies.ErrorTable(NotStringsOrIntegers), L.CurrentLine);
+        var run = _run ?? throw new LuaError(ScriptReplies.ErrorTable("redis.acl_check_cmd can only be called inside a script invocation"), L.ErrorLine);
+        if (a.Length == 0) throw new LuaError(ScriptReplies.ErrorTable("Please specify at least one argument for this redis lib call"), L.ErrorLine);
+        if (!TryCommandLine(a, out var args)) throw new LuaError(ScriptReplies.ErrorTable(NotStringsOrIntegers), L.ErrorLine);
         // lookupCommand: the command is found by name (and subcommand), whatever its arity.
         var cmd = _engine.Commands.Resolve(args, out _);
         if (cmd is null)
-            throw new LuaError(ScriptReplies.ErrorTable("Invalid command passed to redis.acl_check_cmd()"), L.CurrentLine);
+            throw new LuaError(ScriptReplies.ErrorTable("Invalid command passed to redis.acl_check_cmd()"), L.ErrorLine);
         var user = run.Caller.User;
         return [LuaState.Bool(user.Unrestricted || _engine.Acl.Check(user, cmd, args, 0, out _) == AclDenied.Ok)];
     }

@@ -75,7 +75,7 @@ internal static class RedisLuaApi
     }
 
     /// <summary>luaPushError then luaError: a Lua error whose value is an error table.</summary>
-    public static LuaError Raise(LuaState L, string message) => new(ScriptReplies.ErrorTable(message), L.CurrentLine);
+    public static LuaError Raise(LuaState L, string message) => new(ScriptReplies.ErrorTable(message), L.ErrorLine);
 
     private static object?[] Log(LuaState L, object?[] a, LuaScripting scripting)
     {

@@ -7,7 +7,17 @@ internal static class Args
 
     private static string Got(object?[] a, int i) => i < a.Length ? LuaState.TypeName(a[i]) : "no value";
 
-    public static LuaError Bad(LuaState L, int i, string fn, string message) => L.Error($"bad argument #{i + 1} to '{fn}' ({message})");
+    /// <summary>
+    /// luaL_argerror: named as the call named the function (<paramref name="fn"/> is what a direct call by its own
+    /// name gives; '?' when unnamed); a method call does not count its self argument.
+    /// </summary>
+    public static LuaError Bad(LuaState L, int i, string fn, string message)
+    {
+        var (name, method) = L.RunningBuiltin ? L.CallName() : (fn, false);
+        int narg = i + 1;
+        if (method && --narg == 0) return L.Error($"calling '{name}' on bad self ({message})");
+        return L.Error($"bad argument #{narg} to '{name}' ({message})");
+    }
 
     public static LuaError TypeError(LuaState L, object?[] a, int i, string fn, string expected) => Bad(L, i, fn, $"{expected} expected, got {Got(a, i)}");
 

@@ -1,3 +1,5 @@
+using System.Text;
+
 namespace KeyspacePubSub.Lua.Lib;
 
 /// <summary>Lua 5.1's base library (lbaselib.c), as far as Redis scripts are given it.</summary>
@@ -36,6 +38,7 @@ internal static class BaseLib
         Reg(g, "gcinfo", (L, a) => [(double)(GC.GetTotalMemory(false) / 1024)]);
         Reg(g, "collectgarbage", (L, a) => [0.0]);
         Reg(g, "loadstring", LoadString);
+        Reg(g, "load", Load);
     }
 
     public static void Reg(LuaTable t, string name, Func<LuaState, object?[], object?[]> body) => t[name] = new Builtin(name, body);
@@ -53,11 +56,13 @@ internal static class BaseLib
         int level = Args.OptInt(L, a, 1, "error", 1);
         if (v is string or double && level > 0)
         {
-            // luaB_error: a string (or a number, which lua_isstring takes for one) gets the position of the level asked.
-            int line = L.LineAt(level);
-            if (line > 0) v = $"{L.ChunkName}:{line}: {LuaState.AsString(v)}";
+            // luaB_error: a string (or a number, which lua_isstring takes for one) is concatenated after the position
+            // of the level asked, an empty one when that level has no Lua line (level 1 is error's caller: none when
+            // that is a library function), so a number becomes a string either way.
+            int line = level == 1 && L.CalledFromLibrary ? 0 : L.LineAt(level);
+            v = line > 0 ? $"{L.ChunkName}:{line}: {LuaState.AsString(v)}" : LuaState.AsString(v);
         }
-        throw new LuaError(v, L.CurrentLine);
+        throw new LuaError(v, L.ErrorLine);
     }
 
     private static object?[] GetMetatable(LuaState L, object?[] a)
@@ -72,8 +77,8 @@ internal static class BaseLib
     {
         var t = Args.Table(L, a, 0, "setmetatable");
         var mt = Args.At(a, 1);
-        if (mt is not null and not LuaTable) throw Args.TypeError(L, a, 1, "setmetatable", "nil or table");
-        if (a.Length < 2) throw Args.TypeError(L, a, 1, "setmetatable", "nil or table");
+        // luaL_argcheck(t == LUA_TNIL || t == LUA_TTABLE, 2, "nil or table expected"): no value is neither.
+        if (a.Length < 2 || mt is not null and not LuaTable) throw Args.Bad(L, 1, "setmetatable", "nil or table expected");
         if (t.Metatable?.Get("__metatable") is not null) throw L.Error("cannot change a protected metatable");
         if (t.ReadOnly) throw L.RuntimeError("Attempt to modify a readonly table", LuaState.NoPosition);
         t.Metatable = mt as LuaTable;
@@ -108,9 +113,12 @@ internal static class BaseLib
 
     private static object?[] Pcall(LuaState L, object?[] a)
     {
-        Args.Any(L, a, 0, "pcall");
+        // Redis's pcall (luaRedisPcall) calls its placeholder result when given nothing to call.
+        if (a.Length == 0) return [LuaState.False, "attempt to call a boolean value"];
         int depth = L.Depth;
         L.CheckStack();
+        var errorFunction = L.ErrorFunction;
+        L.ErrorFunction = null; // lua_pcall(..., 0): no error function inside
         try
         {
             var r = L.Call(a[0], a[1..]);
@@ -122,18 +130,24 @@ internal static class BaseLib
         catch (LuaError e)
         {
             L.UnwindTo(depth);
-            return [LuaState.False, PcallValue(L, e)];
+            return [LuaState.False, .. PcallValues(L, e)];
+        }
+        finally
+        {
+            L.ErrorFunction = errorFunction;
         }
     }
 
-    /// <summary>What pcall gives for an error: its value (the scripting layer may override, see <see cref="LuaState.PcallErrorValue"/>).</summary>
-    private static object? PcallValue(LuaState L, LuaError e) => L.PcallErrorValue?.Invoke(e.Value) ?? e.Value;
+    /// <summary>What pcall gives after false for an error: its value (the scripting layer may override, see <see cref="LuaState.PcallErrorValues"/>).</summary>
+    private static object?[] PcallValues(LuaState L, LuaError e) => L.PcallErrorValues?.Invoke(e.Value) ?? [e.Value];
 
     private static object?[] Xpcall(LuaState L, object?[] a)
     {
         Args.Any(L, a, 1, "xpcall");
         int depth = L.Depth;
         L.CheckStack();
+        var errorFunction = L.ErrorFunction;
+        L.ErrorFunction = a[1];
         try
         {
             var r = L.Call(a[0], []);
@@ -144,9 +158,14 @@ internal static class BaseLib
         }
         catch (LuaError e)
         {
+            L.ErrorFunction = errorFunction;
             var handled = L.Call(a[1], [e.Value]);
             L.UnwindTo(depth);
             return [LuaState.False, LuaState.First(handled)];
+        }
+        finally
+        {
+            L.ErrorFunction = errorFunction;
         }
     }
 
@@ -226,6 +245,45 @@ internal static class BaseLib
         var r = new object?[n];
         for (int k = 0; k < n; k++) r[k] = t.Get((double)(i + k));
         return r;
+    }
+
+    /// <summary>
+    /// load(reader [, chunkname]): the chunk the reader's pieces make (until it gives nil or an empty string),
+    /// compiled; nil and the message for a syntax error, or for an error in the reader (which, as lua_load runs
+    /// it, goes through the error function in force: Redis's error handler outside any pcall). Unlike Lua, the
+    /// pieces are all read before the chunk is compiled.
+    /// </summary>
+    private static object?[] Load(LuaState L, object?[] a)
+    {
+        string chunk = Args.At(a, 1) is null ? "=(load)" : Args.String(L, a, 1, "load");
+        if (Args.At(a, 0) is not LuaFunction reader) throw Args.TypeError(L, a, 0, "load", "function");
+        var code = new StringBuilder();
+        while (true)
+        {
+            object? piece;
+            try
+            {
+                piece = LuaState.First(L.Call(reader, []));
+                if (piece is not null and not string and not double) throw L.Error("reader function must return a string");
+            }
+            catch (LuaError e)
+            {
+                return [null, L.ErrorFunction is { } handler ? LuaState.First(L.Call(handler, [e.Value])) : e.Value];
+            }
+            string? text = LuaState.AsString(piece);
+            if (string.IsNullOrEmpty(text)) break;
+            code.Append(text);
+            if (code.Length > LuaState.MaxStringLength) throw L.Error("string length overflow");
+            L.Charge(text.Length);
+        }
+        try
+        {
+            return [Parser.Compile(code.ToString(), ChunkId(chunk))];
+        }
+        catch (LuaError e)
+        {
+            return [null, e.Value];
+        }
     }
 
     private static object?[] LoadString(LuaState L, object?[] a)

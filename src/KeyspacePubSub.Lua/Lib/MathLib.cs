@@ -18,6 +18,7 @@ internal static class MathLib
         One(m, "exp", Math.Exp);
         One(m, "floor", Math.Floor);
         Two(m, "fmod", static (x, y) => x % y); // C's fmod
+        m["mod"] = m["fmod"]; // LUA_COMPAT_MOD
         BaseLib.Reg(m, "frexp", (L, a) =>
         {
             // C's frexp, exactly: the exponent field read from the bits (subnormals scaled up first).
@@ -51,7 +52,8 @@ internal static class MathLib
         {
             double x = Args.Number(L, a, 0, "modf");
             double ip = x >= 0 ? Math.Floor(x) : Math.Ceiling(x);
-            return [ip, double.IsInfinity(x) ? 0.0 : x - ip];
+            double fp = double.IsInfinity(x) ? 0.0 : x - ip;
+            return [ip, double.IsNaN(fp) ? fp : double.CopySign(fp, x)]; // C's modf: the fraction has x's sign (-0 for -100)
         });
         Two(m, "pow", Math.Pow);
         One(m, "rad", x => x * (Math.PI / 180.0));

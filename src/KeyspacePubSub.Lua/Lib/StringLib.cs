@@ -20,6 +20,7 @@ internal static class StringLib
         BaseLib.Reg(s, "find", (L, a) => Find(L, a, true));
         BaseLib.Reg(s, "format", (L, a) => [StringFormat.Format(L, a)]);
         BaseLib.Reg(s, "gmatch", Gmatch);
+        s["gfind"] = s["gmatch"]; // LUA_COMPAT_GFIND
         BaseLib.Reg(s, "gsub", Gsub);
         BaseLib.Reg(s, "len", (L, a) => [(double)Args.String(L, a, 0, "len").Length]);
         BaseLib.Reg(s, "lower", (L, a) => [MapAscii(Args.String(L, a, 0, "lower"), false)]);

@@ -2,7 +2,7 @@ using System.Text;
 
 namespace KeyspacePubSub.Lua.Lib;
 
-/// <summary>Lua 5.1's table library (ltablib.c): concat, insert, remove, sort, getn, maxn.</summary>
+/// <summary>Lua 5.1's table library (ltablib.c): concat, insert, remove, sort, getn, maxn, and the deprecated foreach, foreachi and setn.</summary>
 internal static class TableLib
 {
     public static void Open(LuaState L)
@@ -14,13 +14,20 @@ internal static class TableLib
         BaseLib.Reg(t, "sort", Sort);
         BaseLib.Reg(t, "getn", (L, a) => [(double)Args.Table(L, a, 0, "getn").Length]);
         BaseLib.Reg(t, "maxn", MaxN);
+        BaseLib.Reg(t, "foreach", ForEach);
+        BaseLib.Reg(t, "foreachi", ForEachI);
+        BaseLib.Reg(t, "setn", (L, a) =>
+        {
+            Args.Table(L, a, 0, "setn");
+            throw L.Error("'setn' is obsolete");
+        });
         L.Globals["table"] = t;
     }
 
     private static object?[] Concat(LuaState L, object?[] a)
     {
+        string sep = Args.At(a, 1) is null ? "" : Args.String(L, a, 1, "concat"); // (checked before the table, as tconcat)
         var t = Args.Table(L, a, 0, "concat");
-        string sep = Args.At(a, 1) is null ? "" : Args.String(L, a, 1, "concat");
         int i = Args.OptInt(L, a, 2, "concat", 1);
         int last = Args.At(a, 3) is null ? t.Length : Args.Int(L, a, 3, "concat");
         var b = new StringBuilder();
@@ -75,6 +82,34 @@ internal static class TableLib
         for (; pos < e; pos++) t.Set((double)pos, t.Get((double)(pos + 1)));
         t.Set((double)e, null);
         return [v];
+    }
+
+    /// <summary>foreach(t, f): f(k, v) for each pair until one returns a value other than nil, which is returned.</summary>
+    private static object?[] ForEach(LuaState L, object?[] a)
+    {
+        var t = Args.Table(L, a, 0, "foreach");
+        if (Args.At(a, 1) is not LuaFunction) throw Args.TypeError(L, a, 1, "foreach", "function");
+        object? k = null;
+        while (t.Next(k, out k, out var v))
+        {
+            var r = LuaState.First(L.Call(a[1], [k, v]));
+            if (r is not null) return [r];
+        }
+        return LuaState.None;
+    }
+
+    /// <summary>foreachi(t, f): f(i, t[i]) for i = 1, #t until one returns a value other than nil, which is returned.</summary>
+    private static object?[] ForEachI(LuaState L, object?[] a)
+    {
+        var t = Args.Table(L, a, 0, "foreachi");
+        int n = t.Length;
+        if (Args.At(a, 1) is not LuaFunction) throw Args.TypeError(L, a, 1, "foreachi", "function");
+        for (int i = 1; i <= n; i++)
+        {
+            var r = LuaState.First(L.Call(a[1], [(double)i, t.Get((double)i)]));
+            if (r is not null) return [r];
+        }
+        return LuaState.None;
     }
 
     private static object?[] MaxN(LuaState L, object?[] a)
