@@ -207,36 +207,70 @@ internal sealed class FunctionExpr(Proto proto) : Expr
     }
 }
 
-internal sealed class TableExpr(List<Expr> positional, List<(Expr Key, Expr Value)> keyed) : Expr
+internal sealed class TableExpr : Expr
 {
+    private const int FieldsPerFlush = 50; // LFIELDS_PER_FLUSH
+
+    private readonly (Expr? Key, Expr Value)[] _fields;
+    private readonly int _arraySize, _hashSize; // OP_NEWTABLE's sizes, as the "floating point bytes" it encodes them in
+    private readonly bool _multiLast; // the last field is a positional call or ...: all its values are stored
+
+    public TableExpr(List<(Expr? Key, Expr Value)> fields)
+    {
+        _fields = [.. fields];
+        int positional = fields.Count(x => x.Key is null), keyed = fields.Count - positional;
+        _multiLast = fields.Count > 0 && fields[^1].Key is null && fields[^1].Value.IsMulti;
+        if (_multiLast) positional--;
+        _arraySize = FloatingByte(positional);
+        _hashSize = FloatingByte(keyed);
+    }
+
+    /// <summary>luaO_fb2int(luaO_int2fb(x)): x rounded up to what a "floating point byte" holds.</summary>
+    private static int FloatingByte(int x)
+    {
+        int e = 0;
+        uint u = (uint)x;
+        while (u >= 16)
+        {
+            u = (u + 1) >> 1;
+            e++;
+        }
+        return (int)(u << e); // (below 16 exactly x; above, the rounded mantissa shifted back)
+    }
+
     public override object? Eval(LuaState L, Frame f)
     {
-        // The positional items make the array part (nils kept as holes, as Lua's presized array), then the keyed
-        // items are set. Lua 5.1 runs a constructor's items in order and stores the positional ones last.
-        object?[] items;
-        if (positional.Count > 0 && positional[^1].IsMulti)
+        // As the code Lua 5.1 compiles a constructor into: OP_NEWTABLE presized, the fields in source order, a keyed
+        // one set at once, the positional ones stored by OP_SETLIST every 50 and at the end (from the last down).
+        var t = new LuaTable(_arraySize, _hashSize);
+        var pending = new List<object?>();
+        int stored = 0; // positional items stored so far
+        for (int i = 0; i < _fields.Length; i++)
         {
-            var first = new object?[positional.Count - 1];
-            for (int i = 0; i < first.Length; i++) first[i] = positional[i].Eval(L, f);
-            var rest = positional[^1].EvalMulti(L, f);
-            items = new object?[first.Length + rest.Length];
-            first.CopyTo(items, 0);
-            rest.CopyTo(items, first.Length);
+            var (key, value) = _fields[i];
+            if (pending.Count == FieldsPerFlush) Flush(t, pending, ref stored);
+            if (key is null)
+            {
+                if (i == _fields.Length - 1 && _multiLast) pending.AddRange(value.EvalMulti(L, f));
+                else pending.Add(value.Eval(L, f));
+                continue;
+            }
+            var k = key.Eval(L, f);
+            var v = value.Eval(L, f);
+            L.RawSet(t, k, v, Line);
         }
-        else
-        {
-            items = new object?[positional.Count];
-            for (int i = 0; i < items.Length; i++) items[i] = positional[i].Eval(L, f);
-        }
-        var t = LuaTable.FromArray(items);
-        foreach (var (k, v) in keyed)
-        {
-            var key = k.Eval(L, f);
-            var value = v.Eval(L, f);
-            if (key is double d && d >= 1 && d <= items.Length && d == Math.Floor(d)) continue; // the positional item wins
-            L.RawSet(t, key, value, Line);
-        }
+        if (pending.Count > 0) Flush(t, pending, ref stored);
         return t;
+    }
+
+    /// <summary>OP_SETLIST: the array part grown to hold the items if it must, then the items stored from the last.</summary>
+    private static void Flush(LuaTable t, List<object?> items, ref int stored)
+    {
+        int last = stored + items.Count;
+        if (last > t.ArraySize) t.ResizeArray(last);
+        for (int n = items.Count - 1; n >= 0; n--) t.Set((double)(stored + n + 1), items[n]);
+        stored = last;
+        items.Clear();
     }
 }
 

@@ -22,6 +22,9 @@ public static class LuaNumber
     /// C's (long long) / (ptrdiff_t) cast of a double as x86-64 does it (lua_tointeger, and Redis's reply of a Lua
     /// number): NaN and values out of range become the minimum.
     /// </summary>
+    /// <summary>C's (int) of a double on x86-64 (cvttsd2si): out of range and NaN give int.MinValue.</summary>
+    public static int ToInt32(double d) => double.IsNaN(d) || d >= 2147483648.0 || d <= -2147483649.0 ? int.MinValue : (int)d;
+
     public static long ToInteger(double d) => double.IsNaN(d) || d >= 9.2233720368547758e18 || d < -9.2233720368547758e18 ? long.MinValue : (long)d;
 
     /// <summary>A NaN without its sign bit (strtod's "nan"; .NET's double.NaN has the bit set, as x86's 0/0).</summary>

@@ -469,15 +469,14 @@ internal sealed class Parser
     {
         int line = _lex.Line;
         CheckNext('{');
-        var positional = new List<Expr>();
-        var keyed = new List<(Expr, Expr)>();
+        var fields = new List<(Expr? Key, Expr Value)>(); // in source order; a positional item has no key
         while (T != '}')
         {
             if (T == (int)Tok.Name && _lex.Lookahead() == '=')
             {
                 var key = new ConstExpr(CheckName());
                 CheckNext('=');
-                keyed.Add((key, Expression()));
+                fields.Add((key, Expression()));
             }
             else if (T == '[')
             {
@@ -485,13 +484,13 @@ internal sealed class Parser
                 var key = Expression();
                 CheckNext(']');
                 CheckNext('=');
-                keyed.Add((key, Expression()));
+                fields.Add((key, Expression()));
             }
-            else positional.Add(Expression());
+            else fields.Add((null, Expression()));
             if (!TestNext(',') && !TestNext(';')) break;
         }
         CheckMatch('}', '{', line);
-        return new TableExpr(positional, keyed) { Line = line };
+        return new TableExpr(fields) { Line = line };
     }
 
     private Expr SimpleExpression()

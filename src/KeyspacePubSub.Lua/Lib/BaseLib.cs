@@ -107,7 +107,7 @@ internal static class BaseLib
         }
         catch (LuaError e) when (e.Value is "invalid key to 'next'")
         {
-            throw L.Error("invalid key to 'next'");
+            throw L.RuntimeError("invalid key to 'next'", LuaState.NoPosition); // luaG_runerror inside next, a C function: no position
         }
     }
 
@@ -181,7 +181,7 @@ internal static class BaseLib
 
     private static object?[] Select(LuaState L, object?[] a)
     {
-        if (Args.At(a, 0) is "#") return [(double)(a.Length - 1)];
+        if (Args.At(a, 0) is string s && s.StartsWith('#')) return [(double)(a.Length - 1)]; // (any string whose first char is '#')
         // luaB_select: n counts the index itself; the values after position i are returned.
         int n = a.Length;
         int i = Args.Int(L, a, 0, "select");

@@ -187,27 +187,31 @@ internal static class CjsonLib
     }
 
     /// <summary>lua_array_length: the largest key if every key is an integer >= 1 (and the array is not too sparse), else -1.</summary>
+    /// <remarks>
+    /// As the C: the largest key is kept in an int (a key past 2^31 - 1 becomes int.MinValue, as x86-64's conversion
+    /// gives, and the table is then an object), and the sparse test is int arithmetic.
+    /// </remarks>
     private static int ArrayLength(LuaState L, Config cfg, LuaTable t)
     {
-        double max = 0;
+        int max = 0;
         int items = 0;
         object? k = null;
         while (t.Next(k, out k, out _))
         {
             if (k is double d && d >= 1 && Math.Floor(d) == d)
             {
-                if (d > max) max = d;
+                if (d > max) max = LuaNumber.ToInt32(d);
                 items++;
                 continue;
             }
             return -1;
         }
-        if (cfg.SparseRatio > 0 && max > (double)items * cfg.SparseRatio && max > cfg.SparseSafe)
+        if (cfg.SparseRatio > 0 && max > unchecked(items * cfg.SparseRatio) && max > cfg.SparseSafe)
         {
             if (!cfg.SparseConvert) throw Cannot(L, t, "excessively sparse array");
             return -1;
         }
-        return (int)max;
+        return max;
     }
 
     private static void AppendString(StringBuilder sb, string s)
