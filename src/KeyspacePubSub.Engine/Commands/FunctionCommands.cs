@@ -151,11 +151,7 @@ internal static class FunctionCommands
     /// <summary>functionListReplyFlags: a set of status replies, in scripts_flags_def's order.</summary>
     private static void ReplyFlags(RespWriter reply, ScriptFlags flags)
     {
-        (ScriptFlags Flag, string Name)[] names =
-        [
-            (ScriptFlags.NoWrites, "no-writes"), (ScriptFlags.AllowOom, "allow-oom"), (ScriptFlags.AllowStale, "allow-stale"),
-            (ScriptFlags.NoCluster, "no-cluster"), (ScriptFlags.AllowCrossSlot, "allow-cross-slot-keys"),
-        ];
+        var names = ScriptCache.FlagNames;
         reply.Set(names.Count(n => (flags & n.Flag) != 0));
         foreach (var (flag, name) in names)
         {

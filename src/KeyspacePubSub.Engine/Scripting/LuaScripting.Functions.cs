@@ -276,15 +276,7 @@ internal sealed partial class LuaScripting
         var flags = ScriptFlags.None;
         for (int j = 1; list.Get(j) is { } v; j++)
         {
-            var flag = StringOf(v)?.ToLowerInvariant() switch
-            {
-                "no-writes" => ScriptFlags.NoWrites,
-                "allow-oom" => ScriptFlags.AllowOom,
-                "allow-stale" => ScriptFlags.AllowStale,
-                "no-cluster" => ScriptFlags.NoCluster,
-                "allow-cross-slot-keys" => ScriptFlags.AllowCrossSlot,
-                _ => ScriptFlags.None,
-            };
+            var flag = ScriptCache.FlagNamed(StringOf(v)?.ToLowerInvariant()); // (strcasecmp)
             if (flag == ScriptFlags.None) return null;
             flags |= flag;
         }
@@ -300,22 +292,8 @@ internal sealed partial class LuaScripting
             x.Reply.Error("ERR Function not found");
             return;
         }
-        if (!args.TryGetInt64(2, out long numkeys))
-        {
-            x.Reply.Error("ERR Bad number of keys provided");
-            return;
-        }
-        if (numkeys > args.Count - 3)
-        {
-            x.Reply.Error("ERR Number of keys can't be greater than number of args");
-            return;
-        }
-        if (numkeys < 0)
-        {
-            x.Reply.Error("ERR Number of keys can't be negative");
-            return;
-        }
+        if (!TryNumKeys(x, "ERR Bad number of keys provided", out int numkeys)) return;
         if (!MayRun(x, function.Flags, ro, preCommandOom)) return;
-        Execute(x, FunctionsState, function.Callback, evalMode: false, (int)numkeys, NewRun(x, function.Name, "user_function", function.Flags, ro, preCommandOom));
+        Execute(x, FunctionsState, function.Callback, evalMode: false, numkeys, NewRun(x, function.Name, "user_function", function.Flags, ro, preCommandOom));
     }
 }

@@ -164,21 +164,7 @@ internal sealed partial class LuaScripting
             x.Reply.Error("NOSCRIPT No matching script. Please use EVAL.");
             return;
         }
-        if (!args.TryGetInt64(2, out long numkeys))
-        {
-            x.Reply.Error(Errors.NotInteger);
-            return;
-        }
-        if (numkeys > args.Count - 3)
-        {
-            x.Reply.Error("ERR Number of keys can't be greater than number of args");
-            return;
-        }
-        if (numkeys < 0)
-        {
-            x.Reply.Error("ERR Number of keys can't be negative");
-            return;
-        }
+        if (!TryNumKeys(x, Errors.NotInteger, out int numkeys)) return;
         CachedScript? script;
         if (evalsha)
         {
@@ -192,7 +178,30 @@ internal sealed partial class LuaScripting
 
         var flags = script.Flags;
         if (!MayRun(x, flags, ro, preCommandOom)) return;
-        Execute(x, State, script.Function, evalMode: true, (int)numkeys, NewRun(x, script.Sha, "user_script", flags, ro, preCommandOom));
+        Execute(x, State, script.Function, evalMode: true, numkeys, NewRun(x, script.Sha, "user_script", flags, ro, preCommandOom));
+    }
+
+    /// <summary>The number of keys (argument 2) of EVAL or FCALL, checked as both check it; false after an error reply.</summary>
+    private static bool TryNumKeys(CommandContext x, string notInteger, out int numkeys)
+    {
+        numkeys = 0;
+        if (!x.Args.TryGetInt64(2, out long n))
+        {
+            x.Reply.Error(notInteger);
+            return false;
+        }
+        if (n > x.Args.Count - 3)
+        {
+            x.Reply.Error("ERR Number of keys can't be greater than number of args");
+            return false;
+        }
+        if (n < 0)
+        {
+            x.Reply.Error("ERR Number of keys can't be negative");
+            return false;
+        }
+        numkeys = (int)n;
+        return true;
     }
 
     /// <summary>scriptPrepareForRun's run context: read-only on *_RO or with no-writes, allow-oom as flagged (not in compat mode).</summary>

@@ -51,6 +51,16 @@ internal sealed class ScriptCache
         Bytes = 0;
     }
 
+    /// <summary>scripts_flags_def: each flag and its name, in Redis's order (FUNCTION LIST lists them so).</summary>
+    public static readonly (ScriptFlags Flag, string Name)[] FlagNames =
+    [
+        (ScriptFlags.NoWrites, "no-writes"), (ScriptFlags.AllowOom, "allow-oom"), (ScriptFlags.AllowStale, "allow-stale"),
+        (ScriptFlags.NoCluster, "no-cluster"), (ScriptFlags.AllowCrossSlot, "allow-cross-slot-keys"),
+    ];
+
+    /// <summary>The flag of that exact name, or None.</summary>
+    public static ScriptFlags FlagNamed(string? name) => Array.Find(FlagNames, f => f.Name == name).Flag;
+
     public static string Sha1Hex(ReadOnlySpan<byte> body) => Convert.ToHexStringLower(SHA1.HashData(body));
 
     /// <summary>
@@ -75,15 +85,7 @@ internal sealed class ScriptCache
             // sdssplitlen: "flags=" alone is no flag at all; an empty one between commas is an unexpected flag.
             foreach (var f in part.Length == 6 ? [] : part[6..].Split(','))
             {
-                var flag = f switch
-                {
-                    "no-writes" => ScriptFlags.NoWrites,
-                    "allow-oom" => ScriptFlags.AllowOom,
-                    "allow-stale" => ScriptFlags.AllowStale,
-                    "no-cluster" => ScriptFlags.NoCluster,
-                    "allow-cross-slot-keys" => ScriptFlags.AllowCrossSlot,
-                    _ => ScriptFlags.None,
-                };
+                var flag = FlagNamed(f);
                 if (flag == ScriptFlags.None) return $"Unexpected flag in script shebang: {f}";
                 flags |= flag;
             }
