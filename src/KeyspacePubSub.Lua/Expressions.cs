@@ -22,11 +22,24 @@ internal abstract class Expr
 
     /// <summary>How an error names the value ("global 'x'", "local 'x'", "field 'x'"), as getobjname; null: unnamed.</summary>
     public virtual string? What => null;
+
+    /// <summary>
+    /// lcode.c compiles the expression to a constant that is always true (a number, a string, true), with at most
+    /// jumps pending: `and` after it tests nothing (luaK_goiftrue), so its right operand's load is what names it.
+    /// </summary>
+    public virtual bool CompilesTrueConstant => false;
+
+    /// <summary>As <see cref="CompilesTrueConstant"/>, for a constant that is always false (nil, false) before `or`.</summary>
+    public virtual bool CompilesFalseConstant => false;
 }
 
 internal sealed class ConstExpr(object? value) : Expr
 {
     public readonly object? Value = value;
+
+    public override bool CompilesTrueConstant => Value is double or string or true;
+
+    public override bool CompilesFalseConstant => Value is null or false;
 
     public override object? Eval(LuaState L, Frame f) => Value;
 }
@@ -103,6 +116,10 @@ internal sealed class ParenExpr(Expr inner) : Expr
 
     /// <summary>Parentheses make no code: the value is still in the register its expression loaded.</summary>
     public override string? What => inner.What;
+
+    public override bool CompilesTrueConstant => inner.CompilesTrueConstant;
+
+    public override bool CompilesFalseConstant => inner.CompilesFalseConstant;
 }
 
 internal sealed class AndExpr(Expr a, Expr b) : Expr
@@ -111,7 +128,10 @@ internal sealed class AndExpr(Expr a, Expr b) : Expr
     /// After a constant that is always true (lcode.c's luaK_goiftrue does nothing for it), the value is the right
     /// operand's, in the register it loaded (getobjname names it); otherwise a test set it, and nothing is named.
     /// </summary>
-    public override string? What => a is ConstExpr { Value: double or string or true } ? b.What : null;
+    public override string? What => a.CompilesTrueConstant ? b.What : null;
+
+    /// <summary>luaK_posfix's `and`: the expression becomes its right operand (with the left's false jumps).</summary>
+    public override bool CompilesFalseConstant => b.CompilesFalseConstant;
 
     public override object? Eval(LuaState L, Frame f)
     {
@@ -123,7 +143,10 @@ internal sealed class AndExpr(Expr a, Expr b) : Expr
 internal sealed class OrExpr(Expr a, Expr b) : Expr
 {
     /// <summary>As <see cref="AndExpr.What"/>, after a constant that is always false.</summary>
-    public override string? What => a is ConstExpr { Value: null or false } ? b.What : null;
+    public override string? What => a.CompilesFalseConstant ? b.What : null;
+
+    /// <summary>luaK_posfix's `or`: the expression becomes its right operand (with the left's true jumps).</summary>
+    public override bool CompilesTrueConstant => b.CompilesTrueConstant;
 
     public override object? Eval(LuaState L, Frame f)
     {
