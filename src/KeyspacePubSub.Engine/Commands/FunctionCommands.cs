@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Text;
 using KeyspacePubSub.Engine.Rdb;
 using KeyspacePubSub.Engine.Scripting;
@@ -190,11 +189,7 @@ internal static class FunctionCommands
             w.Byte(OpcodeFunction2);
             w.RawString(library.Code);
         }
-        Span<byte> version = [DumpPayload.RdbVersion & 0xFF, DumpPayload.RdbVersion >> 8];
-        w.Bytes(version);
-        Span<byte> crc = stackalloc byte[8];
-        BinaryPrimitives.WriteUInt64LittleEndian(crc, Crc64.Compute(w.Written));
-        w.Bytes(crc);
+        DumpPayload.AppendFooter(w);
         x.Reply.Bulk(w.Written);
     }
 

@@ -54,12 +54,18 @@ public static class DumpPayload
             default:
                 throw new InvalidOperationException("unknown value type");
         }
+        AppendFooter(w);
+        return w.Written.ToArray();
+    }
+
+    /// <summary>A DUMP (or FUNCTION DUMP) payload's footer: the RDB version, then a CRC-64 of everything before it.</summary>
+    internal static void AppendFooter(RdbBuffer w)
+    {
         Span<byte> version = [RdbVersion & 0xFF, RdbVersion >> 8];
         w.Bytes(version);
         Span<byte> crc = stackalloc byte[8];
         BinaryPrimitives.WriteUInt64LittleEndian(crc, Crc64.Compute(w.Written));
         w.Bytes(crc);
-        return w.Written.ToArray();
     }
 
     /// <summary>quicklistPushTail's nodes: an element joins the tail node while Redis's estimate of the grown listpack stays within 8 KiB.</summary>
